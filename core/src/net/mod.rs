@@ -1,0 +1,1 @@
+//! smoltcp binding (in progress).

@@ -1,0 +1,459 @@
+//! The VRRP state machine of one virtual router (RFC 9568 §6.4), sans-IO.
+//!
+//! Callers feed events with the current time and then drain what the router wants done:
+//!
+//! 1. `startup(now)` once;
+//! 2. for every received advertisement, `handle_advert(now, ...)`, **all queued frames before**
+//!    `handle_timeout(now)`: a router thawed after a freeze must see what the others said while it
+//!    slept before its overdue timers decide anything;
+//! 3. `handle_timeout(now)` when `poll_timeout()` is due;
+//! 4. `poll_action()` until it returns `None`.
+//!
+//! The router never reads a clock. Overdue timers fire once, however late they are.
+
+use core::fmt;
+use core::net::Ipv4Addr;
+
+use embassy_time::{Duration, Instant};
+use heapless::Deque;
+
+use crate::config::{Config, ConfigError};
+use crate::wire::{Addresses, DropReason, Repr, VRRP_TTL, Version};
+
+/// RFC 9568 §6.4 states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum State {
+    Initialize,
+    Backup,
+    Active,
+}
+
+impl State {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Initialize => "Initialize",
+            State::Backup => "Backup",
+            State::Active => "Active",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a state changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Reason {
+    /// Initialize -> Backup.
+    Startup,
+    /// Initialize -> Active: priority 255.
+    AddressOwner,
+    /// Backup -> Active: no advert for Active_Down_Interval (or Skew_Time after a priority 0).
+    ActiveDown,
+    /// Active -> Backup: an advert with a higher priority (or equal, from a higher address).
+    HigherPriority,
+    /// Active -> Backup: the effective priority fell to 0 (health check fault).
+    Fault,
+    /// -> Initialize.
+    Shutdown,
+}
+
+impl Reason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::Startup => "startup",
+            Reason::AddressOwner => "address_owner",
+            Reason::ActiveDown => "active_down",
+            Reason::HigherPriority => "higher_priority",
+            Reason::Fault => "fault",
+            Reason::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the router asks its driver to do, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Action {
+    StateChange {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    /// Send an advertisement built by [`VirtualRouter::advert`] with this priority.
+    SendAdvert { priority: u8 },
+    /// Start answering for the VIPs.
+    ClaimVips,
+    /// Stop answering for the VIPs.
+    ReleaseVips,
+    /// Send `count` gratuitous ARPs for each VIP.
+    Announce { count: u8 },
+    /// An advert listed other addresses than ours (RFC 9568 §7.1: logged, processed anyway so
+    /// that a rolling VIP change cannot split the brain).
+    AddressMismatch { source: Ipv4Addr },
+}
+
+/// Counters a daemon exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Stats {
+    pub adverts_sent: u32,
+    pub adverts_received: u32,
+    pub transitions: u32,
+    pub address_mismatches: u32,
+    pub drops: [u32; DropReason::ALL.len()],
+}
+
+impl Stats {
+    pub fn drops(&self, reason: DropReason) -> u32 {
+        self.drops[reason.index()]
+    }
+}
+
+/// Room for the actions one event can queue (becoming Active queues four; an Active that
+/// hears a lower priority and a mismatch queues two).
+const ACTIONS: usize = 8;
+
+/// One virtual router. `N` bounds its VIP and peer lists.
+#[derive(Debug, Clone)]
+pub struct VirtualRouter<const N: usize> {
+    config: Config<N>,
+    state: State,
+    /// Effective priority: the configured one adjusted by health tracking.
+    priority: u8,
+    /// Active_Adver_Interval in centiseconds (learned from the Active in VRRPv3).
+    active_adver_interval: u16,
+    down_timer: Option<Instant>,
+    adver_timer: Option<Instant>,
+    garp_timer: Option<Instant>,
+    garp_left: u8,
+    /// An immediate advert (RFC 9568 §6.4.3) went out since the Adver_Timer last fired. Bounds
+    /// the replies to one per interval, so a thawed Active that finds a queue of stale adverts
+    /// answers once, not once per queued frame.
+    replied: bool,
+    preempt_after: Instant,
+    actions: Deque<Action, ACTIONS>,
+    stats: Stats,
+}
+
+impl<const N: usize> VirtualRouter<N> {
+    pub fn new(config: Config<N>) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(VirtualRouter {
+            priority: config.priority,
+            active_adver_interval: config.adver_interval,
+            config,
+            state: State::Initialize,
+            down_timer: None,
+            adver_timer: None,
+            garp_timer: None,
+            garp_left: 0,
+            replied: false,
+            preempt_after: Instant::from_ticks(0),
+            actions: Deque::new(),
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn config(&self) -> &Config<N> {
+        &self.config
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Active_Adver_Interval in centiseconds.
+    pub fn active_adver_interval(&self) -> u16 {
+        self.active_adver_interval
+    }
+
+    /// Skew_Time = ((256 - Priority) * Active_Adver_Interval) / 256, in microseconds.
+    pub fn skew_time(&self) -> Duration {
+        let interval_us = u64::from(self.active_adver_interval) * 10_000;
+        Duration::from_micros((256 - u64::from(self.priority)) * interval_us / 256)
+    }
+
+    /// Active_Down_Interval = 3 * Active_Adver_Interval + Skew_Time.
+    pub fn active_down_interval(&self) -> Duration {
+        Duration::from_micros(u64::from(self.active_adver_interval) * 30_000) + self.skew_time()
+    }
+
+    fn adver_interval(&self) -> Duration {
+        Duration::from_micros(u64::from(self.config.adver_interval) * 10_000)
+    }
+
+    /// True while Active packets to `addr` are this router's to accept (RFC 9568 §6.4.3):
+    /// the VIPs, if it owns them or runs in Accept_Mode.
+    pub fn accepts(&self, addr: Ipv4Addr) -> bool {
+        self.state == State::Active
+            && (self.config.priority == 255 || self.config.accept_mode)
+            && self.config.vips.contains(&addr)
+    }
+
+    /// The advertisement to send for [`Action::SendAdvert`].
+    pub fn advert(&self, priority: u8) -> Repr<'_> {
+        Repr {
+            version: self.config.version,
+            vrid: self.config.vrid,
+            priority,
+            max_adver_int: self.config.adver_interval,
+            addresses: Addresses::V4(&self.config.vips),
+            auth: self.config.auth,
+        }
+    }
+
+    /// RFC 9568 §6.4.1: leave Initialize.
+    pub fn startup(&mut self, now: Instant) {
+        if self.state != State::Initialize {
+            return;
+        }
+        self.preempt_after = now + self.config.preempt_delay;
+        if self.config.priority == 255 && self.priority == 255 {
+            self.become_active(now, Reason::AddressOwner);
+        } else {
+            self.active_adver_interval = self.config.adver_interval;
+            self.transition(State::Backup, Reason::Startup);
+            self.arm_down_timer(now, self.active_down_interval());
+        }
+    }
+
+    /// RFC 9568 §6.4.2/§6.4.3 Shutdown: an Active sends priority 0 so that a Backup takes over
+    /// after Skew_Time instead of Active_Down_Interval.
+    pub fn shutdown(&mut self, _now: Instant) {
+        match self.state {
+            State::Initialize => return,
+            State::Active => {
+                self.send_advert(0);
+                self.push(Action::ReleaseVips);
+            }
+            State::Backup => {}
+        }
+        self.cancel_timers();
+        self.transition(State::Initialize, Reason::Shutdown);
+    }
+
+    /// Sets the effective priority (health tracking). 0 means fault: never Active; an Active
+    /// steps down with a priority-0 advert. Returns to service when it rises again.
+    pub fn set_priority(&mut self, now: Instant, priority: u8) {
+        if priority == self.priority {
+            return;
+        }
+        let was = self.priority;
+        self.priority = priority;
+        match self.state {
+            State::Active if priority == 0 => {
+                self.send_advert(0);
+                self.push(Action::ReleaseVips);
+                self.adver_timer = None;
+                self.garp_timer = None;
+                self.transition(State::Backup, Reason::Fault);
+                self.down_timer = None;
+            }
+            State::Backup if priority == 0 => self.down_timer = None,
+            State::Backup if was == 0 => self.arm_down_timer(now, self.active_down_interval()),
+            _ => {}
+        }
+    }
+
+    /// Processes a received advertisement from `source` (the IP source) that arrived with IP TTL
+    /// `ttl`. Drops are counted in [`stats`](Self::stats) and returned.
+    pub fn handle_advert(
+        &mut self,
+        now: Instant,
+        source: Ipv4Addr,
+        ttl: u8,
+        advert: &Repr<'_>,
+    ) -> Result<(), DropReason> {
+        let verdict = self.check(source, ttl, advert);
+        match verdict {
+            Err(reason) => {
+                self.stats.drops[reason.index()] += 1;
+                Err(reason)
+            }
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                self.stats.adverts_received += 1;
+                if !advert.addresses.same_set_v4(&self.config.vips) {
+                    self.stats.address_mismatches += 1;
+                    self.push(Action::AddressMismatch { source });
+                }
+                self.process(now, source, advert);
+                Ok(())
+            }
+        }
+    }
+
+    /// RFC 9568 §7.1 receive checks that need the configuration. `Ok(false)`: our own advert
+    /// looped back, ignored without counting.
+    fn check(&self, source: Ipv4Addr, ttl: u8, advert: &Repr<'_>) -> Result<bool, DropReason> {
+        if ttl != VRRP_TTL {
+            return Err(DropReason::Ttl);
+        }
+        if advert.vrid != self.config.vrid {
+            return Err(DropReason::Vrid);
+        }
+        if advert.version != self.config.version {
+            return Err(DropReason::VersionMismatch);
+        }
+        if !self.config.peers.is_empty() && !self.config.peers.contains(&source) {
+            return Err(DropReason::Peer);
+        }
+        if self.config.version == Version::V2 {
+            if advert.max_adver_int != self.config.adver_interval {
+                return Err(DropReason::Interval);
+            }
+            if advert.auth != self.config.auth {
+                return Err(DropReason::Auth);
+            }
+        }
+        if source == self.config.primary {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn process(&mut self, now: Instant, source: Ipv4Addr, advert: &Repr<'_>) {
+        match self.state {
+            State::Initialize => {}
+            State::Backup => {
+                if advert.priority == 0 {
+                    if self.priority != 0 {
+                        self.down_timer = Some(now + self.skew_time());
+                    }
+                } else if !self.may_preempt(now) || advert.priority >= self.priority {
+                    self.learn_interval(advert);
+                    self.arm_down_timer(now, self.active_down_interval());
+                }
+                // else: a lower-priority Active and we may preempt; let the timer expire.
+            }
+            State::Active => {
+                let higher = advert.priority > self.priority
+                    || (advert.priority == self.priority && source > self.config.primary);
+                if advert.priority != 0 && higher {
+                    self.adver_timer = None;
+                    self.garp_timer = None;
+                    self.learn_interval(advert);
+                    self.push(Action::ReleaseVips);
+                    self.transition(State::Backup, Reason::HigherPriority);
+                    self.arm_down_timer(now, self.active_down_interval());
+                } else if !self.replied {
+                    // Priority 0 (the Active is leaving) or a lower priority (RFC 9568 §6.4.3):
+                    // re-assert at once rather than at the next interval.
+                    self.replied = true;
+                    self.send_advert(self.priority);
+                    self.adver_timer = Some(now + self.adver_interval());
+                }
+            }
+        }
+    }
+
+    fn may_preempt(&self, now: Instant) -> bool {
+        self.config.preempt && now >= self.preempt_after
+    }
+
+    fn learn_interval(&mut self, advert: &Repr<'_>) {
+        if self.config.version == Version::V3 {
+            self.active_adver_interval = advert.max_adver_int;
+        }
+    }
+
+    /// Fires every timer that is due at `now`, each at most once.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        match self.state {
+            State::Backup if due(self.down_timer) => self.become_active(now, Reason::ActiveDown),
+            State::Active => {
+                if due(self.adver_timer) {
+                    self.replied = false;
+                    self.send_advert(self.priority);
+                    self.adver_timer = Some(now + self.adver_interval());
+                }
+                if due(self.garp_timer) {
+                    self.push(Action::Announce {
+                        count: self.config.garp.burst,
+                    });
+                    self.garp_left = self.garp_left.saturating_sub(1);
+                    self.garp_timer =
+                        (self.garp_left > 0).then(|| now + self.config.garp.repeat_delay);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The earliest instant [`handle_timeout`](Self::handle_timeout) has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [self.down_timer, self.adver_timer, self.garp_timer]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    fn become_active(&mut self, now: Instant, reason: Reason) {
+        self.down_timer = None;
+        self.transition(State::Active, reason);
+        self.send_advert(self.priority);
+        self.push(Action::ClaimVips);
+        self.push(Action::Announce {
+            count: self.config.garp.burst,
+        });
+        self.adver_timer = Some(now + self.adver_interval());
+        self.garp_left = self.config.garp.repeats;
+        self.garp_timer = (self.garp_left > 0).then(|| now + self.config.garp.repeat_delay);
+    }
+
+    fn arm_down_timer(&mut self, now: Instant, after: Duration) {
+        self.down_timer = (self.priority != 0).then(|| now + after);
+    }
+
+    fn cancel_timers(&mut self) {
+        self.down_timer = None;
+        self.adver_timer = None;
+        self.garp_timer = None;
+    }
+
+    fn send_advert(&mut self, priority: u8) {
+        self.stats.adverts_sent += 1;
+        self.push(Action::SendAdvert { priority });
+    }
+
+    fn transition(&mut self, to: State, reason: Reason) {
+        let from = self.state;
+        self.state = to;
+        self.stats.transitions += 1;
+        self.push(Action::StateChange { from, to, reason });
+    }
+
+    fn push(&mut self, action: Action) {
+        // The queue holds more than one event can produce; a driver that never drains it loses
+        // the oldest entries rather than the newest, which keeps the latest state visible.
+        if self.actions.is_full() {
+            self.actions.pop_front();
+        }
+        let _ = self.actions.push_back(action);
+    }
+}
