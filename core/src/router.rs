@@ -401,6 +401,11 @@ impl<const N: usize> VirtualRouter<N> {
         }
     }
 
+    /// Counts an advert the driver dropped before it could be parsed into a [`Repr`].
+    pub fn count_drop(&mut self, reason: DropReason) {
+        self.stats.drops[reason.index()] += 1;
+    }
+
     /// The earliest instant [`handle_timeout`](Self::handle_timeout) has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
         [self.down_timer, self.adver_timer, self.garp_timer]

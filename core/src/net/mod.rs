@@ -1,1 +1,476 @@
-//! smoltcp binding (in progress).
+//! The smoltcp binding: one [`VirtualRouter`] on one `smoltcp::iface::Interface` over any
+//! `smoltcp::phy::Device`.
+//!
+//! The interface's hardware address is the virtual MAC 00:00:5e:00:01:VRID, adverts travel
+//! through a raw socket for IP protocol 112, and the VIPs are interface addresses only while the
+//! router is Active, so smoltcp itself answers ARP for them, with the virtual MAC, exactly then.
+//! This is the only module that names smoltcp types: the state machine stays on `core::net`
+//! addresses so that an adapter for another smoltcp version (embassy-net) remains possible.
+
+mod garp;
+
+use core::cell::Cell;
+use core::net::Ipv4Addr;
+
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::phy::{Device, DeviceCapabilities, RxToken, TxToken};
+use smoltcp::socket::raw;
+use smoltcp::time::Instant as SmolInstant;
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpCidr, IpProtocol,
+    IpVersion, Ipv4Packet, Ipv4Repr,
+};
+
+use crate::Instant;
+use crate::config::{Config, ConfigError};
+use crate::router::{Action, Reason, State, VirtualRouter};
+use crate::wire::{self, DropReason, IpContext, MULTICAST_V4, VRRP_TTL};
+
+pub use garp::gratuitous_arp;
+
+/// Largest advertisement IP packet the binding handles: 20 (IPv4) + 8 + 4 x 255 + 8 (v2 auth).
+const MAX_PACKET: usize = 20 + 8 + 4 * 255 + 8;
+/// Raw socket queue depth. Ingress is drained after every frame, so two suffice; egress holds
+/// the adverts of one event (at most two: a reply and a scheduled one).
+const QUEUE: usize = 4;
+
+/// Packet buffers of the raw socket (no allocation). Pair it with a [`Resources`].
+pub struct Buffers {
+    rx_meta: [raw::PacketMetadata; QUEUE],
+    rx_payload: [u8; QUEUE * MAX_PACKET],
+    tx_meta: [raw::PacketMetadata; QUEUE],
+    tx_payload: [u8; QUEUE * MAX_PACKET],
+}
+
+impl Buffers {
+    pub const fn new() -> Self {
+        Buffers {
+            rx_meta: [raw::PacketMetadata::EMPTY; QUEUE],
+            rx_payload: [0; QUEUE * MAX_PACKET],
+            tx_meta: [raw::PacketMetadata::EMPTY; QUEUE],
+            tx_payload: [0; QUEUE * MAX_PACKET],
+        }
+    }
+}
+
+impl Default for Buffers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The socket table; it refers to the [`Buffers`], hence the two parts (as in embassy-net).
+pub struct Resources<'a> {
+    sockets: [SocketStorage<'a>; 1],
+}
+
+impl Resources<'_> {
+    pub const fn new() -> Self {
+        Resources {
+            sockets: [SocketStorage::EMPTY],
+        }
+    }
+}
+
+impl Default for Resources<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What happened during a [`Stack::poll`], for logs, metrics and the simulator's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Event {
+    StateChange {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    AdvertSent {
+        priority: u8,
+    },
+    AdvertReceived {
+        source: Ipv4Addr,
+        priority: u8,
+    },
+    Dropped {
+        reason: DropReason,
+    },
+    /// Gratuitous ARPs written for the VIPs (`frames` in all).
+    Announced {
+        frames: u16,
+    },
+    AddressMismatch {
+        source: Ipv4Addr,
+    },
+    /// A frame addressed to a VIP that this router may not accept (Accept_Mode off).
+    NotAccepted,
+    /// The device had no transmit buffer for a frame the router wanted to send.
+    TxDropped,
+}
+
+/// The virtual MAC of an IPv4 virtual router (RFC 9568 §7.3).
+pub const fn virtual_mac(vrid: u8) -> EthernetAddress {
+    EthernetAddress([0x00, 0x00, 0x5e, 0x00, 0x01, vrid])
+}
+
+pub(crate) fn smol_instant(now: Instant) -> SmolInstant {
+    SmolInstant::from_micros(now.as_micros() as i64)
+}
+
+/// One virtual router running on a smoltcp interface.
+pub struct Stack<'a, const N: usize> {
+    router: VirtualRouter<N>,
+    iface: Interface,
+    sockets: SocketSet<'a>,
+    raw: SocketHandle,
+    /// The addresses smoltcp answers for are the VIPs exactly while this is true.
+    claimed: bool,
+}
+
+impl<'a, const N: usize> Stack<'a, N> {
+    /// Builds the interface with the virtual MAC, joins 224.0.0.18 and opens the raw socket.
+    /// The router stays in Initialize until [`startup`](Self::startup).
+    pub fn new<D: Device + ?Sized>(
+        config: Config<N>,
+        device: &mut D,
+        resources: &'a mut Resources<'a>,
+        buffers: &'a mut Buffers,
+        now: Instant,
+    ) -> Result<Self, ConfigError> {
+        let vrid = config.vrid;
+        let router = VirtualRouter::new(config)?;
+        let mut iface_config = IfaceConfig::new(HardwareAddress::Ethernet(virtual_mac(vrid)));
+        iface_config.random_seed = u64::from(vrid);
+        let mut iface = Interface::new(iface_config, device, smol_instant(now));
+        // The group table has room for four; joining one group on a fresh interface cannot fail.
+        let _ = iface.join_multicast_group(MULTICAST_V4);
+        let Buffers {
+            rx_meta,
+            rx_payload,
+            tx_meta,
+            tx_payload,
+        } = buffers;
+        let socket = raw::Socket::new(
+            Some(IpVersion::Ipv4),
+            Some(IpProtocol::Unknown(wire::IP_PROTOCOL)),
+            raw::PacketBuffer::new(&mut rx_meta[..], &mut rx_payload[..]),
+            raw::PacketBuffer::new(&mut tx_meta[..], &mut tx_payload[..]),
+        );
+        let mut sockets = SocketSet::new(&mut resources.sockets[..]);
+        let raw = sockets.add(socket);
+        Ok(Stack {
+            router,
+            iface,
+            sockets,
+            raw,
+            claimed: false,
+        })
+    }
+
+    pub fn router(&self) -> &VirtualRouter<N> {
+        &self.router
+    }
+
+    pub fn interface(&self) -> &Interface {
+        &self.iface
+    }
+
+    /// Leaves Initialize; the resulting actions run at the next [`poll`](Self::poll).
+    pub fn startup(&mut self, now: Instant) {
+        self.router.startup(now);
+    }
+
+    /// Health tracking: see [`VirtualRouter::set_priority`].
+    pub fn set_priority(&mut self, now: Instant, priority: u8) {
+        self.router.set_priority(now, priority);
+    }
+
+    /// Sends the priority-0 advert (if Active), releases the VIPs and returns to Initialize,
+    /// flushing the advert to the device before returning.
+    pub fn shutdown<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        self.router.shutdown(now);
+        self.apply_actions(now, device, on_event);
+        self.egress(now, device);
+    }
+
+    /// When [`poll`](Self::poll) next has work, if nothing arrives before.
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        let smol = self
+            .iface
+            .poll_at(smol_instant(now), &self.sockets)
+            .map(|t| Instant::from_micros(t.total_micros().max(0) as u64));
+        match (self.router.poll_timeout(), smol) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Processes every frame the device has queued, one at a time so that each advert reaches
+    /// the router before the next frame is read; then fires the router's due timers once; then
+    /// transmits. This order is what makes a thawed router act on what it missed rather than on
+    /// its overdue timers.
+    pub fn poll<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        let ts = smol_instant(now);
+        self.iface.poll_maintenance(ts);
+        loop {
+            let mut filtered = AcceptFilter {
+                inner: &mut *device,
+                vips: &self.router.config().vips,
+                refuse: self.router.state() == State::Active && !self.router.accepts_any(),
+                refused: Cell::new(0),
+            };
+            let result = self
+                .iface
+                .poll_ingress_single(ts, &mut filtered, &mut self.sockets);
+            for _ in 0..filtered.refused.get() {
+                on_event(Event::NotAccepted);
+            }
+            if result == smoltcp::iface::PollIngressSingleResult::None {
+                break;
+            }
+            self.receive_adverts(now, on_event);
+            self.apply_actions(now, device, on_event);
+        }
+        if self.router.poll_timeout().is_some_and(|t| t <= now) {
+            self.router.handle_timeout(now);
+        }
+        self.apply_actions(now, device, on_event);
+        self.egress(now, device);
+    }
+
+    fn egress<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) {
+        let ts = smol_instant(now);
+        while self.iface.poll_egress(ts, device, &mut self.sockets)
+            != smoltcp::iface::PollResult::None
+        {}
+    }
+
+    fn receive_adverts(&mut self, now: Instant, on_event: &mut impl FnMut(Event)) {
+        let socket = self.sockets.get_mut::<raw::Socket>(self.raw);
+        while let Ok(packet) = socket.recv() {
+            match parse_ipv4_advert(packet, self.router.config().checksum) {
+                Ok((source, ttl, repr)) => {
+                    match self.router.handle_advert(now, source, ttl, &repr) {
+                        Ok(()) => on_event(Event::AdvertReceived {
+                            source,
+                            priority: repr.priority,
+                        }),
+                        Err(reason) => on_event(Event::Dropped { reason }),
+                    }
+                }
+                Err(reason) => {
+                    self.router.count_drop(reason);
+                    on_event(Event::Dropped { reason });
+                }
+            }
+        }
+    }
+
+    fn apply_actions<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        while let Some(action) = self.router.poll_action() {
+            match action {
+                Action::StateChange { from, to, reason } => {
+                    on_event(Event::StateChange { from, to, reason })
+                }
+                Action::SendAdvert { priority } => {
+                    if self.queue_advert(priority) {
+                        on_event(Event::AdvertSent { priority });
+                    } else {
+                        on_event(Event::TxDropped);
+                    }
+                }
+                Action::ClaimVips => self.set_claimed(true),
+                Action::ReleaseVips => self.set_claimed(false),
+                Action::Announce { count } => {
+                    // The advert that made us Active must leave before the announcement.
+                    self.egress(now, device);
+                    let frames = self.announce(now, device, count);
+                    on_event(Event::Announced { frames });
+                }
+                Action::AddressMismatch { source } => on_event(Event::AddressMismatch { source }),
+            }
+        }
+    }
+
+    fn set_claimed(&mut self, claim: bool) {
+        if self.claimed == claim {
+            return;
+        }
+        self.claimed = claim;
+        let config = self.router.config();
+        let prefix = config.vip_prefix_len;
+        let vips = &config.vips;
+        self.iface.update_ip_addrs(|addrs| {
+            addrs.clear();
+            if claim {
+                for vip in vips {
+                    // Capacity (iface-max-addr-count) is checked against N at compile time.
+                    let _ = addrs.push(IpCidr::new((*vip).into(), prefix));
+                }
+            }
+        });
+    }
+
+    fn queue_advert(&mut self, priority: u8) -> bool {
+        let config = self.router.config();
+        let ctx = IpContext::V4 {
+            src: config.primary,
+            dst: MULTICAST_V4,
+        };
+        let repr = self.router.advert(priority);
+        let vrrp_len = repr.buffer_len();
+        let ip = Ipv4Repr {
+            src_addr: config.primary,
+            dst_addr: MULTICAST_V4,
+            next_header: IpProtocol::Unknown(wire::IP_PROTOCOL),
+            payload_len: vrrp_len,
+            hop_limit: VRRP_TTL,
+        };
+        let checksum_mode = config.checksum;
+        let socket = self.sockets.get_mut::<raw::Socket>(self.raw);
+        let Ok(buf) = socket.send(ip.buffer_len() + vrrp_len) else {
+            return false;
+        };
+        let mut packet = Ipv4Packet::new_unchecked(&mut *buf);
+        ip.emit(&mut packet, &smoltcp::phy::ChecksumCapabilities::default());
+        let mut vrrp = wire::Packet::new_unchecked(packet.payload_mut());
+        repr.emit(&mut vrrp, &ctx, checksum_mode);
+        true
+    }
+
+    fn announce<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D, count: u8) -> u16 {
+        let mac = virtual_mac(self.router.config().vrid);
+        let mut frames = 0;
+        for _ in 0..count {
+            for vip in &self.router.config().vips {
+                let Some(token) = device.transmit(smol_instant(now)) else {
+                    return frames;
+                };
+                token.consume(garp::FRAME_LEN, |buf| gratuitous_arp(buf, mac, *vip));
+                frames += 1;
+            }
+        }
+        frames
+    }
+}
+
+impl<const N: usize> VirtualRouter<N> {
+    fn accepts_any(&self) -> bool {
+        self.config().priority == 255 || self.config().accept_mode
+    }
+}
+
+/// Parses an IPv4 packet from the raw socket into the advert's source, TTL and body.
+pub fn parse_ipv4_advert(
+    packet: &[u8],
+    mode: wire::ChecksumMode,
+) -> Result<(Ipv4Addr, u8, wire::Repr<'_>), DropReason> {
+    let ip = Ipv4Packet::new_checked(packet).map_err(|_| DropReason::Length)?;
+    let header_len = usize::from(ip.header_len());
+    let total = usize::from(ip.total_len()).min(packet.len());
+    let body = packet.get(header_len..total).ok_or(DropReason::Length)?;
+    let ctx = IpContext::V4 {
+        src: ip.src_addr(),
+        dst: ip.dst_addr(),
+    };
+    let vrrp = wire::Packet::new_checked(body).map_err(|e| e.0)?;
+    let repr = wire::Repr::parse(&vrrp, &ctx, mode).map_err(|e| e.0)?;
+    Ok((ip.src_addr(), ip.hop_limit(), repr))
+}
+
+/// Drops frames to the VIPs while Active without Accept_Mode (RFC 9568 §6.4.3): ARP for them is
+/// still answered, but nothing addressed to them is taken as our own.
+struct AcceptFilter<'d, 'v, D: Device + ?Sized> {
+    inner: &'d mut D,
+    vips: &'v [Ipv4Addr],
+    refuse: bool,
+    refused: Cell<u16>,
+}
+
+fn addressed_to(frame: &[u8], vips: &[Ipv4Addr]) -> bool {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return false;
+    };
+    if eth.ethertype() != EthernetProtocol::Ipv4 {
+        return false;
+    }
+    Ipv4Packet::new_checked(eth.payload()).is_ok_and(|ip| vips.contains(&ip.dst_addr()))
+}
+
+impl<D: Device + ?Sized> Device for AcceptFilter<'_, '_, D> {
+    type RxToken<'t>
+        = FilteredRx<'t, D::RxToken<'t>>
+    where
+        Self: 't;
+    type TxToken<'t>
+        = D::TxToken<'t>
+    where
+        Self: 't;
+
+    fn receive(&mut self, ts: SmolInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let (rx, tx) = self.inner.receive(ts)?;
+        let vips = if self.refuse { self.vips } else { &[] };
+        Some((
+            FilteredRx {
+                inner: rx,
+                vips,
+                refused: &self.refused,
+            },
+            tx,
+        ))
+    }
+
+    fn transmit(&mut self, ts: SmolInstant) -> Option<Self::TxToken<'_>> {
+        self.inner.transmit(ts)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.inner.capabilities()
+    }
+}
+
+struct FilteredRx<'t, T> {
+    inner: T,
+    /// Empty when nothing is refused.
+    vips: &'t [Ipv4Addr],
+    refused: &'t Cell<u16>,
+}
+
+impl<T: RxToken> RxToken for FilteredRx<'_, T> {
+    fn consume<R, F>(self, f: F) -> R
+    where
+        F: FnOnce(&[u8]) -> R,
+    {
+        let FilteredRx {
+            inner,
+            vips,
+            refused,
+        } = self;
+        inner.consume(|frame| {
+            if !vips.is_empty() && addressed_to(frame, vips) {
+                refused.set(refused.get().saturating_add(1));
+                // smoltcp drops a frame too short to be Ethernet without a trace.
+                f(&[])
+            } else {
+                f(frame)
+            }
+        })
+    }
+}

@@ -405,7 +405,7 @@ impl<'a> Repr<'a> {
     /// (RFC 9568 §7.1 checks that need no configuration: version, type, length, checksum,
     /// address count, interval, auth type).
     pub fn parse<T: AsRef<[u8]> + ?Sized>(
-        packet: &'a Packet<&'a T>,
+        packet: &Packet<&'a T>,
         ctx: &IpContext,
         mode: ChecksumMode,
     ) -> Result<Repr<'a>> {

@@ -1,0 +1,48 @@
+//! Two routers on an in-memory link through the smoltcp binding: election, failover, failback.
+
+mod common;
+
+use common::*;
+use vrrp_core::{Duration, Instant, State};
+
+#[test]
+fn election_failover_failback() {
+    let mut seg = Segment::new(vec![config(200, 11), config(100, 12)]);
+    seg.start_all();
+    assert_eq!(seg.state(0), State::Backup);
+    assert_eq!(seg.state(1), State::Backup);
+    // r1 (200) has the shorter Active_Down_Interval: 3 s + 56/256 s.
+    seg.run_until(Instant::from_micros(3_218_750));
+    assert_eq!(seg.state(0), State::Active);
+    assert_eq!(seg.state(1), State::Backup);
+    seg.run_for(Duration::from_secs(5));
+    assert_eq!(seg.state(1), State::Backup);
+
+    // r1 dies: r2 takes over 3 s + 156/256 s after r1's last advert.
+    let last = seg
+        .wire
+        .iter()
+        .filter(|s| s.node == 0)
+        .map(|s| s.at)
+        .max()
+        .unwrap();
+    seg.nodes[0].up = false;
+    seg.run_for(Duration::from_secs(5));
+    assert_eq!(seg.state(1), State::Active);
+    let first = seg
+        .wire
+        .iter()
+        .find(|s| s.node == 1 && s.at > last)
+        .map(|s| s.at)
+        .unwrap();
+    assert_eq!((first - last).as_micros(), 3_609_375);
+
+    // r1 comes back, restarts, preempts.
+    let cfg = config(200, 11);
+    seg.nodes[0] = Node::new(cfg, seg.now);
+    seg.nodes[0].stack.startup(seg.now);
+    seg.settle();
+    seg.run_for(Duration::from_secs(5));
+    assert_eq!(seg.state(0), State::Active);
+    assert_eq!(seg.state(1), State::Backup);
+}
