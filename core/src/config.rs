@@ -102,7 +102,7 @@ impl<const N: usize> Config<N> {
             }
             Version::V2
                 if self.adver_interval == 0
-                    || self.adver_interval % 100 != 0
+                    || !self.adver_interval.is_multiple_of(100)
                     || self.adver_interval / 100 > 255 =>
             {
                 return Err(ConfigError::IntervalV2);
