@@ -17,8 +17,8 @@ use smoltcp::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use smoltcp::socket::raw;
 use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpCidr, IpProtocol,
-    IpVersion, Ipv4Packet, Ipv4Repr,
+    ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpCidr,
+    IpProtocol, IpVersion, Ipv4Packet, Ipv4Repr,
 };
 
 use crate::Instant;
@@ -395,8 +395,13 @@ pub fn parse_ipv4_advert(
     Ok((ip.src_addr(), ip.hop_limit(), repr))
 }
 
-/// Drops frames to the VIPs while Active without Accept_Mode (RFC 9568 §6.4.3): ARP for them is
-/// still answered, but nothing addressed to them is taken as our own.
+/// What smoltcp must not see.
+///
+/// - While Active without Accept_Mode (RFC 9568 §6.4.3), frames addressed to the VIPs: ARP for
+///   them is still answered, but nothing sent to them is taken as our own.
+/// - ARP whose sender address is one of the VIPs: another router's gratuitous ARP for the VIP
+///   (say, a Backup that took over while we were frozen). smoltcp would answer it and would
+///   cache the VIP at the other router's MAC; the adverts, not ARP, decide who owns the VIP.
 struct AcceptFilter<'d, 'v, D: Device + ?Sized> {
     inner: &'d mut D,
     vips: &'v [Ipv4Addr],
@@ -404,14 +409,35 @@ struct AcceptFilter<'d, 'v, D: Device + ?Sized> {
     refused: Cell<u16>,
 }
 
-fn addressed_to(frame: &[u8], vips: &[Ipv4Addr]) -> bool {
+#[derive(PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    /// Not ours to accept (counted).
+    Refuse,
+    /// Not for smoltcp, silently.
+    Ignore,
+}
+
+fn inspect(frame: &[u8], vips: &[Ipv4Addr], refuse: bool) -> Verdict {
     let Ok(eth) = EthernetFrame::new_checked(frame) else {
-        return false;
+        return Verdict::Pass;
     };
-    if eth.ethertype() != EthernetProtocol::Ipv4 {
-        return false;
+    match eth.ethertype() {
+        EthernetProtocol::Ipv4 if refuse => match Ipv4Packet::new_checked(eth.payload()) {
+            Ok(ip) if vips.contains(&ip.dst_addr()) => Verdict::Refuse,
+            _ => Verdict::Pass,
+        },
+        EthernetProtocol::Arp => {
+            match ArpPacket::new_checked(eth.payload()).and_then(|p| ArpRepr::parse(&p)) {
+                Ok(ArpRepr::EthernetIpv4 {
+                    source_protocol_addr,
+                    ..
+                }) if vips.contains(&source_protocol_addr) => Verdict::Ignore,
+                _ => Verdict::Pass,
+            }
+        }
+        _ => Verdict::Pass,
     }
-    Ipv4Packet::new_checked(eth.payload()).is_ok_and(|ip| vips.contains(&ip.dst_addr()))
 }
 
 impl<D: Device + ?Sized> Device for AcceptFilter<'_, '_, D> {
@@ -426,15 +452,13 @@ impl<D: Device + ?Sized> Device for AcceptFilter<'_, '_, D> {
 
     fn receive(&mut self, ts: SmolInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let (rx, tx) = self.inner.receive(ts)?;
-        let vips = if self.refuse { self.vips } else { &[] };
-        Some((
-            FilteredRx {
-                inner: rx,
-                vips,
-                refused: &self.refused,
-            },
-            tx,
-        ))
+        let rx = FilteredRx {
+            inner: rx,
+            vips: self.vips,
+            refuse: self.refuse,
+            refused: &self.refused,
+        };
+        Some((rx, tx))
     }
 
     fn transmit(&mut self, ts: SmolInstant) -> Option<Self::TxToken<'_>> {
@@ -448,8 +472,8 @@ impl<D: Device + ?Sized> Device for AcceptFilter<'_, '_, D> {
 
 struct FilteredRx<'t, T> {
     inner: T,
-    /// Empty when nothing is refused.
     vips: &'t [Ipv4Addr],
+    refuse: bool,
     refused: &'t Cell<u16>,
 }
 
@@ -461,15 +485,17 @@ impl<T: RxToken> RxToken for FilteredRx<'_, T> {
         let FilteredRx {
             inner,
             vips,
+            refuse,
             refused,
         } = self;
-        inner.consume(|frame| {
-            if !vips.is_empty() && addressed_to(frame, vips) {
-                refused.set(refused.get().saturating_add(1));
+        inner.consume(|frame| match inspect(frame, vips, refuse) {
+            Verdict::Pass => f(frame),
+            verdict => {
+                if verdict == Verdict::Refuse {
+                    refused.set(refused.get().saturating_add(1));
+                }
                 // smoltcp drops a frame too short to be Ethernet without a trace.
                 f(&[])
-            } else {
-                f(frame)
             }
         })
     }

@@ -204,3 +204,279 @@ impl Segment {
         self.nodes[i].stack.router().state()
     }
 }
+
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr,
+};
+use vrrp_core::wire::{self, Addresses, Auth, ChecksumMode, IpContext, Version};
+
+pub const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+pub const CLIENT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x64]);
+pub const PEER_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x42]);
+
+/// What an injected advert looks like; `Default` is a well-formed VRRPv3 advert for VRID 10.
+#[derive(Clone)]
+pub struct AdvertSpec {
+    pub source: Ipv4Addr,
+    pub ttl: u8,
+    pub version: Version,
+    pub vrid: u8,
+    pub priority: u8,
+    pub interval: u16,
+    pub vips: Vec<Ipv4Addr>,
+    pub auth: Auth,
+    /// Overwrites the type nibble after emit (checksum refreshed).
+    pub msg_type: Option<u8>,
+    /// Overwrites the version nibble after emit (checksum refreshed).
+    pub raw_version: Option<u8>,
+    /// Overwrites the v2 auth type after emit (checksum refreshed).
+    pub auth_type: Option<u8>,
+    pub corrupt_checksum: bool,
+    /// Cuts the VRRP message to this many bytes.
+    pub truncate: Option<usize>,
+}
+
+impl Default for AdvertSpec {
+    fn default() -> Self {
+        AdvertSpec {
+            source: addr(50),
+            ttl: 255,
+            version: Version::V3,
+            vrid: 10,
+            priority: 100,
+            interval: 100,
+            vips: vec![VIP],
+            auth: Auth::None,
+            msg_type: None,
+            raw_version: None,
+            auth_type: None,
+            corrupt_checksum: false,
+            truncate: None,
+        }
+    }
+}
+
+impl AdvertSpec {
+    pub fn frame(&self) -> Vec<u8> {
+        let repr = wire::Repr {
+            version: self.version,
+            vrid: self.vrid,
+            priority: self.priority,
+            max_adver_int: self.interval,
+            addresses: Addresses::V4(&self.vips),
+            auth: self.auth,
+        };
+        let ctx = IpContext::V4 {
+            src: self.source,
+            dst: wire::MULTICAST_V4,
+        };
+        let mut vrrp = vec![0u8; repr.buffer_len()];
+        {
+            let mut p = wire::Packet::new_unchecked(&mut vrrp[..]);
+            repr.emit(&mut p, &ctx, ChecksumMode::PseudoHeader);
+            let refresh =
+                self.msg_type.is_some() || self.raw_version.is_some() || self.auth_type.is_some();
+            if let Some(t) = self.msg_type {
+                let v = p.version();
+                p.set_version_type(v, t);
+            }
+            if let Some(v) = self.raw_version {
+                let t = p.msg_type();
+                p.set_version_type(v, t);
+            }
+            if let Some(a) = self.auth_type {
+                p.set_auth_type(a);
+            }
+            if refresh {
+                p.fill_checksum(&ctx, ChecksumMode::PseudoHeader);
+            }
+            if self.corrupt_checksum {
+                let c = p.checksum();
+                p.set_checksum(c ^ 0x0101);
+            }
+        }
+        if let Some(n) = self.truncate {
+            vrrp.truncate(n);
+        }
+        ipv4_frame(
+            PEER_MAC,
+            EthernetAddress([0x01, 0x00, 0x5e, 0, 0, 0x12]),
+            self.source,
+            wire::MULTICAST_V4,
+            self.ttl,
+            IpProtocol::Unknown(112),
+            &vrrp,
+        )
+    }
+}
+
+pub fn ipv4_frame(
+    src_mac: EthernetAddress,
+    dst_mac: EthernetAddress,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    proto: IpProtocol,
+    payload: &[u8],
+) -> Vec<u8> {
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: proto,
+        payload_len: payload.len(),
+        hop_limit: ttl,
+    };
+    let mut buf = vec![0u8; 14 + ip.buffer_len() + payload.len()];
+    let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
+    EthernetRepr {
+        src_addr: src_mac,
+        dst_addr: dst_mac,
+        ethertype: EthernetProtocol::Ipv4,
+    }
+    .emit(&mut eth);
+    let mut packet = Ipv4Packet::new_unchecked(eth.payload_mut());
+    ip.emit(&mut packet, &smoltcp::phy::ChecksumCapabilities::default());
+    packet.payload_mut()[..payload.len()].copy_from_slice(payload);
+    buf
+}
+
+pub fn arp_request(target: Ipv4Addr) -> Vec<u8> {
+    let mut buf = vec![0u8; 42];
+    let mut eth = EthernetFrame::new_unchecked(&mut buf[..]);
+    EthernetRepr {
+        src_addr: CLIENT_MAC,
+        dst_addr: EthernetAddress::BROADCAST,
+        ethertype: EthernetProtocol::Arp,
+    }
+    .emit(&mut eth);
+    ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: CLIENT_MAC,
+        source_protocol_addr: CLIENT,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: target,
+    }
+    .emit(&mut ArpPacket::new_unchecked(eth.payload_mut()));
+    buf
+}
+
+pub fn echo_request(dst_mac: EthernetAddress, dst: Ipv4Addr) -> Vec<u8> {
+    let icmp = Icmpv4Repr::EchoRequest {
+        ident: 7,
+        seq_no: 1,
+        data: b"ping",
+    };
+    let mut payload = vec![0u8; icmp.buffer_len()];
+    icmp.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut payload[..]),
+        &smoltcp::phy::ChecksumCapabilities::default(),
+    );
+    ipv4_frame(
+        CLIENT_MAC,
+        dst_mac,
+        CLIENT,
+        dst,
+        64,
+        IpProtocol::Icmp,
+        &payload,
+    )
+}
+
+/// A frame decoded enough for assertions.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    Advert {
+        src_mac: EthernetAddress,
+        dst_mac: EthernetAddress,
+        source: Ipv4Addr,
+        dst: Ipv4Addr,
+        ttl: u8,
+        priority: u8,
+    },
+    Garp {
+        src_mac: EthernetAddress,
+        vip: Ipv4Addr,
+    },
+    ArpReply {
+        src_mac: EthernetAddress,
+        sender_mac: EthernetAddress,
+        sender: Ipv4Addr,
+    },
+    EchoReply {
+        src_mac: EthernetAddress,
+        src: Ipv4Addr,
+    },
+    Igmp,
+    Other(Vec<u8>),
+}
+
+pub fn decode(frame: &[u8]) -> Decoded {
+    let eth = EthernetFrame::new_checked(frame).unwrap();
+    match eth.ethertype() {
+        EthernetProtocol::Arp => {
+            let arp = ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).unwrap()).unwrap();
+            match arp {
+                ArpRepr::EthernetIpv4 {
+                    operation: ArpOperation::Request,
+                    source_hardware_addr,
+                    source_protocol_addr,
+                    target_protocol_addr,
+                    ..
+                } if source_protocol_addr == target_protocol_addr => Decoded::Garp {
+                    src_mac: source_hardware_addr,
+                    vip: target_protocol_addr,
+                },
+                ArpRepr::EthernetIpv4 {
+                    operation: ArpOperation::Reply,
+                    source_hardware_addr,
+                    source_protocol_addr,
+                    ..
+                } => Decoded::ArpReply {
+                    src_mac: eth.src_addr(),
+                    sender_mac: source_hardware_addr,
+                    sender: source_protocol_addr,
+                },
+                _ => Decoded::Other(frame.to_vec()),
+            }
+        }
+        EthernetProtocol::Ipv4 => {
+            let ip = Ipv4Packet::new_checked(eth.payload()).unwrap();
+            match ip.next_header() {
+                IpProtocol::Unknown(112) => {
+                    let (source, ttl, repr) = vrrp_core::net::parse_ipv4_advert(
+                        eth.payload(),
+                        ChecksumMode::PseudoHeader,
+                    )
+                    .unwrap();
+                    Decoded::Advert {
+                        src_mac: eth.src_addr(),
+                        dst_mac: eth.dst_addr(),
+                        source,
+                        dst: ip.dst_addr(),
+                        ttl,
+                        priority: repr.priority,
+                    }
+                }
+                IpProtocol::Igmp => Decoded::Igmp,
+                IpProtocol::Icmp => Decoded::EchoReply {
+                    src_mac: eth.src_addr(),
+                    src: ip.src_addr(),
+                },
+                _ => Decoded::Other(frame.to_vec()),
+            }
+        }
+        _ => Decoded::Other(frame.to_vec()),
+    }
+}
+
+impl Segment {
+    /// Decoded frames sent by `node`, with their times.
+    pub fn sent_by(&self, node: usize) -> Vec<(Instant, Decoded)> {
+        self.wire
+            .iter()
+            .filter(|s| s.node == node)
+            .map(|s| (s.at, decode(&s.frame)))
+            .collect()
+    }
+}
