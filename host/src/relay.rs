@@ -1,0 +1,246 @@
+//! Classification of frames read from the TAP, and the relay of VIP traffic into the kernel.
+//!
+//! While a virtual router is Active, its VIPs are local addresses on `lo` and smoltcp answers ARP
+//! for them with the virtual MAC, so clients send VIP traffic to the virtual MAC, which the bridge
+//! forwards to the TAP. [`Relay::verdict`] turns such a frame around: destination MAC = the
+//! bridge's own, source MAC = the virtual MAC. Written back into the TAP, the bridge then delivers
+//! it to the local IP stack, where nginx (bound to 0.0.0.0) answers and the reply leaves through
+//! the kernel without crossing user space again.
+//!
+//! Everything else smoltcp needs (ARP, VRRP = IP protocol 112, multicast) goes to the stack;
+//! unicast IPv4 for an address we do not currently serve is dropped, as RFC 9568 §6.4.2 requires
+//! of a Backup.
+
+use std::net::Ipv4Addr;
+
+use crate::tap::Verdict;
+
+const ETH_HDR: usize = 14;
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_ARP: u16 = 0x0806;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+/// IP protocol number of VRRP (RFC 9568 §5.1.1.3).
+const PROTO_VRRP: u8 = 112;
+
+/// The virtual router MAC address 00:00:5e:00:01:VRID (RFC 9568 §7.3).
+pub const fn virtual_mac(vrid: u8) -> [u8; 6] {
+    [0x00, 0x00, 0x5e, 0x00, 0x01, vrid]
+}
+
+/// Decides what happens to one untagged Ethernet frame. `serves(dst_mac, dst_ip)` says whether
+/// unicast IPv4 to `dst_ip` arriving at `dst_mac` is VIP traffic to relay.
+pub fn classify(frame: &[u8], serves: impl Fn([u8; 6], Ipv4Addr) -> bool) -> Verdict {
+    if frame.len() < ETH_HDR {
+        return Verdict::Drop;
+    }
+    let dst_mac: [u8; 6] = frame[0..6].try_into().unwrap_or_default();
+    let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
+    match ethertype {
+        ETHERTYPE_ARP => Verdict::Stack,
+        ETHERTYPE_IPV4 => {
+            let ip = &frame[ETH_HDR..];
+            if ip.len() < 20 || ip[0] >> 4 != 4 || ip[0] & 0x0f < 5 {
+                return Verdict::Drop;
+            }
+            let dst_ip = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+            if ip[9] == PROTO_VRRP
+                || dst_mac[0] & 1 == 1
+                || dst_ip.is_multicast()
+                || dst_ip.is_broadcast()
+            {
+                Verdict::Stack
+            } else if serves(dst_mac, dst_ip) {
+                Verdict::Relay
+            } else {
+                Verdict::Drop
+            }
+        }
+        // Nothing on the host side handles IPv6 yet; smoltcp ignores what it does not speak.
+        ETHERTYPE_IPV6 => Verdict::Stack,
+        // VLAN tags, LLDP, STP and the like are not ours.
+        _ => Verdict::Drop,
+    }
+}
+
+/// Turns a frame that arrived for a virtual MAC around towards the bridge: the destination becomes
+/// `bridge_mac`, the source the virtual MAC it was sent to, so the bridge keeps learning the
+/// virtual MAC on the TAP port. Frames shorter than an Ethernet header are left alone.
+pub fn rewrite_for_kernel(frame: &mut [u8], bridge_mac: [u8; 6]) {
+    if frame.len() < ETH_HDR {
+        return;
+    }
+    frame.copy_within(0..6, 6);
+    frame[0..6].copy_from_slice(&bridge_mac);
+}
+
+/// The relay table: which (virtual MAC, VIP) pairs are served right now, and the bridge's MAC.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    bridge_mac: [u8; 6],
+    /// (VRID, VIP) of every Active router. A handful of entries: a linear scan beats hashing.
+    served: Vec<(u8, Ipv4Addr)>,
+}
+
+impl Relay {
+    pub fn new(bridge_mac: [u8; 6]) -> Relay {
+        Relay {
+            bridge_mac,
+            served: Vec::new(),
+        }
+    }
+
+    pub fn bridge_mac(&self) -> [u8; 6] {
+        self.bridge_mac
+    }
+
+    /// Starts relaying `vips` of router `vrid` (call on entering Active, after adding them to `lo`).
+    pub fn serve(&mut self, vrid: u8, vips: &[Ipv4Addr]) {
+        self.stop(vrid);
+        self.served.extend(vips.iter().map(|&v| (vrid, v)));
+    }
+
+    /// Stops relaying for router `vrid` (call on leaving Active).
+    pub fn stop(&mut self, vrid: u8) {
+        self.served.retain(|&(r, _)| r != vrid);
+    }
+
+    pub fn is_serving(&self, vrid: u8) -> bool {
+        self.served.iter().any(|&(r, _)| r == vrid)
+    }
+
+    /// Whether unicast to `ip` sent to `mac` is ours to relay.
+    pub fn serves(&self, mac: [u8; 6], ip: Ipv4Addr) -> bool {
+        self.served
+            .iter()
+            .any(|&(vrid, vip)| vip == ip && virtual_mac(vrid) == mac)
+    }
+
+    /// Classifies `frame` and, when it is to be relayed, rewrites it in place: the classifier to
+    /// hand to [`crate::tap::Tap::drain_with`].
+    pub fn verdict(&self, frame: &mut [u8]) -> Verdict {
+        let v = classify(frame, |mac, ip| self.serves(mac, ip));
+        if v == Verdict::Relay {
+            rewrite_for_kernel(frame, self.bridge_mac);
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BRIDGE: [u8; 6] = [0x02, 0x42, 0xc0, 0x00, 0x02, 0x01];
+    const CLIENT: [u8; 6] = [0x02, 0x42, 0xc0, 0x00, 0x02, 0x32];
+
+    /// A TCP SYN from 192.0.2.50:40000 to 192.0.2.100:80, as a client sends it to VRID 7's MAC.
+    fn syn_to_vip() -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&virtual_mac(7));
+        f.extend_from_slice(&CLIENT);
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[
+            0x45, 0x00, 0x00, 0x28, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00, // proto 6
+            192, 0, 2, 50, // src
+            192, 0, 2, 100, // dst
+        ]);
+        f.extend_from_slice(&[
+            0x9c, 0x40, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+        ]);
+        f
+    }
+
+    fn relay() -> Relay {
+        let mut r = Relay::new(BRIDGE);
+        r.serve(7, &[Ipv4Addr::new(192, 0, 2, 100)]);
+        r
+    }
+
+    #[test]
+    fn vip_traffic_is_relayed_and_rewritten() {
+        let mut f = syn_to_vip();
+        let ip_before = f[14..].to_vec();
+        assert_eq!(relay().verdict(&mut f), Verdict::Relay);
+        assert_eq!(f[0..6], BRIDGE);
+        assert_eq!(f[6..12], virtual_mac(7));
+        assert_eq!(f[12..14], [0x08, 0x00]);
+        // The IP packet is untouched: the kernel sees exactly what the client sent.
+        assert_eq!(f[14..], ip_before[..]);
+    }
+
+    #[test]
+    fn vrrp_to_vip_goes_to_the_stack() {
+        let mut f = syn_to_vip();
+        f[14 + 9] = 112;
+        assert_eq!(relay().verdict(&mut f), Verdict::Stack);
+    }
+
+    #[test]
+    fn arp_goes_to_the_stack() {
+        // Who has 192.0.2.100? Tell 192.0.2.50.
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&CLIENT);
+        f.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
+        f.extend_from_slice(&CLIENT);
+        f.extend_from_slice(&[192, 0, 2, 50, 0, 0, 0, 0, 0, 0, 192, 0, 2, 100]);
+        assert_eq!(relay().verdict(&mut f), Verdict::Stack);
+    }
+
+    #[test]
+    fn multicast_and_broadcast_go_to_the_stack() {
+        let mut f = syn_to_vip();
+        f[14 + 16..14 + 20].copy_from_slice(&[224, 0, 0, 18]);
+        assert_eq!(relay().verdict(&mut f), Verdict::Stack);
+        let mut f = syn_to_vip();
+        f[0..6].copy_from_slice(&[0xff; 6]);
+        assert_eq!(relay().verdict(&mut f), Verdict::Stack);
+    }
+
+    #[test]
+    fn unserved_unicast_is_dropped() {
+        // While Backup: the VIP is not served.
+        let mut f = syn_to_vip();
+        let mut r = relay();
+        r.stop(7);
+        assert!(!r.is_serving(7));
+        assert_eq!(r.verdict(&mut f), Verdict::Drop);
+        // The right VIP at another router's MAC (a stale ARP cache) is not ours either.
+        let mut f = syn_to_vip();
+        f[5] = 8;
+        assert_eq!(relay().verdict(&mut f), Verdict::Drop);
+        // Flooded unicast for someone else.
+        let mut f = syn_to_vip();
+        f[14 + 19] = 51;
+        assert_eq!(relay().verdict(&mut f), Verdict::Drop);
+    }
+
+    #[test]
+    fn malformed_frames_are_dropped_without_panicking() {
+        let f = syn_to_vip();
+        for len in 0..34 {
+            let mut short = f[..len].to_vec();
+            let v = relay().verdict(&mut short);
+            assert!(len >= 14 || v == Verdict::Drop, "len {len}: {v:?}");
+            assert_ne!(v, Verdict::Relay, "len {len}");
+        }
+        let mut bad_version = syn_to_vip();
+        bad_version[14] = 0x65;
+        assert_eq!(relay().verdict(&mut bad_version), Verdict::Drop);
+        let mut bad_ihl = syn_to_vip();
+        bad_ihl[14] = 0x44;
+        assert_eq!(relay().verdict(&mut bad_ihl), Verdict::Drop);
+        let mut vlan = syn_to_vip();
+        vlan[12..14].copy_from_slice(&[0x81, 0x00]);
+        assert_eq!(relay().verdict(&mut vlan), Verdict::Drop);
+    }
+
+    #[test]
+    fn serve_replaces_a_routers_vips() {
+        let mut r = relay();
+        r.serve(7, &[Ipv4Addr::new(192, 0, 2, 101)]);
+        r.serve(9, &[Ipv4Addr::new(192, 0, 2, 100)]);
+        assert!(!r.serves(virtual_mac(7), Ipv4Addr::new(192, 0, 2, 100)));
+        assert!(r.serves(virtual_mac(7), Ipv4Addr::new(192, 0, 2, 101)));
+        assert!(r.serves(virtual_mac(9), Ipv4Addr::new(192, 0, 2, 100)));
+    }
+}

@@ -1,0 +1,523 @@
+//! Our own TAP device: a non-blocking `/dev/net/tun` descriptor under tokio's [`AsyncFd`], read in
+//! batches into a ring allocated once, and a [`smoltcp::phy::Device`] over the frames already read.
+//!
+//! smoltcp's `TunTapInterface` allocates a buffer per received frame and panics on any I/O error
+//! other than `EWOULDBLOCK`; a daemon that must survive its uplink flapping cannot use it.
+//!
+//! The order of one turn of the event loop is:
+//! 1. [`Tap::recv_batch`] waits for readiness and reads every queued frame (up to the ring size);
+//! 2. [`Tap::drain_with`] shows each new frame to a classifier that sends it to the stack, relays
+//!    it (rewritten in place and written back into the TAP) or drops it;
+//! 3. `Interface::poll(now, &mut tap, ..)` consumes the frames left for the stack.
+//!
+//! Nothing here panics on an I/O error: failures are counted in [`TapCounters`] and logged.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use smoltcp::phy::{self, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+/// Frames read per batch unless the caller asks otherwise.
+pub const DEFAULT_BATCH: usize = 64;
+/// Ethernet header plus one 802.1Q tag: the kernel may hand us a tagged frame of a full MTU.
+const L2_OVERHEAD: usize = 14 + 4;
+
+// <linux/if_tun.h>
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const IFF_TAP: libc::c_short = 0x0002;
+const IFF_NO_PI: libc::c_short = 0x1000;
+
+/// `struct ifreq` as TUNSETIFF reads it: the name, the flags, and the rest of the 40-byte union.
+#[repr(C)]
+struct IfReq {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _pad: [u8; 22],
+}
+
+/// What the daemon decides for one received frame, before smoltcp sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Leave it for the smoltcp interface (ARP, VRRP, multicast).
+    Stack,
+    /// Write the (already rewritten) frame back into the TAP: traffic for a VIP bound for the kernel.
+    Relay,
+    /// Discard it.
+    Drop,
+}
+
+/// Totals since the device was opened. Plain counters: the event loop is single-threaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TapCounters {
+    /// Frames read from the TAP.
+    pub rx_frames: u64,
+    /// Reads that failed for a reason other than "nothing queued" (the frame is lost).
+    pub rx_errors: u64,
+    /// Frames written by smoltcp or [`Tap::send`].
+    pub tx_frames: u64,
+    /// Writes that failed (the frame is lost).
+    pub tx_errors: u64,
+    /// Writes refused with `EAGAIN` (the frame is dropped, not retried).
+    pub tx_dropped: u64,
+    /// Frames written back into the TAP by the relay.
+    pub relayed: u64,
+    /// Frames the classifier dropped.
+    pub filtered: u64,
+}
+
+/// Frames read but not yet consumed, oldest first. The buffers are allocated once in [`Tap::open`].
+struct Ring {
+    bufs: Box<[Box<[u8]>]>,
+    lens: Box<[usize]>,
+    head: usize,
+    len: usize,
+    /// The first `classified` pending frames have been through [`Tap::drain_with`].
+    classified: usize,
+}
+
+impl Ring {
+    fn new(slots: usize, frame_cap: usize) -> Ring {
+        Ring {
+            bufs: (0..slots).map(|_| vec![0u8; frame_cap].into_boxed_slice()).collect(),
+            lens: vec![0; slots].into_boxed_slice(),
+            head: 0,
+            len: 0,
+            classified: 0,
+        }
+    }
+
+    fn slot(&self, i: usize) -> usize {
+        (self.head + i) % self.bufs.len()
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == self.bufs.len()
+    }
+
+    /// Removes the oldest frame; its buffer stays valid until the next read.
+    fn pop(&mut self) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let slot = self.head;
+        self.head = (self.head + 1) % self.bufs.len();
+        self.len -= 1;
+        self.classified = self.classified.saturating_sub(1);
+        Some(slot)
+    }
+}
+
+/// The transmit half: the descriptor, a scratch frame and the counters.
+struct Writer {
+    fd: AsyncFd<OwnedFd>,
+    scratch: Box<[u8]>,
+    counters: TapCounters,
+    name: String,
+}
+
+impl Writer {
+    /// Writes one frame. Errors are counted and logged; the frame is never retried.
+    fn write(&mut self, frame: &[u8]) -> io::Result<()> {
+        let r = write_fd(self.fd.get_ref().as_raw_fd(), frame);
+        match &r {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.counters.tx_dropped += 1;
+                if self.counters.tx_dropped.is_power_of_two() {
+                    tracing::warn!(tap = %self.name, dropped = self.counters.tx_dropped,
+                        "TAP transmit queue full, frame dropped");
+                }
+            }
+            Err(e) => {
+                self.counters.tx_errors += 1;
+                // Power-of-two sampling keeps a persistent failure from flooding the log.
+                if self.counters.tx_errors.is_power_of_two() {
+                    tracing::warn!(tap = %self.name, errors = self.counters.tx_errors, error = %e,
+                        "TAP write failed, frame dropped");
+                }
+            }
+        }
+        r
+    }
+}
+
+fn write_fd(fd: RawFd, frame: &[u8]) -> io::Result<()> {
+    loop {
+        // SAFETY: `frame` is a valid buffer of `frame.len()` bytes for the duration of the call.
+        let n = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
+        if n >= 0 {
+            // A TAP write is one frame: the kernel takes all of it or fails.
+            return if n as usize == frame.len() {
+                Ok(())
+            } else {
+                Err(io::Error::new(io::ErrorKind::WriteZero, "short TAP write"))
+            };
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// A TAP interface (IFF_TAP | IFF_NO_PI) owned by this process. The interface disappears when the
+/// `Tap` is dropped (it is not persistent), which is what a `kill -9` should leave behind.
+pub struct Tap {
+    ring: Ring,
+    writer: Writer,
+    mtu: usize,
+}
+
+impl Tap {
+    /// Creates (or attaches to) TAP `name` with room for `batch` frames of an IP MTU of `mtu`.
+    /// Must be called inside a tokio runtime with I/O enabled.
+    pub fn open(name: &str, mtu: usize, batch: usize) -> io::Result<Tap> {
+        if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(['/', ' ', '\0']) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid interface name {name:?}"),
+            ));
+        }
+        // SAFETY: a NUL-terminated path literal; the result is checked.
+        let raw = unsafe {
+            libc::open(
+                c"/dev/net/tun".as_ptr(),
+                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a descriptor we just opened and own exclusively.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let mut req = IfReq {
+            name: [0; libc::IFNAMSIZ],
+            flags: IFF_TAP | IFF_NO_PI,
+            _pad: [0; 22],
+        };
+        for (d, s) in req.name.iter_mut().zip(name.bytes()) {
+            *d = s as libc::c_char;
+        }
+        // SAFETY: TUNSETIFF reads and writes a `struct ifreq`, which `IfReq` lays out exactly.
+        if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut req) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel NUL-terminates the name it returns within IFNAMSIZ.
+        let actual = unsafe { CStr::from_ptr(req.name.as_ptr()) }
+            .to_string_lossy()
+            .into_owned();
+        let frame_cap = mtu + L2_OVERHEAD;
+        // `register` panics outside a runtime; a daemon wants an error it can report.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(io::Error::other("Tap::open needs a tokio runtime"));
+        }
+        // Writes never wait (a full queue drops the frame), so only readability is watched.
+        // SAFETY: `fd` is an open descriptor owned by the `AsyncFd` from here on, and `OwnedFd`
+        // always reports the same descriptor.
+        let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)?;
+        Ok(Tap {
+            // One spare byte per slot tells a frame of exactly `frame_cap` from a longer one.
+            ring: Ring::new(batch.max(1), frame_cap + 1),
+            writer: Writer {
+                fd,
+                scratch: vec![0; frame_cap].into_boxed_slice(),
+                counters: TapCounters::default(),
+                name: actual,
+            },
+            mtu,
+        })
+    }
+
+    /// The interface name the kernel gave the TAP.
+    pub fn name(&self) -> &str {
+        &self.writer.name
+    }
+
+    /// The IP MTU the buffers were sized for.
+    pub fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    pub fn counters(&self) -> TapCounters {
+        self.writer.counters
+    }
+
+    /// Frames read and not yet consumed by the stack.
+    pub fn pending(&self) -> usize {
+        self.ring.len
+    }
+
+    /// Waits until the TAP is readable, then reads every queued frame until the kernel has none
+    /// left or the ring is full. Returns how many frames were added.
+    ///
+    /// Cancel-safe: frames are only read in the same poll that returns them, so dropping the
+    /// future inside `select!` loses nothing. If the ring is already full this returns `Ok(0)` at
+    /// once; consume the pending frames first.
+    ///
+    /// An `Err` means the descriptor itself failed (e.g. the interface was deleted).
+    pub async fn recv_batch(&mut self) -> io::Result<usize> {
+        if self.ring.is_full() {
+            return Ok(0);
+        }
+        loop {
+            let mut guard = self.writer.fd.readable().await?;
+            let (n, drained) = read_batch(
+                guard.get_inner().as_raw_fd(),
+                &mut self.ring,
+                &mut self.writer.counters,
+                &self.writer.name,
+            )?;
+            if drained {
+                guard.clear_ready();
+            }
+            if n > 0 || !drained {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Reads whatever is queued without waiting (e.g. the burst that queued during a freeze).
+    pub fn try_recv_batch(&mut self) -> io::Result<usize> {
+        let fd = self.writer.fd.get_ref().as_raw_fd();
+        read_batch(fd, &mut self.ring, &mut self.writer.counters, &self.writer.name).map(|r| r.0)
+    }
+
+    /// Shows every frame read since the last call to `classify`, oldest first. A frame judged
+    /// [`Verdict::Relay`] (which `classify` may have rewritten in place) is written back into the
+    /// TAP at once, one judged [`Verdict::Drop`] is discarded, and the rest stay queued, in order,
+    /// for the smoltcp interface.
+    pub fn drain_with<F>(&mut self, mut classify: F) -> DrainStats
+    where
+        F: FnMut(&mut [u8]) -> Verdict,
+    {
+        let ring = &mut self.ring;
+        let mut stats = DrainStats::default();
+        let mut kept = ring.classified;
+        for i in ring.classified..ring.len {
+            let slot = ring.slot(i);
+            let len = ring.lens[slot];
+            match classify(&mut ring.bufs[slot][..len]) {
+                Verdict::Stack => {
+                    // Compact by swapping boxes, not bytes: frames for the stack stay in order.
+                    let dst = ring.slot(kept);
+                    ring.bufs.swap(slot, dst);
+                    ring.lens.swap(slot, dst);
+                    kept += 1;
+                    stats.stack += 1;
+                }
+                Verdict::Relay => {
+                    if self.writer.write(&ring.bufs[slot][..len]).is_ok() {
+                        self.writer.counters.relayed += 1;
+                        stats.relayed += 1;
+                    }
+                }
+                Verdict::Drop => {
+                    self.writer.counters.filtered += 1;
+                    stats.dropped += 1;
+                }
+            }
+        }
+        ring.len = kept;
+        ring.classified = kept;
+        stats
+    }
+
+    /// Writes one frame into the TAP. Failures are counted and logged, and returned so a caller
+    /// that cares can tell.
+    pub fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        let r = self.writer.write(frame);
+        if r.is_ok() {
+            self.writer.counters.tx_frames += 1;
+        }
+        r
+    }
+}
+
+/// What one [`Tap::drain_with`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DrainStats {
+    pub stack: usize,
+    pub relayed: usize,
+    pub dropped: usize,
+}
+
+/// Reads frames into the ring until `EAGAIN` or the ring is full. Returns the frames added and
+/// whether the kernel queue was seen empty.
+fn read_batch(
+    fd: RawFd,
+    ring: &mut Ring,
+    counters: &mut TapCounters,
+    name: &str,
+) -> io::Result<(usize, bool)> {
+    let mut added = 0;
+    // Bounds the loop even if every read fails without emptying the queue.
+    let mut attempts = ring.bufs.len();
+    while !ring.is_full() && attempts > 0 {
+        attempts -= 1;
+        let slot = ring.slot(ring.len);
+        let buf = &mut ring.bufs[slot];
+        // SAFETY: `buf` is a valid, writable buffer of `buf.len()` bytes.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            let n = n as usize;
+            if n == buf.len() {
+                // Filled the spare byte: longer than the MTU we sized for, so possibly truncated.
+                counters.rx_errors += 1;
+                tracing::debug!(tap = name, "oversized frame dropped");
+                continue;
+            }
+            ring.lens[slot] = n;
+            ring.len += 1;
+            counters.rx_frames += 1;
+            added += 1;
+            continue;
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EAGAIN) => return Ok((added, true)),
+            Some(libc::EINTR) => attempts += 1,
+            // The frame was consumed and lost; the descriptor is fine.
+            Some(libc::EINVAL | libc::EFAULT | libc::EMSGSIZE) => {
+                counters.rx_errors += 1;
+                tracing::debug!(tap = name, error = %e, "TAP read failed, frame lost");
+            }
+            _ => {
+                counters.rx_errors += 1;
+                tracing::warn!(tap = name, error = %e, "TAP read failed");
+                // Report a failing descriptor only when there is nothing else to hand over;
+                // the frames already read are processed first and the error comes back next time.
+                return if added == 0 { Err(e) } else { Ok((added, false)) };
+            }
+        }
+    }
+    Ok((added, false))
+}
+
+pub struct TapRxToken<'a> {
+    frame: &'a [u8],
+}
+
+impl phy::RxToken for TapRxToken<'_> {
+    fn consume<R, F>(self, f: F) -> R
+    where
+        F: FnOnce(&[u8]) -> R,
+    {
+        f(self.frame)
+    }
+}
+
+pub struct TapTxToken<'a> {
+    writer: &'a mut Writer,
+}
+
+impl phy::TxToken for TapTxToken<'_> {
+    fn consume<R, F>(self, len: usize, f: F) -> R
+    where
+        F: FnOnce(&mut [u8]) -> R,
+    {
+        let w = self.writer;
+        if len <= w.scratch.len() {
+            let r = f(&mut w.scratch[..len]);
+            let fd = w.fd.get_ref().as_raw_fd();
+            // Same accounting as `Writer::write`, without borrowing the scratch twice.
+            match write_fd(fd, &w.scratch[..len]) {
+                Ok(()) => w.counters.tx_frames += 1,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => w.counters.tx_dropped += 1,
+                Err(e) => {
+                    w.counters.tx_errors += 1;
+                    if w.counters.tx_errors.is_power_of_two() {
+                        tracing::warn!(tap = %w.name, errors = w.counters.tx_errors, error = %e,
+                            "TAP write failed, frame dropped");
+                    }
+                }
+            }
+            r
+        } else {
+            // smoltcp never exceeds the MTU we report; if it did, the frame could not be sent
+            // whole anyway. Count it and let `f` fill a throwaway buffer.
+            w.counters.tx_errors += 1;
+            tracing::warn!(tap = %w.name, len, "frame longer than the TAP MTU not sent");
+            f(&mut vec![0; len])
+        }
+    }
+}
+
+impl phy::Device for Tap {
+    type RxToken<'a> = TapRxToken<'a>;
+    type TxToken<'a> = TapTxToken<'a>;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let slot = self.ring.pop()?;
+        let len = self.ring.lens[slot];
+        Some((
+            TapRxToken {
+                frame: &self.ring.bufs[slot][..len],
+            },
+            TapTxToken {
+                writer: &mut self.writer,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<Self::TxToken<'_>> {
+        Some(TapTxToken {
+            writer: &mut self.writer,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        // smoltcp's Ethernet MTU includes the 14-byte header.
+        caps.max_transmission_unit = self.mtu + 14;
+        caps.max_burst_size = Some(self.ring.bufs.len());
+        caps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring_with(frames: &[&[u8]]) -> Ring {
+        let mut ring = Ring::new(4, 16);
+        for f in frames {
+            let slot = ring.slot(ring.len);
+            ring.bufs[slot][..f.len()].copy_from_slice(f);
+            ring.lens[slot] = f.len();
+            ring.len += 1;
+        }
+        ring
+    }
+
+    #[test]
+    fn ring_pops_in_order_and_wraps() {
+        let mut ring = ring_with(&[b"a", b"bb", b"ccc"]);
+        assert_eq!(ring.pop(), Some(0));
+        assert_eq!(ring.pop(), Some(1));
+        // Two more fit after wrapping around.
+        for f in [&b"dd"[..], b"e", b"f"] {
+            let slot = ring.slot(ring.len);
+            ring.bufs[slot][..f.len()].copy_from_slice(f);
+            ring.lens[slot] = f.len();
+            ring.len += 1;
+        }
+        assert!(ring.is_full());
+        let mut got = Vec::new();
+        while let Some(s) = ring.pop() {
+            got.push(ring.bufs[s][..ring.lens[s]].to_vec());
+        }
+        assert_eq!(got, [&b"ccc"[..], b"dd", b"e", b"f"]);
+        assert_eq!(ring.pop(), None);
+    }
+
+    #[test]
+    fn ifreq_is_the_kernel_size() {
+        assert_eq!(std::mem::size_of::<IfReq>(), 40);
+    }
+}
