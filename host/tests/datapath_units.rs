@@ -6,3 +6,6 @@ mod relay;
 #[allow(dead_code)]
 #[path = "../src/tap.rs"]
 mod tap;
+#[allow(dead_code)]
+#[path = "../src/sysctl.rs"]
+mod sysctl;
