@@ -49,7 +49,7 @@ pub struct Config<const N: usize> {
     pub checksum: ChecksumMode,
     /// This router's own address on the link: the source of its adverts and the tie-breaker.
     pub primary: Ipv4Addr,
-    pub vips: Vec<Ipv4Addr, N>,
+    pub vips: Vec<Ipv4Addr, N, u8>,
     /// Prefix length the VIPs are installed with (so that ARP from the subnet is answered).
     pub vip_prefix_len: u8,
     /// VRRPv2 only.
@@ -58,7 +58,7 @@ pub struct Config<const N: usize> {
     /// When non-empty, adverts from any other source are dropped ([`DropReason::Peer`]).
     ///
     /// [`DropReason::Peer`]: crate::wire::DropReason::Peer
-    pub peers: Vec<Ipv4Addr, N>,
+    pub peers: Vec<Ipv4Addr, N, u8>,
 }
 
 impl<const N: usize> Config<N> {

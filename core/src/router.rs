@@ -121,9 +121,30 @@ impl Stats {
     }
 }
 
+/// A deadline, or none. `Option<Instant>` would take 16 bytes where 8 do: `Instant::MAX` is
+/// never a deadline a router sets (it is 584,000 years after boot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Timer(Instant);
+
+impl Timer {
+    const OFF: Timer = Timer(Instant::MAX);
+
+    fn at(t: Instant) -> Timer {
+        Timer(t)
+    }
+
+    fn at_if(armed: bool, t: Instant) -> Timer {
+        if armed { Timer(t) } else { Timer::OFF }
+    }
+
+    fn get(self) -> Option<Instant> {
+        (self != Timer::OFF).then_some(self.0)
+    }
+}
+
 /// Room for the actions one event can queue (becoming Active queues four; an Active that
 /// hears a lower priority and a mismatch queues two).
-const ACTIONS: usize = 8;
+const ACTIONS: usize = 6;
 
 /// One virtual router. `N` bounds its VIP and peer lists.
 #[derive(Debug, Clone)]
@@ -134,9 +155,9 @@ pub struct VirtualRouter<const N: usize> {
     priority: u8,
     /// Active_Adver_Interval in centiseconds (learned from the Active in VRRPv3).
     active_adver_interval: u16,
-    down_timer: Option<Instant>,
-    adver_timer: Option<Instant>,
-    garp_timer: Option<Instant>,
+    down_timer: Timer,
+    adver_timer: Timer,
+    garp_timer: Timer,
     garp_left: u8,
     /// An immediate advert (RFC 9568 §6.4.3) went out since the Adver_Timer last fired. Bounds
     /// the replies to one per interval, so a thawed Active that finds a queue of stale adverts
@@ -155,9 +176,9 @@ impl<const N: usize> VirtualRouter<N> {
             active_adver_interval: config.adver_interval,
             config,
             state: State::Initialize,
-            down_timer: None,
-            adver_timer: None,
-            garp_timer: None,
+            down_timer: Timer::OFF,
+            adver_timer: Timer::OFF,
+            garp_timer: Timer::OFF,
             garp_left: 0,
             replied: false,
             preempt_after: Instant::from_ticks(0),
@@ -264,12 +285,12 @@ impl<const N: usize> VirtualRouter<N> {
             State::Active if priority == 0 => {
                 self.send_advert(0);
                 self.push(Action::ReleaseVips);
-                self.adver_timer = None;
-                self.garp_timer = None;
+                self.adver_timer = Timer::OFF;
+                self.garp_timer = Timer::OFF;
                 self.transition(State::Backup, Reason::Fault);
-                self.down_timer = None;
+                self.down_timer = Timer::OFF;
             }
-            State::Backup if priority == 0 => self.down_timer = None,
+            State::Backup if priority == 0 => self.down_timer = Timer::OFF,
             State::Backup if was == 0 => self.arm_down_timer(now, self.active_down_interval()),
             _ => {}
         }
@@ -338,7 +359,7 @@ impl<const N: usize> VirtualRouter<N> {
             State::Backup => {
                 if advert.priority == 0 {
                     if self.priority != 0 {
-                        self.down_timer = Some(now + self.skew_time());
+                        self.down_timer = Timer::at(now + self.skew_time());
                     }
                 } else if !self.may_preempt(now) || advert.priority >= self.priority {
                     self.learn_interval(advert);
@@ -350,8 +371,8 @@ impl<const N: usize> VirtualRouter<N> {
                 let higher = advert.priority > self.priority
                     || (advert.priority == self.priority && source > self.config.primary);
                 if advert.priority != 0 && higher {
-                    self.adver_timer = None;
-                    self.garp_timer = None;
+                    self.adver_timer = Timer::OFF;
+                    self.garp_timer = Timer::OFF;
                     self.learn_interval(advert);
                     self.push(Action::ReleaseVips);
                     self.transition(State::Backup, Reason::HigherPriority);
@@ -361,7 +382,7 @@ impl<const N: usize> VirtualRouter<N> {
                     // re-assert at once rather than at the next interval.
                     self.replied = true;
                     self.send_advert(self.priority);
-                    self.adver_timer = Some(now + self.adver_interval());
+                    self.adver_timer = Timer::at(now + self.adver_interval());
                 }
             }
         }
@@ -379,14 +400,14 @@ impl<const N: usize> VirtualRouter<N> {
 
     /// Fires every timer that is due at `now`, each at most once.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        let due = |t: Timer| t.get().is_some_and(|t| t <= now);
         match self.state {
             State::Backup if due(self.down_timer) => self.become_active(now, Reason::ActiveDown),
             State::Active => {
                 if due(self.adver_timer) {
                     self.replied = false;
                     self.send_advert(self.priority);
-                    self.adver_timer = Some(now + self.adver_interval());
+                    self.adver_timer = Timer::at(now + self.adver_interval());
                 }
                 if due(self.garp_timer) {
                     self.push(Action::Announce {
@@ -394,7 +415,7 @@ impl<const N: usize> VirtualRouter<N> {
                     });
                     self.garp_left = self.garp_left.saturating_sub(1);
                     self.garp_timer =
-                        (self.garp_left > 0).then(|| now + self.config.garp.repeat_delay);
+                        Timer::at_if(self.garp_left > 0, now + self.config.garp.repeat_delay);
                 }
             }
             _ => {}
@@ -410,7 +431,7 @@ impl<const N: usize> VirtualRouter<N> {
     pub fn poll_timeout(&self) -> Option<Instant> {
         [self.down_timer, self.adver_timer, self.garp_timer]
             .into_iter()
-            .flatten()
+            .filter_map(Timer::get)
             .min()
     }
 
@@ -419,26 +440,26 @@ impl<const N: usize> VirtualRouter<N> {
     }
 
     fn become_active(&mut self, now: Instant, reason: Reason) {
-        self.down_timer = None;
+        self.down_timer = Timer::OFF;
         self.transition(State::Active, reason);
         self.send_advert(self.priority);
         self.push(Action::ClaimVips);
         self.push(Action::Announce {
             count: self.config.garp.burst,
         });
-        self.adver_timer = Some(now + self.adver_interval());
+        self.adver_timer = Timer::at(now + self.adver_interval());
         self.garp_left = self.config.garp.repeats;
-        self.garp_timer = (self.garp_left > 0).then(|| now + self.config.garp.repeat_delay);
+        self.garp_timer = Timer::at_if(self.garp_left > 0, now + self.config.garp.repeat_delay);
     }
 
     fn arm_down_timer(&mut self, now: Instant, after: Duration) {
-        self.down_timer = (self.priority != 0).then(|| now + after);
+        self.down_timer = Timer::at_if(self.priority != 0, now + after);
     }
 
     fn cancel_timers(&mut self) {
-        self.down_timer = None;
-        self.adver_timer = None;
-        self.garp_timer = None;
+        self.down_timer = Timer::OFF;
+        self.adver_timer = Timer::OFF;
+        self.garp_timer = Timer::OFF;
     }
 
     fn send_advert(&mut self, priority: u8) {

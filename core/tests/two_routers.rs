@@ -46,3 +46,11 @@ fn election_failover_failback() {
     assert_eq!(seg.state(0), State::Active);
     assert_eq!(seg.state(1), State::Backup);
 }
+
+/// Issue budget: the state of one virtual router (4 VIPs) fits in 256 bytes.
+#[test]
+fn router_state_fits_its_budget() {
+    let size = std::mem::size_of::<vrrp_core::VirtualRouter<4>>();
+    println!("size_of::<VirtualRouter<4>>() = {size}");
+    assert!(size <= 256, "VirtualRouter<4> is {size} bytes");
+}
