@@ -1,0 +1,291 @@
+//! The pause / resume failover scenario (issue 4 tests 1-3 and 7, issue 6 P1-P3), for any pair of
+//! speakers.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::Duration;
+
+use crate::capture::{Capture, count_kinds};
+use crate::lab::Lab;
+use crate::nginx::Nginx;
+use crate::probe::{ProbeOpts, Prober, client_get};
+use crate::router::{Router, Speaker, VrrpParams};
+use crate::{VIP, wait_until};
+
+/// What to run: r1 (priority 200, nginx "Primary") and r2 (priority 100, nginx "Secondary").
+#[derive(Debug, Clone)]
+pub struct Failover {
+    /// Label of the MEASURE line, e.g. `keepalived-v3-100ms`.
+    pub label: String,
+    /// Speaker in r1's seat (priority 200).
+    pub seat1: Speaker,
+    /// Speaker in r2's seat (priority 100).
+    pub seat2: Speaker,
+    /// Parameters (the priority is overridden per seat).
+    pub params: VrrpParams,
+    /// The client's prober.
+    pub probe: ProbeOpts,
+    /// Assert at most this many frames from r1 in its first 50 ms after resume (None: report).
+    pub max_resume_frames: Option<usize>,
+}
+
+impl Failover {
+    /// Both seats `speaker`, VRRP `version`, interval `advert_int`; prober every 5 ms with a
+    /// timeout of max(100 ms, interval).
+    pub fn new(speaker: Speaker, version: u8, advert_int: Duration) -> Failover {
+        Failover::pair(speaker, speaker, version, advert_int)
+    }
+
+    /// `seat1` in r1, `seat2` in r2.
+    pub fn pair(seat1: Speaker, seat2: Speaker, version: u8, advert_int: Duration) -> Failover {
+        let params = if version == 2 {
+            VrrpParams::v2(10, 100, advert_int)
+        } else {
+            VrrpParams::v3(10, 100, advert_int)
+        };
+        let speakers = if seat1 == seat2 {
+            seat1.name().to_string()
+        } else {
+            format!("{}-{}", seat1.name(), seat2.name())
+        };
+        Failover {
+            label: format!("{speakers}-v{version}-{}ms", advert_int.as_millis()),
+            seat1,
+            seat2,
+            params,
+            probe: ProbeOpts {
+                interval: Duration::from_millis(5),
+                timeout: advert_int.max(Duration::from_millis(100)),
+                duration: Duration::from_secs(240),
+            },
+            max_resume_frames: None,
+        }
+    }
+}
+
+/// The figures of one run.
+#[derive(Debug, Clone)]
+pub struct Measure {
+    /// The scenario label.
+    pub label: String,
+    /// Advertisement interval.
+    pub interval_ms: f64,
+    /// 3I + skew of the Backup (r2).
+    pub limit_ms: f64,
+    /// Takeover silence on the wire: r1's last advert before the pause to r2's first.
+    pub silence_ms: f64,
+    /// Longest client gap with no success around the takeover.
+    pub outage_ms: f64,
+    /// Longest client gap with no success around the take-back (after resume).
+    pub takeback_outage_ms: f64,
+    /// Frames sent by r1 in its first 50 ms after resume: all, VRRP, ARP.
+    pub resume_frames: usize,
+    /// VRRP adverts among them.
+    pub resume_vrrp: usize,
+    /// ARP frames among them.
+    pub resume_arp: usize,
+    /// ARP claims of the VIP per sender MAC: (replies, gratuitous).
+    pub arp_claims: BTreeMap<String, (usize, usize)>,
+    /// Client answers during the pause, per body.
+    pub bodies_paused: BTreeMap<String, usize>,
+    /// Failed client requests started during the pause.
+    pub errors_paused: usize,
+}
+
+impl Measure {
+    /// The greppable line: `MEASURE <label> silence_ms=... outage_ms=... resume_frames=...`.
+    pub fn line(&self) -> String {
+        format!(
+            "MEASURE {} interval_ms={:.0} limit_ms={:.3} silence_ms={:.3} outage_ms={:.3} \
+             outage_minus_silence_ms={:.3} takeback_outage_ms={:.3} resume_frames={} \
+             resume_vrrp={} resume_arp={}",
+            self.label,
+            self.interval_ms,
+            self.limit_ms,
+            self.silence_ms,
+            self.outage_ms,
+            self.outage_ms - self.silence_ms,
+            self.takeback_outage_ms,
+            self.resume_frames,
+            self.resume_vrrp,
+            self.resume_arp
+        )
+    }
+}
+
+/// Runs the scenario on `lab` (two routers at least); `prober` is the prober binary
+/// (`env!("CARGO_BIN_EXE_prober")`). Asserts:
+/// 1. the client gets "Primary";
+/// 2. after SIGSTOP of r1, the client gets "Secondary", and the takeover silence is within
+///    [3I+skew - 2 ms, 1.5 x (3I+skew) + 50 ms];
+/// 3. after SIGCONT, "Primary" again, r2 stops advertising, and (if set) the resume-frame goal.
+///
+/// Prints and returns the figures (also appended to `$VRRP_MEASURE_FILE` if set).
+pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
+    let p1 = spec.params.with_priority(200);
+    let p2 = spec.params.with_priority(100);
+    let i = spec.params.advert_int;
+    let adi = p2.active_down_interval();
+    let (r1_ip, r2_ip) = (lab.node("r1").ip, lab.node("r2").ip);
+    let settle = Duration::from_secs(15) + adi * 5;
+
+    let _n1 = Nginx::start(lab, "r1", "Primary");
+    let _n2 = Nginx::start(lab, "r2", "Secondary");
+    let cap = Capture::start(lab);
+    let r1 = Router::start(lab, "r1", spec.seat1, &p1);
+    let r2 = Router::start(lab, "r2", spec.seat2, &p2);
+    let alive = || {
+        for r in [&r1, &r2] {
+            assert!(
+                r.is_running(lab),
+                "{} in {} exited; see {}",
+                r.speaker.name(),
+                r.node,
+                lab.artifacts.display()
+            );
+        }
+    };
+
+    // 1. Steady state: the client reaches r1 through the VIP, r1 advertises.
+    let t0 = crate::unix_now();
+    wait_until(settle, || {
+        alive();
+        client_get(lab, prober, VIP, Duration::from_millis(200)).as_deref() == Ok("Primary")
+    })
+    .expect("client gets Primary through the VIP");
+    wait_until(settle, || {
+        alive();
+        cap.bridge_now().advert_times(r1_ip, t0, f64::MAX).len() >= 5
+    })
+    .expect("r1 advertises");
+    let probe = Prober::start(lab, prober, VIP, &spec.probe);
+    let since = crate::unix_now();
+    wait_until(Duration::from_secs(10), || {
+        probe.records(lab).count_body_since("Primary", since) >= 5
+    })
+    .expect("prober gets Primary");
+
+    // 2. Pause r1: r2 takes over.
+    let t_pause = lab.pause("r1");
+    wait_until(settle, || {
+        probe.records(lab).count_body_since("Secondary", t_pause) >= 1
+    })
+    .expect("client gets Secondary after pausing r1");
+    wait_until(settle, || {
+        cap.bridge_now()
+            .advert_times(r2_ip, t_pause, f64::MAX)
+            .len()
+            >= 5
+            && probe.records(lab).count_body_since("Secondary", t_pause) >= 10
+    })
+    .expect("r2 stays Active while r1 is paused");
+
+    // 3. Resume r1: it takes the VIP back.
+    let t_resume = lab.resume("r1");
+    wait_until(settle, || {
+        probe.records(lab).count_body_since("Primary", t_resume) >= 1
+    })
+    .expect("client gets Primary again after resuming r1");
+    // The 50 ms window is complete and r2 has had 3 intervals to fall silent.
+    let horizon = t_resume + 0.2 + 3.0 * i.as_secs_f64();
+    wait_until(settle, || {
+        cap.from_node_now("r1")
+            .frames
+            .last()
+            .is_some_and(|f| f.ts > horizon)
+            && probe.records(lab).count_body_since("Primary", t_resume) >= 10
+    })
+    .expect("r1 advertising after resume");
+    alive();
+
+    let probes = probe.stop(lab);
+    let (bridge, ports) = cap.finish(lab);
+    let t_end = crate::unix_now();
+
+    let silence = bridge
+        .takeover_silence(r1_ip, r2_ip, t_pause)
+        .expect("a takeover advert from r2 after the pause");
+    let outage = probes
+        .longest_gap(t_pause, t_resume)
+        .expect("client successes around the pause");
+    let takeback = probes
+        .longest_gap(t_resume, t_end)
+        .expect("client successes around the resume");
+    let (all, vrrp, arp) = count_kinds(ports["r1"].frames_in(t_resume, Duration::from_millis(50)));
+    let m = Measure {
+        label: spec.label.clone(),
+        interval_ms: i.as_secs_f64() * 1000.0,
+        limit_ms: adi.as_secs_f64() * 1000.0,
+        silence_ms: silence.ms(),
+        outage_ms: outage.ms(),
+        takeback_outage_ms: takeback.ms(),
+        resume_frames: all,
+        resume_vrrp: vrrp,
+        resume_arp: arp,
+        arp_claims: bridge.arp_claims(VIP),
+        bodies_paused: probes.bodies(t_pause, t_resume),
+        errors_paused: probes.errors(t_pause, t_resume),
+    };
+    report(lab, &m);
+
+    // Assertions on the wire.
+    let lower = m.limit_ms - 2.0;
+    let upper = m.limit_ms * 1.5 + 50.0;
+    assert!(
+        m.silence_ms >= lower && m.silence_ms <= upper,
+        "takeover silence {:.3} ms outside [{lower:.3}, {upper:.3}] (3I+skew = {:.3} ms)",
+        m.silence_ms,
+        m.limit_ms
+    );
+    let r2_last = bridge
+        .advert_times(r2_ip, t_pause, f64::MAX)
+        .last()
+        .copied()
+        .unwrap_or(0.0);
+    assert!(
+        r2_last < t_resume + i.as_secs_f64() + 0.2,
+        "r2 still advertising {:.3} s after r1 resumed",
+        r2_last - t_resume
+    );
+    if let Some(max) = spec.max_resume_frames {
+        assert!(
+            m.resume_frames <= max,
+            "{} frames from r1 in its first 50 ms after resume, goal <= {max}",
+            m.resume_frames
+        );
+    }
+    m
+}
+
+/// Prints the MEASURE line and details; writes them to `<artifacts>/measure.txt` and appends the
+/// line to `$VRRP_MEASURE_FILE` if set.
+pub fn report(lab: &Lab, m: &Measure) {
+    let line = m.line();
+    let mut details = String::new();
+    let _ = writeln!(details, "{line}");
+    let _ = writeln!(
+        details,
+        "  client during pause: {:?}, errors {}",
+        m.bodies_paused, m.errors_paused
+    );
+    for (mac, (replies, garps)) in &m.arp_claims {
+        let who = crate::lab::parse_mac(mac)
+            .and_then(|b| lab.node_by_mac(&b))
+            .map_or("?", |n| n.name.as_str());
+        let _ = writeln!(
+            details,
+            "  ARP for VIP from {mac} ({who}): {replies} replies, {garps} gratuitous"
+        );
+    }
+    println!("{details}");
+    lab.write_artifact("measure.txt", &details);
+    if let Some(f) = std::env::var_os("VRRP_MEASURE_FILE")
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(f)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}

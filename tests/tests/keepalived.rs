@@ -1,0 +1,48 @@
+//! keepalived in both router seats: the harness proven on a real speaker, and the baseline that
+//! vrrpd is compared with (issue 4 test 7, issue 6 P1-P3).
+
+use std::time::Duration;
+
+use vrrp_tests::Lab;
+use vrrp_tests::prereq::{Need, require};
+use vrrp_tests::router::Speaker;
+use vrrp_tests::scenario::{Failover, pause_resume};
+
+const PROBER: &str = env!("CARGO_BIN_EXE_prober");
+
+fn run(name: &str, version: u8, interval: Duration) {
+    if !require(&[Need::Keepalived]) {
+        return;
+    }
+    let lab = Lab::new(name, 2);
+    let spec = Failover::new(Speaker::Keepalived, version, interval);
+    pause_resume(&lab, PROBER, &spec);
+}
+
+#[test]
+fn keepalived_v3_100ms_pause_resume() {
+    run(
+        "keepalived_v3_100ms_pause_resume",
+        3,
+        Duration::from_millis(100),
+    );
+}
+
+#[test]
+fn keepalived_v3_10ms_pause_resume() {
+    run(
+        "keepalived_v3_10ms_pause_resume",
+        3,
+        Duration::from_millis(10),
+    );
+}
+
+#[test]
+fn keepalived_v3_1s_pause_resume() {
+    run("keepalived_v3_1s_pause_resume", 3, Duration::from_secs(1));
+}
+
+#[test]
+fn keepalived_v2_1s_pause_resume() {
+    run("keepalived_v2_1s_pause_resume", 2, Duration::from_secs(1));
+}
