@@ -222,6 +222,23 @@ impl<'a, const N: usize> Stack<'a, N> {
         device: &mut D,
         on_event: &mut impl FnMut(Event),
     ) {
+        self.poll_ingress(now, device, on_event);
+        if self.router.poll_timeout().is_some_and(|t| t <= now) {
+            self.router.handle_timeout(now);
+        }
+        self.apply_actions(now, device, on_event);
+        self.egress(now, device);
+    }
+
+    /// Only the ingress half of [`poll`](Self::poll): every queued frame, no timers. A driver
+    /// whose device holds fewer frames than the kernel has queued (a thawed daemon reading a
+    /// TAP in batches) calls this per batch, then `poll` once the queue is empty.
+    pub fn poll_ingress<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
         let ts = smol_instant(now);
         self.iface.poll_maintenance(ts);
         loop {
@@ -243,11 +260,6 @@ impl<'a, const N: usize> Stack<'a, N> {
             self.receive_adverts(now, on_event);
             self.apply_actions(now, device, on_event);
         }
-        if self.router.poll_timeout().is_some_and(|t| t <= now) {
-            self.router.handle_timeout(now);
-        }
-        self.apply_actions(now, device, on_event);
-        self.egress(now, device);
     }
 
     fn egress<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) {
