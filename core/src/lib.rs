@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+mod log;
 pub mod net;
 pub mod router;
 pub mod wire;

@@ -308,6 +308,11 @@ impl<const N: usize> VirtualRouter<N> {
         let verdict = self.check(source, ttl, advert);
         match verdict {
             Err(reason) => {
+                crate::log::warning!(
+                    "vrid {}: advert dropped: {}",
+                    self.config.vrid,
+                    reason.as_str()
+                );
                 self.stats.drops[reason.index()] += 1;
                 Err(reason)
             }
@@ -469,6 +474,13 @@ impl<const N: usize> VirtualRouter<N> {
 
     fn transition(&mut self, to: State, reason: Reason) {
         let from = self.state;
+        crate::log::debug!(
+            "vrid {}: {} -> {} ({})",
+            self.config.vrid,
+            from.as_str(),
+            to.as_str(),
+            reason.as_str()
+        );
         self.state = to;
         self.stats.transitions += 1;
         self.push(Action::StateChange { from, to, reason });

@@ -365,9 +365,13 @@ impl<'a> Addresses<'a> {
             .chain(slice.iter().copied())
     }
 
-    /// Same addresses in any order (RFC 9568 §7.1 compares sets).
+    /// Same addresses in any order (RFC 9568 §7.1 compares sets). An IPv6 list is never the
+    /// same as an IPv4 one.
     pub fn same_set_v4(&self, other: &[Ipv4Addr]) -> bool {
-        self.len() == other.len() && self.iter_v4().all(|a| other.contains(&a))
+        self.family() == AddressFamily::Ipv4
+            && self.len() == other.len()
+            && self.iter_v4().all(|a| other.contains(&a))
+            && other.iter().all(|a| self.iter_v4().any(|b| b == *a))
     }
 
     fn write(&self, out: &mut [u8]) {
@@ -487,7 +491,7 @@ impl<'a> Repr<'a> {
         packet.set_priority(self.priority);
         packet.set_addr_count(self.addresses.len().min(255) as u8);
         match self.version {
-            Version::V3 => packet.set_max_adver_int(self.max_adver_int),
+            Version::V3 => packet.set_max_adver_int(self.max_adver_int.min(MAX_ADVER_INT_V3)),
             Version::V2 => {
                 packet.set_auth_type(self.auth.type_code());
                 packet.set_adver_int((self.max_adver_int / 100).min(255) as u8);
