@@ -918,3 +918,47 @@ fn keepalived_trace_50ms() {
     };
     assert_eq!(counts.adverts, BTreeMap::from([(R1, 393), (R2, 117)]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Values a version cannot carry, and the address-set comparison
+
+#[test]
+fn v3_interval_beyond_12_bits_is_clamped_not_wrapped() {
+    for (asked, sent) in [
+        (4095u16, 4095u16),
+        (4096, 4095),
+        (4196, 4095),
+        (u16::MAX, 4095),
+    ] {
+        let repr = Repr {
+            version: Version::V3,
+            vrid: 10,
+            priority: 200,
+            max_adver_int: asked,
+            addresses: Addresses::V4(&[VIP]),
+            auth: Auth::None,
+        };
+        let bytes = emit(&repr, &CTX_R1, ChecksumMode::PseudoHeader);
+        assert_eq!(bytes[4] >> 4, 0, "reserved bits stay zero");
+        let parsed = parse(&bytes, &CTX_R1, ChecksumMode::PseudoHeader).unwrap();
+        assert_eq!(parsed.max_adver_int, sent, "asked for {asked} cs");
+    }
+}
+
+#[test]
+fn same_set_v4_compares_sets() {
+    let a = Ipv4Addr::new(192, 0, 2, 1);
+    let b = Ipv4Addr::new(192, 0, 2, 2);
+    assert!(Addresses::V4(&[a, b]).same_set_v4(&[b, a]));
+    assert!(
+        Addresses::Wire(AddressFamily::Ipv4, &[192, 0, 2, 2, 192, 0, 2, 1]).same_set_v4(&[a, b])
+    );
+    assert!(!Addresses::V4(&[a]).same_set_v4(&[b]));
+    assert!(!Addresses::V4(&[a]).same_set_v4(&[a, b]));
+    // Same length, but {a} is not {a, b}.
+    assert!(!Addresses::V4(&[a, a]).same_set_v4(&[a, b]));
+    assert!(!Addresses::V4(&[a, b]).same_set_v4(&[a, a]));
+    // An IPv6 list is never the same as an IPv4 one.
+    assert!(!Addresses::V6(&[LINK_LOCAL]).same_set_v4(&[a]));
+    assert!(!Addresses::Wire(AddressFamily::Ipv6, &V3_IPV6[8..24]).same_set_v4(&[a]));
+}
