@@ -1,0 +1,5 @@
+pub fn main() -> std::process::ExitCode {
+    let c = crate::config::Config::parse("", std::path::Path::new("x"));
+    println!("{c:?}");
+    std::process::ExitCode::SUCCESS
+}

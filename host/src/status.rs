@@ -1,0 +1,872 @@
+//! The status snapshot the daemon maintains and the HTTP endpoint that serves it.
+//!
+//! The daemon owns a [`StatusHandle`] and updates it after each batch of events
+//! (`handle.update(|s| ...)`); the server only reads it. Routes:
+//!
+//! - `GET /status`: the [`Snapshot`] as JSON (what `vrrpd status` prints);
+//! - `GET /metrics`: Prometheus text exposition format 0.0.4, every metric prefixed `vrrpd_`;
+//! - `GET /healthz`: `ok`, for liveness probes.
+//!
+//! The endpoint is unauthenticated and read-only; the default listen address is loopback.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use tokio::net::{TcpListener, TcpStream};
+use vrrp_core::wire::DropReason;
+use vrrp_core::{Reason, State, Stats};
+
+/// Every transition reason, so that each counter exists (at 0) before its first increment.
+const REASONS: [Reason; 6] = [
+    Reason::Startup,
+    Reason::AddressOwner,
+    Reason::ActiveDown,
+    Reason::HigherPriority,
+    Reason::Fault,
+    Reason::Shutdown,
+];
+
+// A reason added to the core without being added to REASONS would be counted but missing from
+// a fresh exposition; this match stops compiling instead.
+const _: fn(Reason) = |r| match r {
+    Reason::Startup
+    | Reason::AddressOwner
+    | Reason::ActiveDown
+    | Reason::HigherPriority
+    | Reason::Fault
+    | Reason::Shutdown => {}
+};
+
+const STATES: [State; 3] = [State::Initialize, State::Backup, State::Active];
+
+/// What the daemon reports. Serialized as the `/status` JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// `vrrpd` version.
+    pub version: String,
+    pub interface: String,
+    /// Milliseconds since the handle was created; filled in when the snapshot is read.
+    pub uptime_ms: u64,
+    /// Length of the last freeze (SIGSTOP, `docker pause`) the daemon measured on waking.
+    pub last_freeze_ms: Option<u64>,
+    pub freezes: u64,
+    pub routers: Vec<RouterStatus>,
+    pub checks: Vec<CheckStatus>,
+    /// Adverts dropped before they could be matched to a virtual router (unknown VRID, bad
+    /// TTL or length before the VRID could be read), by [`DropReason::as_str`].
+    pub unmatched_drops: BTreeMap<String, u64>,
+}
+
+/// One virtual router.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouterStatus {
+    pub vrid: u8,
+    /// VRRP version, 2 or 3.
+    pub version: u8,
+    /// `Initialize`, `Backup` or `Active` ([`State::as_str`]).
+    pub state: String,
+    /// Configured priority.
+    pub priority: u8,
+    /// Priority after health tracking; 0 while a fault check is down.
+    pub effective_priority: u8,
+    pub interval_ms: u64,
+    pub vips: Vec<String>,
+    pub primary: Option<String>,
+    /// Transitions by [`Reason::as_str`], every reason present.
+    pub transitions: BTreeMap<String, u64>,
+    pub last_transition: Option<Transition>,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    /// Drops by [`DropReason::as_str`], every reason present.
+    pub drops: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    /// Uptime at the transition, in milliseconds.
+    pub at_ms: u64,
+}
+
+/// One health check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckStatus {
+    pub name: String,
+    pub kind: String,
+    /// `None` until the first rise or fall completes.
+    pub up: Option<bool>,
+    pub detail: String,
+    /// Debounced state changes.
+    pub changes: u64,
+}
+
+impl Snapshot {
+    /// A snapshot for `config` before anything ran: every router in Initialize, every check
+    /// unknown, every counter at 0.
+    pub fn new(config: &crate::config::Config) -> Snapshot {
+        Snapshot {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            interface: config.interface.clone(),
+            uptime_ms: 0,
+            last_freeze_ms: None,
+            freezes: 0,
+            routers: config
+                .routers
+                .iter()
+                .map(|r| RouterStatus {
+                    vrid: r.vrid(),
+                    version: r.core.version.number(),
+                    state: State::Initialize.as_str().to_owned(),
+                    priority: r.core.priority,
+                    effective_priority: r.core.priority,
+                    interval_ms: r.interval().as_millis() as u64,
+                    vips: r.core.vips.iter().map(|v| v.to_string()).collect(),
+                    primary: r.primary.map(|p| p.to_string()),
+                    transitions: REASONS.iter().map(|r| (r.as_str().to_owned(), 0)).collect(),
+                    last_transition: None,
+                    adverts_sent: 0,
+                    adverts_received: 0,
+                    drops: zero_drops(),
+                })
+                .collect(),
+            checks: config
+                .checks
+                .iter()
+                .map(|c| CheckStatus {
+                    name: c.name.clone(),
+                    kind: c.kind.as_str().to_owned(),
+                    up: None,
+                    detail: String::new(),
+                    changes: 0,
+                })
+                .collect(),
+            unmatched_drops: zero_drops(),
+        }
+    }
+
+    pub fn router_mut(&mut self, vrid: u8) -> Option<&mut RouterStatus> {
+        self.routers.iter_mut().find(|r| r.vrid == vrid)
+    }
+
+    /// Records a debounced health change (a [`crate::health::HealthEvent`]).
+    pub fn record_check(&mut self, name: &str, up: bool, detail: &str) {
+        if let Some(c) = self.checks.iter_mut().find(|c| c.name == name) {
+            c.up = Some(up);
+            c.detail = detail.to_owned();
+            c.changes += 1;
+        }
+    }
+
+    pub fn record_freeze(&mut self, length: Duration) {
+        self.freezes += 1;
+        self.last_freeze_ms = Some(length.as_millis() as u64);
+    }
+
+    pub fn count_unmatched_drop(&mut self, reason: DropReason) {
+        *self
+            .unmatched_drops
+            .entry(reason.as_str().to_owned())
+            .or_insert(0) += 1;
+    }
+}
+
+fn zero_drops() -> BTreeMap<String, u64> {
+    DropReason::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), 0))
+        .collect()
+}
+
+impl RouterStatus {
+    /// Records an `Action::StateChange`; `uptime` is [`StatusHandle::uptime`].
+    pub fn record_transition(&mut self, from: State, to: State, reason: Reason, uptime: Duration) {
+        self.state = to.as_str().to_owned();
+        *self
+            .transitions
+            .entry(reason.as_str().to_owned())
+            .or_insert(0) += 1;
+        self.last_transition = Some(Transition {
+            from: from.as_str().to_owned(),
+            to: to.as_str().to_owned(),
+            reason: reason.as_str().to_owned(),
+            at_ms: uptime.as_millis() as u64,
+        });
+    }
+
+    /// Copies the core's counters (they are cumulative, so this is idempotent).
+    pub fn set_stats(&mut self, stats: &Stats) {
+        self.adverts_sent = stats.adverts_sent.into();
+        self.adverts_received = stats.adverts_received.into();
+        for reason in DropReason::ALL {
+            self.drops
+                .insert(reason.as_str().to_owned(), stats.drops(reason).into());
+        }
+    }
+}
+
+/// Shared access to the snapshot: the daemon writes, the server reads. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct StatusHandle {
+    inner: Arc<Mutex<Snapshot>>,
+    started: Instant,
+}
+
+impl StatusHandle {
+    pub fn new(snapshot: Snapshot) -> StatusHandle {
+        StatusHandle {
+            inner: Arc::new(Mutex::new(snapshot)),
+            started: Instant::now(),
+        }
+    }
+
+    /// Applies `f` under the lock. Keep it short: the server waits on the same lock.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Snapshot) -> R) -> R {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    /// A copy with `uptime_ms` filled in.
+    pub fn get(&self) -> Snapshot {
+        let mut s = self.update(|s| s.clone());
+        s.uptime_ms = self.uptime().as_millis() as u64;
+        s
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prometheus text exposition.
+
+/// Renders `s` in the Prometheus text format (version 0.0.4).
+pub fn render_metrics(s: &Snapshot) -> String {
+    let mut m = Metrics::default();
+    m.family("vrrpd_build_info", "gauge", "vrrpd version, always 1.");
+    m.sample(&[("version", &s.version)], 1);
+    m.family(
+        "vrrpd_uptime_seconds",
+        "gauge",
+        "Seconds since vrrpd started.",
+    );
+    m.sample_f(&[], s.uptime_ms as f64 / 1000.0);
+    m.family(
+        "vrrpd_last_freeze_seconds",
+        "gauge",
+        "Length of the last measured process freeze (SIGSTOP, docker pause); 0 if none.",
+    );
+    m.sample_f(&[], s.last_freeze_ms.unwrap_or(0) as f64 / 1000.0);
+    m.family(
+        "vrrpd_freezes_total",
+        "counter",
+        "Process freezes detected on waking.",
+    );
+    m.sample(&[], s.freezes);
+
+    m.family(
+        "vrrpd_router_state",
+        "gauge",
+        "1 for the current RFC 9568 state of each virtual router, 0 for the others.",
+    );
+    for r in &s.routers {
+        let vrid = r.vrid.to_string();
+        for state in STATES {
+            let on = r.state == state.as_str();
+            m.sample(&[("vrid", &vrid), ("state", state.as_str())], on.into());
+        }
+    }
+    m.family("vrrpd_router_priority", "gauge", "Configured priority.");
+    for r in &s.routers {
+        m.sample(&[("vrid", &r.vrid.to_string())], r.priority.into());
+    }
+    m.family(
+        "vrrpd_router_effective_priority",
+        "gauge",
+        "Priority after health tracking (0 = fault).",
+    );
+    for r in &s.routers {
+        m.sample(
+            &[("vrid", &r.vrid.to_string())],
+            r.effective_priority.into(),
+        );
+    }
+    m.family(
+        "vrrpd_transitions_total",
+        "counter",
+        "State transitions by reason.",
+    );
+    for r in &s.routers {
+        let vrid = r.vrid.to_string();
+        for (reason, n) in &r.transitions {
+            m.sample(&[("vrid", &vrid), ("reason", reason)], *n);
+        }
+    }
+    m.family(
+        "vrrpd_adverts_sent_total",
+        "counter",
+        "Advertisements sent.",
+    );
+    for r in &s.routers {
+        m.sample(&[("vrid", &r.vrid.to_string())], r.adverts_sent);
+    }
+    m.family(
+        "vrrpd_adverts_received_total",
+        "counter",
+        "Valid advertisements received.",
+    );
+    for r in &s.routers {
+        m.sample(&[("vrid", &r.vrid.to_string())], r.adverts_received);
+    }
+    m.family(
+        "vrrpd_adverts_dropped_total",
+        "counter",
+        "Advertisements for a configured virtual router dropped, by reason.",
+    );
+    for r in &s.routers {
+        let vrid = r.vrid.to_string();
+        for (reason, n) in &r.drops {
+            m.sample(&[("vrid", &vrid), ("reason", reason)], *n);
+        }
+    }
+    m.family(
+        "vrrpd_adverts_dropped_unmatched_total",
+        "counter",
+        "Advertisements dropped before they matched a virtual router, by reason.",
+    );
+    for (reason, n) in &s.unmatched_drops {
+        m.sample(&[("reason", reason)], *n);
+    }
+    m.family(
+        "vrrpd_check_up",
+        "gauge",
+        "1 while a health check is up, 0 while down or not yet decided.",
+    );
+    for c in &s.checks {
+        m.sample(&[("check", &c.name)], (c.up == Some(true)).into());
+    }
+    m.family(
+        "vrrpd_check_changes_total",
+        "counter",
+        "Debounced health check state changes.",
+    );
+    for c in &s.checks {
+        m.sample(&[("check", &c.name)], c.changes);
+    }
+    m.out
+}
+
+#[derive(Default)]
+struct Metrics {
+    out: String,
+    name: &'static str,
+}
+
+impl Metrics {
+    fn family(&mut self, name: &'static str, kind: &str, help: &str) {
+        self.name = name;
+        let _ = writeln!(self.out, "# HELP {name} {}", help.replace('\\', "\\\\"));
+        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+    }
+
+    fn labels(&mut self, labels: &[(&str, &str)]) {
+        self.out.push_str(self.name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let v = v
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n");
+                let _ = write!(self.out, "{k}=\"{v}\"");
+            }
+            self.out.push('}');
+        }
+    }
+
+    fn sample(&mut self, labels: &[(&str, &str)], value: u64) {
+        self.labels(labels);
+        let _ = writeln!(self.out, " {value}");
+    }
+
+    fn sample_f(&mut self, labels: &[(&str, &str)], value: f64) {
+        self.labels(labels);
+        let _ = writeln!(self.out, " {value}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server.
+
+/// Serves `handle` on `listener` until the future is dropped. Each connection runs on its own
+/// task so that one slow client cannot stall another; runs on a current-thread runtime.
+pub async fn serve(listener: TcpListener, handle: StatusHandle) {
+    loop {
+        let (stream, _peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "status endpoint: accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let handle = handle.clone();
+                async move { Ok::<_, Infallible>(respond(&req, &handle)) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(5))
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "status endpoint: connection error");
+            }
+        });
+    }
+}
+
+fn respond(req: &Request<Incoming>, handle: &StatusHandle) -> Response<Full<Bytes>> {
+    let reply = |status: StatusCode, content_type: &str, body: String| {
+        Response::builder()
+            .status(status)
+            .header(hyper::header::CONTENT_TYPE, content_type)
+            .body(Full::new(Bytes::from(body)))
+            .expect("static response parts are valid")
+    };
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return reply(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "only GET\n".into(),
+        );
+    }
+    match req.uri().path() {
+        "/status" => {
+            let json = serde_json::to_string_pretty(&handle.get())
+                .expect("the snapshot always serializes");
+            reply(StatusCode::OK, "application/json", json + "\n")
+        }
+        "/metrics" => reply(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            render_metrics(&handle.get()),
+        ),
+        "/healthz" => reply(StatusCode::OK, "text/plain", "ok\n".into()),
+        _ => reply(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /status, /metrics or /healthz\n".into(),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client (`vrrpd status`).
+
+/// Why `vrrpd status` could not get an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "nothing is listening on {addr} ({source}): is vrrpd running, with status.listen = \"{addr}\"?"
+    )]
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{addr} did not answer within 3 s")]
+    Timeout { addr: SocketAddr },
+    #[error("HTTP error talking to {addr}: {source}")]
+    Http {
+        addr: SocketAddr,
+        source: hyper::Error,
+    },
+    #[error("{addr}{path} answered {status}")]
+    Status {
+        addr: SocketAddr,
+        path: String,
+        status: StatusCode,
+    },
+    #[error("{addr}{path} sent a body vrrpd cannot read: {reason}")]
+    Body {
+        addr: SocketAddr,
+        path: String,
+        reason: String,
+    },
+}
+
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+/// GETs `path` from the status endpoint at `addr`.
+pub async fn fetch(addr: SocketAddr, path: &str) -> Result<String, ClientError> {
+    tokio::time::timeout(TIMEOUT, fetch_inner(addr, path))
+        .await
+        .unwrap_or(Err(ClientError::Timeout { addr }))
+}
+
+async fn fetch_inner(addr: SocketAddr, path: &str) -> Result<String, ClientError> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|source| ClientError::Connect { addr, source })?;
+    let http = |source| ClientError::Http { addr, source };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(http)?;
+    let conn = tokio::spawn(conn);
+    let req = Request::get(path)
+        .header(hyper::header::HOST, addr.to_string())
+        .body(http_body_util::Empty::<Bytes>::new())
+        .expect("static request parts are valid");
+    let resp = sender.send_request(req).await.map_err(http)?;
+    let status = resp.status();
+    let body = Limited::new(resp.into_body(), 4 << 20)
+        .collect()
+        .await
+        .map_err(|e| ClientError::Body {
+            addr,
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?
+        .to_bytes();
+    conn.abort();
+    if status != StatusCode::OK {
+        return Err(ClientError::Status {
+            addr,
+            path: path.to_owned(),
+            status,
+        });
+    }
+    String::from_utf8(body.to_vec()).map_err(|e| ClientError::Body {
+        addr,
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// `vrrpd status` without `--json`.
+pub fn render_human(s: &Snapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "vrrpd {} on {}, up {}",
+        s.version,
+        s.interface,
+        crate::config::format_duration(Duration::from_secs(s.uptime_ms / 1000))
+    );
+    if let Some(ms) = s.last_freeze_ms {
+        let _ = writeln!(out, "last freeze: {ms} ms ({} freezes)", s.freezes);
+    }
+    for r in &s.routers {
+        let _ = writeln!(
+            out,
+            "\nVRID {} (v{}): {}  priority {} (effective {})  interval {} ms  VIPs {}",
+            r.vrid,
+            r.version,
+            r.state,
+            r.priority,
+            r.effective_priority,
+            r.interval_ms,
+            r.vips.join(", ")
+        );
+        if let Some(t) = &r.last_transition {
+            let _ = writeln!(
+                out,
+                "  last transition: {} -> {} ({}) at {} ms",
+                t.from, t.to, t.reason, t.at_ms
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  adverts: {} sent, {} received",
+            r.adverts_sent, r.adverts_received
+        );
+        let nonzero = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{k}={n}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let t = nonzero(&r.transitions);
+        if !t.is_empty() {
+            let _ = writeln!(out, "  transitions: {t}");
+        }
+        let d = nonzero(&r.drops);
+        if !d.is_empty() {
+            let _ = writeln!(out, "  drops: {d}");
+        }
+    }
+    if !s.checks.is_empty() {
+        let _ = writeln!(out, "\nchecks:");
+        for c in &s.checks {
+            let state = match c.up {
+                Some(true) => "up",
+                Some(false) => "DOWN",
+                None => "pending",
+            };
+            let _ = writeln!(
+                out,
+                "  {:<16} {:<8} {:<7} {}",
+                c.name, c.kind, state, c.detail
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn snapshot() -> Snapshot {
+        let text = "interface = \"eth0\"\n\
+            [[vrrp]]\nvrid = 51\npriority = 150\nvips = [\"192.0.2.100\"]\ntrack = [\"nginx\"]\n\
+            [[vrrp]]\nvrid = 52\nversion = 2\npriority = 100\nvips = [\"192.0.2.101\"]\n\
+            [check.nginx]\nkind = \"http\"\nurl = \"http://127.0.0.1/\"\nweight = -60\n\
+            [check.\"quo-te\"]\nkind = \"tcp\"\naddr = \"127.0.0.1:80\"\nfault = true\n";
+        let config = crate::config::Config::parse(text, Path::new("t.toml")).unwrap();
+        Snapshot::new(&config)
+    }
+
+    /// A strict reader of the text format: every sample belongs to the family announced by
+    /// the HELP and TYPE lines before it, names and labels are well formed, counters end in
+    /// `_total`, values parse, and no series appears twice. Returns the samples.
+    fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
+        let mut samples = BTreeMap::new();
+        let mut family: Option<(String, String)> = None;
+        let mut seen_families = std::collections::BTreeSet::new();
+        let mut help_for: Option<String> = None;
+        assert!(text.ends_with('\n'), "exposition must end with a newline");
+        let valid_name = |n: &str| {
+            !n.is_empty()
+                && n.chars().enumerate().all(|(i, c)| {
+                    c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
+                })
+        };
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, help) = rest.split_once(' ').expect("HELP has text");
+                assert!(valid_name(name) && !help.is_empty(), "{line}");
+                assert!(seen_families.insert(name.to_owned()), "family {name} twice");
+                help_for = Some(name.to_owned());
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                assert_eq!(help_for.as_deref(), Some(name), "TYPE without HELP: {line}");
+                assert!(["counter", "gauge"].contains(&kind), "{line}");
+                if kind == "counter" {
+                    assert!(name.ends_with("_total"), "counter {name} lacks _total");
+                }
+                assert!(name.starts_with("vrrpd_"), "{name}");
+                family = Some((name.to_owned(), kind.to_owned()));
+            } else {
+                assert!(
+                    !line.starts_with('#') && !line.is_empty(),
+                    "stray line {line:?}"
+                );
+                let (series, value) = line.rsplit_once(' ').expect("sample has a value");
+                let name = series.split('{').next().unwrap();
+                let (fam, _) = family.as_ref().expect("sample before TYPE");
+                assert_eq!(name, fam, "sample outside its family: {line}");
+                if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
+                    let inner = labels
+                        .strip_prefix('{')
+                        .and_then(|l| l.strip_suffix('}'))
+                        .expect("labels in braces");
+                    let mut rest = inner;
+                    while !rest.is_empty() {
+                        let (k, after) = rest.split_once("=\"").expect("label=\"value\"");
+                        assert!(valid_name(k) && !k.starts_with("__"), "label name {k}");
+                        let mut end = None;
+                        let mut escaped = false;
+                        for (i, c) in after.char_indices() {
+                            match (escaped, c) {
+                                (true, '\\' | '"' | 'n') => escaped = false,
+                                (true, _) => panic!("bad escape in {line}"),
+                                (false, '\\') => escaped = true,
+                                (false, '"') => {
+                                    end = Some(i);
+                                    break;
+                                }
+                                (false, '\n') => panic!("raw newline"),
+                                _ => {}
+                            }
+                        }
+                        let end = end.expect("closing quote");
+                        rest = &after[end + 1..];
+                        rest = rest.strip_prefix(',').unwrap_or(rest);
+                    }
+                }
+                let v: f64 = value.parse().unwrap_or_else(|_| panic!("value in {line}"));
+                assert!(
+                    samples.insert(series.to_owned(), v).is_none(),
+                    "duplicate {series}"
+                );
+            }
+        }
+        samples
+    }
+
+    #[test]
+    fn exposition_is_well_formed_and_complete() {
+        let mut s = snapshot();
+        s.routers[0].record_transition(
+            State::Initialize,
+            State::Backup,
+            Reason::Startup,
+            Duration::ZERO,
+        );
+        s.routers[0].record_transition(
+            State::Backup,
+            State::Active,
+            Reason::ActiveDown,
+            Duration::from_secs(3),
+        );
+        let mut stats = Stats::default();
+        stats.adverts_sent = 7;
+        stats.drops[DropReason::Checksum.index()] = 2;
+        s.routers[0].set_stats(&stats);
+        s.record_check("nginx", true, "200 OK");
+        s.record_check("quo-te", false, "refused \"x\"\n");
+        s.record_freeze(Duration::from_millis(2500));
+        s.count_unmatched_drop(DropReason::Vrid);
+        let m = parse_exposition(&render_metrics(&s));
+        let get = |k: &str| *m.get(k).unwrap_or_else(|| panic!("missing {k}"));
+        assert_eq!(get(r#"vrrpd_router_state{vrid="51",state="Active"}"#), 1.0);
+        assert_eq!(get(r#"vrrpd_router_state{vrid="51",state="Backup"}"#), 0.0);
+        assert_eq!(
+            get(r#"vrrpd_router_state{vrid="52",state="Initialize"}"#),
+            1.0
+        );
+        assert_eq!(
+            get(r#"vrrpd_transitions_total{vrid="51",reason="active_down"}"#),
+            1.0
+        );
+        assert_eq!(
+            get(r#"vrrpd_transitions_total{vrid="52",reason="fault"}"#),
+            0.0
+        );
+        assert_eq!(get(r#"vrrpd_adverts_sent_total{vrid="51"}"#), 7.0);
+        assert_eq!(
+            get(r#"vrrpd_adverts_dropped_total{vrid="51",reason="checksum"}"#),
+            2.0
+        );
+        for reason in DropReason::ALL {
+            get(&format!(
+                r#"vrrpd_adverts_dropped_total{{vrid="52",reason="{}"}}"#,
+                reason.as_str()
+            ));
+        }
+        assert_eq!(
+            get(r#"vrrpd_adverts_dropped_unmatched_total{reason="vrid"}"#),
+            1.0
+        );
+        assert_eq!(get(r#"vrrpd_check_up{check="nginx"}"#), 1.0);
+        assert_eq!(get(r#"vrrpd_check_up{check="quo-te"}"#), 0.0);
+        assert_eq!(get("vrrpd_last_freeze_seconds"), 2.5);
+        assert_eq!(get("vrrpd_router_effective_priority{vrid=\"51\"}"), 150.0);
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut m = Metrics::default();
+        m.family("vrrpd_x", "gauge", "x");
+        m.sample(&[("check", "a\"b\\c\nd")], 1);
+        assert_eq!(
+            m.out.lines().last(),
+            Some(r#"vrrpd_x{check="a\"b\\c\nd"} 1"#)
+        );
+        parse_exposition(&m.out);
+    }
+
+    #[test]
+    fn snapshot_round_trips_through_json() {
+        let mut s = snapshot();
+        s.record_freeze(Duration::from_millis(10));
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Snapshot>(&json).unwrap(), s);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn server_answers_on_loopback() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = StatusHandle::new(snapshot());
+        let server = tokio::spawn(serve(listener, handle.clone()));
+
+        let json: Snapshot = serde_json::from_str(&fetch(addr, "/status").await.unwrap()).unwrap();
+        assert_eq!(json.routers[0].state, "Initialize");
+
+        handle.update(|s| {
+            s.router_mut(51).unwrap().record_transition(
+                State::Initialize,
+                State::Backup,
+                Reason::Startup,
+                Duration::ZERO,
+            )
+        });
+        let json: Snapshot = serde_json::from_str(&fetch(addr, "/status").await.unwrap()).unwrap();
+        assert_eq!(
+            json.routers[0].state, "Backup",
+            "the server reads the live snapshot"
+        );
+
+        let metrics = fetch(addr, "/metrics").await.unwrap();
+        let m = parse_exposition(&metrics);
+        assert_eq!(m[r#"vrrpd_router_state{vrid="51",state="Backup"}"#], 1.0);
+        assert_eq!(fetch(addr, "/healthz").await.unwrap(), "ok\n");
+        match fetch(addr, "/nope").await {
+            Err(ClientError::Status { status, .. }) => assert_eq!(status, StatusCode::NOT_FOUND),
+            other => panic!("{other:?}"),
+        }
+        server.abort();
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn client_reports_nothing_listening() {
+        // Bound then dropped: a loopback port that nobody listens on.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let err = fetch(addr, "/status").await.unwrap_err();
+        assert!(matches!(err, ClientError::Connect { .. }), "{err:?}");
+        assert!(err.to_string().contains("is vrrpd running"), "{err}");
+    }
+
+    #[test]
+    fn human_rendering_names_state_and_checks() {
+        let mut s = snapshot();
+        s.record_check("nginx", false, "connection refused");
+        let text = render_human(&s);
+        assert!(
+            text.contains("VRID 51 (v3): Initialize  priority 150"),
+            "{text}"
+        );
+        assert!(
+            text.contains("nginx") && text.contains("DOWN") && text.contains("connection refused"),
+            "{text}"
+        );
+        assert!(
+            text.contains("quo-te") && text.contains("pending"),
+            "{text}"
+        );
+    }
+}
