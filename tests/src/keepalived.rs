@@ -14,7 +14,7 @@ pub fn advert_int(p: &VrrpParams) -> String {
     match p.version {
         2 => {
             assert!(
-                ms % 1000 == 0 && ms > 0,
+                ms.is_multiple_of(1000) && ms > 0,
                 "VRRPv2 advert_int must be whole seconds, got {:?}",
                 p.advert_int
             );
@@ -22,7 +22,7 @@ pub fn advert_int(p: &VrrpParams) -> String {
         }
         3 => {
             assert!(
-                ms % 10 == 0 && (10..=40950).contains(&ms),
+                ms.is_multiple_of(10) && (10..=40950).contains(&ms),
                 "VRRPv3 advert_int must be 10 ms .. 40.95 s in centiseconds, got {:?}",
                 p.advert_int
             );

@@ -105,12 +105,35 @@ pub fn check(needs: &[Need]) -> Result<(), String> {
 /// True when the test can run. Otherwise prints `skipped: <reason>` and returns false, or panics
 /// under CI.
 pub fn require(needs: &[Need]) -> bool {
-    match check(needs) {
-        Ok(()) => true,
-        Err(reason) if is_ci() => panic!("CI is set and a prerequisite is missing: {reason}"),
+    match decide(check(needs), is_ci()) {
+        Ok(run) => run,
+        Err(msg) => panic!("{msg}"),
+    }
+}
+
+/// What to do with a prerequisite check: Ok(true) = run, Ok(false) = skipped (printed),
+/// Err = fail (CI).
+pub fn decide(check: Result<(), String>, ci: bool) -> Result<bool, String> {
+    match check {
+        Ok(()) => Ok(true),
+        Err(reason) if ci => Err(format!("CI is set and a prerequisite is missing: {reason}")),
         Err(reason) => {
             println!("skipped: {reason}");
-            false
+            Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_locally_fail_in_ci() {
+        assert_eq!(decide(Ok(()), false), Ok(true));
+        assert_eq!(decide(Ok(()), true), Ok(true));
+        assert_eq!(decide(Err("no nginx".into()), false), Ok(false));
+        let e = decide(Err("no nginx".into()), true).unwrap_err();
+        assert!(e.contains("no nginx"), "{e}");
     }
 }

@@ -26,7 +26,8 @@ pub struct Failover {
     pub params: VrrpParams,
     /// The client's prober.
     pub probe: ProbeOpts,
-    /// Assert at most this many frames from r1 in its first 50 ms after resume (None: report).
+    /// Assert at most this many VRRP + ARP frames from r1 in its first 50 ms after resume
+    /// (None: only report).
     pub max_resume_frames: Option<usize>,
 }
 
@@ -75,12 +76,18 @@ pub struct Measure {
     pub limit_ms: f64,
     /// Takeover silence on the wire: r1's last advert before the pause to r2's first.
     pub silence_ms: f64,
-    /// Longest client gap with no success around the takeover.
+    /// Longest client gap with no success around the takeover (from the last success before the
+    /// pause: it starts at the pause, while the silence starts at r1's last advert before it).
     pub outage_ms: f64,
+    /// From r2's first advert to the client's first success after it (`Secondary` or not).
+    pub client_lag_ms: f64,
     /// Longest client gap with no success around the take-back (after resume).
     pub takeback_outage_ms: f64,
-    /// Frames sent by r1 in its first 50 ms after resume: all, VRRP, ARP.
+    /// VRRP + ARP frames sent by r1 in its first 50 ms after resume (the P3 figure).
     pub resume_frames: usize,
+    /// Every frame r1 sent in that window, including nginx's TCP answers to the connections
+    /// that queued up in the kernel during the pause.
+    pub resume_all_frames: usize,
     /// VRRP adverts among them.
     pub resume_vrrp: usize,
     /// ARP frames among them.
@@ -98,45 +105,74 @@ impl Measure {
     pub fn line(&self) -> String {
         format!(
             "MEASURE {} interval_ms={:.0} limit_ms={:.3} silence_ms={:.3} outage_ms={:.3} \
-             outage_minus_silence_ms={:.3} takeback_outage_ms={:.3} resume_frames={} \
-             resume_vrrp={} resume_arp={}",
+             outage_minus_silence_ms={:.3} client_lag_ms={:.3} takeback_outage_ms={:.3} \
+             resume_frames={} resume_vrrp={} resume_arp={} resume_all_frames={}",
             self.label,
             self.interval_ms,
             self.limit_ms,
             self.silence_ms,
             self.outage_ms,
             self.outage_ms - self.silence_ms,
+            self.client_lag_ms,
             self.takeback_outage_ms,
             self.resume_frames,
             self.resume_vrrp,
-            self.resume_arp
+            self.resume_arp,
+            self.resume_all_frames
         )
     }
 }
 
-/// Runs the scenario on `lab` (two routers at least); `prober` is the prober binary
-/// (`env!("CARGO_BIN_EXE_prober")`). Asserts:
-/// 1. the client gets "Primary";
-/// 2. after SIGSTOP of r1, the client gets "Secondary", and the takeover silence is within
-///    [3I+skew - 2 ms, 1.5 x (3I+skew) + 50 ms];
-/// 3. after SIGCONT, "Primary" again, r2 stops advertising, and (if set) the resume-frame goal.
-///
-/// Prints and returns the figures (also appended to `$VRRP_MEASURE_FILE` if set).
-pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
+/// A running steady state: nginx in r1 / r2, capture, both speakers, the client's prober getting
+/// "Primary" from r1 through the VIP.
+pub struct Steady {
+    /// nginx in r1 ("Primary") and r2 ("Secondary").
+    pub nginx: [Nginx; 2],
+    /// The capture (bridge and per-router ports).
+    pub cap: Capture,
+    /// The speakers in r1 (priority 200) and r2 (priority 100).
+    pub routers: [Router; 2],
+    /// The client's prober.
+    pub probe: Prober,
+    /// r2's parameters (its Active_Down_Interval is the takeover limit).
+    pub backup_params: VrrpParams,
+    /// A generous timeout for each step.
+    pub settle: Duration,
+}
+
+impl Steady {
+    /// Panics if a speaker process died.
+    pub fn assert_alive(&self, lab: &Lab) {
+        for r in &self.routers {
+            assert!(
+                r.is_running(lab),
+                "{} in {} exited; see {}",
+                r.speaker.name(),
+                r.node,
+                lab.artifacts.display()
+            );
+        }
+    }
+}
+
+/// Starts nginx, the capture, the speakers of `spec` (r1 priority 200, r2 priority 100) and the
+/// prober, and waits until the client gets "Primary" through the VIP and r1 advertises.
+pub fn steady(lab: &Lab, prober: &str, spec: &Failover) -> Steady {
     let p1 = spec.params.with_priority(200);
     let p2 = spec.params.with_priority(100);
-    let i = spec.params.advert_int;
-    let adi = p2.active_down_interval();
-    let (r1_ip, r2_ip) = (lab.node("r1").ip, lab.node("r2").ip);
-    let settle = Duration::from_secs(15) + adi * 5;
-
-    let _n1 = Nginx::start(lab, "r1", "Primary");
-    let _n2 = Nginx::start(lab, "r2", "Secondary");
+    let settle = Duration::from_secs(15) + p2.active_down_interval() * 5;
+    let r1_ip = lab.node("r1").ip;
+    let nginx = [
+        Nginx::start(lab, "r1", "Primary"),
+        Nginx::start(lab, "r2", "Secondary"),
+    ];
     let cap = Capture::start(lab);
-    let r1 = Router::start(lab, "r1", spec.seat1, &p1);
-    let r2 = Router::start(lab, "r2", spec.seat2, &p2);
+    let routers = [
+        Router::start(lab, "r1", spec.seat1, &p1),
+        Router::start(lab, "r2", spec.seat2, &p2),
+    ];
     let alive = || {
-        for r in [&r1, &r2] {
+        for r in &routers {
             assert!(
                 r.is_running(lab),
                 "{} in {} exited; see {}",
@@ -146,8 +182,6 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
             );
         }
     };
-
-    // 1. Steady state: the client reaches r1 through the VIP, r1 advertises.
     let t0 = crate::unix_now();
     wait_until(settle, || {
         alive();
@@ -165,6 +199,31 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
         probe.records(lab).count_body_since("Primary", since) >= 5
     })
     .expect("prober gets Primary");
+    Steady {
+        nginx,
+        cap,
+        routers,
+        probe,
+        backup_params: p2,
+        settle,
+    }
+}
+
+/// Runs the scenario on `lab` (two routers at least); `prober` is the prober binary
+/// (`env!("CARGO_BIN_EXE_prober")`). Asserts:
+/// 1. the client gets "Primary";
+/// 2. after SIGSTOP of r1, the client gets "Secondary", and the takeover silence is within
+///    [3I+skew - 2 ms, 1.5 x (3I+skew) + 50 ms];
+/// 3. after SIGCONT, "Primary" again, r2 stops advertising, and (if set) the resume-frame goal.
+///
+/// Prints and returns the figures (also appended to `$VRRP_MEASURE_FILE` if set).
+pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
+    let i = spec.params.advert_int;
+    let (r1_ip, r2_ip) = (lab.node("r1").ip, lab.node("r2").ip);
+    // 1. Steady state: the client reaches r1 through the VIP, r1 advertises.
+    let st = steady(lab, prober, spec);
+    let (cap, probe, settle) = (&st.cap, &st.probe, st.settle);
+    let adi = st.backup_params.active_down_interval();
 
     // 2. Pause r1: r2 takes over.
     let t_pause = lab.pause("r1");
@@ -197,7 +256,7 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
             && probe.records(lab).count_body_since("Primary", t_resume) >= 10
     })
     .expect("r1 advertising after resume");
-    alive();
+    st.assert_alive(lab);
 
     let probes = probe.stop(lab);
     let (bridge, ports) = cap.finish(lab);
@@ -213,14 +272,21 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
         .longest_gap(t_resume, t_end)
         .expect("client successes around the resume");
     let (all, vrrp, arp) = count_kinds(ports["r1"].frames_in(t_resume, Duration::from_millis(50)));
+    let first_served = probes
+        .successes()
+        .map(|(t, _)| t)
+        .find(|&t| t >= silence.first_new)
+        .expect("a client success after the takeover");
     let m = Measure {
         label: spec.label.clone(),
         interval_ms: i.as_secs_f64() * 1000.0,
         limit_ms: adi.as_secs_f64() * 1000.0,
         silence_ms: silence.ms(),
         outage_ms: outage.ms(),
+        client_lag_ms: (first_served - silence.first_new) * 1000.0,
         takeback_outage_ms: takeback.ms(),
-        resume_frames: all,
+        resume_frames: vrrp + arp,
+        resume_all_frames: all,
         resume_vrrp: vrrp,
         resume_arp: arp,
         arp_claims: bridge.arp_claims(VIP),
@@ -251,7 +317,7 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
     if let Some(max) = spec.max_resume_frames {
         assert!(
             m.resume_frames <= max,
-            "{} frames from r1 in its first 50 ms after resume, goal <= {max}",
+            "{} VRRP/ARP frames from r1 in its first 50 ms after resume, goal <= {max}",
             m.resume_frames
         );
     }
@@ -270,9 +336,13 @@ pub fn report(lab: &Lab, m: &Measure) {
         m.bodies_paused, m.errors_paused
     );
     for (mac, (replies, garps)) in &m.arp_claims {
-        let who = crate::lab::parse_mac(mac)
-            .and_then(|b| lab.node_by_mac(&b))
-            .map_or("?", |n| n.name.as_str());
+        let who = match crate::lab::parse_mac(mac) {
+            Some([0, 0, 0x5e, 0, 1, vrid]) => format!("virtual MAC of VRID {vrid}"),
+            Some(b) => lab
+                .node_by_mac(&b)
+                .map_or_else(|| "?".to_string(), |n| n.name.clone()),
+            None => "?".to_string(),
+        };
         let _ = writeln!(
             details,
             "  ARP for VIP from {mac} ({who}): {replies} replies, {garps} gratuitous"
@@ -280,6 +350,88 @@ pub fn report(lab: &Lab, m: &Measure) {
     }
     println!("{details}");
     lab.write_artifact("measure.txt", &details);
+    append_measure_file(&line);
+}
+
+/// The figures of a graceful stop (SIGTERM of the Active's speaker).
+#[derive(Debug, Clone)]
+pub struct StopMeasure {
+    /// The scenario label.
+    pub label: String,
+    /// r2's Skew_Time: the protocol's takeover delay after a priority-0 advert.
+    pub skew_ms: f64,
+    /// r1's priority-0 advert to r2's first advert.
+    pub takeover_ms: f64,
+    /// Longest client gap with no success around the stop.
+    pub outage_ms: f64,
+}
+
+impl StopMeasure {
+    /// `MEASURE <label>-sigterm skew_ms=... takeover_ms=... outage_ms=...`.
+    pub fn line(&self) -> String {
+        format!(
+            "MEASURE {}-sigterm skew_ms={:.3} takeover_ms={:.3} outage_ms={:.3}",
+            self.label, self.skew_ms, self.takeover_ms, self.outage_ms
+        )
+    }
+}
+
+/// Issue 4 test 5: SIGTERM to r1's speaker (nginx keeps running). Asserts that r1 sends a
+/// priority-0 advert, that r2 takes over within its skew time (bound: 1.5 x skew + 50 ms, and
+/// less than 3I+skew) and that the client then gets "Secondary". Prints the MEASURE line.
+pub fn sigterm_takeover(lab: &Lab, prober: &str, spec: &Failover) -> StopMeasure {
+    let (r1_ip, r2_ip) = (lab.node("r1").ip, lab.node("r2").ip);
+    let mut st = steady(lab, prober, spec);
+    let skew = st.backup_params.skew();
+    let adi = st.backup_params.active_down_interval();
+    let t_stop = crate::unix_now();
+    lab.record_event(&format!("sigterm r1 {t_stop:.6}"));
+    st.routers[0].stop(lab);
+    wait_until(st.settle, || {
+        st.probe.records(lab).count_body_since("Secondary", t_stop) >= 10
+            && st
+                .cap
+                .bridge_now()
+                .advert_times(r2_ip, t_stop, f64::MAX)
+                .len()
+                >= 3
+    })
+    .expect("client gets Secondary after SIGTERM of r1's speaker");
+    let probes = st.probe.stop(lab);
+    let (bridge, _) = st.cap.finish(lab);
+    let prio0 = bridge
+        .adverts()
+        .find(|(t, _, a)| *t >= t_stop && a.src == r1_ip && a.priority == 0)
+        .map(|(t, _, _)| t)
+        .expect("r1 sends a priority-0 advert on SIGTERM");
+    let first_new = bridge
+        .adverts()
+        .find(|(t, _, a)| *t >= prio0 && a.src == r2_ip && a.priority > 0)
+        .map(|(t, _, _)| t)
+        .expect("r2 advertises after r1's priority 0");
+    let outage = probes
+        .longest_gap(t_stop, crate::unix_now())
+        .expect("client successes around the stop");
+    let m = StopMeasure {
+        label: spec.label.clone(),
+        skew_ms: skew.as_secs_f64() * 1000.0,
+        takeover_ms: (first_new - prio0) * 1000.0,
+        outage_ms: outage.ms(),
+    };
+    println!("{}", m.line());
+    lab.write_artifact("measure.txt", &format!("{}\n", m.line()));
+    append_measure_file(&m.line());
+    let upper = (m.skew_ms * 1.5 + 50.0).min(adi.as_secs_f64() * 1000.0);
+    assert!(
+        m.takeover_ms <= upper,
+        "takeover {:.3} ms after priority 0, bound {upper:.3} ms (skew {:.3} ms)",
+        m.takeover_ms,
+        m.skew_ms
+    );
+    m
+}
+
+fn append_measure_file(line: &str) {
     if let Some(f) = std::env::var_os("VRRP_MEASURE_FILE")
         && let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)

@@ -5,7 +5,7 @@ use std::time::Duration;
 use vrrp_tests::Lab;
 use vrrp_tests::prereq::{Need, require};
 use vrrp_tests::router::{Router, Speaker, State, VrrpParams};
-use vrrp_tests::scenario::{Failover, pause_resume};
+use vrrp_tests::scenario::{Failover, pause_resume, sigterm_takeover};
 use vrrp_tests::wait_until;
 
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
@@ -65,4 +65,14 @@ fn frr_keepalived_v3_100ms_pause_resume() {
         3,
         Duration::from_millis(100),
     );
+}
+
+#[test]
+fn frr_v3_100ms_sigterm() {
+    if !require(&[Need::Frr]) {
+        return;
+    }
+    let lab = Lab::new("frr_v3_100ms_sigterm", 2);
+    let spec = Failover::new(Speaker::Frr, 3, Duration::from_millis(100));
+    sigterm_takeover(&lab, PROBER, &spec);
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use vrrp_tests::Lab;
 use vrrp_tests::prereq::{Need, require};
 use vrrp_tests::router::Speaker;
-use vrrp_tests::scenario::{Failover, pause_resume};
+use vrrp_tests::scenario::{Failover, pause_resume, sigterm_takeover};
 
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
 
@@ -45,4 +45,14 @@ fn keepalived_v3_1s_pause_resume() {
 #[test]
 fn keepalived_v2_1s_pause_resume() {
     run("keepalived_v2_1s_pause_resume", 2, Duration::from_secs(1));
+}
+
+#[test]
+fn keepalived_v3_100ms_sigterm() {
+    if !require(&[Need::Keepalived]) {
+        return;
+    }
+    let lab = Lab::new("keepalived_v3_100ms_sigterm", 2);
+    let spec = Failover::new(Speaker::Keepalived, 3, Duration::from_millis(100));
+    sigterm_takeover(&lab, PROBER, &spec);
 }
