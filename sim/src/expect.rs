@@ -1,0 +1,224 @@
+//! Checking a finished run's timeline against a scenario's expectations.
+
+use vrrp_core::State;
+
+use crate::scenario::Expect;
+use crate::time::{Micros, fmt};
+use crate::world::{Action, Entry, FrameKind, Kind};
+
+/// What one router (node, VRID) looked like from outside over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    /// The core's state; `None` while the process is down.
+    pub state: Option<State>,
+    pub paused: bool,
+}
+
+impl View {
+    /// Active and able to act on it: a frozen Active answers nothing.
+    pub fn serving(&self) -> bool {
+        self.state == Some(State::Active) && !self.paused
+    }
+}
+
+/// The views of one router over time, as steps: `(from, view)`.
+pub fn history(log: &[Entry], node: usize, vrid: u8) -> Vec<(Micros, View)> {
+    let mut out: Vec<(Micros, View)> = vec![(
+        0,
+        View {
+            state: None,
+            paused: false,
+        },
+    )];
+    let mut cur = out[0].1;
+    for e in log {
+        let mut next = cur;
+        match &e.kind {
+            Kind::Action(a) => match a {
+                Action::Start(n) if *n == node && cur.state.is_none() => {
+                    next.state = Some(State::Initialize);
+                    next.paused = false;
+                }
+                Action::Pause(n) if *n == node && cur.state.is_some() => next.paused = true,
+                Action::Resume(n) if *n == node => next.paused = false,
+                Action::Kill(n) | Action::Stop(n) if *n == node => {
+                    next.state = None;
+                    next.paused = false;
+                }
+                _ => {}
+            },
+            Kind::State { vrid: v, to, .. } if e.node == node && *v == vrid => {
+                next.state = Some(*to);
+            }
+            _ => {}
+        }
+        if next != cur {
+            cur = next;
+            match out.last_mut() {
+                Some(last) if last.0 == e.at => last.1 = cur,
+                _ => out.push((e.at, cur)),
+            }
+        }
+    }
+    out
+}
+
+pub fn view_at(history: &[(Micros, View)], at: Micros) -> View {
+    history
+        .iter()
+        .take_while(|(t, _)| *t <= at)
+        .last()
+        .map(|(_, v)| *v)
+        .unwrap_or(history[0].1)
+}
+
+/// Spans (start, end) after `after` during which two or more routers of `vrid` serve as Active,
+/// longer than `tolerance`. `end` is `until` for an overlap still open.
+pub fn double_actives(
+    log: &[Entry],
+    nodes: usize,
+    vrid: u8,
+    after: Micros,
+    until: Micros,
+    tolerance: Micros,
+) -> Vec<(Micros, Micros, Vec<usize>)> {
+    let hs: Vec<_> = (0..nodes).map(|n| history(log, n, vrid)).collect();
+    let mut times: Vec<Micros> = hs.iter().flatten().map(|(t, _)| *t).collect();
+    times.push(after);
+    times.sort_unstable();
+    times.dedup();
+    let mut out = Vec::new();
+    let mut open: Option<(Micros, Vec<usize>)> = None;
+    for &t in times.iter().filter(|&&t| t >= after) {
+        let serving: Vec<usize> = (0..nodes)
+            .filter(|&n| view_at(&hs[n], t).serving())
+            .collect();
+        match (&open, serving.len() >= 2) {
+            (None, true) => open = Some((t, serving)),
+            (Some((start, who)), false) => {
+                if t - start > tolerance {
+                    out.push((*start, t, who.clone()));
+                }
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some((start, who)) = open
+        && until - start > tolerance
+    {
+        out.push((start, until, who));
+    }
+    out
+}
+
+/// Every VRID anyone in the log sends or changes state for.
+pub fn vrids(log: &[Entry]) -> Vec<u8> {
+    let mut v: Vec<u8> = log
+        .iter()
+        .filter_map(|e| match e.kind {
+            Kind::State { vrid, .. } => Some(vrid),
+            _ => None,
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Adverts `node` sent for `vrid`, in order.
+pub fn adverts(log: &[Entry], node: usize, vrid: u8) -> impl Iterator<Item = (Micros, u8)> + '_ {
+    log.iter().filter_map(move |e| match e.kind {
+        Kind::Sent {
+            vrid: v,
+            frame: FrameKind::Advert { priority, .. },
+        } if e.node == node && v == vrid => Some((e.at, priority)),
+        _ => None,
+    })
+}
+
+/// Checks one expectation; `Err` says what happened instead.
+pub fn check(e: &Expect, log: &[Entry], names: &[String], until: Micros) -> Result<String, String> {
+    match *e {
+        Expect::State {
+            node,
+            vrid,
+            at,
+            state,
+        } => {
+            let got = view_at(&history(log, node, vrid), at).state;
+            let show = |s: Option<State>| s.map_or("Down", |s| s.as_str());
+            let what = format!("{} vrid {vrid} {} at {}", names[node], show(state), fmt(at));
+            if got == state {
+                Ok(what)
+            } else {
+                Err(format!("{what}: was {}", show(got)))
+            }
+        }
+        Expect::Takeover {
+            node,
+            vrid,
+            from,
+            to,
+        } => {
+            let what = format!(
+                "{} vrid {vrid} takes over in {}..{}",
+                names[node],
+                fmt(from),
+                fmt(to)
+            );
+            let first = log.iter().find(|x| {
+                x.node == node
+                    && x.at >= from
+                    && matches!(x.kind, Kind::State { vrid: v, to: State::Active, .. } if v == vrid)
+            });
+            match first {
+                Some(x) if x.at <= to => Ok(format!("{what}: at {}", fmt(x.at))),
+                Some(x) => Err(format!("{what}: at {}", fmt(x.at))),
+                None => Err(format!("{what}: never")),
+            }
+        }
+        Expect::Silent {
+            node,
+            vrid,
+            from,
+            to,
+        } => {
+            let what = format!(
+                "{} vrid {vrid} silent {}..{}",
+                names[node],
+                fmt(from),
+                fmt(to)
+            );
+            match adverts(log, node, vrid).find(|(t, _)| (from..=to).contains(t)) {
+                None => Ok(what),
+                Some((t, p)) => Err(format!("{what}: advert priority {p} at {}", fmt(t))),
+            }
+        }
+        Expect::SingleActive {
+            vrid,
+            after,
+            tolerance,
+        } => {
+            let list = match vrid {
+                Some(v) => vec![v],
+                None => vrids(log),
+            };
+            let what = format!("single Active after {}", fmt(after));
+            for v in list {
+                if let Some((s, end, who)) =
+                    double_actives(log, names.len(), v, after, until, tolerance).first()
+                {
+                    let who: Vec<&str> = who.iter().map(|&n| names[n].as_str()).collect();
+                    return Err(format!(
+                        "{what}: vrid {v} Active on {} from {} to {}",
+                        who.join(" and "),
+                        fmt(*s),
+                        fmt(*end)
+                    ));
+                }
+            }
+            Ok(what)
+        }
+    }
+}

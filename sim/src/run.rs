@@ -1,0 +1,56 @@
+//! Running a scenario: build the world, apply its timed events, check its expectations.
+
+use bumpalo::Bump;
+
+use crate::expect;
+use crate::scenario::Scenario;
+use crate::world::{Entry, Options, Sim};
+
+/// The outcome of one scenario run.
+pub struct Outcome {
+    pub log: Vec<Entry>,
+    pub names: Vec<String>,
+    /// One line per expectation: `Ok` met, `Err` failed (with what happened).
+    pub checks: Vec<Result<String, String>>,
+    pub pcap: Vec<u8>,
+    pub frames: u64,
+    /// Receive-queue overflow drops per node.
+    pub queue_drops: Vec<u64>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(Result::is_ok)
+    }
+}
+
+pub fn run(scenario: &Scenario, seed: u64, pcap: bool) -> Outcome {
+    let arena = Bump::new();
+    let mut sim = Sim::new(
+        &arena,
+        scenario.nodes.clone(),
+        seed,
+        Options {
+            pcap,
+            ..Options::default()
+        },
+    );
+    for (at, a) in &scenario.actions {
+        sim.schedule(*at, a.clone());
+    }
+    sim.run_until(scenario.duration);
+    let names: Vec<String> = scenario.nodes.iter().map(|n| n.name.clone()).collect();
+    let checks = scenario
+        .expects
+        .iter()
+        .map(|e| expect::check(e, &sim.log, &names, scenario.duration))
+        .collect();
+    Outcome {
+        queue_drops: (0..sim.node_count()).map(|n| sim.queue_drops(n)).collect(),
+        frames: sim.frames,
+        pcap: sim.take_pcap(),
+        log: std::mem::take(&mut sim.log),
+        names,
+        checks,
+    }
+}

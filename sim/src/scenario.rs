@@ -1,0 +1,664 @@
+//! The scenario file: routers, their VRRP configs, timed faults and expectations, one statement
+//! per line, written to be read as a story. `sim/README.md` documents every statement; the
+//! files in `sim/scenarios/` are examples.
+//!
+//! ```text
+//! duration 30s
+//! router r1 192.0.2.11
+//! router r2 192.0.2.12
+//! vrid 10 vip 192.0.2.1 interval 1s
+//! vrrp r1 10 priority 150
+//! vrrp r2 10 priority 100
+//! at 10s pause r1
+//! at 16s resume r1
+//! expect r2 takeover at 13.609375s
+//! expect r1 silent 10s..16s
+//! expect r1 Active at 17s
+//! expect single-active after 4s
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use vrrp_core::wire::Version;
+use vrrp_core::{Config, Garp, State};
+
+use crate::device::DEFAULT_QUEUE;
+use crate::link::{Fault, Scope};
+use crate::time::{Micros, parse_duration, parse_percent};
+use crate::world::{Action, NodeSpec, VrConfig};
+
+/// A parsed scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub duration: Micros,
+    pub seed: u64,
+    pub nodes: Vec<NodeSpec>,
+    pub actions: Vec<(Micros, Action)>,
+    pub expects: Vec<Expect>,
+}
+
+/// What a run must show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// The core of `node` for `vrid` is in `state` at `at` (after everything at that instant).
+    /// `None` means the process is down.
+    State {
+        node: usize,
+        vrid: u8,
+        at: Micros,
+        state: Option<State>,
+    },
+    /// The first time `node` becomes Active for `vrid` at or after `from` lies in `from..=to`.
+    Takeover {
+        node: usize,
+        vrid: u8,
+        from: Micros,
+        to: Micros,
+    },
+    /// `node` sends no advert for `vrid` in `from..=to`.
+    Silent {
+        node: usize,
+        vrid: u8,
+        from: Micros,
+        to: Micros,
+    },
+    /// From `after` on, never two running Actives for `vrid` for longer than `tolerance`.
+    SingleActive {
+        vrid: Option<u8>,
+        after: Micros,
+        tolerance: Micros,
+    },
+}
+
+/// A parse error with its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+#[derive(Debug, Clone)]
+struct Group {
+    vips: Vec<Ipv4Addr>,
+    opts: Vec<(String, String)>,
+}
+
+struct Parser {
+    name: String,
+    duration: Option<Micros>,
+    seed: u64,
+    nodes: Vec<NodeSpec>,
+    groups: BTreeMap<u8, Group>,
+    actions: Vec<(Micros, Action)>,
+    expects: Vec<Expect>,
+}
+
+type Res<T> = Result<T, String>;
+
+impl Scenario {
+    pub fn parse(text: &str) -> Result<Scenario, ParseError> {
+        let mut p = Parser {
+            name: String::new(),
+            duration: None,
+            seed: 1,
+            nodes: Vec::new(),
+            groups: BTreeMap::new(),
+            actions: Vec::new(),
+            expects: Vec::new(),
+        };
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            p.statement(&words).map_err(|message| ParseError {
+                line: i + 1,
+                message,
+            })?;
+        }
+        let end = ParseError {
+            line: text.lines().count(),
+            message: String::new(),
+        };
+        let duration = p.duration.ok_or_else(|| ParseError {
+            message: "missing `duration`".into(),
+            ..end.clone()
+        })?;
+        if p.nodes.iter().all(|n| n.routers.is_empty()) {
+            return Err(ParseError {
+                message: "no `vrrp` line: no router runs VRRP".into(),
+                ..end
+            });
+        }
+        Ok(Scenario {
+            name: p.name,
+            duration,
+            seed: p.seed,
+            nodes: p.nodes,
+            actions: p.actions,
+            expects: p.expects,
+        })
+    }
+
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+}
+
+impl Parser {
+    fn statement(&mut self, w: &[&str]) -> Res<()> {
+        match w[0] {
+            "name" => self.name = w[1..].join(" "),
+            "duration" => self.duration = Some(parse_duration(arg(w, 1, "a duration")?)?),
+            "seed" => {
+                self.seed = arg(w, 1, "a number")?
+                    .parse()
+                    .map_err(|_| format!("`{}` is not a seed", w[1]))?
+            }
+            "router" => self.router(w)?,
+            "vrid" => self.vrid(w)?,
+            "vrrp" => self.vrrp(w)?,
+            "at" => {
+                let at = parse_duration(arg(w, 1, "a time")?)?;
+                let action = self.action(&w[2..])?;
+                self.actions.push((at, action));
+            }
+            "expect" => {
+                let e = self.expect(&w[1..])?;
+                self.expects.push(e);
+            }
+            other => return Err(format!("unknown statement `{other}`")),
+        }
+        Ok(())
+    }
+
+    fn node(&self, name: &str) -> Res<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.name == name)
+            .ok_or_else(|| format!("no router named `{name}` (declare it with `router` first)"))
+    }
+
+    fn router(&mut self, w: &[&str]) -> Res<()> {
+        let name = arg(w, 1, "a name")?;
+        if self.nodes.iter().any(|n| n.name == name) {
+            return Err(format!("router `{name}` declared twice"));
+        }
+        let ip = parse_ip(arg(w, 2, "an IPv4 address")?)?;
+        let mut spec = NodeSpec {
+            name: name.to_string(),
+            ip,
+            drift_ppm: 0,
+            queue: DEFAULT_QUEUE,
+            start: 0,
+            routers: Vec::new(),
+        };
+        for (k, v) in pairs(&w[3..])? {
+            match k.as_str() {
+                "drift" => {
+                    let n = v
+                        .strip_suffix("ppm")
+                        .ok_or("drift is written like +100ppm or -50ppm")?;
+                    spec.drift_ppm = n
+                        .trim_start_matches('+')
+                        .parse()
+                        .map_err(|_| format!("`{v}` is not a drift"))?;
+                    if spec.drift_ppm.abs() >= 100_000 {
+                        return Err("drift must stay below 100000ppm".into());
+                    }
+                }
+                "queue" => {
+                    spec.queue = v
+                        .parse()
+                        .map_err(|_| format!("`{v}` is not a queue size"))?
+                }
+                "start" => spec.start = parse_duration(&v)?,
+                _ => return Err(format!("unknown router option `{k}`")),
+            }
+        }
+        self.nodes.push(spec);
+        Ok(())
+    }
+
+    fn vrid(&mut self, w: &[&str]) -> Res<()> {
+        let vrid = parse_vrid(arg(w, 1, "a VRID")?)?;
+        let mut vips = Vec::new();
+        let mut opts = Vec::new();
+        for (k, v) in pairs(&w[2..])? {
+            if k == "vip" {
+                for a in v.split(',') {
+                    vips.push(parse_ip(a)?);
+                }
+            } else {
+                opts.push((k, v));
+            }
+        }
+        if vips.is_empty() {
+            return Err("a vrid needs `vip ADDR[,ADDR...]`".into());
+        }
+        self.groups.insert(vrid, Group { vips, opts });
+        Ok(())
+    }
+
+    fn vrrp(&mut self, w: &[&str]) -> Res<()> {
+        let node = self.node(arg(w, 1, "a router name")?)?;
+        let vrid = parse_vrid(arg(w, 2, "a VRID")?)?;
+        let group = self
+            .groups
+            .get(&vrid)
+            .ok_or_else(|| {
+                format!("vrid {vrid} is not declared (add a `vrid {vrid} vip ...` line)")
+            })?
+            .clone();
+        let mut config: VrConfig = Config::new(vrid, 100, self.nodes[node].ip);
+        config.vip_prefix_len = 24;
+        for vip in &group.vips {
+            config = config.with_vip(*vip).map_err(|e| e.to_string())?;
+        }
+        // Group options first, then the member's own, which override them.
+        let own = pairs(&w[3..])?;
+        for (k, v) in group.opts.iter().chain(own.iter()) {
+            set_option(&mut config, k, v)?;
+        }
+        config
+            .validate()
+            .map_err(|e| format!("router {} vrid {vrid}: {e}", self.nodes[node].name))?;
+        if self.nodes[node].routers.iter().any(|c| c.vrid == vrid) {
+            return Err(format!("router joins vrid {vrid} twice"));
+        }
+        self.nodes[node].routers.push(config);
+        Ok(())
+    }
+
+    fn scopes(&self, s: &str) -> Res<Vec<Scope>> {
+        if s == "all" {
+            return Ok(vec![Scope::ALL]);
+        }
+        if let Some((a, b)) = s.split_once("<->") {
+            let (a, b) = (self.node(a)?, self.node(b)?);
+            return Ok(vec![Scope::link(a, b), Scope::link(b, a)]);
+        }
+        if let Some((a, b)) = s.split_once("->") {
+            return Ok(vec![Scope::link(self.node(a)?, self.node(b)?)]);
+        }
+        Ok(Scope::node(self.node(s)?).to_vec())
+    }
+
+    fn vrid_of(&self, node: usize, given: Option<u8>) -> Res<u8> {
+        if let Some(v) = given {
+            return Ok(v);
+        }
+        match self.nodes[node].routers.as_slice() {
+            [only] => Ok(only.vrid),
+            _ => Err(format!(
+                "router {} serves several VRIDs (or none yet): say `vrid N`",
+                self.nodes[node].name
+            )),
+        }
+    }
+
+    fn action(&mut self, w: &[&str]) -> Res<Action> {
+        let verb = arg(w, 0, "an action")?;
+        let node_action = |p: &Parser, f: fn(usize) -> Action| -> Res<Action> {
+            Ok(f(p.node(arg(w, 1, "a router name")?)?))
+        };
+        match verb {
+            "pause" => node_action(self, Action::Pause),
+            "resume" => node_action(self, Action::Resume),
+            "kill" => node_action(self, Action::Kill),
+            "restart" | "start" => node_action(self, Action::Start),
+            "stop" => node_action(self, Action::Stop),
+            "priority" => {
+                let node = self.node(arg(w, 1, "a router name")?)?;
+                let priority: u8 = arg(w, 2, "a priority")?
+                    .parse()
+                    .map_err(|_| format!("`{}` is not a priority (0..=255)", w[2]))?;
+                let opts = pairs(&w[3..])?;
+                let given = match opts.as_slice() {
+                    [] => None,
+                    [(k, v)] if k == "vrid" => Some(parse_vrid(v)?),
+                    _ => return Err("priority takes only `vrid N` after the value".into()),
+                };
+                let vrid = self.vrid_of(node, given)?;
+                Ok(Action::Priority {
+                    node,
+                    vrid,
+                    priority,
+                })
+            }
+            "heal" => {
+                let scopes = match w.get(1) {
+                    Some(s) => self.scopes(s)?,
+                    None => vec![Scope::ALL],
+                };
+                Ok(Action::Heal(scopes))
+            }
+            "partition" => self.partition(&w[1..]),
+            "loss" | "delay" | "duplicate" | "reorder" => {
+                let scopes = self.scopes(arg(w, 1, "a scope (all, r1, r1->r2, r1<->r2)")?)?;
+                let value = arg(w, 2, "a value")?;
+                let opts = pairs(&w[3..])?;
+                let opt = |name: &str, default: Micros| -> Res<Micros> {
+                    match opts.iter().find(|(k, _)| k == name) {
+                        Some((_, v)) => parse_duration(v),
+                        None => Ok(default),
+                    }
+                };
+                for (k, _) in &opts {
+                    if !["jitter", "gap", "window"].contains(&k.as_str()) {
+                        return Err(format!("unknown option `{k}`"));
+                    }
+                }
+                let fault = match verb {
+                    "loss" => Fault::Loss(parse_percent(value)?),
+                    "delay" => Fault::Delay {
+                        base: parse_duration(value)?,
+                        jitter: opt("jitter", 0)?,
+                    },
+                    "duplicate" => Fault::Duplicate {
+                        ppm: parse_percent(value)?,
+                        gap: opt("gap", 100)?,
+                    },
+                    _ => Fault::Reorder {
+                        ppm: parse_percent(value)?,
+                        window: opt("window", 5_000)?,
+                    },
+                };
+                Ok(Action::Fault { scopes, fault })
+            }
+            other => Err(format!("unknown action `{other}`")),
+        }
+    }
+
+    /// `partition r1 -> r2` (one way), `partition r1 <-> r2`, `partition r1,r2 | r3`.
+    fn partition(&self, w: &[&str]) -> Res<Action> {
+        let text = w.join(" ");
+        let mut scopes = Vec::new();
+        if text.contains('|') {
+            let groups: Vec<Vec<usize>> = text
+                .split('|')
+                .map(|g| {
+                    g.split([',', ' '])
+                        .filter(|s| !s.is_empty())
+                        .map(|n| self.node(n))
+                        .collect::<Res<Vec<_>>>()
+                })
+                .collect::<Res<_>>()?;
+            for (i, a) in groups.iter().enumerate() {
+                for (j, b) in groups.iter().enumerate() {
+                    if i != j {
+                        for &x in a {
+                            for &y in b {
+                                scopes.push(Scope::link(x, y));
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            scopes = self.scopes(&text.replace(' ', ""))?;
+            if scopes.iter().any(|s| s.from.is_none() || s.to.is_none()) {
+                return Err(
+                    "partition takes `A -> B`, `A <-> B` or groups `A,B | C` (isolate one router with `A | B,C`)"
+                        .into(),
+                );
+            }
+        }
+        Ok(Action::Fault {
+            scopes,
+            fault: Fault::Block,
+        })
+    }
+
+    fn expect(&self, w: &[&str]) -> Res<Expect> {
+        let head = arg(w, 0, "what to expect")?;
+        if head == "single-active" {
+            let mut vrid = None;
+            let mut after = 0;
+            let mut tolerance = 0;
+            for (k, v) in pairs(&w[1..])? {
+                match k.as_str() {
+                    "after" => after = parse_duration(&v)?,
+                    "vrid" => vrid = Some(parse_vrid(&v)?),
+                    "tolerance" => tolerance = parse_duration(&v)?,
+                    _ => return Err(format!("unknown option `{k}`")),
+                }
+            }
+            return Ok(Expect::SingleActive {
+                vrid,
+                after,
+                tolerance,
+            });
+        }
+        let node = self.node(head)?;
+        let what = arg(w, 1, "Active, Backup, Initialize, Down, takeover or silent")?;
+        // Trailing `vrid N` is optional when the router serves one VRID.
+        let (rest, given) = match w {
+            [rest @ .., "vrid", v] => (rest, Some(parse_vrid(v)?)),
+            _ => (w, None),
+        };
+        let vrid = self.vrid_of(node, given)?;
+        match what {
+            "takeover" => {
+                let (from, to) = match &rest[2..] {
+                    ["at", t] => {
+                        let t = parse_duration(t)?;
+                        (t, t)
+                    }
+                    ["in", window] => parse_window(window)?,
+                    _ => return Err("write `takeover at TIME` or `takeover in FROM..TO`".into()),
+                };
+                Ok(Expect::Takeover {
+                    node,
+                    vrid,
+                    from,
+                    to,
+                })
+            }
+            "silent" => {
+                let (from, to) = parse_window(arg(rest, 2, "a window FROM..TO")?)?;
+                Ok(Expect::Silent {
+                    node,
+                    vrid,
+                    from,
+                    to,
+                })
+            }
+            state => {
+                let state = match state {
+                    "Active" => Some(State::Active),
+                    "Backup" => Some(State::Backup),
+                    "Initialize" => Some(State::Initialize),
+                    "Down" => None,
+                    other => return Err(format!("unknown expectation `{other}`")),
+                };
+                let at = match &rest[2..] {
+                    ["at", t] => parse_duration(t)?,
+                    _ => return Err("write `expect NODE STATE at TIME`".into()),
+                };
+                Ok(Expect::State {
+                    node,
+                    vrid,
+                    at,
+                    state,
+                })
+            }
+        }
+    }
+}
+
+fn set_option(c: &mut VrConfig, k: &str, v: &str) -> Res<()> {
+    match k {
+        "priority" => {
+            c.priority = v
+                .parse()
+                .map_err(|_| format!("`{v}` is not a priority (1..=255)"))?
+        }
+        "interval" => {
+            let us = parse_duration(v)?;
+            if us % 10_000 != 0 {
+                return Err(format!(
+                    "interval `{v}` is not a whole number of centiseconds"
+                ));
+            }
+            c.adver_interval =
+                u16::try_from(us / 10_000).map_err(|_| format!("interval `{v}` is too long"))?;
+        }
+        "version" => {
+            c.version = match v {
+                "2" => Version::V2,
+                "3" => Version::V3,
+                _ => return Err(format!("version `{v}`: 2 or 3")),
+            }
+        }
+        "preempt" => c.preempt = yes_no(v)?,
+        "preempt-delay" => c.preempt_delay = vrrp_core::Duration::from_micros(parse_duration(v)?),
+        "accept" => c.accept_mode = yes_no(v)?,
+        "garp" => {
+            let parts: Vec<&str> = v.split(',').collect();
+            let [burst, repeats, delay] = parts.as_slice() else {
+                return Err("garp is BURST,REPEATS,DELAY like 1,1,2s".into());
+            };
+            c.garp = Garp {
+                burst: burst
+                    .parse()
+                    .map_err(|_| format!("`{burst}` is not a count"))?,
+                repeats: repeats
+                    .parse()
+                    .map_err(|_| format!("`{repeats}` is not a count"))?,
+                repeat_delay: vrrp_core::Duration::from_micros(parse_duration(delay)?),
+            };
+        }
+        _ => return Err(format!("unknown VRRP option `{k}`")),
+    }
+    Ok(())
+}
+
+fn arg<'a>(w: &[&'a str], i: usize, what: &str) -> Res<&'a str> {
+    w.get(i).copied().ok_or_else(|| format!("expected {what}"))
+}
+
+/// `key value key value ...`
+fn pairs(w: &[&str]) -> Res<Vec<(String, String)>> {
+    if w.len() % 2 != 0 {
+        return Err(format!("`{}` has no value", w[w.len() - 1]));
+    }
+    Ok(w.chunks(2)
+        .map(|c| (c[0].to_string(), c[1].to_string()))
+        .collect())
+}
+
+fn parse_ip(s: &str) -> Res<Ipv4Addr> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not an IPv4 address"))
+}
+
+fn parse_vrid(s: &str) -> Res<u8> {
+    match s.parse::<u8>() {
+        Ok(v) if v > 0 => Ok(v),
+        _ => Err(format!("`{s}` is not a VRID (1..=255)")),
+    }
+}
+
+fn yes_no(s: &str) -> Res<bool> {
+    match s {
+        "yes" | "on" | "true" => Ok(true),
+        "no" | "off" | "false" => Ok(false),
+        _ => Err(format!("`{s}`: yes or no")),
+    }
+}
+
+fn parse_window(s: &str) -> Res<(Micros, Micros)> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("`{s}` is not a window like 10s..16s"))?;
+    let (a, b) = (parse_duration(a)?, parse_duration(b)?);
+    if a > b {
+        return Err(format!("window `{s}` ends before it starts"));
+    }
+    Ok((a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = "
+        duration 30s
+        router r1 192.0.2.11
+        router r2 192.0.2.12 drift -50ppm
+        vrid 10 vip 192.0.2.1 interval 1s
+        vrrp r1 10 priority 150
+        vrrp r2 10 priority 100 preempt no
+        at 10s pause r1 # freeze
+        at 16s resume r1
+        at 20s partition r1 -> r2
+        at 21s loss all 20%
+        at 22s heal
+        expect r2 takeover at 13.609375s
+        expect r1 silent 10s..16s
+        expect r1 Active at 17s
+        expect single-active after 4s tolerance 1ms
+    ";
+
+    #[test]
+    fn parses_the_demo() {
+        let s = Scenario::parse(DEMO).unwrap();
+        assert_eq!(s.duration, 30_000_000);
+        assert_eq!(s.nodes[1].drift_ppm, -50);
+        assert_eq!(s.nodes[0].routers[0].priority, 150);
+        assert!(!s.nodes[1].routers[0].preempt);
+        assert!(s.nodes[0].routers[0].preempt);
+        assert_eq!(s.actions[0], (10_000_000, Action::Pause(0)));
+        assert_eq!(
+            s.actions[2].1,
+            Action::Fault {
+                scopes: vec![Scope::link(0, 1)],
+                fault: Fault::Block
+            }
+        );
+        assert_eq!(
+            s.expects[0],
+            Expect::Takeover {
+                node: 1,
+                vrid: 10,
+                from: 13_609_375,
+                to: 13_609_375
+            }
+        );
+        assert_eq!(
+            s.expects[3],
+            Expect::SingleActive {
+                vrid: None,
+                after: 4_000_000,
+                tolerance: 1_000
+            }
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = Scenario::parse("duration 1s\nrouter r1 192.0.2.300\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("192.0.2.300"), "{e}");
+        let e = Scenario::parse("duration 1s\nrouter r1 192.0.2.1\nvrrp r1 10 priority 5\n")
+            .unwrap_err();
+        assert!(e.message.contains("vrid 10 is not declared"), "{e}");
+        let e = Scenario::parse(
+            "duration 1s\nrouter r1 192.0.2.1\nvrid 1 vip 192.0.2.9 interval 15ms\nvrrp r1 1\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("centiseconds"), "{e}");
+    }
+}

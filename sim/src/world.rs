@@ -1,0 +1,589 @@
+//! The simulation: nodes running the real core and smoltcp binding on one Ethernet segment,
+//! driven by a virtual clock that jumps from event to event.
+//!
+//! One step of [`Sim::run_until`]: take the earliest of (a) the next queued event (a frame
+//! arriving at a port, a fault) and (b) the earliest timer of a running router; set the clock
+//! there; apply every event due at that instant; poll every router that has frames waiting or a
+//! timer due, in node order; put the frames they sent on the wire. Nothing happens between
+//! events, so an hour of 10 ms adverts costs what its frames cost.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+
+use bumpalo::Bump;
+use vrrp_core::net::{Buffers, Event, Resources, Stack};
+use vrrp_core::{Config, Reason, State};
+
+use crate::device::{Frame, Port};
+use crate::link::{Fault, Faults, Scope};
+use crate::pcap::Recorder;
+use crate::rng::Rng;
+use crate::time::{Clock, Micros};
+
+/// VIPs (and peers) per virtual router in the simulator.
+pub const MAX_VIPS: usize = 4;
+pub type VrConfig = Config<MAX_VIPS>;
+
+/// One simulated host: a name, an address, a clock, and one virtual router per VRID it serves.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    pub name: String,
+    pub ip: Ipv4Addr,
+    pub drift_ppm: i32,
+    /// Receive queue capacity of each of its ports.
+    pub queue: usize,
+    /// When the daemon starts (it is absent from the segment before).
+    pub start: Micros,
+    pub routers: Vec<VrConfig>,
+}
+
+/// Something done to the world at a scheduled instant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Start (or restart after a kill): a fresh process, through Initialize.
+    Start(usize),
+    /// `docker pause` / SIGSTOP.
+    Pause(usize),
+    /// `docker unpause` / SIGCONT.
+    Resume(usize),
+    /// `kill -9`: no goodbye, all state lost.
+    Kill(usize),
+    /// SIGTERM: priority-0 adverts for the VRIDs it is Active for, then gone.
+    Stop(usize),
+    /// Health tracking sets the effective priority.
+    Priority {
+        node: usize,
+        vrid: u8,
+        priority: u8,
+    },
+    Fault {
+        scopes: Vec<Scope>,
+        fault: Fault,
+    },
+    Heal(Vec<Scope>),
+}
+
+/// Where a node is, as seen from outside the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    Paused,
+    Down,
+}
+
+/// What a frame on the wire is, for the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    Advert { vrid: u8, priority: u8 },
+    Arp,
+    Other,
+}
+
+/// One line of the timeline. Checks read these; the CLI prints them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    Action(Action),
+    State {
+        vrid: u8,
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    Sent {
+        vrid: u8,
+        frame: FrameKind,
+    },
+    /// Frames a resumed node found in its queues, and how many overflowed.
+    Thawed {
+        queued: usize,
+        dropped: u64,
+    },
+    /// Frames lost at a full receive queue while the node was paused.
+    QueueFull {
+        vrid: u8,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub at: Micros,
+    pub node: usize,
+    pub kind: Kind,
+}
+
+struct Vr<'b> {
+    config: VrConfig,
+    stack: Option<Stack<'b, MAX_VIPS>>,
+    port: Port,
+    /// Global time of the stack's next deadline (cached after every poll).
+    wake: Option<Micros>,
+    /// Must be polled at the current instant (frames queued, startup, priority change).
+    dirty: bool,
+}
+
+struct Node<'b> {
+    spec: NodeSpec,
+    clock: Clock,
+    status: Status,
+    vrs: Vec<Vr<'b>>,
+}
+
+enum Pending {
+    Deliver { node: usize, frame: Frame },
+    Action(Action),
+}
+
+struct Queued {
+    at: Micros,
+    seq: u64,
+    what: Pending,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Same instant: first scheduled, first applied. This is what makes runs reproducible.
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// Options that change what a run keeps, not what it does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Keep every frame as pcap.
+    pub pcap: bool,
+    /// Keep a timeline entry per advert sent (the checks need them; the bench does not).
+    pub quiet_adverts: bool,
+}
+
+/// A simulation run. `'b` is the arena the routers' socket buffers live in.
+pub struct Sim<'b> {
+    arena: &'b Bump,
+    now: Micros,
+    seq: u64,
+    queue: BinaryHeap<Reverse<Queued>>,
+    nodes: Vec<Node<'b>>,
+    faults: Faults,
+    recorder: Option<Recorder>,
+    opts: Options,
+    pub log: Vec<Entry>,
+    scratch_delays: Vec<Micros>,
+    scratch_events: Vec<Event>,
+    /// Frames put on the wire.
+    pub frames: u64,
+}
+
+impl<'b> Sim<'b> {
+    /// Builds the world; each node starts at its `start` time. `seed` drives the link faults.
+    pub fn new(arena: &'b Bump, specs: Vec<NodeSpec>, seed: u64, opts: Options) -> Sim<'b> {
+        let mut rng = Rng::new(seed);
+        let mut sim = Sim {
+            arena,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            nodes: Vec::new(),
+            faults: Faults::new(rng.fork()),
+            recorder: opts.pcap.then(Recorder::new),
+            opts,
+            log: Vec::new(),
+            scratch_delays: Vec::new(),
+            scratch_events: Vec::new(),
+            frames: 0,
+        };
+        for (i, spec) in specs.into_iter().enumerate() {
+            let vrs = spec
+                .routers
+                .iter()
+                .map(|c| Vr {
+                    config: c.clone(),
+                    stack: None,
+                    port: Port::new(spec.queue),
+                    wake: None,
+                    dirty: false,
+                })
+                .collect();
+            sim.schedule(spec.start, Action::Start(i));
+            sim.nodes.push(Node {
+                clock: Clock {
+                    ppm: spec.drift_ppm,
+                },
+                spec,
+                status: Status::Down,
+                vrs,
+            });
+        }
+        sim
+    }
+
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn spec(&self, node: usize) -> &NodeSpec {
+        &self.nodes[node].spec
+    }
+
+    pub fn status(&self, node: usize) -> Status {
+        self.nodes[node].status
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The core's state for `vrid` on `node`, `None` while the process is down.
+    pub fn state(&self, node: usize, vrid: u8) -> Option<State> {
+        self.vr(node, vrid)?
+            .stack
+            .as_ref()
+            .map(|s| s.router().state())
+    }
+
+    /// Received-queue overflow drops of `node`, all ports.
+    pub fn queue_drops(&self, node: usize) -> u64 {
+        self.nodes[node].vrs.iter().map(|v| v.port.rx_dropped).sum()
+    }
+
+    pub fn stack(&self, node: usize, vrid: u8) -> Option<&Stack<'b, MAX_VIPS>> {
+        self.vr(node, vrid)?.stack.as_ref()
+    }
+
+    fn vr(&self, node: usize, vrid: u8) -> Option<&Vr<'b>> {
+        self.nodes[node].vrs.iter().find(|v| v.config.vrid == vrid)
+    }
+
+    pub fn schedule(&mut self, at: Micros, action: Action) {
+        self.push(at, Pending::Action(action));
+    }
+
+    fn push(&mut self, at: Micros, what: Pending) {
+        self.seq += 1;
+        self.queue.push(Reverse(Queued {
+            at,
+            seq: self.seq,
+            what,
+        }));
+    }
+
+    /// The recorded pcap (empty unless [`Options::pcap`]).
+    pub fn take_pcap(&mut self) -> Vec<u8> {
+        self.recorder
+            .take()
+            .map(Recorder::into_bytes)
+            .unwrap_or_default()
+    }
+
+    fn next_wake(&self) -> Option<Micros> {
+        self.nodes
+            .iter()
+            .filter(|n| n.status == Status::Running)
+            .flat_map(|n| n.vrs.iter())
+            .filter_map(|v| if v.dirty { Some(self.now) } else { v.wake })
+            .min()
+    }
+
+    /// Runs every event up to and including `until`, then leaves the clock at `until`.
+    pub fn run_until(&mut self, until: Micros) {
+        loop {
+            let next_event = self.queue.peek().map(|q| q.0.at);
+            let t = match (next_event, self.next_wake()) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
+            if t > until {
+                break;
+            }
+            self.now = t.max(self.now);
+            while self.queue.peek().is_some_and(|q| q.0.at <= self.now) {
+                let Reverse(q) = self.queue.pop().expect("peeked");
+                match q.what {
+                    Pending::Deliver { node, frame } => self.deliver(node, frame),
+                    Pending::Action(a) => self.apply(a),
+                }
+            }
+            self.poll_due();
+        }
+        self.now = self.now.max(until);
+    }
+
+    fn deliver(&mut self, node: usize, frame: Frame) {
+        let now = self.now;
+        let n = &mut self.nodes[node];
+        if n.status == Status::Down {
+            return;
+        }
+        for (i, vr) in n.vrs.iter_mut().enumerate() {
+            if vr.port.enqueue(frame.clone()) {
+                vr.dirty |= n.status == Status::Running;
+            } else {
+                let vrid = n.vrs[i].config.vrid;
+                self.log.push(Entry {
+                    at: now,
+                    node,
+                    kind: Kind::QueueFull { vrid },
+                });
+                break;
+            }
+        }
+    }
+
+    fn apply(&mut self, action: Action) {
+        let now = self.now;
+        self.log.push(Entry {
+            at: now,
+            node: match &action {
+                Action::Start(n)
+                | Action::Pause(n)
+                | Action::Resume(n)
+                | Action::Kill(n)
+                | Action::Stop(n) => *n,
+                Action::Priority { node, .. } => *node,
+                Action::Fault { .. } | Action::Heal(_) => usize::MAX,
+            },
+            kind: Kind::Action(action.clone()),
+        });
+        match action {
+            Action::Start(i) => self.start(i),
+            Action::Pause(i) => {
+                if self.nodes[i].status == Status::Running {
+                    self.nodes[i].status = Status::Paused;
+                }
+            }
+            Action::Resume(i) => {
+                let n = &mut self.nodes[i];
+                if n.status == Status::Paused {
+                    n.status = Status::Running;
+                    let queued = n.vrs.iter().map(|v| v.port.queued()).sum();
+                    let dropped = n.vrs.iter().map(|v| v.port.rx_dropped).sum();
+                    for v in &mut n.vrs {
+                        v.dirty = true;
+                    }
+                    self.log.push(Entry {
+                        at: now,
+                        node: i,
+                        kind: Kind::Thawed { queued, dropped },
+                    });
+                }
+            }
+            Action::Kill(i) => self.kill(i),
+            Action::Stop(i) => {
+                if self.nodes[i].status != Status::Down {
+                    let local = self.nodes[i].clock.local(now);
+                    for k in 0..self.nodes[i].vrs.len() {
+                        let vr = &mut self.nodes[i].vrs[k];
+                        let vrid = vr.config.vrid;
+                        let mut events = std::mem::take(&mut self.scratch_events);
+                        if let Some(stack) = vr.stack.as_mut() {
+                            stack.shutdown(local, &mut vr.port, &mut |e| events.push(e));
+                        }
+                        self.scratch_events = events;
+                        self.after_poll(i, k, vrid);
+                    }
+                }
+                self.kill(i);
+            }
+            Action::Priority {
+                node,
+                vrid,
+                priority,
+            } => {
+                let local = self.nodes[node].clock.local(now);
+                if let Some(vr) = self.nodes[node]
+                    .vrs
+                    .iter_mut()
+                    .find(|v| v.config.vrid == vrid)
+                    && let Some(stack) = vr.stack.as_mut()
+                {
+                    stack.set_priority(local, priority);
+                    vr.dirty = true;
+                }
+            }
+            Action::Fault { scopes, fault } => {
+                for s in scopes {
+                    self.faults.add(s, fault);
+                }
+            }
+            Action::Heal(scopes) => {
+                for s in scopes {
+                    self.faults.heal(s);
+                }
+            }
+        }
+    }
+
+    fn kill(&mut self, i: usize) {
+        let n = &mut self.nodes[i];
+        n.status = Status::Down;
+        for v in &mut n.vrs {
+            v.stack = None;
+            v.port.clear();
+            v.wake = None;
+            v.dirty = false;
+        }
+    }
+
+    fn start(&mut self, i: usize) {
+        let now = self.now;
+        let arena = self.arena;
+        let n = &mut self.nodes[i];
+        if n.status != Status::Down {
+            return;
+        }
+        let local = n.clock.local(now);
+        for vr in &mut n.vrs {
+            vr.port.clear();
+            // A fresh process gets fresh socket memory; the arena frees it with the run.
+            let resources = arena.alloc(Resources::new());
+            let buffers = arena.alloc(Buffers::new());
+            let mut stack = Stack::new(vr.config.clone(), &mut vr.port, resources, buffers, local)
+                .expect("configs are validated when the scenario is loaded");
+            stack.startup(local);
+            vr.stack = Some(stack);
+            vr.dirty = true;
+        }
+        n.status = Status::Running;
+    }
+
+    fn poll_due(&mut self) {
+        let now = self.now;
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].status != Status::Running {
+                continue;
+            }
+            let local = self.nodes[i].clock.local(now);
+            for k in 0..self.nodes[i].vrs.len() {
+                let vr = &mut self.nodes[i].vrs[k];
+                if !(vr.dirty || vr.wake.is_some_and(|w| w <= now)) {
+                    continue;
+                }
+                vr.dirty = false;
+                let vrid = vr.config.vrid;
+                let mut events = std::mem::take(&mut self.scratch_events);
+                if let Some(stack) = vr.stack.as_mut() {
+                    stack.poll(local, &mut vr.port, &mut |e| events.push(e));
+                }
+                self.scratch_events = events;
+                self.after_poll(i, k, vrid);
+            }
+        }
+    }
+
+    /// Logs what a poll did, puts its frames on the wire and caches the next deadline.
+    fn after_poll(&mut self, i: usize, k: usize, vrid: u8) {
+        let now = self.now;
+        for e in self.scratch_events.drain(..) {
+            if let Event::StateChange { from, to, reason } = e {
+                self.log.push(Entry {
+                    at: now,
+                    node: i,
+                    kind: Kind::State {
+                        vrid,
+                        from,
+                        to,
+                        reason,
+                    },
+                });
+            }
+        }
+        let out = std::mem::take(&mut self.nodes[i].vrs[k].port.tx);
+        for frame in &out {
+            let kind = classify(frame);
+            if !(self.opts.quiet_adverts && matches!(kind, FrameKind::Advert { .. })) {
+                self.log.push(Entry {
+                    at: now,
+                    node: i,
+                    kind: Kind::Sent { vrid, frame: kind },
+                });
+            }
+            self.transmit(i, frame);
+        }
+        let mut out = out;
+        out.clear();
+        let node = &mut self.nodes[i];
+        let clock = node.clock;
+        let vr = &mut node.vrs[k];
+        vr.port.tx = out;
+        let local = clock.local(now);
+        vr.wake = vr
+            .stack
+            .as_mut()
+            .and_then(|s| s.poll_at(local))
+            // A deadline already passed is due now; `max` keeps the clock from running back.
+            .map(|t| clock.global(t).max(now));
+        if vr.wake == Some(now) {
+            // smoltcp asks to be polled again at once (a queued egress); do it in this instant
+            // but never spin: a second "now" after a poll with nothing to do would loop forever.
+            vr.wake = Some(now + 1);
+        }
+    }
+
+    fn transmit(&mut self, from: usize, frame: &[u8]) {
+        self.frames += 1;
+        if let Some(r) = self.recorder.as_mut() {
+            r.record(self.now, frame);
+        }
+        let frame: Frame = Rc::from(frame);
+        let mut delays = std::mem::take(&mut self.scratch_delays);
+        for to in 0..self.nodes.len() {
+            if to == from {
+                continue;
+            }
+            self.faults.deliveries(from, to, &mut delays);
+            for &d in &delays {
+                self.push(
+                    self.now + d,
+                    Pending::Deliver {
+                        node: to,
+                        frame: frame.clone(),
+                    },
+                );
+            }
+        }
+        self.scratch_delays = delays;
+    }
+}
+
+/// Tells adverts, ARP and anything else apart by their Ethernet and IP headers.
+pub fn classify(frame: &[u8]) -> FrameKind {
+    if frame.len() < 14 {
+        return FrameKind::Other;
+    }
+    match u16::from_be_bytes([frame[12], frame[13]]) {
+        0x0806 => FrameKind::Arp,
+        0x0800 => {
+            let ip = &frame[14..];
+            if ip.len() < 20 || ip[9] != vrrp_core::wire::IP_PROTOCOL {
+                return FrameKind::Other;
+            }
+            let hl = usize::from(ip[0] & 0x0f) * 4;
+            match ip.get(hl..hl + 3) {
+                Some(v) => FrameKind::Advert {
+                    vrid: v[1],
+                    priority: v[2],
+                },
+                None => FrameKind::Other,
+            }
+        }
+        _ => FrameKind::Other,
+    }
+}
