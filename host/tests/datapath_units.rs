@@ -9,3 +9,6 @@ mod tap;
 #[allow(dead_code)]
 #[path = "../src/sysctl.rs"]
 mod sysctl;
+#[allow(dead_code)]
+#[path = "../src/layout.rs"]
+mod layout;

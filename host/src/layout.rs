@@ -1,0 +1,893 @@
+//! The interface layout vrrpd needs, made and undone over rtnetlink (never by running `ip`).
+//!
+//! ```text
+//!   before:  eth0 (192.0.2.1/24, default via 192.0.2.254)
+//!   after:   bridge (192.0.2.1/24, eth0's MAC, default via 192.0.2.254)
+//!              ├── eth0     (port, no address)
+//!              └── tap      (port; smoltcp with the virtual MAC sits behind it)
+//!            lo: + VIP/32 while Active
+//! ```
+//!
+//! The bridge takes the uplink's MAC so that neighbours' ARP caches for the node's own address
+//! stay valid. The original layout is written to a state file (`<state_dir>/<uplink>.json`) before
+//! anything changes, so that a later start can undo exactly what a `kill -9` left behind. The TAP
+//! is not persistent: it disappears with the process, so only the bridge, the moved addresses and
+//! routes, and the VIPs on `lo` can be left over.
+
+use std::fs;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use netlink_packet_route::AddressFamily;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use netlink_packet_route::link::{
+    BridgeStpState, InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol,
+    RouteScope, RouteType,
+};
+use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
+use serde::{Deserialize, Serialize};
+
+/// Where the state files live unless the daemon says otherwise.
+pub const DEFAULT_STATE_DIR: &str = "/run/vrrpd";
+/// How long to wait for the bridge to forward after it is brought up.
+const UP_TIMEOUT: Duration = Duration::from_secs(5);
+const ENOENT: i32 = libc::ENOENT;
+/// The kernel maintains the `local` table itself.
+const TABLE_LOCAL: u32 = 255;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    #[error("interface {0} does not exist")]
+    NoSuchLink(String),
+    #[error(
+        "interface {name} exists but is not a bridge left by vrrpd for {uplink}; \
+         remove it or configure another bridge name"
+    )]
+    Foreign { name: String, uplink: String },
+    #[error("{uplink} is already a port of {controller}; vrrpd needs to own the uplink's layout")]
+    UplinkEnslaved { uplink: String, controller: String },
+    #[error("netlink: {what}: {source}")]
+    Netlink {
+        what: String,
+        #[source]
+        source: rtnetlink::Error,
+    },
+    #[error("state file {path}: {source}")]
+    State {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("netlink socket: {0}")]
+    Socket(#[source] io::Error),
+    #[error("bridge {0} did not come up within {1:?}")]
+    NotUp(String, Duration),
+}
+
+type Result<T, E = LayoutError> = std::result::Result<T, E>;
+
+fn nl_err(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> LayoutError {
+    let what = what.into();
+    move |source| LayoutError::Netlink { what, source }
+}
+
+/// The errno of a netlink error answer, if that is what `e` is.
+fn errno(e: &rtnetlink::Error) -> Option<i32> {
+    match e {
+        rtnetlink::Error::NetlinkError(m) => Some(-m.raw_code()),
+        _ => None,
+    }
+}
+
+/// Treats "already there" (on add) and "not there" (on delete) as success: restoring must be
+/// idempotent, it may run twice after crashes at any point.
+fn tolerate(r: Result<(), rtnetlink::Error>, ok: &[i32]) -> Result<(), rtnetlink::Error> {
+    match r {
+        Err(e) if errno(&e).is_some_and(|n| ok.contains(&n)) => Ok(()),
+        r => r,
+    }
+}
+
+/// An IPv4 address as configured on an interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Addr {
+    pub addr: Ipv4Addr,
+    pub prefix: u8,
+    #[serde(default)]
+    pub broadcast: Option<Ipv4Addr>,
+    /// The part of the label after the interface name (`eth0:web` -> `:web`).
+    #[serde(default)]
+    pub label_suffix: Option<String>,
+    #[serde(default)]
+    pub noprefixroute: bool,
+    #[serde(default)]
+    pub metric: Option<u32>,
+}
+
+/// An IPv4 route through the uplink that the kernel does not recreate by itself when the
+/// addresses move (it does recreate the `proto kernel` prefix routes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub table: u32,
+    pub dst: Ipv4Addr,
+    pub prefix: u8,
+    #[serde(default)]
+    pub gateway: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub pref_src: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub metric: Option<u32>,
+    pub protocol: u8,
+    pub scope: u8,
+    pub tos: u8,
+    #[serde(default)]
+    pub onlink: bool,
+}
+
+/// The uplink as it was before vrrpd touched it, and what vrrpd added since. This is the state
+/// file's content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub uplink: String,
+    pub bridge: String,
+    pub tap: String,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    pub addresses: Vec<Addr>,
+    pub routes: Vec<Route>,
+    /// VIPs vrrpd added to `lo` and has not removed yet.
+    #[serde(default)]
+    pub vips: Vec<Ipv4Addr>,
+}
+
+/// Names and paths for one layout.
+#[derive(Clone, Debug)]
+pub struct LayoutSpec {
+    pub uplink: String,
+    pub bridge: String,
+    pub tap: String,
+    pub state_dir: PathBuf,
+}
+
+impl LayoutSpec {
+    pub fn new(uplink: &str, bridge: &str, tap: &str) -> LayoutSpec {
+        LayoutSpec {
+            uplink: uplink.into(),
+            bridge: bridge.into(),
+            tap: tap.into(),
+            state_dir: DEFAULT_STATE_DIR.into(),
+        }
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.state_dir.join(format!("{}.json", self.uplink))
+    }
+}
+
+/// An applied layout. Call [`Layout::restore`] on the way out; dropping it leaves the layout in
+/// place (the next start recovers it from the state file).
+pub struct Layout {
+    nl: Netlink,
+    snapshot: Snapshot,
+    state_path: PathBuf,
+    bridge_index: u32,
+}
+
+/// An rtnetlink connection whose driver task ends with it.
+struct Netlink {
+    handle: Handle,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Netlink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Netlink {
+    /// Opens a socket in the calling thread's network namespace. Needs a tokio runtime.
+    fn open() -> Result<Netlink> {
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(LayoutError::Socket)?;
+        Ok(Netlink {
+            handle,
+            task: tokio::spawn(conn),
+        })
+    }
+
+    async fn link(&self, name: &str) -> Result<Option<LinkMessage>> {
+        let r = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute()
+            .try_next()
+            .await;
+        match r {
+            Ok(m) => Ok(m),
+            Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(nl_err(format!("look up {name}"))(e)),
+        }
+    }
+
+    async fn link_by_index(&self, index: u32) -> Result<Option<LinkMessage>> {
+        let r = self
+            .handle
+            .link()
+            .get()
+            .match_index(index)
+            .execute()
+            .try_next()
+            .await;
+        match r {
+            Ok(m) => Ok(m),
+            Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(nl_err(format!("look up link {index}"))(e)),
+        }
+    }
+
+    async fn need_link(&self, name: &str) -> Result<LinkMessage> {
+        self.link(name)
+            .await?
+            .ok_or_else(|| LayoutError::NoSuchLink(name.into()))
+    }
+
+    async fn addresses(&self, index: u32) -> Result<Vec<AddressMessage>> {
+        self.handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute()
+            .try_filter(|m| futures::future::ready(m.header.family == AddressFamily::Inet))
+            .try_collect()
+            .await
+            .map_err(nl_err("list addresses"))
+    }
+
+    async fn routes(&self) -> Result<Vec<RouteMessage>> {
+        self.handle
+            .route()
+            .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+            .execute()
+            .try_collect()
+            .await
+            .map_err(nl_err("list routes"))
+    }
+
+    async fn set(&self, what: &str, msg: LinkMessage) -> Result<()> {
+        self.handle
+            .link()
+            .change(msg)
+            .execute()
+            .await
+            .map_err(nl_err(what))
+    }
+
+    async fn add_addr(&self, index: u32, ifname: &str, a: &Addr) -> Result<()> {
+        let mut req = self
+            .handle
+            .address()
+            .add(index, IpAddr::V4(a.addr), a.prefix);
+        let msg = req.message_mut();
+        msg.attributes
+            .retain(|at| !matches!(at, AddressAttribute::Broadcast(_)));
+        if let Some(b) = a.broadcast {
+            msg.attributes.push(AddressAttribute::Broadcast(b));
+        }
+        if let Some(s) = &a.label_suffix {
+            msg.attributes
+                .push(AddressAttribute::Label(format!("{ifname}{s}")));
+        }
+        if a.noprefixroute {
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Noprefixroute));
+        }
+        if let Some(m) = a.metric {
+            msg.attributes.push(AddressAttribute::RoutePriority(m));
+        }
+        tolerate(req.execute().await, &[libc::EEXIST])
+            .map_err(nl_err(format!("add {}/{} to {ifname}", a.addr, a.prefix)))
+    }
+
+    async fn del_addr(&self, index: u32, addr: Ipv4Addr, prefix: u8, ifname: &str) -> Result<()> {
+        let msg = rtnetlink::AddressMessageBuilder::<Ipv4Addr>::new()
+            .index(index)
+            .address(addr, prefix)
+            .build();
+        let r = self.handle.address().del(msg).execute().await;
+        tolerate(r, &[libc::EADDRNOTAVAIL, libc::ENODEV, ENOENT])
+            .map_err(nl_err(format!("remove {addr}/{prefix} from {ifname}")))
+    }
+
+    async fn add_route(&self, oif: u32, r: &Route) -> Result<()> {
+        let mut b = RouteMessageBuilder::<Ipv4Addr>::new()
+            .destination_prefix(r.dst, r.prefix)
+            .output_interface(oif)
+            .table_id(r.table)
+            .protocol(RouteProtocol::from(r.protocol))
+            .scope(RouteScope::from(r.scope))
+            .kind(RouteType::Unicast)
+            .tos(r.tos);
+        if let Some(g) = r.gateway {
+            b = b.gateway(g);
+        }
+        if let Some(s) = r.pref_src {
+            b = b.pref_source(s);
+        }
+        if let Some(m) = r.metric {
+            b = b.priority(m);
+        }
+        if r.onlink {
+            b = b.onlink();
+        }
+        let res = self.handle.route().add(b.build()).execute().await;
+        tolerate(res, &[libc::EEXIST]).map_err(nl_err(format!(
+            "add route {}/{} via {:?} table {}",
+            r.dst, r.prefix, r.gateway, r.table
+        )))
+    }
+
+    async fn del_link(&self, index: u32, name: &str) -> Result<()> {
+        let r = self.handle.link().del(index).execute().await;
+        tolerate(r, &[libc::ENODEV]).map_err(nl_err(format!("delete {name}")))
+    }
+}
+
+fn link_mac(m: &LinkMessage) -> Option<[u8; 6]> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Address(v) => v.as_slice().try_into().ok(),
+        _ => None,
+    })
+}
+
+fn link_mtu(m: &LinkMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Mtu(v) => Some(*v),
+        _ => None,
+    })
+}
+
+fn link_controller(m: &LinkMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Controller(v) => Some(*v),
+        _ => None,
+    })
+}
+
+fn link_is_bridge(m: &LinkMessage) -> bool {
+    m.attributes.iter().any(|a| match a {
+        LinkAttribute::LinkInfo(infos) => infos
+            .iter()
+            .any(|i| matches!(i, LinkInfo::Kind(InfoKind::Bridge))),
+        _ => false,
+    })
+}
+
+fn link_oper_up(m: &LinkMessage) -> bool {
+    m.attributes
+        .iter()
+        .any(|a| matches!(a, LinkAttribute::OperState(State::Up)))
+}
+
+/// The IPv4 addresses of one interface as [`Addr`]s, primaries first (the order to re-add them in).
+fn addrs_of(msgs: &[AddressMessage], ifname: &str) -> Vec<Addr> {
+    let mut out: Vec<(bool, Addr)> = Vec::new();
+    for m in msgs {
+        let mut local = None;
+        let mut a = Addr {
+            addr: Ipv4Addr::UNSPECIFIED,
+            prefix: m.header.prefix_len,
+            broadcast: None,
+            label_suffix: None,
+            noprefixroute: false,
+            metric: None,
+        };
+        let mut secondary = false;
+        for at in &m.attributes {
+            match at {
+                AddressAttribute::Local(IpAddr::V4(v)) => local = Some(*v),
+                AddressAttribute::Address(IpAddr::V4(v)) if local.is_none() => a.addr = *v,
+                AddressAttribute::Broadcast(b) => a.broadcast = Some(*b),
+                AddressAttribute::Label(l) => {
+                    a.label_suffix = l
+                        .strip_prefix(ifname)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                }
+                AddressAttribute::Flags(f) => {
+                    a.noprefixroute = f.contains(AddressFlags::Noprefixroute);
+                    secondary = f.contains(AddressFlags::Secondary);
+                }
+                AddressAttribute::RoutePriority(p) => a.metric = Some(*p),
+                _ => {}
+            }
+        }
+        if let Some(l) = local {
+            a.addr = l;
+        }
+        if !a.addr.is_unspecified() {
+            out.push((secondary, a));
+        }
+    }
+    // Stable: primaries keep their order, then secondaries keep theirs.
+    out.sort_by_key(|(secondary, _)| *secondary);
+    out.into_iter().map(|(_, a)| a).collect()
+}
+
+/// The routes through interface `oif` that must be moved by hand.
+fn routes_of(msgs: &[RouteMessage], oif: u32) -> Vec<Route> {
+    let mut out = Vec::new();
+    for m in msgs {
+        let h = &m.header;
+        if h.address_family != AddressFamily::Inet
+            || h.kind != RouteType::Unicast
+            || h.protocol == RouteProtocol::Kernel
+        {
+            continue;
+        }
+        let mut r = Route {
+            table: u32::from(h.table),
+            dst: Ipv4Addr::UNSPECIFIED,
+            prefix: h.destination_prefix_length,
+            gateway: None,
+            pref_src: None,
+            metric: None,
+            protocol: h.protocol.into(),
+            scope: h.scope.into(),
+            tos: h.tos,
+            onlink: h.flags.contains(RouteFlags::Onlink),
+        };
+        let mut through = false;
+        for at in &m.attributes {
+            match at {
+                RouteAttribute::Oif(i) => through = *i == oif,
+                RouteAttribute::Table(t) => r.table = *t,
+                RouteAttribute::Destination(RouteAddress::Inet(d)) => r.dst = *d,
+                RouteAttribute::Gateway(RouteAddress::Inet(g)) => r.gateway = Some(*g),
+                RouteAttribute::PrefSource(RouteAddress::Inet(s)) => r.pref_src = Some(*s),
+                RouteAttribute::Priority(p) => r.metric = Some(*p),
+                RouteAttribute::MultiPath(_) => {
+                    tracing::warn!(dst = %r.dst, prefix = r.prefix,
+                        "multipath route not moved to the bridge");
+                }
+                _ => {}
+            }
+        }
+        if through && r.table != TABLE_LOCAL {
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn read_state(path: &Path) -> Result<Option<Snapshot>> {
+    let err = |source| LayoutError::State {
+        path: path.to_path_buf(),
+        source,
+    };
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| err(io::Error::new(io::ErrorKind::InvalidData, e))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Writes the state file so that it is either the old or the new content, never half of one.
+fn write_state(path: &Path, s: &Snapshot) -> Result<()> {
+    let err = |source| LayoutError::State {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec_pretty(s).map_err(|e| err(io::Error::other(e)))?;
+    fs::write(&tmp, bytes).map_err(err)?;
+    fs::rename(&tmp, path).map_err(err)
+}
+
+fn remove_state(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(LayoutError::State {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The MTU of `uplink`, to size the TAP's buffers before [`Layout::apply`].
+pub async fn uplink_mtu(uplink: &str) -> Result<u32> {
+    let nl = Netlink::open()?;
+    let link = nl.need_link(uplink).await?;
+    Ok(link_mtu(&link).unwrap_or(1500))
+}
+
+/// Undoes whatever an earlier vrrpd left for `spec` (a `kill -9`, a crash, a power cut of the
+/// container runtime). Returns whether there was anything to undo. [`Layout::apply`] calls this
+/// first; it is public for a `vrrpd cleanup`-style command.
+pub async fn recover(spec: &LayoutSpec) -> Result<bool> {
+    let nl = Netlink::open()?;
+    recover_with(&nl, spec).await
+}
+
+async fn recover_with(nl: &Netlink, spec: &LayoutSpec) -> Result<bool> {
+    let path = spec.state_path();
+    let snapshot = match read_state(&path)? {
+        Some(s) => Some(s),
+        None => snapshot_from_leftover_bridge(nl, spec).await?,
+    };
+    let Some(snapshot) = snapshot else {
+        return Ok(false);
+    };
+    tracing::warn!(uplink = %snapshot.uplink, bridge = %snapshot.bridge,
+        "restoring the interface layout left by an earlier vrrpd");
+    // The TAP is not deleted here: it vanished with its process, and a TAP of that name that
+    // exists now is our own, opened before this call.
+    undo(nl, &snapshot, false).await?;
+    remove_state(&path)?;
+    Ok(true)
+}
+
+/// Without a state file, a bridge with our name that holds the uplink is still recognisably ours:
+/// its addresses and routes are the uplink's.
+async fn snapshot_from_leftover_bridge(nl: &Netlink, spec: &LayoutSpec) -> Result<Option<Snapshot>> {
+    let Some(bridge) = nl.link(&spec.bridge).await? else {
+        return Ok(None);
+    };
+    let uplink = nl.need_link(&spec.uplink).await?;
+    if !link_is_bridge(&bridge) || link_controller(&uplink) != Some(bridge.header.index) {
+        return Err(LayoutError::Foreign {
+            name: spec.bridge.clone(),
+            uplink: spec.uplink.clone(),
+        });
+    }
+    let addrs = nl.addresses(bridge.header.index).await?;
+    let routes = nl.routes().await?;
+    Ok(Some(Snapshot {
+        uplink: spec.uplink.clone(),
+        bridge: spec.bridge.clone(),
+        tap: spec.tap.clone(),
+        mac: link_mac(&uplink).unwrap_or_default(),
+        mtu: link_mtu(&uplink).unwrap_or(1500),
+        addresses: addrs_of(&addrs, &spec.bridge),
+        routes: routes_of(&routes, bridge.header.index),
+        // Unknown without the state file: the daemon removes its configured VIPs from `lo`
+        // with `remove_stale_vips`.
+        vips: Vec::new(),
+    }))
+}
+
+/// Puts `s.addresses` and `s.routes` back on the uplink, deletes the bridge (and the TAP when
+/// `delete_tap`), and removes `s.vips` from `lo`. Every step tolerates having been done already.
+async fn undo(nl: &Netlink, s: &Snapshot, delete_tap: bool) -> Result<()> {
+    if let Some(br) = nl.link(&s.bridge).await? {
+        // Deleting the bridge drops its addresses and routes and releases its ports.
+        nl.del_link(br.header.index, &s.bridge).await?;
+    }
+    if delete_tap && let Some(tap) = nl.link(&s.tap).await? {
+        nl.del_link(tap.header.index, &s.tap).await?;
+    }
+    let up = nl.need_link(&s.uplink).await?;
+    let index = up.header.index;
+    if link_controller(&up).is_some() {
+        nl.set(
+            "release the uplink",
+            LinkUnspec::new_with_index(index).nocontroller().build(),
+        )
+        .await?;
+    }
+    nl.set(
+        &format!("bring {} up", s.uplink),
+        LinkUnspec::new_with_index(index).up().build(),
+    )
+    .await?;
+    for a in &s.addresses {
+        nl.add_addr(index, &s.uplink, a).await?;
+    }
+    for r in &s.routes {
+        nl.add_route(index, r).await?;
+    }
+    if let Some(lo) = nl.link("lo").await? {
+        for vip in &s.vips {
+            nl.del_addr(lo.header.index, *vip, 32, "lo").await?;
+        }
+    }
+    Ok(())
+}
+
+impl Layout {
+    /// Recovers any leftover layout for `spec`, then moves the uplink's addresses and routes onto a
+    /// new bridge holding the uplink and the TAP (which must exist: open it with
+    /// `Tap::open(&spec.tap, ..)` first). Returns once the bridge forwards.
+    pub async fn apply(spec: &LayoutSpec) -> Result<Layout> {
+        let nl = Netlink::open()?;
+        recover_with(&nl, spec).await?;
+
+        let uplink = nl.need_link(&spec.uplink).await?;
+        if let Some(c) = link_controller(&uplink) {
+            let controller = match nl.link_by_index(c).await? {
+                Some(l) => link_name(&l).unwrap_or_default(),
+                None => c.to_string(),
+            };
+            return Err(LayoutError::UplinkEnslaved {
+                uplink: spec.uplink.clone(),
+                controller,
+            });
+        }
+        let tap = nl.need_link(&spec.tap).await?;
+        let up_index = uplink.header.index;
+        let mac = link_mac(&uplink).ok_or_else(|| LayoutError::Foreign {
+            name: spec.uplink.clone(),
+            uplink: "an Ethernet uplink (it has no MAC address)".into(),
+        })?;
+        let mtu = link_mtu(&uplink).unwrap_or(1500);
+        let addr_msgs = nl.addresses(up_index).await?;
+        let route_msgs = nl.routes().await?;
+        let snapshot = Snapshot {
+            uplink: spec.uplink.clone(),
+            bridge: spec.bridge.clone(),
+            tap: spec.tap.clone(),
+            mac,
+            mtu,
+            addresses: addrs_of(&addr_msgs, &spec.uplink),
+            routes: routes_of(&route_msgs, up_index),
+            vips: Vec::new(),
+        };
+        let state_path = spec.state_path();
+        // Written before the first change, so that a crash at any later point is recoverable.
+        write_state(&state_path, &snapshot)?;
+
+        // STP off and no forward delay: the ports forward at once, and a bridge inside one
+        // host cannot make a loop.
+        let bridge = LinkBridge::new(&spec.bridge)
+            .down()
+            .address(mac.to_vec())
+            .mtu(mtu)
+            .stp_state(BridgeStpState::Disabled)
+            .forward_delay(0)
+            .build();
+        nl.handle
+            .link()
+            .add(bridge)
+            .execute()
+            .await
+            .map_err(nl_err(format!("create bridge {}", spec.bridge)))?;
+        let br = nl.need_link(&spec.bridge).await?;
+        let br_index = br.header.index;
+        let mut layout = Layout {
+            nl,
+            snapshot,
+            state_path,
+            bridge_index: br_index,
+        };
+        if let Err(e) = layout.build(up_index, tap.header.index, mtu).await {
+            // Half a layout is worse than none: put the uplink back before reporting.
+            if let Err(e2) = undo(&layout.nl, &layout.snapshot, false).await {
+                tracing::error!(error = %e2, "could not undo a partly applied layout");
+            } else {
+                let _ = remove_state(&layout.state_path);
+            }
+            return Err(e);
+        }
+        Ok(layout)
+    }
+
+    async fn build(&mut self, up_index: u32, tap_index: u32, mtu: u32) -> Result<()> {
+        let s = &self.snapshot;
+        let nl = &self.nl;
+        let br = self.bridge_index;
+        nl.set(
+            "attach the TAP to the bridge",
+            LinkUnspec::new_with_index(tap_index)
+                .mtu(mtu)
+                .controller(br)
+                .up()
+                .build(),
+        )
+        .await?;
+        nl.set(
+            "attach the uplink to the bridge",
+            LinkUnspec::new_with_index(up_index)
+                .controller(br)
+                .up()
+                .build(),
+        )
+        .await?;
+        // Secondaries first: removing a primary would take its secondaries with it.
+        for a in s.addresses.iter().rev() {
+            nl.del_addr(up_index, a.addr, a.prefix, &s.uplink).await?;
+        }
+        nl.set(
+            "bring the bridge up",
+            LinkUnspec::new_with_index(br).up().build(),
+        )
+        .await?;
+        for a in &s.addresses {
+            nl.add_addr(br, &s.bridge, a).await?;
+        }
+        for r in &s.routes {
+            nl.add_route(br, r).await?;
+        }
+        self.wait_up().await
+    }
+
+    /// Waits until the bridge is operationally up (a port forwards), polling netlink.
+    async fn wait_up(&self) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + UP_TIMEOUT;
+        loop {
+            if let Some(l) = self.nl.link_by_index(self.bridge_index).await?
+                && link_oper_up(&l)
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(LayoutError::NotUp(self.snapshot.bridge.clone(), UP_TIMEOUT));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Puts the uplink back as it was, deletes the bridge and the TAP, removes the VIPs this
+    /// layout added to `lo`, and deletes the state file. Drop the `Tap` first.
+    pub async fn restore(self) -> Result<()> {
+        undo(&self.nl, &self.snapshot, true).await?;
+        remove_state(&self.state_path)
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    pub fn bridge_name(&self) -> &str {
+        &self.snapshot.bridge
+    }
+
+    pub fn bridge_index(&self) -> u32 {
+        self.bridge_index
+    }
+
+    /// The bridge's MAC (the uplink's), the destination of relayed frames.
+    pub fn bridge_mac(&self) -> [u8; 6] {
+        self.snapshot.mac
+    }
+
+    pub fn mtu(&self) -> u32 {
+        self.snapshot.mtu
+    }
+
+    /// The node's own addresses (now on the bridge), primaries first: the first one in the VIPs'
+    /// subnet is the VRRP source address.
+    pub fn addresses(&self) -> &[Addr] {
+        &self.snapshot.addresses
+    }
+
+    /// Makes `vip` a local address (`vip/32` on `lo`) so the kernel accepts relayed traffic for
+    /// it. Recorded in the state file first, so a crash cannot leave it behind unnoticed.
+    pub async fn add_vip(&mut self, vip: Ipv4Addr) -> Result<()> {
+        if !self.snapshot.vips.contains(&vip) {
+            self.snapshot.vips.push(vip);
+            write_state(&self.state_path, &self.snapshot)?;
+        }
+        let lo = self.nl.need_link("lo").await?;
+        // A fresh network namespace has `lo` down, and a VIP on a down `lo` is not local.
+        if !lo.header.flags.contains(LinkFlags::Up) {
+            self.nl
+                .set(
+                    "bring lo up",
+                    LinkUnspec::new_with_index(lo.header.index).up().build(),
+                )
+                .await?;
+        }
+        let a = Addr {
+            addr: vip,
+            prefix: 32,
+            broadcast: None,
+            label_suffix: None,
+            noprefixroute: false,
+            metric: None,
+        };
+        self.nl.add_addr(lo.header.index, "lo", &a).await
+    }
+
+    /// Removes `vip/32` from `lo`; removing one that is not there is not an error.
+    pub async fn remove_vip(&mut self, vip: Ipv4Addr) -> Result<()> {
+        if let Some(lo) = self.nl.link("lo").await? {
+            self.nl.del_addr(lo.header.index, vip, 32, "lo").await?;
+        }
+        if let Some(i) = self.snapshot.vips.iter().position(|v| *v == vip) {
+            self.snapshot.vips.remove(i);
+            write_state(&self.state_path, &self.snapshot)?;
+        }
+        Ok(())
+    }
+
+    /// Removes any of `vips` found as `/32` on `lo`: left by an earlier run that could not record
+    /// them, or by hand. Returns the ones removed. Call at start, before anything goes Active.
+    pub async fn remove_stale_vips(&mut self, vips: &[Ipv4Addr]) -> Result<Vec<Ipv4Addr>> {
+        let Some(lo) = self.nl.link("lo").await? else {
+            return Ok(Vec::new());
+        };
+        let present = addrs_of(&self.nl.addresses(lo.header.index).await?, "lo");
+        let mut removed = Vec::new();
+        for a in present.iter().filter(|a| a.prefix == 32 && vips.contains(&a.addr)) {
+            self.remove_vip(a.addr).await?;
+            removed.push(a.addr);
+        }
+        Ok(removed)
+    }
+}
+
+fn link_name(m: &LinkMessage) -> Option<String> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfName(n) => Some(n.clone()),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_file_round_trips() {
+        let s = Snapshot {
+            uplink: "eth0".into(),
+            bridge: "vrrpbr0".into(),
+            tap: "vrrptap0".into(),
+            mac: [2, 0x42, 0xc0, 0, 2, 1],
+            mtu: 1500,
+            addresses: vec![Addr {
+                addr: Ipv4Addr::new(192, 0, 2, 1),
+                prefix: 24,
+                broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
+                label_suffix: Some(":web".into()),
+                noprefixroute: false,
+                metric: None,
+            }],
+            routes: vec![Route {
+                table: 254,
+                dst: Ipv4Addr::UNSPECIFIED,
+                prefix: 0,
+                gateway: Some(Ipv4Addr::new(192, 0, 2, 254)),
+                pref_src: None,
+                metric: Some(100),
+                protocol: 4,
+                scope: 0,
+                tos: 0,
+                onlink: false,
+            }],
+            vips: vec![Ipv4Addr::new(192, 0, 2, 100)],
+        };
+        let dir = std::env::temp_dir().join(format!("vrrpd-layout-unit-{}", std::process::id()));
+        let path = dir.join("eth0.json");
+        write_state(&path, &s).unwrap();
+        assert_eq!(read_state(&path).unwrap(), Some(s));
+        remove_state(&path).unwrap();
+        assert_eq!(read_state(&path).unwrap(), None);
+        // Removing twice is fine: restore may run after a crash half-way through the last one.
+        remove_state(&path).unwrap();
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_corrupt_state_file_is_an_error_naming_it() {
+        let dir = std::env::temp_dir().join(format!("vrrpd-layout-corrupt-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("eth0.json");
+        fs::write(&path, b"{not json").unwrap();
+        let e = read_state(&path).unwrap_err().to_string();
+        assert!(e.contains("eth0.json"), "{e}");
+        let _ = fs::remove_dir_all(dir);
+    }
+}
