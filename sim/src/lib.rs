@@ -9,6 +9,7 @@ pub mod device;
 pub mod expect;
 pub mod link;
 pub mod pcap;
+pub mod replay;
 pub mod rng;
 pub mod run;
 pub mod scenario;

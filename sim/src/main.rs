@@ -29,6 +29,38 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Put our core in one router's seat of a real trace and compare what it does.
+    Replay {
+        trace: PathBuf,
+        /// The address the seat's router advertises from.
+        #[arg(long)]
+        seat: std::net::Ipv4Addr,
+        /// pause/resume lines (`pause r1 <unix time>`) that freeze and thaw the seat.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// The seat's host name in the events file (inferred from the trace by default).
+        #[arg(long)]
+        name: Option<String>,
+        /// One JSON object instead of the timeline.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 2.0)]
+        tolerance_ms: f64,
+        /// Seat config where it never advertised (or to override the trace).
+        #[arg(long)]
+        vrid: Option<u8>,
+        #[arg(long)]
+        priority: Option<u8>,
+        #[arg(long)]
+        interval_ms: Option<u32>,
+        #[arg(long)]
+        version: Option<u8>,
+        #[arg(long)]
+        vip: Vec<std::net::Ipv4Addr>,
+        /// Seconds after the first frame when the seat's daemon starts.
+        #[arg(long)]
+        startup: Option<f64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,6 +72,63 @@ fn main() -> ExitCode {
             pcap,
             quiet,
         } => run(&file, seed, pcap.as_deref(), quiet),
+        Command::Replay {
+            trace,
+            seat,
+            events,
+            name,
+            json,
+            tolerance_ms,
+            vrid,
+            priority,
+            interval_ms,
+            version,
+            vip,
+            startup,
+        } => {
+            let events = match events.map(std::fs::read_to_string).transpose() {
+                Ok(e) => e,
+                Err(e) => return fail(format_args!("events: {e}")),
+            };
+            let version = match version {
+                None => None,
+                Some(2) => Some(vrrp_core::wire::Version::V2),
+                Some(3) => Some(vrrp_core::wire::Version::V3),
+                Some(v) => return fail(format_args!("--version {v}: 2 or 3")),
+            };
+            let tolerance_us = (tolerance_ms * 1000.0).round() as u64;
+            let opts = vrrp_sim::replay::Options {
+                seat,
+                events,
+                name,
+                tolerance_us,
+                overrides: vrrp_sim::replay::Overrides {
+                    vrid,
+                    priority,
+                    interval: interval_ms.map(|ms| (ms / 10) as u16),
+                    version,
+                    vips: vip,
+                    startup,
+                },
+            };
+            let report = match vrrp_sim::replay::replay_file(&trace, &opts) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&report).expect("a report always serializes")
+                );
+            } else {
+                print!("{}", vrrp_sim::replay::render(&report, tolerance_us));
+            }
+            if report.verdict == "match" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
     }
 }
 
