@@ -738,9 +738,13 @@ mod tests {
             Reason::ActiveDown,
             Duration::from_secs(3),
         );
-        let mut stats = Stats::default();
-        stats.adverts_sent = 7;
-        stats.drops[DropReason::Checksum.index()] = 2;
+        let mut drops = [0; DropReason::ALL.len()];
+        drops[DropReason::Checksum.index()] = 2;
+        let stats = Stats {
+            adverts_sent: 7,
+            drops,
+            ..Stats::default()
+        };
         s.routers[0].set_stats(&stats);
         s.record_check("nginx", true, "200 OK");
         s.record_check("quo-te", false, "refused \"x\"\n");

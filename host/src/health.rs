@@ -1,0 +1,809 @@
+//! Health checks of the service behind the VIP (nginx), and the priority they imply.
+//!
+//! Each `[check.NAME]` runs on its own task: one probe per `interval`, each bounded by
+//! `timeout`. `rise` consecutive successes make a check up, `fall` consecutive failures make it
+//! down, and only those debounced changes are sent to the daemon as [`HealthEvent`]s. A check
+//! starts undecided; the first completed rise or fall is reported too.
+//!
+//! The daemon keeps a [`HealthTable`] and gives each router [`HealthTable::priority`], which
+//! applies [`effective_priority`]: an undecided check counts as down, so that a router never
+//! claims the VIP for a service that has not yet been seen healthy.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use crate::config::{CheckConfig, CheckKind, Config, Effect, RouterConfig};
+
+/// A debounced change of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthEvent {
+    pub check: String,
+    pub up: bool,
+    /// What the last probe saw ("HTTP 200", "connect 127.0.0.1:80: Connection refused").
+    pub detail: String,
+}
+
+/// rise/fall hysteresis.
+#[derive(Debug, Clone)]
+pub struct Debounce {
+    rise: u32,
+    fall: u32,
+    state: Option<bool>,
+    /// Consecutive results that disagree with `state` (or, while undecided, agree with the
+    /// last result).
+    streak: u32,
+    last: Option<bool>,
+}
+
+impl Debounce {
+    pub fn new(rise: u32, fall: u32) -> Debounce {
+        Debounce {
+            rise: rise.max(1),
+            fall: fall.max(1),
+            state: None,
+            streak: 0,
+            last: None,
+        }
+    }
+
+    pub fn state(&self) -> Option<bool> {
+        self.state
+    }
+
+    /// Feeds one probe result; returns the new state when it changes.
+    pub fn observe(&mut self, ok: bool) -> Option<bool> {
+        if self.state == Some(ok) {
+            self.streak = 0;
+            self.last = Some(ok);
+            return None;
+        }
+        self.streak = if self.last == Some(ok) {
+            self.streak + 1
+        } else {
+            1
+        };
+        self.last = Some(ok);
+        let needed = if ok { self.rise } else { self.fall };
+        if self.streak >= needed {
+            self.state = Some(ok);
+            self.streak = 0;
+            Some(ok)
+        } else {
+            None
+        }
+    }
+}
+
+/// One tracked check's contribution: its effect and its debounced state (`None` = undecided).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tracked {
+    pub effect: Effect,
+    pub up: Option<bool>,
+}
+
+/// The priority a router advertises given its configured `base` and the checks it tracks.
+///
+/// - Any `fault` check that is not up: 0 (the router steps down or stays Backup).
+/// - Otherwise `base` plus every positive weight whose check is up and every negative weight
+///   whose check is not up, clamped to 1..=254: only the configured address owner (255) may
+///   advertise 255, and then only while no weight applies.
+pub fn effective_priority(base: u8, tracked: impl IntoIterator<Item = Tracked>) -> u8 {
+    let mut sum: i32 = 0;
+    for t in tracked {
+        let up = t.up == Some(true);
+        match t.effect {
+            Effect::Fault if !up => return 0,
+            Effect::Fault => {}
+            Effect::Weight(w) if w > 0 && up => sum += i32::from(w),
+            Effect::Weight(w) if w < 0 && !up => sum += i32::from(w),
+            Effect::Weight(_) => {}
+        }
+    }
+    if base == 255 && sum == 0 {
+        return 255;
+    }
+    (i32::from(base) + sum).clamp(1, 254) as u8
+}
+
+/// The daemon's view of every check, fed with [`HealthEvent`]s.
+#[derive(Debug, Clone)]
+pub struct HealthTable {
+    checks: BTreeMap<String, Tracked>,
+}
+
+impl HealthTable {
+    /// Every check of `config`, undecided.
+    pub fn new(config: &Config) -> HealthTable {
+        HealthTable {
+            checks: config
+                .checks
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.clone(),
+                        Tracked {
+                            effect: c.effect,
+                            up: None,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Records `event`; returns false if it changed nothing (unknown check, same state).
+    pub fn apply(&mut self, event: &HealthEvent) -> bool {
+        match self.checks.get_mut(&event.check) {
+            Some(t) if t.up != Some(event.up) => {
+                t.up = Some(event.up);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn state(&self, check: &str) -> Option<bool> {
+        self.checks.get(check).and_then(|t| t.up)
+    }
+
+    /// [`effective_priority`] of `router` over the checks it tracks.
+    pub fn priority(&self, router: &RouterConfig) -> u8 {
+        effective_priority(
+            router.core.priority,
+            router
+                .track
+                .iter()
+                .filter_map(|name| self.checks.get(name).copied()),
+        )
+    }
+}
+
+/// The running checks; dropping it stops them.
+pub struct HealthChecks {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for HealthChecks {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Starts every check of `checks`, sending debounced changes on `tx`. Must be called inside a
+/// tokio runtime; a current-thread one is fine.
+pub fn spawn(checks: &[CheckConfig], tx: mpsc::Sender<HealthEvent>) -> HealthChecks {
+    let tasks = checks
+        .iter()
+        .map(|c| {
+            let c = c.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let kind = c.kind.clone();
+                run(&c, || probe(&kind), tx).await;
+            })
+        })
+        .collect();
+    HealthChecks { tasks }
+}
+
+/// The loop of one check over any probe: every `interval` (a late tick fires once, it does not
+/// catch up), run `probe` under `timeout`, debounce, report changes. Returns when the receiver
+/// is gone.
+pub async fn run<F, Fut>(check: &CheckConfig, mut probe: F, tx: mpsc::Sender<HealthEvent>)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<String, String>>,
+{
+    let mut ticks = tokio::time::interval(check.interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut debounce = Debounce::new(check.rise, check.fall);
+    loop {
+        ticks.tick().await;
+        let result = match tokio::time::timeout(check.timeout, probe()).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "no answer within {}",
+                crate::config::format_duration(check.timeout)
+            )),
+        };
+        let ok = result.is_ok();
+        let detail = match result {
+            Ok(d) | Err(d) => d,
+        };
+        if let Some(up) = debounce.observe(ok) {
+            let event = HealthEvent {
+                check: check.name.clone(),
+                up,
+                detail,
+            };
+            if tx.send(event).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One probe of `kind`: `Ok(detail)` if healthy, `Err(detail)` if not. Not time-bounded by
+/// itself (except `command`'s cleanup): [`run`] applies the timeout.
+pub async fn probe(kind: &CheckKind) -> Result<String, String> {
+    match kind {
+        CheckKind::Http {
+            connect,
+            authority,
+            path,
+            expect_status,
+            body,
+            ..
+        } => probe_http(connect, authority, path, *expect_status, body.as_deref()).await,
+        CheckKind::Tcp { addr } => match TcpStream::connect(addr).await {
+            Ok(_) => Ok(format!("connected to {addr}")),
+            Err(e) => Err(format!("connect {addr}: {e}")),
+        },
+        CheckKind::ProcessName { name } => {
+            let name = name.clone();
+            tokio::task::spawn_blocking(move || process_by_name(Path::new("/proc"), &name))
+                .await
+                .unwrap_or_else(|e| Err(format!("process scan failed: {e}")))
+        }
+        CheckKind::ProcessPidfile { pidfile } => process_by_pidfile(pidfile).await,
+        CheckKind::Command { argv } => {
+            // The outer timeout drops this future; run_command's guard then kills the group.
+            // Its own timeout is a backstop that never fires first.
+            let out = crate::hooks::run_command(argv, &[], Duration::from_secs(3600)).await;
+            if out.success() {
+                Ok("exit status 0".into())
+            } else {
+                Err(out.to_string())
+            }
+        }
+    }
+}
+
+/// Bodies beyond this are not read: a health page is small, and a body match looks at the start.
+const BODY_LIMIT: usize = 64 * 1024;
+
+async fn probe_http(
+    connect: &str,
+    authority: &str,
+    path: &str,
+    expect_status: u16,
+    body: Option<&str>,
+) -> Result<String, String> {
+    let stream = TcpStream::connect(connect)
+        .await
+        .map_err(|e| format!("connect {connect}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP handshake with {connect}: {e}"))?;
+    let conn = tokio::spawn(conn);
+    let req = hyper::Request::get(path)
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::USER_AGENT, "vrrpd-health")
+        .header(hyper::header::CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("request: {e}"))?;
+    let result = async {
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        let status = resp.status();
+        if status.as_u16() != expect_status {
+            return Err(format!("HTTP {status} (expected {expect_status})"));
+        }
+        let Some(needle) = body else {
+            return Ok(format!("HTTP {status}"));
+        };
+        let collected = match Limited::new(resp.into_body(), BODY_LIMIT).collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(format!("body longer than {BODY_LIMIT} bytes"));
+            }
+            Err(e) => return Err(format!("reading body: {e}")),
+        };
+        let text = String::from_utf8_lossy(&collected);
+        if text.contains(needle) {
+            Ok(format!("HTTP {status}, body contains {needle:?}"))
+        } else {
+            Err(format!("HTTP {status} but the body lacks {needle:?}"))
+        }
+    }
+    .await;
+    conn.abort();
+    result
+}
+
+/// A live (not zombie) process whose `comm` is `name`. The kernel truncates `comm` to 15 bytes,
+/// so longer names are compared on their first 15.
+pub fn process_by_name(proc: &Path, name: &str) -> Result<String, String> {
+    let mut want = name.as_bytes();
+    if want.len() > 15 {
+        want = &want[..15];
+    }
+    let entries = std::fs::read_dir(proc).map_err(|e| format!("{}: {e}", proc.display()))?;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        // Processes vanish mid-scan: unreadable entries are skipped, not errors.
+        let Ok(comm) = std::fs::read(entry.path().join("comm")) else {
+            continue;
+        };
+        if comm.strip_suffix(b"\n").unwrap_or(&comm) != want {
+            continue;
+        }
+        if is_zombie(&entry.path()) {
+            continue;
+        }
+        return Ok(format!("pid {pid}"));
+    }
+    Err(format!("no process named {name:?}"))
+}
+
+fn is_zombie(proc_pid: &Path) -> bool {
+    std::fs::read_to_string(proc_pid.join("stat")).is_ok_and(|stat| {
+        // The state follows the parenthesised comm, which may itself contain ')'.
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+    })
+}
+
+async fn process_by_pidfile(pidfile: &Path) -> Result<String, String> {
+    let text = tokio::fs::read_to_string(pidfile)
+        .await
+        .map_err(|e| format!("{}: {e}", pidfile.display()))?;
+    let pid: i32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{}: {:?} is not a pid", pidfile.display(), text.trim()))?;
+    // kill(0, ..) and kill(-n, ..) address process groups, not the pid in the file.
+    if pid <= 0 {
+        return Err(format!("{}: {pid} is not a pid", pidfile.display()));
+    }
+    // SAFETY: signal 0 performs only the existence and permission checks.
+    let rc = unsafe { libc::kill(pid, 0) };
+    let alive = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if alive && !is_zombie(&Path::new("/proc").join(pid.to_string())) {
+        Ok(format!("pid {pid}"))
+    } else {
+        Err(format!(
+            "pid {pid} from {} is not running",
+            pidfile.display()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+    use std::net::SocketAddr;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+    use tokio::time::Instant;
+
+    fn t(effect: Effect, up: Option<bool>) -> Tracked {
+        Tracked { effect, up }
+    }
+
+    #[test]
+    fn priority_weights_fault_and_clamping() {
+        use Effect::{Fault, Weight};
+        assert_eq!(effective_priority(100, []), 100);
+        assert_eq!(effective_priority(100, [t(Weight(-60), Some(true))]), 100);
+        assert_eq!(effective_priority(100, [t(Weight(-60), Some(false))]), 40);
+        assert_eq!(
+            effective_priority(100, [t(Weight(-60), None)]),
+            40,
+            "undecided counts as down"
+        );
+        assert_eq!(effective_priority(100, [t(Weight(20), Some(true))]), 120);
+        assert_eq!(effective_priority(100, [t(Weight(20), Some(false))]), 100);
+        assert_eq!(effective_priority(100, [t(Weight(20), None)]), 100);
+        assert_eq!(
+            effective_priority(
+                100,
+                [t(Weight(20), Some(true)), t(Weight(-50), Some(false))]
+            ),
+            70
+        );
+        assert_eq!(
+            effective_priority(100, [t(Weight(-200), Some(false))]),
+            1,
+            "never below 1"
+        );
+        assert_eq!(
+            effective_priority(250, [t(Weight(50), Some(true))]),
+            254,
+            "never 255 by weight"
+        );
+        assert_eq!(effective_priority(255, [t(Weight(50), Some(true))]), 254);
+        assert_eq!(
+            effective_priority(255, [t(Weight(-10), Some(true))]),
+            255,
+            "owner while healthy"
+        );
+        assert_eq!(effective_priority(255, [t(Weight(-10), Some(false))]), 245);
+        assert_eq!(effective_priority(150, [t(Fault, Some(true))]), 150);
+        assert_eq!(effective_priority(150, [t(Fault, Some(false))]), 0);
+        assert_eq!(effective_priority(150, [t(Fault, None)]), 0);
+        assert_eq!(
+            effective_priority(255, [t(Weight(100), Some(true)), t(Fault, Some(false))]),
+            0,
+            "fault wins over any weight"
+        );
+    }
+
+    #[test]
+    fn debounce_rise_and_fall() {
+        let mut d = Debounce::new(2, 3);
+        assert_eq!(d.observe(true), None);
+        assert_eq!(d.observe(false), None, "a failure resets the rise streak");
+        assert_eq!(d.observe(true), None);
+        assert_eq!(d.observe(true), Some(true));
+        assert_eq!(d.observe(true), None);
+        assert_eq!(d.observe(false), None);
+        assert_eq!(d.observe(false), None);
+        assert_eq!(d.observe(true), None, "a success resets the fall streak");
+        assert_eq!(d.observe(false), None);
+        assert_eq!(d.observe(false), None);
+        assert_eq!(d.observe(false), Some(false));
+        assert_eq!(d.state(), Some(false));
+
+        let mut first_down = Debounce::new(1, 2);
+        assert_eq!(first_down.observe(false), None);
+        assert_eq!(
+            first_down.observe(false),
+            Some(false),
+            "the first decision is reported"
+        );
+    }
+
+    fn check(
+        kind: CheckKind,
+        interval_ms: u64,
+        timeout_ms: u64,
+        rise: u32,
+        fall: u32,
+    ) -> CheckConfig {
+        CheckConfig {
+            name: "c".into(),
+            kind,
+            interval: Duration::from_millis(interval_ms),
+            timeout: Duration::from_millis(timeout_ms),
+            rise,
+            fall,
+            effect: Effect::Fault,
+        }
+    }
+
+    /// Runs the loop over scripted probe results on virtual time and returns each event with
+    /// the virtual time it was sent at.
+    async fn scripted(
+        cfg: CheckConfig,
+        script: Vec<(u64, Result<&'static str, &'static str>)>,
+        until: Duration,
+    ) -> Vec<(Duration, bool, String)> {
+        let start = Instant::now();
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut script: VecDeque<_> = script.into();
+        let task = tokio::spawn(async move {
+            run(
+                &cfg,
+                move || {
+                    let (delay_ms, r) = script.pop_front().unwrap_or((0, Err("script over")));
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                        r.map(str::to_owned).map_err(str::to_owned)
+                    }
+                },
+                tx,
+            )
+            .await
+        });
+        let mut events = Vec::new();
+        while let Ok(Some(e)) = tokio::time::timeout_at(start + until, rx.recv()).await {
+            events.push((start.elapsed(), e.up, e.detail));
+        }
+        task.abort();
+        events
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn loop_reports_only_debounced_changes_at_exact_times() {
+        let cfg = check(
+            CheckKind::Tcp {
+                addr: "127.0.0.1:9".parse().unwrap(),
+            },
+            100,
+            50,
+            2,
+            2,
+        );
+        let ok = (0, Ok("fine"));
+        let bad = (0, Err("broken"));
+        // Probes at 0, 100, 200, ... ms; the script runs out (failures) from 900 ms on.
+        let events = scripted(
+            cfg,
+            vec![ok, ok, bad, ok, bad, bad, bad, ok, ok],
+            Duration::from_millis(950),
+        )
+        .await;
+        let ms = Duration::from_millis;
+        assert_eq!(
+            events,
+            vec![
+                (ms(100), true, "fine".into()),
+                (ms(500), false, "broken".into()),
+                (ms(800), true, "fine".into()),
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn slow_probe_counts_as_failure_after_timeout() {
+        let cfg = check(
+            CheckKind::Tcp {
+                addr: "127.0.0.1:9".parse().unwrap(),
+            },
+            100,
+            50,
+            1,
+            1,
+        );
+        let events = scripted(
+            cfg,
+            vec![
+                (10, Ok("fast")),
+                (80, Ok("too slow")),
+                (10, Ok("fast again")),
+            ],
+            Duration::from_millis(250),
+        )
+        .await;
+        let ms = Duration::from_millis;
+        assert_eq!(
+            events,
+            vec![
+                (ms(10), true, "fast".into()),
+                (ms(150), false, "no answer within 50ms".into()),
+                (ms(210), true, "fast again".into()),
+            ]
+        );
+    }
+
+    /// A tiny HTTP/1.1 server on loopback answering every request with `status` and `body`, or
+    /// never answering when `status` is 0.
+    async fn http_server(status: u16, body: &'static str) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let mut got = Vec::new();
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    assert!(got.starts_with(b"GET /health HTTP/1.1\r\n"), "{got:?}");
+                    if status == 0 {
+                        std::future::pending::<()>().await;
+                    }
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = s.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        addr
+    }
+
+    fn http(addr: SocketAddr, expect_status: u16, body: Option<&str>) -> CheckKind {
+        CheckKind::Http {
+            url: format!("http://{addr}/health"),
+            connect: addr.to_string(),
+            authority: addr.to_string(),
+            path: "/health".into(),
+            expect_status,
+            body: body.map(str::to_owned),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn http_probe_against_a_real_server() {
+        let up = http_server(200, "Primary ok").await;
+        assert_eq!(probe(&http(up, 200, None)).await, Ok("HTTP 200 OK".into()));
+        assert!(probe(&http(up, 200, Some("Primary"))).await.is_ok());
+        let e = probe(&http(up, 200, Some("Secondary"))).await.unwrap_err();
+        assert!(e.contains("lacks \"Secondary\""), "{e}");
+        let e = probe(&http(up, 204, None)).await.unwrap_err();
+        assert!(e.contains("expected 204"), "{e}");
+
+        let failing = http_server(503, "busy").await;
+        let e = probe(&http(failing, 200, None)).await.unwrap_err();
+        assert!(e.starts_with("HTTP 503"), "{e}");
+
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let e = probe(&http(closed, 200, None)).await.unwrap_err();
+        assert!(e.starts_with(&format!("connect {closed}")), "{e}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn hanging_http_server_is_a_failure_through_the_timeout() {
+        let hang = http_server(0, "").await;
+        let (tx, mut rx) = mpsc::channel(4);
+        let cfg = check(http(hang, 200, None), 100, 100, 1, 1);
+        let _running = spawn(&[cfg], tx);
+        let e = rx.recv().await.unwrap();
+        assert!(!e.up);
+        assert_eq!(e.detail, "no answer within 100ms");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn tcp_check_follows_a_real_listener() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, mut rx) = mpsc::channel(4);
+        let checks = spawn(&[check(CheckKind::Tcp { addr }, 20, 20, 2, 2)], tx);
+        let e = rx.recv().await.unwrap();
+        assert!(e.up, "{e:?}");
+        assert_eq!(e.detail, format!("connected to {addr}"));
+        drop(listener);
+        let e = rx.recv().await.unwrap();
+        assert!(!e.up, "{e:?}");
+        assert!(e.detail.contains("refused"), "{e:?}");
+        drop(checks);
+        assert!(
+            rx.recv().await.is_none(),
+            "dropping HealthChecks stops the tasks"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn process_checks() {
+        let me = std::fs::read_to_string("/proc/self/comm").unwrap();
+        let me = me.trim_end();
+        let found = probe(&CheckKind::ProcessName { name: me.into() })
+            .await
+            .unwrap();
+        assert!(found.starts_with("pid "), "{found}");
+        let e = probe(&CheckKind::ProcessName {
+            name: "no-such-proc-x".into(),
+        })
+        .await;
+        assert_eq!(e, Err("no process named \"no-such-proc-x\"".into()));
+
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        std::fs::write(&pidfile, format!("{}\n", std::process::id())).unwrap();
+        let kind = CheckKind::ProcessPidfile {
+            pidfile: pidfile.clone(),
+        };
+        assert_eq!(
+            probe(&kind).await,
+            Ok(format!("pid {}", std::process::id()))
+        );
+
+        // A pid that existed and has been reaped.
+        let mut child = std::process::Command::new("/bin/true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        std::fs::write(&pidfile, dead.to_string()).unwrap();
+        assert!(probe(&kind).await.unwrap_err().contains("is not running"));
+
+        for bad in ["0", "-1", "nginx", ""] {
+            std::fs::write(&pidfile, bad).unwrap();
+            assert!(probe(&kind).await.is_err(), "pidfile {bad:?} accepted");
+        }
+        std::fs::remove_file(&pidfile).unwrap();
+        assert!(probe(&kind).await.is_err());
+    }
+
+    #[test]
+    fn process_scan_skips_zombies_and_truncates_names() {
+        let proc = tempfile::tempdir().unwrap();
+        let add = |pid: u32, comm: &str, state: char| {
+            let d = proc.path().join(pid.to_string());
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join("comm"), format!("{comm}\n")).unwrap();
+            std::fs::write(d.join("stat"), format!("{pid} ({comm}) {state} 1 2 3")).unwrap();
+        };
+        add(10, "nginx", 'Z');
+        std::fs::create_dir(proc.path().join("self")).unwrap();
+        assert!(
+            process_by_name(proc.path(), "nginx").is_err(),
+            "a zombie is not running"
+        );
+        add(11, "nginx", 'S');
+        assert_eq!(process_by_name(proc.path(), "nginx"), Ok("pid 11".into()));
+        add(12, "a-very-long-pro", 'R');
+        assert_eq!(
+            process_by_name(proc.path(), "a-very-long-process-name"),
+            Ok("pid 12".into())
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn command_checks() {
+        let cmd = |s: &str| CheckKind::Command {
+            argv: vec!["/bin/sh".into(), "-c".into(), s.into()],
+        };
+        assert_eq!(probe(&cmd("exit 0")).await, Ok("exit status 0".into()));
+        assert_eq!(
+            probe(&cmd("echo nope >&2; exit 1")).await,
+            Err("exit status 1: nope".into())
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let slow = cmd(&format!("sleep 30 & echo $! > {}; wait", pidfile.display()));
+        let (tx, mut rx) = mpsc::channel(4);
+        let _running = spawn(&[check(slow, 200, 200, 1, 1)], tx);
+        let e = rx.recv().await.unwrap();
+        assert_eq!((e.up, e.detail.as_str()), (false, "no answer within 200ms"));
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            crate::hooks::tests::dies(pid).await,
+            "the command's child {pid} outlived the timeout"
+        );
+    }
+
+    #[test]
+    fn table_applies_events_per_router() {
+        let text = "interface = \"eth0\"\n\
+            [[vrrp]]\nvrid = 1\npriority = 150\nvips = [\"192.0.2.1\"]\ntrack = [\"web\", \"disk\"]\n\
+            [[vrrp]]\nvrid = 2\npriority = 100\nvips = [\"192.0.2.2\"]\n\
+            [check.web]\nkind = \"tcp\"\naddr = \"127.0.0.1:80\"\nweight = -60\n\
+            [check.disk]\nkind = \"command\"\ncommand = [\"/bin/true\"]\nfault = true\n";
+        let config = Config::parse(text, Path::new("t.toml")).unwrap();
+        let mut table = HealthTable::new(&config);
+        let (r1, r2) = (&config.routers[0], &config.routers[1]);
+        assert_eq!(table.priority(r1), 0, "undecided fault check");
+        assert_eq!(table.priority(r2), 100, "tracks nothing");
+        let ev = |check: &str, up| HealthEvent {
+            check: check.into(),
+            up,
+            detail: String::new(),
+        };
+        assert!(table.apply(&ev("disk", true)));
+        assert_eq!(table.priority(r1), 90);
+        assert!(table.apply(&ev("web", true)));
+        assert!(!table.apply(&ev("web", true)), "same state is no change");
+        assert!(!table.apply(&ev("nope", true)), "unknown check");
+        assert_eq!(table.priority(r1), 150);
+        table.apply(&ev("disk", false));
+        assert_eq!(table.priority(r1), 0);
+        assert_eq!(table.state("web"), Some(true));
+    }
+}
