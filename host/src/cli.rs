@@ -187,8 +187,14 @@ pub fn describe(c: &Config) -> String {
     let _ = writeln!(out, "{}: OK", c.file.display());
     let _ = writeln!(
         out,
-        "uplink {}; status on http://{}/status; logs {:?}, level {:?}",
-        c.interface, c.status_listen, c.log.format, c.log.level
+        "uplink {}; status on http://{}/status; logs {}, level {:?}",
+        c.interface,
+        c.status_listen,
+        match c.log.format {
+            LogFormat::Human => "human",
+            LogFormat::Json => "json",
+        },
+        c.log.level
     );
     for r in &c.routers {
         let core = &r.core;
@@ -242,7 +248,14 @@ pub fn describe(c: &Config) -> String {
             if core.accept_mode { "yes" } else { "no" }
         );
         if core.version == vrrp_core::wire::Version::V3 {
-            let _ = writeln!(out, "  checksum              {:?}", core.checksum);
+            let _ = writeln!(
+                out,
+                "  checksum              {}",
+                match core.checksum {
+                    vrrp_core::wire::ChecksumMode::PseudoHeader => "pseudo-header",
+                    vrrp_core::wire::ChecksumMode::MessageOnly => "message-only",
+                }
+            );
         } else {
             let _ = writeln!(
                 out,

@@ -206,6 +206,13 @@ impl RouterConfig {
         self.core.vrid
     }
 
+    /// True when `other` runs the same protocol (every core parameter and the primary
+    /// address): a SIGHUP reload keeps such a router running, with its state, instead of
+    /// restarting it. Tracked checks may differ; they only change the effective priority.
+    pub fn same_protocol(&self, other: &RouterConfig) -> bool {
+        self.core == other.core && self.primary == other.primary
+    }
+
     /// The advertisement interval.
     pub fn interval(&self) -> Duration {
         Duration::from_millis(u64::from(self.core.adver_interval) * 10)
@@ -1793,6 +1800,20 @@ mod tests {
                 .primary,
             Ipv4Addr::new(192, 0, 2, 100)
         );
+    }
+
+    #[test]
+    fn reload_comparison_ignores_layout_and_tracking() {
+        let a = parse(&router_with("")).unwrap();
+        let moved = format!(
+            "# a comment\n{HEAD}\n{ROUTER}track = [\"t\"]\n[check.t]\nkind = \"tcp\"\naddr = \"127.0.0.1:1\"\nfault = true\n"
+        );
+        let b = parse(&moved).unwrap();
+        assert!(a.routers[0].same_protocol(&b.routers[0]));
+        let c = parse(&router_with("preempt = false\n")).unwrap();
+        assert!(!a.routers[0].same_protocol(&c.routers[0]));
+        let d = parse(&router_with("primary = \"192.0.2.9\"\n")).unwrap();
+        assert!(!a.routers[0].same_protocol(&d.routers[0]));
     }
 
     #[test]

@@ -40,8 +40,8 @@ fn main() -> ExitCode {
             match run(cfg, opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
+                    // Logging is up, and its format is what the operator asked for.
                     tracing::error!("{e}");
-                    eprintln!("vrrpd: {e}");
                     ExitCode::from(e.exit_code())
                 }
             }
