@@ -27,8 +27,7 @@ use netlink_packet_route::link::{
     BridgeStpState, InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
 };
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol,
-    RouteScope, RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
 use serde::{Deserialize, Serialize};
@@ -541,7 +540,10 @@ async fn recover_with(nl: &Netlink, spec: &LayoutSpec) -> Result<bool> {
 
 /// Without a state file, a bridge with our name that holds the uplink is still recognisably ours:
 /// its addresses and routes are the uplink's.
-async fn snapshot_from_leftover_bridge(nl: &Netlink, spec: &LayoutSpec) -> Result<Option<Snapshot>> {
+async fn snapshot_from_leftover_bridge(
+    nl: &Netlink,
+    spec: &LayoutSpec,
+) -> Result<Option<Snapshot>> {
     let Some(bridge) = nl.link(&spec.bridge).await? else {
         return Ok(None);
     };
@@ -820,7 +822,10 @@ impl Layout {
         };
         let present = addrs_of(&self.nl.addresses(lo.header.index).await?, "lo");
         let mut removed = Vec::new();
-        for a in present.iter().filter(|a| a.prefix == 32 && vips.contains(&a.addr)) {
+        for a in present
+            .iter()
+            .filter(|a| a.prefix == 32 && vips.contains(&a.addr))
+        {
             self.remove_vip(a.addr).await?;
             removed.push(a.addr);
         }

@@ -61,11 +61,17 @@ pub struct SysctlError {
 
 impl fmt::Display for SysctlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot set the sysctls that keep the kernel from answering ARP for the VIPs:")?;
+        write!(
+            f,
+            "cannot set the sysctls that keep the kernel from answering ARP for the VIPs:"
+        )?;
         for m in &self.missing {
             write!(f, " {}={} ({});", m.key, m.value, m.cause)?;
         }
-        write!(f, " set them before vrrpd starts, e.g. in docker compose `sysctls:`")?;
+        write!(
+            f,
+            " set them before vrrpd starts, e.g. in docker compose `sysctls:`"
+        )?;
         for m in &self.missing {
             write!(f, " - {}={}", m.key, m.value)?;
         }
@@ -133,10 +139,7 @@ pub fn ensure_vip_sysctls_at(root: &Path, bridge: &str) -> Result<Vec<Changed>, 
                 key: all.dotted(),
                 value: req.want,
                 cause: cause.unwrap_or_else(|| {
-                    io::Error::other(format!(
-                        "{} overrides it with a larger value",
-                        dev.dotted()
-                    ))
+                    io::Error::other(format!("{} overrides it with a larger value", dev.dotted()))
                 }),
             });
         }
@@ -195,7 +198,8 @@ mod tests {
 
     impl FakeProc {
         fn new(name: &str, values: &[(&str, &str, u32)]) -> FakeProc {
-            let root = std::env::temp_dir().join(format!("vrrpd-sysctl-{name}-{}", std::process::id()));
+            let root =
+                std::env::temp_dir().join(format!("vrrpd-sysctl-{name}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&root);
             for &(dev, key, v) in values {
                 let dir = root.join("net/ipv4/conf").join(dev);
@@ -280,14 +284,24 @@ mod tests {
             }
         }
         let err = ensure_vip_sysctls_at(&p.0, "br0").unwrap_err();
-        let keys: Vec<_> = err.missing.iter().map(|m| (m.key.as_str(), m.value)).collect();
+        let keys: Vec<_> = err
+            .missing
+            .iter()
+            .map(|m| (m.key.as_str(), m.value))
+            .collect();
         assert_eq!(
             keys,
-            [("net.ipv4.conf.all.arp_ignore", 1), ("net.ipv4.conf.all.arp_announce", 2)]
+            [
+                ("net.ipv4.conf.all.arp_ignore", 1),
+                ("net.ipv4.conf.all.arp_announce", 2)
+            ]
         );
         let msg = err.to_string();
         assert!(msg.contains("- net.ipv4.conf.all.arp_ignore=1"), "{msg}");
-        assert!(msg.contains("--sysctl net.ipv4.conf.all.arp_announce=2"), "{msg}");
+        assert!(
+            msg.contains("--sysctl net.ipv4.conf.all.arp_announce=2"),
+            "{msg}"
+        );
     }
 
     #[test]

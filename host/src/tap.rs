@@ -82,7 +82,9 @@ struct Ring {
 impl Ring {
     fn new(slots: usize, frame_cap: usize) -> Ring {
         Ring {
-            bufs: (0..slots).map(|_| vec![0u8; frame_cap].into_boxed_slice()).collect(),
+            bufs: (0..slots)
+                .map(|_| vec![0u8; frame_cap].into_boxed_slice())
+                .collect(),
             lens: vec![0; slots].into_boxed_slice(),
             head: 0,
             len: 0,
@@ -284,7 +286,13 @@ impl Tap {
     /// Reads whatever is queued without waiting (e.g. the burst that queued during a freeze).
     pub fn try_recv_batch(&mut self) -> io::Result<usize> {
         let fd = self.writer.fd.get_ref().as_raw_fd();
-        read_batch(fd, &mut self.ring, &mut self.writer.counters, &self.writer.name).map(|r| r.0)
+        read_batch(
+            fd,
+            &mut self.ring,
+            &mut self.writer.counters,
+            &self.writer.name,
+        )
+        .map(|r| r.0)
     }
 
     /// Shows every frame read since the last call to `classify`, oldest first. A frame judged
@@ -336,6 +344,95 @@ impl Tap {
         }
         r
     }
+}
+
+impl Tap {
+    /// Consumes the frames left for the stack, oldest first, handing each to `f` as a
+    /// [`FrameDevice`]: with several virtual routers on one TAP (one smoltcp interface each),
+    /// every interface must see every frame, so `f` polls each of them with the same device,
+    /// calling [`FrameDevice::rewind`] in between. Returns how many frames were handed over.
+    pub fn for_each_stack_frame(&mut self, mut f: impl FnMut(&mut FrameDevice<'_>)) -> usize {
+        let burst = self.ring.bufs.len();
+        let mut n = 0;
+        while let Some(slot) = self.ring.pop() {
+            let frame = &self.ring.bufs[slot][..self.ring.lens[slot]];
+            let mut dev = FrameDevice {
+                frame,
+                unread: true,
+                writer: &mut self.writer,
+                mtu: self.mtu,
+                burst,
+            };
+            f(&mut dev);
+            n += 1;
+        }
+        n
+    }
+}
+
+/// A [`phy::Device`] that receives one frame read from the TAP (once per [`rewind`]) and
+/// transmits into the TAP.
+///
+/// [`rewind`]: FrameDevice::rewind
+pub struct FrameDevice<'a> {
+    frame: &'a [u8],
+    unread: bool,
+    writer: &'a mut Writer,
+    mtu: usize,
+    burst: usize,
+}
+
+impl FrameDevice<'_> {
+    /// Makes the frame receivable again, for the next interface.
+    pub fn rewind(&mut self) {
+        self.unread = true;
+    }
+
+    pub fn frame(&self) -> &[u8] {
+        self.frame
+    }
+}
+
+impl phy::Device for FrameDevice<'_> {
+    type RxToken<'b>
+        = TapRxToken<'b>
+    where
+        Self: 'b;
+    type TxToken<'b>
+        = TapTxToken<'b>
+    where
+        Self: 'b;
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        if !std::mem::take(&mut self.unread) {
+            return None;
+        }
+        Some((
+            TapRxToken { frame: self.frame },
+            TapTxToken {
+                writer: self.writer,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<Self::TxToken<'_>> {
+        Some(TapTxToken {
+            writer: self.writer,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        capabilities(self.mtu, self.burst)
+    }
+}
+
+fn capabilities(mtu: usize, burst: usize) -> DeviceCapabilities {
+    let mut caps = DeviceCapabilities::default();
+    caps.medium = Medium::Ethernet;
+    // smoltcp's Ethernet MTU includes the 14-byte header.
+    caps.max_transmission_unit = mtu + 14;
+    caps.max_burst_size = Some(burst);
+    caps
 }
 
 /// What one [`Tap::drain_with`] did.
@@ -391,7 +488,11 @@ fn read_batch(
                 tracing::warn!(tap = name, error = %e, "TAP read failed");
                 // Report a failing descriptor only when there is nothing else to hand over;
                 // the frames already read are processed first and the error comes back next time.
-                return if added == 0 { Err(e) } else { Ok((added, false)) };
+                return if added == 0 {
+                    Err(e)
+                } else {
+                    Ok((added, false))
+                };
             }
         }
     }
@@ -471,12 +572,7 @@ impl phy::Device for Tap {
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        let mut caps = DeviceCapabilities::default();
-        caps.medium = Medium::Ethernet;
-        // smoltcp's Ethernet MTU includes the 14-byte header.
-        caps.max_transmission_unit = self.mtu + 14;
-        caps.max_burst_size = Some(self.ring.bufs.len());
-        caps
+        capabilities(self.mtu, self.ring.bufs.len())
     }
 }
 

@@ -38,15 +38,28 @@ fn reaches(ns: &str, addr: &str, port: u16, greeting: &str) -> bool {
 /// The layout while applied: everything of the uplink's now on the bridge.
 fn assert_applied(lab: &Lab) {
     let r = lab.r();
-    assert_eq!(ip(r, &format!("-4 -o addr show dev {UPLINK}")), "", "uplink kept an address");
+    assert_eq!(
+        ip(r, &format!("-4 -o addr show dev {UPLINK}")),
+        "",
+        "uplink kept an address"
+    );
     let br = ip(r, &format!("-4 -o addr show dev {BRIDGE}"));
     assert_eq!(br.lines().count(), 2, "{br}");
-    assert!(br.contains("inet 192.0.2.1/24 scope global br-vrrp\\"), "{br}");
-    assert!(br.contains("inet 192.0.2.11/24 scope global secondary br-vrrp:sec"), "{br}");
+    assert!(
+        br.contains("inet 192.0.2.1/24 scope global br-vrrp\\"),
+        "{br}"
+    );
+    assert!(
+        br.contains("inet 192.0.2.11/24 scope global secondary br-vrrp:sec"),
+        "{br}"
+    );
     let default = ip(r, "-4 route show default");
     assert_eq!(default.trim(), "default via 192.0.2.254 dev br-vrrp");
     let extra = ip(r, "-4 route show 198.51.100.0/24");
-    assert_eq!(extra.trim(), "198.51.100.0/24 via 192.0.2.2 dev br-vrrp metric 50");
+    assert_eq!(
+        extra.trim(),
+        "198.51.100.0/24 via 192.0.2.2 dev br-vrrp metric 50"
+    );
     let mac_of = |dev: &str| {
         ip(r, &format!("-br link show dev {dev}"))
             .split_whitespace()
@@ -54,13 +67,20 @@ fn assert_applied(lab: &Lab) {
             .unwrap_or_default()
             .to_string()
     };
-    assert_eq!(mac_of(BRIDGE), mac_of(UPLINK), "the bridge must carry the uplink's MAC");
+    assert_eq!(
+        mac_of(BRIDGE),
+        mac_of(UPLINK),
+        "the bridge must carry the uplink's MAC"
+    );
     for port in [UPLINK, TAP] {
         let l = ip(r, &format!("link show dev {port}"));
         assert!(l.contains(&format!("master {BRIDGE}")), "{l}");
     }
     let br = ip(r, &format!("-d link show dev {BRIDGE}"));
-    assert!(br.contains("forward_delay 0") && br.contains("stp_state 0"), "{br}");
+    assert!(
+        br.contains("forward_delay 0") && br.contains("stp_state 0"),
+        "{br}"
+    );
 }
 
 #[test]
@@ -69,7 +89,10 @@ fn apply_keeps_the_node_reachable_and_restore_puts_everything_back() {
     let lab = Lab::new("apply");
     let before = lab.uplink_view();
     serve_greeting(&lab.router.name, 7000, "hi");
-    assert!(reaches(&lab.peer.name, "192.0.2.1", 7000, "hi"), "baseline connectivity");
+    assert!(
+        reaches(&lab.peer.name, "192.0.2.1", 7000, "hi"),
+        "baseline connectivity"
+    );
     let spec = spec(&lab);
     let state = spec.state_path();
     let peer = lab.peer.name.clone();
@@ -84,8 +107,14 @@ fn apply_keeps_the_node_reachable_and_restore_puts_everything_back() {
             assert!(state.exists(), "state file written");
             assert_eq!(layout.bridge_mac().len(), 6);
             // Both addresses answer across the bridge.
-            assert!(reaches(&peer, "192.0.2.1", 7000, "hi"), "primary via bridge");
-            assert!(reaches(&peer, "192.0.2.11", 7000, "hi"), "secondary via bridge");
+            assert!(
+                reaches(&peer, "192.0.2.1", 7000, "hi"),
+                "primary via bridge"
+            );
+            assert!(
+                reaches(&peer, "192.0.2.11", 7000, "hi"),
+                "secondary via bridge"
+            );
             drop(tap);
             layout.restore().await.expect("restore");
         })
@@ -93,7 +122,10 @@ fn apply_keeps_the_node_reachable_and_restore_puts_everything_back() {
     assert_eq!(lab.uplink_view(), before);
     assert!(!lab.link_exists(BRIDGE) && !lab.link_exists(TAP));
     assert!(!spec_state(&lab).exists(), "state file removed");
-    assert!(reaches(&lab.peer.name, "192.0.2.1", 7000, "hi"), "after restore");
+    assert!(
+        reaches(&lab.peer.name, "192.0.2.1", 7000, "hi"),
+        "after restore"
+    );
 }
 
 fn spec_state(lab: &Lab) -> std::path::PathBuf {

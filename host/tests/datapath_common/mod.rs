@@ -85,7 +85,9 @@ impl Netns {
 
     /// Runs `f` on a new thread inside this namespace and returns its result.
     pub fn run<R: Send + 'static>(&self, f: impl FnOnce() -> R + Send + 'static) -> R {
-        self.spawn(f).join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        self.spawn(f)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
     }
 
     /// Starts `f` on a new thread inside this namespace.
@@ -141,9 +143,18 @@ impl Lab {
         let peer = Netns::new(format!("vh2-{tag}-{pid}-p"));
         let r = Some(router.name.as_str());
         let p = Some(peer.name.as_str());
-        ip(r, &format!("link add {UPLINK} type veth peer name peer0 netns {}", peer.name));
+        ip(
+            r,
+            &format!(
+                "link add {UPLINK} type veth peer name peer0 netns {}",
+                peer.name
+            ),
+        );
         ip(r, &format!("addr add 192.0.2.1/24 dev {UPLINK}"));
-        ip(r, &format!("addr add 192.0.2.11/24 dev {UPLINK} label {UPLINK}:sec"));
+        ip(
+            r,
+            &format!("addr add 192.0.2.11/24 dev {UPLINK} label {UPLINK}:sec"),
+        );
         ip(r, &format!("link set {UPLINK} up"));
         ip(r, "route add default via 192.0.2.254");
         ip(r, "route add 198.51.100.0/24 via 192.0.2.2 metric 50");
@@ -180,11 +191,17 @@ impl Lab {
         routes.sort();
         let mac = ip(self.r(), &format!("-br link show dev {UPLINK}"));
         let mac = mac.split_whitespace().nth(2).unwrap_or("").to_string();
-        format!("mac {mac}\naddrs:\n{}\nroutes:\n{}\n", addrs.join("\n"), routes.join("\n"))
+        format!(
+            "mac {mac}\naddrs:\n{}\nroutes:\n{}\n",
+            addrs.join("\n"),
+            routes.join("\n")
+        )
     }
 
     pub fn link_exists(&self, name: &str) -> bool {
-        ip_try(self.r(), &format!("link show dev {name}")).status.success()
+        ip_try(self.r(), &format!("link show dev {name}"))
+            .status
+            .success()
     }
 }
 

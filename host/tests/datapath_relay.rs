@@ -1,0 +1,266 @@
+//! The VIP relay end to end on real namespaces: a client in the peer namespace connects to the
+//! VIP; smoltcp on the TAP answers ARP with the virtual MAC; the relay turns the client's frames
+//! around into the bridge; a listener on 0.0.0.0 in the router namespace (nginx's seat) answers,
+//! and the replies go out through the kernel without ever reaching the TAP.
+
+mod datapath_common;
+#[allow(dead_code)]
+#[path = "../src/layout.rs"]
+mod layout;
+#[allow(dead_code)]
+#[path = "../src/relay.rs"]
+mod relay;
+#[allow(dead_code)]
+#[path = "../src/sysctl.rs"]
+mod sysctl;
+#[allow(dead_code)]
+#[path = "../src/tap.rs"]
+mod tap;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use datapath_common::*;
+use layout::{Layout, LayoutSpec};
+use relay::{Relay, virtual_mac};
+use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
+use tap::{Tap, Verdict};
+
+const VRID: u8 = 7;
+const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+const PORT: u16 = 8080;
+const GREETING: &str = "served by the kernel";
+
+/// Runs the data path (read a batch, classify and relay, let smoltcp answer what is left) until
+/// `client` finishes. Returns the client's result and how many frames sourced from the VIP (that
+/// is, replies) showed up on the TAP.
+async fn pump_while<T: Send + 'static>(
+    tap: &mut Tap,
+    iface: &mut Interface,
+    relay: &Relay,
+    client: impl FnOnce() -> T + Send + 'static,
+) -> (T, usize) {
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(client());
+    });
+    let start = std::time::Instant::now();
+    let mut sockets_storage: [SocketStorage; 1] = Default::default();
+    let mut sockets = SocketSet::new(&mut sockets_storage[..]);
+    let mut replies = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        tokio::select! {
+            r = tap.recv_batch() => {
+                r.expect("TAP read");
+                tap.drain_with(|frame| {
+                    if frame.len() >= 34 && frame[12..14] == [8, 0] && frame[26..30] == VIP.octets() {
+                        replies += 1;
+                    }
+                    relay.verdict(frame)
+                });
+                let now = smoltcp::time::Instant::from_millis(start.elapsed().as_millis() as i64);
+                iface.poll(now, tap, &mut sockets);
+            }
+            r = &mut rx => return (r.expect("client thread"), replies),
+            _ = tokio::time::sleep_until(deadline) => panic!("client did not finish"),
+        }
+    }
+}
+
+#[test]
+fn a_client_reaches_a_kernel_listener_through_the_vip_relay() {
+    skip_unless_capable!();
+    let lab = std::sync::Arc::new(Lab::new("relay"));
+    serve_greeting(&lab.router.name, PORT, GREETING);
+    let l2 = lab.clone();
+    lab.router.run(move || {
+        runtime().block_on(async {
+            let lab = l2;
+            let peer = lab.peer.name.clone();
+            let spec = LayoutSpec {
+                uplink: UPLINK.into(),
+                bridge: BRIDGE.into(),
+                tap: TAP.into(),
+                state_dir: lab.state_dir.clone(),
+            };
+            let mut tap = Tap::open(TAP, 1500, 64).expect("open TAP");
+            let mut layout = Layout::apply(&spec).await.expect("apply");
+            let changed = sysctl::ensure_vip_sysctls(BRIDGE).expect("sysctls");
+            assert!(
+                !changed.is_empty(),
+                "a fresh namespace starts with arp_ignore=0"
+            );
+            let sysctl = |k: &str| {
+                String::from_utf8(
+                    exec(
+                        &lab.router.name,
+                        &["cat", &format!("/proc/sys/net/ipv4/conf/{k}")],
+                    )
+                    .stdout,
+                )
+                .unwrap()
+            };
+            assert_eq!(
+                sysctl("all/arp_ignore").trim(),
+                "1",
+                "written in this namespace"
+            );
+            assert_eq!(sysctl("all/arp_announce").trim(), "2");
+            // Strict reverse-path filtering must not get in the way of relayed packets.
+            for dev in ["all", BRIDGE] {
+                std::fs::write(format!("/proc/sys/net/ipv4/conf/{dev}/rp_filter"), "1").unwrap();
+            }
+            layout.add_vip(VIP).await.unwrap();
+
+            let vmac = virtual_mac(VRID);
+            let mut iface = Interface::new(
+                Config::new(HardwareAddress::Ethernet(EthernetAddress(vmac))),
+                &mut tap,
+                smoltcp::time::Instant::ZERO,
+            );
+            let mut relay = Relay::new(layout.bridge_mac());
+            let vip_addr: SocketAddr = (VIP, PORT).into();
+
+            // Backup: the VIP is local on lo, but nobody may answer ARP for it.
+            let p = peer.clone();
+            let (r, _) = pump_while(&mut tap, &mut iface, &relay, move || {
+                tcp_fetch(&p, vip_addr)
+            })
+            .await;
+            assert!(r.is_err(), "reached the VIP while Backup: {r:?}");
+            let neigh = ip(Some(&peer), &format!("neigh show {VIP}"));
+            assert!(
+                !neigh.contains("lladdr"),
+                "the kernel answered ARP for the VIP: {neigh}"
+            );
+
+            // Active: smoltcp owns the VIP, the relay serves it.
+            iface.update_ip_addrs(|a| {
+                a.push(IpCidr::new(IpAddress::Ipv4(VIP), 24)).unwrap();
+            });
+            relay.serve(VRID, &[VIP]);
+            let p = peer.clone();
+            let before = tap.counters();
+            let (r, replies) = pump_while(&mut tap, &mut iface, &relay, move || {
+                let mut last = None;
+                // The peer's failed neighbour entry from the Backup phase is re-probed on demand.
+                for _ in 0..5 {
+                    match tcp_fetch(&p, vip_addr) {
+                        Ok(s) => return Ok(s),
+                        Err(e) => last = Some(e),
+                    }
+                }
+                Err(last.unwrap())
+            })
+            .await;
+            assert_eq!(r.expect("fetch through the VIP"), GREETING);
+            let after = tap.counters();
+            assert!(after.relayed > before.relayed, "{after:?}");
+            assert!(
+                after.tx_frames > before.tx_frames,
+                "smoltcp answered ARP: {after:?}"
+            );
+            assert_eq!(
+                after.tx_errors + after.rx_errors + after.tx_dropped,
+                0,
+                "{after:?}"
+            );
+            assert_eq!(
+                replies, 0,
+                "replies must leave through the kernel, not the TAP"
+            );
+            let neigh = ip(Some(&peer), &format!("neigh show {VIP}"));
+            assert!(neigh.contains("lladdr 00:00:5e:00:01:07"), "{neigh}");
+
+            // Back to Backup: the relay stops at once, even with a warm ARP cache.
+            relay.stop(VRID);
+            let p = peer.clone();
+            let (r, _) = pump_while(&mut tap, &mut iface, &relay, move || {
+                tcp_fetch(&p, vip_addr)
+            })
+            .await;
+            assert!(r.is_err(), "reached the VIP after the relay stopped: {r:?}");
+            assert!(tap.counters().filtered > 0);
+
+            drop(tap);
+            layout.restore().await.unwrap();
+        })
+    });
+}
+
+/// The UDP sequence number of a frame the batch test sent, if it is one.
+fn test_seq(frame: &[u8]) -> Option<u8> {
+    let udp_to_us = frame.len() >= 43
+        && frame[12..14] == [8, 0]
+        && frame[23] == 17
+        && frame[36..38] == 9999u16.to_be_bytes();
+    udp_to_us.then(|| frame[42])
+}
+
+#[test]
+fn batches_are_bounded_and_keep_order_through_the_filter() {
+    use smoltcp::phy::{Device, RxToken};
+    skip_unless_capable!();
+    let ns = Netns::new(format!("vh2-batch-{}", std::process::id()));
+    let r = ns.name.clone();
+    ns.run(move || {
+        runtime().block_on(async {
+            let mut tap = Tap::open("tapb", 1500, 4).expect("open TAP");
+            // Fewer unrelated frames (router solicitations, MLD) in the way.
+            let _ = std::fs::write("/proc/sys/net/ipv6/conf/tapb/disable_ipv6", "1");
+            ip(Some(&r), "addr add 192.0.2.1/24 dev tapb");
+            ip(Some(&r), "link set tapb up");
+            // Static neighbours: the kernel sends the datagrams at once, no ARP in between.
+            ip(
+                Some(&r),
+                "neigh add 192.0.2.50 lladdr 02:00:00:00:00:50 dev tapb nud permanent",
+            );
+            let sock = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            for seq in 0u8..6 {
+                sock.send_to(&[seq], "192.0.2.50:9999").unwrap();
+            }
+            let mut seen = Vec::new();
+            let mut stacked = Vec::new();
+            let mut full_batches = 0;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while seen.len() < 6 {
+                let n = tokio::time::timeout_at(deadline, tap.recv_batch())
+                    .await
+                    .expect("frames arrive")
+                    .expect("TAP read");
+                assert!(n <= 4, "a batch larger than the ring: {n}");
+                full_batches += usize::from(n == 4);
+                let stats = tap.drain_with(|f| match test_seq(f) {
+                    Some(seq) => {
+                        seen.push(seq);
+                        if seq % 2 == 0 {
+                            Verdict::Stack
+                        } else {
+                            Verdict::Drop
+                        }
+                    }
+                    None => Verdict::Drop,
+                });
+                assert_eq!(stats.stack + stats.dropped, n);
+                assert_eq!(tap.pending(), stats.stack);
+                while let Some((rx, _tx)) = tap.receive(smoltcp::time::Instant::ZERO) {
+                    rx.consume(|f| stacked.push(test_seq(f).expect("only ours were kept")));
+                }
+                assert_eq!(tap.pending(), 0);
+            }
+            assert_eq!(seen, [0, 1, 2, 3, 4, 5]);
+            assert_eq!(stacked, [0, 2, 4]);
+            assert!(
+                full_batches >= 1,
+                "six queued frames must fill a four-frame ring"
+            );
+            let c = tap.counters();
+            assert!(
+                c.rx_frames >= 6 && c.filtered >= 3 && c.rx_errors == 0,
+                "{c:?}"
+            );
+        })
+    });
+}
