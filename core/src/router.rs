@@ -30,6 +30,8 @@ pub enum State {
 }
 
 impl State {
+    pub const ALL: [State; 3] = [State::Initialize, State::Backup, State::Active];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             State::Initialize => "Initialize",
@@ -64,6 +66,15 @@ pub enum Reason {
 }
 
 impl Reason {
+    pub const ALL: [Reason; 6] = [
+        Reason::Startup,
+        Reason::AddressOwner,
+        Reason::ActiveDown,
+        Reason::HigherPriority,
+        Reason::Fault,
+        Reason::Shutdown,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Reason::Startup => "startup",
