@@ -47,7 +47,10 @@ pub fn history(log: &[Entry], node: usize, vrid: u8) -> Vec<(Micros, View)> {
                 }
                 _ => {}
             },
-            Kind::State { vrid: v, to, .. } if e.node == node && *v == vrid => {
+            // A stop logs its own Active -> Initialize after the stop: the process is gone.
+            Kind::State { vrid: v, to, .. }
+                if e.node == node && *v == vrid && cur.state.is_some() =>
+            {
                 next.state = Some(*to);
             }
             _ => {}

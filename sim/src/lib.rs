@@ -13,6 +13,7 @@ pub mod replay;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod swarm;
 pub mod time;
 pub mod timeline;
 pub mod world;

@@ -29,6 +29,19 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Random topologies and fault schedules, one per seed, checked against invariants.
+    Swarm {
+        #[arg(long, default_value_t = 100)]
+        seeds: u64,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Where to write the pcap of a failing seed (default: swarm-SEED.pcap).
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        /// Print each seed's plan and timeline.
+        #[arg(long, short)]
+        verbose: bool,
+    },
     /// Put our core in one router's seat of a real trace and compare what it does.
     Replay {
         trace: PathBuf,
@@ -72,6 +85,12 @@ fn main() -> ExitCode {
             pcap,
             quiet,
         } => run(&file, seed, pcap.as_deref(), quiet),
+        Command::Swarm {
+            seeds,
+            from,
+            pcap,
+            verbose,
+        } => swarm(from, seeds, pcap, verbose),
         Command::Replay {
             trace,
             seat,
@@ -176,6 +195,56 @@ fn run(
         "{} frames, {} expectations, {failed} failed",
         out.frames,
         out.checks.len()
+    );
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn swarm(from: u64, seeds: u64, pcap: Option<PathBuf>, verbose: bool) -> ExitCode {
+    use vrrp_sim::swarm;
+    let started = std::time::Instant::now();
+    let mut failed = 0;
+    let mut simulated = 0;
+    for seed in from..from + seeds {
+        let out = swarm::run_seed(seed, false);
+        simulated += out.simulated;
+        if verbose {
+            println!("{:?}", swarm::Plan::draw(seed));
+            for line in timeline::render(&out.log, &out.names, true) {
+                println!("{line}");
+            }
+        }
+        if out.violations.is_empty() {
+            continue;
+        }
+        failed += 1;
+        // Same seed, same run: record it again, this time with every frame.
+        let again = swarm::run_seed(seed, true);
+        let path = pcap
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("swarm-{seed}.pcap")));
+        let written = std::fs::write(&path, &again.pcap);
+        println!("seed {seed} FAILED");
+        for v in &out.violations {
+            println!("  {v}");
+        }
+        match written {
+            Ok(()) => println!("  pcap: {}", path.display()),
+            Err(e) => println!("  pcap: {}: {e}", path.display()),
+        }
+        println!("  repro: {}", swarm::repro(seed));
+    }
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "swarm: seeds {from}..{}: {} passed, {failed} failed ({:.1} s simulated in {:.2} s, {:.0} seeds/s)",
+        from + seeds,
+        seeds - failed,
+        simulated as f64 / 1e6,
+        wall,
+        seeds as f64 / wall.max(1e-9)
     );
     if failed > 0 {
         ExitCode::FAILURE

@@ -747,7 +747,7 @@ fn run_seat(
             if at > now {
                 break;
             }
-            if port.enqueue(std::rc::Rc::from(data)) {
+            if port.enqueue(std::rc::Rc::from(data), frozen(now)) {
                 dirty = true;
             } else {
                 out.queue_drops += 1;

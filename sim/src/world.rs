@@ -333,7 +333,7 @@ impl<'b> Sim<'b> {
             return;
         }
         for (i, vr) in n.vrs.iter_mut().enumerate() {
-            if vr.port.enqueue(frame.clone()) {
+            if vr.port.enqueue(frame.clone(), n.status == Status::Paused) {
                 vr.dirty |= n.status == Status::Running;
             } else {
                 let vrid = n.vrs[i].config.vrid;
@@ -349,6 +349,16 @@ impl<'b> Sim<'b> {
 
     fn apply(&mut self, action: Action) {
         let now = self.now;
+        // A resume of a running node or a start of a live one changes nothing: keep it off
+        // the timeline.
+        let noop = match action {
+            Action::Resume(n) => self.nodes[n].status != Status::Paused,
+            Action::Start(n) => self.nodes[n].status != Status::Down,
+            _ => false,
+        };
+        if noop {
+            return;
+        }
         self.log.push(Entry {
             at: now,
             node: match &action {
@@ -407,6 +417,10 @@ impl<'b> Sim<'b> {
                 vrid,
                 priority,
             } => {
+                // Health tracking runs inside the daemon: a frozen one changes nothing.
+                if self.nodes[node].status != Status::Running {
+                    return;
+                }
                 let local = self.nodes[node].clock.local(now);
                 if let Some(vr) = self.nodes[node]
                     .vrs
