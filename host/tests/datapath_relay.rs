@@ -3,6 +3,9 @@
 //! around into the bridge; a listener on 0.0.0.0 in the router namespace (nginx's seat) answers,
 //! and the replies go out through the kernel without ever reaching the TAP.
 
+#[allow(dead_code)]
+#[path = "../src/datapath.rs"]
+mod datapath;
 mod datapath_common;
 #[allow(dead_code)]
 #[path = "../src/layout.rs"]
@@ -20,9 +23,10 @@ mod tap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use datapath::DataPath;
 use datapath_common::*;
-use layout::{Layout, LayoutSpec};
-use relay::{Relay, virtual_mac};
+use layout::LayoutSpec;
+use relay::virtual_mac;
 use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
 use tap::{Tap, Verdict};
@@ -36,9 +40,8 @@ const GREETING: &str = "served by the kernel";
 /// `client` finishes. Returns the client's result and how many frames sourced from the VIP (that
 /// is, replies) showed up on the TAP.
 async fn pump_while<T: Send + 'static>(
-    tap: &mut Tap,
+    dp: &mut DataPath,
     iface: &mut Interface,
-    relay: &Relay,
     client: impl FnOnce() -> T + Send + 'static,
 ) -> (T, usize) {
     let (tx, mut rx) = tokio::sync::oneshot::channel();
@@ -52,16 +55,17 @@ async fn pump_while<T: Send + 'static>(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         tokio::select! {
-            r = tap.recv_batch() => {
+            r = dp.tap.recv_batch() => {
                 r.expect("TAP read");
-                tap.drain_with(|frame| {
+                let relay = &dp.relay;
+                dp.tap.drain_with(|frame| {
                     if frame.len() >= 34 && frame[12..14] == [8, 0] && frame[26..30] == VIP.octets() {
                         replies += 1;
                     }
                     relay.verdict(frame)
                 });
                 let now = smoltcp::time::Instant::from_millis(start.elapsed().as_millis() as i64);
-                iface.poll(now, tap, &mut sockets);
+                iface.poll(now, &mut dp.tap, &mut sockets);
             }
             r = &mut rx => return (r.expect("client thread"), replies),
             _ = tokio::time::sleep_until(deadline) => panic!("client did not finish"),
@@ -85,67 +89,53 @@ fn a_client_reaches_a_kernel_listener_through_the_vip_relay() {
                 tap: TAP.into(),
                 state_dir: lab.state_dir.clone(),
             };
-            let mut tap = Tap::open(TAP, 1500, 64).expect("open TAP");
-            let mut layout = Layout::apply(&spec).await.expect("apply");
-            let changed = sysctl::ensure_vip_sysctls(BRIDGE).expect("sysctls");
-            assert!(
-                !changed.is_empty(),
-                "a fresh namespace starts with arp_ignore=0"
-            );
-            let sysctl = |k: &str| {
-                String::from_utf8(
-                    exec(
-                        &lab.router.name,
-                        &["cat", &format!("/proc/sys/net/ipv4/conf/{k}")],
-                    )
-                    .stdout,
-                )
-                .unwrap()
-            };
-            assert_eq!(
-                sysctl("all/arp_ignore").trim(),
-                "1",
-                "written in this namespace"
-            );
-            assert_eq!(sysctl("all/arp_announce").trim(), "2");
             // Strict reverse-path filtering must not get in the way of relayed packets.
-            for dev in ["all", BRIDGE] {
+            for dev in ["all", "default"] {
                 std::fs::write(format!("/proc/sys/net/ipv4/conf/{dev}/rp_filter"), "1").unwrap();
             }
-            layout.add_vip(VIP).await.unwrap();
+            let mut dp = DataPath::start(&spec, &[VIP]).await.expect("start");
+            let sysctl = |k: &str| {
+                let path = format!("/proc/sys/net/ipv4/conf/{k}");
+                String::from_utf8(exec(&lab.router.name, &["cat", &path]).stdout).unwrap()
+            };
+            // Written in the router's namespace, by the thread that entered it.
+            assert_eq!(sysctl("all/arp_ignore").trim(), "1");
+            assert_eq!(sysctl("all/arp_announce").trim(), "2");
+            assert_eq!(sysctl(&format!("{BRIDGE}/rp_filter")).trim(), "1");
 
             let vmac = virtual_mac(VRID);
             let mut iface = Interface::new(
                 Config::new(HardwareAddress::Ethernet(EthernetAddress(vmac))),
-                &mut tap,
+                &mut dp.tap,
                 smoltcp::time::Instant::ZERO,
             );
-            let mut relay = Relay::new(layout.bridge_mac());
             let vip_addr: SocketAddr = (VIP, PORT).into();
 
-            // Backup: the VIP is local on lo, but nobody may answer ARP for it.
+            // The VIP is local on lo, but smoltcp does not claim it yet: nobody may answer ARP.
+            dp.activate(VRID, &[VIP]).await.unwrap();
+            let lo = ip(lab.r(), "-4 -o addr show dev lo");
+            assert!(lo.contains("192.0.2.100/32"), "{lo}");
             let p = peer.clone();
-            let (r, _) = pump_while(&mut tap, &mut iface, &relay, move || {
-                tcp_fetch(&p, vip_addr)
-            })
-            .await;
-            assert!(r.is_err(), "reached the VIP while Backup: {r:?}");
+            let (r, _) = pump_while(&mut dp, &mut iface, move || tcp_fetch(&p, vip_addr)).await;
+            assert!(
+                r.is_err(),
+                "reached the VIP with nobody answering ARP: {r:?}"
+            );
             let neigh = ip(Some(&peer), &format!("neigh show {VIP}"));
             assert!(
                 !neigh.contains("lladdr"),
                 "the kernel answered ARP for the VIP: {neigh}"
             );
 
-            // Active: smoltcp owns the VIP, the relay serves it.
+            // Active: smoltcp answers ARP with the virtual MAC, the relay carries the traffic.
             iface.update_ip_addrs(|a| {
                 a.push(IpCidr::new(IpAddress::Ipv4(VIP), 24)).unwrap();
             });
-            relay.serve(VRID, &[VIP]);
             let p = peer.clone();
-            let before = tap.counters();
-            let (r, replies) = pump_while(&mut tap, &mut iface, &relay, move || {
+            let before = dp.tap.counters();
+            let (r, replies) = pump_while(&mut dp, &mut iface, move || {
                 let mut last = None;
-                // The peer's failed neighbour entry from the Backup phase is re-probed on demand.
+                // The peer's failed neighbour entry from the phase before is re-probed on demand.
                 for _ in 0..5 {
                     match tcp_fetch(&p, vip_addr) {
                         Ok(s) => return Ok(s),
@@ -156,7 +146,7 @@ fn a_client_reaches_a_kernel_listener_through_the_vip_relay() {
             })
             .await;
             assert_eq!(r.expect("fetch through the VIP"), GREETING);
-            let after = tap.counters();
+            let after = dp.tap.counters();
             assert!(after.relayed > before.relayed, "{after:?}");
             assert!(
                 after.tx_frames > before.tx_frames,
@@ -174,18 +164,16 @@ fn a_client_reaches_a_kernel_listener_through_the_vip_relay() {
             let neigh = ip(Some(&peer), &format!("neigh show {VIP}"));
             assert!(neigh.contains("lladdr 00:00:5e:00:01:07"), "{neigh}");
 
-            // Back to Backup: the relay stops at once, even with a warm ARP cache.
-            relay.stop(VRID);
+            // Back to Backup: the relay stops at once, even with the peer's ARP cache warm.
+            dp.deactivate(VRID, &[VIP]).await.unwrap();
+            assert!(!ip(lab.r(), "-4 -o addr show dev lo").contains("192.0.2.100"));
             let p = peer.clone();
-            let (r, _) = pump_while(&mut tap, &mut iface, &relay, move || {
-                tcp_fetch(&p, vip_addr)
-            })
-            .await;
+            let (r, _) = pump_while(&mut dp, &mut iface, move || tcp_fetch(&p, vip_addr)).await;
             assert!(r.is_err(), "reached the VIP after the relay stopped: {r:?}");
-            assert!(tap.counters().filtered > 0);
+            assert!(dp.tap.counters().filtered > 0);
 
-            drop(tap);
-            layout.restore().await.unwrap();
+            dp.shutdown().await.unwrap();
+            assert!(!lab.link_exists(BRIDGE) && !lab.link_exists(TAP));
         })
     });
 }
