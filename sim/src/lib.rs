@@ -5,6 +5,7 @@
 //! gives one run, byte for byte. See `sim/README.md` for the scenario format and the commands.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod device;
 pub mod expect;
 pub mod link;

@@ -42,6 +42,14 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Simulated time over wall time: 3 routers at 10 ms adverts for an hour, and a swarm.
+    Bench {
+        /// Simulated seconds of the steady-state run.
+        #[arg(long, default_value_t = 3600)]
+        seconds: u64,
+        #[arg(long, default_value_t = 1000)]
+        seeds: u64,
+    },
     /// Put our core in one router's seat of a real trace and compare what it does.
     Replay {
         trace: PathBuf,
@@ -91,6 +99,7 @@ fn main() -> ExitCode {
             pcap,
             verbose,
         } => swarm(from, seeds, pcap, verbose),
+        Command::Bench { seconds, seeds } => bench(seconds, seeds),
         Command::Replay {
             trace,
             seat,
@@ -251,4 +260,34 @@ fn swarm(from: u64, seeds: u64, pcap: Option<PathBuf>, verbose: bool) -> ExitCod
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn bench(seconds: u64, seeds: u64) -> ExitCode {
+    use vrrp_sim::bench;
+    for log_adverts in [false, true] {
+        let r = bench::steady(seconds * 1_000_000, log_adverts);
+        println!(
+            "steady: 3 routers, 10 ms adverts, {seconds} s simulated in {:.3} s wall = {:.0}x real time ({} frames, {:.2} M frames/s){}",
+            r.wall,
+            bench::ratio(r.simulated, r.wall),
+            r.frames,
+            r.frames as f64 / r.wall / 1e6,
+            if log_adverts {
+                ", timeline of every advert kept"
+            } else {
+                ""
+            }
+        );
+    }
+    let s = bench::swarm(seeds);
+    println!(
+        "swarm: {} seeds in {:.2} s wall = {:.0} seeds/s, {:.0} s simulated = {:.0}x real time, {} failed",
+        s.seeds,
+        s.wall,
+        s.seeds as f64 / s.wall,
+        s.simulated as f64 / 1e6,
+        bench::ratio(s.simulated, s.wall),
+        s.failed
+    );
+    ExitCode::SUCCESS
 }

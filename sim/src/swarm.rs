@@ -355,7 +355,8 @@ pub fn run_seed(seed: u64, pcap: bool) -> Outcome {
     }
 }
 
-fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
+/// The invariants over a finished run's timeline (public so that tests can feed it a doctored one).
+pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
     let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
     for &vrid in &plan.vrids {
         // Never two Actives once converged.
