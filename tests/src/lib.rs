@@ -11,11 +11,13 @@
 //! - [`nginx`]: nginx serving a fixed body on 0.0.0.0:80 in a router namespace.
 //! - [`router`]: a VRRP speaker in a router seat ([`router::Speaker`]: keepalived, FRR, vrrpd).
 //! - [`capture`]: tcpdump on the bridge and on each router's port, pcap analysis.
+//! - [`craft`]: crafted (valid or malformed) VRRP adverts, injected with the `inject` binary.
 //! - [`probe`]: the HTTP prober in the client namespace and its analysis.
 //! - [`scenario`]: the pause / resume failover scenario and its measurements.
 //! - [`prereq`]: skip / fail logic for missing prerequisites.
 
 pub mod capture;
+pub mod craft;
 pub mod frr;
 pub mod keepalived;
 pub mod lab;

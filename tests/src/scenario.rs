@@ -507,3 +507,154 @@ mod tests {
         assert_eq!(min_median_max(vec![4.0, 1.0, 2.0, 3.0]), (1.0, 2.5, 4.0));
     }
 }
+
+/// What one kind of malformed advert did.
+#[derive(Debug, Clone)]
+pub struct HostileOutcome {
+    /// `ttl64`, `bad-checksum`, `truncated`.
+    pub fault: &'static str,
+    /// Frames injected.
+    pub injected: usize,
+    /// r1's adverts while injecting (until 3I+skew after the last injected frame).
+    pub r1_adverts: usize,
+    /// How many r1 should have sent in that time.
+    pub r1_expected: usize,
+    /// r2's adverts in that time (r2 took over if > 0).
+    pub r2_adverts: usize,
+    /// Client answers from "Secondary" in that time.
+    pub client_secondary: usize,
+}
+
+impl HostileOutcome {
+    /// Whether the malformed adverts disturbed the Active (it fell silent or the VIP moved).
+    pub fn disturbed(&self) -> bool {
+        self.r2_adverts > 0 || self.client_secondary > 0 || self.r1_adverts + 2 < self.r1_expected
+    }
+
+    /// `HOSTILE <label> <fault> injected=... r1_adverts=got/expected r2_adverts=... ...`.
+    pub fn line(&self, label: &str) -> String {
+        format!(
+            "HOSTILE {label} {} injected={} r1_adverts={}/{} r2_adverts={} client_secondary={} \
+             disturbed={}",
+            self.fault,
+            self.injected,
+            self.r1_adverts,
+            self.r1_expected,
+            self.r2_adverts,
+            self.client_secondary,
+            self.disturbed()
+        )
+    }
+}
+
+/// Issue 4 test 9: malformed adverts injected from r3 (TTL 64, wrong checksum, truncated), each
+/// with priority 254 for 10 intervals, then (a control that the injected adverts are real) valid
+/// priority-254 adverts, which must silence r1. Needs a lab with three routers (r3 runs no
+/// speaker); `injector` is `env!("CARGO_BIN_EXE_inject")`. With `strict`, asserts that no
+/// malformed advert disturbed r1 (r1 kept advertising, r2 stayed silent, the client stayed on
+/// "Primary"); without, only prints a `HOSTILE` line per fault.
+pub fn hostile_adverts(
+    lab: &Lab,
+    prober: &str,
+    injector: &str,
+    spec: &Failover,
+    strict: bool,
+) -> Vec<HostileOutcome> {
+    use crate::craft::{AdvertSpec, Fault, inject};
+    let r1_ip = lab.node("r1").ip;
+    let r2_ip = lab.node("r2").ip;
+    let r3 = lab.node("r3").clone();
+    let st = steady(lab, prober, spec);
+    let i = spec.params.advert_int;
+    let adi = st.backup_params.active_down_interval().as_secs_f64();
+    let cs = u16::try_from(i.as_millis() / 10).expect("interval in centiseconds");
+    let mut advert = AdvertSpec::v3(r3.mac, r3.ip, spec.params.vrid, 254, cs);
+    advert.version = spec.params.version;
+    let rounds = 10;
+    let mut outcomes = Vec::new();
+    for (fault_name, fault) in [
+        ("ttl64", Fault::Ttl(64)),
+        ("bad-checksum", Fault::BadChecksum),
+        ("truncated", Fault::Truncate(6)),
+    ] {
+        // Start from a settled state: r1 Active and the client on "Primary".
+        let t_settle = crate::unix_now();
+        wait_until(st.settle, || {
+            st.probe.records(lab).count_body_since("Primary", t_settle) >= 5
+                && st
+                    .cap
+                    .bridge_now()
+                    .advert_times(r1_ip, t_settle, f64::MAX)
+                    .len()
+                    >= 3
+        })
+        .expect("r1 Active before injecting");
+        let t0 = crate::unix_now();
+        let injected = inject(lab, injector, "r3", &[advert.frame(fault)], rounds, i);
+        let t1 = crate::unix_now();
+        lab.record_event(&format!("inject {fault_name} r3 {t0:.6} {t1:.6}"));
+        // Let a takeover, if any, happen before judging.
+        let judge = t1 + adi;
+        wait_until(st.settle, || {
+            st.cap
+                .bridge_now()
+                .frames
+                .last()
+                .is_some_and(|f| f.ts > judge)
+        })
+        .expect("capture advancing");
+        let bridge = st.cap.bridge_now();
+        let seen = bridge
+            .frames
+            .iter()
+            .filter(|f| f.ts >= t0 && f.src_mac == r3.mac)
+            .count();
+        assert!(
+            seen >= rounds,
+            "{fault_name}: only {seen} injected frames on the wire"
+        );
+        let o = HostileOutcome {
+            fault: fault_name,
+            injected,
+            r1_adverts: bridge.advert_times(r1_ip, t0, judge).len(),
+            r1_expected: ((judge - t0) / i.as_secs_f64()) as usize,
+            r2_adverts: bridge.advert_times(r2_ip, t0, judge).len(),
+            client_secondary: st
+                .probe
+                .records(lab)
+                .bodies(t0, judge)
+                .get("Secondary")
+                .copied()
+                .unwrap_or(0),
+        };
+        println!("{}", o.line(&spec.label));
+        append_measure_file(&o.line(&spec.label));
+        if strict {
+            assert!(
+                !o.disturbed(),
+                "malformed adverts disturbed the Active: {}",
+                o.line(&spec.label)
+            );
+        }
+        outcomes.push(o);
+    }
+    // Control: the same advert without a fault makes r1 stand down.
+    let t0 = crate::unix_now();
+    inject(lab, injector, "r3", &[advert.frame(Fault::None)], rounds, i);
+    let t1 = crate::unix_now();
+    lab.record_event(&format!("inject valid r3 {t0:.6} {t1:.6}"));
+    let r1_during = st
+        .cap
+        .bridge_now()
+        .advert_times(r1_ip, t0 + 2.0 * i.as_secs_f64(), t1)
+        .len();
+    assert_eq!(
+        r1_during, 0,
+        "control: r1 kept advertising against a valid priority-254 advert"
+    );
+    println!(
+        "HOSTILE {} control: valid priority 254 from r3 silenced r1",
+        spec.label
+    );
+    outcomes
+}
