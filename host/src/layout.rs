@@ -514,7 +514,8 @@ pub async fn uplink_mtu(uplink: &str) -> Result<u32> {
 
 /// Undoes whatever an earlier vrrpd left for `spec` (a `kill -9`, a crash, a power cut of the
 /// container runtime). Returns whether there was anything to undo. [`Layout::apply`] calls this
-/// first; it is public for a `vrrpd cleanup`-style command.
+/// first; it is public for a `vrrpd cleanup`-style command, which does not exist yet.
+#[allow(dead_code)]
 pub async fn recover(spec: &LayoutSpec) -> Result<bool> {
     let nl = Netlink::open()?;
     recover_with(&nl, spec).await
@@ -747,6 +748,8 @@ impl Layout {
         remove_state(&self.state_path)
     }
 
+    // The recorded layout, for tests and a status view; the event loop has no use for it.
+    #[allow(dead_code)]
     pub fn snapshot(&self) -> &Snapshot {
         &self.snapshot
     }
@@ -755,17 +758,9 @@ impl Layout {
         &self.snapshot.bridge
     }
 
-    pub fn bridge_index(&self) -> u32 {
-        self.bridge_index
-    }
-
     /// The bridge's MAC (the uplink's), the destination of relayed frames.
     pub fn bridge_mac(&self) -> [u8; 6] {
         self.snapshot.mac
-    }
-
-    pub fn mtu(&self) -> u32 {
-        self.snapshot.mtu
     }
 
     /// The node's own addresses (now on the bridge), primaries first: the first one in the VIPs'

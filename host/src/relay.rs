@@ -89,10 +89,6 @@ impl Relay {
         }
     }
 
-    pub fn bridge_mac(&self) -> [u8; 6] {
-        self.bridge_mac
-    }
-
     /// Starts relaying `vips` of router `vrid` (call on entering Active, after adding them to `lo`).
     pub fn serve(&mut self, vrid: u8, vips: &[Ipv4Addr]) {
         self.stop(vrid);
@@ -102,10 +98,6 @@ impl Relay {
     /// Stops relaying for router `vrid` (call on leaving Active).
     pub fn stop(&mut self, vrid: u8) {
         self.served.retain(|&(r, _)| r != vrid);
-    }
-
-    pub fn is_serving(&self, vrid: u8) -> bool {
-        self.served.iter().any(|&(r, _)| r == vrid)
     }
 
     /// Whether unicast to `ip` sent to `mac` is ours to relay.
@@ -202,7 +194,6 @@ mod tests {
         let mut f = syn_to_vip();
         let mut r = relay();
         r.stop(7);
-        assert!(!r.is_serving(7));
         assert_eq!(r.verdict(&mut f), Verdict::Drop);
         // The right VIP at another router's MAC (a stale ARP cache) is not ours either.
         let mut f = syn_to_vip();

@@ -93,6 +93,12 @@ pub struct Changed {
     pub to: u32,
 }
 
+impl fmt::Display for Changed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={} (was {})", self.key, self.to, self.from)
+    }
+}
+
 /// Makes sure `arp_ignore` and `arp_announce` in effect on `bridge` keep the kernel silent about
 /// VIPs on `lo`. Writes `conf/all` (falling back to `conf/<bridge>`) only where the effective value
 /// is not already right. Call after the bridge exists.
@@ -249,6 +255,10 @@ mod tests {
         assert_eq!(p.get("br0", "arp_ignore"), 0);
         assert_eq!(changed.len(), 2);
         assert_eq!(changed[0].key, "net.ipv4.conf.all.arp_ignore");
+        assert_eq!(
+            changed[0].to_string(),
+            "net.ipv4.conf.all.arp_ignore=1 (was 0)"
+        );
         // Idempotent: a second run changes nothing.
         assert!(ensure_vip_sysctls_at(&p.0, "br0").unwrap().is_empty());
     }

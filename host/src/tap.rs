@@ -240,16 +240,14 @@ impl Tap {
         &self.writer.name
     }
 
-    /// The IP MTU the buffers were sized for.
-    pub fn mtu(&self) -> usize {
-        self.mtu
-    }
-
+    // For the metrics endpoint; the event loop itself never needs them.
+    #[allow(dead_code)]
     pub fn counters(&self) -> TapCounters {
         self.writer.counters
     }
 
     /// Frames read and not yet consumed by the stack.
+    #[allow(dead_code)]
     pub fn pending(&self) -> usize {
         self.ring.len
     }
@@ -336,7 +334,8 @@ impl Tap {
     }
 
     /// Writes one frame into the TAP. Failures are counted and logged, and returned so a caller
-    /// that cares can tell.
+    /// that cares can tell. (The core transmits through the `Device` impl instead.)
+    #[allow(dead_code)]
     pub fn send(&mut self, frame: &[u8]) -> io::Result<()> {
         let r = self.writer.write(frame);
         if r.is_ok() {
@@ -386,10 +385,6 @@ impl FrameDevice<'_> {
     /// Makes the frame receivable again, for the next interface.
     pub fn rewind(&mut self) {
         self.unread = true;
-    }
-
-    pub fn frame(&self) -> &[u8] {
-        self.frame
     }
 }
 
