@@ -551,7 +551,7 @@ fn arg<'a>(w: &[&'a str], i: usize, what: &str) -> Res<&'a str> {
 
 /// `key value key value ...`
 fn pairs(w: &[&str]) -> Res<Vec<(String, String)>> {
-    if w.len() % 2 != 0 {
+    if !w.len().is_multiple_of(2) {
         return Err(format!("`{}` has no value", w[w.len() - 1]));
     }
     Ok(w.chunks(2)
