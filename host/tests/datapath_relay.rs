@@ -102,6 +102,10 @@ fn a_client_reaches_a_kernel_listener_through_the_vip_relay() {
             assert_eq!(sysctl("all/arp_ignore").trim(), "1");
             assert_eq!(sysctl("all/arp_announce").trim(), "2");
             assert_eq!(sysctl(&format!("{BRIDGE}/rp_filter")).trim(), "1");
+            // arp_ignore=1 still lets the kernel answer for the node's own address on the bridge.
+            ip(Some(&peer), "neigh flush all");
+            let own: SocketAddr = (Ipv4Addr::new(192, 0, 2, 1), PORT).into();
+            assert_eq!(tcp_fetch(&peer, own).expect("own address"), GREETING);
 
             let vmac = virtual_mac(VRID);
             let mut iface = Interface::new(

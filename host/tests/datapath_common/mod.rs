@@ -124,7 +124,8 @@ impl Drop for Netns {
 }
 
 /// A router namespace whose uplink `up0` (192.0.2.1/24 and secondary 192.0.2.11/24, default
-/// route via 192.0.2.254, 198.51.100.0/24 via 192.0.2.2) faces `peer0` (192.0.2.2/24) in a peer
+/// route via 192.0.2.254, 198.51.100.0/24 via 192.0.2.2, a link-scope route
+/// in table 100) faces `peer0` (192.0.2.2/24) in a peer
 /// namespace, plus a private state directory.
 pub struct Lab {
     pub router: Netns,
@@ -158,6 +159,10 @@ impl Lab {
         ip(r, &format!("link set {UPLINK} up"));
         ip(r, "route add default via 192.0.2.254");
         ip(r, "route add 198.51.100.0/24 via 192.0.2.2 metric 50");
+        ip(
+            r,
+            &format!("route add 203.0.113.0/24 dev {UPLINK} table 100"),
+        );
         ip(p, "addr add 192.0.2.2/24 dev peer0");
         ip(p, "link set peer0 up");
         let state_dir = std::env::temp_dir().join(format!("vh2-{tag}-{pid}-state"));
