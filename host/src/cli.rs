@@ -65,8 +65,6 @@ pub enum Command {
 pub struct RunOptions {
     /// The file `config` came from, re-read on SIGHUP.
     pub config_path: PathBuf,
-    /// The log format in effect (flag, else file); logging is already initialized.
-    pub log_format: LogFormat,
 }
 
 /// Why the daemon stopped with an error. [`exit_code`](RunError::exit_code) maps it.
@@ -94,11 +92,6 @@ impl RunError {
             RunError::Io(_) | RunError::Other(_) => 1,
         }
     }
-}
-
-/// Placeholder until the daemon loop is wired in `main.rs` (`daemon::run`).
-pub fn run_daemon(_config: Config, _opts: RunOptions) -> Result<(), RunError> {
-    Err(RunError::Other("daemon not yet wired".into()))
 }
 
 /// Loads the config for a command, printing the error with its source line on failure.

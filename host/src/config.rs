@@ -354,10 +354,6 @@ impl Config {
         .file(raw)
     }
 
-    pub fn router(&self, vrid: u8) -> Option<&RouterConfig> {
-        self.routers.iter().find(|r| r.vrid() == vrid)
-    }
-
     pub fn check(&self, name: &str) -> Option<&CheckConfig> {
         self.checks.iter().find(|c| c.name == name)
     }

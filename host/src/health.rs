@@ -56,6 +56,7 @@ impl Debounce {
         }
     }
 
+    #[cfg(test)]
     pub fn state(&self) -> Option<bool> {
         self.state
     }
@@ -152,6 +153,7 @@ impl HealthTable {
         }
     }
 
+    #[cfg(test)]
     pub fn state(&self, check: &str) -> Option<bool> {
         self.checks.get(check).and_then(|t| t.up)
     }

@@ -1,18 +1,16 @@
 //! `vrrpd`: the VRRP daemon for Linux (see `vrrpd --help`).
 
-// The daemon-facing APIs (health, hooks, status, parts of config and cli) have no caller in
-// the binary until daemon.rs drives them; remove these allows when it does.
-#[allow(dead_code)]
 mod cli;
-#[allow(dead_code)]
 mod config;
-#[allow(dead_code)]
+mod daemon;
 mod health;
-#[allow(dead_code)]
 mod hooks;
+mod layout;
 mod logging;
-#[allow(dead_code)]
+mod relay;
 mod status;
+mod sysctl;
+mod tap;
 
 use std::process::ExitCode;
 
@@ -35,7 +33,6 @@ fn main() -> ExitCode {
             }
             let opts = RunOptions {
                 config_path: config,
-                log_format,
             };
             match run(cfg, opts) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -51,7 +48,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The daemon proper. The event loop replaces this call with `daemon::run(cfg, opts)`.
 fn run(cfg: config::Config, opts: RunOptions) -> Result<(), RunError> {
-    cli::run_daemon(cfg, opts)
+    daemon::run(cfg, opts)
 }

@@ -1,0 +1,532 @@
+//! The event loop: the core's virtual routers on a TAP bridged with the uplink.
+//!
+//! One current-thread tokio runtime, one `select!` over signals, TAP readiness, health changes
+//! and the earliest deadline of any router. Every turn ends with [`Daemon::poll`], which drives
+//! each router's smoltcp stack and then acts on what the routers reported (relay table, logs,
+//! hooks, status).
+//!
+//! The VIPs are local addresses on `lo` for the daemon's whole life, not only while Active: the
+//! kernel never answers ARP for them (`arp_ignore`), nothing reaches them unless the relay serves
+//! them, and a takeover then costs no netlink round trip on the failover path.
+
+use std::net::Ipv4Addr;
+use std::time::Duration as StdDuration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+use vrrp_core::net::{Buffers, Event, Resources, Stack};
+use vrrp_core::{Instant, State};
+
+use crate::cli::{RunError, RunOptions};
+use crate::config::{Config, RouterConfig};
+use crate::health::{self, HealthChecks, HealthEvent, HealthTable};
+use crate::hooks::{Hooks, StateEvent};
+use crate::layout::{self, Layout, LayoutSpec};
+use crate::relay::Relay;
+use crate::status::{self, Snapshot, StatusHandle};
+use crate::sysctl;
+use crate::tap::{self, Tap};
+
+/// VIPs (and peers) per virtual router; the config refuses more.
+pub const MAX_VIPS: usize = 8;
+
+/// A wake-up this much later than the deadline the loop slept towards is reported as a freeze
+/// (SIGSTOP, `docker pause`, a stalled VM). Scheduling noise on a busy host stays far below it.
+const FREEZE_THRESHOLD: StdDuration = StdDuration::from_millis(100);
+
+/// Runs the daemon until SIGTERM / SIGINT, on its own current-thread runtime.
+pub fn run(cfg: Config, opts: RunOptions) -> Result<(), RunError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let mut daemon = Daemon::start(cfg, opts).await?;
+        let result = daemon.run().await;
+        daemon.stop().await;
+        result
+    })
+}
+
+/// Monotonic time as the core sees it: microseconds since the daemon started. `CLOCK_MONOTONIC`
+/// keeps running through a freeze, so a thawed daemon sees its timers overdue, as it should.
+#[derive(Clone, Copy)]
+struct Clock {
+    origin: tokio::time::Instant,
+}
+
+impl Clock {
+    fn now(&self) -> Instant {
+        Instant::from_micros(self.origin.elapsed().as_micros() as u64)
+    }
+
+    fn to_tokio(self, t: Instant) -> tokio::time::Instant {
+        self.origin + StdDuration::from_micros(t.as_micros())
+    }
+}
+
+struct Router {
+    cfg: RouterConfig,
+    stack: Stack<'static, MAX_VIPS>,
+    vips: Vec<Ipv4Addr>,
+}
+
+impl Router {
+    fn new(
+        cfg: RouterConfig,
+        primary: Ipv4Addr,
+        tap: &mut Tap,
+        now: Instant,
+    ) -> Result<Router, RunError> {
+        let core = cfg.to_core(primary)?;
+        let vips = core.vips.iter().copied().collect();
+        // The stack borrows its socket storage for its whole life; a router lives as long as the
+        // daemon (a reload that changes its protocol leaks one set, a few KB).
+        let resources = Box::leak(Box::new(Resources::new()));
+        let buffers = Box::leak(Box::new(Buffers::new()));
+        let stack = Stack::new(core, tap, resources, buffers, now)
+            .map_err(|e| RunError::Setup(format!("vrid {}: {e}", cfg.vrid())))?;
+        Ok(Router { cfg, stack, vips })
+    }
+
+    fn vrid(&self) -> u8 {
+        self.cfg.vrid()
+    }
+}
+
+struct Daemon {
+    cfg: Config,
+    opts: RunOptions,
+    clock: Clock,
+    tap: Tap,
+    layout: Option<Layout>,
+    relay: Relay,
+    routers: Vec<Router>,
+    health: HealthTable,
+    _checks: HealthChecks,
+    health_rx: mpsc::Receiver<HealthEvent>,
+    hooks: Option<Hooks>,
+    status: StatusHandle,
+    /// Events drained from the stacks during one poll, tagged with their VRID.
+    events: Vec<(u8, Event)>,
+}
+
+/// Interface names for the uplink's bridge and TAP (at most 15 bytes each).
+fn names(uplink: &str) -> (String, String) {
+    let short: String = uplink.chars().take(11).collect();
+    (format!("vbr-{short}"), format!("vtap-{short}"))
+}
+
+impl Daemon {
+    async fn start(cfg: Config, opts: RunOptions) -> Result<Daemon, RunError> {
+        let (bridge, tap_name) = names(&cfg.interface);
+        let spec = LayoutSpec::new(&cfg.interface, &bridge, &tap_name);
+        let mtu = layout::uplink_mtu(&cfg.interface)
+            .await
+            .map_err(|e| RunError::Setup(format!("uplink {}: {e}", cfg.interface)))?;
+        let mut tap = Tap::open(&tap_name, mtu as usize, tap::DEFAULT_BATCH)
+            .map_err(|e| RunError::Setup(format!("TAP {tap_name} (/dev/net/tun): {e}")))?;
+        let mut layout = Layout::apply(&spec)
+            .await
+            .map_err(|e| RunError::Setup(format!("interface layout: {e}")))?;
+        info!(uplink = %cfg.interface, %bridge, tap = %tap.name(), "bridged the uplink with the TAP");
+
+        // From here on a failure must put the uplink back as it was.
+        match Self::setup(&cfg, &mut layout, &mut tap).await {
+            Ok((routers, clock)) => {
+                let status = StatusHandle::new(Snapshot::new(&cfg));
+                let listener = tokio::net::TcpListener::bind(cfg.status_listen)
+                    .await
+                    .map_err(|e| {
+                        RunError::Setup(format!("status.listen {}: {e}", cfg.status_listen))
+                    });
+                let listener = match listener {
+                    Ok(l) => l,
+                    Err(e) => {
+                        Self::undo(&routers, layout).await;
+                        return Err(e);
+                    }
+                };
+                tokio::spawn(status::serve(listener, status.clone()));
+                let (tx, health_rx) = mpsc::channel(64);
+                let checks = health::spawn(&cfg.checks, tx);
+                let relay = Relay::new(layout.bridge_mac());
+                let mut daemon = Daemon {
+                    health: HealthTable::new(&cfg),
+                    hooks: Some(Hooks::spawn(&cfg.notify, &cfg.interface)),
+                    cfg,
+                    opts,
+                    clock,
+                    tap,
+                    layout: Some(layout),
+                    relay,
+                    routers,
+                    _checks: checks,
+                    health_rx,
+                    status,
+                    events: Vec::new(),
+                };
+                let now = daemon.clock.now();
+                for r in &mut daemon.routers {
+                    let p = daemon.health.priority(&r.cfg);
+                    r.stack.set_priority(now, p);
+                    r.stack.startup(now);
+                    info!(vrid = r.vrid(), priority = p, vips = ?r.vips, "virtual router started");
+                }
+                Ok(daemon)
+            }
+            Err(e) => {
+                if let Err(re) = layout.restore().await {
+                    error!("restoring the interface layout after a failed start: {re}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The part of the start that needs the layout in place: sysctls, routers, VIPs on `lo`.
+    async fn setup(
+        cfg: &Config,
+        layout: &mut Layout,
+        tap: &mut Tap,
+    ) -> Result<(Vec<Router>, Clock), RunError> {
+        let changed = sysctl::ensure_vip_sysctls(layout.bridge_name())
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+        for c in changed {
+            info!("sysctl {c}");
+        }
+        let clock = Clock {
+            origin: tokio::time::Instant::now(),
+        };
+        let mut routers = Vec::new();
+        for rc in &cfg.routers {
+            let primary = primary_address(layout, rc)?;
+            routers.push(Router::new(rc.clone(), primary, tap, clock.now())?);
+        }
+        let all_vips: Vec<Ipv4Addr> = routers.iter().flat_map(|r| r.vips.clone()).collect();
+        let stale = layout
+            .remove_stale_vips(&all_vips)
+            .await
+            .map_err(|e| RunError::Setup(format!("removing stale VIPs from lo: {e}")))?;
+        if !stale.is_empty() {
+            warn!(?stale, "removed VIPs an earlier run left on lo");
+        }
+        for vip in &all_vips {
+            layout
+                .add_vip(*vip)
+                .await
+                .map_err(|e| RunError::Setup(format!("adding VIP {vip} to lo: {e}")))?;
+        }
+        Ok((routers, clock))
+    }
+
+    async fn undo(routers: &[Router], mut layout: Layout) {
+        for vip in routers.iter().flat_map(|r| r.vips.iter()) {
+            if let Err(e) = layout.remove_vip(*vip).await {
+                error!("removing VIP {vip} from lo: {e}");
+            }
+        }
+        if let Err(e) = layout.restore().await {
+            error!("restoring the interface layout: {e}");
+        }
+    }
+
+    async fn run(&mut self) -> Result<(), RunError> {
+        let mut sigterm = signal(SignalKind::terminate())?;
+        let mut sigint = signal(SignalKind::interrupt())?;
+        let mut sighup = signal(SignalKind::hangup())?;
+        // Whatever startup queued (an owner's advert) goes out before the first wait.
+        self.poll().await;
+        loop {
+            let now = self.clock.now();
+            let deadline = self
+                .routers
+                .iter_mut()
+                .filter_map(|r| r.stack.poll_at(now))
+                .min()
+                .unwrap_or(now + vrrp_core::Duration::from_secs(1));
+            let wake = self.clock.to_tokio(deadline);
+            tokio::select! {
+                biased;
+                _ = sigterm.recv() => {
+                    info!("SIGTERM: stepping down and exiting");
+                    return Ok(());
+                }
+                _ = sigint.recv() => {
+                    info!("SIGINT: stepping down and exiting");
+                    return Ok(());
+                }
+                _ = sighup.recv() => self.reload().await,
+                r = self.tap.recv_batch() => {
+                    self.note_freeze(wake);
+                    if let Err(e) = r {
+                        return Err(RunError::Other(format!("TAP {}: {e}", self.tap.name()).into()));
+                    }
+                    self.ingest();
+                }
+                Some(ev) = self.health_rx.recv() => self.health_changed(ev),
+                _ = tokio::time::sleep_until(wake) => self.note_freeze(wake),
+            }
+            self.poll().await;
+        }
+    }
+
+    /// A wake-up long after the deadline means the process did not run: measure and report
+    /// it. The queued frames are handled before the overdue timers either way (see `ingest`).
+    fn note_freeze(&self, deadline: tokio::time::Instant) {
+        let late = tokio::time::Instant::now().saturating_duration_since(deadline);
+        if late >= FREEZE_THRESHOLD {
+            warn!(
+                freeze_ms = late.as_millis() as u64,
+                "resumed after a freeze; handling queued frames before overdue timers"
+            );
+            self.status.update(|s| s.record_freeze(late));
+        }
+    }
+
+    /// Reads everything the kernel queued on the TAP, batch by batch: VIP traffic goes back to
+    /// the kernel through the relay, the rest to every router's stack, all before any timer is
+    /// looked at.
+    fn ingest(&mut self) {
+        let now = self.clock.now();
+        loop {
+            let relay = &self.relay;
+            self.tap.drain_with(|frame| relay.verdict(frame));
+            let routers = &mut self.routers;
+            let events = &mut self.events;
+            self.tap.for_each_stack_frame(|dev| {
+                for r in routers.iter_mut() {
+                    dev.rewind();
+                    let vrid = r.vrid();
+                    r.stack
+                        .poll_ingress(now, dev, &mut |e| events.push((vrid, e)));
+                }
+            });
+            match self.tap.try_recv_batch() {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    warn!("TAP {}: {e}", self.tap.name());
+                    break;
+                }
+            }
+        }
+    }
+
+    fn health_changed(&mut self, ev: HealthEvent) {
+        info!(check = %ev.check, up = ev.up, detail = %ev.detail, "health check changed");
+        self.status
+            .update(|s| s.record_check(&ev.check, ev.up, &ev.detail));
+        if !self.health.apply(&ev) {
+            return;
+        }
+        let now = self.clock.now();
+        for r in &mut self.routers {
+            let p = self.health.priority(&r.cfg);
+            if p != r.stack.router().priority() {
+                info!(
+                    vrid = r.vrid(),
+                    from = r.stack.router().priority(),
+                    to = p,
+                    "effective priority changed"
+                );
+                r.stack.set_priority(now, p);
+            }
+        }
+    }
+
+    /// Runs every router's timers and transmissions, then acts on what they reported.
+    async fn poll(&mut self) {
+        let now = self.clock.now();
+        let routers = &mut self.routers;
+        let events = &mut self.events;
+        for r in routers.iter_mut() {
+            let vrid = r.vrid();
+            r.stack
+                .poll(now, &mut self.tap, &mut |e| events.push((vrid, e)));
+        }
+        self.handle_events();
+    }
+
+    fn handle_events(&mut self) {
+        for (vrid, event) in std::mem::take(&mut self.events) {
+            let Some(r) = self.routers.iter().find(|r| r.vrid() == vrid) else {
+                continue;
+            };
+            let span = info_span!("vrrp", vrid);
+            let _g = span.enter();
+            match event {
+                Event::StateChange { from, to, reason } => {
+                    let router = r.stack.router();
+                    info!(
+                        %from, %to, %reason,
+                        priority = router.priority(),
+                        "state change"
+                    );
+                    if to == State::Active && r.vips.iter().all(|v| router.accepts(*v)) {
+                        self.relay.serve(vrid, &r.vips);
+                    } else if to == State::Active {
+                        // Accept_Mode off: ARP is answered, VIP traffic is not ours to take.
+                        info!("accept mode off: VIP traffic is not relayed to the kernel");
+                    } else {
+                        self.relay.stop(vrid);
+                    }
+                    let uptime = self.status.uptime();
+                    self.status.update(|s| {
+                        if let Some(rs) = s.router_mut(vrid) {
+                            rs.record_transition(from, to, reason, uptime);
+                        }
+                    });
+                    if let Some(h) = &self.hooks {
+                        h.notify(&StateEvent {
+                            vrid,
+                            from,
+                            to,
+                            reason,
+                            priority: router.priority(),
+                            vips: r.vips.clone(),
+                        });
+                    }
+                }
+                Event::Dropped { reason } => debug!(%reason, "advert dropped"),
+                Event::AddressMismatch { source } => {
+                    warn!(%source, "advert lists other virtual addresses than ours")
+                }
+                Event::TxDropped => warn!("transmit queue full: frame dropped"),
+                Event::AdvertSent { .. }
+                | Event::AdvertReceived { .. }
+                | Event::Announced { .. }
+                | Event::NotAccepted => {}
+            }
+        }
+        self.status.update(|s| {
+            for r in &self.routers {
+                if let Some(rs) = s.router_mut(r.vrid()) {
+                    rs.set_stats(r.stack.router().stats());
+                }
+            }
+        });
+    }
+
+    /// SIGHUP: re-read the config. Routers whose protocol parameters are unchanged keep running
+    /// (no switchover); checks, hooks and tracking are replaced. A changed router restarts
+    /// through Initialize, stepping down first if it was Active.
+    async fn reload(&mut self) {
+        let new = match Config::load(&self.opts.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("reload refused, keeping the running config: {}", e.render());
+                return;
+            }
+        };
+        if new.interface != self.cfg.interface || new.status_listen != self.cfg.status_listen {
+            error!("reload refused: interface and status.listen need a restart");
+            return;
+        }
+        let old_vrids: Vec<u8> = self.routers.iter().map(|r| r.vrid()).collect();
+        let new_vrids: Vec<u8> = new.routers.iter().map(|r| r.vrid()).collect();
+        if old_vrids != new_vrids {
+            error!("reload refused: adding or removing virtual routers needs a restart");
+            return;
+        }
+        let now = self.clock.now();
+        for (r, rc) in self.routers.iter_mut().zip(&new.routers) {
+            if r.cfg.same_protocol(rc) {
+                r.cfg = rc.clone();
+                continue;
+            }
+            if rc.to_core(Ipv4Addr::UNSPECIFIED).map(|c| c.vips)
+                != Ok(r.stack.router().config().vips.clone())
+            {
+                warn!(
+                    vrid = r.vrid(),
+                    "reload changes the VIPs: lo is updated at the next restart"
+                );
+            }
+            info!(
+                vrid = r.vrid(),
+                "reload changes protocol parameters: restarting this router"
+            );
+            let events = &mut self.events;
+            let vrid = r.vrid();
+            r.stack
+                .shutdown(now, &mut self.tap, &mut |e| events.push((vrid, e)));
+            let primary = r.stack.router().config().primary;
+            match Router::new(rc.clone(), primary, &mut self.tap, now) {
+                Ok(mut fresh) => {
+                    fresh.stack.startup(now);
+                    *r = fresh;
+                }
+                Err(e) => error!(vrid, "reload: {e}; the router stays in Initialize"),
+            }
+        }
+        self.health = HealthTable::new(&new);
+        self._checks = {
+            let (tx, rx) = mpsc::channel(64);
+            self.health_rx = rx;
+            health::spawn(&new.checks, tx)
+        };
+        if let Some(old) = self
+            .hooks
+            .replace(Hooks::spawn(&new.notify, &new.interface))
+        {
+            tokio::spawn(old.close().instrument(info_span!("old hooks")));
+        }
+        for r in &mut self.routers {
+            let p = self.health.priority(&r.cfg);
+            r.stack.set_priority(now, p);
+        }
+        self.cfg = new;
+        info!("configuration reloaded");
+        self.handle_events();
+    }
+
+    /// SIGTERM path: priority-0 adverts (a Backup takes over after Skew_Time), hooks finished,
+    /// VIPs off `lo`, the uplink's layout restored.
+    async fn stop(&mut self) {
+        let now = self.clock.now();
+        for r in &mut self.routers {
+            let events = &mut self.events;
+            let vrid = r.vrid();
+            r.stack
+                .shutdown(now, &mut self.tap, &mut |e| events.push((vrid, e)));
+        }
+        self.handle_events();
+        if let Some(h) = self.hooks.take() {
+            h.close().await;
+        }
+        if let Some(layout) = self.layout.take() {
+            Self::undo(&self.routers, layout).await;
+        }
+        info!("stopped; interface layout restored");
+    }
+}
+
+/// The router's source address: configured, or the node's own address in the VIPs' subnet.
+fn primary_address(layout: &Layout, rc: &RouterConfig) -> Result<Ipv4Addr, RunError> {
+    if let Some(p) = rc.primary {
+        return Ok(p);
+    }
+    let vip = rc.core.vips.first().copied();
+    let prefix = rc.core.vip_prefix_len;
+    let same_subnet = |a: &layout::Addr| {
+        vip.is_some_and(|v| {
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(a.prefix)))
+                .unwrap_or(0);
+            u32::from(v) & mask == u32::from(a.addr) & mask
+        })
+    };
+    let addrs = layout.addresses();
+    addrs
+        .iter()
+        .find(|a| same_subnet(a))
+        .or(addrs.first())
+        .map(|a| a.addr)
+        .ok_or_else(|| {
+            RunError::Setup(format!(
+                "vrid {}: the uplink has no IPv4 address to send adverts from; set vrrp.primary",
+                rc.vrid()
+            ))
+        })
+}
