@@ -457,6 +457,7 @@ impl<const N: usize> VirtualRouter<N> {
 
     fn become_active(&mut self, now: Instant, reason: Reason) {
         self.down_timer = Timer::OFF;
+        self.replied = false;
         self.transition(State::Active, reason);
         self.send_advert(self.priority);
         self.push(Action::ClaimVips);

@@ -672,3 +672,19 @@ fn c22b_frozen_backup_resumes_and_stays_backup() {
     );
     assert!(seg.sent_by(1).is_empty());
 }
+
+#[test]
+fn c12b_reply_budget_starts_fresh_in_each_active_period() {
+    let mut r = lone_active(200);
+    let t0 = at(DOWN_200 + 100_000);
+    inject_advert(&mut r, t0, &advert(100, 12)).unwrap();
+    assert_eq!(drain(&mut r), [Action::SendAdvert { priority: 200 }]);
+    // Pushed to Backup before the Adver_Timer fired, then Active again on the down timer.
+    inject_advert(&mut r, t0 + Duration::from_millis(1), &advert(250, 30)).unwrap();
+    let t1 = r.poll_timeout().unwrap();
+    r.handle_timeout(t1);
+    assert_eq!(r.state(), State::Active);
+    drain(&mut r);
+    inject_advert(&mut r, t1 + Duration::from_millis(1), &advert(100, 12)).unwrap();
+    assert_eq!(drain(&mut r), [Action::SendAdvert { priority: 200 }]);
+}
