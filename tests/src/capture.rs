@@ -78,7 +78,8 @@ impl Capture {
             .1
     }
 
-    /// Stops every tcpdump (SIGINT, so the files are complete).
+    /// Stops every tcpdump (SIGINT, so the files are complete). Wait for what must be in the
+    /// capture before stopping it (e.g. with [`Capture::bridge_now`]).
     pub fn stop(&self, lab: &Lab) {
         for &id in &self.procs {
             lab.stop_with(id, libc::SIGINT, Duration::from_secs(3));
@@ -100,7 +101,19 @@ impl Capture {
 
 fn start_tcpdump(lab: &Lab, iface: &str, out: &Path, label: &str, inbound: bool) -> ProcId {
     let out = out.display().to_string();
-    let mut args = vec!["-i", iface, "-n", "-U", "-Z", "root", "-w", &out];
+    // --immediate-mode: without it libpcap hands packets over in blocks (up to 1 s late), so the
+    // file lags behind the wire and stopping tcpdump loses the last block.
+    let mut args = vec![
+        "-i",
+        iface,
+        "-n",
+        "--immediate-mode",
+        "-U",
+        "-Z",
+        "root",
+        "-w",
+        &out,
+    ];
     if inbound {
         args.extend_from_slice(&["-Q", "in"]);
     }

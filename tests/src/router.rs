@@ -261,6 +261,14 @@ impl Router {
         }
     }
 
+    /// Kills the speaker with SIGKILL (nothing is sent; keepalived leaves its VIP configured).
+    /// Start it again with [`Router::start`].
+    pub fn kill(&mut self, lab: &Lab) {
+        for &p in self.procs.iter().rev() {
+            lab.stop_with(p, libc::SIGKILL, Duration::from_secs(5));
+        }
+    }
+
     /// The state-change log (keepalived's notify file), for the artifacts / debugging.
     pub fn state_log(&self) -> Option<&Path> {
         self.state_file.as_deref()

@@ -67,3 +67,9 @@ fn bench_failover_v3_100ms() {
 fn bench_failover_v3_1s() {
     bench("bench_failover_v3_1s", 3, Duration::from_secs(1));
 }
+
+#[test]
+#[ignore = "benchmark: run with --run-ignored only"]
+fn bench_failover_v2_1s() {
+    bench("bench_failover_v2_1s", 2, Duration::from_secs(1));
+}

@@ -167,8 +167,12 @@ fn capture_attributes_frames_to_their_sender() {
         cap.from_node_now("r1")
             .arps()
             .any(|(_, _, a)| a.op == 2 && a.sender_ip == r1.ip)
+            && cap
+                .bridge_now()
+                .arps()
+                .any(|(_, _, a)| a.op == 2 && a.sender_ip == r1.ip)
     })
-    .expect("r1's ARP reply captured on its port");
+    .expect("r1's ARP reply captured on its port and on the bridge");
     let (bridge, ports) = cap.finish(&lab);
     // On the bridge: the client's ARP request for r1 and r1's reply.
     assert!(
