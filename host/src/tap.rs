@@ -265,7 +265,13 @@ impl Tap {
             return Ok(0);
         }
         loop {
-            let mut guard = self.writer.fd.readable().await?;
+            // A TAP whose interface was deleted polls as EPOLLERR only; waiting for readability
+            // alone would never wake, so errors wake us too and the read reports them.
+            let mut guard = self
+                .writer
+                .fd
+                .ready(Interest::READABLE | Interest::ERROR)
+                .await?;
             let (n, drained) = read_batch(
                 guard.get_inner().as_raw_fd(),
                 &mut self.ring,

@@ -256,3 +256,33 @@ fn batches_are_bounded_and_keep_order_through_the_filter() {
         })
     });
 }
+
+#[test]
+fn tap_errors_are_counted_and_returned_not_panicked() {
+    skip_unless_capable!();
+    let ns = Netns::new(format!("vh2-errors-{}", std::process::id()));
+    let r = ns.name.clone();
+    ns.run(move || {
+        runtime().block_on(async {
+            let mut tap = Tap::open("tape", 1500, 4).expect("open TAP");
+            // Even when the kernel accepts a frame while the TAP is down, it must not panic.
+            let _ = tap.send(&[0xff; 60]);
+            // An empty frame is refused by the kernel.
+            assert!(tap.send(&[]).is_err());
+            let c = tap.counters();
+            assert_eq!(c.tx_frames + c.tx_errors + c.tx_dropped, 2, "{c:?}");
+            assert!(c.tx_errors >= 1, "{c:?}");
+
+            // The interface deleted from under us: reads report it instead of spinning or
+            // panicking, and keep reporting it.
+            ip(Some(&r), "link set tape up");
+            ip(Some(&r), "link del tape");
+            let first = tokio::time::timeout(Duration::from_secs(5), tap.recv_batch())
+                .await
+                .expect("a read error, not a hang");
+            assert!(first.is_err(), "{first:?}");
+            assert!(tap.try_recv_batch().is_err());
+            assert!(tap.counters().rx_errors >= 2);
+        })
+    });
+}
