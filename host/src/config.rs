@@ -1445,7 +1445,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.status_listen, "0.0.0.0:9200".parse().unwrap());
         assert_eq!(c.log.format, LogFormat::Json);
-        let r = c.router(7).unwrap();
+        let r = c.routers.iter().find(|r| r.vrid() == 7).unwrap();
         assert_eq!(r.core.version, Version::V2);
         assert_eq!(r.core.adver_interval, 300);
         assert_eq!(r.core.vip_prefix_len, 28);

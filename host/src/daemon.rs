@@ -120,6 +120,12 @@ fn names(uplink: &str) -> (String, String) {
 impl Daemon {
     async fn start(cfg: Config, opts: RunOptions) -> Result<Daemon, RunError> {
         let (bridge, tap_name) = names(&cfg.interface);
+        // Before touching any interface: a read-only /proc/sys must not leave the uplink bridged.
+        let changed =
+            sysctl::ensure_vip_sysctls(&bridge).map_err(|e| RunError::Setup(e.to_string()))?;
+        for c in changed {
+            info!("sysctl {c}");
+        }
         let spec = LayoutSpec::new(&cfg.interface, &bridge, &tap_name);
         let mtu = layout::uplink_mtu(&cfg.interface)
             .await
@@ -184,17 +190,12 @@ impl Daemon {
         }
     }
 
-    /// The part of the start that needs the layout in place: sysctls, routers, VIPs on `lo`.
+    /// The part of the start that needs the layout in place: routers, VIPs on `lo`.
     async fn setup(
         cfg: &Config,
         layout: &mut Layout,
         tap: &mut Tap,
     ) -> Result<(Vec<Router>, Clock), RunError> {
-        let changed = sysctl::ensure_vip_sysctls(layout.bridge_name())
-            .map_err(|e| RunError::Setup(e.to_string()))?;
-        for c in changed {
-            info!("sysctl {c}");
-        }
         let clock = Clock {
             origin: tokio::time::Instant::now(),
         };

@@ -754,10 +754,6 @@ impl Layout {
         &self.snapshot
     }
 
-    pub fn bridge_name(&self) -> &str {
-        &self.snapshot.bridge
-    }
-
     /// The bridge's MAC (the uplink's), the destination of relayed frames.
     pub fn bridge_mac(&self) -> [u8; 6] {
         self.snapshot.mac
