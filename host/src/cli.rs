@@ -377,6 +377,20 @@ pub fn describe(c: &Config) -> String {
             "  environment: VRRP_STATE VRRP_PREVIOUS_STATE VRRP_VRID VRRP_REASON VRRP_PRIORITY VRRP_INTERFACE VRRP_VIPS"
         );
     }
+    let _ = writeln!(out, "\nsupervised process:");
+    match &c.supervise {
+        None => {
+            let _ = writeln!(out, "  none");
+        }
+        Some(sv) => {
+            let _ = writeln!(
+                out,
+                "  {:?}: its exit stops vrrpd (exit 1, after stepping down); SIGTERM, then SIGKILL after {}",
+                sv.command,
+                format_duration(sv.grace)
+            );
+        }
+    }
     out
 }
 

@@ -51,6 +51,10 @@
 //! [[notify]]                           # or: notify = { command = [...], timeout = "5s" }
 //! command = ["/usr/local/bin/vrrp-notify"]
 //! timeout = "5s"                       # default 5s; the hook is killed after it
+//!
+//! [supervise]                          # optional: vrrpd runs nginx as its child
+//! command = ["/usr/sbin/nginx", "-g", "daemon off;"]
+//! grace = "5s"                         # default 5s between SIGTERM and SIGKILL
 //! ```
 //!
 //! `accept` defaults to true, unlike RFC 9568's Accept_Mode default: the point of the VIP is
@@ -179,6 +183,7 @@ pub struct Config {
     /// Sorted by name.
     pub checks: Vec<CheckConfig>,
     pub notify: Vec<NotifyConfig>,
+    pub supervise: Option<SuperviseConfig>,
 }
 
 /// One `[[vrrp]]` table.
@@ -322,6 +327,18 @@ pub struct CheckConfig {
     pub effect: Effect,
 }
 
+/// `[supervise]`: the service vrrpd runs as its child (nginx in a container). When the child
+/// exits, vrrpd steps down and exits with an error, so that the container's restart policy
+/// restarts both; on SIGTERM the child gets SIGTERM after the step-down and `grace` to finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuperviseConfig {
+    pub command: Vec<String>,
+    pub grace: Duration,
+}
+
+/// Time a supervised child gets between SIGTERM and SIGKILL unless `supervise.grace` says.
+pub const DEFAULT_SUPERVISE_GRACE: Duration = Duration::from_secs(5);
+
 /// One notify hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyConfig {
@@ -372,6 +389,14 @@ struct RawFile {
     #[serde(default)]
     check: BTreeMap<Spanned<String>, Spanned<RawCheck>>,
     notify: Option<OneOrMany<RawNotify>>,
+    supervise: Option<Spanned<RawSupervise>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSupervise {
+    command: Spanned<Vec<String>>,
+    grace: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize)]
@@ -790,6 +815,11 @@ impl Validator<'_> {
             },
         };
 
+        let supervise = match &raw.supervise {
+            None => None,
+            Some(sv) => Some(self.supervise(sv.get_ref())?),
+        };
+
         Ok(Config {
             file: self.src.file.to_owned(),
             interface: interface.to_owned(),
@@ -798,6 +828,7 @@ impl Validator<'_> {
             routers,
             checks,
             notify,
+            supervise,
         })
     }
 
@@ -1324,6 +1355,23 @@ impl Validator<'_> {
                 .map_or_else(|| "/".to_owned(), |p| p.to_string()),
             expect_status,
             body: body.map(|b| b.get_ref().clone()),
+        })
+    }
+
+    fn supervise(&self, raw: &RawSupervise) -> Result<SuperviseConfig, ConfigError> {
+        if raw.command.get_ref().is_empty() || raw.command.get_ref()[0].is_empty() {
+            return self.err(
+                raw.command.span(),
+                "the command is an argv list and needs a program",
+            );
+        }
+        let grace = raw
+            .grace
+            .as_ref()
+            .map_or(DEFAULT_SUPERVISE_GRACE, |t| t.get_ref().0);
+        Ok(SuperviseConfig {
+            command: raw.command.get_ref().clone(),
+            grace,
         })
     }
 
@@ -2032,6 +2080,29 @@ mod tests {
             6,
             "check.\"bad name\"",
             "must be letters",
+        );
+    }
+
+    #[test]
+    fn supervise_section() {
+        let c = parse(&format!(
+            "{HEAD}[supervise]\ncommand = [\"/usr/sbin/nginx\", \"-g\", \"daemon off;\"]\n{ROUTER}"
+        ))
+        .unwrap();
+        let sv = c.supervise.unwrap();
+        assert_eq!(sv.command, ["/usr/sbin/nginx", "-g", "daemon off;"]);
+        assert_eq!(sv.grace, DEFAULT_SUPERVISE_GRACE);
+        refused(
+            &format!("{HEAD}[supervise]\ncommand = []\n{ROUTER}"),
+            3,
+            "supervise.command",
+            "needs a program",
+        );
+        refused(
+            &format!("{HEAD}[supervise]\ncommand = [\"/bin/true\"]\nrestart = true\n{ROUTER}"),
+            4,
+            "supervise.restart",
+            "unknown field",
         );
     }
 

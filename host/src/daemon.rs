@@ -107,6 +107,7 @@ struct Daemon {
     health_rx: mpsc::Receiver<HealthEvent>,
     hooks: Option<Hooks>,
     status: StatusHandle,
+    child: Option<Supervised>,
     /// Events drained from the stacks during one poll, tagged with their VRID.
     events: Vec<(u8, Event)>,
 }
@@ -170,8 +171,18 @@ impl Daemon {
                     _checks: checks,
                     health_rx,
                     status,
+                    child: None,
                     events: Vec::new(),
                 };
+                if let Some(sv) = daemon.cfg.supervise.clone() {
+                    match Supervised::spawn(&sv) {
+                        Ok(c) => daemon.child = Some(c),
+                        Err(e) => {
+                            daemon.stop().await;
+                            return Err(e);
+                        }
+                    }
+                }
                 let now = daemon.clock.now();
                 for r in &mut daemon.routers {
                     let p = daemon.health.priority(&r.cfg);
@@ -266,6 +277,14 @@ impl Daemon {
                     self.ingest();
                 }
                 Some(ev) = self.health_rx.recv() => self.health_changed(ev),
+                status = wait_child(&mut self.child) => {
+                    let name = self.child.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+                    self.child = None;
+                    error!(process = %name, %status, "supervised process exited: stepping down");
+                    return Err(RunError::Other(
+                        format!("supervised process {name} exited ({status})").into(),
+                    ));
+                }
                 _ = tokio::time::sleep_until(wake) => self.note_freeze(wake),
             }
             self.poll().await;
@@ -424,6 +443,9 @@ impl Daemon {
             error!("reload refused: interface and status.listen need a restart");
             return;
         }
+        if new.supervise != self.cfg.supervise {
+            warn!("reload: supervise changes take effect at the next restart");
+        }
         let old_vrids: Vec<u8> = self.routers.iter().map(|r| r.vrid()).collect();
         let new_vrids: Vec<u8> = new.routers.iter().map(|r| r.vrid()).collect();
         if old_vrids != new_vrids {
@@ -493,6 +515,9 @@ impl Daemon {
                 .shutdown(now, &mut self.tap, &mut |e| events.push((vrid, e)));
         }
         self.handle_events();
+        if let Some(child) = self.child.take() {
+            child.terminate().await;
+        }
         if let Some(h) = self.hooks.take() {
             h.close().await;
         }
@@ -530,4 +555,57 @@ fn primary_address(layout: &Layout, rc: &RouterConfig) -> Result<Ipv4Addr, RunEr
                 rc.vrid()
             ))
         })
+}
+
+/// The service vrrpd runs as its child (`[supervise]`), so that in a container one process
+/// owns both and the restart policy sees either die.
+struct Supervised {
+    name: String,
+    child: tokio::process::Child,
+    grace: StdDuration,
+}
+
+impl Supervised {
+    fn spawn(cfg: &crate::config::SuperviseConfig) -> Result<Supervised, RunError> {
+        let name = cfg.command[0].clone();
+        let child = tokio::process::Command::new(&cfg.command[0])
+            .args(&cfg.command[1..])
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| RunError::Setup(format!("supervise.command {name}: {e}")))?;
+        info!(process = %name, pid = child.id(), "started supervised process");
+        Ok(Supervised {
+            name,
+            child,
+            grace: cfg.grace,
+        })
+    }
+
+    /// SIGTERM, then SIGKILL after the grace period.
+    async fn terminate(mut self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) on our own child's pid; it cannot have been reaped and reused
+            // because we hold the `Child` and have not waited on it.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+        }
+        match tokio::time::timeout(self.grace, self.child.wait()).await {
+            Ok(Ok(status)) => info!(process = %self.name, %status, "supervised process stopped"),
+            Ok(Err(e)) => warn!(process = %self.name, "waiting for the supervised process: {e}"),
+            Err(_) => {
+                warn!(process = %self.name, "supervised process ignored SIGTERM: killing it");
+                let _ = self.child.kill().await;
+            }
+        }
+    }
+}
+
+/// Resolves when the supervised child exits; never, when there is none.
+async fn wait_child(child: &mut Option<Supervised>) -> String {
+    match child {
+        Some(c) => match c.child.wait().await {
+            Ok(status) => status.to_string(),
+            Err(e) => format!("wait failed: {e}"),
+        },
+        None => std::future::pending().await,
+    }
 }
