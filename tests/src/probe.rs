@@ -185,9 +185,9 @@ impl Probes {
             .count()
     }
 
-    /// The longest gap between consecutive successful completions that overlaps `[from, to]`
-    /// (the gap that contains `from` counts from the last success before it). None without a
-    /// success before and after.
+    /// The longest gap between consecutive successful completions among the gaps that end in
+    /// `(from, to]` (so the gap that contains `from` counts from the last success before it, and a
+    /// gap is attributed to the window in which it ends). None without such a gap.
     pub fn longest_gap(&self, from: f64, to: f64) -> Option<Gap> {
         let ends: Vec<f64> = self.successes().map(|(t, _)| t).collect();
         let mut best: Option<Gap> = None;
@@ -196,7 +196,7 @@ impl Probes {
                 from: w[0],
                 to: w[1],
             };
-            if g.to < from || g.from > to {
+            if g.to <= from || g.to > to {
                 continue;
             }
             if best.is_none_or(|b| g.ms() > b.ms()) {
@@ -231,5 +231,8 @@ garbage line
         assert_eq!(p.errors(10.0, 11.0), 2);
         assert_eq!(p.bodies(10.0, 11.0).get("Primary"), Some(&2));
         assert!(p.longest_gap(20.0, 21.0).is_none());
+        // The 290 ms gap ends at 10.301: it belongs to a window ending after that, not before.
+        let g = p.longest_gap(10.0, 10.3).unwrap();
+        assert!((g.ms() - 10.0).abs() < 1e-6, "{g:?}");
     }
 }

@@ -83,6 +83,8 @@ pub struct Measure {
     /// Longest client gap with no success around the takeover (from the last success before the
     /// pause: it starts at the pause, while the silence starts at r1's last advert before it).
     pub outage_ms: f64,
+    /// From r1's last advert to the pause (the harness pauses right after an advert).
+    pub pause_phase_ms: f64,
     /// From r2's first advert to the client's first success after it (`Secondary` or not).
     pub client_lag_ms: f64,
     /// Longest client gap with no success around the take-back (after resume).
@@ -112,7 +114,8 @@ impl Measure {
     pub fn line(&self) -> String {
         format!(
             "MEASURE {} interval_ms={:.0} limit_ms={:.3} silence_ms={:.3} outage_ms={:.3} \
-             outage_minus_silence_ms={:.3} client_lag_ms={:.3} takeback_outage_ms={:.3} \
+             outage_minus_silence_ms={:.3} pause_phase_ms={:.3} client_lag_ms={:.3} \
+             takeback_outage_ms={:.3} \
              resume_frames={} resume_vrrp={} resume_arp={} resume_all_frames={} flaps={}",
             self.label,
             self.interval_ms,
@@ -120,6 +123,7 @@ impl Measure {
             self.silence_ms,
             self.outage_ms,
             self.outage_ms - self.silence_ms,
+            self.pause_phase_ms,
             self.client_lag_ms,
             self.takeback_outage_ms,
             self.resume_frames,
@@ -233,7 +237,16 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
     let (cap, probe, settle) = (&st.cap, &st.probe, st.settle);
     let adi = st.backup_params.active_down_interval();
 
-    // 2. Pause r1: r2 takes over.
+    // 2. Pause r1 right after one of its adverts (the client's worst case: the whole
+    // Active_Down_Interval passes with r1 frozen), r2 takes over.
+    let t_phase = crate::unix_now();
+    let from_r1 = |t: f64| {
+        cap.from_node_now("r1")
+            .adverts()
+            .filter(|(ts, _, _)| *ts >= t)
+            .count()
+    };
+    wait_until(settle, || from_r1(t_phase) >= 1).expect("an advert from r1 to pause after");
     let t_pause = lab.pause("r1");
     wait_until(settle, || {
         probe.records(lab).count_body_since("Secondary", t_pause) >= 1
@@ -308,6 +321,7 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
         silence_ms: silence.ms(),
         outage_ms: outage.ms(),
         client_lag_ms: (first_served - silence.first_new) * 1000.0,
+        pause_phase_ms: (t_pause - silence.last_old) * 1000.0,
         takeback_outage_ms: takeback.ms(),
         resume_frames: vrrp + arp,
         resume_all_frames: all,
@@ -485,11 +499,12 @@ pub fn summary(runs: &[Measure]) -> String {
         format!("{name}={lo:.3}/{med:.3}/{hi:.3}")
     };
     format!(
-        "SUMMARY {label} runs={} (min/median/max) limit_ms={:.3} {} {} {} {} {} {}",
+        "SUMMARY {label} runs={} (min/median/max) limit_ms={:.3} {} {} {} {} {} {} {}",
         runs.len(),
         runs.first().map_or(0.0, |m| m.limit_ms),
         fig("silence_ms", |m| m.silence_ms),
         fig("outage_ms", |m| m.outage_ms),
+        fig("pause_phase_ms", |m| m.pause_phase_ms),
         fig("client_lag_ms", |m| m.client_lag_ms),
         fig("resume_frames", |m| m.resume_frames as f64),
         fig("resume_all_frames", |m| m.resume_all_frames as f64),
