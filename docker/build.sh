@@ -8,7 +8,7 @@
 #   docker/build.sh
 #
 # Environment: VRRP_DEMO_BASE (skip step 1), VRRPD_BIN (a static vrrpd to use instead of
-# building one), CARGO_TARGET_DIR (cargo's usual meaning).
+# building one), VRRPD_TARGET (see step 2), CARGO_TARGET_DIR (cargo's usual meaning).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -32,15 +32,18 @@ if [ -n "${VRRPD_BIN:-}" ]; then
 else
   command -v cargo >/dev/null || die "cargo not found: install Rust (rustup), or set VRRPD_BIN to a static vrrpd"
   target_dir=${CARGO_TARGET_DIR:-$repo/target}
-  # musl: a static binary with no C toolchain beyond cc. Without it (no rustup, or the target
-  # cannot be installed), glibc with crt-static, which is static as well.
-  target=x86_64-unknown-linux-musl
-  has_target() { compgen -G "$(rustc --print target-libdir --target "$1" 2>/dev/null)/libstd-*.rlib" >/dev/null; }
-  if ! has_target "$target" && ! { command -v rustup >/dev/null && rustup target add "$target" >&2; }; then
-    log "the $target target is not available: building for glibc with crt-static"
-    target=x86_64-unknown-linux-gnu
-    export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static"
-  fi
+  # Static, so that the image needs no library for it. Default: glibc with crt-static, which
+  # needs nothing beyond what any cargo build on Debian needs (libc6-dev's libc.a).
+  # VRRPD_TARGET=x86_64-unknown-linux-musl builds with musl instead (rustup target add).
+  target=${VRRPD_TARGET:-x86_64-unknown-linux-gnu}
+  case $target in
+    *-linux-gnu) export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" ;;
+    *-linux-musl)
+      has_target() { compgen -G "$(rustc --print target-libdir --target "$1" 2>/dev/null)/libstd-*.rlib" >/dev/null; }
+      has_target "$target" || rustup target add "$target" >&2 \
+        || die "the $target target is not installed and rustup could not add it" ;;
+    *) die "VRRPD_TARGET=$target: expected x86_64-unknown-linux-gnu or x86_64-unknown-linux-musl" ;;
+  esac
   log "cargo build --release -p vrrp-host --target $target"
   (cd "$repo" && cargo build --release --locked -p vrrp-host --target "$target" >&2) \
     || die "cargo build of vrrpd failed"

@@ -104,7 +104,9 @@ fn compose_program() -> Result<Vec<String>, String> {
 fn prerequisites() -> Result<Vec<String>, String> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return Err("not root (tcpdump on the Docker bridge, kill -9 of a container's vrrpd)".into());
+        return Err(
+            "not root (tcpdump on the Docker bridge, kill -9 of a container's vrrpd)".into(),
+        );
     }
     let info = Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
@@ -170,7 +172,11 @@ impl Demo {
             .lines()
             .find_map(|l| l.strip_prefix("VRRP_DEMO_BASE=").map(str::to_string))
             .expect("VRRP_DEMO_BASE in docker/.env");
-        measure(test, "prepare_s", format!("{:.1}", t.elapsed().as_secs_f64()));
+        measure(
+            test,
+            "prepare_s",
+            format!("{:.1}", t.elapsed().as_secs_f64()),
+        );
 
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let project = format!("vrrpdt{}x{n}", std::process::id());
@@ -192,7 +198,11 @@ impl Demo {
         );
         let t = Instant::now();
         demo.compose_run(&["up", "-d", "--build"]);
-        measure(test, "compose_up_s", format!("{:.1}", t.elapsed().as_secs_f64()));
+        measure(
+            test,
+            "compose_up_s",
+            format!("{:.1}", t.elapsed().as_secs_f64()),
+        );
         Some(demo)
     }
 
@@ -269,13 +279,18 @@ impl Demo {
         assert!(root > 0, "{service} is not running");
         let mut todo = vec![root];
         while let Some(pid) = todo.pop() {
-            if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "vrrpd")
+            if std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "vrrpd")
             {
                 return pid;
             }
             let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
                 .unwrap_or_default();
-            todo.extend(children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            todo.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
         }
         panic!("no vrrpd process in {service} (main process {root})");
     }
@@ -301,9 +316,10 @@ impl Demo {
 
     /// Waits until the proxy answers 200 with `body`; returns how long it took.
     pub fn wait_body(&self, body: &str, timeout: Duration) -> Duration {
-        vrrp_tests::wait_until(timeout, || {
-            matches!(self.get(), Ok((200, b)) if b.trim() == body)
-        })
+        vrrp_tests::wait_until(
+            timeout,
+            || matches!(self.get(), Ok((200, b)) if b.trim() == body),
+        )
         .unwrap_or_else(|e| {
             panic!(
                 "the proxy did not answer {body:?} within {timeout:?} ({e}); last answer {:?}",
@@ -387,28 +403,32 @@ impl Demo {
             })
             .unwrap_or_default()
     }
-
-    /// What is left of the project after [`down`](Self::down): (containers, networks, images).
-    pub fn leftovers(&self) -> (usize, usize, usize) {
-        let label = format!("label=com.docker.compose.project={}", self.project);
-        let count = |args: &[&str]| {
-            docker(args)
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().count())
-                .unwrap_or(0)
-        };
-        (
-            count(&["ps", "-aq", "--filter", &label]),
-            count(&["network", "ls", "-q", "--filter", &label]),
-            count(&["images", "-q", &self.image]),
-        )
-    }
 }
 
 impl Drop for Demo {
     fn drop(&mut self) {
         self.down();
     }
+}
+
+/// What is left of a project after teardown: (containers, networks, images).
+pub fn project_leftovers(project: &str, image: &str) -> (usize, usize, usize) {
+    let label = format!("label=com.docker.compose.project={project}");
+    let count = |args: &[&str]| {
+        docker(args)
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    (
+        count(&["ps", "-aq", "--filter", &label]),
+        count(&["network", "ls", "-q", "--filter", &label]),
+        count(&["images", "-q", image]),
+    )
 }
 
 /// Fails early, with what to do, when another network (a running demo) holds the subnet.
@@ -453,7 +473,11 @@ fn pick_port() -> u16 {
 fn json_str_field(json: &str, key: &str) -> Option<String> {
     let pat = format!("\"{key}\"");
     let rest = &json[json.find(&pat)? + pat.len()..];
-    let rest = rest.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    let rest = rest
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
     Some(rest[..rest.find('"')?].to_string())
 }
 
@@ -462,7 +486,9 @@ pub fn http_get(port: u16, timeout: Duration) -> Result<(u16, String), String> {
     let deadline = Instant::now() + timeout;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1));
     s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
     s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
         .map_err(|e| format!("write: {e}"))?;
