@@ -225,7 +225,7 @@ pub fn steady(lab: &Lab, prober: &str, spec: &Failover) -> Steady {
 /// (`env!("CARGO_BIN_EXE_prober")`). Asserts:
 /// 1. the client gets "Primary";
 /// 2. after SIGSTOP of r1, the client gets "Secondary", and the takeover silence is within
-///    [3I+skew - 2 ms, 1.5 x (3I+skew) + 50 ms];
+///    [3I - 2 ms, 1.5 x (3I+skew) + 50 ms];
 /// 3. after SIGCONT, "Primary" again, r2 stops advertising, and (if set) the resume-frame goal.
 ///
 /// Prints and returns the figures (also appended to `$VRRP_MEASURE_FILE` if set).
@@ -334,7 +334,8 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
     report(lab, &m);
 
     // Assertions on the wire.
-    let lower = m.limit_ms - 2.0;
+    // Lower bound 3I: FRR computes Skew_Time in whole centiseconds, 0 at I = 10 ms.
+    let lower = m.interval_ms * 3.0 - 2.0;
     let upper = m.limit_ms * 1.5 + 50.0;
     assert!(
         m.silence_ms >= lower && m.silence_ms <= upper,

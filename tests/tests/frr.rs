@@ -76,3 +76,15 @@ fn frr_v3_100ms_sigterm() {
     let spec = Failover::new(Speaker::Frr, 3, Duration::from_millis(100));
     sigterm_takeover(&lab, PROBER, &spec);
 }
+
+#[test]
+fn frr_v3_10ms_pause_resume() {
+    // FRR computes Skew_Time in whole centiseconds: 0 at 10 ms, so it takes over after 3I.
+    run(
+        "frr_v3_10ms_pause_resume",
+        Speaker::Frr,
+        Speaker::Frr,
+        3,
+        Duration::from_millis(10),
+    );
+}

@@ -145,6 +145,40 @@ pub struct Demo {
     compose: Vec<String>,
     base: String,
     down: AtomicBool,
+    // Last: released after the teardown. One demo at a time (fixed subnet and port).
+    _exclusive: Exclusive,
+}
+
+/// One demo at a time on this machine: a mutex between the tests of this process (cargo test
+/// runs them on threads) and an flock between processes.
+struct Exclusive {
+    _guard: std::sync::MutexGuard<'static, ()>,
+    file: std::fs::File,
+}
+
+static IN_PROCESS: Mutex<()> = Mutex::new(());
+
+impl Exclusive {
+    fn acquire() -> Exclusive {
+        use std::os::fd::AsRawFd;
+        let guard = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
+        let file = std::fs::File::create("/tmp/vrrp-docker-demo.lock").expect("lock file");
+        // SAFETY: flock on an open file descriptor.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
+        Exclusive {
+            _guard: guard,
+            file,
+        }
+    }
+}
+
+impl Drop for Exclusive {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on an open file descriptor.
+        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+    }
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -162,6 +196,7 @@ impl Demo {
             Ok(false) => return None,
             Err(msg) => panic!("{msg}"),
         };
+        let exclusive = Exclusive::acquire();
         refuse_subnet_in_use();
 
         let t = Instant::now();
@@ -188,6 +223,7 @@ impl Demo {
             compose,
             base,
             down: AtomicBool::new(false),
+            _exclusive: exclusive,
         };
         println!(
             "compose project {} ({}), image {}, proxy on 127.0.0.1:{}",
@@ -619,11 +655,13 @@ impl Samples {
         self.0.iter().map(|s| s.dur).fold(0.0, f64::max)
     }
 
-    /// The outage: the longest time between the ends of two consecutive successful requests
-    /// (a 10 ms poll gives about 10 ms when nothing happens), in seconds.
+    /// The outage: the longest time the client went without a successful answer, in seconds:
+    /// the longest time between the ends of two consecutive successful requests, or the
+    /// longest request (a 10 ms poll gives about 10 ms when nothing happens).
     pub fn outage(&self) -> f64 {
         let ends: Vec<f64> = self.0.iter().filter(|s| s.ok()).map(Sample::end).collect();
-        ends.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max)
+        let gaps = ends.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        gaps.max(self.max_latency())
     }
 
     /// Counts of 200 bodies.
