@@ -277,6 +277,11 @@ pub enum CheckKind {
     Command {
         argv: Vec<String>,
     },
+    /// A network interface's carrier (`/sys/class/net/NAME/carrier`): the uplink losing its
+    /// link leaves the bridge up through the TAP port, so only this notices.
+    Interface {
+        name: String,
+    },
 }
 
 impl CheckKind {
@@ -286,6 +291,7 @@ impl CheckKind {
             CheckKind::Tcp { .. } => "tcp",
             CheckKind::ProcessName { .. } | CheckKind::ProcessPidfile { .. } => "process",
             CheckKind::Command { .. } => "command",
+            CheckKind::Interface { .. } => "interface",
         }
     }
 }
@@ -311,6 +317,7 @@ impl fmt::Display for CheckKind {
                 write!(f, "process in pidfile {}", pidfile.display())
             }
             CheckKind::Command { argv } => write!(f, "command {argv:?}"),
+            CheckKind::Interface { name } => write!(f, "interface {name} has carrier"),
         }
     }
 }
@@ -452,6 +459,7 @@ struct RawCheck {
     name: Option<Spanned<String>>,
     pidfile: Option<Spanned<String>>,
     command: Option<Spanned<Vec<String>>>,
+    interface: Option<Spanned<String>>,
     interval: Option<Spanned<Dur>>,
     timeout: Option<Spanned<Dur>>,
     rise: Option<Spanned<i64>>,
@@ -1151,7 +1159,7 @@ impl Validator<'_> {
 
         let kind_str = raw.kind.get_ref().as_str();
         // Keys that only some kinds use: a key the kind ignores would be a silent no-op.
-        let specific: [KindKey; 7] = [
+        let specific: [KindKey; 8] = [
             ("url", raw.url.as_ref().map(|v| v.span()), &["http"]),
             (
                 "expect_status",
@@ -1171,12 +1179,17 @@ impl Validator<'_> {
                 raw.command.as_ref().map(|v| v.span()),
                 &["command"],
             ),
+            (
+                "interface",
+                raw.interface.as_ref().map(|v| v.span()),
+                &["interface"],
+            ),
         ];
-        if !["http", "tcp", "process", "command"].contains(&kind_str) {
+        if !["http", "tcp", "process", "command", "interface"].contains(&kind_str) {
             return self.err(
                 raw.kind.span(),
                 format!(
-                    "unknown check kind {kind_str:?}: expected \"http\", \"tcp\", \"process\" or \"command\""
+                    "unknown check kind {kind_str:?}: expected \"http\", \"tcp\", \"process\", \"command\" or \"interface\""
                 ),
             );
         }
@@ -1236,6 +1249,16 @@ impl Validator<'_> {
                     return self.err(p.span(), "set either `name` or `pidfile`, not both");
                 }
                 (None, None) => missing("name` or `pidfile")?,
+            },
+            "interface" => match &raw.interface {
+                None => missing("interface")?,
+                Some(i) => {
+                    let name = i.get_ref();
+                    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) {
+                        return self.err(i.span(), format!("{name:?} is not an interface name"));
+                    }
+                    CheckKind::Interface { name: name.clone() }
+                }
             },
             _ => match &raw.command {
                 None => missing("command")?,
@@ -2080,6 +2103,32 @@ mod tests {
             6,
             "check.\"bad name\"",
             "must be letters",
+        );
+    }
+
+    #[test]
+    fn interface_check() {
+        let c = parse(&check(
+            "kind = \"interface\"\ninterface = \"eth0\"\nfault = true",
+        ))
+        .unwrap();
+        assert_eq!(
+            c.checks[0].kind,
+            CheckKind::Interface {
+                name: "eth0".into()
+            }
+        );
+        refused(
+            &check("kind = \"interface\"\ninterface = \"a/b\"\nfault = true"),
+            9,
+            "check.c.interface",
+            "not an interface name",
+        );
+        refused(
+            &check("kind = \"tcp\"\naddr = \"127.0.0.1:1\"\ninterface = \"eth0\"\nfault = true"),
+            10,
+            "check.c.interface",
+            "applies to kind",
         );
     }
 

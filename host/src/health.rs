@@ -260,6 +260,7 @@ pub async fn probe(kind: &CheckKind) -> Result<String, String> {
                 .unwrap_or_else(|e| Err(format!("process scan failed: {e}")))
         }
         CheckKind::ProcessPidfile { pidfile } => process_by_pidfile(pidfile).await,
+        CheckKind::Interface { name } => interface_carrier(Path::new("/sys/class/net"), name),
         CheckKind::Command { argv } => {
             // The outer timeout drops this future; run_command's guard then kills the group.
             // Its own timeout is a backstop that never fires first.
@@ -807,5 +808,42 @@ mod tests {
         table.apply(&ev("disk", false));
         assert_eq!(table.priority(r1), 0);
         assert_eq!(table.state("web"), Some(true));
+    }
+}
+
+/// Up when the kernel reports carrier on `name`. An administratively down interface has no
+/// readable carrier (EINVAL), which is down too.
+pub fn interface_carrier(sys_class_net: &Path, name: &str) -> Result<String, String> {
+    let path = sys_class_net.join(name).join("carrier");
+    match std::fs::read_to_string(&path) {
+        Ok(v) if v.trim() == "1" => Ok(format!("{name}: carrier")),
+        Ok(_) => Err(format!("{name}: no carrier")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("{name}: no such interface"))
+        }
+        Err(e) => Err(format!("{name}: down ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod interface_tests {
+    use super::*;
+
+    #[test]
+    fn carrier_file_decides() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("eth0")).unwrap();
+        std::fs::write(dir.path().join("eth0/carrier"), "1\n").unwrap();
+        assert!(interface_carrier(dir.path(), "eth0").is_ok());
+        std::fs::write(dir.path().join("eth0/carrier"), "0\n").unwrap();
+        assert_eq!(
+            interface_carrier(dir.path(), "eth0"),
+            Err("eth0: no carrier".into())
+        );
+        assert!(
+            interface_carrier(dir.path(), "eth9")
+                .unwrap_err()
+                .contains("no such interface")
+        );
     }
 }
