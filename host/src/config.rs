@@ -41,6 +41,7 @@
 //! # addr = "127.0.0.1:80"              # tcp
 //! # name = "nginx" | pidfile = "/run/nginx.pid"   # process: exactly one of them
 //! # command = ["/usr/local/bin/check"] # command: argv, exit 0 = up
+//! # interface = "eth0"                 # interface: up while it has carrier
 //! interval = "100ms"                   # default "1s", at least 10ms
 //! timeout = "80ms"                     # default = interval, at most interval
 //! rise = 2                             # consecutive successes to go up (default 1)
