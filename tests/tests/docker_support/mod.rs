@@ -197,6 +197,7 @@ impl Demo {
             Err(msg) => panic!("{msg}"),
         };
         let exclusive = Exclusive::acquire();
+        remove_stale_projects();
         refuse_subnet_in_use();
 
         let t = Instant::now();
@@ -263,11 +264,24 @@ impl Demo {
         stdout(&run(&mut self.compose(args)))
     }
 
-    /// The container id of `service` (the current one, after restarts too).
+    /// The container id of `service`, by the labels compose puts on it (both compose
+    /// implementations do; `docker ps` is much faster than `docker-compose ps`).
     pub fn container(&self, service: &str) -> String {
-        let id = self.compose_run(&["ps", "-q", service]);
-        assert!(!id.is_empty(), "no container for {service}");
-        id.lines().next().unwrap_or_default().to_string()
+        let out = stdout(&run(&mut docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.project),
+            "--filter",
+            &format!("label=com.docker.compose.service={service}"),
+        ])));
+        let id = out.lines().next().unwrap_or_default().to_string();
+        assert!(
+            !id.is_empty(),
+            "no container for {service} in {}",
+            self.project
+        );
+        id
     }
 
     pub fn state(&self, service: &str) -> ContainerState {
@@ -444,6 +458,61 @@ impl Demo {
 impl Drop for Demo {
     fn drop(&mut self) {
         self.down();
+    }
+}
+
+/// Removes what test runs that died without their teardown left (a test killed by a timeout
+/// gets no chance to drop its [`Demo`]): projects `vrrpdt<pid>x<n>` whose process is gone.
+fn remove_stale_projects() {
+    let list = |args: &[&str]| -> Vec<String> {
+        docker(args)
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut projects: Vec<String> = list(&[
+        "ps",
+        "-a",
+        "--format",
+        "{{.Label \"com.docker.compose.project\"}}",
+    ]);
+    projects.extend(
+        list(&["network", "ls", "--format", "{{.Name}}"])
+            .into_iter()
+            .filter_map(|n| n.strip_suffix("_vrrp").map(str::to_string)),
+    );
+    projects.extend(
+        list(&["images", "--format", "{{.Tag}}", "vrrp-demo-test"])
+            .into_iter()
+            .filter(|t| t != "<none>"),
+    );
+    projects.sort();
+    projects.dedup();
+    for project in projects {
+        let Some(pid) = project
+            .strip_prefix("vrrpdt")
+            .and_then(|r| r.split_once('x'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        eprintln!("removing {project}, left behind by a test process that is gone");
+        let label = format!("label=com.docker.compose.project={project}");
+        for id in list(&["ps", "-aq", "--filter", &label]) {
+            let _ = docker(&["rm", "-f", "-v", &id]).output();
+        }
+        for id in list(&["network", "ls", "-q", "--filter", &label]) {
+            let _ = docker(&["network", "rm", &id]).output();
+        }
+        let _ = docker(&["rmi", "-f", &format!("vrrp-demo-test:{project}")]).output();
     }
 }
 
