@@ -377,6 +377,12 @@ pub fn describe(c: &Config) -> String {
             "  environment: VRRP_STATE VRRP_PREVIOUS_STATE VRRP_VRID VRRP_REASON VRRP_PRIORITY VRRP_INTERFACE VRRP_VIPS"
         );
     }
+    if !c.sync_groups.is_empty() {
+        let _ = writeln!(out, "\nsync groups (members share their tracked checks):");
+        for g in &c.sync_groups {
+            let _ = writeln!(out, "  {}: VRIDs {:?}", g.name, g.vrids);
+        }
+    }
     let _ = writeln!(out, "\nsupervised process:");
     match &c.supervise {
         None => {

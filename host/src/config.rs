@@ -185,6 +185,18 @@ pub struct Config {
     pub checks: Vec<CheckConfig>,
     pub notify: Vec<NotifyConfig>,
     pub supervise: Option<SuperviseConfig>,
+    pub sync_groups: Vec<SyncGroup>,
+}
+
+/// `[[sync_group]]`: virtual routers that must sit on the same node (a public and a private
+/// VIP). Every member tracks the union of the members' checks, so a failing check, a lost
+/// interface or a fault moves them all; a dead or paused node stops all their adverts at once.
+/// Members must be ordered the same way on every node (the node with the higher priority for
+/// one member has it for all), as with keepalived's `vrrp_sync_group`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncGroup {
+    pub name: String,
+    pub vrids: Vec<u8>,
 }
 
 /// One `[[vrrp]]` table.
@@ -398,6 +410,15 @@ struct RawFile {
     check: BTreeMap<Spanned<String>, Spanned<RawCheck>>,
     notify: Option<OneOrMany<RawNotify>>,
     supervise: Option<Spanned<RawSupervise>>,
+    #[serde(default)]
+    sync_group: Vec<Spanned<RawSyncGroup>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSyncGroup {
+    name: Spanned<String>,
+    vrids: Spanned<Vec<Spanned<i64>>>,
 }
 
 #[derive(Deserialize)]
@@ -829,6 +850,8 @@ impl Validator<'_> {
             Some(sv) => Some(self.supervise(sv.get_ref())?),
         };
 
+        let sync_groups = self.sync_groups(&raw.sync_group, &mut routers)?;
+
         Ok(Config {
             file: self.src.file.to_owned(),
             interface: interface.to_owned(),
@@ -838,6 +861,7 @@ impl Validator<'_> {
             checks,
             notify,
             supervise,
+            sync_groups,
         })
     }
 
@@ -1380,6 +1404,64 @@ impl Validator<'_> {
             expect_status,
             body: body.map(|b| b.get_ref().clone()),
         })
+    }
+
+    fn sync_groups(
+        &self,
+        raw: &[Spanned<RawSyncGroup>],
+        routers: &mut [RouterConfig],
+    ) -> Result<Vec<SyncGroup>, ConfigError> {
+        let mut groups: Vec<SyncGroup> = Vec::new();
+        for g in raw {
+            let g = g.get_ref();
+            let name = g.name.get_ref().trim();
+            if name.is_empty() {
+                return self.err(g.name.span(), "a sync group needs a name");
+            }
+            if groups.iter().any(|o| o.name == name) {
+                return self.err(
+                    g.name.span(),
+                    format!("sync group {name:?} is defined twice"),
+                );
+            }
+            if g.vrids.get_ref().len() < 2 {
+                return self.err(g.vrids.span(), "a sync group needs at least two VRIDs");
+            }
+            let mut vrids = Vec::new();
+            for v in g.vrids.get_ref() {
+                let vrid = *v.get_ref();
+                if !routers.iter().any(|r| i64::from(r.vrid()) == vrid) {
+                    return self.err(v.span(), format!("no [[vrrp]] has VRID {vrid}"));
+                }
+                let vrid = vrid as u8;
+                if vrids.contains(&vrid) {
+                    return self.err(v.span(), format!("VRID {vrid} is listed twice"));
+                }
+                if let Some(other) = groups.iter().find(|o| o.vrids.contains(&vrid)) {
+                    return self.err(
+                        v.span(),
+                        format!("VRID {vrid} is already in sync group {:?}", other.name),
+                    );
+                }
+                vrids.push(vrid);
+            }
+            let mut union: Vec<String> = Vec::new();
+            for r in routers.iter().filter(|r| vrids.contains(&r.vrid())) {
+                for t in &r.track {
+                    if !union.contains(t) {
+                        union.push(t.clone());
+                    }
+                }
+            }
+            for r in routers.iter_mut().filter(|r| vrids.contains(&r.vrid())) {
+                r.track = union.clone();
+            }
+            groups.push(SyncGroup {
+                name: name.to_owned(),
+                vrids,
+            });
+        }
+        Ok(groups)
     }
 
     fn supervise(&self, raw: &RawSupervise) -> Result<SuperviseConfig, ConfigError> {
@@ -2131,6 +2213,52 @@ mod tests {
             "check.c.interface",
             "applies to kind",
         );
+    }
+
+    #[test]
+    fn sync_groups_share_tracking() {
+        let text = format!(
+            "{HEAD}[[vrrp]]\nvrid = 10\npriority = 100\nvips = [\"192.0.2.1\"]\ntrack = [\"web\"]\n\
+             [[vrrp]]\nvrid = 20\npriority = 100\nvips = [\"198.51.100.1\"]\ntrack = [\"link\"]\n\
+             [[vrrp]]\nvrid = 30\npriority = 100\nvips = [\"203.0.113.1\"]\n\
+             [check.web]\nkind = \"tcp\"\naddr = \"127.0.0.1:80\"\nweight = -50\n\
+             [check.link]\nkind = \"interface\"\ninterface = \"eth1\"\nfault = true\n\
+             [[sync_group]]\nname = \"public-private\"\nvrids = [10, 20]\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.sync_groups[0].vrids, [10, 20]);
+        let track = |v: u8| {
+            c.routers
+                .iter()
+                .find(|r| r.vrid() == v)
+                .unwrap()
+                .track
+                .clone()
+        };
+        assert_eq!(track(10), ["web", "link"]);
+        assert_eq!(track(20), ["web", "link"]);
+        assert!(track(30).is_empty(), "not a member");
+
+        let bad = |group: &str| format!("{HEAD}{ROUTER}[[sync_group]]\n{group}\n");
+        refused(
+            &bad("name = \"g\"\nvrids = [51]"),
+            8,
+            "sync_group[0].vrids",
+            "at least two",
+        );
+        refused(
+            &bad("name = \"g\"\nvrids = [51, 52]"),
+            8,
+            "sync_group[0].vrids[1]",
+            "no [[vrrp]] has VRID 52",
+        );
+        refused(
+            &bad("name = \"g\"\nvrids = [51, 51]"),
+            8,
+            "sync_group[0].vrids[1]",
+            "listed twice",
+        );
+        refused(&bad("vrids = [51, 51]"), 6, "sync_group[0]", "name");
     }
 
     #[test]
