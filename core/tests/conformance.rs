@@ -688,3 +688,46 @@ fn c12b_reply_budget_starts_fresh_in_each_active_period() {
     inject_advert(&mut r, t1 + Duration::from_millis(1), &advert(100, 12)).unwrap();
     assert_eq!(drain(&mut r), [Action::SendAdvert { priority: 200 }]);
 }
+
+#[test]
+fn c23_unicast_peers_get_unicast_adverts_and_strangers_are_dropped() {
+    let mut c1 = config(200, 11);
+    c1.peers.push(addr(12)).unwrap();
+    let mut c2 = config(100, 12);
+    c2.peers.push(addr(11)).unwrap();
+    let mut seg = Segment::new(vec![c1, c2]);
+    for n in &mut seg.nodes {
+        n.stack.set_own_primary(true);
+    }
+    seg.start_all();
+    seg.run_until(at(10_000_000));
+    assert_eq!(seg.state(0), State::Active);
+    assert_eq!(seg.state(1), State::Backup, "r1's unicast adverts reach r2");
+    let adverts: Vec<_> = seg
+        .sent_by(0)
+        .into_iter()
+        .filter_map(|(_, d)| match d {
+            Decoded::Advert { dst, .. } => Some(dst),
+            _ => None,
+        })
+        .collect();
+    assert!(adverts.len() >= 6);
+    assert!(adverts.iter().all(|d| *d == addr(12)), "never multicast: {adverts:?}");
+
+    // A stranger with a higher priority is not a peer: dropped and counted, the VIP stays.
+    seg.inject(advert(254, 50).frame());
+    assert_eq!(seg.state(0), State::Active);
+    assert_eq!(seg.nodes[0].stack.router().stats().drops(DropReason::Peer), 1);
+
+    // The Active leaves: its priority-0 advert still goes out by unicast, and r2 takes over
+    // after Skew_Time.
+    let now = seg.now;
+    let node = &mut seg.nodes[0];
+    let events = &mut node.events;
+    node.stack.shutdown(now, &mut node.dev, &mut |e| events.push((now, e)));
+    seg.settle();
+    let last = seg.sent_by(0).pop().unwrap();
+    assert!(matches!(last.1, Decoded::Advert { priority: 0, dst, .. } if dst == addr(12)));
+    seg.run_until(now + Duration::from_micros(SKEW_100));
+    assert_eq!(seg.state(1), State::Active);
+}

@@ -127,7 +127,12 @@ pub struct Stack<'a, const N: usize> {
     raw: SocketHandle,
     /// The addresses smoltcp answers for are the VIPs exactly while this is true.
     claimed: bool,
+    /// smoltcp also owns the primary address (see [`Stack::set_own_primary`]).
+    own_primary: bool,
 }
+
+/// Addresses a smoltcp interface holds in this build (`iface-max-addr-count-8`).
+pub const MAX_INTERFACE_ADDRS: usize = 8;
 
 impl<'a, const N: usize> Stack<'a, N> {
     /// Builds the interface with the virtual MAC, joins 224.0.0.18 and opens the raw socket.
@@ -140,6 +145,10 @@ impl<'a, const N: usize> Stack<'a, N> {
         now: Instant,
     ) -> Result<Self, ConfigError> {
         let vrid = config.vrid;
+        // One interface slot may go to the primary address (set_own_primary).
+        if config.vips.len() >= MAX_INTERFACE_ADDRS {
+            return Err(ConfigError::TooManyVips);
+        }
         let router = VirtualRouter::new(config)?;
         let mut iface_config = IfaceConfig::new(HardwareAddress::Ethernet(virtual_mac(vrid)));
         iface_config.random_seed = u64::from(vrid);
@@ -166,7 +175,17 @@ impl<'a, const N: usize> Stack<'a, N> {
             sockets,
             raw,
             claimed: false,
+            own_primary: false,
         })
+    }
+
+    /// Makes smoltcp own the primary address as well, with the VIPs' prefix: it then answers
+    /// ARP for it (with the virtual MAC) and accepts unicast adverts sent to it. For a node whose
+    /// only stack is this one (firmware, the simulator). A Linux host, whose kernel owns that
+    /// address, leaves it off and hands unicast adverts to [`handle_ipv4`](Self::handle_ipv4).
+    pub fn set_own_primary(&mut self, own: bool) {
+        self.own_primary = own;
+        self.refresh_addrs();
     }
 
     pub fn router(&self) -> &VirtualRouter<N> {
@@ -272,22 +291,22 @@ impl<'a, const N: usize> Stack<'a, N> {
     fn receive_adverts(&mut self, now: Instant, on_event: &mut impl FnMut(Event)) {
         let socket = self.sockets.get_mut::<raw::Socket>(self.raw);
         while let Ok(packet) = socket.recv() {
-            match parse_ipv4_advert(packet, self.router.config().checksum) {
-                Ok((source, ttl, repr)) => {
-                    match self.router.handle_advert(now, source, ttl, &repr) {
-                        Ok(()) => on_event(Event::AdvertReceived {
-                            source,
-                            priority: repr.priority,
-                        }),
-                        Err(reason) => on_event(Event::Dropped { reason }),
-                    }
-                }
-                Err(reason) => {
-                    self.router.count_drop(reason);
-                    on_event(Event::Dropped { reason });
-                }
-            }
+            receive_advert(&mut self.router, now, packet, on_event);
         }
+    }
+
+    /// Hands the router an IPv4 packet carrying an advert that arrived outside smoltcp: on a
+    /// Linux host, unicast adverts to the node's own address reach the kernel, which passes them
+    /// on through a raw socket. Then acts on the outcome as [`poll`](Self::poll) would.
+    pub fn handle_ipv4<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        receive_advert(&mut self.router, now, packet, on_event);
+        self.apply_actions(now, device, on_event);
     }
 
     fn apply_actions<D: Device + ?Sized>(
@@ -302,14 +321,37 @@ impl<'a, const N: usize> Stack<'a, N> {
                     on_event(Event::StateChange { from, to, reason })
                 }
                 Action::SendAdvert { priority } => {
-                    if self.queue_advert(priority) {
-                        on_event(Event::AdvertSent { priority });
-                    } else {
-                        on_event(Event::TxDropped);
+                    // Multicast, or unicast to every configured peer (never a silent fallback
+                    // to multicast when peers are configured).
+                    let peers = self.router.config().peers.len();
+                    for i in 0..peers.max(1) {
+                        let dst = self
+                            .router
+                            .config()
+                            .peers
+                            .get(i)
+                            .copied()
+                            .unwrap_or(MULTICAST_V4);
+                        let mut sent = self.queue_advert(priority, dst);
+                        if !sent {
+                            // The socket's queue is full of earlier adverts: send them first.
+                            self.egress(now, device);
+                            sent = self.queue_advert(priority, dst);
+                        }
+                        if sent {
+                            on_event(Event::AdvertSent { priority });
+                        } else {
+                            on_event(Event::TxDropped);
+                        }
                     }
                 }
                 Action::ClaimVips => self.set_claimed(true),
-                Action::ReleaseVips => self.set_claimed(false),
+                Action::ReleaseVips => {
+                    // A unicast priority-0 advert is routed through the VIPs' subnet: send it
+                    // while the interface still has an address there.
+                    self.egress(now, device);
+                    self.set_claimed(false);
+                }
                 Action::Announce { count } => {
                     // The advert that made us Active must leave before the announcement.
                     self.egress(now, device);
@@ -322,35 +364,37 @@ impl<'a, const N: usize> Stack<'a, N> {
     }
 
     fn set_claimed(&mut self, claim: bool) {
-        if self.claimed == claim {
-            return;
+        if self.claimed != claim {
+            self.claimed = claim;
+            self.refresh_addrs();
         }
-        self.claimed = claim;
+    }
+
+    fn refresh_addrs(&mut self) {
         let config = self.router.config();
         let prefix = config.vip_prefix_len;
-        let vips = &config.vips;
+        let own = self.own_primary.then_some(config.primary);
+        let vips = if self.claimed { &config.vips[..] } else { &[] };
         self.iface.update_ip_addrs(|addrs| {
             addrs.clear();
-            if claim {
-                for vip in vips {
-                    // Capacity (iface-max-addr-count) is checked against N at compile time.
-                    let _ = addrs.push(IpCidr::new((*vip).into(), prefix));
-                }
+            // `new` refused more VIPs than leave room for the primary, so nothing is lost here.
+            for a in own.iter().chain(vips) {
+                let _ = addrs.push(IpCidr::new((*a).into(), prefix));
             }
         });
     }
 
-    fn queue_advert(&mut self, priority: u8) -> bool {
+    fn queue_advert(&mut self, priority: u8, dst: Ipv4Addr) -> bool {
         let config = self.router.config();
         let ctx = IpContext::V4 {
             src: config.primary,
-            dst: MULTICAST_V4,
+            dst,
         };
         let repr = self.router.advert(priority);
         let vrrp_len = repr.buffer_len();
         let ip = Ipv4Repr {
             src_addr: config.primary,
-            dst_addr: MULTICAST_V4,
+            dst_addr: dst,
             next_header: IpProtocol::Unknown(wire::IP_PROTOCOL),
             payload_len: vrrp_len,
             hop_limit: VRRP_TTL,
@@ -386,6 +430,27 @@ impl<'a, const N: usize> Stack<'a, N> {
 impl<const N: usize> VirtualRouter<N> {
     fn accepts_any(&self) -> bool {
         self.config().priority == 255 || self.config().accept_mode
+    }
+}
+
+fn receive_advert<const N: usize>(
+    router: &mut VirtualRouter<N>,
+    now: Instant,
+    packet: &[u8],
+    on_event: &mut impl FnMut(Event),
+) {
+    match parse_ipv4_advert(packet, router.config().checksum) {
+        Ok((source, ttl, repr)) => match router.handle_advert(now, source, ttl, &repr) {
+            Ok(()) => on_event(Event::AdvertReceived {
+                source,
+                priority: repr.priority,
+            }),
+            Err(reason) => on_event(Event::Dropped { reason }),
+        },
+        Err(reason) => {
+            router.count_drop(reason);
+            on_event(Event::Dropped { reason });
+        }
     }
 }
 
