@@ -27,6 +27,7 @@ use crate::relay::Relay;
 use crate::status::{self, Snapshot, StatusHandle};
 use crate::sysctl;
 use crate::tap::{self, Tap};
+use crate::unicast::{self, UnicastSocket};
 
 /// VIPs (and peers) per virtual router; the config refuses more.
 pub const MAX_VIPS: usize = 8;
@@ -108,6 +109,10 @@ struct Daemon {
     hooks: Option<Hooks>,
     status: StatusHandle,
     child: Option<Supervised>,
+    /// Present when some router has unicast peers.
+    unicast: Option<UnicastSocket>,
+    /// Unicast advert packets read but not yet handed to their router.
+    inbox: Vec<Vec<u8>>,
     /// Events drained from the stacks during one poll, tagged with their VRID.
     events: Vec<(u8, Event)>,
 }
@@ -172,8 +177,21 @@ impl Daemon {
                     health_rx,
                     status,
                     child: None,
+                    unicast: None,
+                    inbox: Vec::new(),
                     events: Vec::new(),
                 };
+                if daemon.routers.iter().any(|r| !r.cfg.core.peers.is_empty()) {
+                    match UnicastSocket::open() {
+                        Ok(u) => daemon.unicast = Some(u),
+                        Err(e) => {
+                            daemon.stop().await;
+                            return Err(RunError::Setup(format!(
+                                "raw socket for unicast adverts (peers): {e}"
+                            )));
+                        }
+                    }
+                }
                 if let Some(sv) = daemon.cfg.supervise.clone() {
                     match Supervised::spawn(&sv) {
                         Ok(c) => daemon.child = Some(c),
@@ -212,6 +230,7 @@ impl Daemon {
         };
         let mut routers = Vec::new();
         for rc in &cfg.routers {
+            check_peers(layout, rc)?;
             let primary = primary_address(layout, rc)?;
             routers.push(Router::new(rc.clone(), primary, tap, clock.now())?);
         }
@@ -277,6 +296,12 @@ impl Daemon {
                     self.ingest();
                 }
                 Some(ev) = self.health_rx.recv() => self.health_changed(ev),
+                r = recv_unicast(&mut self.unicast, &mut self.inbox) => {
+                    if let Err(e) = r {
+                        return Err(RunError::Other(format!("unicast advert socket: {e}").into()));
+                    }
+                    self.unicast_adverts();
+                }
                 status = wait_child(&mut self.child) => {
                     let name = self.child.as_ref().map(|c| c.name.clone()).unwrap_or_default();
                     self.child = None;
@@ -330,6 +355,22 @@ impl Daemon {
                     break;
                 }
             }
+        }
+    }
+
+    fn unicast_adverts(&mut self) {
+        let now = self.clock.now();
+        for packet in std::mem::take(&mut self.inbox) {
+            let vrid = unicast::vrid_of(&packet);
+            let Some(r) = self.routers.iter_mut().find(|r| Some(r.vrid()) == vrid) else {
+                self.status
+                    .update(|s| s.count_unmatched_drop(vrrp_core::wire::DropReason::Vrid));
+                continue;
+            };
+            let events = &mut self.events;
+            let vrid = r.vrid();
+            r.stack
+                .handle_ipv4(now, &packet, &mut self.tap, &mut |e| events.push((vrid, e)));
         }
     }
 
@@ -422,7 +463,11 @@ impl Daemon {
         self.status.update(|s| {
             for r in &self.routers {
                 if let Some(rs) = s.router_mut(r.vrid()) {
-                    rs.set_stats(r.stack.router().stats());
+                    let router = r.stack.router();
+                    rs.set_stats(router.stats());
+                    rs.effective_priority = router.priority();
+                    rs.primary = Some(router.config().primary.to_string());
+                    rs.state = router.state().as_str().to_owned();
                 }
             }
         });
@@ -528,6 +573,40 @@ impl Daemon {
     }
 }
 
+fn on_link(a: &layout::Addr, ip: Ipv4Addr) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(a.prefix)).unwrap_or(0);
+    u32::from(ip) & mask == u32::from(a.addr) & mask
+}
+
+/// Unicast adverts go out on the link, never through a router: a peer list in which no address
+/// is on the uplink's subnets can never be reached, which is a configuration error, not
+/// something to discover by a silent split brain.
+fn check_peers(layout: &Layout, rc: &RouterConfig) -> Result<(), RunError> {
+    let peers = &rc.core.peers;
+    if peers.is_empty() {
+        return Ok(());
+    }
+    let (near, far): (Vec<Ipv4Addr>, Vec<Ipv4Addr>) = peers
+        .iter()
+        .partition(|p| layout.addresses().iter().any(|a| on_link(a, **p)));
+    if near.is_empty() {
+        let nets: Vec<String> = layout
+            .addresses()
+            .iter()
+            .map(|a| format!("{}/{}", a.addr, a.prefix))
+            .collect();
+        return Err(RunError::Setup(format!(
+            "vrid {}: no peer is reachable: none of {far:?} is on the uplink's subnets {nets:?} \
+             (unicast adverts are sent on the link, not routed)",
+            rc.vrid()
+        )));
+    }
+    if !far.is_empty() {
+        warn!(vrid = rc.vrid(), unreachable = ?far, "peers off the uplink's subnets get no adverts");
+    }
+    Ok(())
+}
+
 /// The router's source address: configured, or the node's own address in the VIPs' subnet.
 fn primary_address(layout: &Layout, rc: &RouterConfig) -> Result<Ipv4Addr, RunError> {
     if let Some(p) = rc.primary {
@@ -596,6 +675,17 @@ impl Supervised {
                 let _ = self.child.kill().await;
             }
         }
+    }
+}
+
+/// Reads what the unicast socket has queued into `inbox`; never resolves without a socket.
+async fn recv_unicast(
+    socket: &mut Option<UnicastSocket>,
+    inbox: &mut Vec<Vec<u8>>,
+) -> std::io::Result<usize> {
+    match socket {
+        Some(s) => s.recv_with(|p| inbox.push(p.to_vec())).await,
+        None => std::future::pending().await,
     }
 }
 

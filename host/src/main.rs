@@ -11,6 +11,7 @@ mod relay;
 mod status;
 mod sysctl;
 mod tap;
+mod unicast;
 
 use std::process::ExitCode;
 

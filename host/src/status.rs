@@ -173,7 +173,6 @@ impl Snapshot {
         self.last_freeze_ms = Some(length.as_millis() as u64);
     }
 
-    #[cfg_attr(not(test), allow(dead_code))] // for adverts no router claims (issue 8)
     pub fn count_unmatched_drop(&mut self, reason: DropReason) {
         *self
             .unmatched_drops

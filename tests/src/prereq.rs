@@ -22,6 +22,8 @@ pub enum Need {
     Tcpdump,
     /// FRR: zebra, vrrpd, vtysh.
     Frr,
+    /// Our daemon: the `vrrpd` binary (built with the workspace) and `/dev/net/tun`.
+    Vrrpd,
 }
 
 /// Whether this run is CI (`CI` set and not `false` / `0` / empty).
@@ -70,6 +72,11 @@ fn check_one(n: Need) -> Result<(), String> {
         Need::Nginx => exists(crate::nginx::NGINX),
         Need::Keepalived => exists(crate::keepalived::KEEPALIVED),
         Need::Tcpdump => exists(crate::capture::TCPDUMP),
+        Need::Vrrpd => {
+            exists("/dev/net/tun")?;
+            let bin = crate::router::vrrpd_bin();
+            exists(&bin.display().to_string())
+        }
         Need::Frr => {
             exists(crate::frr::ZEBRA)?;
             exists(crate::frr::VRRPD)?;
