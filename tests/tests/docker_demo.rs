@@ -107,6 +107,12 @@ fn docker_walkthrough_pause_unpause() {
     let test = "walkthrough";
     let Some(demo) = Demo::up(test) else { return };
     demo.wait_converged(CONVERGE);
+    let capture = BridgeCapture::start(
+        &demo.bridge(),
+        artifact(&format!("{}-walkthrough.pcap", demo.project)),
+        "arp or ip proto 112",
+    );
+    let capture_path = capture.path.clone();
     let prober = Prober::start(demo.port);
     std::thread::sleep(Duration::from_millis(500));
 
@@ -120,6 +126,17 @@ fn docker_walkthrough_pause_unpause() {
         measure(test, "pause_master_to_secondary_ms", ms(t - t0));
     }
     println!("pause {MASTER}: Secondary after {switched:?}");
+    if let Some(silence) = capture
+        .read_now()
+        .takeover_silence(MASTER_IP, BACKUP_IP, t0)
+    {
+        // Last advert of the paused master to the first of the backup, on the Docker bridge.
+        measure(
+            test,
+            "pause_master_takeover_silence_ms",
+            format!("{:.1}", silence.ms()),
+        );
+    }
     assert_clean(test, "pause_master", &s);
 
     // 3. unpause: Primary again.
@@ -151,7 +168,9 @@ fn docker_walkthrough_pause_unpause() {
     let t3 = unix_now();
     demo.compose_run(&["unpause", BACKUP]);
     std::thread::sleep(Duration::from_secs(1));
-    let s = prober.stop().window(t3, unix_now());
+    let t4 = unix_now();
+    let s = prober.stop().window(t3, t4);
+    let pcap = capture.finish();
     assert_clean(test, "unpause_backup", &s);
     let secondary = s.bodies().get("Secondary").copied().unwrap_or(0);
     measure(test, "unpause_backup_secondary_answers", secondary);
@@ -160,6 +179,20 @@ fn docker_walkthrough_pause_unpause() {
         0,
         "the thawed backup served the VIP: {}",
         s.summary()
+    );
+    // On the wire: the thawed backup stays Backup. An advert from it means it went Active
+    // (with a gratuitous ARP that pulls the VIP's frames to it until the master's next advert).
+    let backup_adverts = advert_sources(&pcap, t3, t4)
+        .get(&BACKUP_IP.to_string())
+        .copied()
+        .unwrap_or(0);
+    measure(test, "unpause_backup_adverts_from_backup", backup_adverts);
+    assert_eq!(
+        backup_adverts,
+        0,
+        "the backup went Active when it was unpaused (it advertised), although the master never \
+         stopped advertising: see {}",
+        capture_path.display()
     );
     demo.wait_converged(Duration::from_secs(5));
 }
