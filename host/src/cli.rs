@@ -58,6 +58,18 @@ pub enum Command {
         #[arg(short, long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Convert a keepalived.conf (the vrrp_instance / vrrp_script subset) into a vrrpd config.
+    ///
+    /// Settings it cannot reproduce are listed by file and line on stderr and at the top of the
+    /// output. Exit status: 0 all translated, 3 something listed, 2 the file cannot be converted.
+    ImportKeepalived {
+        /// The keepalived configuration (includes are resolved relative to it).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Write the TOML here instead of to stdout.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// What `vrrpd run` hands to the daemon besides the validated config.

@@ -310,7 +310,20 @@ impl Daemon {
                         format!("supervised process {name} exited ({status})").into(),
                     ));
                 }
-                _ = tokio::time::sleep_until(wake) => self.note_freeze(wake),
+                _ = tokio::time::sleep_until(wake) => {
+                    self.note_freeze(wake);
+                    // After a freeze the timer can win the race with the TAP's readiness, so
+                    // look at the queues ourselves: what the others said while we slept must
+                    // reach the routers before their overdue timers fire.
+                    self.ingest();
+                    if let Some(u) = &mut self.unicast {
+                        let inbox = &mut self.inbox;
+                        if let Err(e) = u.try_recv_with(|p| inbox.push(p.to_vec())) {
+                            warn!("unicast advert socket: {e}");
+                        }
+                        self.unicast_adverts();
+                    }
+                }
             }
             self.poll().await;
         }
@@ -336,7 +349,13 @@ impl Daemon {
         let now = self.clock.now();
         loop {
             let relay = &self.relay;
-            self.tap.drain_with(|frame| relay.verdict(frame));
+            let drained = self.tap.drain_with(|frame| relay.verdict(frame));
+            debug!(
+                stack = drained.stack,
+                relayed = drained.relayed,
+                dropped = drained.dropped,
+                "frames read from the TAP"
+            );
             let routers = &mut self.routers;
             let events = &mut self.events;
             self.tap.for_each_stack_frame(|dev| {
@@ -454,10 +473,12 @@ impl Daemon {
                     warn!(%source, "advert lists other virtual addresses than ours")
                 }
                 Event::TxDropped => warn!("transmit queue full: frame dropped"),
-                Event::AdvertSent { .. }
-                | Event::AdvertReceived { .. }
-                | Event::Announced { .. }
-                | Event::NotAccepted => {}
+                Event::AdvertSent { priority } => debug!(priority, "advert sent"),
+                Event::AdvertReceived { source, priority } => {
+                    debug!(%source, priority, "advert received")
+                }
+                Event::Announced { frames } => debug!(frames, "gratuitous ARP sent"),
+                Event::NotAccepted => {}
             }
         }
         self.status.update(|s| {

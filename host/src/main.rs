@@ -5,6 +5,7 @@ mod config;
 mod daemon;
 mod health;
 mod hooks;
+mod import;
 mod layout;
 mod logging;
 mod relay;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         }
         Command::Check { config } => cli::check(&config),
         Command::Status { json, addr, config } => cli::status(json, addr, config),
+        Command::ImportKeepalived { file, output } => import::run(&file, output.as_deref()),
     }
 }
 

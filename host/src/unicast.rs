@@ -49,33 +49,49 @@ impl UnicastSocket {
         loop {
             let mut guard = self.fd.readable().await?;
             loop {
-                // SAFETY: reads into our own buffer of the given length.
-                let r = unsafe {
-                    libc::recv(
-                        guard.get_inner().as_raw_fd(),
-                        self.buf.as_mut_ptr().cast(),
-                        self.buf.len(),
-                        0,
-                    )
-                };
-                if r < 0 {
-                    let e = io::Error::last_os_error();
-                    match e.kind() {
-                        io::ErrorKind::WouldBlock => {
-                            guard.clear_ready();
-                            break;
-                        }
-                        io::ErrorKind::Interrupted => continue,
-                        _ => return Err(e),
+                let r = match recv(guard.get_inner().as_raw_fd(), &mut self.buf) {
+                    Ok(len) => len,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        guard.clear_ready();
+                        break;
                     }
-                }
-                f(&self.buf[..r as usize]);
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                f(&self.buf[..r]);
                 n += 1;
             }
             if n > 0 {
                 return Ok(n);
             }
         }
+    }
+
+    /// Hands every packet queued right now to `f`, without waiting.
+    pub fn try_recv_with(&mut self, mut f: impl FnMut(&[u8])) -> io::Result<usize> {
+        let fd = self.fd.get_ref().as_raw_fd();
+        let mut n = 0;
+        loop {
+            match recv(fd, &mut self.buf) {
+                Ok(len) => {
+                    f(&self.buf[..len]);
+                    n += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn recv(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: reads into a buffer we own, of the given length.
+    let r = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
     }
 }
 

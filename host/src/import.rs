@@ -1,0 +1,2548 @@
+//! `vrrpd import-keepalived FILE [-o OUT]`: converts the keepalived.conf subset that nginx HA
+//! setups use into a vrrpd configuration.
+//!
+//! Whatever the output does not reproduce of keepalived's behaviour is listed by FILE:LINE, as
+//! `# not translated:` comments at the top of the output and on stderr; nothing is dropped
+//! silently. Exit status: 0 everything translated, 3 something listed, 2 the file cannot be
+//! converted (a syntax error, or a value keepalived itself refuses or replaces with a default,
+//! reported as `FILE:LINE:COL: key path: why`), 1 the output could not be written.
+//!
+//! The parser is hand-written: no maintained crate reads keepalived.conf, whose grammar is
+//! keepalived's own (words on a line, brace blocks, `!`/`#` comments anywhere outside quotes,
+//! `"`/`'` quotes that join words, `include` with globs relative to the including file).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::config::{Config, format_duration, parse_duration};
+
+/// Exit status when the output was written but lists settings it does not reproduce.
+pub const EXIT_UNTRANSLATED: u8 = 3;
+
+// ---------------------------------------------------------------------------------------------
+// Results.
+
+/// A keepalived.conf that cannot be converted. `Display` gives `FILE:LINE:COL: KEY: why`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    pub file: String,
+    /// 1-based line and column; `None` when the file could not be read.
+    pub position: Option<(usize, usize)>,
+    /// keepalived key path such as `vrrp_instance VI_1.priority`; may be empty.
+    pub key: String,
+    pub message: String,
+    source_line: Option<String>,
+}
+
+impl ImportError {
+    /// The error followed by the source line and a caret under the column.
+    pub fn render(&self) -> String {
+        let mut out = self.to_string();
+        if let (Some(line), Some((_, col))) = (&self.source_line, self.position) {
+            let pad: String = line
+                .chars()
+                .take(col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let _ = write!(out, "\n    {line}\n    {pad}^");
+        }
+        out
+    }
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": {}", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// A keepalived setting whose behaviour the output does not reproduce (fully).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untranslated {
+    pub file: String,
+    pub line: usize,
+    /// The setting as written (words joined by single spaces).
+    pub what: String,
+    pub why: String,
+}
+
+impl fmt::Display for Untranslated {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}:{}: {}: {}", self.file, self.line, self.what, self.why)
+    }
+}
+
+/// A converted configuration.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The vrrpd TOML, with the untranslated list at the top.
+    pub toml: String,
+    /// In file order (the main file's lines interleaved with those of included files as
+    /// keepalived reads them).
+    pub untranslated: Vec<Untranslated>,
+}
+
+impl Imported {
+    /// Line numbers of the untranslated settings of the file displayed as `file`.
+    pub fn untranslated_lines(&self, file: &str) -> Vec<usize> {
+        self.untranslated
+            .iter()
+            .filter(|u| u.file == file)
+            .map(|u| u.line)
+            .collect()
+    }
+}
+
+/// Converts the keepalived configuration at `path`.
+pub fn import_file(path: &Path) -> Result<Imported, ImportError> {
+    let mut conv = Converter::default();
+    let stmts = conv.load(path, None)?;
+    conv.translate(&stmts)
+}
+
+/// Converts `text` as if it were the file `path`: `include`s are resolved against its directory.
+pub fn import_str(text: &str, path: &Path) -> Result<Imported, ImportError> {
+    let mut conv = Converter::default();
+    let stmts = conv.load(path, Some(text))?;
+    conv.translate(&stmts)
+}
+
+/// `vrrpd import-keepalived`.
+pub fn run(file: &Path, output: Option<&Path>) -> ExitCode {
+    let imported = match import_file(file) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("vrrpd: {}", e.render());
+            return ExitCode::from(2);
+        }
+    };
+    // The converter checks every value itself; this guards against its own bugs, so that it
+    // never hands out a file that `vrrpd run` would refuse.
+    let out_name = output.map_or_else(|| PathBuf::from("<stdout>"), Path::to_path_buf);
+    if let Err(e) = Config::parse(&imported.toml, &out_name) {
+        eprintln!(
+            "vrrpd: bug: the converted configuration does not validate:\n{}",
+            e.render()
+        );
+        return ExitCode::FAILURE;
+    }
+    match output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &imported.toml) {
+                eprintln!("vrrpd: cannot write {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+        None => print!("{}", imported.toml),
+    }
+    for u in &imported.untranslated {
+        eprintln!("vrrpd: not translated: {u}");
+    }
+    if imported.untranslated.is_empty() {
+        if let Some(path) = output {
+            eprintln!(
+                "vrrpd: wrote {}; validate it with: vrrpd check --config {}",
+                path.display(),
+                path.display()
+            );
+        }
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "vrrpd: {} keepalived setting(s) not translated (also listed at the top of {})",
+            imported.untranslated.len(),
+            out_name.display()
+        );
+        ExitCode::from(EXIT_UNTRANSLATED)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens and statements.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pos {
+    file: usize,
+    line: usize,
+    col: usize,
+}
+
+#[derive(Debug, Clone)]
+struct Word {
+    text: String,
+    pos: Pos,
+}
+
+#[derive(Debug)]
+enum Tok {
+    Word(Word),
+    Open(Pos),
+    Close(Pos),
+    Eol,
+}
+
+/// One keyword with its arguments, and its `{ ... }` block if it has one.
+#[derive(Debug, Clone)]
+struct Stmt {
+    words: Vec<Word>,
+    block: Option<Vec<Stmt>>,
+}
+
+impl Stmt {
+    fn key(&self) -> &str {
+        &self.words[0].text
+    }
+
+    fn pos(&self) -> Pos {
+        self.words[0].pos
+    }
+
+    fn args(&self) -> &[Word] {
+        &self.words[1..]
+    }
+
+    /// The statement as written, for the untranslated list.
+    fn text(&self) -> String {
+        let mut s = self
+            .words
+            .iter()
+            .map(|w| {
+                if w.text.is_empty() || w.text.contains(char::is_whitespace) {
+                    format!("{:?}", w.text)
+                } else {
+                    w.text.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        if self.block.is_some() {
+            s.push_str(" { ... }");
+        }
+        s
+    }
+}
+
+/// Blocks that only exist at the top level: meeting one inside another block means a `}` is
+/// missing, which is far more useful to say there than at the end of the file.
+const TOP_LEVEL_BLOCKS: &[&str] = &[
+    "global_defs",
+    "vrrp_instance",
+    "vrrp_script",
+    "vrrp_sync_group",
+    "vrrp_track_process",
+    "vrrp_track_file",
+    "virtual_server",
+    "virtual_server_group",
+    "bfd_instance",
+    "garp_group",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "linkbeat_interfaces",
+];
+
+const INCLUDE_KEYWORDS: &[&str] = &["include", "includer", "includem", "includew", "includeb", "includea"];
+
+/// Splits one file into tokens, line by line.
+fn lex(text: &str, file: usize) -> Result<Vec<Tok>, (Pos, String)> {
+    let mut toks = Vec::new();
+    for (n, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let lineno = n + 1;
+        let pos = |col| Pos {
+            file,
+            line: lineno,
+            col,
+        };
+        let mut cur: Option<Word> = None;
+        let mut quote: Option<(char, usize)> = None;
+        let mut chars = line.chars().enumerate();
+        fn flush(cur: &mut Option<Word>, toks: &mut Vec<Tok>) {
+            if let Some(w) = cur.take() {
+                toks.push(Tok::Word(w));
+            }
+        }
+        while let Some((i, c)) = chars.next() {
+            let col = i + 1;
+            if let Some((q, _)) = quote {
+                let w = cur.as_mut().expect("a quote starts a word");
+                if c == q {
+                    quote = None;
+                } else if c == '\\' {
+                    match chars.next() {
+                        Some((_, 'n')) => w.text.push('\n'),
+                        Some((_, 't')) => w.text.push('\t'),
+                        Some((_, 'r')) => w.text.push('\r'),
+                        Some((_, other)) => w.text.push(other),
+                        None => w.text.push('\\'),
+                    }
+                } else {
+                    w.text.push(c);
+                }
+                continue;
+            }
+            match c {
+                '"' | '\'' => {
+                    cur.get_or_insert_with(|| Word {
+                        text: String::new(),
+                        pos: pos(col),
+                    });
+                    quote = Some((c, col));
+                }
+                c if c.is_whitespace() => flush(&mut cur, &mut toks),
+                // keepalived.conf(5): comments "can start anywhere in a line".
+                '#' | '!' => break,
+                '{' => {
+                    flush(&mut cur, &mut toks);
+                    toks.push(Tok::Open(pos(col)));
+                }
+                '}' => {
+                    flush(&mut cur, &mut toks);
+                    toks.push(Tok::Close(pos(col)));
+                }
+                c => cur
+                    .get_or_insert_with(|| Word {
+                        text: String::new(),
+                        pos: pos(col),
+                    })
+                    .text
+                    .push(c),
+            }
+        }
+        if let Some((q, col)) = quote {
+            return Err((pos(col), format!("this {q} quote is never closed on its line")));
+        }
+        flush(&mut cur, &mut toks);
+        toks.push(Tok::Eol);
+    }
+    Ok(toks)
+}
+
+/// `*`, `?` and `[...]` (with `!`/`^` negation and ranges), as glob(3) matches one name.
+fn glob_match(pattern: &[char], name: &[char]) -> bool {
+    match pattern.first() {
+        None => name.is_empty(),
+        Some('*') => (0..=name.len()).any(|skip| glob_match(&pattern[1..], &name[skip..])),
+        Some('?') => !name.is_empty() && glob_match(&pattern[1..], &name[1..]),
+        Some('[') => {
+            let Some(close) = pattern.iter().skip(2).position(|&c| c == ']').map(|i| i + 2)
+            else {
+                return name.first() == Some(&'[') && glob_match(&pattern[1..], &name[1..]);
+            };
+            let Some(&c) = name.first() else {
+                return false;
+            };
+            let mut set = &pattern[1..close];
+            let negate = matches!(set.first(), Some('!' | '^'));
+            if negate {
+                set = &set[1..];
+            }
+            let mut hit = false;
+            let mut i = 0;
+            while i < set.len() {
+                if i + 2 < set.len() && set[i + 1] == '-' {
+                    hit |= set[i] <= c && c <= set[i + 2];
+                    i += 3;
+                } else {
+                    hit |= set[i] == c;
+                    i += 1;
+                }
+            }
+            hit != negate && glob_match(&pattern[close + 1..], &name[1..])
+        }
+        Some(&p) => name.first() == Some(&p) && glob_match(&pattern[1..], &name[1..]),
+    }
+}
+
+/// The files matching `pattern`, sorted as glob(3) sorts them. Wildcards may appear in any
+/// component; like glob(3), they do not match a leading dot.
+fn glob(pattern: &Path) -> Vec<PathBuf> {
+    let mut found = vec![PathBuf::new()];
+    for comp in pattern.components() {
+        let part = comp.as_os_str().to_string_lossy();
+        if !part.contains(['*', '?', '[']) {
+            for f in &mut found {
+                f.push(comp.as_os_str());
+            }
+            continue;
+        }
+        let pat: Vec<char> = part.chars().collect();
+        let mut next = Vec::new();
+        for dir in &found {
+            let read = if dir.as_os_str().is_empty() {
+                std::fs::read_dir(".")
+            } else {
+                std::fs::read_dir(dir)
+            };
+            let Ok(entries) = read else { continue };
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.') || part.starts_with('.'))
+                .filter(|n| glob_match(&pat, &n.chars().collect::<Vec<_>>()))
+                .collect();
+            names.sort();
+            next.extend(names.into_iter().map(|n| dir.join(n)));
+        }
+        found = next;
+    }
+    found.retain(|f| f.is_file());
+    found
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading: files, includes, the statement tree.
+
+struct SourceFile {
+    name: String,
+    lines: Vec<String>,
+}
+
+#[derive(Default)]
+struct Converter {
+    files: Vec<SourceFile>,
+    untranslated: Vec<(Pos, String, String)>,
+    /// Canonical paths of the files being read, to refuse include cycles.
+    reading: Vec<PathBuf>,
+}
+
+impl Converter {
+    fn error(&self, pos: Pos, key: &str, message: impl Into<String>) -> ImportError {
+        let f = &self.files[pos.file];
+        ImportError {
+            file: f.name.clone(),
+            position: Some((pos.line, pos.col)),
+            key: key.to_owned(),
+            message: message.into(),
+            source_line: f.lines.get(pos.line - 1).cloned(),
+        }
+    }
+
+    fn list(&mut self, stmt: &Stmt, why: impl Into<String>) {
+        self.untranslated.push((stmt.pos(), stmt.text(), why.into()));
+    }
+
+    /// Lists every entry of a block (or the statement itself when it has none): each tracked
+    /// interface gets its own line number.
+    fn list_entries(&mut self, stmt: &Stmt, why: &str) {
+        match &stmt.block {
+            Some(b) if !b.is_empty() => {
+                for s in b {
+                    let mut s = s.clone();
+                    s.words.insert(
+                        0,
+                        Word {
+                            text: format!("{}:", stmt.key()),
+                            pos: s.pos(),
+                        },
+                    );
+                    self.list(&s, why);
+                }
+            }
+            _ => self.list(stmt, why),
+        }
+    }
+
+    fn load(&mut self, path: &Path, text: Option<&str>) -> Result<Vec<Stmt>, ImportError> {
+        let name = path.display().to_string();
+        let owned;
+        let text = match text {
+            Some(t) => t,
+            None => {
+                owned = std::fs::read_to_string(path).map_err(|e| ImportError {
+                    file: name.clone(),
+                    position: None,
+                    key: String::new(),
+                    message: format!("cannot read the keepalived configuration: {e}"),
+                    source_line: None,
+                })?;
+                &owned
+            }
+        };
+        let file = self.files.len();
+        self.files.push(SourceFile {
+            name,
+            lines: text
+                .split('\n')
+                .map(|l| l.strip_suffix('\r').unwrap_or(l).to_owned())
+                .collect(),
+        });
+        let toks = lex(text, file).map_err(|(pos, msg)| self.error(pos, "", msg))?;
+        self.reading
+            .push(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()));
+        let mut i = 0;
+        let stmts = self.block(&toks, &mut i, None, path)?;
+        self.reading.pop();
+        Ok(stmts)
+    }
+
+    /// Reads statements up to the `}` closing `open` (or the end of the file at the top level).
+    fn block(
+        &mut self,
+        toks: &[Tok],
+        i: &mut usize,
+        open: Option<&Stmt>,
+        path: &Path,
+    ) -> Result<Vec<Stmt>, ImportError> {
+        let mut out: Vec<Stmt> = Vec::new();
+        // Whether the last statement ended its line without a block, so that a `{` alone on the
+        // next line opens its block (keepalived accepts both brace styles).
+        let mut may_open = false;
+        loop {
+            match toks.get(*i) {
+                None => {
+                    return match open {
+                        None => Ok(out),
+                        Some(s) => Err(self.error(
+                            s.pos(),
+                            &s.text().replace(" { ... }", ""),
+                            "this block is never closed: a `}` is missing",
+                        )),
+                    };
+                }
+                Some(Tok::Eol) => *i += 1,
+                Some(Tok::Close(pos)) => {
+                    *i += 1;
+                    return match open {
+                        Some(_) => Ok(out),
+                        None => Err(self.error(*pos, "", "`}` without a matching `{`")),
+                    };
+                }
+                Some(Tok::Open(pos)) => {
+                    let pos = *pos;
+                    *i += 1;
+                    match out.last() {
+                        Some(last) if may_open => {
+                            let last = last.clone();
+                            let block = self.block(toks, i, Some(&last), path)?;
+                            out.last_mut().expect("just seen").block = Some(block);
+                            may_open = false;
+                        }
+                        _ => return Err(self.error(pos, "", "`{` without a keyword before it")),
+                    }
+                }
+                Some(Tok::Word(_)) => {
+                    let mut words = Vec::new();
+                    while let Some(Tok::Word(w)) = toks.get(*i) {
+                        words.push(w.clone());
+                        *i += 1;
+                    }
+                    let mut stmt = Stmt {
+                        words,
+                        block: None,
+                    };
+                    if let Some(outer) = open
+                        && TOP_LEVEL_BLOCKS.contains(&stmt.key())
+                    {
+                        return Err(self.error(
+                            stmt.pos(),
+                            &outer.text().replace(" { ... }", ""),
+                            format!(
+                                "`{}` inside the block opened on line {}: a `}}` is missing before this line",
+                                stmt.key(),
+                                outer.pos().line
+                            ),
+                        ));
+                    }
+                    if let Some(Tok::Open(_)) = toks.get(*i) {
+                        *i += 1;
+                        stmt.block = Some(self.block(toks, i, Some(&stmt), path)?);
+                        may_open = false;
+                    } else {
+                        may_open = matches!(toks.get(*i), Some(Tok::Eol));
+                    }
+                    if INCLUDE_KEYWORDS.contains(&stmt.key()) {
+                        out.extend(self.include(&stmt, path)?);
+                        may_open = false;
+                    } else {
+                        out.push(stmt);
+                    }
+                }
+            }
+        }
+    }
+
+    fn include(&mut self, stmt: &Stmt, from: &Path) -> Result<Vec<Stmt>, ImportError> {
+        let [pattern] = stmt.args() else {
+            return Err(self.error(
+                stmt.pos(),
+                stmt.key(),
+                "expected one file name or glob pattern",
+            ));
+        };
+        // keepalived.conf(5): relative paths are relative to the directory of the including file.
+        let full = from
+            .parent()
+            .unwrap_or(Path::new(""))
+            .join(&pattern.text);
+        let files = glob(&full);
+        if files.is_empty() {
+            self.list(
+                stmt,
+                "matches no file (keepalived's `include` skips it too): nothing from it is in the output",
+            );
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for f in files {
+            let canon = std::fs::canonicalize(&f).unwrap_or_else(|_| f.clone());
+            if self.reading.contains(&canon) {
+                return Err(self.error(
+                    pattern.pos,
+                    stmt.key(),
+                    format!("{} includes itself", f.display()),
+                ));
+            }
+            out.extend(self.load(&f, None)?);
+        }
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The translated model.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Probe {
+    Process(String),
+    Http(String),
+    Tcp(String),
+    Command(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+struct Script {
+    name: String,
+    pos: Pos,
+    script: String,
+    probe: Probe,
+    /// Why the probe is what it is, as TOML comments.
+    notes: Vec<String>,
+    interval: Duration,
+    timeout: Option<Duration>,
+    weight: i32,
+    rise: u32,
+    fall: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Check {
+    name: String,
+    script: Script,
+    weight: i32,
+}
+
+#[derive(Debug, Clone)]
+struct Router {
+    name: String,
+    pos: Pos,
+    interface: String,
+    vrid: u8,
+    version: u8,
+    priority: u8,
+    interval: Duration,
+    vips: Vec<Ipv4Addr>,
+    prefix: u8,
+    preempt: bool,
+    preempt_delay: Option<Duration>,
+    accept: bool,
+    message_only: bool,
+    auth_pass: Option<String>,
+    garp: (u8, u8, Duration),
+    peers: Vec<Ipv4Addr>,
+    primary: Option<Ipv4Addr>,
+    track: Vec<String>,
+    notify: Option<String>,
+    comments: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Globals {
+    version: u8,
+    strict: bool,
+    garp_repeat: Option<u8>,
+    garp_delay: Option<Duration>,
+    min_garp: bool,
+    checksum_as_v2: bool,
+}
+
+/// keepalived's gratuitous ARP defaults: 5 at once, 5 more 5 s later.
+const KEEPALIVED_GARP_REPEAT: u8 = 5;
+const KEEPALIVED_GARP_DELAY: Duration = Duration::from_secs(5);
+
+/// Keywords vrrpd has no equivalent for (yet), with the reason given in the listing.
+fn unsupported(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "track_interface" => {
+            "vrrpd does not track interfaces yet: the router keeps its priority when this link goes down"
+        }
+        "track_file" | "track_process" | "track_bfd" | "track_src_ip" => {
+            "vrrpd tracks only its [check.NAME] health checks"
+        }
+        "virtual_ipaddress_excluded" => {
+            "vrrpd installs only the VIPs it advertises: add these to another router or configure them otherwise"
+        }
+        "virtual_routes" | "virtual_rules" => {
+            "vrrpd does not install routes or rules on becoming Active: use a notify hook"
+        }
+        "smtp_alert" | "notification_email" | "notification_email_from" | "smtp_server"
+        | "smtp_connect_timeout" | "smtp_helo_name" => {
+            "vrrpd sends no e-mail: use a notify hook"
+        }
+        "garp_master_refresh" | "garp_master_refresh_repeat" | "vrrp_garp_master_refresh"
+        | "vrrp_garp_master_refresh_repeat" => {
+            "vrrpd sends no periodic gratuitous ARP while Active"
+        }
+        "garp_lower_prio_delay" | "garp_lower_prio_repeat" | "vrrp_garp_lower_prio_delay"
+        | "vrrp_garp_lower_prio_repeat" => {
+            "vrrpd sends gratuitous ARP only on becoming Active"
+        }
+        "vrrp_garp_interval" | "garp_interval" => {
+            "vrrpd sends each burst of gratuitous ARP without a delay between messages"
+        }
+        "use_ipvlan" | "vmac_xmit_base" | "use_vmac_addr" => {
+            "vrrpd serves the VIPs from its own TAP device with the virtual MAC"
+        }
+        "lvs_sync_daemon" | "lvs_sync_daemon_interface" => "vrrpd does not drive IPVS",
+        "native_ipv6" => "vrrpd does not support IPv6 virtual routers yet",
+        "unicast_ttl" | "mcast_dst_ip" | "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
+            "vrrpd always advertises to 224.0.0.18 with TTL 255"
+        }
+        "down_timer_adverts" | "vrrp_down_timer_adverts" => {
+            "vrrpd uses RFC 9568's Active_Down_Interval (3 intervals + Skew_Time)"
+        }
+        "higher_prio_send_advert" | "vrrp_higher_prio_send_advert" | "lower_prio_no_advert"
+        | "vrrp_lower_prio_no_advert" => {
+            "vrrpd follows RFC 9568 on lower and higher priority adverts"
+        }
+        "script_user" | "enable_script_security" => {
+            "vrrpd runs checks and hooks as its own user, without keepalived's path checks"
+        }
+        "vrrp_startup_delay" | "vrrp_delay_after_boot" => "vrrpd starts its routers at once",
+        "vrrp_iptables" | "vrrp_nftables" | "nftables" | "vrrp_ipsets" => {
+            "vrrpd does not use a firewall: accept = false is enforced on its TAP"
+        }
+        "vrrp_notify_fifo" | "vrrp_notify_fifo_script" | "notify_fifo" | "notify_fifo_script" => {
+            "vrrpd has no notify FIFO: use a notify hook"
+        }
+        "notify_master_rx_lower_pri" | "notify_deleted" | "notify_priority_changes"
+        | "vrrp_notify_priority_changes" => "vrrpd runs hooks on state changes only",
+        "virtual_server" | "virtual_server_group" | "real_server" => {
+            "LVS configuration: vrrpd does not drive IPVS"
+        }
+        "vrrp_track_process" | "vrrp_track_file" | "bfd_instance" | "garp_group" => {
+            "vrrpd has no equivalent yet"
+        }
+        "static_ipaddress" | "static_routes" | "static_rules" | "linkbeat_interfaces" => {
+            "vrrpd does not configure static addresses, routes or rules"
+        }
+        "debug" | "kernel_rx_buf_size" | "linkbeat_use_polling" | "skip_check_adv_addr"
+        | "vrrp_skip_check_adv_addr" | "old_unicast_checksum" => "vrrpd has no such option",
+        _ => return None,
+    })
+}
+
+/// Keywords of global_defs that change nothing vrrpd does; each still gets a comment.
+fn inert_global(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "router_id" => "names this host in keepalived's e-mails and SNMP; vrrpd's status names VRIDs",
+        "vrrp_check_unicast_src" => "vrrpd always drops adverts from sources outside `peers`",
+        "max_auto_priority" | "vrrp_priority" | "vrrp_no_swap" | "vrrp_rt_priority"
+        | "vrrp_rlimit_rttime" | "vrrp_cpu_affinity" | "checker_priority" | "checker_no_swap"
+        | "checker_rt_priority" | "process_names" | "process_name" | "vrrp_process_name"
+        | "checker_process_name" | "dynamic_interfaces" | "enable_snmp_vrrp"
+        | "enable_snmp_checker" | "enable_snmp_rfc" | "enable_snmp_rfcv2" | "enable_snmp_rfcv3"
+        | "enable_traps" | "snmp_socket" | "lvs_flush" | "lvs_timeouts" | "default_interface" => {
+            "a keepalived process or LVS/SNMP setting with no counterpart in vrrpd"
+        }
+        _ => return None,
+    })
+}
+
+fn int_arg(s: &str) -> Option<i64> {
+    if s.is_empty() || s.len() > 18 {
+        return None;
+    }
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// keepalived times are decimal seconds ("1", "0.1", "2.5").
+fn seconds_arg(s: &str) -> Option<Duration> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    parse_duration(&format!("{s}s")).ok()
+}
+
+fn bool_arg(args: &[Word]) -> Option<bool> {
+    match args.first().map(|w| w.text.to_ascii_lowercase()) {
+        None => Some(true),
+        Some(s) => match s.as_str() {
+            "on" | "true" | "yes" => Some(true),
+            "off" | "false" | "no" => Some(false),
+            _ => None,
+        },
+    }
+}
+
+/// Splits a script string into argv the way keepalived does (no shell): spaces separate,
+/// single or double quotes group, a backslash escapes the next character.
+fn split_argv(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (_, '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.get_or_insert_with(String::new).push(n);
+                }
+            }
+            (Some(_), c) => cur.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                cur.get_or_insert_with(String::new);
+                quote = Some(c);
+            }
+            (None, c) if c.is_whitespace() => {
+                if let Some(w) = cur.take() {
+                    out.push(w);
+                }
+            }
+            (None, c) => cur.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if let Some(w) = cur {
+        out.push(w);
+    }
+    out
+}
+
+/// Words a shell would treat specially: keepalived 2 does not run scripts through a shell.
+fn shell_syntax(argv: &[String]) -> bool {
+    argv.iter().any(|w| {
+        ["|", "||", "&&", ";", ">", "<", ">>", "2>&1", "&"].contains(&w.as_str())
+            || w.starts_with(['<', '>'])
+            || w.contains("$(")
+            || w.contains('`')
+            || w.ends_with(';')
+            || (w.starts_with('$') && w.len() > 1)
+    })
+}
+
+fn basename(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// Maps the obvious script idioms to vrrpd's native checks; anything else stays a command.
+fn classify(argv: &[String]) -> (Probe, Vec<String>) {
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let Some((&prog, rest)) = words.split_first() else {
+        return (Probe::Command(argv.to_vec()), Vec::new());
+    };
+    // /proc/PID/comm holds at most 15 bytes, which is what vrrpd's process check compares.
+    let process_name = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 15
+            && !n.starts_with('-')
+            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    };
+    match (basename(prog), rest) {
+        ("killall", ["-0", name]) | ("pidof", [name]) | ("pidof", ["-s", name])
+        | ("pgrep", ["-x", name])
+            if process_name(name) =>
+        {
+            return (
+                Probe::Process((*name).to_owned()),
+                vec![format!(
+                    "`{}` succeeds while a process named {name} runs: vrrpd checks that without forking",
+                    words.join(" ")
+                )],
+            );
+        }
+        ("curl", _) => {
+            if let Some(probe) = curl(rest) {
+                return probe;
+            }
+        }
+        ("nc" | "ncat", _) => {
+            if let Some(addr) = netcat(rest) {
+                return (
+                    Probe::Tcp(addr.clone()),
+                    vec![format!(
+                        "`{}` succeeds when {addr} accepts a TCP connection",
+                        words.join(" ")
+                    )],
+                );
+            }
+        }
+        _ => {}
+    }
+    (Probe::Command(argv.to_vec()), Vec::new())
+}
+
+/// `curl -fsS [-o /dev/null] [-m N] http://...`: only with --fail does curl's exit status
+/// depend on the HTTP status at all.
+fn curl(args: &[&str]) -> Option<(Probe, Vec<String>)> {
+    let mut fail = false;
+    let mut url = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i];
+        match a {
+            "--fail" => fail = true,
+            "--silent" | "--show-error" | "--insecure" => {}
+            "-o" | "--output" => {
+                if args.get(i + 1) != Some(&"/dev/null") {
+                    return None;
+                }
+                i += 1;
+            }
+            "-m" | "--max-time" | "--connect-timeout" => {
+                seconds_arg(args.get(i + 1)?)?;
+                i += 1;
+            }
+            _ if a.starts_with("--") => return None,
+            _ if a.starts_with('-') && a.len() > 1 => {
+                if !a[1..].chars().all(|c| "sSfk".contains(c)) {
+                    return None;
+                }
+                fail |= a.contains('f');
+            }
+            _ if url.is_none() && a.starts_with("http://") => url = Some(a),
+            _ => return None,
+        }
+        i += 1;
+    }
+    let url = url?;
+    if !fail || url.parse::<hyper::Uri>().is_err() {
+        return None;
+    }
+    Some((
+        Probe::Http(url.to_owned()),
+        vec![format!(
+            "`curl --fail {url}` succeeds on an HTTP status below 400: vrrpd's http check expects 200"
+        )],
+    ))
+}
+
+/// `nc -z [-w N] IP PORT`.
+fn netcat(args: &[&str]) -> Option<String> {
+    let mut zero_io = false;
+    let mut operands = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i];
+        if a == "-w" {
+            seconds_arg(args.get(i + 1)?)?;
+            i += 1;
+        } else if let Some(flags) = a.strip_prefix('-') {
+            if flags.is_empty() || !flags.chars().all(|c| "zvn".contains(c)) {
+                return None;
+            }
+            zero_io |= flags.contains('z');
+        } else {
+            operands.push(a);
+        }
+        i += 1;
+    }
+    let [host, port] = operands[..] else {
+        return None;
+    };
+    let ip: Ipv4Addr = host.parse().ok()?;
+    let port: u16 = port.parse().ok()?;
+    zero_io.then(|| format!("{ip}:{port}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Translation.
+
+impl Converter {
+    fn translate(mut self, top: &[Stmt]) -> Result<Imported, ImportError> {
+        let mut globals = Globals {
+            version: 2,
+            strict: false,
+            garp_repeat: None,
+            garp_delay: None,
+            min_garp: false,
+            checksum_as_v2: false,
+        };
+        let mut header_notes = Vec::new();
+        let mut scripts: BTreeMap<String, Script> = BTreeMap::new();
+        let mut instances = Vec::new();
+        let mut groups = Vec::new();
+        for stmt in top {
+            match stmt.key() {
+                "global_defs" => {
+                    self.globals(stmt, &mut globals, &mut header_notes)?;
+                }
+                "vrrp_script" => {
+                    let s = self.script(stmt)?;
+                    if let Some(old) = scripts.get(&s.name) {
+                        return Err(self.error(
+                            stmt.args()[0].pos,
+                            "vrrp_script",
+                            format!(
+                                "vrrp_script {} is already defined on line {}",
+                                s.name, old.pos.line
+                            ),
+                        ));
+                    }
+                    scripts.insert(s.name.clone(), s);
+                }
+                "vrrp_instance" => instances.push(stmt),
+                "vrrp_sync_group" => groups.push(stmt),
+                key => {
+                    let why = unsupported(key).unwrap_or(
+                        "unknown keyword (keepalived ignores it too, with a warning)",
+                    );
+                    self.list(stmt, why);
+                }
+            }
+        }
+
+        let mut routers: Vec<Router> = Vec::new();
+        let mut checks: BTreeMap<String, Check> = BTreeMap::new();
+        let mut vrid_at: BTreeMap<u8, (String, usize)> = BTreeMap::new();
+        for stmt in instances {
+            let Some(r) = self.instance(stmt, &globals, &scripts, &mut checks, routers.first())?
+            else {
+                continue;
+            };
+            if let Some((other, line)) = vrid_at.get(&r.vrid) {
+                let at = stmt
+                    .block
+                    .iter()
+                    .flatten()
+                    .find(|s| s.key() == "virtual_router_id")
+                    .map_or(stmt.pos(), |s| s.args()[0].pos);
+                return Err(self.error(
+                    at,
+                    &format!("vrrp_instance {}.virtual_router_id", r.name),
+                    format!(
+                        "VRID {} is also used by vrrp_instance {other} (line {line}) on {}: one VRID is one virtual router on a link",
+                        r.vrid, r.interface
+                    ),
+                ));
+            }
+            vrid_at.insert(r.vrid, (r.name.clone(), stmt.pos().line));
+            routers.push(r);
+        }
+        for g in groups {
+            let members: Vec<String> = g
+                .block
+                .iter()
+                .flatten()
+                .filter(|s| s.key() == "group")
+                .flat_map(|s| s.block.iter().flatten().map(|m| m.key().to_owned()))
+                .collect();
+            self.list(
+                g,
+                format!(
+                    "vrrpd has no sync groups yet: {} are translated as independent routers, which may be Active on different hosts",
+                    if members.is_empty() {
+                        "its instances".to_owned()
+                    } else {
+                        members.join(", ")
+                    }
+                ),
+            );
+        }
+        if routers.is_empty() {
+            return Err(ImportError {
+                file: self.files[0].name.clone(),
+                position: None,
+                key: String::new(),
+                message: "no vrrp_instance to translate: vrrpd needs at least one virtual router"
+                    .into(),
+                source_line: None,
+            });
+        }
+        for (name, s) in &scripts {
+            if !checks.values().any(|c| &c.script.name == name) {
+                header_notes.push(format!(
+                    "vrrp_script {name} (line {}) is tracked by no translated instance: keepalived does not run it either",
+                    s.pos.line
+                ));
+            }
+        }
+
+        self.untranslated
+            .sort_by_key(|(pos, _, _)| (pos.file, pos.line, pos.col));
+        let untranslated: Vec<Untranslated> = self
+            .untranslated
+            .iter()
+            .map(|(pos, what, why)| Untranslated {
+                file: self.files[pos.file].name.clone(),
+                line: pos.line,
+                what: what.clone(),
+                why: why.clone(),
+            })
+            .collect();
+        let toml = render(
+            &self.files[0].name,
+            &untranslated,
+            &header_notes,
+            &routers,
+            &checks,
+        );
+        Ok(Imported { toml, untranslated })
+    }
+
+    fn one_arg<'s>(&self, stmt: &'s Stmt, key: &str) -> Result<&'s Word, ImportError> {
+        match stmt.args() {
+            [w] => Ok(w),
+            [] => Err(self.error(stmt.pos(), key, "a value is missing")),
+            [_, extra, ..] => Err(self.error(extra.pos, key, "one value expected")),
+        }
+    }
+
+    fn globals(
+        &mut self,
+        stmt: &Stmt,
+        g: &mut Globals,
+        notes: &mut Vec<String>,
+    ) -> Result<(), ImportError> {
+        for s in stmt.block.iter().flatten() {
+            let key = format!("global_defs.{}", s.key());
+            match s.key() {
+                "vrrp_version" => {
+                    let w = self.one_arg(s, &key)?;
+                    g.version = match w.text.as_str() {
+                        "2" => 2,
+                        "3" => 3,
+                        _ => return Err(self.error(w.pos, &key, "must be 2 or 3")),
+                    };
+                }
+                "vrrp_strict" => g.strict = true,
+                "vrrp_garp_master_repeat" => g.garp_repeat = Some(self.garp_repeat(s, &key)?),
+                "vrrp_garp_master_delay" => g.garp_delay = Some(self.seconds(s, &key, 0..=1000)?),
+                "vrrp_min_garp" => g.min_garp = bool_arg(s.args()).unwrap_or(true),
+                "v3_checksum_as_v2" => g.checksum_as_v2 = bool_arg(s.args()).unwrap_or(true),
+                k => {
+                    if let Some(why) = inert_global(k) {
+                        notes.push(format!("{} (line {}): {why}", s.text(), s.pos().line));
+                    } else if let Some(why) = unsupported(k) {
+                        self.list(s, why);
+                    } else {
+                        self.list(s, "not supported by vrrpd");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn seconds(
+        &self,
+        s: &Stmt,
+        key: &str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ImportError> {
+        let w = self.one_arg(s, key)?;
+        match seconds_arg(&w.text) {
+            Some(d)
+                if d >= Duration::from_secs(*range.start())
+                    && d <= Duration::from_secs(*range.end()) =>
+            {
+                Ok(d)
+            }
+            _ => Err(self.error(
+                w.pos,
+                key,
+                format!(
+                    "{:?} is not a time in seconds in {}..={}",
+                    w.text,
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    }
+
+    fn int(
+        &self,
+        s: &Stmt,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+        why: &str,
+    ) -> Result<i64, ImportError> {
+        let w = self.one_arg(s, key)?;
+        match int_arg(&w.text) {
+            Some(n) if range.contains(&n) => Ok(n),
+            Some(n) => Err(self.error(
+                w.pos,
+                key,
+                format!(
+                    "{n} is out of range: must be {}..={}{why}",
+                    range.start(),
+                    range.end()
+                ),
+            )),
+            None => Err(self.error(w.pos, key, format!("{:?} is not a number", w.text))),
+        }
+    }
+
+    fn garp_repeat(&self, s: &Stmt, key: &str) -> Result<u8, ImportError> {
+        Ok(self.int(s, key, 1..=255, "")? as u8)
+    }
+
+    fn script(&mut self, stmt: &Stmt) -> Result<Script, ImportError> {
+        let Some(name) = stmt.args().first() else {
+            return Err(self.error(stmt.pos(), "vrrp_script", "the script needs a name"));
+        };
+        let path = format!("vrrp_script {}", name.text);
+        if name.text.is_empty() {
+            return Err(self.error(name.pos, "vrrp_script", "the script needs a name"));
+        }
+        let mut script = None;
+        let mut s = Script {
+            name: name.text.clone(),
+            pos: stmt.pos(),
+            script: String::new(),
+            probe: Probe::Command(Vec::new()),
+            notes: Vec::new(),
+            interval: Duration::from_secs(1),
+            timeout: None,
+            weight: 0,
+            rise: 1,
+            fall: 1,
+        };
+        for st in stmt.block.iter().flatten() {
+            let key = format!("{path}.{}", st.key());
+            match st.key() {
+                "script" => {
+                    if st.args().is_empty() {
+                        return Err(self.error(st.pos(), &key, "the command is missing"));
+                    }
+                    // An unquoted command with arguments reaches keepalived as separate words.
+                    let text = st
+                        .args()
+                        .iter()
+                        .map(|w| w.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    script = Some((text, st.pos()));
+                }
+                "interval" => s.interval = self.seconds(st, &key, 0..=86400)?,
+                "timeout" => s.timeout = Some(self.seconds(st, &key, 0..=86400)?),
+                "weight" => {
+                    let (w, rest) = st
+                        .args()
+                        .split_first()
+                        .ok_or_else(|| self.error(st.pos(), &key, "a value is missing"))?;
+                    s.weight = match int_arg(&w.text) {
+                        Some(n) if (-254..=254).contains(&n) => n as i32,
+                        _ => {
+                            return Err(self.error(
+                                w.pos,
+                                &key,
+                                format!("{:?}: a weight is -254..=254", w.text),
+                            ));
+                        }
+                    };
+                    match rest.first().map(|w| w.text.as_str()) {
+                        None | Some("noreverse") => {}
+                        Some("reverse") => {
+                            return Err(self.error(
+                                rest[0].pos,
+                                &key,
+                                "`reverse` weights cannot be expressed in vrrpd: invert the script instead",
+                            ));
+                        }
+                        Some(_) => return Err(self.error(rest[0].pos, &key, "unexpected value")),
+                    }
+                }
+                "rise" => s.rise = self.int(st, &key, 1..=1000, "")? as u32,
+                "fall" => s.fall = self.int(st, &key, 1..=1000, "")? as u32,
+                "user" => self.list(
+                    st,
+                    "vrrpd runs checks as its own user: make the check work as that user",
+                ),
+                "init_fail" => s.notes.push(
+                    "init_fail: vrrpd counts every check as down until its first result anyway"
+                        .into(),
+                ),
+                _ => self.list(st, "unknown keyword (keepalived ignores it too, with a warning)"),
+            }
+        }
+        let Some((text, pos)) = script else {
+            return Err(self.error(stmt.pos(), &path, "has no `script`"));
+        };
+        if s.interval < Duration::from_millis(10) {
+            return Err(self.error(
+                pos,
+                &format!("{path}.interval"),
+                "a check interval is at least 10ms",
+            ));
+        }
+        if s.timeout == Some(Duration::ZERO) {
+            return Err(self.error(pos, &format!("{path}.timeout"), "must be more than 0"));
+        }
+        let argv = split_argv(&text);
+        if argv.is_empty() {
+            return Err(self.error(pos, &format!("{path}.script"), "the command is empty"));
+        }
+        s.script = text.clone();
+        if shell_syntax(&argv) {
+            s.probe = Probe::Command(vec!["/bin/sh".into(), "-c".into(), text]);
+            let st = stmt
+                .block
+                .iter()
+                .flatten()
+                .find(|st| st.key() == "script")
+                .expect("seen above");
+            self.list(
+                st,
+                "uses shell syntax, which keepalived 2 passes to the program as plain arguments (no shell): translated as /bin/sh -c, check that this is what was meant",
+            );
+        } else {
+            let (probe, notes) = classify(&argv);
+            s.probe = probe;
+            s.notes.extend(notes);
+            if matches!(s.probe, Probe::Http(_)) {
+                let st = stmt
+                    .block
+                    .iter()
+                    .flatten()
+                    .find(|st| st.key() == "script")
+                    .expect("seen above");
+                self.list(
+                    st,
+                    "translated to an http check, which wants status 200 where curl --fail accepted any status below 400 (a redirect, say): make sure the URL answers 200",
+                );
+            }
+        }
+        if let Some(t) = s.timeout
+            && t > s.interval
+        {
+            let st = stmt
+                .block
+                .iter()
+                .flatten()
+                .find(|st| st.key() == "timeout")
+                .expect("set above");
+            self.list(
+                st,
+                format!(
+                    "longer than the interval ({}): vrrpd's timeout is at most the interval, so it is cut to that",
+                    format_duration(s.interval)
+                ),
+            );
+            s.timeout = Some(s.interval);
+        }
+        Ok(s)
+    }
+
+    fn instance(
+        &mut self,
+        stmt: &Stmt,
+        g: &Globals,
+        scripts: &BTreeMap<String, Script>,
+        checks: &mut BTreeMap<String, Check>,
+        first: Option<&Router>,
+    ) -> Result<Option<Router>, ImportError> {
+        let Some(name) = stmt.args().first() else {
+            return Err(self.error(stmt.pos(), "vrrp_instance", "the instance needs a name"));
+        };
+        let path = format!("vrrp_instance {}", name.text);
+        let body: Vec<&Stmt> = stmt.block.iter().flatten().collect();
+        let find = |k: &str| body.iter().rev().find(|s| s.key() == k).copied();
+
+        // The interface decides whether this instance belongs in this file at all.
+        let Some(iface) = find("interface") else {
+            return Err(self.error(
+                stmt.pos(),
+                &path,
+                "has no `interface`: vrrpd needs the uplink the VIPs live on",
+            ));
+        };
+        let interface = self.one_arg(iface, &format!("{path}.interface"))?.text.clone();
+        if let Some(first) = first
+            && first.interface != interface
+        {
+            self.list(
+                stmt,
+                format!(
+                    "on interface {interface}, not {}: one vrrpd serves one uplink; run a second vrrpd with its own configuration for {interface}",
+                    first.interface
+                ),
+            );
+            return Ok(None);
+        }
+
+        let mut r = Router {
+            name: name.text.clone(),
+            pos: stmt.pos(),
+            interface,
+            vrid: 0,
+            version: g.version,
+            priority: 100,
+            interval: Duration::from_secs(1),
+            vips: Vec::new(),
+            prefix: 32,
+            preempt: true,
+            preempt_delay: None,
+            accept: !g.strict,
+            message_only: g.checksum_as_v2,
+            auth_pass: None,
+            garp: if g.min_garp {
+                (1, 0, KEEPALIVED_GARP_DELAY)
+            } else {
+                (
+                    g.garp_repeat.unwrap_or(KEEPALIVED_GARP_REPEAT),
+                    1,
+                    g.garp_delay.unwrap_or(KEEPALIVED_GARP_DELAY),
+                )
+            },
+            peers: Vec::new(),
+            primary: None,
+            track: Vec::new(),
+            notify: None,
+            comments: Vec::new(),
+        };
+        if g.strict {
+            r.comments
+                .push("vrrp_strict: keepalived drops traffic to the VIPs on a non-owner".into());
+        }
+        let mut vrid = None;
+        let mut priority_set = false;
+        let mut advert: Option<(Duration, Pos)> = None;
+        let mut strict = g.strict;
+        let mut explicit_accept = None;
+        let mut garp_delay_set = None;
+        let mut notify: BTreeMap<&str, (Vec<String>, Pos)> = BTreeMap::new();
+        let mut auth: Option<&Stmt> = None;
+
+        for s in &body {
+            let key = format!("{path}.{}", s.key());
+            match s.key() {
+                "interface" => {}
+                "state" => {
+                    let state = s.args().first().map_or("", |w| w.text.as_str());
+                    r.comments.push(format!(
+                        "state {state} (line {}): vrrpd starts every router as Backup and the highest priority takes over; only priority 255 starts Active",
+                        s.pos().line
+                    ));
+                }
+                "virtual_router_id" => {
+                    vrid = Some(self.int(s, &key, 1..=255, "")? as u8);
+                }
+                "priority" => {
+                    r.priority =
+                        self.int(s, &key, 1..=255, " (0 is reserved for a router leaving)")? as u8;
+                    priority_set = true;
+                }
+                "advert_int" => {
+                    let w = self.one_arg(s, &key)?;
+                    match seconds_arg(&w.text) {
+                        Some(d) if !d.is_zero() => advert = Some((d, w.pos)),
+                        _ => {
+                            return Err(self.error(
+                                w.pos,
+                                &key,
+                                format!(
+                                    "{:?}: the advert interval is a positive number of seconds (keepalived would use 1 instead)",
+                                    w.text
+                                ),
+                            ));
+                        }
+                    }
+                }
+                "version" => {
+                    let w = self.one_arg(s, &key)?;
+                    r.version = match w.text.as_str() {
+                        "2" => 2,
+                        "3" => 3,
+                        _ => return Err(self.error(w.pos, &key, "must be 2 or 3")),
+                    };
+                }
+                "virtual_ipaddress" => self.vips(s, &mut r, &key)?,
+                "authentication" => auth = Some(s),
+                "unicast_src_ip" | "mcast_src_ip" => {
+                    let w = self.one_arg(s, &key)?;
+                    match w.text.parse::<Ipv4Addr>() {
+                        Ok(ip) if !(ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast()) => {
+                            r.primary = Some(ip)
+                        }
+                        _ => {
+                            return Err(self.error(
+                                w.pos,
+                                &key,
+                                format!("{:?} is not a unicast IPv4 address", w.text),
+                            ));
+                        }
+                    }
+                }
+                "unicast_peer" => self.peers(s, &mut r, &key)?,
+                "track_script" => self.track(s, &mut r, scripts, checks, &key)?,
+                "nopreempt" => r.preempt = false,
+                "preempt" => {}
+                "preempt_delay" => r.preempt_delay = Some(self.seconds(s, &key, 0..=1000)?),
+                "garp_master_delay" => garp_delay_set = Some(self.seconds(s, &key, 0..=1000)?),
+                "garp_master_repeat" => r.garp.0 = self.garp_repeat(s, &key)?,
+                "accept" => explicit_accept = Some(true),
+                "no_accept" => explicit_accept = Some(false),
+                "strict_mode" => strict = bool_arg(s.args()).unwrap_or(true),
+                "v3_checksum_as_v2" => r.message_only = bool_arg(s.args()).unwrap_or(true),
+                "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+                    let Some(cmd) = s.args().first() else {
+                        return Err(self.error(s.pos(), &key, "the script is missing"));
+                    };
+                    if s.args().len() > 1 {
+                        self.list(
+                            s,
+                            "runs as another user in keepalived; vrrpd runs hooks as its own user",
+                        );
+                    }
+                    let argv = split_argv(&cmd.text);
+                    if argv.is_empty() {
+                        return Err(self.error(cmd.pos, &key, "the script is empty"));
+                    }
+                    if s.key() == "notify_fault" {
+                        self.list(
+                            s,
+                            "vrrpd has no FAULT state: the hook runs it when an Active steps down because a fault check (weight 0) went down, not when a Backup's check fails",
+                        );
+                    }
+                    notify.insert(s.key(), (argv, s.pos()));
+                }
+                "dont_track_primary" => r.comments.push(format!(
+                    "dont_track_primary (line {}): vrrpd does not put a router at fault when its link goes down anyway",
+                    s.pos().line
+                )),
+                "use_vmac" => r.comments.push(format!(
+                    "use_vmac (line {}): vrrpd always answers for the VIPs with the virtual MAC 00:00:5e:00:01:XX",
+                    s.pos().line
+                )),
+                "check_unicast_src" | "unicast_fault_no_peer" => r.comments.push(format!(
+                    "{} (line {}): with `peers` set, vrrpd drops adverts from any other source",
+                    s.key(),
+                    s.pos().line
+                )),
+                k => {
+                    let why = unsupported(k).unwrap_or(
+                        "unknown keyword (keepalived ignores it too, with a warning)",
+                    );
+                    self.list_entries(s, why);
+                }
+            }
+        }
+
+        let Some(vrid) = vrid else {
+            return Err(self.error(
+                stmt.pos(),
+                &path,
+                "has no virtual_router_id (keepalived refuses such an instance too)",
+            ));
+        };
+        r.vrid = vrid;
+        if !priority_set {
+            r.comments
+                .push("priority 100: keepalived's default, as the instance sets none".into());
+        }
+        if let Some(a) = explicit_accept {
+            r.accept = a;
+        } else if strict {
+            r.accept = r.priority == 255;
+        }
+
+        // keepalived's v3 advert interval is in centiseconds on the wire, v2's in seconds.
+        if let Some((d, pos)) = advert {
+            let us = d.as_micros();
+            let key = format!("{path}.advert_int");
+            if r.version == 2 {
+                if !us.is_multiple_of(1_000_000) || d > Duration::from_secs(255) {
+                    return Err(self.error(
+                        pos,
+                        &key,
+                        format!(
+                            "{}: a VRRPv2 advert interval is whole seconds, 1..=255 (keepalived would round it): use version 3 for sub-second adverts",
+                            format_duration(d)
+                        ),
+                    ));
+                }
+            } else if !us.is_multiple_of(10_000) || d > Duration::from_millis(40_950) {
+                return Err(self.error(
+                    pos,
+                    &key,
+                    format!(
+                        "{}: a VRRPv3 advert interval is a multiple of 0.01 s, at most 40.95 s",
+                        format_duration(d)
+                    ),
+                ));
+            }
+            r.interval = d;
+        }
+
+        if let Some(d) = garp_delay_set {
+            r.garp.2 = d;
+        }
+        if r.garp.2.is_zero() {
+            // keepalived: a delay of 0 means no second set.
+            r.garp.1 = 0;
+            r.garp.2 = KEEPALIVED_GARP_DELAY;
+        }
+
+        if let Some(a) = auth {
+            self.auth(a, &mut r, &path)?;
+        }
+        if r.vips.is_empty() {
+            return Err(self.error(
+                stmt.pos(),
+                &path,
+                "has no IPv4 virtual_ipaddress that vrrpd can serve",
+            ));
+        }
+        if r.priority == 255 && !r.primary.is_some_and(|p| r.vips.contains(&p)) {
+            let at = find("priority").map_or(stmt.pos(), |s| s.args()[0].pos);
+            return Err(self.error(
+                at,
+                &format!("{path}.priority"),
+                "255 makes vrrpd the address owner, which needs unicast_src_ip (vrrpd's `primary`) to be one of the VIPs: use 254 unless this host owns the address",
+            ));
+        }
+        if r.version == 3 && r.message_only {
+            r.comments.push(
+                "v3_checksum_as_v2: the VRRPv3 checksum covers the message alone".into(),
+            );
+        }
+        if !notify.is_empty() {
+            r.notify = Some(notify_script(&r, &notify));
+        }
+        Ok(Some(r))
+    }
+
+    fn vips(&mut self, s: &Stmt, r: &mut Router, key: &str) -> Result<(), ImportError> {
+        let mut first_prefix: Option<u8> = None;
+        for v in s.block.iter().flatten() {
+            let text = v.key();
+            let (addr, len) = match text.split_once('/') {
+                Some((a, l)) => (a, Some(l)),
+                None => (text, None),
+            };
+            if addr.contains(':') {
+                self.list(v, "vrrpd does not support IPv6 VIPs yet");
+                continue;
+            }
+            let ip: Ipv4Addr = match addr.parse() {
+                Ok(ip) => ip,
+                Err(_) => {
+                    return Err(self.error(
+                        v.pos(),
+                        key,
+                        format!("{text:?} is not an IPv4 address"),
+                    ));
+                }
+            };
+            if ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast() {
+                return Err(self.error(v.pos(), key, format!("{ip} cannot be a virtual address")));
+            }
+            // keepalived installs a VIP without a prefix as a /32.
+            let len = match len {
+                None => 32,
+                Some(l) => match l.parse::<u8>() {
+                    Ok(n @ 1..=32) => n,
+                    _ => {
+                        return Err(self.error(
+                            v.pos(),
+                            key,
+                            format!("{text:?}: the prefix length must be 1..=32"),
+                        ));
+                    }
+                },
+            };
+            let mut opts = v.args().iter();
+            let mut dropped = None;
+            let mut extra = Vec::new();
+            while let Some(o) = opts.next() {
+                match o.text.as_str() {
+                    "dev" => match opts.next() {
+                        Some(d) if d.text == r.interface => {}
+                        Some(d) => {
+                            dropped = Some(format!(
+                                "on dev {}, not the instance's interface {}: vrrpd serves VIPs on its uplink only",
+                                d.text, r.interface
+                            ))
+                        }
+                        None => return Err(self.error(o.pos, key, "`dev` needs an interface")),
+                    },
+                    "label" => {
+                        let l = opts
+                            .next()
+                            .ok_or_else(|| self.error(o.pos, key, "`label` needs a name"))?;
+                        extra.push(format!(
+                            "label {}: vrrpd installs the VIP on its TAP without an alias label (scripts that look for {} will not find it)",
+                            l.text, l.text
+                        ));
+                    }
+                    "brd" | "scope" | "peer" | "preferred_lft" => {
+                        let val = opts.next().map_or("", |w| w.text.as_str());
+                        extra.push(format!("{} {val}: vrrpd has no such address option", o.text));
+                    }
+                    other => extra.push(format!("{other}: vrrpd has no such address option")),
+                }
+            }
+            if let Some(why) = dropped {
+                self.list(v, why);
+                continue;
+            }
+            for why in extra {
+                self.list(v, format!("{ip} is translated but not its {why}"));
+            }
+            if r.vips.contains(&ip) {
+                self.list(v, "listed twice: keepalived ignores the repetition too");
+                continue;
+            }
+            match first_prefix {
+                Some(p) if p != len => {
+                    self.list(
+                        v,
+                        format!(
+                            "/{len} differs from /{p} of the first VIP: vrrpd installs all VIPs of a router with one prefix length; move it to another instance"
+                        ),
+                    );
+                    continue;
+                }
+                _ => first_prefix = Some(len),
+            }
+            if r.vips.len() == crate::config::MAX_ADDRS {
+                self.list(
+                    v,
+                    format!(
+                        "vrrpd serves at most {} VIPs per router: move it to another instance",
+                        crate::config::MAX_ADDRS
+                    ),
+                );
+                continue;
+            }
+            r.vips.push(ip);
+        }
+        if let Some(p) = first_prefix {
+            r.prefix = p;
+        }
+        Ok(())
+    }
+
+    fn peers(&mut self, s: &Stmt, r: &mut Router, key: &str) -> Result<(), ImportError> {
+        let entries: Vec<&Stmt> = s.block.iter().flatten().collect();
+        for p in &entries {
+            if p.key().contains(':') {
+                self.list(p, "vrrpd does not support IPv6 peers yet");
+                continue;
+            }
+            let ip: Ipv4Addr = p.key().parse().map_err(|_| {
+                self.error(p.pos(), key, format!("{:?} is not an IPv4 address", p.key()))
+            })?;
+            if !p.args().is_empty() {
+                self.list(p, "vrrpd has no per-peer TTL limits (min_ttl, max_ttl)");
+            }
+            if r.peers.contains(&ip) {
+                continue;
+            }
+            if r.peers.len() == crate::config::MAX_ADDRS {
+                return Err(self.error(
+                    p.pos(),
+                    key,
+                    format!(
+                        "vrrpd supports at most {} peers per router",
+                        crate::config::MAX_ADDRS
+                    ),
+                ));
+            }
+            r.peers.push(ip);
+        }
+        if !r.peers.is_empty() {
+            r.comments.push(format!(
+                "unicast_peer (line {}): vrrpd sends its adverts to each peer on the uplink's subnets (never routed, never multicast) and drops adverts from any other source",
+                s.pos().line
+            ));
+        }
+        Ok(())
+    }
+
+    fn auth(&mut self, s: &Stmt, r: &mut Router, path: &str) -> Result<(), ImportError> {
+        let mut kind = None;
+        let mut pass = None;
+        for a in s.block.iter().flatten() {
+            let key = format!("{path}.authentication.{}", a.key());
+            match a.key() {
+                "auth_type" => kind = Some((self.one_arg(a, &key)?.text.to_ascii_uppercase(), a)),
+                "auth_pass" => pass = Some((self.one_arg(a, &key)?.clone(), a)),
+                _ => self.list(a, "unknown keyword (keepalived ignores it too, with a warning)"),
+            }
+        }
+        match (kind, pass) {
+            (Some((k, _)), Some((p, _))) if k == "PASS" => {
+                if r.version == 3 {
+                    self.list(
+                        s,
+                        "VRRPv3 has no authentication (RFC 9568), and keepalived ignores it with version 3 too",
+                    );
+                    return Ok(());
+                }
+                if p.text.is_empty() {
+                    return Err(self.error(
+                        p.pos,
+                        &format!("{path}.authentication.auth_pass"),
+                        "the password is empty",
+                    ));
+                }
+                let mut pw = p.text.clone();
+                if pw.len() > 8 {
+                    // keepalived sends the first 8 bytes: cut the same way for interop.
+                    let mut cut = 8;
+                    while !pw.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    pw.truncate(cut);
+                    r.comments.push(format!(
+                        "auth_pass (line {}) cut to its first 8 bytes, as keepalived sends it",
+                        p.pos.line
+                    ));
+                }
+                r.auth_pass = Some(pw);
+            }
+            (Some((k, a)), _) if k == "AH" => {
+                self.list(a, "vrrpd supports only simple password authentication (PASS)");
+            }
+            (Some((k, a)), _) if k != "PASS" => {
+                return Err(self.error(
+                    a.args()[0].pos,
+                    &format!("{path}.authentication.auth_type"),
+                    format!("{k:?}: expected PASS or AH"),
+                ));
+            }
+            _ => self.list(s, "needs both auth_type PASS and auth_pass: keepalived does not authenticate with it either"),
+        }
+        Ok(())
+    }
+
+    fn track(
+        &mut self,
+        s: &Stmt,
+        r: &mut Router,
+        scripts: &BTreeMap<String, Script>,
+        checks: &mut BTreeMap<String, Check>,
+        key: &str,
+    ) -> Result<(), ImportError> {
+        for t in s.block.iter().flatten() {
+            let Some(script) = scripts.get(t.key()) else {
+                self.list(
+                    t,
+                    "no vrrp_script has this name: keepalived ignores it too, nothing is tracked",
+                );
+                continue;
+            };
+            let mut weight = script.weight;
+            match t.args() {
+                [] => {}
+                [w, v, rest @ ..] if w.text == "weight" => {
+                    weight = match int_arg(&v.text) {
+                        Some(n) if (-254..=254).contains(&n) => n as i32,
+                        _ => {
+                            return Err(self.error(
+                                v.pos,
+                                key,
+                                format!("{:?}: a weight is -254..=254", v.text),
+                            ));
+                        }
+                    };
+                    match rest.first().map(|w| w.text.as_str()) {
+                        None | Some("noreverse") => {}
+                        Some("reverse") => {
+                            self.list(
+                                t,
+                                "`reverse` weights cannot be expressed in vrrpd: the script is not tracked",
+                            );
+                            continue;
+                        }
+                        Some(_) => return Err(self.error(rest[0].pos, key, "unexpected value")),
+                    }
+                }
+                [w, ..] => return Err(self.error(w.pos, key, "expected `weight N`")),
+            }
+            // A weight override needs its own check: in vrrpd the weight belongs to the check.
+            let base = check_name(&script.name);
+            let mut name = if weight == script.weight {
+                base
+            } else if weight < 0 {
+                format!("{base}_weight_minus_{}", -weight)
+            } else {
+                format!("{base}_weight_{weight}")
+            };
+            // Names that differ only in characters vrrpd does not allow must stay apart.
+            while checks
+                .get(&name)
+                .is_some_and(|c| c.script.name != script.name || c.weight != weight)
+            {
+                name.push('_');
+            }
+            if r.track.contains(&name) {
+                self.list(t, "tracked twice: counted once");
+                continue;
+            }
+            checks.entry(name.clone()).or_insert_with(|| Check {
+                name: name.clone(),
+                script: script.clone(),
+                weight,
+            });
+            r.track.push(name);
+        }
+        Ok(())
+    }
+}
+
+/// vrrpd check names are letters, digits, `_` and `-`.
+fn check_name(script: &str) -> String {
+    script
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./:=@%+,".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The shell program of the hook that stands for an instance's notify scripts. vrrpd's hooks are
+/// global and get the state in the environment, where keepalived runs a script per state (and
+/// `notify` with the state as arguments), so the hook picks this VRID's events and maps them.
+fn notify_script(r: &Router, notify: &BTreeMap<&str, (Vec<String>, Pos)>) -> String {
+    let cmd = |argv: &[String]| argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>().join(" ");
+    let generic = notify.get("notify");
+    let exec = if generic.is_some() { "" } else { "exec " };
+    let mut out = String::new();
+    let _ = writeln!(out, "[ \"$VRRP_VRID\" = {} ] || exit 0", r.vrid);
+    out.push_str(
+        "case \"$VRRP_STATE:$VRRP_REASON\" in\n  Active:*) s=MASTER ;;\n  Backup:fault) s=FAULT ;;\n  Backup:*) s=BACKUP ;;\n  Initialize:shutdown) s=STOP ;;\n  *) exit 0 ;;\nesac\n",
+    );
+    let per_state = [
+        ("notify_master", "MASTER"),
+        ("notify_backup", "BACKUP"),
+        ("notify_fault", "FAULT"),
+        ("notify_stop", "STOP"),
+    ];
+    if per_state.iter().any(|(k, _)| notify.contains_key(k)) {
+        out.push_str("case $s in\n");
+        for (k, state) in per_state {
+            if let Some((argv, _)) = notify.get(k) {
+                let _ = writeln!(out, "  {state}) {exec}{} ;;", cmd(argv));
+            }
+        }
+        out.push_str("esac\n");
+    }
+    if let Some((argv, _)) = generic {
+        let _ = writeln!(
+            out,
+            "exec {} INSTANCE {} \"$s\" \"$VRRP_PRIORITY\"",
+            cmd(argv),
+            sh_quote(&r.name)
+        );
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+/// A TOML basic string.
+fn q(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn list<T: fmt::Display>(items: &[T]) -> String {
+    let parts: Vec<String> = items.iter().map(|i| q(&i.to_string())).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// Comment lines, with newlines inside a comment turned into more comment lines.
+fn comment(out: &mut String, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "# {line}");
+    }
+}
+
+fn render(
+    source: &str,
+    untranslated: &[Untranslated],
+    notes: &[String],
+    routers: &[Router],
+    checks: &BTreeMap<String, Check>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# vrrpd configuration converted from {source} by `vrrpd import-keepalived`."
+    );
+    out.push_str("# Review it, then validate it with: vrrpd check --config FILE\n");
+    if !untranslated.is_empty() {
+        out.push_str("#\n# keepalived settings whose behaviour this file does not reproduce:\n");
+        for u in untranslated {
+            comment(&mut out, &format!("not translated: {u}"));
+        }
+    }
+    if !notes.is_empty() {
+        out.push_str("#\n# Translated without a vrrpd setting:\n");
+        for n in notes {
+            comment(&mut out, n);
+        }
+    }
+    let _ = writeln!(out, "\ninterface = {}", q(&routers[0].interface));
+
+    for r in routers {
+        let _ = writeln!(
+            out,
+            "\n[[vrrp]]\n# vrrp_instance {} (line {})",
+            r.name, r.pos.line
+        );
+        for c in &r.comments {
+            comment(&mut out, c);
+        }
+        let _ = writeln!(out, "vrid = {}", r.vrid);
+        let _ = writeln!(out, "version = {}", r.version);
+        let _ = writeln!(out, "priority = {}", r.priority);
+        let _ = writeln!(out, "interval = {}", q(&format_duration(r.interval)));
+        let vips: Vec<String> = r.vips.iter().map(|v| format!("{v}/{}", r.prefix)).collect();
+        let _ = writeln!(out, "vips = {}", list(&vips));
+        if !r.preempt {
+            out.push_str("preempt = false\n");
+        }
+        if let Some(d) = r.preempt_delay {
+            let _ = writeln!(out, "preempt_delay = {}", q(&format_duration(d)));
+        }
+        if !r.accept {
+            out.push_str("accept = false\n");
+        }
+        if r.version == 3 && r.message_only {
+            out.push_str("checksum = \"message-only\"\n");
+        }
+        if let Some(p) = &r.auth_pass {
+            let _ = writeln!(out, "auth_pass = {}", q(p));
+        }
+        let _ = writeln!(
+            out,
+            "garp = {{ burst = {}, repeats = {}, repeat_delay = {} }}",
+            r.garp.0,
+            r.garp.1,
+            q(&format_duration(r.garp.2))
+        );
+        if !r.peers.is_empty() {
+            let _ = writeln!(out, "peers = {}", list(&r.peers));
+        }
+        if let Some(p) = r.primary {
+            let _ = writeln!(out, "primary = {}", q(&p.to_string()));
+        }
+        if !r.track.is_empty() {
+            let _ = writeln!(out, "track = {}", list(&r.track));
+        }
+    }
+
+    for c in checks.values() {
+        let s = &c.script;
+        let _ = writeln!(
+            out,
+            "\n[check.{}]\n# vrrp_script {} (line {}): script {:?}",
+            c.name, s.name, s.pos.line, s.script
+        );
+        for n in &s.notes {
+            comment(&mut out, n);
+        }
+        match &s.probe {
+            Probe::Process(name) => {
+                let _ = writeln!(out, "kind = \"process\"\nname = {}", q(name));
+            }
+            Probe::Http(url) => {
+                let _ = writeln!(out, "kind = \"http\"\nurl = {}", q(url));
+            }
+            Probe::Tcp(addr) => {
+                let _ = writeln!(out, "kind = \"tcp\"\naddr = {}", q(addr));
+            }
+            Probe::Command(argv) => {
+                let _ = writeln!(out, "kind = \"command\"\ncommand = {}", list(argv));
+            }
+        }
+        let _ = writeln!(out, "interval = {}", q(&format_duration(s.interval)));
+        if let Some(t) = s.timeout {
+            let _ = writeln!(out, "timeout = {}", q(&format_duration(t)));
+        }
+        if s.rise != 1 {
+            let _ = writeln!(out, "rise = {}", s.rise);
+        }
+        if s.fall != 1 {
+            let _ = writeln!(out, "fall = {}", s.fall);
+        }
+        if c.weight == 0 {
+            out.push_str(
+                "# weight 0: keepalived puts the instance at FAULT while the script fails; vrrpd\n# gives it priority 0, so it steps down and never takes over\nfault = true\n",
+            );
+        } else {
+            let _ = writeln!(out, "weight = {}", c.weight);
+        }
+    }
+
+    let hooks: Vec<&Router> = routers.iter().filter(|r| r.notify.is_some()).collect();
+    if !hooks.is_empty() {
+        out.push_str(
+            "\n# keepalived runs a notify script per state; a vrrpd hook runs on every state change\n# of every router with VRRP_STATE (Initialize, Backup, Active), VRRP_REASON and VRRP_VRID in\n# its environment. Each hook below keeps to one VRID and maps the change to keepalived's\n# MASTER / BACKUP / FAULT / STOP. keepalived never kills a notify script; vrrpd kills a hook\n# after `timeout`.\n",
+        );
+    }
+    for r in hooks {
+        let script = r.notify.as_deref().expect("filtered");
+        let _ = writeln!(out, "[[notify]]\n# vrrp_instance {}", r.name);
+        // A literal multi-line string keeps the shell program readable; it cannot hold `'''`.
+        if script.contains("'''") {
+            let _ = writeln!(out, "command = [\"/bin/sh\", \"-c\", {}]", q(script));
+        } else {
+            let _ = writeln!(out, "command = [\"/bin/sh\", \"-c\", '''\n{script}''']");
+        }
+        out.push_str("timeout = \"5s\"\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CheckKind, Effect};
+
+    fn conv(text: &str) -> Imported {
+        import_str(text, Path::new("keepalived.conf")).unwrap_or_else(|e| panic!("{}", e.render()))
+    }
+
+    /// Converts and feeds the output to vrrpd's own validation.
+    fn accepted(text: &str) -> (Imported, Config) {
+        let imp = conv(text);
+        let cfg = Config::parse(&imp.toml, Path::new("out.toml"))
+            .unwrap_or_else(|e| panic!("{}\n---\n{}", e.render(), imp.toml));
+        (imp, cfg)
+    }
+
+    fn refused(text: &str) -> ImportError {
+        match import_str(text, Path::new("keepalived.conf")) {
+            Ok(i) => panic!("accepted:\n{}", i.toml),
+            Err(e) => e,
+        }
+    }
+
+    const MINIMAL: &str = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority 150\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\n";
+
+    #[test]
+    fn lexer_words_quotes_comments_and_braces() {
+        let toks = lex(
+            "a \"b c\" d'e f'g # x\n! y\nh{i}\"j{\" 'k!'\n\"un",
+            0,
+        );
+        let (pos, msg) = toks.unwrap_err();
+        assert_eq!((pos.line, pos.col), (4, 1));
+        assert!(msg.contains("never closed"), "{msg}");
+
+        let toks = lex("a \"b c\" d'e f'g # x\n! y\nh{i}\"j{\" 'k!' \"\\\"q\\\"\"", 0).unwrap();
+        let words: Vec<String> = toks
+            .iter()
+            .map(|t| match t {
+                Tok::Word(w) => w.text.clone(),
+                Tok::Open(_) => "{".into(),
+                Tok::Close(_) => "}".into(),
+                Tok::Eol => "EOL".into(),
+            })
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "a", "b c", "de fg", "EOL", "EOL", "h", "{", "i", "}", "j{", "k!", "\"q\"", "EOL"
+            ]
+        );
+    }
+
+    #[test]
+    fn argv_splitting_follows_keepalived() {
+        assert_eq!(
+            split_argv("/bin/sh -c 'pidof nginx || exit 1'"),
+            ["/bin/sh", "-c", "pidof nginx || exit 1"]
+        );
+        assert_eq!(split_argv("  a\\ b  c "), ["a b", "c"]);
+        assert!(shell_syntax(&split_argv("pidof nginx || exit 1")));
+        assert!(shell_syntax(&split_argv("</dev/tcp/127.0.0.1/80")));
+        assert!(!shell_syntax(&split_argv("/bin/sh -c 'a | b'")));
+    }
+
+    #[test]
+    fn glob_patterns() {
+        let m = |p: &str, n: &str| {
+            glob_match(
+                &p.chars().collect::<Vec<_>>(),
+                &n.chars().collect::<Vec<_>>(),
+            )
+        };
+        assert!(m("*.conf", "a.conf"));
+        assert!(!m("*.conf", "a.conf.bak"));
+        assert!(m("vi_?.conf", "vi_1.conf"));
+        assert!(m("[a-c]x", "bx"));
+        assert!(!m("[!a-c]x", "bx"));
+        assert!(m("[!a-c]x", "dx"));
+    }
+
+    #[test]
+    fn script_idioms() {
+        let argv = |s: &str| split_argv(s);
+        assert_eq!(
+            classify(&argv("killall -0 nginx")).0,
+            Probe::Process("nginx".into())
+        );
+        assert_eq!(
+            classify(&argv("/usr/bin/pidof nginx")).0,
+            Probe::Process("nginx".into())
+        );
+        assert_eq!(
+            classify(&argv("pgrep -x nginx")).0,
+            Probe::Process("nginx".into())
+        );
+        // pgrep without -x matches substrings: not the same as an exact name.
+        assert!(matches!(classify(&argv("pgrep nginx")).0, Probe::Command(_)));
+        assert_eq!(
+            classify(&argv("curl -fsS -o /dev/null -m 2 http://127.0.0.1/health")).0,
+            Probe::Http("http://127.0.0.1/health".into())
+        );
+        // Without --fail curl succeeds on a 500 too; https is not what vrrpd's check speaks.
+        assert!(matches!(
+            classify(&argv("curl -s http://127.0.0.1/")).0,
+            Probe::Command(_)
+        ));
+        assert!(matches!(
+            classify(&argv("curl -f https://127.0.0.1/")).0,
+            Probe::Command(_)
+        ));
+        assert!(matches!(
+            classify(&argv("curl -f -H Host:x http://127.0.0.1/")).0,
+            Probe::Command(_)
+        ));
+        assert_eq!(
+            classify(&argv("nc -z -w 1 127.0.0.1 80")).0,
+            Probe::Tcp("127.0.0.1:80".into())
+        );
+        assert!(matches!(
+            classify(&argv("nc 127.0.0.1 80")).0,
+            Probe::Command(_)
+        ));
+        assert_eq!(
+            classify(&argv("/etc/keepalived/check.sh --quiet")).0,
+            Probe::Command(vec!["/etc/keepalived/check.sh".into(), "--quiet".into()])
+        );
+    }
+
+    #[test]
+    fn minimal_instance_exact_output() {
+        let (imp, cfg) = accepted(MINIMAL);
+        assert!(imp.untranslated.is_empty());
+        assert_eq!(
+            imp.toml,
+            "# vrrpd configuration converted from keepalived.conf by `vrrpd import-keepalived`.
+# Review it, then validate it with: vrrpd check --config FILE
+
+interface = \"eth0\"
+
+[[vrrp]]
+# vrrp_instance VI_1 (line 1)
+vrid = 51
+version = 2
+priority = 150
+interval = \"1s\"
+vips = [\"192.0.2.100/24\"]
+garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
+"
+        );
+        let r = &cfg.routers[0];
+        assert_eq!(r.core.version, vrrp_core::wire::Version::V2);
+        assert_eq!(r.core.garp.burst, 5);
+    }
+
+    #[test]
+    fn defaults_are_keepalived_s() {
+        let (imp, cfg) = accepted(
+            "vrrp_instance X {\n interface eth0\n virtual_router_id 9\n virtual_ipaddress {\n  10.0.0.5\n }\n}\n",
+        );
+        let r = &cfg.routers[0];
+        assert_eq!(r.core.priority, 100, "keepalived's default priority");
+        assert_eq!(r.core.vip_prefix_len, 32, "keepalived's VIPs are /32 by default");
+        assert!(imp.toml.contains("priority 100: keepalived's default"));
+    }
+
+    #[test]
+    fn brace_on_its_own_line_and_one_line_blocks() {
+        let (_, cfg) = accepted(
+            "vrrp_instance VI_1\n{\n interface eth0\n virtual_router_id 7\n virtual_ipaddress { 10.0.0.1/24 10.0.0.2/24 }\n}\n",
+        );
+        // `{ a b }` on one line is one statement `a b` to keepalived: b is an option of a.
+        assert_eq!(cfg.routers[0].core.vips.len(), 1);
+    }
+
+    #[test]
+    fn syntax_errors_name_file_line_and_column() {
+        let e = refused("vrrp_instance VI_1 {\n interface eth0\n");
+        assert_eq!(e.position, Some((1, 1)));
+        assert!(e.message.contains("never closed"), "{e}");
+        let e = refused("}\n");
+        assert_eq!(e.position, Some((1, 1)));
+        let e = refused(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_ipaddress {\n  10.0.0.1\n}\nvrrp_instance VI_2 {\n}\n",
+        );
+        assert_eq!(e.position, Some((6, 1)));
+        assert_eq!(e.key, "vrrp_instance VI_1");
+        assert!(e.message.contains("opened on line 1"), "{e}");
+        let e = refused("a\n\n{\n");
+        assert!(e.message.contains("without a keyword"), "{e}");
+        let text = e.render();
+        assert!(text.starts_with("keepalived.conf:3:1: "), "{text}");
+    }
+
+    #[test]
+    fn values_keepalived_would_refuse_are_errors() {
+        let cases: &[(&str, &str, (usize, usize), &str)] = &[
+            ("virtual_router_id 51", "virtual_router_id 256", (3, 20), "1..=255"),
+            ("virtual_router_id 51", "virtual_router_id x", (3, 20), "not a number"),
+            ("priority 150", "priority 0", (4, 11), "out of range"),
+            ("priority 150", "priority 150\n advert_int 0", (5, 13), "positive"),
+            ("priority 150", "priority 150\n advert_int 1.5", (5, 13), "whole seconds"),
+            ("priority 150", "priority 150\n version 3\n advert_int 0.015", (6, 13), "0.01"),
+            ("priority 150", "priority 255", (4, 11), "address owner"),
+            ("priority 150", "priority 150\n version 4", (5, 10), "2 or 3"),
+        ];
+        for (from, to, pos, why) in cases {
+            let text = MINIMAL.replace(from, to).replace("{\n    ", "{\n ").replace("\n    ", "\n ");
+            let e = refused(&text);
+            assert_eq!(e.position, Some(*pos), "{to}: {}", e.render());
+            assert!(e.message.contains(why), "{to}: {e}");
+        }
+    }
+
+    #[test]
+    fn fractional_v3_interval_and_global_version() {
+        let (_, cfg) = accepted(&format!(
+            "global_defs {{\n vrrp_version 3\n}}\n{}",
+            MINIMAL.replace("priority 150", "priority 150\n advert_int 0.1")
+        ));
+        assert_eq!(cfg.routers[0].interval(), Duration::from_millis(100));
+        assert_eq!(cfg.routers[0].core.version, vrrp_core::wire::Version::V3);
+    }
+
+    #[test]
+    fn scripts_become_checks_with_their_weight() {
+        let (imp, cfg) = accepted(&format!(
+            "vrrp_script chk_nginx {{\n script \"killall -0 nginx\"\n interval 2\n weight -20\n fall 3\n rise 2\n}}\nvrrp_script chk_x {{\n script /usr/local/bin/x\n}}\n{}",
+            MINIMAL.replace(
+                "priority 150",
+                "priority 150\n track_script {\n  chk_nginx\n  chk_x weight 10\n  chk_nope\n }"
+            )
+        ));
+        assert_eq!(cfg.routers[0].track, ["chk_nginx", "chk_x_weight_10"]);
+        let n = cfg.check("chk_nginx").unwrap();
+        assert_eq!(n.kind, CheckKind::ProcessName { name: "nginx".into() });
+        assert_eq!(
+            (n.interval, n.rise, n.fall, n.effect),
+            (Duration::from_secs(2), 2, 3, Effect::Weight(-20))
+        );
+        assert_eq!(cfg.check("chk_x_weight_10").unwrap().effect, Effect::Weight(10));
+        assert_eq!(imp.untranslated_lines("keepalived.conf"), [18]);
+        assert!(imp.untranslated[0].why.contains("no vrrp_script"), "{:?}", imp.untranslated);
+    }
+
+    #[test]
+    fn weight_zero_is_fault() {
+        let (_, cfg) = accepted(&format!(
+            "vrrp_script c {{\n script \"pidof nginx\"\n}}\n{}",
+            MINIMAL.replace("priority 150", "priority 150\n track_script {\n  c\n }")
+        ));
+        assert_eq!(cfg.check("c").unwrap().effect, Effect::Fault);
+    }
+
+    #[test]
+    fn notify_hook_runs_the_right_script() {
+        let (imp, cfg) = accepted(&MINIMAL.replace(
+            "priority 150",
+            "priority 150\n notify_master \"/etc/keepalived/master.sh now\"\n notify_backup /etc/keepalived/backup.sh\n notify \"/usr/local/bin/n it\"",
+        ));
+        assert!(imp.untranslated.is_empty(), "{:?}", imp.untranslated);
+        let cmd = &cfg.notify[0].command;
+        assert_eq!(&cmd[..2], ["/bin/sh", "-c"]);
+        let script = &cmd[2];
+        assert!(script.starts_with("[ \"$VRRP_VRID\" = 51 ] || exit 0\n"), "{script}");
+        assert!(script.contains("MASTER) /etc/keepalived/master.sh now ;;"), "{script}");
+        assert!(
+            script.ends_with("exec /usr/local/bin/n it INSTANCE VI_1 \"$s\" \"$VRRP_PRIORITY\"\n"),
+            "{script}"
+        );
+    }
+
+    /// Runs the generated hook program with a given environment, with the keepalived scripts
+    /// replaced by `echo`, and returns what it printed.
+    fn run_hook(script: &str, vrid: &str, state: &str, reason: &str) -> String {
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(script)
+            .env("VRRP_VRID", vrid)
+            .env("VRRP_STATE", state)
+            .env("VRRP_REASON", reason)
+            .env("VRRP_PRIORITY", "150")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn notify_hook_program_maps_states() {
+        let (_, cfg) = accepted(&MINIMAL.replace(
+            "priority 150",
+            "priority 150\n notify_master \"/bin/echo master\"\n notify_backup \"/bin/echo backup\"\n notify_fault \"/bin/echo 'fault x'\"\n notify_stop \"/bin/echo stop\"\n notify \"/bin/echo any\"",
+        ));
+        let s = &cfg.notify[0].command[2];
+        assert_eq!(run_hook(s, "51", "Active", "active_down"), "master\nany INSTANCE VI_1 MASTER 150\n");
+        assert_eq!(run_hook(s, "51", "Backup", "startup"), "backup\nany INSTANCE VI_1 BACKUP 150\n");
+        assert_eq!(run_hook(s, "51", "Backup", "fault"), "fault x\nany INSTANCE VI_1 FAULT 150\n");
+        assert_eq!(run_hook(s, "51", "Initialize", "shutdown"), "stop\nany INSTANCE VI_1 STOP 150\n");
+        assert_eq!(run_hook(s, "52", "Active", "active_down"), "", "another VRID");
+    }
+
+    #[test]
+    fn vip_forms() {
+        let (imp, cfg) = accepted(&MINIMAL.replace(
+            "192.0.2.100/24",
+            "192.0.2.100/24 dev eth0\n        192.0.2.101/24 dev eth0 label eth0:1\n        192.0.2.102/24 dev eth1\n        192.0.2.103/25\n        2001:db8::1/64\n        192.0.2.100/24",
+        ));
+        assert_eq!(
+            cfg.routers[0].core.vips.as_slice(),
+            [Ipv4Addr::new(192, 0, 2, 100), Ipv4Addr::new(192, 0, 2, 101)]
+        );
+        assert_eq!(imp.untranslated_lines("keepalived.conf"), [7, 8, 9, 10, 11]);
+        assert!(imp.untranslated[0].why.contains("label eth0:1"));
+        assert!(imp.untranslated[1].why.contains("dev eth1"));
+        assert!(imp.untranslated[2].why.contains("one prefix length"));
+        assert!(imp.untranslated[3].why.contains("IPv6"));
+        assert!(imp.untranslated[4].why.contains("twice"));
+    }
+
+    #[test]
+    fn comment_characters_anywhere_cut_the_password_like_keepalived() {
+        let (imp, cfg) = accepted(&MINIMAL.replace(
+            "priority 150",
+            "priority 150\n authentication {\n  auth_type PASS\n  auth_pass \"a#b\"c!d\n }",
+        ));
+        assert!(imp.untranslated.is_empty());
+        let vrrp_core::wire::Auth::Simple(pw) = cfg.routers[0].core.auth else {
+            panic!()
+        };
+        assert_eq!(&pw[..5], b"a#bc\0");
+    }
+
+    #[test]
+    fn long_password_is_cut_to_eight_bytes() {
+        let (imp, cfg) = accepted(&MINIMAL.replace(
+            "priority 150",
+            "priority 150\n authentication {\n  auth_type PASS\n  auth_pass 0123456789\n }",
+        ));
+        let vrrp_core::wire::Auth::Simple(pw) = cfg.routers[0].core.auth else {
+            panic!()
+        };
+        assert_eq!(&pw, b"01234567");
+        assert!(imp.toml.contains("cut to its first 8 bytes"));
+    }
+
+    #[test]
+    fn interfaces_other_than_the_first_are_listed() {
+        let second = MINIMAL
+            .replace("VI_1", "VI_2")
+            .replace("eth0", "eth1")
+            .replace("51", "52");
+        let (imp, cfg) = accepted(&format!("{MINIMAL}{second}"));
+        assert_eq!(cfg.routers.len(), 1);
+        assert_eq!(imp.untranslated_lines("keepalived.conf"), [9]);
+        assert!(imp.untranslated[0].why.contains("second vrrpd"));
+    }
+
+    #[test]
+    fn garp_settings() {
+        let (_, cfg) = accepted(&format!(
+            "global_defs {{\n vrrp_garp_master_repeat 2\n}}\n{}",
+            MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 1")
+        ));
+        let g = cfg.routers[0].core.garp;
+        assert_eq!((g.burst, g.repeats), (2, 1));
+        assert_eq!(g.repeat_delay.as_millis(), 1000);
+        let (_, cfg) = accepted(&MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 0"));
+        assert_eq!(cfg.routers[0].core.garp.repeats, 0, "0: no second set");
+    }
+
+    #[test]
+    fn strict_mode_turns_accept_off() {
+        let (_, cfg) = accepted(&format!("global_defs {{\n vrrp_strict\n}}\n{MINIMAL}"));
+        assert!(!cfg.routers[0].core.accept_mode);
+        let (_, cfg) = accepted(&format!(
+            "global_defs {{\n vrrp_strict\n}}\n{}",
+            MINIMAL.replace("priority 150", "priority 150\n accept")
+        ));
+        assert!(cfg.routers[0].core.accept_mode);
+    }
+
+    #[test]
+    fn toml_strings_are_escaped() {
+        let s = "a\"b\\c\nd\u{1}";
+        let doc = format!("x = {}\n", q(s));
+        let v: toml::Table = doc.parse().unwrap();
+        assert_eq!(v["x"].as_str(), Some(s));
+    }
+
+    #[test]
+    fn include_of_missing_file_is_listed() {
+        let imp = conv(&format!("include /nonexistent/dir/*.conf\n{MINIMAL}"));
+        assert_eq!(imp.untranslated_lines("keepalived.conf"), [1]);
+    }
+}
