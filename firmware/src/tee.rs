@@ -160,4 +160,3 @@ impl Device for ServiceDevice<'_> {
         Lan9118::capabilities()
     }
 }
-
