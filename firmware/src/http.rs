@@ -11,10 +11,10 @@ use smoltcp::socket::tcp;
 pub const SOCKETS: usize = 4;
 const BUF: usize = 512;
 
+/// Socket buffers: all zeros, so they cost no flash (.bss).
 pub struct Buffers {
     rx: [[u8; BUF]; SOCKETS],
     tx: [[u8; BUF]; SOCKETS],
-    storage: [SocketStorage<'static>; SOCKETS],
 }
 
 impl Buffers {
@@ -22,8 +22,16 @@ impl Buffers {
         Buffers {
             rx: [[0; BUF]; SOCKETS],
             tx: [[0; BUF]; SOCKETS],
-            storage: [SocketStorage::EMPTY; SOCKETS],
         }
+    }
+}
+
+/// The socket table, apart from [`Buffers`]: its empty value is not all zeros.
+pub struct Storage([SocketStorage<'static>; SOCKETS]);
+
+impl Storage {
+    pub const fn new() -> Self {
+        Storage([SocketStorage::EMPTY; SOCKETS])
     }
 }
 
@@ -34,9 +42,13 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new(buffers: &'static mut Buffers, body: &str) -> (Http, SocketSet<'static>) {
-        let Buffers { rx, tx, storage } = buffers;
-        let mut sockets = SocketSet::new(&mut storage[..]);
+    pub fn new(
+        buffers: &'static mut Buffers,
+        storage: &'static mut Storage,
+        body: &str,
+    ) -> (Http, SocketSet<'static>) {
+        let Buffers { rx, tx } = buffers;
+        let mut sockets = SocketSet::new(&mut storage.0[..]);
         let mut rx = rx.iter_mut();
         let mut tx = tx.iter_mut();
         let handles = core::array::from_fn(|_| {

@@ -13,6 +13,7 @@ mod args;
 mod clock;
 mod http;
 mod lan9118;
+mod stack;
 mod tee;
 
 use core::net::Ipv4Addr;
@@ -40,12 +41,15 @@ const TICK_HZ: u32 = 1000;
 static mut CORE_RESOURCES: Resources<'static> = Resources::new();
 static mut CORE_BUFFERS: Buffers = Buffers::new();
 static mut HTTP_BUFFERS: http::Buffers = http::Buffers::new();
+static mut HTTP_SOCKETS: http::Storage = http::Storage::new();
 static mut SIDE: SideQueue = SideQueue::new();
 
+/// `[seconds.millis] message`, in integers: float formatting would cost 4 KiB of flash.
 macro_rules! log {
-    ($now:expr, $($arg:tt)*) => {
-        hprintln!("[{:>10.3}] {}", ($now).as_micros() as f64 / 1e6, format_args!($($arg)*))
-    };
+    ($now:expr, $($arg:tt)*) => {{
+        let ms = ($now).as_millis();
+        hprintln!("[{:>6}.{:03}] {}", ms / 1000, ms % 1000, format_args!($($arg)*))
+    }};
 }
 
 fn fatal(what: core::fmt::Arguments) -> ! {
@@ -96,6 +100,7 @@ fn config(a: &args::Args) -> Config<MAX_VIPS> {
 
 #[entry]
 fn main() -> ! {
+    stack::paint();
     let mut line = [0u8; 256];
     let args = match args::parse(args::cmdline(&mut line)) {
         Ok(a) => a,
@@ -120,11 +125,12 @@ fn main() -> ! {
     cp.SYST.enable_counter();
 
     // SAFETY: main runs once and never returns; these statics are borrowed only here.
-    let (resources, buffers, http_buffers, side) = unsafe {
+    let (resources, buffers, http_buffers, http_sockets, side) = unsafe {
         (
             &mut *addr_of_mut!(CORE_RESOURCES),
             &mut *addr_of_mut!(CORE_BUFFERS),
             &mut *addr_of_mut!(HTTP_BUFFERS),
+            &mut *addr_of_mut!(HTTP_SOCKETS),
             &mut *addr_of_mut!(SIDE),
         )
     };
@@ -154,7 +160,7 @@ fn main() -> ! {
             smol(now),
         )
     };
-    let (mut http, mut sockets) = http::Http::new(http_buffers, &args.body);
+    let (mut http, mut sockets) = http::Http::new(http_buffers, http_sockets, &args.body);
 
     let (id, mac_cr) = nic.identify();
     log!(
@@ -170,6 +176,18 @@ fn main() -> ! {
         mac,
         id,
         mac_cr
+    );
+    log!(
+        now,
+        "RAM: core Stack {} B (VirtualRouter {} B) + raw socket buffers {} B; service \
+         interface {} B, HTTP {} B, side queue {} B, NIC buffers {} B",
+        core::mem::size_of_val(&stack),
+        core::mem::size_of_val(stack.router()),
+        core::mem::size_of::<Buffers>() + core::mem::size_of::<Resources>(),
+        core::mem::size_of_val(&service),
+        core::mem::size_of::<http::Buffers>() + core::mem::size_of::<http::Storage>(),
+        core::mem::size_of::<SideQueue>(),
+        core::mem::size_of_val(&nic)
     );
     stack.startup(now);
 
@@ -202,16 +220,20 @@ fn main() -> ! {
                 http.abort_all(&mut sockets);
             }
             let c = nic.counters;
+            let (used, room) = stack::high_water();
             log!(
                 now,
-                "http served {} | nic rx {} (errors {}) tx {} (errors {}, full {}) | side overflow {}",
+                "http served {} | nic rx {} (errors {}) tx {} (errors {}, full {}) | side \
+                 overflow {} | stack used {} of {} B",
                 http.served,
                 c.rx,
                 c.rx_errors,
                 c.tx,
                 c.tx_errors,
                 c.tx_full,
-                overflow
+                overflow,
+                used,
+                room
             );
         }
         {
