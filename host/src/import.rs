@@ -82,7 +82,11 @@ pub struct Untranslated {
 
 impl fmt::Display for Untranslated {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{}:{}: {}: {}", self.file, self.line, self.what, self.why)
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file, self.line, self.what, self.why
+        )
     }
 }
 
@@ -96,17 +100,6 @@ pub struct Imported {
     pub untranslated: Vec<Untranslated>,
 }
 
-impl Imported {
-    /// Line numbers of the untranslated settings of the file displayed as `file`.
-    pub fn untranslated_lines(&self, file: &str) -> Vec<usize> {
-        self.untranslated
-            .iter()
-            .filter(|u| u.file == file)
-            .map(|u| u.line)
-            .collect()
-    }
-}
-
 /// Converts the keepalived configuration at `path`.
 pub fn import_file(path: &Path) -> Result<Imported, ImportError> {
     let mut conv = Converter::default();
@@ -115,6 +108,7 @@ pub fn import_file(path: &Path) -> Result<Imported, ImportError> {
 }
 
 /// Converts `text` as if it were the file `path`: `include`s are resolved against its directory.
+#[cfg(test)]
 pub fn import_str(text: &str, path: &Path) -> Result<Imported, ImportError> {
     let mut conv = Converter::default();
     let stmts = conv.load(path, Some(text))?;
@@ -255,7 +249,9 @@ const TOP_LEVEL_BLOCKS: &[&str] = &[
     "linkbeat_interfaces",
 ];
 
-const INCLUDE_KEYWORDS: &[&str] = &["include", "includer", "includem", "includew", "includeb", "includea"];
+const INCLUDE_KEYWORDS: &[&str] = &[
+    "include", "includer", "includem", "includew", "includeb", "includea",
+];
 
 /// Splits one file into tokens, line by line.
 fn lex(text: &str, file: usize) -> Result<Vec<Tok>, (Pos, String)> {
@@ -324,7 +320,10 @@ fn lex(text: &str, file: usize) -> Result<Vec<Tok>, (Pos, String)> {
             }
         }
         if let Some((q, col)) = quote {
-            return Err((pos(col), format!("this {q} quote is never closed on its line")));
+            return Err((
+                pos(col),
+                format!("this {q} quote is never closed on its line"),
+            ));
         }
         flush(&mut cur, &mut toks);
         toks.push(Tok::Eol);
@@ -339,7 +338,11 @@ fn glob_match(pattern: &[char], name: &[char]) -> bool {
         Some('*') => (0..=name.len()).any(|skip| glob_match(&pattern[1..], &name[skip..])),
         Some('?') => !name.is_empty() && glob_match(&pattern[1..], &name[1..]),
         Some('[') => {
-            let Some(close) = pattern.iter().skip(2).position(|&c| c == ']').map(|i| i + 2)
+            let Some(close) = pattern
+                .iter()
+                .skip(2)
+                .position(|&c| c == ']')
+                .map(|i| i + 2)
             else {
                 return name.first() == Some(&'[') && glob_match(&pattern[1..], &name[1..]);
             };
@@ -433,7 +436,8 @@ impl Converter {
     }
 
     fn list(&mut self, stmt: &Stmt, why: impl Into<String>) {
-        self.untranslated.push((stmt.pos(), stmt.text(), why.into()));
+        self.untranslated
+            .push((stmt.pos(), stmt.text(), why.into()));
     }
 
     /// Lists every entry of a block (or the statement itself when it has none): each tracked
@@ -541,10 +545,7 @@ impl Converter {
                         words.push(w.clone());
                         *i += 1;
                     }
-                    let mut stmt = Stmt {
-                        words,
-                        block: None,
-                    };
+                    let mut stmt = Stmt { words, block: None };
                     if let Some(outer) = open
                         && TOP_LEVEL_BLOCKS.contains(&stmt.key())
                     {
@@ -585,10 +586,7 @@ impl Converter {
             ));
         };
         // keepalived.conf(5): relative paths are relative to the directory of the including file.
-        let full = from
-            .parent()
-            .unwrap_or(Path::new(""))
-            .join(&pattern.text);
+        let full = from.parent().unwrap_or(Path::new("")).join(&pattern.text);
         let files = glob(&full);
         if files.is_empty() {
             self.list(
@@ -699,18 +697,22 @@ fn unsupported(key: &str) -> Option<&'static str> {
         "virtual_routes" | "virtual_rules" => {
             "vrrpd does not install routes or rules on becoming Active: use a notify hook"
         }
-        "smtp_alert" | "notification_email" | "notification_email_from" | "smtp_server"
-        | "smtp_connect_timeout" | "smtp_helo_name" => {
-            "vrrpd sends no e-mail: use a notify hook"
-        }
-        "garp_master_refresh" | "garp_master_refresh_repeat" | "vrrp_garp_master_refresh"
+        "smtp_alert"
+        | "notification_email"
+        | "notification_email_from"
+        | "smtp_server"
+        | "smtp_connect_timeout"
+        | "smtp_helo_name" => "vrrpd sends no e-mail: use a notify hook",
+        "garp_master_refresh"
+        | "garp_master_refresh_repeat"
+        | "vrrp_garp_master_refresh"
         | "vrrp_garp_master_refresh_repeat" => {
             "vrrpd sends no periodic gratuitous ARP while Active"
         }
-        "garp_lower_prio_delay" | "garp_lower_prio_repeat" | "vrrp_garp_lower_prio_delay"
-        | "vrrp_garp_lower_prio_repeat" => {
-            "vrrpd sends gratuitous ARP only on becoming Active"
-        }
+        "garp_lower_prio_delay"
+        | "garp_lower_prio_repeat"
+        | "vrrp_garp_lower_prio_delay"
+        | "vrrp_garp_lower_prio_repeat" => "vrrpd sends gratuitous ARP only on becoming Active",
         "vrrp_garp_interval" | "garp_interval" => {
             "vrrpd sends each burst of gratuitous ARP without a delay between messages"
         }
@@ -725,7 +727,9 @@ fn unsupported(key: &str) -> Option<&'static str> {
         "down_timer_adverts" | "vrrp_down_timer_adverts" => {
             "vrrpd uses RFC 9568's Active_Down_Interval (3 intervals + Skew_Time)"
         }
-        "higher_prio_send_advert" | "vrrp_higher_prio_send_advert" | "lower_prio_no_advert"
+        "higher_prio_send_advert"
+        | "vrrp_higher_prio_send_advert"
+        | "lower_prio_no_advert"
         | "vrrp_lower_prio_no_advert" => {
             "vrrpd follows RFC 9568 on lower and higher priority adverts"
         }
@@ -739,7 +743,9 @@ fn unsupported(key: &str) -> Option<&'static str> {
         "vrrp_notify_fifo" | "vrrp_notify_fifo_script" | "notify_fifo" | "notify_fifo_script" => {
             "vrrpd has no notify FIFO: use a notify hook"
         }
-        "notify_master_rx_lower_pri" | "notify_deleted" | "notify_priority_changes"
+        "notify_master_rx_lower_pri"
+        | "notify_deleted"
+        | "notify_priority_changes"
         | "vrrp_notify_priority_changes" => "vrrpd runs hooks on state changes only",
         "virtual_server" | "virtual_server_group" | "real_server" => {
             "LVS configuration: vrrpd does not drive IPVS"
@@ -750,8 +756,12 @@ fn unsupported(key: &str) -> Option<&'static str> {
         "static_ipaddress" | "static_routes" | "static_rules" | "linkbeat_interfaces" => {
             "vrrpd does not configure static addresses, routes or rules"
         }
-        "debug" | "kernel_rx_buf_size" | "linkbeat_use_polling" | "skip_check_adv_addr"
-        | "vrrp_skip_check_adv_addr" | "old_unicast_checksum" => "vrrpd has no such option",
+        "debug"
+        | "kernel_rx_buf_size"
+        | "linkbeat_use_polling"
+        | "skip_check_adv_addr"
+        | "vrrp_skip_check_adv_addr"
+        | "old_unicast_checksum" => "vrrpd has no such option",
         _ => return None,
     })
 }
@@ -759,14 +769,34 @@ fn unsupported(key: &str) -> Option<&'static str> {
 /// Keywords of global_defs that change nothing vrrpd does; each still gets a comment.
 fn inert_global(key: &str) -> Option<&'static str> {
     Some(match key {
-        "router_id" => "names this host in keepalived's e-mails and SNMP; vrrpd's status names VRIDs",
+        "router_id" => {
+            "names this host in keepalived's e-mails and SNMP; vrrpd's status names VRIDs"
+        }
         "vrrp_check_unicast_src" => "vrrpd always drops adverts from sources outside `peers`",
-        "max_auto_priority" | "vrrp_priority" | "vrrp_no_swap" | "vrrp_rt_priority"
-        | "vrrp_rlimit_rttime" | "vrrp_cpu_affinity" | "checker_priority" | "checker_no_swap"
-        | "checker_rt_priority" | "process_names" | "process_name" | "vrrp_process_name"
-        | "checker_process_name" | "dynamic_interfaces" | "enable_snmp_vrrp"
-        | "enable_snmp_checker" | "enable_snmp_rfc" | "enable_snmp_rfcv2" | "enable_snmp_rfcv3"
-        | "enable_traps" | "snmp_socket" | "lvs_flush" | "lvs_timeouts" | "default_interface" => {
+        "max_auto_priority"
+        | "vrrp_priority"
+        | "vrrp_no_swap"
+        | "vrrp_rt_priority"
+        | "vrrp_rlimit_rttime"
+        | "vrrp_cpu_affinity"
+        | "checker_priority"
+        | "checker_no_swap"
+        | "checker_rt_priority"
+        | "process_names"
+        | "process_name"
+        | "vrrp_process_name"
+        | "checker_process_name"
+        | "dynamic_interfaces"
+        | "enable_snmp_vrrp"
+        | "enable_snmp_checker"
+        | "enable_snmp_rfc"
+        | "enable_snmp_rfcv2"
+        | "enable_snmp_rfcv3"
+        | "enable_traps"
+        | "snmp_socket"
+        | "lvs_flush"
+        | "lvs_timeouts"
+        | "default_interface" => {
             "a keepalived process or LVS/SNMP setting with no counterpart in vrrpd"
         }
         _ => return None,
@@ -864,10 +894,13 @@ fn classify(argv: &[String]) -> (Probe, Vec<String>) {
         !n.is_empty()
             && n.len() <= 15
             && !n.starts_with('-')
-            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
     };
     match (basename(prog), rest) {
-        ("killall", ["-0", name]) | ("pidof", [name]) | ("pidof", ["-s", name])
+        ("killall", ["-0", name])
+        | ("pidof", [name])
+        | ("pidof", ["-s", name])
         | ("pgrep", ["-x", name])
             if process_name(name) =>
         {
@@ -1012,9 +1045,8 @@ impl Converter {
                 "vrrp_instance" => instances.push(stmt),
                 "vrrp_sync_group" => groups.push(stmt),
                 key => {
-                    let why = unsupported(key).unwrap_or(
-                        "unknown keyword (keepalived ignores it too, with a warning)",
-                    );
+                    let why = unsupported(key)
+                        .unwrap_or("unknown keyword (keepalived ignores it too, with a warning)");
                     self.list(stmt, why);
                 }
             }
@@ -1282,7 +1314,10 @@ impl Converter {
                     "init_fail: vrrpd counts every check as down until its first result anyway"
                         .into(),
                 ),
-                _ => self.list(st, "unknown keyword (keepalived ignores it too, with a warning)"),
+                _ => self.list(
+                    st,
+                    "unknown keyword (keepalived ignores it too, with a warning)",
+                ),
             }
         }
         let Some((text, pos)) = script else {
@@ -1376,7 +1411,10 @@ impl Converter {
                 "has no `interface`: vrrpd needs the uplink the VIPs live on",
             ));
         };
-        let interface = self.one_arg(iface, &format!("{path}.interface"))?.text.clone();
+        let interface = self
+            .one_arg(iface, &format!("{path}.interface"))?
+            .text
+            .clone();
         if let Some(first) = first
             && first.interface != interface
         {
@@ -1622,9 +1660,8 @@ impl Converter {
             ));
         }
         if r.version == 3 && r.message_only {
-            r.comments.push(
-                "v3_checksum_as_v2: the VRRPv3 checksum covers the message alone".into(),
-            );
+            r.comments
+                .push("v3_checksum_as_v2: the VRRPv3 checksum covers the message alone".into());
         }
         if !notify.is_empty() {
             r.notify = Some(notify_script(&r, &notify));
@@ -1697,7 +1734,10 @@ impl Converter {
                     }
                     "brd" | "scope" | "peer" | "preferred_lft" => {
                         let val = opts.next().map_or("", |w| w.text.as_str());
-                        extra.push(format!("{} {val}: vrrpd has no such address option", o.text));
+                        extra.push(format!(
+                            "{} {val}: vrrpd has no such address option",
+                            o.text
+                        ));
                     }
                     other => extra.push(format!("{other}: vrrpd has no such address option")),
                 }
@@ -1751,7 +1791,11 @@ impl Converter {
                 continue;
             }
             let ip: Ipv4Addr = p.key().parse().map_err(|_| {
-                self.error(p.pos(), key, format!("{:?} is not an IPv4 address", p.key()))
+                self.error(
+                    p.pos(),
+                    key,
+                    format!("{:?} is not an IPv4 address", p.key()),
+                )
             })?;
             if !p.args().is_empty() {
                 self.list(p, "vrrpd has no per-peer TTL limits (min_ttl, max_ttl)");
@@ -1788,7 +1832,10 @@ impl Converter {
             match a.key() {
                 "auth_type" => kind = Some((self.one_arg(a, &key)?.text.to_ascii_uppercase(), a)),
                 "auth_pass" => pass = Some((self.one_arg(a, &key)?.clone(), a)),
-                _ => self.list(a, "unknown keyword (keepalived ignores it too, with a warning)"),
+                _ => self.list(
+                    a,
+                    "unknown keyword (keepalived ignores it too, with a warning)",
+                ),
             }
         }
         match (kind, pass) {
@@ -1928,8 +1975,7 @@ fn check_name(script: &str) -> String {
 
 fn sh_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-./:=@%+,".contains(&b))
     {
         s.to_owned()
@@ -1942,7 +1988,12 @@ fn sh_quote(s: &str) -> String {
 /// global and get the state in the environment, where keepalived runs a script per state (and
 /// `notify` with the state as arguments), so the hook picks this VRID's events and maps them.
 fn notify_script(r: &Router, notify: &BTreeMap<&str, (Vec<String>, Pos)>) -> String {
-    let cmd = |argv: &[String]| argv.iter().map(|a| sh_quote(a)).collect::<Vec<_>>().join(" ");
+    let cmd = |argv: &[String]| {
+        argv.iter()
+            .map(|a| sh_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let generic = notify.get("notify");
     let exec = if generic.is_some() { "" } else { "exec " };
     let mut out = String::new();
@@ -2155,6 +2206,16 @@ mod tests {
     use super::*;
     use crate::config::{CheckKind, Effect};
 
+    impl Imported {
+        fn untranslated_lines(&self, file: &str) -> Vec<usize> {
+            self.untranslated
+                .iter()
+                .filter(|u| u.file == file)
+                .map(|u| u.line)
+                .collect()
+        }
+    }
+
     fn conv(text: &str) -> Imported {
         import_str(text, Path::new("keepalived.conf")).unwrap_or_else(|e| panic!("{}", e.render()))
     }
@@ -2178,15 +2239,16 @@ mod tests {
 
     #[test]
     fn lexer_words_quotes_comments_and_braces() {
-        let toks = lex(
-            "a \"b c\" d'e f'g # x\n! y\nh{i}\"j{\" 'k!'\n\"un",
-            0,
-        );
+        let toks = lex("a \"b c\" d'e f'g # x\n! y\nh{i}\"j{\" 'k!'\n\"un", 0);
         let (pos, msg) = toks.unwrap_err();
         assert_eq!((pos.line, pos.col), (4, 1));
         assert!(msg.contains("never closed"), "{msg}");
 
-        let toks = lex("a \"b c\" d'e f'g # x\n! y\nh{i}\"j{\" 'k!' \"\\\"q\\\"\"", 0).unwrap();
+        let toks = lex(
+            "a \"b c\" d'e f'g # x\n! y\nh{i}\"j{\" 'k!' \"\\\"q\\\"\"",
+            0,
+        )
+        .unwrap();
         let words: Vec<String> = toks
             .iter()
             .map(|t| match t {
@@ -2248,7 +2310,10 @@ mod tests {
             Probe::Process("nginx".into())
         );
         // pgrep without -x matches substrings: not the same as an exact name.
-        assert!(matches!(classify(&argv("pgrep nginx")).0, Probe::Command(_)));
+        assert!(matches!(
+            classify(&argv("pgrep nginx")).0,
+            Probe::Command(_)
+        ));
         assert_eq!(
             classify(&argv("curl -fsS -o /dev/null -m 2 http://127.0.0.1/health")).0,
             Probe::Http("http://127.0.0.1/health".into())
@@ -2313,7 +2378,10 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
         );
         let r = &cfg.routers[0];
         assert_eq!(r.core.priority, 100, "keepalived's default priority");
-        assert_eq!(r.core.vip_prefix_len, 32, "keepalived's VIPs are /32 by default");
+        assert_eq!(
+            r.core.vip_prefix_len, 32,
+            "keepalived's VIPs are /32 by default"
+        );
         assert!(imp.toml.contains("priority 100: keepalived's default"));
     }
 
@@ -2339,7 +2407,7 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
         assert_eq!(e.position, Some((6, 1)));
         assert_eq!(e.key, "vrrp_instance VI_1");
         assert!(e.message.contains("opened on line 1"), "{e}");
-        let e = refused("a\n\n{\n");
+        let e = refused("a {\n}\n{\n");
         assert!(e.message.contains("without a keyword"), "{e}");
         let text = e.render();
         assert!(text.starts_with("keepalived.conf:3:1: "), "{text}");
@@ -2348,17 +2416,50 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
     #[test]
     fn values_keepalived_would_refuse_are_errors() {
         let cases: &[(&str, &str, (usize, usize), &str)] = &[
-            ("virtual_router_id 51", "virtual_router_id 256", (3, 20), "1..=255"),
-            ("virtual_router_id 51", "virtual_router_id x", (3, 20), "not a number"),
+            (
+                "virtual_router_id 51",
+                "virtual_router_id 256",
+                (3, 20),
+                "1..=255",
+            ),
+            (
+                "virtual_router_id 51",
+                "virtual_router_id x",
+                (3, 20),
+                "not a number",
+            ),
             ("priority 150", "priority 0", (4, 11), "out of range"),
-            ("priority 150", "priority 150\n advert_int 0", (5, 13), "positive"),
-            ("priority 150", "priority 150\n advert_int 1.5", (5, 13), "whole seconds"),
-            ("priority 150", "priority 150\n version 3\n advert_int 0.015", (6, 13), "0.01"),
+            (
+                "priority 150",
+                "priority 150\n advert_int 0",
+                (5, 13),
+                "positive",
+            ),
+            (
+                "priority 150",
+                "priority 150\n advert_int 1.5",
+                (5, 13),
+                "whole seconds",
+            ),
+            (
+                "priority 150",
+                "priority 150\n version 3\n advert_int 0.015",
+                (6, 13),
+                "0.01",
+            ),
             ("priority 150", "priority 255", (4, 11), "address owner"),
-            ("priority 150", "priority 150\n version 4", (5, 10), "2 or 3"),
+            (
+                "priority 150",
+                "priority 150\n version 4",
+                (5, 10),
+                "2 or 3",
+            ),
         ];
         for (from, to, pos, why) in cases {
-            let text = MINIMAL.replace(from, to).replace("{\n    ", "{\n ").replace("\n    ", "\n ");
+            let text = MINIMAL
+                .replace(from, to)
+                .replace("{\n    ", "{\n ")
+                .replace("\n    ", "\n ");
             let e = refused(&text);
             assert_eq!(e.position, Some(*pos), "{to}: {}", e.render());
             assert!(e.message.contains(why), "{to}: {e}");
@@ -2386,14 +2487,26 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
         ));
         assert_eq!(cfg.routers[0].track, ["chk_nginx", "chk_x_weight_10"]);
         let n = cfg.check("chk_nginx").unwrap();
-        assert_eq!(n.kind, CheckKind::ProcessName { name: "nginx".into() });
+        assert_eq!(
+            n.kind,
+            CheckKind::ProcessName {
+                name: "nginx".into()
+            }
+        );
         assert_eq!(
             (n.interval, n.rise, n.fall, n.effect),
             (Duration::from_secs(2), 2, 3, Effect::Weight(-20))
         );
-        assert_eq!(cfg.check("chk_x_weight_10").unwrap().effect, Effect::Weight(10));
+        assert_eq!(
+            cfg.check("chk_x_weight_10").unwrap().effect,
+            Effect::Weight(10)
+        );
         assert_eq!(imp.untranslated_lines("keepalived.conf"), [18]);
-        assert!(imp.untranslated[0].why.contains("no vrrp_script"), "{:?}", imp.untranslated);
+        assert!(
+            imp.untranslated[0].why.contains("no vrrp_script"),
+            "{:?}",
+            imp.untranslated
+        );
     }
 
     #[test]
@@ -2415,8 +2528,14 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
         let cmd = &cfg.notify[0].command;
         assert_eq!(&cmd[..2], ["/bin/sh", "-c"]);
         let script = &cmd[2];
-        assert!(script.starts_with("[ \"$VRRP_VRID\" = 51 ] || exit 0\n"), "{script}");
-        assert!(script.contains("MASTER) /etc/keepalived/master.sh now ;;"), "{script}");
+        assert!(
+            script.starts_with("[ \"$VRRP_VRID\" = 51 ] || exit 0\n"),
+            "{script}"
+        );
+        assert!(
+            script.contains("MASTER) /etc/keepalived/master.sh now ;;"),
+            "{script}"
+        );
         assert!(
             script.ends_with("exec /usr/local/bin/n it INSTANCE VI_1 \"$s\" \"$VRRP_PRIORITY\"\n"),
             "{script}"
@@ -2445,11 +2564,27 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
             "priority 150\n notify_master \"/bin/echo master\"\n notify_backup \"/bin/echo backup\"\n notify_fault \"/bin/echo 'fault x'\"\n notify_stop \"/bin/echo stop\"\n notify \"/bin/echo any\"",
         ));
         let s = &cfg.notify[0].command[2];
-        assert_eq!(run_hook(s, "51", "Active", "active_down"), "master\nany INSTANCE VI_1 MASTER 150\n");
-        assert_eq!(run_hook(s, "51", "Backup", "startup"), "backup\nany INSTANCE VI_1 BACKUP 150\n");
-        assert_eq!(run_hook(s, "51", "Backup", "fault"), "fault x\nany INSTANCE VI_1 FAULT 150\n");
-        assert_eq!(run_hook(s, "51", "Initialize", "shutdown"), "stop\nany INSTANCE VI_1 STOP 150\n");
-        assert_eq!(run_hook(s, "52", "Active", "active_down"), "", "another VRID");
+        assert_eq!(
+            run_hook(s, "51", "Active", "active_down"),
+            "master\nany INSTANCE VI_1 MASTER 150\n"
+        );
+        assert_eq!(
+            run_hook(s, "51", "Backup", "startup"),
+            "backup\nany INSTANCE VI_1 BACKUP 150\n"
+        );
+        assert_eq!(
+            run_hook(s, "51", "Backup", "fault"),
+            "fault x\nany INSTANCE VI_1 FAULT 150\n"
+        );
+        assert_eq!(
+            run_hook(s, "51", "Initialize", "shutdown"),
+            "stop\nany INSTANCE VI_1 STOP 150\n"
+        );
+        assert_eq!(
+            run_hook(s, "52", "Active", "active_down"),
+            "",
+            "another VRID"
+        );
     }
 
     #[test]
@@ -2517,7 +2652,8 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
         let g = cfg.routers[0].core.garp;
         assert_eq!((g.burst, g.repeats), (2, 1));
         assert_eq!(g.repeat_delay.as_millis(), 1000);
-        let (_, cfg) = accepted(&MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 0"));
+        let (_, cfg) =
+            accepted(&MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 0"));
         assert_eq!(cfg.routers[0].core.garp.repeats, 0, "0: no second set");
     }
 
