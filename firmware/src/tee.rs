@@ -21,8 +21,7 @@ use smoltcp::wire::{
 
 use crate::lan9118::{Lan9118, Lan9118Rx, Lan9118Tx, MTU};
 
-/// Frames waiting for the service interface. It is polled right after the core, so this holds
-/// what one burst of ingress brings; beyond that TCP retransmits.
+/// Frames waiting for the service interface, which is polled right after the core.
 const SIDE_QUEUE: usize = 4;
 
 pub struct Frame {
@@ -93,6 +92,12 @@ impl Device for CoreDevice<'_> {
 
     fn receive(&mut self, _: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         loop {
+            // Back-pressure instead of loss: with the side queue full, the rest waits in the
+            // NIC's FIFO until the service interface has drained it (the loop does not sleep
+            // while a frame is pending).
+            if self.side.is_full() {
+                return None;
+            }
             self.nic.read_frame()?;
             let frame = self.nic.frame();
             let r = route(frame, self.vips);
