@@ -712,19 +712,26 @@ fn c23_unicast_peers_get_unicast_adverts_and_strangers_are_dropped() {
         })
         .collect();
     assert!(adverts.len() >= 6);
-    assert!(adverts.iter().all(|d| *d == addr(12)), "never multicast: {adverts:?}");
+    assert!(
+        adverts.iter().all(|d| *d == addr(12)),
+        "never multicast: {adverts:?}"
+    );
 
     // A stranger with a higher priority is not a peer: dropped and counted, the VIP stays.
     seg.inject(advert(254, 50).frame());
     assert_eq!(seg.state(0), State::Active);
-    assert_eq!(seg.nodes[0].stack.router().stats().drops(DropReason::Peer), 1);
+    assert_eq!(
+        seg.nodes[0].stack.router().stats().drops(DropReason::Peer),
+        1
+    );
 
     // The Active leaves: its priority-0 advert still goes out by unicast, and r2 takes over
     // after Skew_Time.
     let now = seg.now;
     let node = &mut seg.nodes[0];
     let events = &mut node.events;
-    node.stack.shutdown(now, &mut node.dev, &mut |e| events.push((now, e)));
+    node.stack
+        .shutdown(now, &mut node.dev, &mut |e| events.push((now, e)));
     seg.settle();
     let last = seg.sent_by(0).pop().unwrap();
     assert!(matches!(last.1, Decoded::Advert { priority: 0, dst, .. } if dst == addr(12)));

@@ -85,8 +85,10 @@ impl Router {
         // daemon (a reload that changes its protocol leaks one set, a few KB).
         let resources = Box::leak(Box::new(Resources::new()));
         let buffers = Box::leak(Box::new(Buffers::new()));
-        let stack = Stack::new(core, tap, resources, buffers, now)
+        let mut stack = Stack::new(core, tap, resources, buffers, now)
             .map_err(|e| RunError::Setup(format!("vrid {}: {e}", cfg.vrid())))?;
+        // Unicast adverts leave through the kernel (see `unicast`), multicast ones through the TAP.
+        stack.set_unicast_delegate(true);
         Ok(Router { cfg, stack, vips })
     }
 
@@ -111,10 +113,21 @@ struct Daemon {
     child: Option<Supervised>,
     /// Present when some router has unicast peers.
     unicast: Option<UnicastSocket>,
+    unicast_errors: u64,
     /// Unicast advert packets read but not yet handed to their router.
     inbox: Vec<Vec<u8>>,
     /// Events drained from the stacks during one poll, tagged with their VRID.
     events: Vec<(u8, Event)>,
+}
+
+/// Where the layout's state file lives: one directory per network namespace, since `eth0` in one
+/// namespace is not `eth0` in another and `/run` may be shared between them (several nodes on one
+/// host, as in the tests; containers usually have their own `/run`).
+fn state_dir() -> Result<std::path::PathBuf, RunError> {
+    use std::os::unix::fs::MetadataExt;
+    let ns = std::fs::metadata("/proc/self/ns/net")
+        .map_err(|e| RunError::Setup(format!("/proc/self/ns/net: {e}")))?;
+    Ok(std::path::Path::new(layout::DEFAULT_STATE_DIR).join(format!("netns-{}", ns.ino())))
 }
 
 /// Interface names for the uplink's bridge and TAP (at most 15 bytes each).
@@ -132,7 +145,8 @@ impl Daemon {
         for c in changed {
             info!("sysctl {c}");
         }
-        let spec = LayoutSpec::new(&cfg.interface, &bridge, &tap_name);
+        let mut spec = LayoutSpec::new(&cfg.interface, &bridge, &tap_name);
+        spec.state_dir = state_dir()?;
         let mtu = layout::uplink_mtu(&cfg.interface)
             .await
             .map_err(|e| RunError::Setup(format!("uplink {}: {e}", cfg.interface)))?;
@@ -179,6 +193,7 @@ impl Daemon {
                     child: None,
                     unicast: None,
                     inbox: Vec::new(),
+                    unicast_errors: 0,
                     events: Vec::new(),
                 };
                 if daemon.routers.iter().any(|r| !r.cfg.core.peers.is_empty()) {
@@ -473,6 +488,26 @@ impl Daemon {
                     warn!(%source, "advert lists other virtual addresses than ours")
                 }
                 Event::TxDropped => warn!("transmit queue full: frame dropped"),
+                Event::UnicastAdvert { priority, dst } => {
+                    let mut buf = [0u8; 1100];
+                    let sent = match (
+                        r.stack.write_ipv4_advert(priority, dst, &mut buf),
+                        &self.unicast,
+                    ) {
+                        (Some(len), Some(u)) => u.send_to(&buf[..len], dst),
+                        _ => Err(std::io::Error::other("no unicast socket")),
+                    };
+                    match sent {
+                        Ok(()) => debug!(priority, %dst, "unicast advert sent"),
+                        Err(e) => {
+                            self.unicast_errors += 1;
+                            // Every interval would repeat it: say it once, then now and then.
+                            if self.unicast_errors % 100 == 1 {
+                                warn!(%dst, errors = self.unicast_errors, "unicast advert not sent: {e}");
+                            }
+                        }
+                    }
+                }
                 Event::AdvertSent { priority } => debug!(priority, "advert sent"),
                 Event::AdvertReceived { source, priority } => {
                     debug!(%source, priority, "advert received")

@@ -435,6 +435,15 @@ impl Converter {
         }
     }
 
+    /// Where a statement is, for comments: the line in the main file, FILE:LINE in an included one.
+    fn loc(&self, pos: Pos) -> String {
+        if pos.file == 0 {
+            format!("line {}", pos.line)
+        } else {
+            format!("{}:{}", self.files[pos.file].name, pos.line)
+        }
+    }
+
     fn list(&mut self, stmt: &Stmt, why: impl Into<String>) {
         self.untranslated
             .push((stmt.pos(), stmt.text(), why.into()));
@@ -626,6 +635,7 @@ enum Probe {
 struct Script {
     name: String,
     pos: Pos,
+    at: String,
     script: String,
     probe: Probe,
     /// Why the probe is what it is, as TOML comments.
@@ -647,7 +657,7 @@ struct Check {
 #[derive(Debug, Clone)]
 struct Router {
     name: String,
-    pos: Pos,
+    at: String,
     interface: String,
     vrid: u8,
     version: u8,
@@ -1035,8 +1045,9 @@ impl Converter {
                             stmt.args()[0].pos,
                             "vrrp_script",
                             format!(
-                                "vrrp_script {} is already defined on line {}",
-                                s.name, old.pos.line
+                                "vrrp_script {} is already defined ({})",
+                                s.name,
+                                self.loc(old.pos)
                             ),
                         ));
                     }
@@ -1054,7 +1065,7 @@ impl Converter {
 
         let mut routers: Vec<Router> = Vec::new();
         let mut checks: BTreeMap<String, Check> = BTreeMap::new();
-        let mut vrid_at: BTreeMap<u8, (String, usize)> = BTreeMap::new();
+        let mut vrid_at: BTreeMap<u8, (String, String)> = BTreeMap::new();
         for stmt in instances {
             let Some(r) = self.instance(stmt, &globals, &scripts, &mut checks, routers.first())?
             else {
@@ -1071,12 +1082,12 @@ impl Converter {
                     at,
                     &format!("vrrp_instance {}.virtual_router_id", r.name),
                     format!(
-                        "VRID {} is also used by vrrp_instance {other} (line {line}) on {}: one VRID is one virtual router on a link",
+                        "VRID {} is also used by vrrp_instance {other} ({line}) on {}: one VRID is one virtual router on a link",
                         r.vrid, r.interface
                     ),
                 ));
             }
-            vrid_at.insert(r.vrid, (r.name.clone(), stmt.pos().line));
+            vrid_at.insert(r.vrid, (r.name.clone(), self.loc(stmt.pos())));
             routers.push(r);
         }
         for g in groups {
@@ -1112,8 +1123,8 @@ impl Converter {
         for (name, s) in &scripts {
             if !checks.values().any(|c| &c.script.name == name) {
                 header_notes.push(format!(
-                    "vrrp_script {name} (line {}) is tracked by no translated instance: keepalived does not run it either",
-                    s.pos.line
+                    "vrrp_script {name} ({}) is tracked by no translated instance: keepalived does not run it either",
+                    self.loc(s.pos)
                 ));
             }
         }
@@ -1172,7 +1183,7 @@ impl Converter {
                 "v3_checksum_as_v2" => g.checksum_as_v2 = bool_arg(s.args()).unwrap_or(true),
                 k => {
                     if let Some(why) = inert_global(k) {
-                        notes.push(format!("{} (line {}): {why}", s.text(), s.pos().line));
+                        notes.push(format!("{} ({}): {why}", s.text(), self.loc(s.pos())));
                     } else if let Some(why) = unsupported(k) {
                         self.list(s, why);
                     } else {
@@ -1250,6 +1261,7 @@ impl Converter {
         let mut s = Script {
             name: name.text.clone(),
             pos: stmt.pos(),
+            at: self.loc(stmt.pos()),
             script: String::new(),
             probe: Probe::Command(Vec::new()),
             notes: Vec::new(),
@@ -1430,7 +1442,7 @@ impl Converter {
 
         let mut r = Router {
             name: name.text.clone(),
-            pos: stmt.pos(),
+            at: self.loc(stmt.pos()),
             interface,
             vrid: 0,
             version: g.version,
@@ -1478,8 +1490,8 @@ impl Converter {
                 "state" => {
                     let state = s.args().first().map_or("", |w| w.text.as_str());
                     r.comments.push(format!(
-                        "state {state} (line {}): vrrpd starts every router as Backup and the highest priority takes over; only priority 255 starts Active",
-                        s.pos().line
+                        "state {state} ({}): vrrpd starts every router as Backup and the highest priority takes over; only priority 255 starts Active",
+                        self.loc(s.pos())
                     ));
                 }
                 "virtual_router_id" => {
@@ -1565,17 +1577,17 @@ impl Converter {
                     notify.insert(s.key(), (argv, s.pos()));
                 }
                 "dont_track_primary" => r.comments.push(format!(
-                    "dont_track_primary (line {}): vrrpd does not put a router at fault when its link goes down anyway",
-                    s.pos().line
+                    "dont_track_primary ({}): vrrpd does not put a router at fault when its link goes down anyway",
+                    self.loc(s.pos())
                 )),
                 "use_vmac" => r.comments.push(format!(
-                    "use_vmac (line {}): vrrpd always answers for the VIPs with the virtual MAC 00:00:5e:00:01:XX",
-                    s.pos().line
+                    "use_vmac ({}): vrrpd always answers for the VIPs with the virtual MAC 00:00:5e:00:01:XX",
+                    self.loc(s.pos())
                 )),
                 "check_unicast_src" | "unicast_fault_no_peer" => r.comments.push(format!(
-                    "{} (line {}): with `peers` set, vrrpd drops adverts from any other source",
+                    "{} ({}): with `peers` set, vrrpd drops adverts from any other source",
                     s.key(),
-                    s.pos().line
+                    self.loc(s.pos())
                 )),
                 k => {
                     let why = unsupported(k).unwrap_or(
@@ -1817,8 +1829,8 @@ impl Converter {
         }
         if !r.peers.is_empty() {
             r.comments.push(format!(
-                "unicast_peer (line {}): vrrpd sends its adverts to each peer on the uplink's subnets (never routed, never multicast) and drops adverts from any other source",
-                s.pos().line
+                "unicast_peer ({}): vrrpd sends its adverts to each peer on the uplink's subnets (never routed, never multicast) and drops adverts from any other source",
+                self.loc(s.pos())
             ));
         }
         Ok(())
@@ -1863,8 +1875,8 @@ impl Converter {
                     }
                     pw.truncate(cut);
                     r.comments.push(format!(
-                        "auth_pass (line {}) cut to its first 8 bytes, as keepalived sends it",
-                        p.pos.line
+                        "auth_pass ({}) cut to its first 8 bytes, as keepalived sends it",
+                        self.loc(p.pos)
                     ));
                 }
                 r.auth_pass = Some(pw);
@@ -2091,11 +2103,7 @@ fn render(
     let _ = writeln!(out, "\ninterface = {}", q(&routers[0].interface));
 
     for r in routers {
-        let _ = writeln!(
-            out,
-            "\n[[vrrp]]\n# vrrp_instance {} (line {})",
-            r.name, r.pos.line
-        );
+        let _ = writeln!(out, "\n[[vrrp]]\n# vrrp_instance {} ({})", r.name, r.at);
         for c in &r.comments {
             comment(&mut out, c);
         }
@@ -2142,8 +2150,8 @@ fn render(
         let s = &c.script;
         let _ = writeln!(
             out,
-            "\n[check.{}]\n# vrrp_script {} (line {}): script {:?}",
-            c.name, s.name, s.pos.line, s.script
+            "\n[check.{}]\n# vrrp_script {} ({}): script {:?}",
+            c.name, s.name, s.at, s.script
         );
         for n in &s.notes {
             comment(&mut out, n);
@@ -2680,5 +2688,416 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
     fn include_of_missing_file_is_listed() {
         let imp = conv(&format!("include /nonexistent/dir/*.conf\n{MINIMAL}"));
         assert_eq!(imp.untranslated_lines("keepalived.conf"), [1]);
+    }
+    // ---- The realistic files in host/tests/keepalived/.
+
+    fn fixture_dir() -> String {
+        format!("{}/tests/keepalived/", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/keepalived")
+            .join(name)
+    }
+
+    /// Converts a fixture, validates the output with vrrpd's own parser and returns the
+    /// untranslated line numbers per file (file names relative to the fixture directory).
+    fn import_fixture(name: &str) -> (Imported, Config, Vec<(String, usize)>) {
+        let path = fixture(name);
+        let imp = import_file(&path).unwrap_or_else(|e| panic!("{}", e.render()));
+        let cfg = Config::parse(&imp.toml, Path::new("out.toml"))
+            .unwrap_or_else(|e| panic!("{}\n---\n{}", e.render(), imp.toml));
+        let dir = fixture_dir();
+        let lines = imp
+            .untranslated
+            .iter()
+            .map(|u| (u.file.trim_start_matches(&dir).to_owned(), u.line))
+            .collect();
+        (imp, cfg, lines)
+    }
+
+    fn at(file: &str, lines: &[usize]) -> Vec<(String, usize)> {
+        lines.iter().map(|l| (file.to_owned(), *l)).collect()
+    }
+
+    fn fixture_error(name: &str) -> ImportError {
+        match import_file(&fixture(name)) {
+            Ok(i) => panic!("{name} accepted:\n{}", i.toml),
+            Err(e) => e,
+        }
+    }
+
+    fn without_dir(toml: &str) -> String {
+        toml.replace(&fixture_dir(), "")
+    }
+
+    #[test]
+    fn nginx_master_exact() {
+        let (imp, cfg, lines) = import_fixture("nginx-master.conf");
+        assert!(lines.is_empty(), "{lines:?}");
+        assert_eq!(
+            without_dir(&imp.toml),
+            r#"# vrrpd configuration converted from nginx-master.conf by `vrrpd import-keepalived`.
+# Review it, then validate it with: vrrpd check --config FILE
+#
+# Translated without a vrrpd setting:
+# router_id lb1 (line 5): names this host in keepalived's e-mails and SNMP; vrrpd's status names VRIDs
+
+interface = "eth0"
+
+[[vrrp]]
+# vrrp_instance VI_1 (line 16)
+# state MASTER (line 17): vrrpd starts every router as Backup and the highest priority takes over; only priority 255 starts Active
+vrid = 51
+version = 2
+priority = 150
+interval = "1s"
+vips = ["192.168.10.100/24"]
+auth_pass = "s3cret"
+garp = { burst = 5, repeats = 1, repeat_delay = "5s" }
+track = ["chk_nginx"]
+
+[check.chk_nginx]
+# vrrp_script chk_nginx (line 8): script "/usr/bin/killall -0 nginx"
+# `/usr/bin/killall -0 nginx` succeeds while a process named nginx runs: vrrpd checks that without forking
+kind = "process"
+name = "nginx"
+interval = "2s"
+rise = 2
+fall = 2
+weight = -60
+"#
+        );
+        let c = cfg.check("chk_nginx").unwrap();
+        assert_eq!(c.effect, Effect::Weight(-60));
+        assert_eq!(
+            cfg.routers[0].core.auth,
+            vrrp_core::wire::Auth::Simple(*b"s3cret\0\0")
+        );
+    }
+
+    #[test]
+    fn v2_auth_exact() {
+        let (imp, cfg, lines) = import_fixture("v2-auth.conf");
+        assert!(lines.is_empty(), "{lines:?}");
+        assert_eq!(
+            without_dir(&imp.toml),
+            r#"# vrrpd configuration converted from v2-auth.conf by `vrrpd import-keepalived`.
+# Review it, then validate it with: vrrpd check --config FILE
+
+interface = "ens3"
+
+[[vrrp]]
+# vrrp_instance web (line 3)
+# state BACKUP (line 4): vrrpd starts every router as Backup and the highest priority takes over; only priority 255 starts Active
+# auth_pass (line 12) cut to its first 8 bytes, as keepalived sends it
+vrid = 10
+version = 2
+priority = 120
+interval = "3s"
+vips = ["10.0.0.10/32", "10.0.0.11/32"]
+preempt_delay = "30s"
+auth_pass = "long pas"
+garp = { burst = 3, repeats = 1, repeat_delay = "1s" }
+"#
+        );
+        let r = &cfg.routers[0];
+        assert_eq!(r.interval(), Duration::from_secs(3));
+        assert_eq!(r.core.vip_prefix_len, 32);
+    }
+
+    #[test]
+    fn nginx_backup_facts() {
+        let (imp, cfg, lines) = import_fixture("nginx-backup.conf");
+        assert_eq!(lines, at("nginx-backup.conf", &[4, 5, 26]));
+        assert!(imp.untranslated[2].why.contains("label eth0:vip"));
+        let r = &cfg.routers[0];
+        assert_eq!(
+            (r.vrid(), r.core.priority, r.core.preempt),
+            (51, 100, false)
+        );
+        assert_eq!(
+            cfg.check("chk_nginx").unwrap().kind,
+            CheckKind::ProcessName {
+                name: "nginx".into()
+            }
+        );
+        let hook = &cfg.notify[0].command[2];
+        assert!(
+            hook.contains("MASTER) exec /etc/keepalived/notify.sh master ;;"),
+            "{hook}"
+        );
+        assert!(
+            hook.contains("BACKUP) exec /etc/keepalived/notify.sh backup ;;"),
+            "{hook}"
+        );
+    }
+
+    #[test]
+    fn v3_fast_facts() {
+        let (_, cfg, lines) = import_fixture("v3-fast.conf");
+        assert_eq!(lines, at("v3-fast.conf", &[7]), "curl's status range");
+        let r = &cfg.routers[0];
+        assert_eq!(r.core.version, vrrp_core::wire::Version::V3);
+        assert_eq!(r.interval(), Duration::from_millis(100));
+        assert_eq!(r.core.checksum, vrrp_core::wire::ChecksumMode::MessageOnly);
+        assert_eq!(r.core.garp.repeats, 0, "vrrp_garp_master_delay 0");
+        let c = cfg.check("chk_http").unwrap();
+        let CheckKind::Http { connect, path, .. } = &c.kind else {
+            panic!("{:?}", c.kind)
+        };
+        assert_eq!(
+            (connect.as_str(), path.as_str()),
+            ("127.0.0.1:8080", "/healthz")
+        );
+        assert_eq!(
+            (c.interval, c.timeout, c.rise, c.fall, c.effect),
+            (
+                Duration::from_millis(500),
+                Duration::from_millis(400),
+                3,
+                2,
+                Effect::Weight(-50)
+            )
+        );
+    }
+
+    #[test]
+    fn unicast_facts() {
+        let (imp, cfg, lines) = import_fixture("unicast.conf");
+        assert_eq!(lines, at("unicast.conf", &[23]), "min_ttl");
+        let r = &cfg.routers[0];
+        assert_eq!(
+            r.core.peers.as_slice(),
+            [Ipv4Addr::new(10, 10, 1, 12), Ipv4Addr::new(10, 10, 1, 13)]
+        );
+        assert_eq!(r.primary, Some(Ipv4Addr::new(10, 10, 1, 11)));
+        assert!(!r.core.preempt);
+        assert_eq!(r.core.preempt_delay.as_secs(), 10);
+        let c = cfg.check("chk_nginx_port").unwrap();
+        assert_eq!(
+            c.kind,
+            CheckKind::Tcp {
+                addr: "127.0.0.1:443".parse().unwrap()
+            }
+        );
+        assert_eq!(c.effect, Effect::Weight(20));
+        assert!(imp.toml.contains("# unicast_peer (line 21): vrrpd sends"));
+    }
+
+    #[test]
+    fn multi_instance_facts() {
+        let (imp, cfg, lines) = import_fixture("multi-instance.conf");
+        assert_eq!(lines, at("multi-instance.conf", &[3, 22, 23, 37, 41]));
+        let why: Vec<&str> = imp.untranslated.iter().map(|u| u.why.as_str()).collect();
+        assert!(why[0].contains("no sync groups"), "{why:?}");
+        assert!(why[1].contains("does not track interfaces"), "{why:?}");
+        assert!(why[3].contains("routes"), "{why:?}");
+        assert!(why[4].contains("interface eth1"), "{why:?}");
+        let vrids: Vec<u8> = cfg.routers.iter().map(|r| r.vrid()).collect();
+        assert_eq!(vrids, [51, 52]);
+        assert_eq!(cfg.routers[0].core.vips.len(), 2);
+        assert_eq!(cfg.interface, "eth0");
+    }
+
+    #[test]
+    fn scripts_facts() {
+        let (imp, cfg, lines) = import_fixture("scripts.conf");
+        assert_eq!(lines, at("scripts.conf", &[10, 13, 22]));
+        let names: Vec<&str> = cfg.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "chk_legacy",
+                "chk_maint",
+                "chk_nginx",
+                "chk_upstream_weight_minus_40"
+            ]
+        );
+        assert_eq!(
+            cfg.routers[0].track,
+            [
+                "chk_nginx",
+                "chk_upstream_weight_minus_40",
+                "chk_maint",
+                "chk_legacy"
+            ]
+        );
+        let up = cfg.check("chk_upstream_weight_minus_40").unwrap();
+        assert_eq!(
+            up.kind,
+            CheckKind::Command {
+                argv: vec![
+                    "/etc/keepalived/check_upstream.sh".into(),
+                    "--timeout".into(),
+                    "2".into()
+                ]
+            }
+        );
+        assert_eq!(
+            (up.interval, up.timeout, up.rise, up.fall, up.effect),
+            (
+                Duration::from_secs(5),
+                Duration::from_secs(5),
+                2,
+                3,
+                Effect::Weight(-40)
+            )
+        );
+        let maint = cfg.check("chk_maint").unwrap();
+        assert_eq!(
+            maint.effect,
+            Effect::Fault,
+            "keepalived's default weight is 0"
+        );
+        assert_eq!(
+            maint.kind,
+            CheckKind::Command {
+                argv: vec![
+                    "test".into(),
+                    "!".into(),
+                    "-e".into(),
+                    "/etc/keepalived/maintenance".into()
+                ]
+            }
+        );
+        assert_eq!(
+            cfg.check("chk_legacy").unwrap().kind,
+            CheckKind::Command {
+                argv: vec![
+                    "/bin/sh".into(),
+                    "-c".into(),
+                    "pidof nginx || exit 1".into()
+                ]
+            }
+        );
+        assert!(
+            imp.toml
+                .contains("vrrp_script chk_unused (line 27) is tracked by no translated instance"),
+            "{}",
+            imp.toml
+        );
+    }
+
+    #[test]
+    fn notify_facts() {
+        let (_, cfg, lines) = import_fixture("notify.conf");
+        assert_eq!(
+            lines,
+            at("notify.conf", &[12, 14]),
+            "notify_fault, notify as root"
+        );
+        assert_eq!(cfg.notify.len(), 1);
+        let hook = &cfg.notify[0].command[2];
+        for line in [
+            "  MASTER) /etc/keepalived/master.sh ;;",
+            "  BACKUP) /etc/keepalived/backup.sh ;;",
+            "  FAULT) /etc/keepalived/fault.sh ;;",
+            "  STOP) /etc/keepalived/stop.sh ;;",
+            "exec /etc/keepalived/notify.sh INSTANCE VI_1 \"$s\" \"$VRRP_PRIORITY\"",
+        ] {
+            assert!(hook.lines().any(|l| l == line), "{line:?} in\n{hook}");
+        }
+        assert_eq!(cfg.notify[0].timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn include_facts() {
+        let (imp, cfg, lines) = import_fixture("include/keepalived.conf");
+        let mut want = at("include/keepalived.conf", &[8]);
+        want.extend(at("include/conf.d/20-vi1.conf", &[14]));
+        assert_eq!(lines, want);
+        let r = &cfg.routers[0];
+        assert_eq!(
+            r.core.version,
+            vrrp_core::wire::Version::V3,
+            "global vrrp_version"
+        );
+        assert_eq!(r.interval(), Duration::from_millis(500));
+        let c = cfg.check("chk_nginx").unwrap();
+        assert_eq!(
+            c.kind,
+            CheckKind::ProcessName {
+                name: "nginx".into()
+            }
+        );
+        assert_eq!((c.rise, c.fall, c.effect), (2, 2, Effect::Fault));
+        assert!(!imp.toml.contains("NOT_ME"), "README is not *.conf");
+        assert!(
+            without_dir(&imp.toml).contains("# vrrp_instance VI_1 (include/conf.d/20-vi1.conf:1)"),
+            "{}",
+            imp.toml
+        );
+    }
+
+    #[test]
+    fn unknown_keyword_facts() {
+        let (imp, cfg, lines) = import_fixture("unknown-keyword.conf");
+        assert_eq!(lines, at("unknown-keyword.conf", &[3, 11]));
+        assert!(imp.untranslated[1].why.contains("unknown keyword"));
+        assert_eq!(
+            cfg.routers[0].interval(),
+            Duration::from_secs(1),
+            "the misspelt advert_int leaves keepalived's default"
+        );
+    }
+
+    #[test]
+    fn usual_mistakes_are_errors_with_file_line_and_column() {
+        let cases: &[(&str, (usize, usize), &str, &str)] = &[
+            (
+                "bad-missing-brace.conf",
+                (5, 1),
+                "vrrp_script chk_nginx",
+                "a `}` is missing",
+            ),
+            (
+                "bad-vrid-range.conf",
+                (4, 23),
+                "vrrp_instance VI_1.virtual_router_id",
+                "300 is out of range",
+            ),
+            (
+                "bad-duplicate-vrid.conf",
+                (12, 23),
+                "vrrp_instance VI_2.virtual_router_id",
+                "VRID 51 is also used by vrrp_instance VI_1 (line 1)",
+            ),
+            (
+                "bad-priority-zero.conf",
+                (5, 14),
+                "vrrp_instance VI_1.priority",
+                "0 is out of range",
+            ),
+            (
+                "bad-advert-int-zero.conf",
+                (5, 16),
+                "vrrp_instance VI_1.advert_int",
+                "positive number of seconds",
+            ),
+        ];
+        for (name, pos, key, why) in cases {
+            let e = fixture_error(name);
+            assert_eq!(e.file, fixture(name).display().to_string());
+            assert_eq!(e.position, Some(*pos), "{name}: {e}");
+            assert_eq!(e.key, *key, "{name}: {e}");
+            assert!(e.message.contains(why), "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn include_cycle_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.conf"), "include b.conf\n").unwrap();
+        std::fs::write(
+            dir.path().join("b.conf"),
+            format!("{MINIMAL}include a.conf\n"),
+        )
+        .unwrap();
+        let e = import_file(&dir.path().join("a.conf")).unwrap_err();
+        assert!(e.message.contains("includes itself"), "{e}");
+        assert_eq!(e.position, Some((9, 9)));
+        assert!(e.file.ends_with("b.conf"), "{e}");
     }
 }

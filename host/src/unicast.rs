@@ -33,6 +33,22 @@ impl UnicastSocket {
         }
         // SAFETY: `raw` is a descriptor we just opened and own exclusively.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // We write the IP header (TTL 255, the router's primary as source); the kernel fills in
+        // the length, ID and header checksum.
+        let one: libc::c_int = 1;
+        // SAFETY: setsockopt with a pointer to an int of the size given.
+        let r = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::IPPROTO_IP,
+                libc::IP_HDRINCL,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
         // SAFETY: `fd` is an open descriptor owned by the `AsyncFd` from here on, and `OwnedFd`
         // always reports the same descriptor.
         let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
@@ -64,6 +80,35 @@ impl UnicastSocket {
             if n > 0 {
                 return Ok(n);
             }
+        }
+    }
+
+    /// Sends one advert packet (IP header included) to `dst` through the kernel, which resolves
+    /// the peer with the node's own MAC and address.
+    pub fn send_to(&self, packet: &[u8], dst: std::net::Ipv4Addr) -> io::Result<()> {
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: 0,
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(dst).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        // SAFETY: sendto with our buffer and a sockaddr_in of the size given.
+        let r = unsafe {
+            libc::sendto(
+                self.fd.get_ref().as_raw_fd(),
+                packet.as_ptr().cast(),
+                packet.len(),
+                libc::MSG_DONTWAIT,
+                (&addr as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
         }
     }
 

@@ -61,7 +61,10 @@ fn failover(name: &str, seat1: Speaker, seat2: Speaker, version: u8, interval: D
     let lab = Lab::new(name, 2);
     let mut spec = Failover::pair(seat1, seat2, version, interval);
     if seat1 == Speaker::Vrrpd {
-        spec.max_resume_frames = Some(2);
+        // No burst: at most two frames beyond the adverts a running Active sends in 50 ms anyway
+        // (none at 100 ms and above, five at 10 ms).
+        let periodic = (Duration::from_millis(50).as_micros() / interval.as_micros()) as usize;
+        spec.max_resume_frames = Some(2 + periodic);
     }
     pause_resume(&lab, PROBER, &spec);
 }

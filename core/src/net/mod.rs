@@ -108,6 +108,12 @@ pub enum Event {
     NotAccepted,
     /// The device had no transmit buffer for a frame the router wanted to send.
     TxDropped,
+    /// With [`Stack::set_unicast_delegate`]: send this advert to `dst` yourself
+    /// ([`Stack::write_ipv4_advert`] builds it).
+    UnicastAdvert {
+        priority: u8,
+        dst: Ipv4Addr,
+    },
 }
 
 /// The virtual MAC of an IPv4 virtual router (RFC 9568 §7.3).
@@ -129,6 +135,8 @@ pub struct Stack<'a, const N: usize> {
     claimed: bool,
     /// smoltcp also owns the primary address (see [`Stack::set_own_primary`]).
     own_primary: bool,
+    /// Unicast adverts go to the driver (see [`Stack::set_unicast_delegate`]).
+    unicast_delegate: bool,
 }
 
 /// Addresses a smoltcp interface holds in this build (`iface-max-addr-count-8`).
@@ -176,6 +184,7 @@ impl<'a, const N: usize> Stack<'a, N> {
             raw,
             claimed: false,
             own_primary: false,
+            unicast_delegate: false,
         })
     }
 
@@ -186,6 +195,15 @@ impl<'a, const N: usize> Stack<'a, N> {
     pub fn set_own_primary(&mut self, own: bool) {
         self.own_primary = own;
         self.refresh_addrs();
+    }
+
+    /// Hands unicast adverts (to configured peers) to the driver as [`Event::UnicastAdvert`]
+    /// instead of sending them through smoltcp. A Linux host sends them through the kernel:
+    /// they are addressed to the peers' own addresses, which the kernel resolves with the node's
+    /// real MAC and primary address, where smoltcp could only ARP from a VIP (a source the peers'
+    /// kernels refuse as martian while they hold the VIP themselves).
+    pub fn set_unicast_delegate(&mut self, delegate: bool) {
+        self.unicast_delegate = delegate;
     }
 
     pub fn router(&self) -> &VirtualRouter<N> {
@@ -324,6 +342,12 @@ impl<'a, const N: usize> Stack<'a, N> {
                     // Multicast, or unicast to every configured peer (never a silent fallback
                     // to multicast when peers are configured).
                     let peers = self.router.config().peers.len();
+                    if peers > 0 && self.unicast_delegate {
+                        for &dst in &self.router.config().peers {
+                            on_event(Event::UnicastAdvert { priority, dst });
+                        }
+                        continue;
+                    }
                     for i in 0..peers.max(1) {
                         let dst = self
                             .router
@@ -385,30 +409,23 @@ impl<'a, const N: usize> Stack<'a, N> {
     }
 
     fn queue_advert(&mut self, priority: u8, dst: Ipv4Addr) -> bool {
-        let config = self.router.config();
-        let ctx = IpContext::V4 {
-            src: config.primary,
-            dst,
-        };
-        let repr = self.router.advert(priority);
-        let vrrp_len = repr.buffer_len();
-        let ip = Ipv4Repr {
-            src_addr: config.primary,
-            dst_addr: dst,
-            next_header: IpProtocol::Unknown(wire::IP_PROTOCOL),
-            payload_len: vrrp_len,
-            hop_limit: VRRP_TTL,
-        };
-        let checksum_mode = config.checksum;
+        let len = ipv4_advert_len(&self.router);
         let socket = self.sockets.get_mut::<raw::Socket>(self.raw);
-        let Ok(buf) = socket.send(ip.buffer_len() + vrrp_len) else {
+        let Ok(buf) = socket.send(len) else {
             return false;
         };
-        let mut packet = Ipv4Packet::new_unchecked(&mut *buf);
-        ip.emit(&mut packet, &smoltcp::phy::ChecksumCapabilities::default());
-        let mut vrrp = wire::Packet::new_unchecked(packet.payload_mut());
-        repr.emit(&mut vrrp, &ctx, checksum_mode);
+        write_ipv4_advert(&self.router, priority, dst, buf);
         true
+    }
+
+    /// Writes the IPv4 packet of an advert with `priority` to `dst` into `buf` and returns its
+    /// length, or `None` if `buf` is too short: for a driver that sends
+    /// [`Event::UnicastAdvert`]s itself.
+    pub fn write_ipv4_advert(&self, priority: u8, dst: Ipv4Addr, buf: &mut [u8]) -> Option<usize> {
+        let len = ipv4_advert_len(&self.router);
+        let buf = buf.get_mut(..len)?;
+        write_ipv4_advert(&self.router, priority, dst, buf);
+        Some(len)
     }
 
     fn announce<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D, count: u8) -> u16 {
@@ -431,6 +448,39 @@ impl<const N: usize> VirtualRouter<N> {
     fn accepts_any(&self) -> bool {
         self.config().priority == 255 || self.config().accept_mode
     }
+}
+
+fn ipv4_advert_len<const N: usize>(router: &VirtualRouter<N>) -> usize {
+    20 + router.advert(0).buffer_len()
+}
+
+/// `buf` is exactly [`ipv4_advert_len`] long.
+fn write_ipv4_advert<const N: usize>(
+    router: &VirtualRouter<N>,
+    priority: u8,
+    dst: Ipv4Addr,
+    buf: &mut [u8],
+) {
+    let config = router.config();
+    let repr = router.advert(priority);
+    let ip = Ipv4Repr {
+        src_addr: config.primary,
+        dst_addr: dst,
+        next_header: IpProtocol::Unknown(wire::IP_PROTOCOL),
+        payload_len: repr.buffer_len(),
+        hop_limit: VRRP_TTL,
+    };
+    let mut packet = Ipv4Packet::new_unchecked(buf);
+    ip.emit(&mut packet, &smoltcp::phy::ChecksumCapabilities::default());
+    let ctx = IpContext::V4 {
+        src: config.primary,
+        dst,
+    };
+    repr.emit(
+        &mut wire::Packet::new_unchecked(packet.payload_mut()),
+        &ctx,
+        config.checksum,
+    );
 }
 
 fn receive_advert<const N: usize>(

@@ -1,0 +1,249 @@
+//! `vrrpd import-keepalived`: exit codes, the untranslated list on stderr and in the output, and
+//! outputs that `vrrpd check` accepts, on the keepalived.conf files in tests/keepalived/.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn vrrpd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vrrpd"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("vrrpd runs")
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/keepalived")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Converts `name` into a file, checks the exit status and that every untranslated line is
+/// reported on stderr and at the top of the output (and nothing else is), then runs
+/// `vrrpd check` on the output. Returns the output.
+fn convert(name: &str, untranslated: &[(&str, usize)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path: PathBuf = dir.path().join("vrrpd.toml");
+    let out = vrrpd(&[
+        "import-keepalived",
+        &fixture(name),
+        "-o",
+        &out_path.display().to_string(),
+    ]);
+    let stderr = text(&out.stderr);
+    let want_code = if untranslated.is_empty() { 0 } else { 3 };
+    assert_eq!(out.status.code(), Some(want_code), "{name}: {stderr}");
+    assert!(out.stdout.is_empty(), "-o writes the file, not stdout");
+    let toml = std::fs::read_to_string(&out_path).expect("output written");
+
+    let reported: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("vrrpd: not translated: "))
+        .collect();
+    let listed: Vec<&str> = toml
+        .lines()
+        .filter_map(|l| l.strip_prefix("# not translated: "))
+        .collect();
+    assert_eq!(reported, listed, "{name}: stderr and output list the same");
+    assert_eq!(reported.len(), untranslated.len(), "{name}: {stderr}");
+    for ((file, line), r) in untranslated.iter().zip(&reported) {
+        let prefix = format!("{}:{line}: ", fixture(file));
+        assert!(
+            r.starts_with(&prefix),
+            "{name}: {r:?} should start with {prefix:?}"
+        );
+    }
+    if !untranslated.is_empty() {
+        assert!(
+            stderr.contains(&format!(
+                "{} keepalived setting(s) not translated",
+                untranslated.len()
+            )),
+            "{stderr}"
+        );
+    }
+
+    let check = vrrpd(&["check", "--config", &out_path.display().to_string()]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{name}: vrrpd check refuses the output:\n{}\n---\n{toml}",
+        text(&check.stderr)
+    );
+    toml
+}
+
+#[test]
+fn nginx_master_translates_completely() {
+    let toml = convert("nginx-master.conf", &[]);
+    assert!(
+        toml.contains("vrid = 51\nversion = 2\npriority = 150\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("kind = \"process\"\nname = \"nginx\"\n"),
+        "{toml}"
+    );
+}
+
+#[test]
+fn nginx_backup_lists_script_security_and_the_label() {
+    let toml = convert(
+        "nginx-backup.conf",
+        &[
+            ("nginx-backup.conf", 4),
+            ("nginx-backup.conf", 5),
+            ("nginx-backup.conf", 26),
+        ],
+    );
+    assert!(toml.contains("preempt = false\n"), "{toml}");
+    assert!(toml.contains("[[notify]]"), "{toml}");
+}
+
+#[test]
+fn v2_with_password_translates_completely() {
+    let toml = convert("v2-auth.conf", &[]);
+    assert!(toml.contains("auth_pass = \"long pas\"\n"), "{toml}");
+}
+
+#[test]
+fn v3_with_fractional_interval() {
+    let toml = convert("v3-fast.conf", &[("v3-fast.conf", 7)]);
+    assert!(toml.contains("interval = \"100ms\"\n"), "{toml}");
+    assert!(toml.contains("kind = \"http\"\n"), "{toml}");
+}
+
+#[test]
+fn unicast_peers() {
+    let toml = convert("unicast.conf", &[("unicast.conf", 23)]);
+    assert!(
+        toml.contains("peers = [\"10.10.1.12\", \"10.10.1.13\"]\nprimary = \"10.10.1.11\"\n"),
+        "{toml}"
+    );
+}
+
+#[test]
+fn several_instances_sync_group_and_track_interface() {
+    let toml = convert(
+        "multi-instance.conf",
+        &[
+            ("multi-instance.conf", 3),
+            ("multi-instance.conf", 22),
+            ("multi-instance.conf", 23),
+            ("multi-instance.conf", 37),
+            ("multi-instance.conf", 41),
+        ],
+    );
+    assert_eq!(toml.matches("[[vrrp]]").count(), 2, "{toml}");
+}
+
+#[test]
+fn scripts_with_weight_fall_and_rise() {
+    convert(
+        "scripts.conf",
+        &[
+            ("scripts.conf", 10),
+            ("scripts.conf", 13),
+            ("scripts.conf", 22),
+        ],
+    );
+}
+
+#[test]
+fn notify_scripts() {
+    let toml = convert("notify.conf", &[("notify.conf", 12), ("notify.conf", 14)]);
+    assert!(
+        toml.contains("command = [\"/bin/sh\", \"-c\", '''"),
+        "{toml}"
+    );
+}
+
+#[test]
+fn include_with_glob() {
+    convert(
+        "include/keepalived.conf",
+        &[
+            ("include/keepalived.conf", 8),
+            ("include/conf.d/20-vi1.conf", 14),
+        ],
+    );
+}
+
+#[test]
+fn unknown_keyword_is_listed() {
+    convert(
+        "unknown-keyword.conf",
+        &[("unknown-keyword.conf", 3), ("unknown-keyword.conf", 11)],
+    );
+}
+
+#[test]
+fn without_output_file_the_toml_goes_to_stdout() {
+    let out = vrrpd(&["import-keepalived", &fixture("nginx-master.conf")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("# vrrpd configuration converted from "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[[vrrp]]"), "{stdout}");
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn usual_mistakes_exit_2_with_file_line_and_no_output() {
+    let cases = [
+        ("bad-missing-brace.conf", 5, "a `}` is missing"),
+        (
+            "bad-vrid-range.conf",
+            4,
+            "virtual_router_id: 300 is out of range",
+        ),
+        ("bad-duplicate-vrid.conf", 12, "VRID 51 is also used"),
+        ("bad-priority-zero.conf", 5, "priority: 0 is out of range"),
+        ("bad-advert-int-zero.conf", 5, "advert_int: \"0\""),
+    ];
+    for (name, line, why) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out_path = dir.path().join("vrrpd.toml");
+        let out = vrrpd(&[
+            "import-keepalived",
+            &fixture(name),
+            "-o",
+            &out_path.display().to_string(),
+        ]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("vrrpd: {}:{line}:", fixture(name))),
+            "{name}: {stderr}"
+        );
+        assert!(stderr.contains(why), "{name}: {stderr}");
+        assert!(!out_path.exists(), "{name}: nothing is written");
+    }
+}
+
+#[test]
+fn unreadable_input_exits_2_and_unwritable_output_exits_1() {
+    let out = vrrpd(&["import-keepalived", "/nonexistent/keepalived.conf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/keepalived.conf: cannot read"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = vrrpd(&[
+        "import-keepalived",
+        &fixture("nginx-master.conf"),
+        "-o",
+        "/nonexistent/dir/vrrpd.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot write"));
+}
