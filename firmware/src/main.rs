@@ -73,7 +73,10 @@ fn log_event(now: Instant, event: Event) {
         Event::Dropped { reason } => log!(now, "advert dropped: {:?}", reason),
         Event::AddressMismatch { source } => log!(now, "address list mismatch from {}", source),
         Event::TxDropped => log!(now, "advert not sent: transmit queue full"),
-        Event::AdvertSent { .. } | Event::AdvertReceived { .. } | Event::NotAccepted => {}
+        Event::AdvertSent { .. }
+        | Event::AdvertReceived { .. }
+        | Event::UnicastAdvert { .. }
+        | Event::NotAccepted => {}
     }
 }
 
