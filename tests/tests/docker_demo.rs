@@ -200,7 +200,9 @@ fn docker_2_walkthrough_pause_unpause() {
 }
 
 /// Test 3: `compose stop` / `start` of the master, then `docker kill` and `start`: the VIP
-/// moves to the backup and back, with no failed request.
+/// moves to the backup and back, with no failed request. Then `kill -9` of the master's nginx:
+/// vrrpd, its supervisor, steps down and exits, and the restart policy brings the container
+/// and the VIP back.
 #[test]
 fn docker_3_stop_start_and_kill_master() {
     let test = "stop_kill";
@@ -241,7 +243,26 @@ fn docker_3_stop_start_and_kill_master() {
         );
         assert_clean(test, &format!("{what}_start_master"), &s);
     }
-    drop(prober);
+
+    let before = demo.state(MASTER);
+    let nginx = demo.process_pid(MASTER, "nginx");
+    let t0 = unix_now();
+    kill9(nginx);
+    println!("kill -9 {nginx} (nginx in {MASTER})");
+    demo.wait_body("Secondary", Duration::from_secs(5));
+    vrrp_tests::wait_until(Duration::from_secs(30), || {
+        demo.state(MASTER).restarts > before.restarts
+    })
+    .unwrap_or_else(|e| panic!("{MASTER} was not restarted ({e}): {:?}", demo.state(MASTER)));
+    demo.wait_converged(CONVERGE);
+    measure(
+        test,
+        "nginx_kill9_to_primary_s",
+        format!("{:.2}", unix_now() - t0),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let s = prober.stop().window(t0, unix_now());
+    assert_clean(test, "nginx_kill9", &s);
 }
 
 /// Sends ARP requests for the VIP from the host every 50 ms (deleting the host's neighbour

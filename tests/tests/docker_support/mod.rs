@@ -322,15 +322,19 @@ impl Demo {
         json_str_field(&String::from_utf8_lossy(&out.stdout), "state")
     }
 
-    /// The host PID of the vrrpd process in `service`'s container (its main process, or a
-    /// descendant of it).
+    /// The host PID of the vrrpd process in `service`'s container (its main process).
     pub fn vrrpd_pid(&self, service: &str) -> u32 {
+        self.process_pid(service, "vrrpd")
+    }
+
+    /// The host PID of the first process named `comm` in `service`'s container, breadth first
+    /// from its main process (so for nginx: the master process, not a worker).
+    pub fn process_pid(&self, service: &str, comm: &str) -> u32 {
         let root = self.state(service).pid;
         assert!(root > 0, "{service} is not running");
-        let mut todo = vec![root];
-        while let Some(pid) = todo.pop() {
-            if std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|c| c.trim() == "vrrpd")
+        let mut todo = std::collections::VecDeque::from([root]);
+        while let Some(pid) = todo.pop_front() {
+            if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
             {
                 return pid;
             }
@@ -342,7 +346,7 @@ impl Demo {
                     .filter_map(|p| p.parse::<u32>().ok()),
             );
         }
-        panic!("no vrrpd process in {service} (main process {root})");
+        panic!("no {comm} process in {service} (main process {root})");
     }
 
     /// The host side of the project's network: the Linux bridge `br-<network id>`.
