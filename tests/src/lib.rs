@@ -16,6 +16,7 @@
 //! - [`scenario`]: the pause / resume failover scenario and its measurements.
 //! - [`prereq`]: skip / fail logic for missing prerequisites.
 
+pub mod bench;
 pub mod capture;
 pub mod craft;
 pub mod frr;

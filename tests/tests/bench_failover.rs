@@ -1,75 +1,75 @@
-//! Repeated failover runs for BENCHMARKS.md (issue 6 P1-P3): not part of the default test run.
+//! P1-P3 of issue 6 (takeover silence, client outage, resume storm): `scenario::pause_resume`
+//! repeated, keepalived and vrrpd interleaved run by run in one invocation. Not part of the
+//! default test run; `bench/run.sh P1` runs it and writes BENCHMARKS.md.
 //!
-//! `VRRP_BENCH_RUNS=5 cargo nextest run -p vrrp-tests --run-ignored only --no-capture bench_`
-//! prints one MEASURE line per run and a SUMMARY line (min/median/max) per configuration;
-//! `VRRP_MEASURE_FILE=FILE` collects the MEASURE lines. `VRRP_BENCH_SPEAKER=vrrpd` puts our
-//! daemon in both seats instead of keepalived (once it exists).
+//! `VRRP_BENCH_RUNS=5 cargo test -p vrrp-tests --test bench_failover -- --ignored --nocapture`
+//!
+//! | variable | effect (default) |
+//! |---|---|
+//! | `VRRP_BENCH_RUNS` | repetitions per speaker and interval (5) |
+//! | `VRRP_BENCH_INTERVALS_MS` | comma-separated advert intervals (`10,100,1000`) |
+//! | `VRRP_BENCH_SPEAKERS` | comma-separated speakers (`keepalived,vrrpd`); `VRRP_BENCH_SPEAKER` = one |
+//! | `VRRP_MEASURE_FILE` | collects the MEASURE lines |
+//! | `VRRP_BENCH_MD_DIR` | where the P1.md / P2.md / P3.md fragments go |
 
 use std::time::Duration;
 
-use vrrp_tests::Lab;
+use vrrp_tests::bench::{FailoverRun, failover, runs, write_fragment};
 use vrrp_tests::prereq::{Need, require};
 use vrrp_tests::router::Speaker;
-use vrrp_tests::scenario::{Failover, pause_resume, summary};
 
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
 
-fn runs() -> usize {
-    std::env::var("VRRP_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5)
-}
-
-fn speaker() -> Speaker {
-    match std::env::var("VRRP_BENCH_SPEAKER").as_deref() {
-        Ok("vrrpd") => Speaker::Vrrpd,
-        Ok("frr") => Speaker::Frr,
-        _ => Speaker::Keepalived,
+fn speaker(name: &str) -> Speaker {
+    match name.trim() {
+        "vrrpd" => Speaker::Vrrpd,
+        "frr" => Speaker::Frr,
+        "keepalived" => Speaker::Keepalived,
+        other => panic!("unknown speaker {other:?}"),
     }
 }
 
-fn bench(name: &str, version: u8, interval: Duration) {
-    let s = speaker();
-    let need = match s {
-        Speaker::Frr => Need::Frr,
-        _ => Need::Keepalived,
-    };
-    if !require(&[need]) {
+fn speakers() -> Vec<Speaker> {
+    let list = std::env::var("VRRP_BENCH_SPEAKERS")
+        .or_else(|_| std::env::var("VRRP_BENCH_SPEAKER"))
+        .unwrap_or_else(|_| "keepalived,vrrpd".to_string());
+    list.split(',').map(speaker).collect()
+}
+
+fn intervals() -> Vec<Duration> {
+    std::env::var("VRRP_BENCH_INTERVALS_MS")
+        .unwrap_or_else(|_| "10,100,1000".to_string())
+        .split(',')
+        .map(|s| Duration::from_millis(s.trim().parse().expect("interval in ms")))
+        .collect()
+}
+
+#[test]
+#[ignore = "benchmark: bench/run.sh P1 (or --ignored)"]
+fn bench_failover() {
+    let speakers = speakers();
+    let mut needs = vec![];
+    for s in &speakers {
+        needs.push(match s {
+            Speaker::Keepalived => Need::Keepalived,
+            Speaker::Frr => Need::Frr,
+            Speaker::Vrrpd => Need::Vrrpd,
+        });
+    }
+    if !require(&needs) {
         return;
     }
-    let mut measures = Vec::new();
-    for i in 0..runs() {
-        let lab = Lab::new(&format!("{name}-{i}"), 2);
-        measures.push(pause_resume(
-            &lab,
-            PROBER,
-            &Failover::new(s, version, interval),
-        ));
+    let res = failover(
+        "bench_failover",
+        PROBER,
+        &FailoverRun {
+            speakers,
+            intervals: intervals(),
+            runs: runs(5),
+        },
+    );
+    for (id, md) in res.markdown() {
+        write_fragment(id, &md);
     }
-    println!("{}", summary(&measures));
-}
-
-#[test]
-#[ignore = "benchmark: run with --run-ignored only"]
-fn bench_failover_v3_10ms() {
-    bench("bench_failover_v3_10ms", 3, Duration::from_millis(10));
-}
-
-#[test]
-#[ignore = "benchmark: run with --run-ignored only"]
-fn bench_failover_v3_100ms() {
-    bench("bench_failover_v3_100ms", 3, Duration::from_millis(100));
-}
-
-#[test]
-#[ignore = "benchmark: run with --run-ignored only"]
-fn bench_failover_v3_1s() {
-    bench("bench_failover_v3_1s", 3, Duration::from_secs(1));
-}
-
-#[test]
-#[ignore = "benchmark: run with --run-ignored only"]
-fn bench_failover_v2_1s() {
-    bench("bench_failover_v2_1s", 2, Duration::from_secs(1));
+    assert!(!res.measures.is_empty(), "no run produced figures");
 }
