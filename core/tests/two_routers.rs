@@ -54,3 +54,29 @@ fn router_state_fits_its_budget() {
     println!("size_of::<VirtualRouter<4>>() = {size}");
     assert!(size <= 256, "VirtualRouter<4> is {size} bytes");
 }
+
+/// A RAM-tight build: buffers sized for one VIP, and a spare socket slot for a service.
+#[test]
+fn small_buffers_and_an_extra_socket() {
+    use smoltcp::socket::raw;
+    use smoltcp::wire::{IpProtocol, IpVersion};
+    use vrrp_core::net::{RawBuffers, SocketResources, Stack};
+    let mut dev = MemDevice::default();
+    let resources = Box::leak(Box::new(SocketResources::<2>::new()));
+    let buffers = Box::leak(Box::new(RawBuffers::<160>::new()));
+    let now = Instant::from_secs(0);
+    let mut stack = Stack::new(config(100, 12), &mut dev, resources, buffers, now).unwrap();
+    // Without smoltcp's `alloc` feature the buffers are borrowed slices.
+    let meta = |n| Box::leak(vec![raw::PacketMetadata::EMPTY; n].into_boxed_slice());
+    let bytes = |n| Box::leak(vec![0u8; n].into_boxed_slice());
+    let rx = raw::PacketBuffer::new(&mut meta(2)[..], &mut bytes(64)[..]);
+    let tx = raw::PacketBuffer::new(&mut meta(2)[..], &mut bytes(64)[..]);
+    let service = raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), rx, tx);
+    stack.sockets_mut().add(service);
+    stack.startup(now);
+    let t = Instant::from_micros(3_609_375);
+    stack.poll(t, &mut dev, &mut |_| {});
+    assert_eq!(stack.router().state(), vrrp_core::State::Active);
+    let adverts = dev.tx.iter().filter(|f| f.len() == 14 + 20 + 12).count();
+    assert_eq!(adverts, 1, "the advert fits the small buffers");
+}

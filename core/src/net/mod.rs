@@ -34,45 +34,61 @@ const MAX_PACKET: usize = 20 + 8 + 4 * 255 + 8;
 /// the adverts of one event (at most two: a reply and a scheduled one).
 const QUEUE: usize = 4;
 
-/// Packet buffers of the raw socket (no allocation). Pair it with a [`Resources`].
-pub struct Buffers {
+/// Default payload bytes per direction: four adverts of the largest size (255 addresses).
+pub const DEFAULT_PAYLOAD: usize = QUEUE * MAX_PACKET;
+
+/// Packet buffers of the raw socket (no allocation). Pair them with [`SocketResources`].
+///
+/// `PAYLOAD` is the bytes per direction. The default fits four adverts of any size; a router with
+/// `n` VIPs needs `4 * (36 + 4 * n)` (e.g. `Buffers<160>` for one VIP), which is what a
+/// RAM-tight board should use.
+pub struct RawBuffers<const PAYLOAD: usize> {
     rx_meta: [raw::PacketMetadata; QUEUE],
-    rx_payload: [u8; QUEUE * MAX_PACKET],
+    rx_payload: [u8; PAYLOAD],
     tx_meta: [raw::PacketMetadata; QUEUE],
-    tx_payload: [u8; QUEUE * MAX_PACKET],
+    tx_payload: [u8; PAYLOAD],
 }
 
-impl Buffers {
+/// [`RawBuffers`] of the default size.
+pub type Buffers = RawBuffers<DEFAULT_PAYLOAD>;
+
+impl<const PAYLOAD: usize> RawBuffers<PAYLOAD> {
     pub const fn new() -> Self {
-        Buffers {
+        RawBuffers {
             rx_meta: [raw::PacketMetadata::EMPTY; QUEUE],
-            rx_payload: [0; QUEUE * MAX_PACKET],
+            rx_payload: [0; PAYLOAD],
             tx_meta: [raw::PacketMetadata::EMPTY; QUEUE],
-            tx_payload: [0; QUEUE * MAX_PACKET],
+            tx_payload: [0; PAYLOAD],
         }
     }
 }
 
-impl Default for Buffers {
+impl<const PAYLOAD: usize> Default for RawBuffers<PAYLOAD> {
     fn default() -> Self {
         Self::new()
     }
 }
 
 /// The socket table; it refers to the [`Buffers`], hence the two parts (as in embassy-net).
-pub struct Resources<'a> {
-    sockets: [SocketStorage<'a>; 1],
+///
+/// `SOCKETS` slots: one is the VRRP raw socket; a firmware can add its own sockets (a service on
+/// the VIP) to the same interface through [`Stack::sockets_mut`].
+pub struct SocketResources<'a, const SOCKETS: usize> {
+    sockets: [SocketStorage<'a>; SOCKETS],
 }
 
-impl Resources<'_> {
+/// [`SocketResources`] with the VRRP socket only.
+pub type Resources<'a> = SocketResources<'a, 1>;
+
+impl<const SOCKETS: usize> SocketResources<'_, SOCKETS> {
     pub const fn new() -> Self {
-        Resources {
-            sockets: [SocketStorage::EMPTY],
+        SocketResources {
+            sockets: [SocketStorage::EMPTY; SOCKETS],
         }
     }
 }
 
-impl Default for Resources<'_> {
+impl<const SOCKETS: usize> Default for SocketResources<'_, SOCKETS> {
     fn default() -> Self {
         Self::new()
     }
@@ -145,11 +161,11 @@ pub const MAX_INTERFACE_ADDRS: usize = 8;
 impl<'a, const N: usize> Stack<'a, N> {
     /// Builds the interface with the virtual MAC, joins 224.0.0.18 and opens the raw socket.
     /// The router stays in Initialize until [`startup`](Self::startup).
-    pub fn new<D: Device + ?Sized>(
+    pub fn new<D: Device + ?Sized, const SOCKETS: usize, const PAYLOAD: usize>(
         config: Config<N>,
         device: &mut D,
-        resources: &'a mut Resources<'a>,
-        buffers: &'a mut Buffers,
+        resources: &'a mut SocketResources<'a, SOCKETS>,
+        buffers: &'a mut RawBuffers<PAYLOAD>,
         now: Instant,
     ) -> Result<Self, ConfigError> {
         let vrid = config.vrid;
@@ -163,7 +179,7 @@ impl<'a, const N: usize> Stack<'a, N> {
         let mut iface = Interface::new(iface_config, device, smol_instant(now));
         // The group table has room for four; joining one group on a fresh interface cannot fail.
         let _ = iface.join_multicast_group(MULTICAST_V4);
-        let Buffers {
+        let RawBuffers {
             rx_meta,
             rx_payload,
             tx_meta,
@@ -204,6 +220,12 @@ impl<'a, const N: usize> Stack<'a, N> {
     /// kernels refuse as martian while they hold the VIP themselves).
     pub fn set_unicast_delegate(&mut self, delegate: bool) {
         self.unicast_delegate = delegate;
+    }
+
+    /// The socket set, for sockets of the firmware's own next to the VRRP one (room comes from
+    /// [`SocketResources`]' `SOCKETS`). [`poll`](Self::poll) services them all.
+    pub fn sockets_mut(&mut self) -> &mut SocketSet<'a> {
+        &mut self.sockets
     }
 
     pub fn router(&self) -> &VirtualRouter<N> {
