@@ -9,3 +9,24 @@ elf=bench/core-size/target/thumbv7em-none-eabihf/release/core-size
 size -A "$elf" | awk '$1 ~ /^\.(text|rodata|data|bss)$/ { printf "%-8s %7d bytes\n", $1, $2 }'
 cargo test --quiet -p vrrp-core --test two_routers router_state_fits_its_budget -- --nocapture 2>/dev/null \
   | grep 'size_of'
+# Text by crate, from symbol names. With LTO much is inlined into `_start` (the poll loop), so
+# the per-crate figures are lower bounds and the inlined rest is reported on its own.
+nm -S --size-sort -C "$elf" | python3 -c '
+import collections, sys
+t = collections.Counter()
+for line in sys.stdin:
+    p = line.split(None, 3)
+    if len(p) < 4 or p[2] not in "tTrR":
+        continue
+    name, size = p[3], int(p[1], 16)
+    if "vrrp_core" in name:
+        t["vrrp_core"] += size
+    elif "smoltcp" in name:
+        t["smoltcp"] += size
+    elif name.strip() == "_start":
+        t["inlined into the poll loop"] += size
+    else:
+        t["core, heapless, builtins"] += size
+for k, v in t.most_common():
+    print(f"  text {k:<28} {v:6d} bytes")
+'

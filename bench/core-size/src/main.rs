@@ -13,14 +13,18 @@ use vrrp_core::{Config, Instant};
 
 struct Null {
     buf: [u8; 1514],
+    tx: [u8; 1514],
 }
 
-struct Rx;
+struct Rx<'a>(&'a [u8]);
 struct Tx<'a>(&'a mut [u8; 1514]);
 
-impl RxToken for Rx {
+impl RxToken for Rx<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&[])
+        // A frame of opaque content and length, so that the whole receive path (Ethernet, ARP,
+        // IPv4, the advert parser, the state machine's handlers) is linked in.
+        let len = usize::from(unsafe { core::ptr::read_volatile(&self.0[0]) }) * 6;
+        f(&self.0[..len.min(self.0.len())])
     }
 }
 
@@ -35,18 +39,18 @@ impl TxToken for Tx<'_> {
 }
 
 impl Device for Null {
-    type RxToken<'a> = Rx;
+    type RxToken<'a> = Rx<'a>;
     type TxToken<'a> = Tx<'a>;
-    fn receive(&mut self, _: smoltcp::time::Instant) -> Option<(Rx, Tx<'_>)> {
+    fn receive(&mut self, _: smoltcp::time::Instant) -> Option<(Rx<'_>, Tx<'_>)> {
         // An opaque condition so that the receive path is linked in.
         if unsafe { core::ptr::read_volatile(&self.buf[1]) } == 1 {
-            Some((Rx, Tx(&mut self.buf)))
+            Some((Rx(&self.buf), Tx(&mut self.tx)))
         } else {
             None
         }
     }
     fn transmit(&mut self, _: smoltcp::time::Instant) -> Option<Tx<'_>> {
-        Some(Tx(&mut self.buf))
+        Some(Tx(&mut self.tx))
     }
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
@@ -58,7 +62,10 @@ impl Device for Null {
 
 static mut RESOURCES: Resources<'static> = Resources::new();
 static mut BUFFERS: Buffers = Buffers::new();
-static mut DEVICE: Null = Null { buf: [0; 1514] };
+static mut DEVICE: Null = Null {
+    buf: [0; 1514],
+    tx: [0; 1514],
+};
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
