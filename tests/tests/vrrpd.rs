@@ -67,6 +67,39 @@ fn failover(name: &str, seat1: Speaker, seat2: Speaker, version: u8, interval: D
         spec.max_resume_frames = Some(2 + periodic);
     }
     pause_resume(&lab, PROBER, &spec);
+    if seat1 == Speaker::Vrrpd && seat2 == Speaker::Vrrpd && interval >= Duration::from_millis(100)
+    {
+        replay_both_seats(&lab);
+    }
+}
+
+/// `vrrp-sim replay` accepts the capture and, with our core in either seat, agrees with what the
+/// real daemons did (state changes within a generous bound: real scheduling is not virtual time).
+fn replay_both_seats(lab: &Lab) {
+    let sim = vrrp_tests::router::vrrpd_bin().with_file_name("vrrp-sim");
+    assert!(sim.exists(), "{} not built", sim.display());
+    let pcap = lab.artifacts.join("bridge.pcap");
+    let events = lab.artifacts.join("events.txt");
+    for (seat, with_events) in [(lab.node("r2").ip, false), (lab.node("r1").ip, true)] {
+        let mut cmd = std::process::Command::new(&sim);
+        cmd.arg("replay")
+            .arg(&pcap)
+            .args(["--seat", &seat.to_string()]);
+        cmd.args(["--tolerance-ms", "25"]);
+        if with_events {
+            cmd.arg("--events").arg(&events).args(["--name", "r1"]);
+        }
+        let out = cmd.output().expect("run vrrp-sim replay");
+        let text = String::from_utf8_lossy(&out.stdout);
+        println!(
+            "REPLAY seat {seat}\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "replay in {seat}'s seat differs:\n{text}"
+        );
+    }
 }
 
 #[test]
