@@ -478,3 +478,64 @@ fn vrrpd_reports_the_freeze_length() {
         "measured {ms} ms for a {real:.0} ms freeze"
     );
 }
+
+/// SIGHUP with unchanged VRRP parameters reloads checks and hooks without a switchover: no state
+/// change, adverts keep their rhythm; a bad file is refused and the running config kept.
+#[test]
+fn vrrpd_sighup_reloads_without_a_switchover() {
+    if !require(&[Need::Vrrpd]) {
+        return;
+    }
+    let lab = Lab::new("vrrpd_sighup_reloads_without_a_switchover", 2);
+    let p1 = VrrpParams::v3(10, 200, Duration::from_millis(100));
+    let p2 = p1.with_priority(100);
+    let _n1 = Nginx::start(&lab, "r1", "Primary");
+    let _n2 = Nginx::start(&lab, "r2", "Secondary");
+    let cap = Capture::start(&lab);
+    let r1 = Router::start(&lab, "r1", Speaker::Vrrpd, &p1);
+    let _r2 = Router::start(&lab, "r2", Speaker::Vrrpd, &p2);
+    wait_body(&lab, "Primary", Duration::from_secs(20));
+    let conf = lab.artifacts.join("vrrpd-r1.toml");
+    let proc = r1.procs()[0];
+    let log = || lab.log(proc);
+    let changes = |l: &str| l.matches("state change").count();
+    let before = changes(&log());
+
+    // Same protocol, one more check: reloaded in place.
+    let extended = vrrpd_config_toml(&p1)
+        + "track = [\"web\"]\n[check.web]\nkind = \"tcp\"\naddr = \"127.0.0.1:80\"\nweight = -10\n";
+    std::fs::write(&conf, extended).unwrap();
+    let t = vrrp_tests::unix_now();
+    lab.signal(proc, libc::SIGHUP);
+    wait_until(Duration::from_secs(5), || {
+        log().contains("configuration reloaded")
+    })
+    .expect("reload logged");
+    // A bad file: refused, nothing changes.
+    std::fs::write(&conf, "interface = \"eth0\"\n[[vrrp]]\nvrid = 0\n").unwrap();
+    lab.signal(proc, libc::SIGHUP);
+    wait_until(Duration::from_secs(5), || log().contains("reload refused"))
+        .expect("bad reload refused");
+    wait_until(Duration::from_secs(5), || {
+        cap.bridge_now()
+            .advert_times(lab.node("r1").ip, t, f64::MAX)
+            .len()
+            >= 20
+    })
+    .expect("r1 keeps advertising");
+    assert_eq!(
+        changes(&log()),
+        before,
+        "a reload caused a state change:\n{}",
+        log()
+    );
+    let times = cap
+        .bridge_now()
+        .advert_times(lab.node("r1").ip, t, f64::MAX);
+    let worst = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    assert!(
+        worst < 0.25,
+        "adverts paused {worst:.3} s across the reload"
+    );
+    assert_eq!(get(&lab).as_deref(), Ok("Primary"));
+}
