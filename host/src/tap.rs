@@ -27,7 +27,8 @@ pub const DEFAULT_BATCH: usize = 64;
 const L2_OVERHEAD: usize = 14 + 4;
 
 // <linux/if_tun.h>
-const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+// `libc::Ioctl` is the request type of ioctl(2): c_ulong on glibc, c_int on musl.
+const TUNSETIFF: libc::Ioctl = 0x4004_54ca as libc::Ioctl;
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 
