@@ -647,11 +647,60 @@ struct Script {
     fall: u32,
 }
 
+/// What a check probes.
+#[derive(Debug, Clone)]
+enum Origin {
+    Script(Script),
+    /// A network interface's carrier; `notes` say where keepalived tracks it, as TOML comments.
+    Interface {
+        name: String,
+        notes: Vec<String>,
+    },
+}
+
+impl Origin {
+    fn same_source(&self, other: &Origin) -> bool {
+        match (self, other) {
+            (Origin::Script(a), Origin::Script(b)) => a.name == b.name,
+            (Origin::Interface { name: a, .. }, Origin::Interface { name: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Check {
     name: String,
-    script: Script,
+    origin: Origin,
     weight: i32,
+}
+
+/// What a tracker (`track_script` or `track_interface` entry) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrackKind {
+    Script,
+    Interface,
+}
+
+/// The sync group an instance is a member of, known before the instances are translated.
+#[derive(Debug, Clone)]
+struct Membership {
+    group: String,
+    at: String,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`): keepalived keeps the
+    /// weights of the members' trackers, which it otherwise ignores.
+    weights: bool,
+}
+
+/// A translated `vrrp_sync_group`.
+#[derive(Debug, Clone)]
+struct Group {
+    name: String,
+    at: String,
+    vrids: Vec<u8>,
+    comments: Vec<String>,
+    /// The hook standing for the group's notify scripts, with the VRID it follows.
+    notify: Option<(u8, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -695,9 +744,6 @@ const KEEPALIVED_GARP_DELAY: Duration = Duration::from_secs(5);
 /// Keywords vrrpd has no equivalent for (yet), with the reason given in the listing.
 fn unsupported(key: &str) -> Option<&'static str> {
     Some(match key {
-        "track_interface" => {
-            "vrrpd does not track interfaces yet: the router keeps its priority when this link goes down"
-        }
         "track_file" | "track_process" | "track_bfd" | "track_src_ip" => {
             "vrrpd tracks only its [check.NAME] health checks"
         }
@@ -1063,12 +1109,44 @@ impl Converter {
             }
         }
 
+        // keepalived ignores the weighted trackers of a sync group's members: which instances
+        // are members must be known before they are translated.
+        let mut membership: BTreeMap<String, Membership> = BTreeMap::new();
+        for g in &groups {
+            let weights = g
+                .block
+                .iter()
+                .flatten()
+                .any(|s| matches!(s.key(), "sync_group_tracking_weight" | "global_tracking"));
+            let name = g.args().first().map_or("", |w| w.text.as_str());
+            for m in group_members(g) {
+                membership.entry(m.text.clone()).or_insert(Membership {
+                    group: name.to_owned(),
+                    at: self.loc(g.pos()),
+                    weights,
+                });
+            }
+        }
+
         let mut routers: Vec<Router> = Vec::new();
         let mut checks: BTreeMap<String, Check> = BTreeMap::new();
         let mut vrid_at: BTreeMap<u8, (String, String)> = BTreeMap::new();
+        let mut dropped: BTreeMap<String, String> = BTreeMap::new();
         for stmt in instances {
-            let Some(r) = self.instance(stmt, &globals, &scripts, &mut checks, routers.first())?
+            let name = stmt.args().first().map(|w| w.text.clone());
+            let member = name.as_ref().and_then(|n| membership.get(n));
+            let Some(r) = self.instance(
+                stmt,
+                &globals,
+                &scripts,
+                &mut checks,
+                routers.first(),
+                member,
+            )?
             else {
+                if let Some(n) = name {
+                    dropped.insert(n, self.loc(stmt.pos()));
+                }
                 continue;
             };
             if let Some((other, line)) = vrid_at.get(&r.vrid) {
@@ -1090,25 +1168,18 @@ impl Converter {
             vrid_at.insert(r.vrid, (r.name.clone(), self.loc(stmt.pos())));
             routers.push(r);
         }
+        let mut sync_groups: Vec<Group> = Vec::new();
         for g in groups {
-            let members: Vec<String> = g
-                .block
-                .iter()
-                .flatten()
-                .filter(|s| s.key() == "group")
-                .flat_map(|s| s.block.iter().flatten().map(|m| m.key().to_owned()))
-                .collect();
-            self.list(
+            if let Some(group) = self.sync_group(
                 g,
-                format!(
-                    "vrrpd has no sync groups yet: {} are translated as independent routers, which may be Active on different hosts",
-                    if members.is_empty() {
-                        "its instances".to_owned()
-                    } else {
-                        members.join(", ")
-                    }
-                ),
-            );
+                &scripts,
+                &mut checks,
+                &mut routers,
+                &sync_groups,
+                &dropped,
+            )? {
+                sync_groups.push(group);
+            }
         }
         if routers.is_empty() {
             return Err(ImportError {
@@ -1121,7 +1192,10 @@ impl Converter {
             });
         }
         for (name, s) in &scripts {
-            if !checks.values().any(|c| &c.script.name == name) {
+            if !checks
+                .values()
+                .any(|c| matches!(&c.origin, Origin::Script(s) if &s.name == name))
+            {
                 header_notes.push(format!(
                     "vrrp_script {name} ({}) is tracked by no translated instance: keepalived does not run it either",
                     self.loc(s.pos)
@@ -1147,6 +1221,7 @@ impl Converter {
             &header_notes,
             &routers,
             &checks,
+            &sync_groups,
         );
         Ok(Imported { toml, untranslated })
     }
@@ -1407,6 +1482,7 @@ impl Converter {
         scripts: &BTreeMap<String, Script>,
         checks: &mut BTreeMap<String, Check>,
         first: Option<&Router>,
+        member: Option<&Membership>,
     ) -> Result<Option<Router>, ImportError> {
         let Some(name) = stmt.args().first() else {
             return Err(self.error(stmt.pos(), "vrrp_instance", "the instance needs a name"));
@@ -1482,6 +1558,7 @@ impl Converter {
         let mut garp_delay_set = None;
         let mut notify: BTreeMap<&str, (Vec<String>, Pos)> = BTreeMap::new();
         let mut auth: Option<&Stmt> = None;
+        let mut dont_track_primary = false;
 
         for s in &body {
             let key = format!("{path}.{}", s.key());
@@ -1544,7 +1621,20 @@ impl Converter {
                     }
                 }
                 "unicast_peer" => self.peers(s, &mut r, &key)?,
-                "track_script" => self.track(s, &mut r, scripts, checks, &key)?,
+                "track_script" | "track_interface" => {
+                    let kind = if s.key() == "track_script" {
+                        TrackKind::Script
+                    } else {
+                        TrackKind::Interface
+                    };
+                    for (t, name) in self.trackers(s, kind, scripts, checks, &key, member)? {
+                        if r.track.contains(&name) {
+                            self.list(&t, "tracked twice: counted once");
+                        } else {
+                            r.track.push(name);
+                        }
+                    }
+                }
                 "nopreempt" => r.preempt = false,
                 "preempt" => {}
                 "preempt_delay" => r.preempt_delay = Some(self.seconds(s, &key, 0..=1000)?),
@@ -1555,31 +1645,16 @@ impl Converter {
                 "strict_mode" => strict = bool_arg(s.args()).unwrap_or(true),
                 "v3_checksum_as_v2" => r.message_only = bool_arg(s.args()).unwrap_or(true),
                 "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                    let Some(cmd) = s.args().first() else {
-                        return Err(self.error(s.pos(), &key, "the script is missing"));
-                    };
-                    if s.args().len() > 1 {
-                        self.list(
-                            s,
-                            "runs as another user in keepalived; vrrpd runs hooks as its own user",
-                        );
-                    }
-                    let argv = split_argv(&cmd.text);
-                    if argv.is_empty() {
-                        return Err(self.error(cmd.pos, &key, "the script is empty"));
-                    }
-                    if s.key() == "notify_fault" {
-                        self.list(
-                            s,
-                            "vrrpd has no FAULT state: the hook runs it when an Active steps down because a fault check (weight 0) went down, not when a Backup's check fails",
-                        );
-                    }
-                    notify.insert(s.key(), (argv, s.pos()));
+                    self.notify_entry(s, &key, &mut notify)?;
                 }
-                "dont_track_primary" => r.comments.push(format!(
-                    "dont_track_primary ({}): vrrpd does not put a router at fault when its link goes down anyway",
-                    self.loc(s.pos())
-                )),
+                "dont_track_primary" => {
+                    dont_track_primary = true;
+                    r.comments.push(format!(
+                        "dont_track_primary ({}): no check on {}'s link, so the router stays in the election while the link is down, as in keepalived",
+                        self.loc(s.pos()),
+                        r.interface
+                    ));
+                }
                 "use_vmac" => r.comments.push(format!(
                     "use_vmac ({}): vrrpd always answers for the VIPs with the virtual MAC 00:00:5e:00:01:XX",
                     self.loc(s.pos())
@@ -1605,6 +1680,22 @@ impl Converter {
                 "has no virtual_router_id (keepalived refuses such an instance too)",
             ));
         };
+        // keepalived puts an instance at FAULT while its own interface is down.
+        if !dont_track_primary {
+            let name = add_check(
+                checks,
+                &format!("link_{}", check_name(&r.interface)),
+                0,
+                Origin::Interface {
+                    name: r.interface.clone(),
+                    notes: vec![UPLINK_NOTE.to_owned()],
+                },
+                0,
+            );
+            if !r.track.contains(&name) {
+                r.track.push(name);
+            }
+        }
         r.vrid = vrid;
         if !priority_set {
             r.comments
@@ -1676,7 +1767,13 @@ impl Converter {
                 .push("v3_checksum_as_v2: the VRRPv3 checksum covers the message alone".into());
         }
         if !notify.is_empty() {
-            r.notify = Some(notify_script(&r, &notify));
+            r.notify = Some(notify_script(
+                r.vrid,
+                "INSTANCE",
+                &r.name,
+                "\"$VRRP_PRIORITY\"",
+                &notify,
+            ));
         }
         Ok(Some(r))
     }
@@ -1896,79 +1993,358 @@ impl Converter {
         Ok(())
     }
 
-    fn track(
+    /// A notify script of an instance or a sync group, into `notify`.
+    fn notify_entry<'s>(
+        &mut self,
+        s: &'s Stmt,
+        key: &str,
+        notify: &mut BTreeMap<&'s str, (Vec<String>, Pos)>,
+    ) -> Result<(), ImportError> {
+        let Some(cmd) = s.args().first() else {
+            return Err(self.error(s.pos(), key, "the script is missing"));
+        };
+        if s.args().len() > 1 {
+            self.list(
+                s,
+                "runs as another user in keepalived; vrrpd runs hooks as its own user",
+            );
+        }
+        let argv = split_argv(&cmd.text);
+        if argv.is_empty() {
+            return Err(self.error(cmd.pos, key, "the script is empty"));
+        }
+        if s.key() == "notify_fault" {
+            self.list(
+                s,
+                "vrrpd has no FAULT state: the hook runs it when an Active steps down because a fault check (weight 0) went down, not when a Backup's check fails",
+            );
+        }
+        notify.insert(s.key(), (argv, s.pos()));
+        Ok(())
+    }
+
+    /// `weight N [reverse|noreverse]` after a tracker's name: the weight, if given, and whether
+    /// it is reversed.
+    fn tracker_weight(&self, t: &Stmt, key: &str) -> Result<(Option<i32>, bool), ImportError> {
+        match t.args() {
+            [] => Ok((None, false)),
+            [w, v, rest @ ..] if w.text == "weight" => {
+                let weight = match int_arg(&v.text) {
+                    Some(n) if (-254..=254).contains(&n) => n as i32,
+                    _ => {
+                        return Err(self.error(
+                            v.pos,
+                            key,
+                            format!("{:?}: a weight is -254..=254", v.text),
+                        ));
+                    }
+                };
+                match rest.first().map(|w| w.text.as_str()) {
+                    None | Some("noreverse") => Ok((Some(weight), false)),
+                    Some("reverse") => Ok((Some(weight), true)),
+                    Some(_) => Err(self.error(rest[0].pos, key, "unexpected value")),
+                }
+            }
+            [w, ..] => Err(self.error(w.pos, key, "expected `weight N`")),
+        }
+    }
+
+    /// The entries of a `track_script` or `track_interface` block, each with the name of the
+    /// check (added to `checks`) that stands for it; entries that cannot be tracked are listed.
+    /// `member`: the sync group of the instance whose block this is.
+    fn trackers(
         &mut self,
         s: &Stmt,
-        r: &mut Router,
+        kind: TrackKind,
         scripts: &BTreeMap<String, Script>,
         checks: &mut BTreeMap<String, Check>,
         key: &str,
-    ) -> Result<(), ImportError> {
+        member: Option<&Membership>,
+    ) -> Result<Vec<(Stmt, String)>, ImportError> {
+        let mut out = Vec::new();
         for t in s.block.iter().flatten() {
-            let Some(script) = scripts.get(t.key()) else {
+            let (origin, base, default_weight, what) = match kind {
+                TrackKind::Script => {
+                    let Some(script) = scripts.get(t.key()) else {
+                        self.list(
+                            t,
+                            "no vrrp_script has this name: keepalived ignores it too, nothing is tracked",
+                        );
+                        continue;
+                    };
+                    (
+                        Origin::Script(script.clone()),
+                        check_name(&script.name),
+                        script.weight,
+                        "script",
+                    )
+                }
+                TrackKind::Interface => {
+                    let iface = t.key();
+                    if iface.len() > 15 || iface.contains(['/', ' ', '\t']) || iface.is_empty() {
+                        self.list(
+                            t,
+                            "not a Linux interface name (1..=15 bytes, no '/' or spaces): keepalived finds no such interface and tracks nothing either",
+                        );
+                        continue;
+                    }
+                    (
+                        Origin::Interface {
+                            name: iface.to_owned(),
+                            notes: vec![format!("track_interface {iface} ({})", self.loc(t.pos()))],
+                        },
+                        format!("link_{}", check_name(iface)),
+                        0,
+                        "interface",
+                    )
+                }
+            };
+            let (weight, reverse) = self.tracker_weight(t, key)?;
+            let weight = weight.unwrap_or(default_weight);
+            if reverse {
                 self.list(
                     t,
-                    "no vrrp_script has this name: keepalived ignores it too, nothing is tracked",
+                    format!(
+                        "`reverse` weights cannot be expressed in vrrpd: the {what} is not tracked"
+                    ),
                 );
                 continue;
-            };
-            let mut weight = script.weight;
-            match t.args() {
-                [] => {}
-                [w, v, rest @ ..] if w.text == "weight" => {
-                    weight = match int_arg(&v.text) {
-                        Some(n) if (-254..=254).contains(&n) => n as i32,
-                        _ => {
-                            return Err(self.error(
-                                v.pos,
-                                key,
-                                format!("{:?}: a weight is -254..=254", v.text),
-                            ));
-                        }
-                    };
-                    match rest.first().map(|w| w.text.as_str()) {
-                        None | Some("noreverse") => {}
-                        Some("reverse") => {
-                            self.list(
-                                t,
-                                "`reverse` weights cannot be expressed in vrrpd: the script is not tracked",
-                            );
-                            continue;
-                        }
-                        Some(_) => return Err(self.error(rest[0].pos, key, "unexpected value")),
-                    }
-                }
-                [w, ..] => return Err(self.error(w.pos, key, "expected `weight N`")),
             }
-            // A weight override needs its own check: in vrrpd the weight belongs to the check.
-            let base = check_name(&script.name);
-            let mut name = if weight == script.weight {
-                base
-            } else if weight < 0 {
-                format!("{base}_weight_minus_{}", -weight)
-            } else {
-                format!("{base}_weight_{weight}")
-            };
-            // Names that differ only in characters vrrpd does not allow must stay apart.
-            while checks
-                .get(&name)
-                .is_some_and(|c| c.script.name != script.name || c.weight != weight)
+            if let Some(m) = member
+                && !m.weights
+                && weight != 0
             {
-                name.push('_');
-            }
-            if r.track.contains(&name) {
-                self.list(t, "tracked twice: counted once");
+                self.list(
+                    t,
+                    format!(
+                        "the instance is in vrrp_sync_group {} ({}), and keepalived ignores the weighted trackers of a sync group's members unless the group sets sync_group_tracking_weight: not tracked either",
+                        m.group, m.at
+                    ),
+                );
                 continue;
             }
-            checks.entry(name.clone()).or_insert_with(|| Check {
-                name: name.clone(),
-                script: script.clone(),
-                weight,
-            });
-            r.track.push(name);
+            out.push((
+                t.clone(),
+                add_check(checks, &base, default_weight, origin, weight),
+            ));
         }
-        Ok(())
+        Ok(out)
     }
+
+    /// A `vrrp_sync_group` whose members are among `routers`; `done` are the groups before it,
+    /// `dropped` the instances left out (on another interface) with where they are.
+    fn sync_group(
+        &mut self,
+        g: &Stmt,
+        scripts: &BTreeMap<String, Script>,
+        checks: &mut BTreeMap<String, Check>,
+        routers: &mut [Router],
+        done: &[Group],
+        dropped: &BTreeMap<String, String>,
+    ) -> Result<Option<Group>, ImportError> {
+        let name = match g.args() {
+            [n] if !n.text.trim().is_empty() => n.text.trim().to_owned(),
+            _ => {
+                self.list(
+                    g,
+                    "a vrrp_sync_group needs one name: keepalived skips this one too",
+                );
+                return Ok(None);
+            }
+        };
+        let path = format!("vrrp_sync_group {name}");
+        if let Some(other) = done.iter().find(|o| o.name == name) {
+            self.list(
+                g,
+                format!(
+                    "{path} is already defined ({}): keepalived skips this one too",
+                    other.at
+                ),
+            );
+            return Ok(None);
+        }
+        let mut members: Vec<usize> = Vec::new();
+        for w in group_members(g) {
+            let entry = Stmt {
+                words: vec![
+                    Word {
+                        text: "group:".into(),
+                        pos: w.pos,
+                    },
+                    w.clone(),
+                ],
+                block: None,
+            };
+            match routers.iter().position(|r| r.name == w.text) {
+                Some(i) if members.contains(&i) => {
+                    self.list(&entry, "listed twice: keepalived ignores the repetition too");
+                }
+                Some(i) => {
+                    if let Some(other) = done.iter().find(|o| o.vrids.contains(&routers[i].vrid)) {
+                        self.list(
+                            &entry,
+                            format!(
+                                "already in vrrp_sync_group {} ({}): an instance belongs to one sync group, keepalived ignores it here too",
+                                other.name, other.at
+                            ),
+                        );
+                    } else {
+                        members.push(i);
+                    }
+                }
+                None => match dropped.get(&w.text) {
+                    Some(at) => self.list(
+                        &entry,
+                        format!(
+                            "vrrp_instance {} ({at}) is on another interface and not translated: nothing here keeps it with the other members",
+                            w.text
+                        ),
+                    ),
+                    None => self.list(
+                        &entry,
+                        "no vrrp_instance has this name: keepalived ignores it too",
+                    ),
+                },
+            }
+        }
+        if members.len() < 2 {
+            let names: Vec<&str> = members.iter().map(|&i| routers[i].name.as_str()).collect();
+            self.list(
+                g,
+                format!(
+                    "{} of its instances translated ({}): a vrrpd sync group needs two, so neither it nor its settings are in the output",
+                    members.len(),
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                ),
+            );
+            return Ok(None);
+        }
+        let mut group = Group {
+            name,
+            at: self.loc(g.pos()),
+            vrids: members.iter().map(|&i| routers[i].vrid).collect(),
+            comments: Vec::new(),
+            notify: None,
+        };
+        let mut notify: BTreeMap<&str, (Vec<String>, Pos)> = BTreeMap::new();
+        for s in g.block.iter().flatten() {
+            let key = format!("{path}.{}", s.key());
+            match s.key() {
+                "group" => {}
+                "track_script" | "track_interface" => {
+                    let kind = if s.key() == "track_script" {
+                        TrackKind::Script
+                    } else {
+                        TrackKind::Interface
+                    };
+                    let tracked = self.trackers(s, kind, scripts, checks, &key, None)?;
+                    for (_, check) in &tracked {
+                        for &i in &members {
+                            if !routers[i].track.contains(check) {
+                                routers[i].track.push(check.clone());
+                            }
+                        }
+                    }
+                    if !tracked.is_empty() {
+                        group.comments.push(format!(
+                            "{} ({}): tracked by every member",
+                            s.key(),
+                            self.loc(s.pos())
+                        ));
+                    }
+                }
+                "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+                    self.notify_entry(s, &key, &mut notify)?;
+                }
+                "sync_group_tracking_weight" | "global_tracking" => group.comments.push(format!(
+                    "{} ({}): the members' weighted trackers are kept; each member tracks them all",
+                    s.key(),
+                    self.loc(s.pos())
+                )),
+                k => {
+                    let why = unsupported(k)
+                        .unwrap_or("unknown keyword (keepalived ignores it too, with a warning)");
+                    self.list_entries(s, why);
+                }
+            }
+        }
+        if !notify.is_empty() {
+            let first = &routers[members[0]];
+            group.notify = Some((
+                first.vrid,
+                notify_script(first.vrid, "GROUP", &group.name, "0", &notify),
+            ));
+        }
+        Ok(Some(group))
+    }
+}
+
+/// The instance names of a `vrrp_sync_group`: every word of its `group` blocks, which keepalived
+/// reads as one list whether the names stand on one line or several.
+fn group_members(g: &Stmt) -> Vec<&Word> {
+    g.block
+        .iter()
+        .flatten()
+        .filter(|s| s.key() == "group")
+        .flat_map(|s| s.block.iter().flatten())
+        .flat_map(|m| m.words.iter())
+        .collect()
+}
+
+/// Why every router tracks the link of its interface.
+const UPLINK_NOTE: &str = "keepalived puts an instance at FAULT while its `interface` has no link, unless it sets\ndont_track_primary. vrrpd's bridge stays up through its TAP port when the uplink loses its\nlink, so only this check notices";
+
+/// The name of the check standing for `origin` with `weight` (suffixed when the weight is not
+/// the tracked object's own), added to `checks` unless there already.
+fn add_check(
+    checks: &mut BTreeMap<String, Check>,
+    base: &str,
+    default_weight: i32,
+    origin: Origin,
+    weight: i32,
+) -> String {
+    let mut name = if weight == default_weight {
+        base.to_owned()
+    } else if weight < 0 {
+        format!("{base}_weight_minus_{}", -weight)
+    } else {
+        format!("{base}_weight_{weight}")
+    };
+    // Names that differ only in characters vrrpd does not allow must stay apart.
+    while checks
+        .get(&name)
+        .is_some_and(|c| !c.origin.same_source(&origin) || c.weight != weight)
+    {
+        name.push('_');
+    }
+    match checks.get_mut(&name) {
+        Some(c) => {
+            if let (Origin::Interface { notes, .. }, Origin::Interface { notes: new, .. }) =
+                (&mut c.origin, origin)
+            {
+                for n in new {
+                    if !notes.contains(&n) {
+                        notes.push(n);
+                    }
+                }
+            }
+        }
+        None => {
+            checks.insert(
+                name.clone(),
+                Check {
+                    name: name.clone(),
+                    origin,
+                    weight,
+                },
+            );
+        }
+    }
+    name
 }
 
 /// vrrpd check names are letters, digits, `_` and `-`.
@@ -1999,7 +2375,15 @@ fn sh_quote(s: &str) -> String {
 /// The shell program of the hook that stands for an instance's notify scripts. vrrpd's hooks are
 /// global and get the state in the environment, where keepalived runs a script per state (and
 /// `notify` with the state as arguments), so the hook picks this VRID's events and maps them.
-fn notify_script(r: &Router, notify: &BTreeMap<&str, (Vec<String>, Pos)>) -> String {
+/// `kind`, `name` and `priority` are what keepalived passes to `notify` after the script's own
+/// arguments: INSTANCE or GROUP, the instance or group, and the priority (0 for a group).
+fn notify_script(
+    vrid: u8,
+    kind: &str,
+    name: &str,
+    priority: &str,
+    notify: &BTreeMap<&str, (Vec<String>, Pos)>,
+) -> String {
     let cmd = |argv: &[String]| {
         argv.iter()
             .map(|a| sh_quote(a))
@@ -2009,7 +2393,7 @@ fn notify_script(r: &Router, notify: &BTreeMap<&str, (Vec<String>, Pos)>) -> Str
     let generic = notify.get("notify");
     let exec = if generic.is_some() { "" } else { "exec " };
     let mut out = String::new();
-    let _ = writeln!(out, "[ \"$VRRP_VRID\" = {} ] || exit 0", r.vrid);
+    let _ = writeln!(out, "[ \"$VRRP_VRID\" = {vrid} ] || exit 0");
     out.push_str(
         "case \"$VRRP_STATE:$VRRP_REASON\" in\n  Active:*) s=MASTER ;;\n  Backup:fault) s=FAULT ;;\n  Backup:*) s=BACKUP ;;\n  Initialize:shutdown) s=STOP ;;\n  *) exit 0 ;;\nesac\n",
     );
@@ -2031,9 +2415,9 @@ fn notify_script(r: &Router, notify: &BTreeMap<&str, (Vec<String>, Pos)>) -> Str
     if let Some((argv, _)) = generic {
         let _ = writeln!(
             out,
-            "exec {} INSTANCE {} \"$s\" \"$VRRP_PRIORITY\"",
+            "exec {} {kind} {} \"$s\" {priority}",
             cmd(argv),
-            sh_quote(&r.name)
+            sh_quote(name)
         );
     }
     out
@@ -2081,6 +2465,7 @@ fn render(
     notes: &[String],
     routers: &[Router],
     checks: &BTreeMap<String, Check>,
+    groups: &[Group],
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -2146,8 +2531,54 @@ fn render(
         }
     }
 
+    for g in groups {
+        let _ = writeln!(
+            out,
+            "\n[[sync_group]]\n# vrrp_sync_group {} ({})",
+            g.name, g.at
+        );
+        out.push_str("# keepalived moves the members between states together; vrrpd gives every member the\n# checks of all members, so that they fail over together. Both need the members in the same\n# priority order on every node.\n");
+        for c in &g.comments {
+            comment(&mut out, c);
+        }
+        let _ = writeln!(out, "name = {}", q(&g.name));
+        let vrids: Vec<String> = g.vrids.iter().map(u8::to_string).collect();
+        let _ = writeln!(out, "vrids = [{}]", vrids.join(", "));
+    }
+
+    // keepalived hears of link changes from the kernel at once; vrrpd polls the carrier, as often
+    // as the fastest router advertises (at least every second, at most every 100 ms).
+    let link_interval = routers
+        .iter()
+        .map(|r| r.interval)
+        .min()
+        .unwrap_or(Duration::from_secs(1))
+        .clamp(Duration::from_millis(100), Duration::from_secs(1));
     for c in checks.values() {
-        let s = &c.script;
+        let s = match &c.origin {
+            Origin::Script(s) => s,
+            Origin::Interface { name, notes } => {
+                let _ = writeln!(out, "\n[check.{}]", c.name);
+                for n in notes {
+                    comment(&mut out, n);
+                }
+                let _ = writeln!(
+                    out,
+                    "# keepalived hears of link changes from the kernel; vrrpd reads the carrier every interval\nkind = \"interface\"\ninterface = {}\ninterval = {}",
+                    q(name),
+                    q(&format_duration(link_interval))
+                );
+                if c.weight == 0 {
+                    let _ = writeln!(
+                        out,
+                        "# keepalived puts the instance at FAULT while {name} has no link; vrrpd gives it\n# priority 0, so it steps down and never takes over\nfault = true"
+                    );
+                } else {
+                    let _ = writeln!(out, "weight = {}", c.weight);
+                }
+                continue;
+            }
+        };
         let _ = writeln!(
             out,
             "\n[check.{}]\n# vrrp_script {} ({}): script {:?}",
@@ -2190,14 +2621,16 @@ fn render(
     }
 
     let hooks: Vec<&Router> = routers.iter().filter(|r| r.notify.is_some()).collect();
-    if !hooks.is_empty() {
+    let group_hooks: Vec<(&Group, u8, &str)> = groups
+        .iter()
+        .filter_map(|g| g.notify.as_ref().map(|(vrid, s)| (g, *vrid, s.as_str())))
+        .collect();
+    if !hooks.is_empty() || !group_hooks.is_empty() {
         out.push_str(
             "\n# keepalived runs a notify script per state; a vrrpd hook runs on every state change\n# of every router with VRRP_STATE (Initialize, Backup, Active), VRRP_REASON and VRRP_VRID in\n# its environment. Each hook below keeps to one VRID and maps the change to keepalived's\n# MASTER / BACKUP / FAULT / STOP. keepalived never kills a notify script; vrrpd kills a hook\n# after `timeout`.\n",
         );
     }
-    for r in hooks {
-        let script = r.notify.as_deref().expect("filtered");
-        let _ = writeln!(out, "[[notify]]\n# vrrp_instance {}", r.name);
+    let hook = |out: &mut String, script: &str| {
         // A literal multi-line string keeps the shell program readable; it cannot hold `'''`.
         if script.contains("'''") {
             let _ = writeln!(out, "command = [\"/bin/sh\", \"-c\", {}]", q(script));
@@ -2205,6 +2638,18 @@ fn render(
             let _ = writeln!(out, "command = [\"/bin/sh\", \"-c\", '''\n{script}''']");
         }
         out.push_str("timeout = \"5s\"\n");
+    };
+    for r in hooks {
+        let _ = writeln!(out, "[[notify]]\n# vrrp_instance {}", r.name);
+        hook(&mut out, r.notify.as_deref().expect("filtered"));
+    }
+    for (g, vrid, script) in group_hooks {
+        let _ = writeln!(
+            out,
+            "[[notify]]\n# vrrp_sync_group {} ({}): keepalived runs these when the group changes state;\n# the members move together, so this hook follows its first member, VRID {vrid}",
+            g.name, g.at
+        );
+        hook(&mut out, script);
     }
     out
 }
@@ -2372,6 +2817,19 @@ priority = 150
 interval = \"1s\"
 vips = [\"192.0.2.100/24\"]
 garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
+track = [\"link_eth0\"]
+
+[check.link_eth0]
+# keepalived puts an instance at FAULT while its `interface` has no link, unless it sets
+# dont_track_primary. vrrpd's bridge stays up through its TAP port when the uplink loses its
+# link, so only this check notices
+# keepalived hears of link changes from the kernel; vrrpd reads the carrier every interval
+kind = \"interface\"
+interface = \"eth0\"
+interval = \"1s\"
+# keepalived puts the instance at FAULT while eth0 has no link; vrrpd gives it
+# priority 0, so it steps down and never takes over
+fault = true
 "
         );
         let r = &cfg.routers[0];
@@ -2493,7 +2951,10 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
                 "priority 150\n track_script {\n  chk_nginx\n  chk_x weight 10\n  chk_nope\n }"
             )
         ));
-        assert_eq!(cfg.routers[0].track, ["chk_nginx", "chk_x_weight_10"]);
+        assert_eq!(
+            cfg.routers[0].track,
+            ["chk_nginx", "chk_x_weight_10", "link_eth0"]
+        );
         let n = cfg.check("chk_nginx").unwrap();
         assert_eq!(
             n.kind,
@@ -2685,6 +3146,188 @@ garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
     }
 
     #[test]
+    fn track_interface_becomes_interface_checks() {
+        let (imp, cfg) = accepted(&MINIMAL.replace(
+            "priority 150",
+            "priority 150\n track_interface {\n  eth1\n  eth2 weight -20\n  eth3 weight 10 noreverse\n  eth4 weight -5 reverse\n  eth1 weight 0\n  this-name-is-too-long0\n }",
+        ));
+        assert_eq!(
+            cfg.routers[0].track,
+            [
+                "link_eth1",
+                "link_eth2_weight_minus_20",
+                "link_eth3_weight_10",
+                "link_eth0"
+            ]
+        );
+        let check = |n: &str| cfg.check(n).unwrap();
+        assert_eq!(check("link_eth1").effect, Effect::Fault);
+        assert_eq!(
+            check("link_eth2_weight_minus_20").kind,
+            CheckKind::Interface {
+                name: "eth2".into()
+            }
+        );
+        assert_eq!(
+            check("link_eth2_weight_minus_20").effect,
+            Effect::Weight(-20)
+        );
+        assert_eq!(check("link_eth3_weight_10").effect, Effect::Weight(10));
+        assert_eq!(check("link_eth0").effect, Effect::Fault, "the uplink");
+        assert_eq!(imp.untranslated_lines("keepalived.conf"), [9, 10, 11]);
+        assert!(imp.untranslated[0].why.contains("`reverse`"));
+        assert!(imp.untranslated[1].why.contains("tracked twice"));
+        assert!(
+            imp.untranslated[2]
+                .why
+                .contains("not a Linux interface name")
+        );
+        assert!(
+            imp.toml.contains("# track_interface eth1 (line 6)\n"),
+            "{}",
+            imp.toml
+        );
+        let e = refused(&MINIMAL.replace(
+            "priority 150",
+            "priority 150\n track_interface {\n  eth1 weight 300\n }",
+        ));
+        assert!(e.message.contains("-254..=254"), "{e}");
+    }
+
+    #[test]
+    fn the_instance_s_own_interface_is_tracked_unless_dont_track_primary() {
+        let (imp, cfg) = accepted(MINIMAL);
+        assert_eq!(cfg.routers[0].track, ["link_eth0"]);
+        assert!(
+            imp.toml.contains("unless it sets\n# dont_track_primary"),
+            "{}",
+            imp.toml
+        );
+        let (imp, cfg) =
+            accepted(&MINIMAL.replace("priority 150", "priority 150\n dont_track_primary"));
+        assert!(imp.untranslated.is_empty(), "{:?}", imp.untranslated);
+        assert!(cfg.routers[0].track.is_empty());
+        assert!(cfg.checks.is_empty());
+        assert!(
+            imp.toml
+                .contains("# dont_track_primary (line 5): no check on eth0's link"),
+            "{}",
+            imp.toml
+        );
+        // A fast router's link is read as often as it advertises.
+        let (_, cfg) =
+            accepted(&MINIMAL.replace("priority 150", "priority 150\n version 3\n advert_int 0.2"));
+        assert_eq!(
+            cfg.check("link_eth0").unwrap().interval,
+            Duration::from_millis(200)
+        );
+    }
+
+    const TWO: &str = "vrrp_script chk_a {\n script \"pidof a\"\n weight -30\n}\nvrrp_script chk_b {\n script \"pidof b\"\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 10\n priority 150\n virtual_ipaddress {\n  192.0.2.10/24\n }\n track_script {\n  chk_a\n }\n}\nvrrp_instance VI_2 {\n interface eth0\n virtual_router_id 20\n priority 150\n virtual_ipaddress {\n  198.51.100.10/24\n }\n}\n";
+
+    #[test]
+    fn sync_group_with_its_own_trackers_and_notify() {
+        let (imp, cfg) = accepted(&format!(
+            "{TWO}vrrp_sync_group VG {{\n group {{ VI_1 VI_2 VI_9 }}\n track_script {{\n  chk_b\n }}\n track_interface {{\n  eth1 weight -40\n }}\n notify \"/bin/echo any\"\n notify_fault /bin/true\n}}\n"
+        ));
+        // 16: the weighted chk_a of a member (keepalived ignores it); 28: VI_9 is no instance;
+        // 36: notify_fault.
+        assert_eq!(imp.untranslated_lines("keepalived.conf"), [16, 28, 36]);
+        assert!(
+            imp.untranslated[0]
+                .why
+                .contains("sync_group_tracking_weight")
+        );
+        assert!(imp.untranslated[1].why.contains("no vrrp_instance"));
+        assert_eq!(cfg.sync_groups[0].name, "VG");
+        assert_eq!(cfg.sync_groups[0].vrids, [10, 20]);
+        for r in &cfg.routers {
+            assert_eq!(
+                r.track,
+                ["link_eth0", "chk_b", "link_eth1_weight_minus_40"],
+                "VRID {}",
+                r.vrid()
+            );
+        }
+        assert!(cfg.check("chk_a").is_none());
+        assert_eq!(cfg.check("chk_b").unwrap().effect, Effect::Fault);
+        assert_eq!(
+            cfg.check("link_eth1_weight_minus_40").unwrap().effect,
+            Effect::Weight(-40)
+        );
+        let hook = &cfg.notify[0].command[2];
+        assert_eq!(
+            run_hook(hook, "10", "Active", "preempt"),
+            "any GROUP VG MASTER 0\n"
+        );
+        assert_eq!(run_hook(hook, "20", "Active", "preempt"), "", "one member");
+        assert!(
+            imp.toml
+                .contains("[[sync_group]]\n# vrrp_sync_group VG (line 27)\n"),
+            "{}",
+            imp.toml
+        );
+    }
+
+    #[test]
+    fn sync_group_tracking_weight_keeps_member_weights() {
+        let (imp, cfg) = accepted(&format!(
+            "{TWO}vrrp_sync_group VG {{\n group {{\n  VI_1\n  VI_2\n }}\n sync_group_tracking_weight\n}}\n"
+        ));
+        assert!(imp.untranslated.is_empty(), "{:?}", imp.untranslated);
+        assert_eq!(cfg.check("chk_a").unwrap().effect, Effect::Weight(-30));
+        assert_eq!(cfg.routers[1].track, ["chk_a", "link_eth0"]);
+    }
+
+    #[test]
+    fn sync_groups_that_cannot_be_expressed_are_listed() {
+        let eth1 = MINIMAL
+            .replace("VI_1", "VI_3")
+            .replace("eth0", "eth1")
+            .replace("51", "30");
+        let (imp, cfg) = accepted(&format!(
+            "{TWO}{eth1}vrrp_sync_group G1 {{\n group {{\n  VI_1\n  VI_3\n }}\n notify_master /bin/true\n}}\n"
+        ));
+        assert!(cfg.sync_groups.is_empty());
+        assert!(
+            cfg.notify.is_empty(),
+            "the group's notify is not in the output"
+        );
+        let why: Vec<&str> = imp.untranslated.iter().map(|u| u.why.as_str()).collect();
+        // 16: chk_a, weighted in a member; 27: VI_3 on eth1; 35: the group, one member left;
+        // 38: VI_3 not translated.
+        assert_eq!(
+            imp.untranslated_lines("keepalived.conf"),
+            [16, 27, 35, 38],
+            "{why:#?}"
+        );
+        assert!(
+            why[2].contains("1 of its instances translated (VI_1)"),
+            "{why:?}"
+        );
+        assert!(why[3].contains("on another interface"), "{why:?}");
+
+        let (imp, cfg) = accepted(&format!(
+            "{TWO}vrrp_sync_group G1 {{\n group {{ VI_1 VI_2 }}\n}}\nvrrp_sync_group G2 {{\n group {{ VI_2 VI_2 VI_1 }}\n}}\nvrrp_sync_group G1 {{\n group {{ VI_1 VI_2 }}\n}}\n"
+        ));
+        assert_eq!(cfg.sync_groups.len(), 1);
+        let why: Vec<&str> = imp.untranslated.iter().map(|u| u.why.as_str()).collect();
+        // 16: chk_a; 30: G2, none left; 31: VI_2, VI_2, VI_1 are in G1; 33: G1 again.
+        assert_eq!(
+            imp.untranslated_lines("keepalived.conf"),
+            [16, 30, 31, 31, 31, 33],
+            "{why:#?}"
+        );
+        assert!(
+            why[1].contains("0 of its instances translated (none)"),
+            "{why:?}"
+        );
+        assert!(why[2].contains("already in vrrp_sync_group G1"), "{why:?}");
+        assert!(why[4].contains("already in vrrp_sync_group G1"), "{why:?}");
+        assert!(why[5].contains("already defined (line 27)"), "{why:?}");
+    }
+
+    #[test]
     fn include_of_missing_file_is_listed() {
         let imp = conv(&format!("include /nonexistent/dir/*.conf\n{MINIMAL}"));
         assert_eq!(imp.untranslated_lines("keepalived.conf"), [1]);
@@ -2756,7 +3399,7 @@ interval = "1s"
 vips = ["192.168.10.100/24"]
 auth_pass = "s3cret"
 garp = { burst = 5, repeats = 1, repeat_delay = "5s" }
-track = ["chk_nginx"]
+track = ["chk_nginx", "link_eth0"]
 
 [check.chk_nginx]
 # vrrp_script chk_nginx (line 8): script "/usr/bin/killall -0 nginx"
@@ -2767,6 +3410,18 @@ interval = "2s"
 rise = 2
 fall = 2
 weight = -60
+
+[check.link_eth0]
+# keepalived puts an instance at FAULT while its `interface` has no link, unless it sets
+# dont_track_primary. vrrpd's bridge stays up through its TAP port when the uplink loses its
+# link, so only this check notices
+# keepalived hears of link changes from the kernel; vrrpd reads the carrier every interval
+kind = "interface"
+interface = "eth0"
+interval = "1s"
+# keepalived puts the instance at FAULT while eth0 has no link; vrrpd gives it
+# priority 0, so it steps down and never takes over
+fault = true
 "#
         );
         let c = cfg.check("chk_nginx").unwrap();
@@ -2800,6 +3455,19 @@ vips = ["10.0.0.10/32", "10.0.0.11/32"]
 preempt_delay = "30s"
 auth_pass = "long pas"
 garp = { burst = 3, repeats = 1, repeat_delay = "1s" }
+track = ["link_ens3"]
+
+[check.link_ens3]
+# keepalived puts an instance at FAULT while its `interface` has no link, unless it sets
+# dont_track_primary. vrrpd's bridge stays up through its TAP port when the uplink loses its
+# link, so only this check notices
+# keepalived hears of link changes from the kernel; vrrpd reads the carrier every interval
+kind = "interface"
+interface = "ens3"
+interval = "1s"
+# keepalived puts the instance at FAULT while ens3 has no link; vrrpd gives it
+# priority 0, so it steps down and never takes over
+fault = true
 "#
         );
         let r = &cfg.routers[0];
@@ -2889,14 +3557,40 @@ garp = { burst = 3, repeats = 1, repeat_delay = "1s" }
     #[test]
     fn multi_instance_facts() {
         let (imp, cfg, lines) = import_fixture("multi-instance.conf");
-        assert_eq!(lines, at("multi-instance.conf", &[3, 22, 23, 37, 41]));
+        assert_eq!(lines, at("multi-instance.conf", &[23, 37, 41]));
         let why: Vec<&str> = imp.untranslated.iter().map(|u| u.why.as_str()).collect();
-        assert!(why[0].contains("no sync groups"), "{why:?}");
-        assert!(why[1].contains("does not track interfaces"), "{why:?}");
-        assert!(why[3].contains("routes"), "{why:?}");
-        assert!(why[4].contains("interface eth1"), "{why:?}");
+        assert!(
+            why[0].contains("ignores the weighted trackers of a sync group's members"),
+            "{why:?}"
+        );
+        assert!(why[1].contains("routes"), "{why:?}");
+        assert!(why[2].contains("interface eth1"), "{why:?}");
         let vrids: Vec<u8> = cfg.routers.iter().map(|r| r.vrid()).collect();
         assert_eq!(vrids, [51, 52]);
+        assert_eq!(
+            cfg.sync_groups,
+            [crate::config::SyncGroup {
+                name: "VG_NGINX".into(),
+                vrids: vec![51, 52]
+            }]
+        );
+        // VI_PUBLIC tracks eth1 (plain: fault); the group gives VI_PRIVATE the same checks.
+        for r in &cfg.routers {
+            assert_eq!(r.track, ["link_eth1", "link_eth0"], "VRID {}", r.vrid());
+        }
+        assert_eq!(cfg.check("link_eth1").unwrap().effect, Effect::Fault);
+        assert!(cfg.check("link_eth2_weight_minus_20").is_none());
+        // The group's notify_master follows the first member.
+        assert_eq!(cfg.notify.len(), 1);
+        let hook = &cfg.notify[0].command[2];
+        assert!(
+            hook.starts_with("[ \"$VRRP_VRID\" = 51 ] || exit 0\n"),
+            "{hook}"
+        );
+        assert!(
+            hook.contains("MASTER) exec /usr/local/bin/vg-master.sh ;;"),
+            "{hook}"
+        );
         assert_eq!(cfg.routers[0].core.vips.len(), 2);
         assert_eq!(cfg.interface, "eth0");
     }
@@ -2912,7 +3606,8 @@ garp = { burst = 3, repeats = 1, repeat_delay = "1s" }
                 "chk_legacy",
                 "chk_maint",
                 "chk_nginx",
-                "chk_upstream_weight_minus_40"
+                "chk_upstream_weight_minus_40",
+                "link_eth0"
             ]
         );
         assert_eq!(
@@ -2921,7 +3616,8 @@ garp = { burst = 3, repeats = 1, repeat_delay = "1s" }
                 "chk_nginx",
                 "chk_upstream_weight_minus_40",
                 "chk_maint",
-                "chk_legacy"
+                "chk_legacy",
+                "link_eth0"
             ]
         );
         let up = cfg.check("chk_upstream_weight_minus_40").unwrap();
@@ -3005,9 +3701,20 @@ garp = { burst = 3, repeats = 1, repeat_delay = "1s" }
     #[test]
     fn include_facts() {
         let (imp, cfg, lines) = import_fixture("include/keepalived.conf");
-        let mut want = at("include/keepalived.conf", &[8]);
-        want.extend(at("include/conf.d/20-vi1.conf", &[14]));
-        assert_eq!(lines, want);
+        assert_eq!(lines, at("include/keepalived.conf", &[8]));
+        // `track_interface { eth0 }` names the instance's own interface: one check for both.
+        assert_eq!(cfg.routers[0].track, ["chk_nginx", "link_eth0"]);
+        assert_eq!(
+            cfg.check("link_eth0").unwrap().kind,
+            CheckKind::Interface {
+                name: "eth0".into()
+            }
+        );
+        assert!(
+            without_dir(&imp.toml).contains("# track_interface eth0 (include/conf.d/20-vi1.conf:14)\n# keepalived puts an instance at FAULT"),
+            "{}",
+            imp.toml
+        );
         let r = &cfg.routers[0];
         assert_eq!(
             r.core.version,

@@ -83,6 +83,10 @@ fn convert(name: &str, untranslated: &[(&str, usize)]) -> String {
 fn nginx_master_translates_completely() {
     let toml = convert("nginx-master.conf", &[]);
     assert!(
+        toml.contains("[check.link_eth0]\n"),
+        "the instance's own interface is tracked: {toml}"
+    );
+    assert!(
         toml.contains("vrid = 51\nversion = 2\npriority = 150\n"),
         "{toml}"
     );
@@ -133,14 +137,49 @@ fn several_instances_sync_group_and_track_interface() {
     let toml = convert(
         "multi-instance.conf",
         &[
-            ("multi-instance.conf", 3),
-            ("multi-instance.conf", 22),
             ("multi-instance.conf", 23),
             ("multi-instance.conf", 37),
             ("multi-instance.conf", 41),
         ],
     );
     assert_eq!(toml.matches("[[vrrp]]").count(), 2, "{toml}");
+    assert!(
+        toml.contains("[[sync_group]]\n# vrrp_sync_group VG_NGINX (line 3)\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("name = \"VG_NGINX\"\nvrids = [51, 52]\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("kind = \"interface\"\ninterface = \"eth1\"\n"),
+        "{toml}"
+    );
+    assert!(toml.contains("[ \"$VRRP_VRID\" = 51 ]"), "{toml}");
+}
+
+#[test]
+fn sync_group_with_group_trackers_translates_completely() {
+    let toml = convert("sync-group.conf", &[]);
+    assert!(
+        toml.contains("name = \"VG_1\"\nvrids = [10, 20]\n"),
+        "{toml}"
+    );
+    // VI_PRIVATE sets dont_track_primary, but the group shares VI_PUBLIC's uplink check.
+    assert_eq!(
+        toml.matches("track = [\"link_eth0\", \"chk_nginx\", \"link_eth1\"]\n")
+            .count(),
+        1,
+        "{toml}"
+    );
+    assert!(
+        toml.contains("track = [\"chk_nginx\", \"link_eth1\"]\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("exec /etc/keepalived/notify.sh GROUP VG_1 \"$s\" 0\n"),
+        "{toml}"
+    );
 }
 
 #[test]
@@ -166,12 +205,10 @@ fn notify_scripts() {
 
 #[test]
 fn include_with_glob() {
-    convert(
-        "include/keepalived.conf",
-        &[
-            ("include/keepalived.conf", 8),
-            ("include/conf.d/20-vi1.conf", 14),
-        ],
+    let toml = convert("include/keepalived.conf", &[("include/keepalived.conf", 8)]);
+    assert!(
+        toml.contains("track = [\"chk_nginx\", \"link_eth0\"]\n"),
+        "{toml}"
     );
 }
 
