@@ -70,6 +70,9 @@ struct Router {
     cfg: RouterConfig,
     stack: Stack<'static, MAX_VIPS>,
     vips: Vec<Ipv4Addr>,
+    /// Left Initialize. A router waits for its tracked checks' first verdicts (see
+    /// [`Daemon::start_routers`]).
+    started: bool,
 }
 
 impl Router {
@@ -89,7 +92,12 @@ impl Router {
             .map_err(|e| RunError::Setup(format!("vrid {}: {e}", cfg.vrid())))?;
         // Unicast adverts leave through the kernel (see `unicast`), multicast ones through the TAP.
         stack.set_unicast_delegate(true);
-        Ok(Router { cfg, stack, vips })
+        Ok(Router {
+            cfg,
+            stack,
+            vips,
+            started: false,
+        })
     }
 
     fn vrid(&self) -> u8 {
@@ -111,6 +119,8 @@ struct Daemon {
     hooks: Option<Hooks>,
     status: StatusHandle,
     child: Option<Supervised>,
+    /// Until then, routers wait for their tracked checks' first verdicts.
+    startup_deadline: Option<tokio::time::Instant>,
     /// Present when some router has unicast peers.
     unicast: Option<UnicastSocket>,
     unicast_errors: u64,
@@ -118,6 +128,17 @@ struct Daemon {
     inbox: Vec<Vec<u8>>,
     /// Events drained from the stacks during one poll, tagged with their VRID.
     events: Vec<(u8, Event)>,
+}
+
+/// How long the first verdict of every check can take: `max(rise, fall)` probes, the last one
+/// timing out, plus scheduling slack.
+fn first_verdicts(cfg: &Config) -> StdDuration {
+    cfg.checks
+        .iter()
+        .map(|c| c.interval * c.rise.max(c.fall) + c.timeout)
+        .max()
+        .unwrap_or_default()
+        + StdDuration::from_millis(200)
 }
 
 /// Where the layout's state file lives: one directory per network namespace, since `eth0` in one
@@ -191,6 +212,7 @@ impl Daemon {
                     health_rx,
                     status,
                     child: None,
+                    startup_deadline: None,
                     unicast: None,
                     inbox: Vec::new(),
                     unicast_errors: 0,
@@ -216,13 +238,9 @@ impl Daemon {
                         }
                     }
                 }
-                let now = daemon.clock.now();
-                for r in &mut daemon.routers {
-                    let p = daemon.health.priority(&r.cfg);
-                    r.stack.set_priority(now, p);
-                    r.stack.startup(now);
-                    info!(vrid = r.vrid(), priority = p, vips = ?r.vips, "virtual router started");
-                }
+                daemon.startup_deadline =
+                    Some(tokio::time::Instant::now() + first_verdicts(&daemon.cfg));
+                daemon.start_routers(false);
                 Ok(daemon)
             }
             Err(e) => {
@@ -291,7 +309,10 @@ impl Daemon {
                 .filter_map(|r| r.stack.poll_at(now))
                 .min()
                 .unwrap_or(now + vrrp_core::Duration::from_secs(1));
-            let wake = self.clock.to_tokio(deadline);
+            let mut wake = self.clock.to_tokio(deadline);
+            if let Some(d) = self.startup_deadline {
+                wake = wake.min(d);
+            }
             tokio::select! {
                 biased;
                 _ = sigterm.recv() => {
@@ -326,6 +347,9 @@ impl Daemon {
                     ));
                 }
                 _ = tokio::time::sleep_until(wake) => {
+                    if self.startup_deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+                        self.start_routers(true);
+                    }
                     self.note_freeze(wake);
                     // After a freeze the timer can win the race with the TAP's readiness, so
                     // look at the queues ourselves: what the others said while we slept must
@@ -408,12 +432,44 @@ impl Daemon {
         }
     }
 
+    /// Starts the routers whose tracked checks have all given a first verdict, or all of them
+    /// when `force` (the deadline passed). Starting on "unknown" would make a healthy primary
+    /// start with its weights applied and flip the VIP to the backup and back at every start.
+    fn start_routers(&mut self, force: bool) {
+        let now = self.clock.now();
+        for r in self.routers.iter_mut().filter(|r| !r.started) {
+            let undecided: Vec<&String> = r
+                .cfg
+                .track
+                .iter()
+                .filter(|c| self.health.state(c).is_none())
+                .collect();
+            if !undecided.is_empty() && !force {
+                continue;
+            }
+            if !undecided.is_empty() {
+                warn!(vrid = r.vrid(), checks = ?undecided, "starting before these checks decided: they count as down");
+            }
+            let p = self.health.priority(&r.cfg);
+            r.stack.set_priority(now, p);
+            r.stack.startup(now);
+            r.started = true;
+            info!(vrid = r.vrid(), priority = p, vips = ?r.vips, "virtual router started");
+        }
+        if self.routers.iter().all(|r| r.started) {
+            self.startup_deadline = None;
+        }
+    }
+
     fn health_changed(&mut self, ev: HealthEvent) {
         info!(check = %ev.check, up = ev.up, detail = %ev.detail, "health check changed");
         self.status
             .update(|s| s.record_check(&ev.check, ev.up, &ev.detail));
         if !self.health.apply(&ev) {
             return;
+        }
+        if self.startup_deadline.is_some() {
+            self.start_routers(false);
         }
         let now = self.clock.now();
         for r in &mut self.routers {
@@ -579,12 +635,26 @@ impl Daemon {
             match Router::new(rc.clone(), primary, &mut self.tap, now) {
                 Ok(mut fresh) => {
                     fresh.stack.startup(now);
+                    fresh.started = true;
                     *r = fresh;
                 }
                 Err(e) => error!(vrid, "reload: {e}; the router stays in Initialize"),
             }
         }
-        self.health = HealthTable::new(&new);
+        // Checks that keep their name and definition keep their verdict: a reload must not count
+        // a healthy nginx as down until its new probe has run `rise` times.
+        let mut health = HealthTable::new(&new);
+        for c in &new.checks {
+            let same = self.cfg.checks.iter().any(|o| o == c);
+            if let (true, Some(up)) = (same, self.health.state(&c.name)) {
+                health.apply(&HealthEvent {
+                    check: c.name.clone(),
+                    up,
+                    detail: "carried over the reload".into(),
+                });
+            }
+        }
+        self.health = health;
         self._checks = {
             let (tx, rx) = mpsc::channel(64);
             self.health_rx = rx;

@@ -153,7 +153,6 @@ impl HealthTable {
         }
     }
 
-    #[cfg(test)]
     pub fn state(&self, check: &str) -> Option<bool> {
         self.checks.get(check).and_then(|t| t.up)
     }
