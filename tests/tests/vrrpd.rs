@@ -539,3 +539,62 @@ fn vrrpd_sighup_reloads_without_a_switchover() {
     );
     assert_eq!(get(&lab).as_deref(), Ok("Primary"));
 }
+
+/// Two VRIDs on one uplink in a sync group, the group tracking an interface: losing that
+/// interface's link moves both VIPs together, and they come back together.
+#[test]
+fn vrrpd_sync_group_moves_two_vrids_on_interface_loss() {
+    if !require(&[Need::Vrrpd]) {
+        return;
+    }
+    let lab = Lab::new("vrrpd_sync_group_moves_two_vrids_on_interface_loss", 2);
+    let vip2 = Ipv4Addr::new(192, 0, 2, 2);
+    let config = |priority: u8, track: bool| {
+        let mut t = format!(
+            "interface = \"eth0\"\n[status]\nlisten = \"{}\"\n",
+            vrrp_tests::router::VRRPD_STATUS
+        );
+        for (vrid, vip) in [(10, VIP), (20, vip2)] {
+            t += &format!(
+                "[[vrrp]]\nvrid = {vrid}\npriority = {priority}\ninterval = \"100ms\"\nvips = [\"{vip}/24\"]\n"
+            );
+            // Only VRID 10 tracks the link; the group makes VRID 20 follow it.
+            if track && vrid == 10 {
+                t += "track = [\"uplink2\"]\n";
+            }
+        }
+        if track {
+            t += "[check.uplink2]\nkind = \"interface\"\ninterface = \"trk0\"\ninterval = \"50ms\"\nfault = true\n";
+        }
+        t + "[[sync_group]]\nname = \"public-private\"\nvrids = [10, 20]\n"
+    };
+    // A second link of r1's: a veth pair inside its namespace; taking the far end down takes
+    // trk0's carrier away, as a pulled cable would.
+    lab.exec_ok(
+        "r1",
+        "ip",
+        &[
+            "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+        ],
+    );
+    lab.exec_ok("r1", "ip", &["link", "set", "trk0", "up"]);
+    lab.exec_ok("r1", "ip", &["link", "set", "trk1", "up"]);
+    let _n1 = Nginx::start(&lab, "r1", "Primary");
+    let _n2 = Nginx::start(&lab, "r2", "Secondary");
+    let p1 = VrrpParams::v3(10, 200, Duration::from_millis(100));
+    let _r1 = Router::vrrpd(&lab, "r1", &p1, &config(200, true));
+    let _r2 = Router::vrrpd(&lab, "r2", &p1.with_priority(100), &config(100, false));
+    let both = |body: &str| {
+        wait_until(Duration::from_secs(20), || {
+            [VIP, vip2].iter().all(|ip| {
+                client_get(&lab, PROBER, *ip, Duration::from_millis(300)).as_deref() == Ok(body)
+            })
+        })
+        .unwrap_or_else(|_| panic!("both VIPs never served {body:?}"));
+    };
+    both("Primary");
+    lab.exec_ok("r1", "ip", &["link", "set", "trk1", "down"]);
+    both("Secondary");
+    lab.exec_ok("r1", "ip", &["link", "set", "trk1", "up"]);
+    both("Primary");
+}
