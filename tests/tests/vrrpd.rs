@@ -30,6 +30,18 @@ fn claims_since(cap: &Capture, t: f64) -> BTreeMap<String, (usize, usize)> {
     since.arp_claims(VIP)
 }
 
+/// `vrrpd status --json` of the daemon in `node`.
+fn status(lab: &Lab, node: &str) -> serde_json::Value {
+    let bin = vrrp_tests::router::vrrpd_bin().display().to_string();
+    let args = [
+        "status",
+        "--json",
+        "--addr",
+        vrrp_tests::router::VRRPD_STATUS,
+    ];
+    serde_json::from_str(&lab.exec_ok(node, &bin, &args)).expect("status JSON")
+}
+
 fn get(lab: &Lab) -> Result<String, String> {
     client_get(lab, PROBER, VIP, Duration::from_millis(300))
 }
@@ -335,17 +347,7 @@ fn vrrpd_drops_hostile_adverts() {
     let spec = Failover::new(Speaker::Vrrpd, 3, Duration::from_millis(100));
     let outcomes = hostile_adverts(&lab, PROBER, INJECT, &spec, true);
     assert_eq!(outcomes.len(), 3);
-    let status = lab.exec_ok(
-        "r1",
-        &vrrp_tests::router::vrrpd_bin().display().to_string(),
-        &[
-            "status",
-            "--json",
-            "--addr",
-            vrrp_tests::router::VRRPD_STATUS,
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(&status).expect("status JSON");
+    let v = status(&lab, "r1");
     let drops = &v["routers"][0]["drops"];
     for reason in ["ttl", "checksum", "length"] {
         assert!(
@@ -422,17 +424,7 @@ fn vrrpd_unicast_peers_ignore_strangers() {
         None,
         "the VIP moved"
     );
-    let status = lab.exec_ok(
-        "r1",
-        &vrrp_tests::router::vrrpd_bin().display().to_string(),
-        &[
-            "status",
-            "--json",
-            "--addr",
-            vrrp_tests::router::VRRPD_STATUS,
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(&status).expect("status JSON");
+    let v = status(&lab, "r1");
     assert!(
         v["routers"][0]["drops"]["peer"].as_u64().unwrap_or(0) >= 10,
         "stranger adverts not counted as peer drops: {}",
@@ -460,17 +452,7 @@ fn vrrpd_reports_the_freeze_length() {
         lab.log(r1.procs()[0]).contains("resumed after a freeze")
     })
     .expect("freeze logged");
-    let status = lab.exec_ok(
-        "r1",
-        &vrrp_tests::router::vrrpd_bin().display().to_string(),
-        &[
-            "status",
-            "--json",
-            "--addr",
-            vrrp_tests::router::VRRPD_STATUS,
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(&status).expect("status JSON");
+    let v = status(&lab, "r1");
     let ms = v["last_freeze_ms"].as_u64().expect("last_freeze_ms");
     let real = (t1 - t0) * 1e3;
     assert!(
