@@ -523,7 +523,17 @@ pub async fn recover(spec: &LayoutSpec) -> Result<bool> {
 
 async fn recover_with(nl: &Netlink, spec: &LayoutSpec) -> Result<bool> {
     let path = spec.state_path();
-    let snapshot = match read_state(&path)? {
+    let mut state = read_state(&path)?;
+    if state.is_some() && !our_bridge_is_here(nl, spec).await? {
+        // A state file whose bridge is not in this namespace describes another layout: a
+        // namespace that reused a dead one's inode, or a bridge removed by hand. Restoring it
+        // would put someone else's addresses on this uplink.
+        tracing::warn!(path = %path.display(), bridge = %spec.bridge,
+            "ignoring a state file whose bridge does not exist here");
+        remove_state(&path)?;
+        state = None;
+    }
+    let snapshot = match state {
         Some(s) => Some(s),
         None => snapshot_from_leftover_bridge(nl, spec).await?,
     };
@@ -537,6 +547,15 @@ async fn recover_with(nl: &Netlink, spec: &LayoutSpec) -> Result<bool> {
     undo(nl, &snapshot, false).await?;
     remove_state(&path)?;
     Ok(true)
+}
+
+/// Whether a bridge named `spec.bridge` exists here and holds the uplink.
+async fn our_bridge_is_here(nl: &Netlink, spec: &LayoutSpec) -> Result<bool> {
+    let (Some(bridge), Some(uplink)) = (nl.link(&spec.bridge).await?, nl.link(&spec.uplink).await?)
+    else {
+        return Ok(false);
+    };
+    Ok(link_is_bridge(&bridge) && link_controller(&uplink) == Some(bridge.header.index))
 }
 
 /// Without a state file, a bridge with our name that holds the uplink is still recognisably ours:

@@ -233,3 +233,40 @@ fn vips_go_on_lo_as_host_routes_and_come_off_again() {
         })
     });
 }
+
+/// A state file left by another namespace (a dead one whose inode this one reuses) names a
+/// bridge that is not here: it is discarded, never restored onto this uplink.
+#[test]
+fn a_state_file_without_its_bridge_is_not_restored() {
+    skip_unless_capable!();
+    let lab = std::sync::Arc::new(Lab::new("stale"));
+    let before = lab.uplink_view();
+    let l2 = lab.clone();
+    lab.router.run(move || {
+        runtime().block_on(async {
+            let lab = l2;
+            let spec = spec(&lab);
+            // Take a real state file, then undo everything it describes except the file.
+            let tap = Tap::open(TAP, 1500, 8).unwrap();
+            let layout = Layout::apply(&spec).await.unwrap();
+            let file = std::fs::read(spec.state_path()).unwrap();
+            drop(tap);
+            layout.restore().await.unwrap();
+            // Another node's address in it: restoring it would be visible on the uplink.
+            let text = String::from_utf8(file)
+                .unwrap()
+                .replace("192.0.2.1\"", "192.0.2.77\"");
+            assert!(text.contains("192.0.2.77"), "{text}");
+            std::fs::write(spec.state_path(), text).unwrap();
+
+            let tap = Tap::open(TAP, 1500, 8).unwrap();
+            let layout = Layout::apply(&spec)
+                .await
+                .expect("apply over a stale state file");
+            assert!(!ip(lab.r(), "-4 -o addr show").contains("192.0.2.77"));
+            drop(tap);
+            layout.restore().await.unwrap();
+        })
+    });
+    assert_eq!(lab.uplink_view(), before);
+}
