@@ -27,6 +27,7 @@ use crate::relay::Relay;
 use crate::status::{self, Snapshot, StatusHandle};
 use crate::sysctl;
 use crate::tap::{self, Tap};
+use crate::timer::{Clock, Timer};
 use crate::unicast::{self, UnicastSocket};
 
 /// VIPs (and peers) per virtual router; the config refuses more.
@@ -47,23 +48,6 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), RunError> {
         daemon.stop().await;
         result
     })
-}
-
-/// Monotonic time as the core sees it: microseconds since the daemon started. `CLOCK_MONOTONIC`
-/// keeps running through a freeze, so a thawed daemon sees its timers overdue, as it should.
-#[derive(Clone, Copy)]
-struct Clock {
-    origin: tokio::time::Instant,
-}
-
-impl Clock {
-    fn now(&self) -> Instant {
-        Instant::from_micros(self.origin.elapsed().as_micros() as u64)
-    }
-
-    fn to_tokio(self, t: Instant) -> tokio::time::Instant {
-        self.origin + StdDuration::from_micros(t.as_micros())
-    }
 }
 
 struct Router {
@@ -120,7 +104,8 @@ struct Daemon {
     status: StatusHandle,
     child: Option<Supervised>,
     /// Until then, routers wait for their tracked checks' first verdicts.
-    startup_deadline: Option<tokio::time::Instant>,
+    startup_deadline: Option<Instant>,
+    timer: Timer,
     /// Present when some router has unicast peers.
     unicast: Option<UnicastSocket>,
     unicast_errors: u64,
@@ -213,6 +198,7 @@ impl Daemon {
                     status,
                     child: None,
                     startup_deadline: None,
+                    timer: Timer::new()?,
                     unicast: None,
                     inbox: Vec::new(),
                     unicast_errors: 0,
@@ -238,8 +224,12 @@ impl Daemon {
                         }
                     }
                 }
-                daemon.startup_deadline =
-                    Some(tokio::time::Instant::now() + first_verdicts(&daemon.cfg));
+                daemon.startup_deadline = Some(
+                    daemon.clock.now()
+                        + vrrp_core::Duration::from_micros(
+                            first_verdicts(&daemon.cfg).as_micros() as u64
+                        ),
+                );
                 daemon.start_routers(false);
                 Ok(daemon)
             }
@@ -258,9 +248,7 @@ impl Daemon {
         layout: &mut Layout,
         tap: &mut Tap,
     ) -> Result<(Vec<Router>, Clock), RunError> {
-        let clock = Clock {
-            origin: tokio::time::Instant::now(),
-        };
+        let clock = Clock::start();
         let mut routers = Vec::new();
         for rc in &cfg.routers {
             check_peers(layout, rc)?;
@@ -309,10 +297,8 @@ impl Daemon {
                 .filter_map(|r| r.stack.poll_at(now))
                 .min()
                 .unwrap_or(now + vrrp_core::Duration::from_secs(1));
-            let mut wake = self.clock.to_tokio(deadline);
-            if let Some(d) = self.startup_deadline {
-                wake = wake.min(d);
-            }
+            let wake = self.startup_deadline.map_or(deadline, |d| d.min(deadline));
+            let clock = self.clock;
             tokio::select! {
                 biased;
                 _ = sigterm.recv() => {
@@ -346,8 +332,11 @@ impl Daemon {
                         format!("supervised process {name} exited ({status})").into(),
                     ));
                 }
-                _ = tokio::time::sleep_until(wake) => {
-                    if self.startup_deadline.is_some_and(|d| d <= tokio::time::Instant::now()) {
+                r = self.timer.sleep_until(clock, wake) => {
+                    if let Err(e) = r {
+                        return Err(RunError::Other(format!("timerfd: {e}").into()));
+                    }
+                    if self.startup_deadline.is_some_and(|d| d <= self.clock.now()) {
                         self.start_routers(true);
                     }
                     self.note_freeze(wake);
@@ -370,8 +359,13 @@ impl Daemon {
 
     /// A wake-up long after the deadline means the process did not run: measure and report
     /// it. The queued frames are handled before the overdue timers either way (see `ingest`).
-    fn note_freeze(&self, deadline: tokio::time::Instant) {
-        let late = tokio::time::Instant::now().saturating_duration_since(deadline);
+    fn note_freeze(&self, deadline: Instant) {
+        let now = self.clock.now();
+        let late = StdDuration::from_micros(if now > deadline {
+            (now - deadline).as_micros()
+        } else {
+            0
+        });
         if late >= FREEZE_THRESHOLD {
             warn!(
                 freeze_ms = late.as_millis() as u64,

@@ -12,6 +12,7 @@ mod relay;
 mod status;
 mod sysctl;
 mod tap;
+mod timer;
 mod unicast;
 
 use std::process::ExitCode;
