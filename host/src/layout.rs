@@ -24,7 +24,7 @@ use futures::TryStreamExt;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
-    BridgeStpState, InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+    BridgeStpState, InfoBridge, InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -671,13 +671,19 @@ impl Layout {
         write_state(&state_path, &snapshot)?;
 
         // STP off and no forward delay: the ports forward at once, and a bridge inside one
-        // host cannot make a loop.
+        // host cannot make a loop. No bridge netfilter: where br_netfilter is loaded (Docker
+        // loads it), every frame crossing the bridge would run the iptables hooks, and every
+        // frame vrrpd writes into the TAP (adverts, relayed VIP traffic) runs that path inside
+        // vrrpd; traffic delivered to the host still meets iptables at the IP layer.
         let bridge = LinkBridge::new(&spec.bridge)
             .down()
             .address(mac.to_vec())
             .mtu(mtu)
             .stp_state(BridgeStpState::Disabled)
             .forward_delay(0)
+            .append_info_data(InfoBridge::NfCallIpTables(false))
+            .append_info_data(InfoBridge::NfCallIp6Tables(false))
+            .append_info_data(InfoBridge::NfCallArpTables(false))
             .build();
         nl.handle
             .link()

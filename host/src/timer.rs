@@ -108,6 +108,8 @@ impl Timer {
                 )
             };
             if n == 8 {
+                // Drained until the next expiry: saves the EAGAIN read at the next wait.
+                guard.clear_ready();
                 return Ok(());
             }
             let e = io::Error::last_os_error();
