@@ -130,17 +130,19 @@ mod tests {
     async fn wakes_at_the_deadline_to_the_microsecond_not_the_millisecond() {
         let clock = Clock::start();
         let mut timer = Timer::new().unwrap();
-        let mut worst = 0;
-        for i in 1..=20u64 {
+        let mut late = Vec::new();
+        for i in 1..=31u64 {
             let deadline = clock.now() + vrrp_core::Duration::from_micros(1_300 + 37 * i);
             timer.sleep_until(clock, deadline).await.unwrap();
-            let late = (clock.now() - deadline).as_micros();
-            assert!(clock.now() >= deadline, "woke early");
-            worst = worst.max(late);
+            let now = clock.now();
+            assert!(now >= deadline, "woke early");
+            late.push((now - deadline).as_micros());
         }
-        // A timer rounding to milliseconds would be ~700 us late on these deadlines; allow a
-        // loaded machine some scheduling delay but not that systematic rounding on all 20.
-        assert!(worst < 5_000, "worst lateness {worst} us");
+        late.sort_unstable();
+        // A timer rounding deadlines up to whole milliseconds is late by ~500 us in the median
+        // on these sub-millisecond offsets; the median resists the odd wake-up a loaded machine
+        // delays.
+        assert!(late[15] < 500, "median lateness {} us: {late:?}", late[15]);
     }
 
     #[tokio::test]
