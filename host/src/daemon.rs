@@ -317,7 +317,6 @@ impl Daemon {
                 }
                 _ = sighup.recv() => self.reload().await,
                 r = self.tap.recv_batch() => {
-                    self.note_freeze(wake);
                     if let Err(e) = r {
                         return Err(RunError::Other(format!("TAP {}: {e}", self.tap.name()).into()));
                     }
@@ -345,15 +344,15 @@ impl Daemon {
                     if self.startup_deadline.is_some_and(|d| d <= self.clock.now()) {
                         self.start_routers(true);
                     }
-                    // After a freeze the timer can win the race with the TAP's readiness, so
-                    // look at the queues ourselves: what the others said while we slept must
-                    // reach the routers before their overdue timers fire. A punctual wake
-                    // (every advert interval) skips the extra reads.
-                    if self.note_freeze(wake) >= LATE_WAKE {
-                        self.ingest();
-                        self.ingest_unicast_now();
-                    }
                 }
+            }
+            // After a freeze any branch can win the race (the timer, the TAP, the unicast
+            // socket), so look at both queues ourselves: what the others said while we slept
+            // must reach the routers before their overdue timers fire. A punctual wake-up
+            // (every advert interval) skips the extra reads.
+            if self.note_freeze(wake) >= LATE_WAKE {
+                self.ingest();
+                self.ingest_unicast_now();
             }
             self.poll().await;
         }

@@ -170,6 +170,45 @@ fn interop_keepalived_vrrpd_v3() {
     );
 }
 
+/// Unicast peers on both sides (keepalived `unicast_peer`, vrrpd `peers`): failover and
+/// takeback with no multicast at all. Both seats list both addresses; each ignores its own.
+fn unicast_interop(name: &str, seat1: Speaker, seat2: Speaker) {
+    if !require(&[Need::Vrrpd, Need::Keepalived]) {
+        return;
+    }
+    let lab = Lab::new(name, 2);
+    let mut spec = Failover::pair(seat1, seat2, 3, Duration::from_millis(100));
+    spec.params.unicast_peers = vec![lab.node("r1").ip, lab.node("r2").ip];
+    if seat1 == Speaker::Vrrpd {
+        spec.max_resume_frames = Some(2);
+    }
+    pause_resume(&lab, PROBER, &spec);
+    let pcap = Pcap::read(lab.artifacts.join("bridge.pcap"));
+    let multicast = pcap
+        .adverts()
+        .filter(|(_, _, a)| a.dst.is_multicast())
+        .count();
+    assert_eq!(multicast, 0, "an advert went out by multicast");
+}
+
+#[test]
+fn interop_vrrpd_keepalived_unicast() {
+    unicast_interop(
+        "interop_vrrpd_keepalived_unicast",
+        Speaker::Vrrpd,
+        Speaker::Keepalived,
+    );
+}
+
+#[test]
+fn interop_keepalived_vrrpd_unicast() {
+    unicast_interop(
+        "interop_keepalived_vrrpd_unicast",
+        Speaker::Keepalived,
+        Speaker::Vrrpd,
+    );
+}
+
 /// Test 7: keepalived VRRPv2 (whole-second intervals).
 #[test]
 fn interop_vrrpd_keepalived_v2() {

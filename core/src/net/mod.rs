@@ -364,13 +364,18 @@ impl<'a, const N: usize> Stack<'a, N> {
                     // Multicast, or unicast to every configured peer (never a silent fallback
                     // to multicast when peers are configured).
                     let peers = self.router.config().peers.len();
+                    let primary = self.router.config().primary;
                     if peers > 0 && self.unicast_delegate {
-                        for &dst in &self.router.config().peers {
+                        // A peer list shared by all nodes names this one too: skip it.
+                        for &dst in self.router.config().peers.iter().filter(|p| **p != primary) {
                             on_event(Event::UnicastAdvert { priority, dst });
                         }
                         continue;
                     }
                     for i in 0..peers.max(1) {
+                        if self.router.config().peers.get(i) == Some(&primary) {
+                            continue;
+                        }
                         let dst = self
                             .router
                             .config()
