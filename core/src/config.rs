@@ -6,9 +6,9 @@ use core::net::Ipv4Addr;
 use embassy_time::Duration;
 use heapless::Vec;
 
-use crate::wire::{Auth, ChecksumMode, Version};
+use crate::wire::{Address, AddressFamily, Auth, ChecksumMode, Version};
 
-/// Gratuitous ARP on becoming Active: one burst right away, then `repeats` more bursts spaced by
+/// Gratuitous ARP (IPv4) or unsolicited Neighbor Advertisements (IPv6) on becoming Active: one burst right away, then `repeats` more bursts spaced by
 /// `repeat_delay`. keepalived sends 5 per VIP at once and 5 more after 5 s; a quiet network
 /// needs one, a lossy one a repeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,10 +31,12 @@ impl Default for Garp {
     }
 }
 
-/// Configuration of one virtual router. `N` bounds the VIP list and the peer list.
+/// Configuration of one virtual router. `N` bounds the VIP list and the peer list; `A` is the
+/// address family ([`Ipv4Addr`] or [`core::net::Ipv6Addr`]): a virtual router is of one family
+/// (RFC 9568 §4: an IPv4 and an IPv6 virtual router may share a VRID but are separate).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Config<const N: usize> {
+pub struct Config<const N: usize, A: Address = Ipv4Addr> {
     pub vrid: u8,
     pub version: Version,
     /// 1..=255; 255 means this router owns the addresses.
@@ -48,8 +50,10 @@ pub struct Config<const N: usize> {
     pub accept_mode: bool,
     pub checksum: ChecksumMode,
     /// This router's own address on the link: the source of its adverts and the tie-breaker.
-    pub primary: Ipv4Addr,
-    pub vips: Vec<Ipv4Addr, N, u8>,
+    /// For IPv6, its link-local address (RFC 9568 §5.1.2.1).
+    pub primary: A,
+    /// For IPv6 the first one is link-local (RFC 9568 §5.2.9, erratum 8300).
+    pub vips: Vec<A, N, u8>,
     /// Prefix length the VIPs are installed with (so that ARP from the subnet is answered).
     pub vip_prefix_len: u8,
     /// VRRPv2 only.
@@ -58,12 +62,12 @@ pub struct Config<const N: usize> {
     /// When non-empty, adverts from any other source are dropped ([`DropReason::Peer`]).
     ///
     /// [`DropReason::Peer`]: crate::wire::DropReason::Peer
-    pub peers: Vec<Ipv4Addr, N, u8>,
+    pub peers: Vec<A, N, u8>,
 }
 
-impl<const N: usize> Config<N> {
+impl<const N: usize, A: Address> Config<N, A> {
     /// A VRRPv3 config with RFC 9568 defaults: interval 1 s, preempt on, accept mode off.
-    pub fn new(vrid: u8, priority: u8, primary: Ipv4Addr) -> Self {
+    pub fn new(vrid: u8, priority: u8, primary: A) -> Self {
         Config {
             vrid,
             version: Version::V3,
@@ -83,7 +87,7 @@ impl<const N: usize> Config<N> {
     }
 
     /// Adds a VIP; builder style for tests and examples.
-    pub fn with_vip(mut self, vip: Ipv4Addr) -> Result<Self, ConfigError> {
+    pub fn with_vip(mut self, vip: A) -> Result<Self, ConfigError> {
         self.vips.push(vip).map_err(|_| ConfigError::TooManyVips)?;
         Ok(self)
     }
@@ -113,8 +117,23 @@ impl<const N: usize> Config<N> {
         if self.vips.is_empty() {
             return Err(ConfigError::NoVips);
         }
-        if self.vip_prefix_len == 0 || self.vip_prefix_len > 32 {
+        let max_prefix = match A::FAMILY {
+            AddressFamily::Ipv4 => 32,
+            AddressFamily::Ipv6 => 128,
+        };
+        if self.vip_prefix_len == 0 || self.vip_prefix_len > max_prefix {
             return Err(ConfigError::PrefixLen);
+        }
+        if A::FAMILY == AddressFamily::Ipv6 {
+            if self.version == Version::V2 {
+                return Err(ConfigError::V2OverIpv6);
+            }
+            if !self.primary.is_valid_source() {
+                return Err(ConfigError::PrimaryNotLinkLocal);
+            }
+            if !self.vips[0].is_link_local() {
+                return Err(ConfigError::FirstVipNotLinkLocal);
+            }
         }
         if self.garp.burst == 0 {
             return Err(ConfigError::GarpBurst);
@@ -140,6 +159,9 @@ pub enum ConfigError {
     PrefixLen,
     GarpBurst,
     OwnerWithoutAddress,
+    V2OverIpv6,
+    PrimaryNotLinkLocal,
+    FirstVipNotLinkLocal,
 }
 
 impl fmt::Display for ConfigError {
@@ -152,8 +174,15 @@ impl fmt::Display for ConfigError {
             ConfigError::AuthV3 => "authentication exists only in VRRPv2",
             ConfigError::NoVips => "at least one virtual address is required",
             ConfigError::TooManyVips => "too many virtual addresses for this build",
-            ConfigError::PrefixLen => "VIP prefix length must be 1..=32",
-            ConfigError::GarpBurst => "gratuitous ARP burst must be at least 1",
+            ConfigError::PrefixLen => "VIP prefix length must be 1..=32 (IPv4) or 1..=128 (IPv6)",
+            ConfigError::GarpBurst => "gratuitous ARP / NA burst must be at least 1",
+            ConfigError::V2OverIpv6 => "VRRPv2 has no IPv6: IPv6 virtual routers run version 3",
+            ConfigError::PrimaryNotLinkLocal => {
+                "an IPv6 virtual router's primary address must be link-local (fe80::/10)"
+            }
+            ConfigError::FirstVipNotLinkLocal => {
+                "an IPv6 virtual router's first virtual address must be link-local (RFC 9568 5.2.9)"
+            }
             ConfigError::OwnerWithoutAddress => {
                 "priority 255 means address owner: the primary address must be one of the VIPs"
             }

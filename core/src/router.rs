@@ -18,7 +18,7 @@ use embassy_time::{Duration, Instant};
 use heapless::Deque;
 
 use crate::config::{Config, ConfigError};
-use crate::wire::{Addresses, DropReason, Repr, VRRP_TTL, Version};
+use crate::wire::{Address, DropReason, Repr, VRRP_TTL, Version};
 
 /// RFC 9568 §6.4 states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,7 +96,7 @@ impl fmt::Display for Reason {
 /// What the router asks its driver to do, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Action {
+pub enum Action<A: Address = Ipv4Addr> {
     StateChange {
         from: State,
         to: State,
@@ -108,11 +108,12 @@ pub enum Action {
     ClaimVips,
     /// Stop answering for the VIPs.
     ReleaseVips,
-    /// Send `count` gratuitous ARPs for each VIP.
+    /// Send `count` gratuitous ARPs (IPv4) or unsolicited Neighbor Advertisements (IPv6) for
+    /// each VIP.
     Announce { count: u8 },
     /// An advert listed other addresses than ours (RFC 9568 §7.1: logged, processed anyway so
     /// that a rolling VIP change cannot split the brain).
-    AddressMismatch { source: Ipv4Addr },
+    AddressMismatch { source: A },
 }
 
 /// Counters a daemon exports.
@@ -157,10 +158,10 @@ impl Timer {
 /// hears a lower priority and a mismatch queues two).
 const ACTIONS: usize = 6;
 
-/// One virtual router. `N` bounds its VIP and peer lists.
+/// One virtual router. `N` bounds its VIP and peer lists; `A` is its address family.
 #[derive(Debug, Clone)]
-pub struct VirtualRouter<const N: usize> {
-    config: Config<N>,
+pub struct VirtualRouter<const N: usize, A: Address = Ipv4Addr> {
+    config: Config<N, A>,
     state: State,
     /// Effective priority: the configured one adjusted by health tracking.
     priority: u8,
@@ -175,12 +176,12 @@ pub struct VirtualRouter<const N: usize> {
     /// answers once, not once per queued frame.
     replied: bool,
     preempt_after: Instant,
-    actions: Deque<Action, ACTIONS>,
+    actions: Deque<Action<A>, ACTIONS>,
     stats: Stats,
 }
 
-impl<const N: usize> VirtualRouter<N> {
-    pub fn new(config: Config<N>) -> Result<Self, ConfigError> {
+impl<const N: usize, A: Address> VirtualRouter<N, A> {
+    pub fn new(config: Config<N, A>) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(VirtualRouter {
             priority: config.priority,
@@ -198,7 +199,7 @@ impl<const N: usize> VirtualRouter<N> {
         })
     }
 
-    pub fn config(&self) -> &Config<N> {
+    pub fn config(&self) -> &Config<N, A> {
         &self.config
     }
 
@@ -236,7 +237,7 @@ impl<const N: usize> VirtualRouter<N> {
 
     /// True while Active packets to `addr` are this router's to accept (RFC 9568 §6.4.3):
     /// the VIPs, if it owns them or runs in Accept_Mode.
-    pub fn accepts(&self, addr: Ipv4Addr) -> bool {
+    pub fn accepts(&self, addr: A) -> bool {
         self.state == State::Active
             && (self.config.priority == 255 || self.config.accept_mode)
             && self.config.vips.contains(&addr)
@@ -249,7 +250,7 @@ impl<const N: usize> VirtualRouter<N> {
             vrid: self.config.vrid,
             priority,
             max_adver_int: self.config.adver_interval,
-            addresses: Addresses::V4(&self.config.vips),
+            addresses: A::addresses(&self.config.vips),
             auth: self.config.auth,
         }
     }
@@ -312,7 +313,7 @@ impl<const N: usize> VirtualRouter<N> {
     pub fn handle_advert(
         &mut self,
         now: Instant,
-        source: Ipv4Addr,
+        source: A,
         ttl: u8,
         advert: &Repr<'_>,
     ) -> Result<(), DropReason> {
@@ -330,7 +331,7 @@ impl<const N: usize> VirtualRouter<N> {
             Ok(false) => Ok(()),
             Ok(true) => {
                 self.stats.adverts_received += 1;
-                if !advert.addresses.same_set_v4(&self.config.vips) {
+                if !advert.addresses.same_set(&self.config.vips) {
                     self.stats.address_mismatches += 1;
                     self.push(Action::AddressMismatch { source });
                 }
@@ -342,9 +343,12 @@ impl<const N: usize> VirtualRouter<N> {
 
     /// RFC 9568 §7.1 receive checks that need the configuration. `Ok(false)`: our own advert
     /// looped back, ignored without counting.
-    fn check(&self, source: Ipv4Addr, ttl: u8, advert: &Repr<'_>) -> Result<bool, DropReason> {
+    fn check(&self, source: A, ttl: u8, advert: &Repr<'_>) -> Result<bool, DropReason> {
         if ttl != VRRP_TTL {
             return Err(DropReason::Ttl);
+        }
+        if !source.is_valid_source() {
+            return Err(DropReason::Source);
         }
         if advert.vrid != self.config.vrid {
             return Err(DropReason::Vrid);
@@ -369,7 +373,7 @@ impl<const N: usize> VirtualRouter<N> {
         Ok(true)
     }
 
-    fn process(&mut self, now: Instant, source: Ipv4Addr, advert: &Repr<'_>) {
+    fn process(&mut self, now: Instant, source: A, advert: &Repr<'_>) {
         match self.state {
             State::Initialize => {}
             State::Backup => {
@@ -451,7 +455,7 @@ impl<const N: usize> VirtualRouter<N> {
             .min()
     }
 
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<Action<A>> {
         self.actions.pop_front()
     }
 
@@ -498,7 +502,7 @@ impl<const N: usize> VirtualRouter<N> {
         self.push(Action::StateChange { from, to, reason });
     }
 
-    fn push(&mut self, action: Action) {
+    fn push(&mut self, action: Action<A>) {
         // The queue holds more than one event can produce; a driver that never drains it loses
         // the oldest entries rather than the newest, which keeps the latest state visible.
         if self.actions.is_full() {

@@ -650,6 +650,24 @@ fn parse_ipv4_advert_keepalived_frame() {
     );
 }
 
+/// A packet of another protocol or IP version is refused before its payload is read as VRRP
+/// (the kernel's raw socket filters these, a firmware's device may not).
+#[test]
+fn parse_ipv4_advert_refuses_other_protocols_and_versions() {
+    let mut ip = KEEPALIVED_FRAME_R2[ETH_HEADER_LEN..].to_vec();
+    ip[9] = 17; // UDP
+    // The header checksum must stay valid so that only the protocol is wrong.
+    let mut header = smoltcp::wire::Ipv4Packet::new_unchecked(&mut ip[..]);
+    header.fill_checksum();
+    assert_eq!(
+        parse_ipv4_advert(&ip, ChecksumMode::PseudoHeader).map(|_| ()),
+        Err(DropReason::Protocol)
+    );
+    let mut v6 = KEEPALIVED_FRAME_R2[ETH_HEADER_LEN..].to_vec();
+    v6[0] = 0x65;
+    assert!(parse_ipv4_advert(&v6, ChecksumMode::PseudoHeader).is_err());
+}
+
 #[test]
 fn parse_ipv4_advert_with_ethernet_minimum_frame_padding() {
     // A 60-byte minimum frame carries 46 bytes of IP: the 32-byte packet plus 14 of padding,
@@ -812,7 +830,9 @@ fn drop_reason_table() {
             "interval",
             "auth",
             "peer",
-            "version_mismatch"
+            "version_mismatch",
+            "source",
+            "protocol"
         ]
     );
     for (i, reason) in DropReason::ALL.iter().enumerate() {

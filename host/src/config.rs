@@ -1085,10 +1085,16 @@ impl Validator<'_> {
                 vrrp_core::ConfigError::GarpBurst => {
                     raw.garp.as_ref().map_or(table_span.clone(), |g| g.span())
                 }
-                vrrp_core::ConfigError::OwnerWithoutAddress => raw
+                vrrp_core::ConfigError::OwnerWithoutAddress
+                | vrrp_core::ConfigError::PrimaryNotLinkLocal => raw
                     .primary
                     .as_ref()
                     .map_or(raw.priority.span(), |p| p.span()),
+                vrrp_core::ConfigError::V2OverIpv6 => raw
+                    .version
+                    .as_ref()
+                    .map_or(table_span.clone(), |v| v.span()),
+                vrrp_core::ConfigError::FirstVipNotLinkLocal => raw.vips.span(),
             };
             return self.err(span, e.to_string());
         }

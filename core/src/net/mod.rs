@@ -1,13 +1,15 @@
 //! The smoltcp binding: one [`VirtualRouter`] on one `smoltcp::iface::Interface` over any
 //! `smoltcp::phy::Device`.
 //!
-//! The interface's hardware address is the virtual MAC 00:00:5e:00:01:VRID, adverts travel
-//! through a raw socket for IP protocol 112, and the VIPs are interface addresses only while the
-//! router is Active, so smoltcp itself answers ARP for them, with the virtual MAC, exactly then.
+//! The interface's hardware address is the virtual MAC (00:00:5e:00:01:VRID for IPv4,
+//! 00:00:5e:00:02:VRID for IPv6), adverts travel through a raw socket for IP protocol 112, and
+//! the VIPs are interface addresses only while the router is Active, so smoltcp itself answers
+//! ARP or Neighbor Solicitations for them, with the virtual MAC, exactly then.
 //! This is the only module that names smoltcp types: the state machine stays on `core::net`
 //! addresses so that an adapter for another smoltcp version (embassy-net) remains possible.
 
-mod garp;
+mod announce;
+mod family;
 
 use core::cell::Cell;
 use core::net::Ipv4Addr;
@@ -16,32 +18,36 @@ use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, 
 use smoltcp::phy::{Device, DeviceCapabilities, RxToken, TxToken};
 use smoltcp::socket::raw;
 use smoltcp::time::Instant as SmolInstant;
-use smoltcp::wire::{
-    ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpCidr,
-    IpProtocol, IpVersion, Ipv4Packet, Ipv4Repr,
-};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpProtocol};
 
 use crate::Instant;
 use crate::config::{Config, ConfigError};
 use crate::router::{Action, Reason, State, VirtualRouter};
-use crate::wire::{self, DropReason, IpContext, MULTICAST_V4, VRRP_TTL};
+use crate::wire::{self, Address, DropReason};
 
-pub use garp::gratuitous_arp;
+use family::{Received, Verdict};
 
-/// Largest advertisement IP packet the binding handles: 20 (IPv4) + 8 + 4 x 255 + 8 (v2 auth).
+pub use announce::gratuitous_arp;
+#[cfg(feature = "ipv6")]
+pub use announce::unsolicited_na;
+pub use family::NetAddress;
+
+/// Largest IPv4 advertisement packet: 20 (IPv4) + 8 + 4 x 255 + 8 (v2 auth). An IPv6 router
+/// with as many addresses needs bigger buffers (see [`RawBuffers`]).
 const MAX_PACKET: usize = 20 + 8 + 4 * 255 + 8;
 /// Raw socket queue depth. Ingress is drained after every frame, so two suffice; egress holds
 /// the adverts of one event (at most two: a reply and a scheduled one).
 const QUEUE: usize = 4;
 
-/// Default payload bytes per direction: four adverts of the largest size (255 addresses).
+/// Default payload bytes per direction: four IPv4 adverts of the largest size (255 addresses),
+/// or IPv6 ones with up to 62 addresses.
 pub const DEFAULT_PAYLOAD: usize = QUEUE * MAX_PACKET;
 
 /// Packet buffers of the raw socket (no allocation). Pair them with [`SocketResources`].
 ///
 /// `PAYLOAD` is the bytes per direction. The default fits four adverts of any size; a router with
-/// `n` VIPs needs `4 * (36 + 4 * n)` (e.g. `Buffers<160>` for one VIP), which is what a
-/// RAM-tight board should use.
+/// `n` IPv4 VIPs needs `4 * (28 + 4 * n)` (e.g. `RawBuffers<128>` for one VIP), one with `n` IPv6
+/// VIPs `4 * (48 + 16 * n)`, which is what a RAM-tight board should use.
 pub struct RawBuffers<const PAYLOAD: usize> {
     rx_meta: [raw::PacketMetadata; QUEUE],
     rx_payload: [u8; PAYLOAD],
@@ -97,7 +103,7 @@ impl<const SOCKETS: usize> Default for SocketResources<'_, SOCKETS> {
 /// What happened during a [`Stack::poll`], for logs, metrics and the simulator's timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Event {
+pub enum Event<A: Address = Ipv4Addr> {
     StateChange {
         from: State,
         to: State,
@@ -107,34 +113,39 @@ pub enum Event {
         priority: u8,
     },
     AdvertReceived {
-        source: Ipv4Addr,
+        source: A,
         priority: u8,
     },
     Dropped {
         reason: DropReason,
     },
-    /// Gratuitous ARPs written for the VIPs (`frames` in all).
+    /// Gratuitous ARPs (IPv4) or unsolicited NAs (IPv6) written for the VIPs (`frames` in all).
     Announced {
         frames: u16,
     },
     AddressMismatch {
-        source: Ipv4Addr,
+        source: A,
     },
     /// A frame addressed to a VIP that this router may not accept (Accept_Mode off).
     NotAccepted,
     /// The device had no transmit buffer for a frame the router wanted to send.
     TxDropped,
     /// With [`Stack::set_unicast_delegate`]: send this advert to `dst` yourself
-    /// ([`Stack::write_ipv4_advert`] builds it).
+    /// ([`Stack::write_advert`] builds it).
     UnicastAdvert {
         priority: u8,
-        dst: Ipv4Addr,
+        dst: A,
     },
 }
 
 /// The virtual MAC of an IPv4 virtual router (RFC 9568 §7.3).
 pub const fn virtual_mac(vrid: u8) -> EthernetAddress {
-    EthernetAddress([0x00, 0x00, 0x5e, 0x00, 0x01, vrid])
+    virtual_mac_of::<Ipv4Addr>(vrid)
+}
+
+/// The virtual MAC of a virtual router of family `A` (RFC 9568 §7.3).
+pub const fn virtual_mac_of<A: Address>(vrid: u8) -> EthernetAddress {
+    EthernetAddress(wire::virtual_mac_octets::<A>(vrid))
 }
 
 pub(crate) fn smol_instant(now: Instant) -> SmolInstant {
@@ -142,8 +153,8 @@ pub(crate) fn smol_instant(now: Instant) -> SmolInstant {
 }
 
 /// One virtual router running on a smoltcp interface.
-pub struct Stack<'a, const N: usize> {
-    router: VirtualRouter<N>,
+pub struct Stack<'a, const N: usize, A: NetAddress = Ipv4Addr> {
+    router: VirtualRouter<N, A>,
     iface: Interface,
     sockets: SocketSet<'a>,
     raw: SocketHandle,
@@ -158,11 +169,12 @@ pub struct Stack<'a, const N: usize> {
 /// Addresses a smoltcp interface holds in this build (`iface-max-addr-count-8`).
 pub const MAX_INTERFACE_ADDRS: usize = 8;
 
-impl<'a, const N: usize> Stack<'a, N> {
-    /// Builds the interface with the virtual MAC, joins 224.0.0.18 and opens the raw socket.
+impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
+    /// Builds the interface with the virtual MAC, joins 224.0.0.18 (or ff02::12) and opens the
+    /// raw socket.
     /// The router stays in Initialize until [`startup`](Self::startup).
     pub fn new<D: Device + ?Sized, const SOCKETS: usize, const PAYLOAD: usize>(
-        config: Config<N>,
+        config: Config<N, A>,
         device: &mut D,
         resources: &'a mut SocketResources<'a, SOCKETS>,
         buffers: &'a mut RawBuffers<PAYLOAD>,
@@ -174,11 +186,12 @@ impl<'a, const N: usize> Stack<'a, N> {
             return Err(ConfigError::TooManyVips);
         }
         let router = VirtualRouter::new(config)?;
-        let mut iface_config = IfaceConfig::new(HardwareAddress::Ethernet(virtual_mac(vrid)));
+        let mut iface_config =
+            IfaceConfig::new(HardwareAddress::Ethernet(virtual_mac_of::<A>(vrid)));
         iface_config.random_seed = u64::from(vrid);
         let mut iface = Interface::new(iface_config, device, smol_instant(now));
         // The group table has room for four; joining one group on a fresh interface cannot fail.
-        let _ = iface.join_multicast_group(MULTICAST_V4);
+        let _ = iface.join_multicast_group(A::MULTICAST);
         let RawBuffers {
             rx_meta,
             rx_payload,
@@ -186,7 +199,7 @@ impl<'a, const N: usize> Stack<'a, N> {
             tx_payload,
         } = buffers;
         let socket = raw::Socket::new(
-            Some(IpVersion::Ipv4),
+            Some(A::IP_VERSION),
             Some(IpProtocol::Unknown(wire::IP_PROTOCOL)),
             raw::PacketBuffer::new(&mut rx_meta[..], &mut rx_payload[..]),
             raw::PacketBuffer::new(&mut tx_meta[..], &mut tx_payload[..]),
@@ -228,7 +241,7 @@ impl<'a, const N: usize> Stack<'a, N> {
         &mut self.sockets
     }
 
-    pub fn router(&self) -> &VirtualRouter<N> {
+    pub fn router(&self) -> &VirtualRouter<N, A> {
         &self.router
     }
 
@@ -252,7 +265,7 @@ impl<'a, const N: usize> Stack<'a, N> {
         &mut self,
         now: Instant,
         device: &mut D,
-        on_event: &mut impl FnMut(Event),
+        on_event: &mut impl FnMut(Event<A>),
     ) {
         self.router.shutdown(now);
         self.apply_actions(now, device, on_event);
@@ -279,7 +292,7 @@ impl<'a, const N: usize> Stack<'a, N> {
         &mut self,
         now: Instant,
         device: &mut D,
-        on_event: &mut impl FnMut(Event),
+        on_event: &mut impl FnMut(Event<A>),
     ) {
         self.poll_ingress(now, device, on_event);
         if self.router.poll_timeout().is_some_and(|t| t <= now) {
@@ -296,7 +309,7 @@ impl<'a, const N: usize> Stack<'a, N> {
         &mut self,
         now: Instant,
         device: &mut D,
-        on_event: &mut impl FnMut(Event),
+        on_event: &mut impl FnMut(Event<A>),
     ) {
         let ts = smol_instant(now);
         self.iface.poll_maintenance(ts);
@@ -328,32 +341,18 @@ impl<'a, const N: usize> Stack<'a, N> {
         {}
     }
 
-    fn receive_adverts(&mut self, now: Instant, on_event: &mut impl FnMut(Event)) {
+    fn receive_adverts(&mut self, now: Instant, on_event: &mut impl FnMut(Event<A>)) {
         let socket = self.sockets.get_mut::<raw::Socket>(self.raw);
         while let Ok(packet) = socket.recv() {
             receive_advert(&mut self.router, now, packet, on_event);
         }
     }
 
-    /// Hands the router an IPv4 packet carrying an advert that arrived outside smoltcp: on a
-    /// Linux host, unicast adverts to the node's own address reach the kernel, which passes them
-    /// on through a raw socket. Then acts on the outcome as [`poll`](Self::poll) would.
-    pub fn handle_ipv4<D: Device + ?Sized>(
-        &mut self,
-        now: Instant,
-        packet: &[u8],
-        device: &mut D,
-        on_event: &mut impl FnMut(Event),
-    ) {
-        receive_advert(&mut self.router, now, packet, on_event);
-        self.apply_actions(now, device, on_event);
-    }
-
     fn apply_actions<D: Device + ?Sized>(
         &mut self,
         now: Instant,
         device: &mut D,
-        on_event: &mut impl FnMut(Event),
+        on_event: &mut impl FnMut(Event<A>),
     ) {
         while let Some(action) = self.router.poll_action() {
             match action {
@@ -382,7 +381,7 @@ impl<'a, const N: usize> Stack<'a, N> {
                             .peers
                             .get(i)
                             .copied()
-                            .unwrap_or(MULTICAST_V4);
+                            .unwrap_or(A::MULTICAST);
                         let mut sent = self.queue_advert(priority, dst);
                         if !sent {
                             // The socket's queue is full of earlier adverts: send them first.
@@ -435,35 +434,73 @@ impl<'a, const N: usize> Stack<'a, N> {
         });
     }
 
-    fn queue_advert(&mut self, priority: u8, dst: Ipv4Addr) -> bool {
-        let len = ipv4_advert_len(&self.router);
+    fn queue_advert(&mut self, priority: u8, dst: A) -> bool {
+        let len = advert_len(&self.router);
         let socket = self.sockets.get_mut::<raw::Socket>(self.raw);
         let Ok(buf) = socket.send(len) else {
             return false;
         };
-        write_ipv4_advert(&self.router, priority, dst, buf);
+        write_advert(&self.router, priority, dst, buf);
         true
     }
 
-    /// Writes the IPv4 packet of an advert with `priority` to `dst` into `buf` and returns its
+    /// Writes the IP packet of an advert with `priority` to `dst` into `buf` and returns its
     /// length, or `None` if `buf` is too short: for a driver that sends
     /// [`Event::UnicastAdvert`]s itself.
-    pub fn write_ipv4_advert(&self, priority: u8, dst: Ipv4Addr, buf: &mut [u8]) -> Option<usize> {
-        let len = ipv4_advert_len(&self.router);
+    pub fn write_advert(&self, priority: u8, dst: A, buf: &mut [u8]) -> Option<usize> {
+        let len = advert_len(&self.router);
         let buf = buf.get_mut(..len)?;
-        write_ipv4_advert(&self.router, priority, dst, buf);
+        write_advert(&self.router, priority, dst, buf);
         Some(len)
     }
 
+    /// Hands the router an IP packet carrying an advert that arrived outside smoltcp: on a
+    /// Linux host, unicast adverts to the node's own address reach the kernel, which passes them
+    /// on through a raw socket. Then acts on the outcome as [`poll`](Self::poll) would.
+    pub fn handle_packet<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        device: &mut D,
+        on_event: &mut impl FnMut(Event<A>),
+    ) {
+        receive_advert(&mut self.router, now, packet, on_event);
+        self.apply_actions(now, device, on_event);
+    }
+
+    /// [`handle_packet`](Self::handle_packet) for a VRRP message whose IP header the caller
+    /// has already taken apart: Linux raw IPv6 sockets hand over the payload alone, with the hop
+    /// limit in a control message.
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle_message<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        src: A,
+        dst: A,
+        hop_limit: u8,
+        message: &[u8],
+        device: &mut D,
+        on_event: &mut impl FnMut(Event<A>),
+    ) {
+        let received = Received {
+            src,
+            dst,
+            hop_limit,
+            body: message,
+        };
+        handle_received(&mut self.router, now, Ok(received), on_event);
+        self.apply_actions(now, device, on_event);
+    }
+
     fn announce<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D, count: u8) -> u16 {
-        let mac = virtual_mac(self.router.config().vrid);
+        let mac = virtual_mac_of::<A>(self.router.config().vrid);
         let mut frames = 0;
         for _ in 0..count {
             for vip in &self.router.config().vips {
                 let Some(token) = device.transmit(smol_instant(now)) else {
                     return frames;
                 };
-                token.consume(garp::FRAME_LEN, |buf| gratuitous_arp(buf, mac, *vip));
+                token.consume(A::ANNOUNCE_LEN, |buf| A::announce(buf, mac, *vip));
                 frames += 1;
             }
         }
@@ -471,52 +508,69 @@ impl<'a, const N: usize> Stack<'a, N> {
     }
 }
 
-impl<const N: usize> VirtualRouter<N> {
+impl<'a, const N: usize> Stack<'a, N, Ipv4Addr> {
+    /// [`handle_packet`](Self::handle_packet) for an IPv4 packet.
+    pub fn handle_ipv4<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        self.handle_packet(now, packet, device, on_event);
+    }
+
+    /// [`write_advert`](Self::write_advert) for IPv4.
+    pub fn write_ipv4_advert(&self, priority: u8, dst: Ipv4Addr, buf: &mut [u8]) -> Option<usize> {
+        self.write_advert(priority, dst, buf)
+    }
+}
+
+impl<const N: usize, A: Address> VirtualRouter<N, A> {
     fn accepts_any(&self) -> bool {
         self.config().priority == 255 || self.config().accept_mode
     }
 }
 
-fn ipv4_advert_len<const N: usize>(router: &VirtualRouter<N>) -> usize {
-    20 + router.advert(0).buffer_len()
+fn advert_len<const N: usize, A: NetAddress>(router: &VirtualRouter<N, A>) -> usize {
+    A::HEADER_LEN + router.advert(0).buffer_len()
 }
 
-/// `buf` is exactly [`ipv4_advert_len`] long.
-fn write_ipv4_advert<const N: usize>(
-    router: &VirtualRouter<N>,
+/// `buf` is exactly [`advert_len`] long.
+fn write_advert<const N: usize, A: NetAddress>(
+    router: &VirtualRouter<N, A>,
     priority: u8,
-    dst: Ipv4Addr,
+    dst: A,
     buf: &mut [u8],
 ) {
     let config = router.config();
     let repr = router.advert(priority);
-    let ip = Ipv4Repr {
-        src_addr: config.primary,
-        dst_addr: dst,
-        next_header: IpProtocol::Unknown(wire::IP_PROTOCOL),
-        payload_len: repr.buffer_len(),
-        hop_limit: VRRP_TTL,
-    };
-    let mut packet = Ipv4Packet::new_unchecked(buf);
-    ip.emit(&mut packet, &smoltcp::phy::ChecksumCapabilities::default());
-    let ctx = IpContext::V4 {
-        src: config.primary,
-        dst,
-    };
+    let (header, body) = buf.split_at_mut(A::HEADER_LEN);
+    A::emit_header(config.primary, dst, body.len(), header);
     repr.emit(
-        &mut wire::Packet::new_unchecked(packet.payload_mut()),
-        &ctx,
+        &mut wire::Packet::new_unchecked(body),
+        &A::context(config.primary, dst),
         config.checksum,
     );
 }
 
-fn receive_advert<const N: usize>(
-    router: &mut VirtualRouter<N>,
+fn receive_advert<const N: usize, A: NetAddress>(
+    router: &mut VirtualRouter<N, A>,
     now: Instant,
     packet: &[u8],
-    on_event: &mut impl FnMut(Event),
+    on_event: &mut impl FnMut(Event<A>),
 ) {
-    match parse_ipv4_advert(packet, router.config().checksum) {
+    handle_received(router, now, A::parse(packet), on_event);
+}
+
+fn handle_received<const N: usize, A: NetAddress>(
+    router: &mut VirtualRouter<N, A>,
+    now: Instant,
+    received: Result<Received<'_, A>, DropReason>,
+    on_event: &mut impl FnMut(Event<A>),
+) {
+    let checksum = router.config().checksum;
+    match received.and_then(|r| parse_received(r, checksum)) {
         Ok((source, ttl, repr)) => match router.handle_advert(now, source, ttl, &repr) {
             Ok(()) => on_event(Event::AdvertReceived {
                 source,
@@ -531,72 +585,49 @@ fn receive_advert<const N: usize>(
     }
 }
 
-/// Parses an IPv4 packet from the raw socket into the advert's source, TTL and body.
+fn parse_received<A: NetAddress>(
+    received: Received<'_, A>,
+    mode: wire::ChecksumMode,
+) -> Result<(A, u8, wire::Repr<'_>), DropReason> {
+    let Received {
+        src,
+        dst,
+        hop_limit,
+        body,
+    } = received;
+    let vrrp = wire::Packet::new_checked(body).map_err(|e| e.0)?;
+    let repr = wire::Repr::parse(&vrrp, &A::context(src, dst), mode).map_err(|e| e.0)?;
+    Ok((src, hop_limit, repr))
+}
+
+/// Parses an IP packet of family `A` (header included, as raw sockets hand them over) into
+/// the advert's source, TTL / hop limit and body.
+pub fn parse_advert<A: NetAddress>(
+    packet: &[u8],
+    mode: wire::ChecksumMode,
+) -> Result<(A, u8, wire::Repr<'_>), DropReason> {
+    parse_received(A::parse(packet)?, mode)
+}
+
+/// [`parse_advert`] for IPv4.
 pub fn parse_ipv4_advert(
     packet: &[u8],
     mode: wire::ChecksumMode,
 ) -> Result<(Ipv4Addr, u8, wire::Repr<'_>), DropReason> {
-    let ip = Ipv4Packet::new_checked(packet).map_err(|_| DropReason::Length)?;
-    let header_len = usize::from(ip.header_len());
-    let total = usize::from(ip.total_len()).min(packet.len());
-    let body = packet.get(header_len..total).ok_or(DropReason::Length)?;
-    let ctx = IpContext::V4 {
-        src: ip.src_addr(),
-        dst: ip.dst_addr(),
-    };
-    let vrrp = wire::Packet::new_checked(body).map_err(|e| e.0)?;
-    let repr = wire::Repr::parse(&vrrp, &ctx, mode).map_err(|e| e.0)?;
-    Ok((ip.src_addr(), ip.hop_limit(), repr))
+    parse_advert(packet, mode)
 }
 
-/// What smoltcp must not see.
-///
-/// - While Active without Accept_Mode (RFC 9568 §6.4.3), frames addressed to the VIPs: ARP for
-///   them is still answered, but nothing sent to them is taken as our own.
-/// - ARP whose sender address is one of the VIPs: another router's gratuitous ARP for the VIP
-///   (say, a Backup that took over while we were frozen). smoltcp would answer it and would
-///   cache the VIP at the other router's MAC; the adverts, not ARP, decide who owns the VIP.
-struct AcceptFilter<'d, 'v, D: Device + ?Sized> {
+/// What smoltcp must not see: [`NetAddress::inspect`] decides per family.
+struct AcceptFilter<'d, 'v, D: Device + ?Sized, A> {
     inner: &'d mut D,
-    vips: &'v [Ipv4Addr],
+    vips: &'v [A],
     refuse: bool,
     refused: Cell<u16>,
 }
 
-#[derive(PartialEq, Eq)]
-enum Verdict {
-    Pass,
-    /// Not ours to accept (counted).
-    Refuse,
-    /// Not for smoltcp, silently.
-    Ignore,
-}
-
-fn inspect(frame: &[u8], vips: &[Ipv4Addr], refuse: bool) -> Verdict {
-    let Ok(eth) = EthernetFrame::new_checked(frame) else {
-        return Verdict::Pass;
-    };
-    match eth.ethertype() {
-        EthernetProtocol::Ipv4 if refuse => match Ipv4Packet::new_checked(eth.payload()) {
-            Ok(ip) if vips.contains(&ip.dst_addr()) => Verdict::Refuse,
-            _ => Verdict::Pass,
-        },
-        EthernetProtocol::Arp => {
-            match ArpPacket::new_checked(eth.payload()).and_then(|p| ArpRepr::parse(&p)) {
-                Ok(ArpRepr::EthernetIpv4 {
-                    source_protocol_addr,
-                    ..
-                }) if vips.contains(&source_protocol_addr) => Verdict::Ignore,
-                _ => Verdict::Pass,
-            }
-        }
-        _ => Verdict::Pass,
-    }
-}
-
-impl<D: Device + ?Sized> Device for AcceptFilter<'_, '_, D> {
+impl<D: Device + ?Sized, A: NetAddress> Device for AcceptFilter<'_, '_, D, A> {
     type RxToken<'t>
-        = FilteredRx<'t, D::RxToken<'t>>
+        = FilteredRx<'t, D::RxToken<'t>, A>
     where
         Self: 't;
     type TxToken<'t>
@@ -624,14 +655,14 @@ impl<D: Device + ?Sized> Device for AcceptFilter<'_, '_, D> {
     }
 }
 
-struct FilteredRx<'t, T> {
+struct FilteredRx<'t, T, A> {
     inner: T,
-    vips: &'t [Ipv4Addr],
+    vips: &'t [A],
     refuse: bool,
     refused: &'t Cell<u16>,
 }
 
-impl<T: RxToken> RxToken for FilteredRx<'_, T> {
+impl<T: RxToken, A: NetAddress> RxToken for FilteredRx<'_, T, A> {
     fn consume<R, F>(self, f: F) -> R
     where
         F: FnOnce(&[u8]) -> R,
@@ -642,7 +673,7 @@ impl<T: RxToken> RxToken for FilteredRx<'_, T> {
             refuse,
             refused,
         } = self;
-        inner.consume(|frame| match inspect(frame, vips, refuse) {
+        inner.consume(|frame| match A::inspect(frame, vips, refuse) {
             Verdict::Pass => f(frame),
             verdict => {
                 if verdict == Verdict::Refuse {

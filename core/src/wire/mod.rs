@@ -1,10 +1,12 @@
 //! Wire formats, in the style of `smoltcp::wire`.
 
+pub mod address;
 pub mod checksum;
 pub mod vrrp;
 
 use core::fmt;
 
+pub use address::{Address, virtual_mac_octets};
 pub use vrrp::{AddressFamily, Addresses, Auth, ChecksumMode, IpContext, Packet, Repr, Version};
 
 /// TTL / hop limit every advertisement is sent with and must arrive with (RFC 9568 §5.1.1.3).
@@ -43,10 +45,14 @@ pub enum DropReason {
     Peer,
     /// The advertisement claims a different VRRP version than the router runs.
     VersionMismatch,
+    /// An IPv6 advertisement from a source that is not link-local (RFC 9568 §5.1.2.1).
+    Source,
+    /// Not an IP packet of protocol 112 without extension headers.
+    Protocol,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 13] = [
         DropReason::Ttl,
         DropReason::Version,
         DropReason::Type,
@@ -58,6 +64,8 @@ impl DropReason {
         DropReason::Auth,
         DropReason::Peer,
         DropReason::VersionMismatch,
+        DropReason::Source,
+        DropReason::Protocol,
     ];
 
     /// Stable snake_case name, for metrics labels and logs.
@@ -74,6 +82,8 @@ impl DropReason {
             DropReason::Auth => "auth",
             DropReason::Peer => "peer",
             DropReason::VersionMismatch => "version_mismatch",
+            DropReason::Source => "source",
+            DropReason::Protocol => "protocol",
         }
     }
 

@@ -367,11 +367,16 @@ impl<'a> Addresses<'a> {
 
     /// Same addresses in any order (RFC 9568 §7.1 compares sets). An IPv6 list is never the
     /// same as an IPv4 one.
-    pub fn same_set_v4(&self, other: &[Ipv4Addr]) -> bool {
-        self.family() == AddressFamily::Ipv4
+    pub fn same_set<A: super::Address>(&self, other: &[A]) -> bool {
+        self.family() == A::FAMILY
             && self.len() == other.len()
-            && self.iter_v4().all(|a| other.contains(&a))
-            && other.iter().all(|a| self.iter_v4().any(|b| b == *a))
+            && A::iter(self).all(|a| other.contains(&a))
+            && other.iter().all(|a| A::iter(self).any(|b| b == *a))
+    }
+
+    /// [`same_set`](Self::same_set) for IPv4.
+    pub fn same_set_v4(&self, other: &[Ipv4Addr]) -> bool {
+        self.same_set(other)
     }
 
     fn write(&self, out: &mut [u8]) {

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::time::Instant as SmolInstant;
-use vrrp_core::net::{Buffers, Event, Resources, Stack};
+use vrrp_core::net::{Buffers, Event, NetAddress, Resources, Stack};
 use vrrp_core::{Config, Duration, Instant};
 
 #[derive(Default)]
@@ -74,17 +74,17 @@ pub struct Sent {
     pub frame: Vec<u8>,
 }
 
-pub struct Node {
-    pub stack: Stack<'static, 4>,
+pub struct Node<A: NetAddress = Ipv4Addr> {
+    pub stack: Stack<'static, 4, A>,
     pub dev: MemDevice,
-    pub events: Vec<(Instant, Event)>,
+    pub events: Vec<(Instant, Event<A>)>,
     /// While frozen the node runs nothing; frames addressed to it queue in `dev.rx`.
     pub frozen: bool,
     pub up: bool,
 }
 
-impl Node {
-    pub fn new(config: Config<4>, now: Instant) -> Node {
+impl<A: NetAddress> Node<A> {
+    pub fn new(config: Config<4, A>, now: Instant) -> Node<A> {
         let mut dev = MemDevice::default();
         let resources = Box::leak(Box::new(Resources::new()));
         let buffers = Box::leak(Box::new(Buffers::new()));
@@ -106,14 +106,14 @@ impl Node {
 }
 
 /// All nodes on one segment; frames are delivered at the instant they are sent.
-pub struct Segment {
+pub struct Segment<A: NetAddress = Ipv4Addr> {
     pub now: Instant,
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<Node<A>>,
     pub wire: Vec<Sent>,
 }
 
-impl Segment {
-    pub fn new(configs: Vec<Config<4>>) -> Segment {
+impl<A: NetAddress> Segment<A> {
+    pub fn new(configs: Vec<Config<4, A>>) -> Segment<A> {
         let now = Instant::from_secs(0);
         let nodes = configs.into_iter().map(|c| Node::new(c, now)).collect();
         Segment {

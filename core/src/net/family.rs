@@ -1,0 +1,207 @@
+//! The smoltcp side of each address family: IP header, receive-side parsing, announcements
+//! and the frames the accept filter looks at.
+
+use core::net::Ipv4Addr;
+#[cfg(feature = "ipv6")]
+use core::net::Ipv6Addr;
+
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{
+    ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress, IpProtocol,
+    IpVersion, Ipv4Packet, Ipv4Repr,
+};
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Ipv6Packet, Ipv6Repr, NdiscRepr};
+
+use super::announce;
+use crate::wire::{Address, DropReason, IP_PROTOCOL, VRRP_TTL};
+
+/// What [`AcceptFilter`](super::AcceptFilter) does with a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Pass,
+    /// Not ours to accept (counted).
+    Refuse,
+    /// Not for smoltcp, silently.
+    Ignore,
+}
+
+/// An advert's IP header fields and VRRP message, borrowed from a received packet.
+pub(crate) struct Received<'p, A> {
+    pub src: A,
+    pub dst: A,
+    pub hop_limit: u8,
+    pub body: &'p [u8],
+}
+
+/// An [`Address`] family the smoltcp binding runs: IPv4 always, IPv6 with the `ipv6` feature.
+pub trait NetAddress: Address + Into<IpAddress> {
+    #[doc(hidden)]
+    const IP_VERSION: IpVersion;
+    #[doc(hidden)]
+    const HEADER_LEN: usize;
+    /// Length of one announcement frame (gratuitous ARP or unsolicited NA).
+    #[doc(hidden)]
+    const ANNOUNCE_LEN: usize;
+
+    /// Writes the IP header of an advert of `payload_len` bytes into `buf`.
+    #[doc(hidden)]
+    fn emit_header(src: Self, dst: Self, payload_len: usize, buf: &mut [u8]);
+
+    /// Splits an IP packet (as raw sockets hand them over) into header fields and message.
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn parse(packet: &[u8]) -> Result<Received<'_, Self>, DropReason>;
+
+    /// Writes the frame announcing `vip` at `mac` (exactly [`Self::ANNOUNCE_LEN`] bytes).
+    #[doc(hidden)]
+    fn announce(buf: &mut [u8], mac: EthernetAddress, vip: Self);
+
+    /// What the accept filter does with `frame`; `refuse`: drop traffic to the VIPs.
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn inspect(frame: &[u8], vips: &[Self], refuse: bool) -> Verdict;
+}
+
+impl NetAddress for Ipv4Addr {
+    const IP_VERSION: IpVersion = IpVersion::Ipv4;
+    const HEADER_LEN: usize = 20;
+    const ANNOUNCE_LEN: usize = announce::ARP_LEN;
+
+    fn emit_header(src: Self, dst: Self, payload_len: usize, buf: &mut [u8]) {
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Unknown(IP_PROTOCOL),
+            payload_len,
+            hop_limit: VRRP_TTL,
+        };
+        ip.emit(
+            &mut Ipv4Packet::new_unchecked(buf),
+            &ChecksumCapabilities::default(),
+        );
+    }
+
+    #[allow(private_interfaces)]
+    fn parse(packet: &[u8]) -> Result<Received<'_, Self>, DropReason> {
+        let ip = Ipv4Packet::new_checked(packet).map_err(|_| DropReason::Length)?;
+        if ip.version() != 4 || ip.next_header() != IpProtocol::Unknown(IP_PROTOCOL) {
+            return Err(DropReason::Protocol);
+        }
+        let header_len = usize::from(ip.header_len());
+        let total = usize::from(ip.total_len()).min(packet.len());
+        let body = packet.get(header_len..total).ok_or(DropReason::Length)?;
+        Ok(Received {
+            src: ip.src_addr(),
+            dst: ip.dst_addr(),
+            hop_limit: ip.hop_limit(),
+            body,
+        })
+    }
+
+    fn announce(buf: &mut [u8], mac: EthernetAddress, vip: Self) {
+        announce::gratuitous_arp(buf, mac, vip);
+    }
+
+    /// - While Active without Accept_Mode (RFC 9568 §6.4.3), frames addressed to the VIPs: ARP
+    ///   for them is still answered, but nothing sent to them is taken as our own.
+    /// - ARP whose sender address is one of the VIPs: another router's gratuitous ARP for the
+    ///   VIP (say, a Backup that took over while we were frozen). smoltcp would answer it and
+    ///   cache the VIP at the other router's MAC; the adverts, not ARP, decide who owns the VIP.
+    #[allow(private_interfaces)]
+    fn inspect(frame: &[u8], vips: &[Self], refuse: bool) -> Verdict {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return Verdict::Pass;
+        };
+        match eth.ethertype() {
+            EthernetProtocol::Ipv4 if refuse => match Ipv4Packet::new_checked(eth.payload()) {
+                Ok(ip) if vips.contains(&ip.dst_addr()) => Verdict::Refuse,
+                _ => Verdict::Pass,
+            },
+            EthernetProtocol::Arp => {
+                match ArpPacket::new_checked(eth.payload()).and_then(|p| ArpRepr::parse(&p)) {
+                    Ok(ArpRepr::EthernetIpv4 {
+                        source_protocol_addr,
+                        ..
+                    }) if vips.contains(&source_protocol_addr) => Verdict::Ignore,
+                    _ => Verdict::Pass,
+                }
+            }
+            _ => Verdict::Pass,
+        }
+    }
+}
+
+#[cfg(feature = "ipv6")]
+impl NetAddress for Ipv6Addr {
+    const IP_VERSION: IpVersion = IpVersion::Ipv6;
+    const HEADER_LEN: usize = 40;
+    const ANNOUNCE_LEN: usize = announce::NA_LEN;
+
+    fn emit_header(src: Self, dst: Self, payload_len: usize, buf: &mut [u8]) {
+        let ip = Ipv6Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Unknown(IP_PROTOCOL),
+            payload_len,
+            hop_limit: VRRP_TTL,
+        };
+        ip.emit(&mut Ipv6Packet::new_unchecked(buf));
+    }
+
+    #[allow(private_interfaces)]
+    fn parse(packet: &[u8]) -> Result<Received<'_, Self>, DropReason> {
+        let ip = Ipv6Packet::new_checked(packet).map_err(|_| DropReason::Length)?;
+        // Adverts carry no extension headers; one in front of the message is not an advert
+        // this router can read.
+        if ip.version() != 6 || ip.next_header() != IpProtocol::Unknown(IP_PROTOCOL) {
+            return Err(DropReason::Protocol);
+        }
+        let total = (40 + usize::from(ip.payload_len())).min(packet.len());
+        let body = packet.get(40..total).ok_or(DropReason::Length)?;
+        Ok(Received {
+            src: ip.src_addr(),
+            dst: ip.dst_addr(),
+            hop_limit: ip.hop_limit(),
+            body,
+        })
+    }
+
+    fn announce(buf: &mut [u8], mac: EthernetAddress, vip: Self) {
+        announce::unsolicited_na(buf, mac, vip);
+    }
+
+    /// - While Active without Accept_Mode, packets addressed to the VIPs, except Neighbor
+    ///   Solicitations and Advertisements: neighbour discovery for a VIP must keep working
+    ///   whatever Accept_Mode says (RFC 9568 §6.4.3), and a unicast NS probing a cached entry
+    ///   (RFC 4861 §7.3.3) is addressed to the VIP itself.
+    /// - Neighbor Advertisements for one of the VIPs: another router's unsolicited NA, the
+    ///   IPv6 twin of the gratuitous ARP the IPv4 filter ignores.
+    #[allow(private_interfaces)]
+    fn inspect(frame: &[u8], vips: &[Self], refuse: bool) -> Verdict {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return Verdict::Pass;
+        };
+        if eth.ethertype() != EthernetProtocol::Ipv6 {
+            return Verdict::Pass;
+        }
+        let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
+            return Verdict::Pass;
+        };
+        let ndisc = (ip.next_header() == IpProtocol::Icmpv6)
+            .then(|| Icmpv6Packet::new_checked(ip.payload()).ok())
+            .flatten()
+            .map(|icmp| (icmp.msg_type(), NdiscRepr::parse(&icmp)));
+        match ndisc {
+            Some((
+                Icmpv6Message::NeighborAdvert,
+                Ok(NdiscRepr::NeighborAdvert { target_addr, .. }),
+            )) if vips.contains(&target_addr) => Verdict::Ignore,
+            Some((Icmpv6Message::NeighborSolicit | Icmpv6Message::NeighborAdvert, _)) => {
+                Verdict::Pass
+            }
+            _ if refuse && vips.contains(&ip.dst_addr()) => Verdict::Refuse,
+            _ => Verdict::Pass,
+        }
+    }
+}
