@@ -223,5 +223,171 @@ pub fn check(e: &Expect, log: &[Entry], names: &[String], until: Micros) -> Resu
             }
             Ok(what)
         }
+        Expect::During {
+            node,
+            vrid,
+            from,
+            to,
+            state,
+        } => {
+            let show = |s: Option<State>| s.map_or("Down", |s| s.as_str());
+            let what = format!(
+                "{} vrid {vrid} {} during {}..{}",
+                names[node],
+                show(state),
+                fmt(from),
+                fmt(to)
+            );
+            let h = history(log, node, vrid);
+            let start = (from, view_at(&h, from));
+            let steps = h.iter().filter(|(t, _)| *t > from && *t <= to);
+            match std::iter::once(&start)
+                .chain(steps)
+                .find(|(_, v)| v.state != state)
+            {
+                None => Ok(what),
+                Some((t, v)) => Err(format!("{what}: {} at {}", show(v.state), fmt(*t))),
+            }
+        }
+        Expect::Drops {
+            node,
+            vrid,
+            reason,
+            count,
+            from,
+            to,
+        } => {
+            let window = if (from, to) == (0, Micros::MAX) {
+                String::new()
+            } else {
+                format!(" in {}..{}", fmt(from), fmt(to))
+            };
+            let what = format!(
+                "{} vrid {vrid} dropped {count} adverts ({}){window}",
+                names[node],
+                reason.as_str()
+            );
+            let got = log
+                .iter()
+                .filter(|e| {
+                    e.node == node
+                        && (from..=to).contains(&e.at)
+                        && e.kind == Kind::Dropped { vrid, reason }
+                })
+                .count() as u64;
+            if got == count {
+                Ok(what)
+            } else {
+                Err(format!("{what}: dropped {got}"))
+            }
+        }
+        Expect::NoMulticast { vrid } => {
+            let what = match vrid {
+                Some(v) => format!("no multicast advert for vrid {v}"),
+                None => "no multicast advert".to_string(),
+            };
+            let first = log.iter().find_map(|e| match e.kind {
+                Kind::Sent {
+                    vrid: v,
+                    frame: FrameKind::Advert { priority, to, .. },
+                } if to.is_multicast() && vrid.is_none_or(|x| x == v) => Some((e, v, priority)),
+                _ => None,
+            });
+            match first {
+                None => Ok(what),
+                Some((e, v, p)) => Err(format!(
+                    "{what}: {} vrid {v} sent one (priority {p}) at {}",
+                    names[e.node],
+                    fmt(e.at)
+                )),
+            }
+        }
+        Expect::Together {
+            ref vrids,
+            after,
+            tolerance,
+        } => {
+            let list: Vec<String> = vrids.iter().map(u8::to_string).collect();
+            let what = format!(
+                "vrids {} Active together after {}",
+                list.join(" "),
+                fmt(after)
+            );
+            match apart(log, names.len(), vrids, after, until, tolerance).first() {
+                None => Ok(what),
+                Some((s, end, at_start)) => {
+                    let who: Vec<String> = vrids
+                        .iter()
+                        .zip(at_start)
+                        .map(|(v, nodes)| {
+                            let on: Vec<&str> = nodes.iter().map(|&n| names[n].as_str()).collect();
+                            let on = if on.is_empty() {
+                                "nowhere".to_string()
+                            } else {
+                                format!("on {}", on.join(" and "))
+                            };
+                            format!("vrid {v} {on}")
+                        })
+                        .collect();
+                    Err(format!(
+                        "{what}: {} from {} to {}",
+                        who.join(", "),
+                        fmt(*s),
+                        fmt(*end)
+                    ))
+                }
+            }
+        }
     }
+}
+
+/// Spans (start, end) after `after`, longer than `tolerance`, during which the routers serving
+/// as Active for the `vrids` are not the same ones; with who served each VRID at the start.
+/// `end` is `until` for a span still open.
+#[allow(clippy::type_complexity)]
+pub fn apart(
+    log: &[Entry],
+    nodes: usize,
+    vrids: &[u8],
+    after: Micros,
+    until: Micros,
+    tolerance: Micros,
+) -> Vec<(Micros, Micros, Vec<Vec<usize>>)> {
+    let hs: Vec<Vec<_>> = vrids
+        .iter()
+        .map(|&v| (0..nodes).map(|n| history(log, n, v)).collect())
+        .collect();
+    let mut times: Vec<Micros> = hs.iter().flatten().flatten().map(|(t, _)| *t).collect();
+    times.push(after);
+    times.sort_unstable();
+    times.dedup();
+    let mut out = Vec::new();
+    let mut open: Option<(Micros, Vec<Vec<usize>>)> = None;
+    for &t in times.iter().filter(|&&t| t >= after) {
+        let serving: Vec<Vec<usize>> = hs
+            .iter()
+            .map(|per_node| {
+                (0..nodes)
+                    .filter(|&n| view_at(&per_node[n], t).serving())
+                    .collect()
+            })
+            .collect();
+        let same = serving.windows(2).all(|w| w[0] == w[1]);
+        match (&open, same) {
+            (None, false) => open = Some((t, serving)),
+            (Some((start, who)), true) => {
+                if t - start > tolerance {
+                    out.push((*start, t, who.clone()));
+                }
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some((start, who)) = open
+        && until - start > tolerance
+    {
+        out.push((start, until, who));
+    }
+    out
 }

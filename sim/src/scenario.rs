@@ -20,13 +20,13 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use vrrp_core::wire::Version;
+use vrrp_core::wire::{DropReason, Version};
 use vrrp_core::{Config, Garp, State};
 
 use crate::device::DEFAULT_QUEUE;
 use crate::link::{Fault, Scope};
 use crate::time::{Micros, parse_duration, parse_percent};
-use crate::world::{Action, NodeSpec, VrConfig};
+use crate::world::{Action, Effect, LAN, MAX_VIPS, NodeSpec, Track, VrConfig};
 
 /// A parsed scenario.
 #[derive(Debug, Clone)]
@@ -70,6 +70,32 @@ pub enum Expect {
         after: Micros,
         tolerance: Micros,
     },
+    /// The core of `node` for `vrid` is in `state` throughout `from..=to`.
+    During {
+        node: usize,
+        vrid: u8,
+        from: Micros,
+        to: Micros,
+        state: Option<State>,
+    },
+    /// `node` refused exactly `count` adverts for `reason` in `from..=to`.
+    Drops {
+        node: usize,
+        vrid: u8,
+        reason: DropReason,
+        count: u64,
+        from: Micros,
+        to: Micros,
+    },
+    /// No router sends a multicast advert (for `vrid`): with peers, every advert is unicast.
+    NoMulticast { vrid: Option<u8> },
+    /// From `after` on, the routers serving as Active for each of `vrids` are the same ones,
+    /// except for spans no longer than `tolerance`.
+    Together {
+        vrids: Vec<u8>,
+        after: Micros,
+        tolerance: Micros,
+    },
 }
 
 /// A parse error with its line.
@@ -90,7 +116,23 @@ impl std::error::Error for ParseError {}
 #[derive(Debug, Clone)]
 struct Group {
     vips: Vec<Ipv4Addr>,
-    opts: Vec<(String, String)>,
+    opts: Vec<VrOpt>,
+}
+
+/// One option of a `vrid` or `vrrp` line.
+#[derive(Debug, Clone)]
+enum VrOpt {
+    /// `key value`.
+    Set(String, String),
+    /// `track-link LINK fault` or `track-link LINK weight N`.
+    Track(String, Effect),
+}
+
+/// A `sync-group` on one router.
+struct SyncGroup {
+    node: usize,
+    name: String,
+    vrids: Vec<u8>,
 }
 
 struct Parser {
@@ -99,6 +141,7 @@ struct Parser {
     seed: u64,
     nodes: Vec<NodeSpec>,
     groups: BTreeMap<u8, Group>,
+    sync: Vec<SyncGroup>,
     actions: Vec<(Micros, Action)>,
     expects: Vec<Expect>,
 }
@@ -113,6 +156,7 @@ impl Scenario {
             seed: 1,
             nodes: Vec::new(),
             groups: BTreeMap::new(),
+            sync: Vec::new(),
             actions: Vec::new(),
             expects: Vec::new(),
         };
@@ -169,6 +213,7 @@ impl Parser {
             "router" => self.router(w)?,
             "vrid" => self.vrid(w)?,
             "vrrp" => self.vrrp(w)?,
+            "sync-group" => self.sync_group(w)?,
             "at" => {
                 let at = parse_duration(arg(w, 1, "a time")?)?;
                 let action = self.action(&w[2..])?;
@@ -203,6 +248,8 @@ impl Parser {
             queue: DEFAULT_QUEUE,
             start: 0,
             routers: Vec::new(),
+            links: Vec::new(),
+            tracks: Vec::new(),
         };
         for (k, v) in pairs(&w[3..])? {
             match k.as_str() {
@@ -224,6 +271,21 @@ impl Parser {
                         .map_err(|_| format!("`{v}` is not a queue size"))?
                 }
                 "start" => spec.start = parse_duration(&v)?,
+                "links" => {
+                    for l in v.split(',') {
+                        if l == LAN {
+                            return Err(format!(
+                                "`{LAN}` is the segment link every router has: list only the others"
+                            ));
+                        }
+                        if l.is_empty() || spec.links.iter().any(|x| x == l) {
+                            return Err(format!(
+                                "links `{v}`: names must be distinct, like wan,dmz"
+                            ));
+                        }
+                        spec.links.push(l.to_string());
+                    }
+                }
                 _ => return Err(format!("unknown router option `{k}`")),
             }
         }
@@ -235,13 +297,14 @@ impl Parser {
         let vrid = parse_vrid(arg(w, 1, "a VRID")?)?;
         let mut vips = Vec::new();
         let mut opts = Vec::new();
-        for (k, v) in pairs(&w[2..])? {
-            if k == "vip" {
-                for a in v.split(',') {
-                    vips.push(parse_ip(a)?);
+        for opt in vr_options(&w[2..])? {
+            match opt {
+                VrOpt::Set(k, v) if k == "vip" => {
+                    for a in v.split(',') {
+                        vips.push(parse_ip(a)?);
+                    }
                 }
-            } else {
-                opts.push((k, v));
+                opt => opts.push(opt),
             }
         }
         if vips.is_empty() {
@@ -266,18 +329,165 @@ impl Parser {
         for vip in &group.vips {
             config = config.with_vip(*vip).map_err(|e| e.to_string())?;
         }
+        if self.nodes[node].routers.iter().any(|c| c.vrid == vrid) {
+            return Err(format!("router joins vrid {vrid} twice"));
+        }
         // Group options first, then the member's own, which override them.
-        let own = pairs(&w[3..])?;
-        for (k, v) in group.opts.iter().chain(own.iter()) {
-            set_option(&mut config, k, v)?;
+        let own = vr_options(&w[3..])?;
+        let mut tracks: Vec<Track> = Vec::new();
+        for opt in group.opts.iter().chain(own.iter()) {
+            match opt {
+                VrOpt::Set(k, v) if k == "peers" => {
+                    config.peers.clear();
+                    for addr in self.peers(v)? {
+                        config.peers.push(addr).map_err(|_| {
+                            format!("at most {MAX_VIPS} peers per virtual router here")
+                        })?;
+                    }
+                }
+                VrOpt::Set(k, v) => set_option(&mut config, k, v)?,
+                VrOpt::Track(link, effect) => {
+                    let spec = &self.nodes[node];
+                    if link != LAN && !spec.links.contains(link) {
+                        return Err(format!(
+                            "router {} has no link `{link}` (it has {}); declare it with `router {} {} links {link}`",
+                            spec.name,
+                            link_list(spec),
+                            spec.name,
+                            spec.ip
+                        ));
+                    }
+                    tracks.retain(|t| t.link != *link);
+                    tracks.push(Track {
+                        vrid,
+                        link: link.clone(),
+                        effect: *effect,
+                    });
+                }
+            }
         }
         config
             .validate()
             .map_err(|e| format!("router {} vrid {vrid}: {e}", self.nodes[node].name))?;
-        if self.nodes[node].routers.iter().any(|c| c.vrid == vrid) {
-            return Err(format!("router joins vrid {vrid} twice"));
-        }
         self.nodes[node].routers.push(config);
+        self.nodes[node].tracks.extend(tracks);
+        self.unicast_limit()
+    }
+
+    /// `peers r2,r3` or addresses: the peer list of a virtual router.
+    fn peers(&self, list: &str) -> Res<Vec<Ipv4Addr>> {
+        let mut peers = Vec::new();
+        for p in list.split(',') {
+            let addr = match self.nodes.iter().find(|n| n.name == p) {
+                Some(n) => n.ip,
+                None => p.parse().map_err(|_| {
+                    format!(
+                        "`{p}` in peers is neither a router (declare it with `router` first) nor an IPv4 address"
+                    )
+                })?,
+            };
+            if peers.contains(&addr) {
+                return Err(format!("peer `{p}` ({addr}) is listed twice"));
+            }
+            peers.push(addr);
+        }
+        Ok(peers)
+    }
+
+    /// Each VRID of a simulated node has its own port and virtual MAC, and each owns the node's
+    /// address: with two VRIDs, two MACs would answer ARP for it, and a unicast advert would
+    /// reach whichever answered last. So unicast is simulated between single-VRID routers only.
+    fn unicast_limit(&self) -> Res<()> {
+        for n in &self.nodes {
+            for c in n.routers.iter().filter(|c| !c.peers.is_empty()) {
+                let crowded = std::iter::once(n)
+                    .chain(self.nodes.iter().filter(|m| c.peers.contains(&m.ip)))
+                    .find(|m| m.routers.len() > 1);
+                if let Some(m) = crowded {
+                    return Err(format!(
+                        "router {} sends unicast adverts for vrid {} (peers), so {} may serve only one VRID: \
+                         the simulator gives each VRID its own port and MAC, which would all answer ARP for {}",
+                        n.name, c.vrid, m.name, m.ip
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `sync-group ROUTER[,ROUTER...] NAME VRID VRID...`: on each router, the VRIDs share the
+    /// union of their tracked links, so a link that faults one member faults them all (vrrpd's
+    /// config-level sync group).
+    fn sync_group(&mut self, w: &[&str]) -> Res<()> {
+        const USAGE: &str = "write `sync-group ROUTER[,ROUTER...] NAME VRID VRID...`";
+        let routers = arg(w, 1, "a router name")
+            .map_err(|e| format!("{e}: {USAGE}"))?
+            .split(',')
+            .map(|r| self.node(r))
+            .collect::<Res<Vec<usize>>>()?;
+        let name = arg(w, 2, "a group name").map_err(|e| format!("{e}: {USAGE}"))?;
+        if name.parse::<u8>().is_ok() {
+            return Err(format!("expected a group name before the VRIDs: {USAGE}"));
+        }
+        let mut vrids = Vec::new();
+        for v in &w[3..] {
+            let vrid = parse_vrid(v)?;
+            if vrids.contains(&vrid) {
+                return Err(format!("vrid {vrid} is listed twice"));
+            }
+            vrids.push(vrid);
+        }
+        if vrids.len() < 2 {
+            return Err(format!("a sync group needs at least two VRIDs: {USAGE}"));
+        }
+        for node in routers {
+            let spec = &self.nodes[node];
+            if let Some(v) = vrids
+                .iter()
+                .find(|v| !spec.routers.iter().any(|c| c.vrid == **v))
+            {
+                return Err(format!(
+                    "router {} does not serve vrid {v} (its `vrrp {} {v}` line must come first)",
+                    spec.name, spec.name
+                ));
+            }
+            for g in self.sync.iter().filter(|g| g.node == node) {
+                if g.name == name {
+                    return Err(format!(
+                        "router {} already has sync group `{name}`",
+                        spec.name
+                    ));
+                }
+                if let Some(v) = vrids.iter().find(|v| g.vrids.contains(v)) {
+                    return Err(format!(
+                        "vrid {v} of router {} is already in sync group `{}`",
+                        spec.name, g.name
+                    ));
+                }
+            }
+            let mut union: Vec<(String, Effect)> = Vec::new();
+            for t in spec.tracks.iter().filter(|t| vrids.contains(&t.vrid)) {
+                if !union.contains(&(t.link.clone(), t.effect)) {
+                    union.push((t.link.clone(), t.effect));
+                }
+            }
+            let spec = &mut self.nodes[node];
+            spec.tracks.retain(|t| !vrids.contains(&t.vrid));
+            for &vrid in &vrids {
+                for (link, effect) in &union {
+                    spec.tracks.push(Track {
+                        vrid,
+                        link: link.clone(),
+                        effect: *effect,
+                    });
+                }
+            }
+            self.sync.push(SyncGroup {
+                node,
+                name: name.to_string(),
+                vrids: vrids.clone(),
+            });
+        }
         Ok(())
     }
 
@@ -319,6 +529,26 @@ impl Parser {
             "kill" => node_action(self, Action::Kill),
             "restart" | "start" => node_action(self, Action::Start),
             "stop" => node_action(self, Action::Stop),
+            "link-down" | "link-up" => {
+                let node = self.node(arg(w, 1, "a router name")?)?;
+                let link = w.get(2).copied().unwrap_or(LAN);
+                if w.len() > 3 {
+                    return Err(format!("write `{verb} ROUTER [LINK]`"));
+                }
+                let spec = &self.nodes[node];
+                if link != LAN && !spec.links.iter().any(|l| l == link) {
+                    return Err(format!(
+                        "router {} has no link `{link}` (it has {})",
+                        spec.name,
+                        link_list(spec)
+                    ));
+                }
+                Ok(Action::Link {
+                    node,
+                    link: link.to_string(),
+                    up: verb == "link-up",
+                })
+            }
             "priority" => {
                 let node = self.node(arg(w, 1, "a router name")?)?;
                 let priority: u8 = arg(w, 2, "a priority")?
@@ -441,8 +671,48 @@ impl Parser {
                 tolerance,
             });
         }
+        if head == "no-multicast" {
+            let vrid = match pairs(&w[1..])?.as_slice() {
+                [] => None,
+                [(k, v)] if k == "vrid" => Some(parse_vrid(v)?),
+                _ => return Err("write `expect no-multicast [vrid N]`".into()),
+            };
+            return Ok(Expect::NoMulticast { vrid });
+        }
+        if head == "together" {
+            const USAGE: &str = "write `expect together VRID VRID... [after T] [tolerance T]`";
+            let n = w[1..]
+                .iter()
+                .take_while(|x| x.parse::<u8>().is_ok())
+                .count();
+            let vrids = w[1..1 + n]
+                .iter()
+                .map(|v| parse_vrid(v))
+                .collect::<Res<Vec<u8>>>()?;
+            if vrids.len() < 2 {
+                return Err(format!("expected at least two VRIDs: {USAGE}"));
+            }
+            let mut after = 0;
+            let mut tolerance = 0;
+            for (k, v) in pairs(&w[1 + n..]).map_err(|e| format!("{e}: {USAGE}"))? {
+                match k.as_str() {
+                    "after" => after = parse_duration(&v)?,
+                    "tolerance" => tolerance = parse_duration(&v)?,
+                    _ => return Err(format!("unknown option `{k}`: {USAGE}")),
+                }
+            }
+            return Ok(Expect::Together {
+                vrids,
+                after,
+                tolerance,
+            });
+        }
         let node = self.node(head)?;
-        let what = arg(w, 1, "Active, Backup, Initialize, Down, takeover or silent")?;
+        let what = arg(
+            w,
+            1,
+            "Active, Backup, Initialize, Down, takeover, silent or drops",
+        )?;
         // Trailing `vrid N` is optional when the router serves one VRID.
         let (rest, given) = match w {
             [rest @ .., "vrid", v] => (rest, Some(parse_vrid(v)?)),
@@ -475,6 +745,40 @@ impl Parser {
                     to,
                 })
             }
+            "drops" => {
+                const USAGE: &str =
+                    "write `expect ROUTER drops REASON COUNT [in FROM..TO] [vrid N]`";
+                let names = || {
+                    DropReason::ALL
+                        .iter()
+                        .filter(|r| **r != DropReason::Vrid)
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let reason = arg(rest, 2, "a drop reason").map_err(|e| format!("{e}: {USAGE}"))?;
+                let reason = DropReason::ALL
+                    .into_iter()
+                    .find(|r| r.as_str() == reason && *r != DropReason::Vrid)
+                    .ok_or_else(|| format!("`{reason}` is not a drop reason ({})", names()))?;
+                let count = arg(rest, 3, "a count").map_err(|e| format!("{e}: {USAGE}"))?;
+                let count = count
+                    .parse()
+                    .map_err(|_| format!("`{count}` is not a count: {USAGE}"))?;
+                let (from, to) = match &rest[4..] {
+                    [] => (0, Micros::MAX),
+                    ["in", window] => parse_window(window)?,
+                    _ => return Err(USAGE.into()),
+                };
+                Ok(Expect::Drops {
+                    node,
+                    vrid,
+                    reason,
+                    count,
+                    from,
+                    to,
+                })
+            }
             state => {
                 let state = match state {
                     "Active" => Some(State::Active),
@@ -483,16 +787,28 @@ impl Parser {
                     "Down" => None,
                     other => return Err(format!("unknown expectation `{other}`")),
                 };
-                let at = match &rest[2..] {
-                    ["at", t] => parse_duration(t)?,
-                    _ => return Err("write `expect NODE STATE at TIME`".into()),
-                };
-                Ok(Expect::State {
-                    node,
-                    vrid,
-                    at,
-                    state,
-                })
+                match &rest[2..] {
+                    ["at", t] => Ok(Expect::State {
+                        node,
+                        vrid,
+                        at: parse_duration(t)?,
+                        state,
+                    }),
+                    ["during", window] => {
+                        let (from, to) = parse_window(window)?;
+                        Ok(Expect::During {
+                            node,
+                            vrid,
+                            from,
+                            to,
+                            state,
+                        })
+                    }
+                    _ => Err(
+                        "write `expect NODE STATE at TIME` or `expect NODE STATE during FROM..TO`"
+                            .into(),
+                    ),
+                }
             }
         }
     }
@@ -543,6 +859,65 @@ fn set_option(c: &mut VrConfig, k: &str, v: &str) -> Res<()> {
         _ => return Err(format!("unknown VRRP option `{k}`")),
     }
     Ok(())
+}
+
+/// Options of a `vrid` or `vrrp` line: `key value` pairs, and `track-link LINK fault` or
+/// `track-link LINK weight N`.
+fn vr_options(w: &[&str]) -> Res<Vec<VrOpt>> {
+    const USAGE: &str = "write `track-link LINK fault` or `track-link LINK weight -N`";
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < w.len() {
+        if w[i] != "track-link" {
+            let v = w
+                .get(i + 1)
+                .ok_or_else(|| format!("`{}` has no value", w[i]))?;
+            out.push(VrOpt::Set(w[i].to_string(), v.to_string()));
+            i += 2;
+            continue;
+        }
+        let link = w
+            .get(i + 1)
+            .ok_or_else(|| format!("track-link needs a link name: {USAGE}"))?;
+        let (effect, used) = match w.get(i + 2).copied() {
+            Some("fault") => (Effect::Fault, 3),
+            Some("weight") => {
+                let v = w
+                    .get(i + 3)
+                    .ok_or_else(|| format!("`weight` needs a value: {USAGE}"))?;
+                (Effect::Weight(parse_weight(v)?), 4)
+            }
+            Some(other) => {
+                return Err(format!(
+                    "track-link {link}: expected `fault` or `weight`, found `{other}`: {USAGE}"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "track-link {link}: expected `fault` or `weight`: {USAGE}"
+                ));
+            }
+        };
+        out.push(VrOpt::Track(link.to_string(), effect));
+        i += used;
+    }
+    Ok(out)
+}
+
+fn parse_weight(s: &str) -> Res<i16> {
+    match s.trim_start_matches('+').parse::<i16>() {
+        Ok(w) if w != 0 && (-254..=254).contains(&w) => Ok(w),
+        _ => Err(format!(
+            "weight `{s}` must be -254..=-1 (while down) or 1..=254 (while up); for priority 0 write `fault`"
+        )),
+    }
+}
+
+fn link_list(spec: &NodeSpec) -> String {
+    std::iter::once(LAN)
+        .chain(spec.links.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn arg<'a>(w: &[&'a str], i: usize, what: &str) -> Res<&'a str> {

@@ -106,6 +106,8 @@ impl Plan {
                 },
                 start: rng.range(0, 2 * longest),
                 routers,
+                links: Vec::new(),
+                tracks: Vec::new(),
             })
             .collect();
         let i = longest;

@@ -5,11 +5,9 @@
 //!  16.000000 r1     resume: 4 frames were queued, 0 dropped
 //! ```
 
-use std::fmt::Write;
-
 use crate::link::{Fault, Scope};
 use crate::time::fmt;
-use crate::world::{Action, Entry, FrameKind, Kind};
+use crate::world::{Action, Entry, FrameKind, Kind, LAN};
 
 /// Renders the log; entries of one router at one instant share a line. With `adverts` false,
 /// lines that only send a periodic advert are left out.
@@ -41,10 +39,20 @@ pub fn render(log: &[Entry], names: &[String], adverts: bool) -> Vec<String> {
                 i += n;
                 continue;
             }
-            Kind::State { vrid, .. } | Kind::Sent { vrid, .. } => {
+            Kind::Priority { vrid, from, to } => lines.push(format!(
+                "{:>11} {:<6} priority {from} -> {to} (tracking)",
+                fmt(e.at),
+                format!("{}/{vrid}", names[e.node])
+            )),
+            Kind::State { vrid, .. } | Kind::Sent { vrid, .. } | Kind::Dropped { vrid, .. } => {
                 let vrid = *vrid;
                 let mut states = Vec::new();
                 let mut sent: Vec<String> = Vec::new();
+                let mut dropped: Vec<String> = Vec::new();
+                // Leaving this line out of a quiet timeline needs every frame to be an advert
+                // with a priority, and no two to one destination (a thaw sends a reply too).
+                let mut periodic = true;
+                let mut dests = Vec::new();
                 let mut j = i;
                 while let Some(x) = log.get(j) {
                     if x.at != e.at || x.node != e.node {
@@ -57,36 +65,52 @@ pub fn render(log: &[Entry], names: &[String], adverts: bool) -> Vec<String> {
                             to,
                             reason,
                         } if v == vrid => states.push(format!("{from} -> {to} ({reason})")),
-                        Kind::Sent { vrid: v, frame } if v == vrid => sent.push(match frame {
-                            FrameKind::Advert { priority, .. } => format!("advert p{priority}"),
-                            FrameKind::Arp => "arp".into(),
-                            FrameKind::Other => "other".into(),
-                        }),
+                        Kind::Sent { vrid: v, frame } if v == vrid => {
+                            match frame {
+                                FrameKind::Advert {
+                                    priority: 1.., to, ..
+                                } if !dests.contains(&to) => dests.push(to),
+                                _ => periodic = false,
+                            }
+                            sent.push(match frame {
+                                FrameKind::Advert { priority, to, .. } if to.is_multicast() => {
+                                    format!("advert p{priority}")
+                                }
+                                FrameKind::Advert { priority, to, .. } => {
+                                    format!("advert p{priority} to {to}")
+                                }
+                                FrameKind::Arp => "arp".into(),
+                                FrameKind::Other => "other".into(),
+                            })
+                        }
+                        Kind::Dropped { vrid: v, reason } if v == vrid => {
+                            dropped.push(format!("advert ({})", reason.as_str()))
+                        }
                         _ => break,
                     }
                     j += 1;
                 }
                 i = j;
-                let only_advert = states.is_empty()
-                    && sent.len() == 1
-                    && sent[0].starts_with("advert")
-                    && !sent[0].ends_with("p0");
+                let only_advert = states.is_empty() && dropped.is_empty() && periodic;
                 if only_advert && !adverts {
                     continue;
                 }
-                let mut line = format!(
-                    "{:>11} {:<6} ",
-                    fmt(e.at),
-                    format!("{}/{vrid}", names[e.node])
-                );
-                line.push_str(&states.join(", "));
-                if !sent.is_empty() {
-                    if !states.is_empty() {
-                        line.push_str(" | ");
-                    }
-                    let _ = write!(line, "sent {}", compress(&sent));
+                let mut parts = Vec::new();
+                if !states.is_empty() {
+                    parts.push(states.join(", "));
                 }
-                lines.push(line);
+                if !sent.is_empty() {
+                    parts.push(format!("sent {}", compress(&sent)));
+                }
+                if !dropped.is_empty() {
+                    parts.push(format!("dropped {}", compress(&dropped)));
+                }
+                lines.push(format!(
+                    "{:>11} {:<6} {}",
+                    fmt(e.at),
+                    format!("{}/{vrid}", names[e.node]),
+                    parts.join(" | ")
+                ));
                 continue;
             }
         }
@@ -152,5 +176,15 @@ fn action(a: &Action, names: &[String]) -> String {
             format!("{:<6} {what} {}", "link", scopes(s, names))
         }
         Action::Heal(s) => format!("{:<6} heal {}", "link", scopes(s, names)),
+        Action::Link { node: n, link, up } => format!(
+            "{}link-{} {link}{}",
+            node(n),
+            if *up { "up" } else { "down" },
+            if link == LAN && !*up {
+                " (no carrier: frames lost both ways)"
+            } else {
+                ""
+            }
+        ),
     }
 }

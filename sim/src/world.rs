@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use bumpalo::Bump;
 use vrrp_core::net::{Buffers, Event, Resources, Stack};
+use vrrp_core::wire::DropReason;
 use vrrp_core::{Config, Reason, State};
 
 use crate::device::{Frame, Port};
@@ -26,6 +27,9 @@ use crate::time::{Clock, Micros};
 pub const MAX_VIPS: usize = 4;
 pub type VrConfig = Config<MAX_VIPS>;
 
+/// The link every node has: its port on the simulated segment, which carries the adverts.
+pub const LAN: &str = "lan";
+
 /// One simulated host: a name, an address, a clock, and one virtual router per VRID it serves.
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
@@ -37,6 +41,54 @@ pub struct NodeSpec {
     /// When the daemon starts (it is absent from the segment before).
     pub start: Micros,
     pub routers: Vec<VrConfig>,
+    /// Links besides [`LAN`] (uplinks): they carry no simulated traffic, only a carrier that
+    /// tracking watches.
+    pub links: Vec<String>,
+    /// Links the virtual routers track, sync groups already merged in.
+    pub tracks: Vec<Track>,
+}
+
+/// What losing a tracked link's carrier does to one virtual router (keepalived
+/// `track_interface`, vrrpd's `interface` check).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    pub vrid: u8,
+    pub link: String,
+    pub effect: Effect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Priority 0 while the link is down: an Active steps down, a Backup never takes over.
+    Fault,
+    /// Added while the link is down if negative, while it is up if positive.
+    Weight(i16),
+}
+
+/// The priority a router runs with, given the one it would run with untracked (`base`, 0 for a
+/// failed health check) and the links it tracks. The rule of vrrpd's `effective_priority`: a
+/// fault wins; weights add up and clamp to 1..=254, so only an untouched owner keeps 255.
+pub fn tracked_priority<'a>(
+    base: u8,
+    tracks: impl IntoIterator<Item = &'a (String, Effect)>,
+    down: &[String],
+) -> u8 {
+    if base == 0 {
+        return 0;
+    }
+    let mut sum: i32 = 0;
+    for (link, effect) in tracks {
+        let up = !down.contains(link);
+        match *effect {
+            Effect::Fault if !up => return 0,
+            Effect::Weight(w) if (w > 0) == up => sum += i32::from(w),
+            _ => {}
+        }
+    }
+    if sum == 0 {
+        return base;
+    }
+    (i32::from(base) + sum).clamp(1, 254) as u8
 }
 
 /// Something done to the world at a scheduled instant.
@@ -58,6 +110,13 @@ pub enum Action {
         vrid: u8,
         priority: u8,
     },
+    /// A link of `node` loses (`up` false) or regains its carrier. On [`LAN`] frames stop both
+    /// ways; on any link, the routers tracking it change priority at once.
+    Link {
+        node: usize,
+        link: String,
+        up: bool,
+    },
     Fault {
         scopes: Vec<Scope>,
         fault: Fault,
@@ -76,7 +135,12 @@ pub enum Status {
 /// What a frame on the wire is, for the timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind {
-    Advert { vrid: u8, priority: u8 },
+    /// `to` is 224.0.0.18, or a peer's address for a unicast advert.
+    Advert {
+        vrid: u8,
+        priority: u8,
+        to: Ipv4Addr,
+    },
     Arp,
     Other,
 }
@@ -104,6 +168,18 @@ pub enum Kind {
     QueueFull {
         vrid: u8,
     },
+    /// The router refused an advert (RFC 9568 §7.1 checks, the peer list). Adverts of another
+    /// VRID are left out: every port here sees every VRID, where a host demultiplexes first.
+    Dropped {
+        vrid: u8,
+        reason: DropReason,
+    },
+    /// Link tracking changed the priority the router runs with.
+    Priority {
+        vrid: u8,
+        from: u8,
+        to: u8,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +197,16 @@ struct Vr<'b> {
     wake: Option<Micros>,
     /// Must be polled at the current instant (frames queued, startup, priority change).
     dirty: bool,
+    /// The priority before link tracking: the configured one, or what `priority` last set.
+    base: u8,
+    /// The links this router tracks.
+    tracks: Vec<(String, Effect)>,
+}
+
+impl Vr<'_> {
+    fn priority(&self, down: &[String]) -> u8 {
+        tracked_priority(self.base, &self.tracks, down)
+    }
 }
 
 struct Node<'b> {
@@ -128,6 +214,10 @@ struct Node<'b> {
     clock: Clock,
     status: Status,
     vrs: Vec<Vr<'b>>,
+    /// Links without carrier. Hardware state: it outlives a kill of the daemon.
+    down: Vec<String>,
+    /// [`LAN`] has carrier (cached: it is read for every frame).
+    carrier: bool,
 }
 
 enum Pending {
@@ -213,6 +303,13 @@ impl<'b> Sim<'b> {
                     port: Port::new(spec.queue),
                     wake: None,
                     dirty: false,
+                    base: c.priority,
+                    tracks: spec
+                        .tracks
+                        .iter()
+                        .filter(|t| t.vrid == c.vrid)
+                        .map(|t| (t.link.clone(), t.effect))
+                        .collect(),
                 })
                 .collect();
             sim.schedule(spec.start, Action::Start(i));
@@ -223,6 +320,8 @@ impl<'b> Sim<'b> {
                 spec,
                 status: Status::Down,
                 vrs,
+                down: Vec::new(),
+                carrier: true,
             });
         }
         sim
@@ -329,7 +428,8 @@ impl<'b> Sim<'b> {
     fn deliver(&mut self, node: usize, frame: Frame) {
         let now = self.now;
         let n = &mut self.nodes[node];
-        if n.status == Status::Down {
+        // Checked on arrival: a frame in flight when the carrier goes is lost too.
+        if n.status == Status::Down || !n.carrier {
             return;
         }
         for (i, vr) in n.vrs.iter_mut().enumerate() {
@@ -367,7 +467,7 @@ impl<'b> Sim<'b> {
                 | Action::Resume(n)
                 | Action::Kill(n)
                 | Action::Stop(n) => *n,
-                Action::Priority { node, .. } => *node,
+                Action::Priority { node, .. } | Action::Link { node, .. } => *node,
                 Action::Fault { .. } | Action::Heal(_) => usize::MAX,
             },
             kind: Kind::Action(action.clone()),
@@ -393,6 +493,8 @@ impl<'b> Sim<'b> {
                         node: i,
                         kind: Kind::Thawed { queued, dropped },
                     });
+                    // The carrier changes it slept through reach it now (netlink queues them).
+                    self.retrack(i);
                 }
             }
             Action::Kill(i) => self.kill(i),
@@ -421,15 +523,28 @@ impl<'b> Sim<'b> {
                 if self.nodes[node].status != Status::Running {
                     return;
                 }
-                let local = self.nodes[node].clock.local(now);
-                if let Some(vr) = self.nodes[node]
-                    .vrs
-                    .iter_mut()
-                    .find(|v| v.config.vrid == vrid)
-                    && let Some(stack) = vr.stack.as_mut()
+                let n = &mut self.nodes[node];
+                let local = n.clock.local(now);
+                if let Some(vr) = n.vrs.iter_mut().find(|v| v.config.vrid == vrid)
+                    && vr.stack.is_some()
                 {
-                    stack.set_priority(local, priority);
+                    vr.base = priority;
+                    let p = vr.priority(&n.down);
+                    if let Some(stack) = vr.stack.as_mut() {
+                        stack.set_priority(local, p);
+                    }
                     vr.dirty = true;
+                }
+            }
+            Action::Link { node, link, up } => {
+                let n = &mut self.nodes[node];
+                n.down.retain(|l| *l != link);
+                if !up {
+                    n.down.push(link);
+                }
+                n.carrier = !n.down.iter().any(|l| l == LAN);
+                if n.status == Status::Running {
+                    self.retrack(node);
                 }
             }
             Action::Fault { scopes, fault } => {
@@ -441,6 +556,33 @@ impl<'b> Sim<'b> {
                 for s in scopes {
                     self.faults.heal(s);
                 }
+            }
+        }
+    }
+
+    /// Gives every router of node `i` the priority its tracked links imply, if that changed.
+    fn retrack(&mut self, i: usize) {
+        let now = self.now;
+        let n = &mut self.nodes[i];
+        let local = n.clock.local(now);
+        for vr in &mut n.vrs {
+            let to = vr.priority(&n.down);
+            let Some(stack) = vr.stack.as_mut() else {
+                continue;
+            };
+            let from = stack.router().priority();
+            if to != from {
+                stack.set_priority(local, to);
+                vr.dirty = true;
+                self.log.push(Entry {
+                    at: now,
+                    node: i,
+                    kind: Kind::Priority {
+                        vrid: vr.config.vrid,
+                        from,
+                        to,
+                    },
+                });
             }
         }
     }
@@ -471,6 +613,26 @@ impl<'b> Sim<'b> {
             let buffers = arena.alloc(Buffers::new());
             let mut stack = Stack::new(vr.config.clone(), &mut vr.port, resources, buffers, local)
                 .expect("configs are validated when the scenario is loaded");
+            // The node's only stack, as on firmware: it answers ARP for the node's address and
+            // receives the unicast adverts sent to it.
+            stack.set_own_primary(true);
+            // A fresh process forgets what `priority` set, but reads the carriers before it
+            // starts, as vrrpd does: a router whose fault link is down starts as a Backup that
+            // never takes over.
+            vr.base = vr.config.priority;
+            let p = vr.priority(&n.down);
+            if p != vr.config.priority {
+                stack.set_priority(local, p);
+                self.log.push(Entry {
+                    at: now,
+                    node: i,
+                    kind: Kind::Priority {
+                        vrid: vr.config.vrid,
+                        from: vr.config.priority,
+                        to: p,
+                    },
+                });
+            }
             stack.startup(local);
             vr.stack = Some(stack);
             vr.dirty = true;
@@ -506,18 +668,23 @@ impl<'b> Sim<'b> {
     fn after_poll(&mut self, i: usize, k: usize, vrid: u8) {
         let now = self.now;
         for e in self.scratch_events.drain(..) {
-            if let Event::StateChange { from, to, reason } = e {
-                self.log.push(Entry {
-                    at: now,
-                    node: i,
-                    kind: Kind::State {
-                        vrid,
-                        from,
-                        to,
-                        reason,
-                    },
-                });
-            }
+            let kind = match e {
+                Event::StateChange { from, to, reason } => Kind::State {
+                    vrid,
+                    from,
+                    to,
+                    reason,
+                },
+                Event::Dropped { reason } if reason != DropReason::Vrid => {
+                    Kind::Dropped { vrid, reason }
+                }
+                _ => continue,
+            };
+            self.log.push(Entry {
+                at: now,
+                node: i,
+                kind,
+            });
         }
         let out = std::mem::take(&mut self.nodes[i].vrs[k].port.tx);
         for frame in &out {
@@ -552,6 +719,10 @@ impl<'b> Sim<'b> {
     }
 
     fn transmit(&mut self, from: usize, frame: &[u8]) {
+        // No carrier, no wire: the frame is not on the capture either.
+        if !self.nodes[from].carrier {
+            return;
+        }
         self.frames += 1;
         if let Some(r) = self.recorder.as_mut() {
             r.record(self.now, frame);
@@ -594,6 +765,7 @@ pub fn classify(frame: &[u8]) -> FrameKind {
                 Some(v) => FrameKind::Advert {
                     vrid: v[1],
                     priority: v[2],
+                    to: Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]),
                 },
                 None => FrameKind::Other,
             }

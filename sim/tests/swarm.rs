@@ -48,7 +48,11 @@ fn a_burst_is_caught() {
         node,
         kind: Kind::Sent {
             vrid,
-            frame: FrameKind::Advert { vrid, priority: 1 },
+            frame: FrameKind::Advert {
+                vrid,
+                priority: 1,
+                to: vrrp_core::wire::MULTICAST_V4,
+            },
         },
     };
     let k = log.iter().position(|e| e.at == at).unwrap();
