@@ -3,10 +3,14 @@
 //! A [`Capture`] records `bridge.pcap` (everything on the bridge, the file `vrrp-sim replay` and
 //! tshark read) and one `from-<node>.pcap` per router (`tcpdump -Q in` on that router's switch
 //! port: exactly the frames that router sent, whatever source MAC it used).
+//!
+//! The decoder understands VRRP over IPv4 (protocol 112 to 224.0.0.18) and over IPv6 (next
+//! header 112 to ff02::12, RFC 9568 §5.1.2), ARP, and IPv6 neighbour discovery: an unsolicited
+//! Neighbor Advertisement (RFC 4861 §7.2.6) is the IPv6 counterpart of a gratuitous ARP.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -120,14 +124,14 @@ fn start_tcpdump(lab: &Lab, iface: &str, out: &Path, label: &str, inbound: bool)
     lab.spawn_opts("sw", label, TCPDUMP, &args, true)
 }
 
-/// A VRRP advertisement as seen on the wire.
+/// A VRRP advertisement as seen on the wire, over IPv4 or IPv6.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advert {
-    /// IPv4 source address.
-    pub src: Ipv4Addr,
-    /// IPv4 destination (224.0.0.18 or a unicast peer).
-    pub dst: Ipv4Addr,
-    /// IP TTL (must be 255).
+    /// IP source address (for IPv6 the sender's link-local, RFC 9568 §5.1.2.1).
+    pub src: IpAddr,
+    /// IP destination (224.0.0.18, ff02::12, or a unicast peer).
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit (must be 255).
     pub ttl: u8,
     /// VRRP version (2 or 3).
     pub version: u8,
@@ -137,9 +141,26 @@ pub struct Advert {
     pub priority: u8,
     /// Advertisement interval in centiseconds (v2's seconds are converted).
     pub interval_cs: u16,
-    /// The addresses carried.
-    pub addrs: Vec<Ipv4Addr>,
+    /// The addresses carried (IPv4 or IPv6, as the IP header).
+    pub addrs: Vec<IpAddr>,
 }
+
+impl Advert {
+    /// Whether the IP header is what RFC 9568 §5.1.2 asks of a multicast IPv6 advert: source
+    /// link-local (fe80::/10), destination ff02::12, hop limit 255, version 3.
+    pub fn is_rfc_ipv6(&self) -> bool {
+        let IpAddr::V6(src) = self.src else {
+            return false;
+        };
+        src.segments()[0] & 0xffc0 == 0xfe80
+            && self.dst == IpAddr::V6(VRRP_GROUP6)
+            && self.ttl == 255
+            && self.version == 3
+    }
+}
+
+/// The IPv6 multicast group of VRRP, ff02::12 (RFC 9568 §5.1.2.2).
+pub const VRRP_GROUP6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 
 /// An ARP frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,19 +184,82 @@ impl Arp {
     }
 }
 
+/// The kind of an IPv6 neighbour discovery message (ICMPv6 types 133 to 137, RFC 4861 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NdKind {
+    /// 133.
+    RouterSolicitation,
+    /// 134 (FRR's Master sends them from its macvlan).
+    RouterAdvertisement,
+    /// 135.
+    NeighborSolicitation,
+    /// 136.
+    NeighborAdvertisement,
+    /// 137.
+    Redirect,
+}
+
+/// An IPv6 neighbour discovery message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nd {
+    /// Which message.
+    pub kind: NdKind,
+    /// IPv6 source.
+    pub src: Ipv6Addr,
+    /// IPv6 destination (ff02::1 for an unsolicited NA).
+    pub dst: Ipv6Addr,
+    /// Hop limit (255, RFC 4861 §7.1).
+    pub hop_limit: u8,
+    /// Target address of an NS, NA or redirect.
+    pub target: Option<Ipv6Addr>,
+    /// NA router flag (R).
+    pub router: bool,
+    /// NA solicited flag (S): clear in an unsolicited NA.
+    pub solicited: bool,
+    /// NA override flag (O).
+    pub override_flag: bool,
+    /// The link-layer address option: target's (NA, redirect) or source's (RS, RA, NS).
+    pub lladdr: Option<[u8; 6]>,
+}
+
+impl Nd {
+    /// An unsolicited Neighbor Advertisement (RFC 4861 §7.2.6: S clear), the IPv6 counterpart of
+    /// a gratuitous ARP.
+    pub fn is_unsolicited_na(&self) -> bool {
+        self.kind == NdKind::NeighborAdvertisement && !self.solicited
+    }
+
+    /// Neighbor Solicitation or Advertisement: address resolution, as ARP is for IPv4.
+    pub fn is_address_resolution(&self) -> bool {
+        matches!(
+            self.kind,
+            NdKind::NeighborSolicitation | NdKind::NeighborAdvertisement
+        )
+    }
+}
+
 /// What a frame carries, as far as the tests care.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
-    /// A VRRP advertisement (IP protocol 112).
+    /// A VRRP advertisement (IP protocol / next header 112).
     Vrrp(Advert),
     /// ARP.
     Arp(Arp),
+    /// IPv6 neighbour discovery.
+    Nd(Nd),
     /// Other IPv4 (the prober's HTTP), with source and destination.
     Ipv4 {
         /// Source address.
         src: Ipv4Addr,
         /// Destination address.
         dst: Ipv4Addr,
+    },
+    /// Other IPv6 (HTTP, MLD), with source and destination.
+    Ipv6 {
+        /// Source address.
+        src: Ipv6Addr,
+        /// Destination address.
+        dst: Ipv6Addr,
     },
     /// Anything else, or malformed.
     Other,
@@ -214,6 +298,26 @@ impl Silence {
     /// The silence in milliseconds.
     pub fn ms(&self) -> f64 {
         (self.first_new - self.last_old) * 1000.0
+    }
+
+    /// The takeover after `after` from the captures of what each router sent (`from-<node>.pcap`,
+    /// whatever source address it used: FRR's IPv6 source is a random link-local): the first
+    /// advert with a non-zero priority in `new` after `after`, and the last advert in `old`
+    /// before it.
+    pub fn between(old: &Pcap, new: &Pcap, after: f64) -> Option<Silence> {
+        let first_new = new
+            .adverts()
+            .find(|(t, _, a)| *t >= after && a.priority > 0)?
+            .0;
+        let last_old = old
+            .adverts()
+            .filter(|(t, _, _)| *t < first_new)
+            .map(|(t, _, _)| t)
+            .last()?;
+        Some(Silence {
+            last_old,
+            first_new,
+        })
     }
 }
 
@@ -260,10 +364,19 @@ impl Pcap {
         })
     }
 
-    /// Times of adverts from `src` (IPv4 source) in `[from, to)`.
-    pub fn advert_times(&self, src: Ipv4Addr, from: f64, to: f64) -> Vec<f64> {
+    /// Times of adverts from `src` (IP source) in `[from, to)`.
+    pub fn advert_times(&self, src: impl Into<IpAddr>, from: f64, to: f64) -> Vec<f64> {
+        let src = src.into();
         self.adverts()
             .filter(|(t, _, a)| a.src == src && *t >= from && *t < to)
+            .map(|(t, _, _)| t)
+            .collect()
+    }
+
+    /// Times of every advert in `[from, to)`: in a `from-<node>.pcap`, that router's.
+    pub fn advert_times_any(&self, from: f64, to: f64) -> Vec<f64> {
+        self.adverts()
+            .filter(|(t, _, _)| *t >= from && *t < to)
             .map(|(t, _, _)| t)
             .collect()
     }
@@ -276,9 +389,24 @@ impl Pcap {
         })
     }
 
+    /// `(time, source MAC, message)` for every IPv6 neighbour discovery message.
+    pub fn nds(&self) -> impl Iterator<Item = (f64, [u8; 6], &Nd)> {
+        self.frames.iter().filter_map(|f| match &f.payload {
+            Payload::Nd(n) => Some((f.ts, f.src_mac, n)),
+            _ => None,
+        })
+    }
+
     /// The takeover after `after` (e.g. the pause time): the first advert from `new` after
-    /// `after`, and the last advert from `old` before it.
-    pub fn takeover_silence(&self, old: Ipv4Addr, new: Ipv4Addr, after: f64) -> Option<Silence> {
+    /// `after`, and the last advert from `old` before it (by IP source; see [`Silence::between`]
+    /// when the source is not known in advance).
+    pub fn takeover_silence(
+        &self,
+        old: impl Into<IpAddr>,
+        new: impl Into<IpAddr>,
+        after: f64,
+    ) -> Option<Silence> {
+        let (old, new) = (old.into(), new.into());
         let first_new = self
             .adverts()
             .find(|(t, _, a)| *t >= after && a.src == new && a.priority > 0)?
@@ -319,16 +447,64 @@ impl Pcap {
         }
         m
     }
+
+    /// Neighbor Advertisements for `vip` (target `vip`), counted by the MAC they advertise (the
+    /// target link-layer option, else the Ethernet source): `(solicited, unsolicited)`, as
+    /// [`Pcap::arp_claims`] counts replies and gratuitous ARPs.
+    pub fn na_claims(&self, vip: Ipv6Addr) -> BTreeMap<String, (usize, usize)> {
+        let mut m: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for (_, src_mac, n) in self.nds() {
+            if n.kind != NdKind::NeighborAdvertisement || n.target != Some(vip) {
+                continue;
+            }
+            let e = m
+                .entry(mac_string(&n.lladdr.unwrap_or(src_mac)))
+                .or_default();
+            if n.solicited {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+        m
+    }
+
+    /// [`Pcap::arp_claims`] for an IPv4 VIP, [`Pcap::na_claims`] for an IPv6 one.
+    pub fn claims(&self, vip: IpAddr) -> BTreeMap<String, (usize, usize)> {
+        match vip {
+            IpAddr::V4(v) => self.arp_claims(v),
+            IpAddr::V6(v) => self.na_claims(v),
+        }
+    }
+
+    /// The announcements of `vip`: gratuitous ARPs (IPv4) or unsolicited Neighbor
+    /// Advertisements (IPv6) for it, as `(time, advertised MAC)`.
+    pub fn announcements(&self, vip: IpAddr) -> Vec<(f64, [u8; 6])> {
+        match vip {
+            IpAddr::V4(v) => self
+                .arps()
+                .filter(|(_, _, a)| a.is_gratuitous() && a.sender_ip == v)
+                .map(|(t, _, a)| (t, a.sender_mac))
+                .collect(),
+            IpAddr::V6(v) => self
+                .nds()
+                .filter(|(_, _, n)| n.is_unsolicited_na() && n.target == Some(v))
+                .map(|(t, mac, n)| (t, n.lladdr.unwrap_or(mac)))
+                .collect(),
+        }
+    }
 }
 
-/// Counts of a set of frames by kind: (all, VRRP, ARP).
+/// Counts of a set of frames by kind: (all, VRRP, address resolution: ARP, or IPv6 Neighbor
+/// Solicitations and Advertisements).
 pub fn count_kinds<'a>(frames: impl Iterator<Item = &'a Frame>) -> (usize, usize, usize) {
     let (mut all, mut vrrp, mut arp) = (0, 0, 0);
     for f in frames {
         all += 1;
-        match f.payload {
+        match &f.payload {
             Payload::Vrrp(_) => vrrp += 1,
             Payload::Arp(_) => arp += 1,
+            Payload::Nd(n) if n.is_address_resolution() => arp += 1,
             _ => {}
         }
     }
@@ -337,6 +513,12 @@ pub fn count_kinds<'a>(frames: impl Iterator<Item = &'a Frame>) -> (usize, usize
 
 fn ip4(b: &[u8]) -> Ipv4Addr {
     Ipv4Addr::new(b[0], b[1], b[2], b[3])
+}
+
+fn ip6(b: &[u8]) -> Ipv6Addr {
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&b[..16]);
+    Ipv6Addr::from(a)
 }
 
 fn mac6(b: &[u8]) -> [u8; 6] {
@@ -357,6 +539,7 @@ pub fn decode(ts: f64, data: &[u8]) -> Option<Frame> {
     let payload = match ethertype {
         0x0806 => decode_arp(body).map_or(Payload::Other, Payload::Arp),
         0x0800 => decode_ipv4(body),
+        0x86dd => decode_ipv6(body),
         _ => Payload::Other,
     };
     Some(Frame {
@@ -391,7 +574,12 @@ fn decode_ipv4(b: &[u8]) -> Payload {
     if proto != 112 || ihl < 20 || total < ihl + 8 {
         return Payload::Ipv4 { src, dst };
     }
-    let v = &b[ihl..total];
+    decode_vrrp(&b[ihl..total], src.into(), dst.into(), ttl)
+}
+
+/// The VRRP packet `v` (at least 8 bytes) carried from `src` to `dst`; addresses of the IP
+/// header's family.
+fn decode_vrrp(v: &[u8], src: IpAddr, dst: IpAddr, ttl: u8) -> Payload {
     let version = v[0] >> 4;
     let count = usize::from(v[3]);
     let interval_cs = match version {
@@ -399,11 +587,18 @@ fn decode_ipv4(b: &[u8]) -> Payload {
         2 => u16::from(v[5]) * 100,
         _ => return Payload::Other,
     };
-    let addrs = v[8..]
-        .chunks_exact(4)
-        .take(count)
-        .map(ip4)
-        .collect::<Vec<_>>();
+    let addrs = match src {
+        IpAddr::V4(_) => v[8..]
+            .chunks_exact(4)
+            .take(count)
+            .map(|c| ip4(c).into())
+            .collect(),
+        IpAddr::V6(_) => v[8..]
+            .chunks_exact(16)
+            .take(count)
+            .map(|c| ip6(c).into())
+            .collect(),
+    };
     Payload::Vrrp(Advert {
         src,
         dst,
@@ -413,6 +608,84 @@ fn decode_ipv4(b: &[u8]) -> Payload {
         priority: v[2],
         interval_cs,
         addrs,
+    })
+}
+
+/// IPv6: VRRP (next header 112) and neighbour discovery (ICMPv6 133-137), after any hop-by-hop
+/// or destination options headers.
+fn decode_ipv6(b: &[u8]) -> Payload {
+    if b.len() < 40 || b[0] >> 4 != 6 {
+        return Payload::Other;
+    }
+    let payload_len = usize::from(u16::from_be_bytes([b[4], b[5]]));
+    let end = (40 + payload_len).min(b.len());
+    let (mut next, hop_limit) = (b[6], b[7]);
+    let (src, dst) = (ip6(&b[8..24]), ip6(&b[24..40]));
+    let mut off = 40;
+    // Hop-by-hop options (MLD's router alert) and destination options: skip them.
+    while matches!(next, 0 | 60) && off + 8 <= end {
+        next = b[off];
+        off += (usize::from(b[off + 1]) + 1) * 8;
+    }
+    if off > end {
+        return Payload::Ipv6 { src, dst };
+    }
+    let rest = &b[off..end];
+    match next {
+        112 if rest.len() >= 8 => decode_vrrp(rest, src.into(), dst.into(), hop_limit),
+        58 => decode_nd(rest, src, dst, hop_limit).map_or(Payload::Ipv6 { src, dst }, Payload::Nd),
+        _ => Payload::Ipv6 { src, dst },
+    }
+}
+
+/// An ICMPv6 neighbour discovery message (RFC 4861 §4); None for other ICMPv6 or truncated.
+fn decode_nd(m: &[u8], src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8) -> Option<Nd> {
+    // The fixed part after the 4-byte ICMPv6 header, and whether a target address starts it.
+    let (kind, fixed, has_target) = match *m.first()? {
+        133 => (NdKind::RouterSolicitation, 4, false),
+        134 => (NdKind::RouterAdvertisement, 12, false),
+        135 => (NdKind::NeighborSolicitation, 20, true),
+        136 => (NdKind::NeighborAdvertisement, 20, true),
+        137 => (NdKind::Redirect, 36, true),
+        _ => return None,
+    };
+    if m.len() < 4 + fixed {
+        return None;
+    }
+    let target = has_target.then(|| ip6(&m[8..24]));
+    let flags = if kind == NdKind::NeighborAdvertisement {
+        m[4]
+    } else {
+        0
+    };
+    // Options: type, length in units of 8 bytes, data. 1 = source, 2 = target link-layer address.
+    let want = if matches!(kind, NdKind::NeighborAdvertisement | NdKind::Redirect) {
+        2
+    } else {
+        1
+    };
+    let mut lladdr = None;
+    let mut opts = &m[4 + fixed..];
+    while opts.len() >= 8 {
+        let len = usize::from(opts[1]) * 8;
+        if len == 0 || len > opts.len() {
+            break;
+        }
+        if opts[0] == want {
+            lladdr = Some(mac6(&opts[2..8]));
+        }
+        opts = &opts[len..];
+    }
+    Some(Nd {
+        kind,
+        src,
+        dst,
+        hop_limit,
+        target,
+        router: flags & 0x80 != 0,
+        solicited: flags & 0x40 != 0,
+        override_flag: flags & 0x20 != 0,
+        lladdr,
     })
 }
 
@@ -451,20 +724,160 @@ mod tests {
         assert_eq!(
             a,
             Advert {
-                src: Ipv4Addr::new(192, 0, 2, 11),
-                dst: Ipv4Addr::new(224, 0, 0, 18),
+                src: Ipv4Addr::new(192, 0, 2, 11).into(),
+                dst: Ipv4Addr::new(224, 0, 0, 18).into(),
                 ttl: 255,
                 version: 3,
                 vrid: 10,
                 priority: 200,
                 interval_cs: 5,
-                addrs: vec![Ipv4Addr::new(192, 0, 2, 1)],
+                addrs: vec![Ipv4Addr::new(192, 0, 2, 1).into()],
             }
         );
         // Truncated: still a frame, not a panic.
         for n in 0..f.len() {
             let _ = decode(0.0, &f[..n]);
         }
+    }
+
+    /// Hex dump (as `tshark -x` prints it, offsets and ASCII removed) to bytes.
+    fn hex(s: &str) -> Vec<u8> {
+        s.split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
+    }
+
+    // Frames captured on the bridge of a Family::Ipv6 lab: keepalived 2.2.7 in r1, FRR 8.4 in r2,
+    // VRID 10, VIP 2001:db8::1, 100 ms.
+
+    /// keepalived's advert: from eth0's MAC and EUI-64 link-local, traffic class 0xc0.
+    const KEEPALIVED_ADVERT6: &str = "33 33 00 00 00 12 02 00 c0 00 02 0b 86 dd 6c 06
+        db eb 00 18 70 ff fe 80 00 00 00 00 00 00 00 00 c0 ff fe 00 02 0b ff 02 00 00 00 00
+        00 00 00 00 00 00 00 00 00 12 31 0a c8 01 00 0a 1a 06 20 01 0d b8 00 00 00 00 00 00
+        00 00 00 00 00 01";
+    /// FRR's advert: from the virtual MAC and the macvlan's random link-local.
+    const FRR_ADVERT6: &str = "33 33 00 00 00 12 00 00 5e 00 02 0a 86 dd 6c 00 17 c1 00 18
+        70 ff fe 80 00 00 00 00 00 00 40 78 ee 15 b4 81 87 04 ff 02 00 00 00 00 00 00 00 00
+        00 00 00 00 00 12 31 0a 64 01 00 0a d4 fd 20 01 0d b8 00 00 00 00 00 00 00 00 00 00
+        00 01";
+    /// FRR's unsolicited NA on becoming Master: router and override flags.
+    const FRR_NA: &str = "33 33 00 00 00 01 00 00 5e 00 02 0a 86 dd 60 00 00 00 00 20 3a ff
+        20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01 ff 02 00 00 00 00 00 00 00 00 00 00
+        00 00 00 01 88 00 1b 21 a0 00 00 00 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01
+        02 01 00 00 5e 00 02 0a";
+    /// keepalived's unsolicited NA: override flag only.
+    const KEEPALIVED_NA: &str = "33 33 00 00 00 01 02 00 c0 00 02 0b 86 dd 60 00 00 00 00 20
+        3a ff 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01 ff 02 00 00 00 00 00 00 00 00
+        00 00 00 00 00 01 88 00 37 20 20 00 00 00 20 01 0d b8 00 00 00 00 00 00 00 00 00 00
+        00 01 02 01 02 00 c0 00 02 0b";
+    /// An MLDv2 report behind a hop-by-hop header (router alert).
+    const MLD_REPORT: &str = "33 33 00 00 00 16 02 00 c0 00 02 0b 86 dd 60 00 00 00 00 24 00
+        01 fe 80 00 00 00 00 00 00 00 00 c0 ff fe 00 02 0b ff 02 00 00 00 00 00 00 00 00 00
+        00 00 00 00 16 3a 00 05 02 00 00 01 00 8f 00 ae ed 00 00 00 01 04 00 00 00 ff 02 00
+        00 00 00 00 00 00 00 00 00 00 00 00 12";
+
+    #[test]
+    fn decodes_ipv6_adverts() {
+        let vip: IpAddr = "2001:db8::1".parse().unwrap();
+        for (frame, src, priority) in [
+            (KEEPALIVED_ADVERT6, "fe80::c0ff:fe00:20b", 200),
+            (FRR_ADVERT6, "fe80::4078:ee15:b481:8704", 100),
+        ] {
+            let f = hex(frame);
+            let fr = decode(0.0, &f).unwrap();
+            let Payload::Vrrp(a) = fr.payload else {
+                panic!("not vrrp: {fr:?}")
+            };
+            assert_eq!(
+                a,
+                Advert {
+                    src: src.parse().unwrap(),
+                    dst: IpAddr::V6(VRRP_GROUP6),
+                    ttl: 255,
+                    version: 3,
+                    vrid: 10,
+                    priority,
+                    interval_cs: 10,
+                    addrs: vec![vip],
+                }
+            );
+            assert!(a.is_rfc_ipv6());
+            for n in 0..f.len() {
+                let _ = decode(0.0, &f[..n]);
+            }
+        }
+    }
+
+    #[test]
+    fn decodes_unsolicited_nas() {
+        let vip: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let mut pcap = Pcap::default();
+        for (i, (frame, mac, router)) in [
+            (FRR_NA, [0, 0, 0x5e, 0, 2, 10], true),
+            (KEEPALIVED_NA, [2, 0, 0xc0, 0, 2, 11], false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let f = hex(frame);
+            let fr = decode(i as f64, &f).unwrap();
+            let Payload::Nd(n) = &fr.payload else {
+                panic!("not ND: {fr:?}")
+            };
+            assert_eq!(
+                *n,
+                Nd {
+                    kind: NdKind::NeighborAdvertisement,
+                    src: vip,
+                    dst: "ff02::1".parse().unwrap(),
+                    hop_limit: 255,
+                    target: Some(vip),
+                    router,
+                    solicited: false,
+                    override_flag: true,
+                    lladdr: Some(mac),
+                }
+            );
+            assert!(n.is_unsolicited_na());
+            for n in 0..f.len() {
+                let _ = decode(0.0, &f[..n]);
+            }
+            pcap.frames.push(fr);
+        }
+        let claims = pcap.claims(vip.into());
+        assert_eq!(claims["00:00:5e:00:02:0a"], (0, 1));
+        assert_eq!(claims["02:00:c0:00:02:0b"], (0, 1));
+        assert_eq!(
+            pcap.announcements(vip.into()),
+            vec![(0.0, [0, 0, 0x5e, 0, 2, 10]), (1.0, [2, 0, 0xc0, 0, 2, 11])]
+        );
+        assert_eq!(count_kinds(pcap.frames.iter()), (2, 0, 2));
+    }
+
+    #[test]
+    fn mld_is_other_ipv6() {
+        let fr = decode(0.0, &hex(MLD_REPORT)).unwrap();
+        assert!(
+            matches!(fr.payload, Payload::Ipv6 { dst, .. } if dst == "ff02::16".parse::<Ipv6Addr>().unwrap()),
+            "{fr:?}"
+        );
+        assert_eq!(count_kinds([fr].iter()), (1, 0, 0));
+    }
+
+    #[test]
+    fn silence_between_port_captures() {
+        let mut old = Pcap::default();
+        let mut new = Pcap::default();
+        for t in [1.0, 1.1, 1.2] {
+            old.frames
+                .push(decode(t, &hex(KEEPALIVED_ADVERT6)).unwrap());
+        }
+        for t in [1.56, 1.66] {
+            new.frames.push(decode(t, &hex(FRR_ADVERT6)).unwrap());
+        }
+        let s = Silence::between(&old, &new, 1.25).unwrap();
+        assert_eq!((s.last_old, s.first_new), (1.2, 1.56));
+        assert!(Silence::between(&old, &new, 2.0).is_none());
     }
 
     #[test]

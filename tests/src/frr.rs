@@ -1,10 +1,18 @@
 //! FRR vrrpd (Debian `frr`, 8.4) as a peer: zebra + vrrpd in a router namespace.
 //!
-//! What FRR needs (doc/user/vrrp.rst): a macvlan `vrrp4-<ifindex of eth0>-<vrid>` on `eth0` in
-//! bridge mode (`addrgenmode random` only matters for IPv6, which the lab disables), carrying the virtual MAC 00:00:5e:00:01:<vrid> and the VIPs.
-//! vrrpd keeps it up while Master and sets it `protodown` while Backup. Because the VIP is then a
-//! local address of the namespace, `eth0` must not answer ARP for it: `arp_ignore=1` and
-//! `arp_announce=2` on `eth0` (and `all`).
+//! What FRR needs (doc/user/vrrp.rst): a macvlan on `eth0` in bridge mode carrying the virtual MAC
+//! and the VIPs; vrrpd finds it by that MAC, keeps it up while Master and sets it `protodown`
+//! while Backup.
+//! - IPv4: `vrrp4-<ifindex of eth0>-<vrid>` with 00:00:5e:00:01:<vrid>. Because the VIP is then a
+//!   local address of the namespace, `eth0` must not answer ARP for it: `arp_ignore=1` and
+//!   `arp_announce=2` on `eth0` (and `all`).
+//! - IPv6: `vrrp6-<ifindex>-<vrid>` with 00:00:5e:00:02:<vrid> and `addrgenmode random`: every
+//!   router's macvlan has the same MAC, so the EUI-64 link-local would be the same on all of them,
+//!   and vrrpd sends its adverts from the macvlan's link-local (with the virtual MAC as Ethernet
+//!   source). The VIP is added with `nodad`. Neighbour discovery answers only for addresses of the
+//!   receiving interface, so `eth0` needs no sysctl. As Master vrrpd also sends unsolicited
+//!   Neighbor Advertisements for the VIP (router flag set) and Router Advertisements from the
+//!   macvlan.
 //!
 //! Daemons run in the foreground (as user frr, FRR's default) with private pid files, zserv socket and vty socket
 //! directory (`--vty_socket`), logging to stdout (the lab's log files); `vtysh --vty_socket` talks
@@ -14,8 +22,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::lab::{Lab, ProcId};
-use crate::router::{State, VrrpParams};
+use crate::lab::{Family, Lab, ProcId};
+use crate::router::{State, VrrpParams, prefix_len};
 use crate::wait_until;
 
 /// zebra.
@@ -57,7 +65,8 @@ pub fn config(node: &str, p: &VrrpParams) -> String {
         s += &format!(" no vrrp {v} preempt\n");
     }
     for vip in &p.vips {
-        s += &format!(" vrrp {v} ip {vip}\n");
+        let kw = if vip.is_ipv4() { "ip" } else { "ipv6" };
+        s += &format!(" vrrp {v} {kw} {vip}\n");
     }
     s += "exit\n!\n";
     s
@@ -70,19 +79,28 @@ impl Frr {
             p.unicast_peers.is_empty(),
             "FRR 8.4 vrrpd has no unicast mode"
         );
-        let n = lab.node(node);
-        // The macvlan: vrrp4-<ifindex>-<vrid>, bridge mode, virtual MAC. FRR's docs also ask for
-        // `addrgenmode random` (so that the IPv6 link-local differs between routers); the lab
-        // disables IPv6 in every namespace, where the kernel refuses that attribute ("Address
-        // family not supported by protocol") and there is no link-local to derive anyway.
+        let family = p.family();
+        assert!(
+            family == Family::Ipv4 || lab.family() == Family::Ipv6,
+            "IPv6 VIPs need a lab built with Family::Ipv6"
+        );
         let link = lab.exec_ok(node, "ip", &["-o", "link", "show", "eth0"]);
         let ifindex: u32 = link
             .split(':')
             .next()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or_else(|| panic!("ifindex of eth0 in {node}: {link}"));
-        let macvlan = format!("vrrp4-{ifindex}-{}", p.vrid);
-        let vmac = format!("00:00:5e:00:01:{:02x}", p.vrid);
+        // The macvlan: bridge mode, the virtual MAC of the family (RFC 9568 §7.3).
+        let (macvlan, vmac) = match family {
+            Family::Ipv4 => (
+                format!("vrrp4-{ifindex}-{}", p.vrid),
+                format!("00:00:5e:00:01:{:02x}", p.vrid),
+            ),
+            Family::Ipv6 => (
+                format!("vrrp6-{ifindex}-{}", p.vrid),
+                format!("00:00:5e:00:02:{:02x}", p.vrid),
+            ),
+        };
         lab.exec_ok(
             node,
             "ip",
@@ -90,31 +108,47 @@ impl Frr {
                 "link", "add", &macvlan, "link", "eth0", "type", "macvlan", "mode", "bridge",
             ],
         );
-        lab.exec_ok(
-            node,
-            "ip",
-            &["link", "set", "dev", &macvlan, "address", &vmac],
-        );
-        for vip in &p.vips {
+        let mut set = vec!["link", "set", "dev", &macvlan, "address", &vmac];
+        // In an IPv4 lab the kernel refuses `addrgenmode` ("Address family not supported by
+        // protocol"): IPv6 is disabled there, and there is no link-local to derive anyway.
+        if family == Family::Ipv6 {
+            set.extend_from_slice(&["addrgenmode", "random"]);
+        }
+        lab.exec_ok(node, "ip", &set);
+        for &vip in &p.vips {
+            let cidr = format!("{vip}/{}", prefix_len(vip));
+            let mut add = vec!["addr", "add", &cidr, "dev", &macvlan];
+            if vip.is_ipv6() {
+                add.push("nodad");
+            }
+            lab.exec_ok(node, "ip", &add);
+        }
+        if family == Family::Ipv4 {
             lab.exec_ok(
                 node,
-                "ip",
-                &["addr", "add", &format!("{vip}/24"), "dev", &macvlan],
+                "sysctl",
+                &[
+                    "-qw",
+                    "net.ipv4.conf.all.arp_ignore=1",
+                    "net.ipv4.conf.all.arp_announce=2",
+                    "net.ipv4.conf.eth0.arp_ignore=1",
+                    "net.ipv4.conf.eth0.arp_announce=2",
+                ],
             );
         }
-        lab.exec_ok(
-            node,
-            "sysctl",
-            &[
-                "-qw",
-                "net.ipv4.conf.all.arp_ignore=1",
-                "net.ipv4.conf.all.arp_announce=2",
-                "net.ipv4.conf.eth0.arp_ignore=1",
-                "net.ipv4.conf.eth0.arp_announce=2",
-            ],
-        );
         lab.exec_ok(node, "ip", &["link", "set", "dev", &macvlan, "up"]);
-        let _ = n;
+        if family == Family::Ipv6 {
+            // vrrpd binds its IPv6 socket to the macvlan's link-local: wait until it is usable.
+            wait_until(Duration::from_secs(10), || {
+                let a = lab.exec_ok(
+                    node,
+                    "ip",
+                    &["-6", "-o", "addr", "show", "dev", &macvlan, "scope", "link"],
+                );
+                a.contains("inet6 fe80:") && !a.contains("tentative")
+            })
+            .unwrap_or_else(|e| panic!("link-local on {macvlan} in {node}: {e}"));
+        }
 
         let run = lab.tmp_dir(&format!("frr-{node}"));
         let vty_dir = run.join("vty");
@@ -184,15 +218,21 @@ impl Frr {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// State of the IPv4 virtual router `vrid` as vrrpd reports it (`show vrrp <vrid> json`).
-    pub fn state(&self, lab: &Lab, vrid: u8) -> State {
+    /// State of the IPv4 or IPv6 virtual router `vrid` as vrrpd reports it
+    /// (`show vrrp <vrid> json`).
+    pub fn state(&self, lab: &Lab, vrid: u8, family: Family) -> State {
         let json = self.vtysh(lab, &format!("show vrrp {vrid} json"));
-        // {"vrid":10,..."v4":{..."status":"Master",...},"v6":{...}}: the first status is v4's.
+        // {"vrid":10,..."v4":{..."status":"Master",...},"v6":{..."status":"Backup",...}}: the
+        // first status after the family's key is that family's.
         let compact: String = json.chars().filter(|c| !c.is_whitespace()).collect();
-        let Some(v4) = compact.split("\"v4\":").nth(1) else {
+        let key = match family {
+            Family::Ipv4 => "\"v4\":",
+            Family::Ipv6 => "\"v6\":",
+        };
+        let Some(section) = compact.split(key).nth(1) else {
             return State::Unknown;
         };
-        match v4
+        match section
             .split("\"status\":\"")
             .nth(1)
             .and_then(|s| s.split('"').next())
@@ -222,5 +262,11 @@ mod tests {
         ] {
             assert!(c.contains(want), "{want} missing in\n{c}");
         }
+        let c = config(
+            "r1",
+            &VrrpParams::v3_ipv6(10, 200, Duration::from_millis(100)),
+        );
+        assert!(c.contains("vrrp 10 ipv6 2001:db8::1\n"), "{c}");
+        assert!(!c.contains(" ip 2001"), "{c}");
     }
 }

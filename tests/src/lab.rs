@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -19,6 +19,22 @@ static STALE_SWEEP: std::sync::Once = std::sync::Once::new();
 /// Prefix of every namespace a lab creates: `vrrpt<pid>x<counter>-<node>`.
 const PREFIX: &str = "vrrpt";
 
+/// The address families a lab's segment carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// IPv4 only: IPv6 is disabled in every namespace, so no router solicitation or MLD report
+    /// reaches a capture.
+    Ipv4,
+    /// IPv4 as in [`Family::Ipv4`] plus IPv6 on the nodes: `2001:db8::<n>/64` and the EUI-64
+    /// link-local on `eth0`; duplicate address detection, router solicitations and SLAAC from
+    /// router advertisements (FRR's Active sends them) off. The routers forward IPv6, as they
+    /// forward IPv4 when the host does (a new namespace inherits `ip_forward` from the host but
+    /// not IPv6 `forwarding`): a Backup that still gets the client's packets for the VIP (its
+    /// neighbour entry still names the Backup's own MAC) passes them on to the Active. The switch
+    /// namespace stays without IPv6 (its bridge only forwards).
+    Ipv6,
+}
+
 /// One host on the segment: a router (`r1`, `r2`, `r3`) or the `client`.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -28,6 +44,12 @@ pub struct Node {
     pub ns: String,
     /// Its address on 192.0.2.0/24 (interface `eth0`).
     pub ip: Ipv4Addr,
+    /// Its address on 2001:db8::/64 in a [`Family::Ipv6`] lab: the same digits as the last octet
+    /// of `ip` (`2001:db8::11` for 192.0.2.11). Not configured in an IPv4 lab.
+    pub ip6: Ipv6Addr,
+    /// The link-local address the kernel derives from `mac` (EUI-64, RFC 4291 appendix A), on
+    /// `eth0` in a [`Family::Ipv6`] lab.
+    pub link_local: Ipv6Addr,
     /// The MAC address of its `eth0`: `02:00:c0:00:02:<last octet of ip>`.
     pub mac: [u8; 6],
     /// The switch-side end of its veth pair (in the switch namespace), `p-<name>`.
@@ -60,6 +82,7 @@ pub struct Lab {
     pub artifacts: PathBuf,
     /// Private temporary directory (pid files, sockets, nginx temp paths). Always removed.
     pub tmp: PathBuf,
+    family: Family,
     nodes: Vec<Node>,
     namespaces: Mutex<Vec<String>>,
     procs: Mutex<Vec<Proc>>,
@@ -71,9 +94,16 @@ impl Lab {
     /// Name of the bridge in the switch namespace.
     pub const BRIDGE: &'static str = "br0";
 
-    /// Builds the segment with `routers` router namespaces (`r1` = .11, `r2` = .12, `r3` = .13)
-    /// and a client (.100). Panics (after cleaning up) if any step fails.
+    /// Builds the IPv4 segment with `routers` router namespaces (`r1` = .11, `r2` = .12,
+    /// `r3` = .13) and a client (.100). Panics (after cleaning up) if any step fails.
     pub fn new(test: &str, routers: usize) -> Lab {
+        Lab::with_family(test, routers, Family::Ipv4)
+    }
+
+    /// Like [`Lab::new`]; with [`Family::Ipv6`] the nodes also get `2001:db8::11` ... `::13` and
+    /// `2001:db8::100` (client), and this returns once every node's link-local and global
+    /// address is usable (not tentative).
+    pub fn with_family(test: &str, routers: usize, family: Family) -> Lab {
         assert!((1..=3).contains(&routers), "1 to 3 routers");
         STALE_SWEEP.call_once(sweep_stale_namespaces);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
@@ -98,6 +128,7 @@ impl Lab {
             id,
             artifacts,
             tmp,
+            family,
             nodes,
             namespaces: Mutex::new(Vec::new()),
             procs: Mutex::new(Vec::new()),
@@ -108,28 +139,45 @@ impl Lab {
         lab
     }
 
-    fn add_ns(&self, ns: &str) {
+    /// Creates a namespace with IPv6 off, or with `ipv6` on (see [`Family::Ipv6`]; set for the
+    /// interfaces created afterwards: the `default` settings are what a new interface inherits),
+    /// forwarding if it is a `router`.
+    fn add_ns(&self, ns: &str, ipv6: bool, router: bool) {
         run("ip", &["netns", "add", ns]);
         self.namespaces.lock().unwrap().push(ns.to_string());
-        // No IPv6 anywhere: no router solicitations or MLD reports in the captures.
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                ns,
-                "sysctl",
-                "-qw",
+        let mut sysctls: Vec<&str> = if ipv6 {
+            // No duplicate address detection: an address is usable at once instead of tentative
+            // for a second. No router solicitations in the captures, no address from an RA.
+            vec![
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv6.conf.all.dad_transmits=0",
+                "net.ipv6.conf.default.dad_transmits=0",
+                "net.ipv6.conf.default.router_solicitations=0",
+                "net.ipv6.conf.all.accept_ra=0",
+                "net.ipv6.conf.default.accept_ra=0",
+            ]
+        } else {
+            // No IPv6 at all: no router solicitations or MLD reports in the captures.
+            vec![
                 "net.ipv6.conf.all.disable_ipv6=1",
                 "net.ipv6.conf.default.disable_ipv6=1",
-            ],
-        );
+            ]
+        };
+        if ipv6 && router {
+            // `all` also sets `default`.
+            sysctls.push("net.ipv6.conf.all.forwarding=1");
+        }
+        let mut args = vec!["netns", "exec", ns, "sysctl", "-qw"];
+        args.extend_from_slice(&sysctls);
+        run("ip", &args);
         run("ip", &["-n", ns, "link", "set", "lo", "up"]);
     }
 
     fn build(&self) {
         let sw = self.switch_ns.clone();
-        self.add_ns(&sw);
+        let ipv6 = self.family == Family::Ipv6;
+        self.add_ns(&sw, false, false);
         run(
             "ip",
             &[
@@ -150,7 +198,7 @@ impl Lab {
         );
         run("ip", &["-n", &sw, "link", "set", Self::BRIDGE, "up"]);
         for node in &self.nodes {
-            self.add_ns(&node.ns);
+            self.add_ns(&node.ns, ipv6, node.name.starts_with('r'));
             let mac = mac_string(&node.mac);
             run(
                 "ip",
@@ -174,20 +222,64 @@ impl Lab {
             );
             let cidr = format!("{}/24", node.ip);
             run("ip", &["-n", &node.ns, "addr", "add", &cidr, "dev", "eth0"]);
+            if ipv6 {
+                let cidr6 = format!("{}/64", node.ip6);
+                run(
+                    "ip",
+                    &[
+                        "-n", &node.ns, "addr", "add", &cidr6, "dev", "eth0", "nodad",
+                    ],
+                );
+            }
             run("ip", &["-n", &node.ns, "link", "set", "eth0", "up"]);
+        }
+        if ipv6 {
+            self.wait_ipv6_ready();
         }
         let mut topo = String::new();
         for node in &self.nodes {
             topo += &format!(
-                "{} ns={} ip={} mac={} port={}\n",
+                "{} ns={} ip={} mac={} port={}",
                 node.name,
                 node.ns,
                 node.ip,
                 mac_string(&node.mac),
                 node.port
             );
+            if ipv6 {
+                topo += &format!(" ip6={} link_local={}", node.ip6, node.link_local);
+            }
+            topo += "\n";
         }
         self.write_artifact("topology.txt", &topo);
+    }
+
+    /// Waits until `eth0` of every node holds its link-local and global IPv6 address and no
+    /// address is tentative. The link-local appears only once both ends of the veth are up.
+    fn wait_ipv6_ready(&self) {
+        let ready = |node: &Node| {
+            let out = self.exec(
+                &node.name,
+                "ip",
+                &["-6", "-o", "addr", "show", "dev", "eth0"],
+            );
+            let s = String::from_utf8_lossy(&out.stdout);
+            let has = |a: Ipv6Addr| s.contains(&format!("inet6 {a}/64 "));
+            has(node.link_local) && has(node.ip6) && !s.contains("tentative")
+        };
+        wait_until(Duration::from_secs(10), || self.nodes.iter().all(ready)).unwrap_or_else(|e| {
+            let state: Vec<String> = self
+                .nodes
+                .iter()
+                .map(|n| self.exec_ok(&n.name, "ip", &["-6", "-o", "addr", "show"]))
+                .collect();
+            panic!("IPv6 addresses not usable: {e}\n{}", state.join(""))
+        });
+    }
+
+    /// The address families of this lab's segment.
+    pub fn family(&self) -> Family {
+        self.family
     }
 
     /// All nodes (routers first, then the client).
@@ -435,9 +527,17 @@ impl Lab {
         p
     }
 
-    /// Which node the client currently resolves the VIP to (its neighbour entry for `vip`).
+    /// Which node the client currently resolves the VIP to (its ARP entry for `vip`).
     pub fn client_arp_owner(&self, vip: Ipv4Addr) -> Option<String> {
-        let out = self.exec("client", "ip", &["-4", "neigh", "show", &vip.to_string()]);
+        self.client_neigh_owner(vip)
+    }
+
+    /// Which node the client currently resolves `ip` to (its ARP or, for IPv6, neighbour
+    /// discovery entry): the node's name, else the MAC (e.g. a virtual MAC).
+    pub fn client_neigh_owner(&self, ip: impl Into<IpAddr>) -> Option<String> {
+        let ip = ip.into();
+        let fam = if ip.is_ipv4() { "-4" } else { "-6" };
+        let out = self.exec("client", "ip", &[fam, "neigh", "show", &ip.to_string()]);
         let s = String::from_utf8_lossy(&out.stdout);
         let mac = s.split_whitespace().skip_while(|w| *w != "lladdr").nth(1)?;
         let mac = parse_mac(mac)?;
@@ -448,10 +548,16 @@ impl Lab {
         )
     }
 
-    /// Whether `vip` is configured on any interface of the node's namespace.
-    pub fn has_addr(&self, node: &str, addr: Ipv4Addr) -> bool {
-        let out = self.exec(node, "ip", &["-4", "-o", "addr", "show"]);
-        let needle = format!("inet {addr}/");
+    /// Whether `addr` (IPv4 or IPv6) is configured on any interface of the node's namespace.
+    pub fn has_addr(&self, node: &str, addr: impl Into<IpAddr>) -> bool {
+        let addr = addr.into();
+        let (fam, inet) = if addr.is_ipv4() {
+            ("-4", "inet")
+        } else {
+            ("-6", "inet6")
+        };
+        let out = self.exec(node, "ip", &[fam, "-o", "addr", "show"]);
+        let needle = format!("{inet} {addr}/");
         String::from_utf8_lossy(&out.stdout).contains(&needle)
     }
 
@@ -518,13 +624,36 @@ impl Drop for Lab {
 }
 
 fn node(id: &str, name: &str, octet: u8) -> Node {
+    let mac = [0x02, 0x00, 0xc0, 0x00, 0x02, octet];
     Node {
         name: name.to_string(),
         ns: format!("{id}-{name}"),
         ip: Ipv4Addr::new(192, 0, 2, octet),
-        mac: [0x02, 0x00, 0xc0, 0x00, 0x02, octet],
+        ip6: format!("2001:db8::{octet}")
+            .parse()
+            .expect("2001:db8::<octet> is an address"),
+        link_local: eui64_link_local(&mac),
+        mac,
         port: format!("p-{name}"),
     }
+}
+
+/// The link-local address the kernel forms from a MAC (`addrgenmode eui64`, the default):
+/// fe80::/64 with the MAC split by ff:fe and its universal/local bit flipped (RFC 4291
+/// appendix A).
+pub fn eui64_link_local(mac: &[u8; 6]) -> Ipv6Addr {
+    let b = [
+        mac[0] ^ 0x02,
+        mac[1],
+        mac[2],
+        0xff,
+        0xfe,
+        mac[3],
+        mac[4],
+        mac[5],
+    ];
+    let w = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+    Ipv6Addr::new(0xfe80, 0, 0, 0, w(0), w(2), w(4), w(6))
 }
 
 /// `aa:bb:cc:dd:ee:ff`.
@@ -666,6 +795,21 @@ mod tests {
         assert_eq!(parse_mac("02:00:c0:00:02:0b"), Some(m));
         assert_eq!(parse_mac("02:00:c0:00:02"), None);
         assert_eq!(parse_mac("02:00:c0:00:02:0b:01"), None);
+    }
+
+    #[test]
+    fn node_addresses() {
+        let n = node("x", "r1", 11);
+        assert_eq!(n.ip6, "2001:db8::11".parse::<Ipv6Addr>().unwrap());
+        // What the kernel gave 02:00:c0:00:02:0b (`ip -6 addr` in a lab).
+        assert_eq!(
+            n.link_local,
+            "fe80::c0ff:fe00:20b".parse::<Ipv6Addr>().unwrap()
+        );
+        assert_eq!(
+            node("x", "client", 100).ip6,
+            "2001:db8::100".parse::<Ipv6Addr>().unwrap()
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Harness for end-to-end tests on network namespaces.
 //!
 //! A [`Lab`] is one isolated Ethernet segment: a "switch" namespace holding a Linux bridge, router
-//! namespaces `r1`, `r2` (optionally `r3`) and a `client` namespace, all on 192.0.2.0/24. Every
-//! process the lab spawns is tracked and killed, and every namespace deleted, when the lab is
-//! dropped (also when the test panics).
+//! namespaces `r1`, `r2` (optionally `r3`) and a `client` namespace, all on 192.0.2.0/24, and in
+//! an IPv6 lab ([`lab::Family::Ipv6`]) on 2001:db8::/64 as well. Every process the lab spawns is
+//! tracked and killed, and every namespace deleted, when the lab is dropped (also when the test
+//! panics).
 //!
 //! Building blocks:
 //! - [`Lab`]: topology, processes in namespaces, `pause` / `resume` (SIGSTOP / SIGCONT of every
@@ -28,12 +29,16 @@ pub mod probe;
 pub mod router;
 pub mod scenario;
 
-pub use lab::{Lab, Node};
+pub use lab::{Family, Lab, Node};
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The virtual IP every test uses.
 pub const VIP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(192, 0, 2, 1);
+
+/// The virtual IPv6 address of the IPv6 tests: 2001:db8::1, the counterpart of [`VIP`] as the
+/// nodes' `2001:db8::11` ... are of `192.0.2.11` ...
+pub const VIP6: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 
 /// Error returned by [`wait_until`] when the condition did not become true in time.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,9 @@
-//! nginx (Debian nginx-light) in a router namespace, serving a fixed body on 0.0.0.0:80.
+//! nginx (Debian nginx-light) in a router namespace, serving a fixed body on 0.0.0.0:80 (and
+//! [::]:80 in an IPv6 lab).
 
 use std::time::Duration;
 
-use crate::lab::{Lab, ProcId};
+use crate::lab::{Family, Lab, ProcId};
 use crate::wait_until;
 
 /// Path of the nginx binary.
@@ -35,7 +36,22 @@ pub fn config(prefix: &std::path::Path, body: &str) -> String {
 
 /// [`config`] with the connection handling chosen.
 pub fn config_with(prefix: &std::path::Path, body: &str, conns: Connections) -> String {
+    config_for(prefix, body, conns, Family::Ipv4)
+}
+
+/// [`config_with`] for a lab of `family`: an IPv6 lab also listens on [::]:80 (a namespace
+/// without IPv6 refuses that socket, so an IPv4 lab must not).
+pub fn config_for(
+    prefix: &std::path::Path,
+    body: &str,
+    conns: Connections,
+    family: Family,
+) -> String {
     let p = prefix.display();
+    let listen6 = match family {
+        Family::Ipv4 => "",
+        Family::Ipv6 => "\n        listen [::]:80 ipv6only=on default_server;",
+    };
     let (workers, keepalive) = match conns {
         Connections::Close => (512, "keepalive_timeout 0;"),
         Connections::KeepAlive => (
@@ -61,7 +77,7 @@ http {{
     scgi_temp_path {p}/scgi;
     {keepalive}
     server {{
-        listen 0.0.0.0:80 default_server;
+        listen 0.0.0.0:80 default_server;{listen6}
         location / {{
             default_type text/plain;
             return 200 "{body}";
@@ -77,7 +93,10 @@ impl Nginx {
     /// listens on port 80.
     pub fn start(lab: &Lab, node: &str, body: &str) -> Nginx {
         let prefix = lab.tmp_dir(&format!("nginx-{node}"));
-        let conf = lab.write_artifact(&format!("nginx-{node}.conf"), &config(&prefix, body));
+        let conf = lab.write_artifact(
+            &format!("nginx-{node}.conf"),
+            &config_for(&prefix, body, Connections::Close, lab.family()),
+        );
         let mut n = Nginx {
             node: node.to_string(),
             body: body.to_string(),

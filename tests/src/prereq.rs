@@ -26,6 +26,18 @@ pub enum Need {
     Vrrpd,
 }
 
+impl Need {
+    /// What a speaker in a router seat needs.
+    pub fn speaker(s: crate::router::Speaker) -> Need {
+        use crate::router::Speaker;
+        match s {
+            Speaker::Keepalived => Need::Keepalived,
+            Speaker::Frr => Need::Frr,
+            Speaker::Vrrpd => Need::Vrrpd,
+        }
+    }
+}
+
 /// Whether this run is CI (`CI` set and not `false` / `0` / empty).
 pub fn is_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))

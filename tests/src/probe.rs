@@ -1,7 +1,7 @@
 //! The HTTP prober (binary `prober` of this crate) in the client namespace, and its analysis.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::lab::{Lab, ProcId};
@@ -38,13 +38,14 @@ pub struct Probe {
     pub result: Result<String, String>,
 }
 
-/// One GET of `http://<ip>/` from the client namespace, with `timeout`.
+/// One GET of `http://<ip>/` (IPv4 or IPv6) from the client namespace, with `timeout`.
 pub fn client_get(
     lab: &Lab,
     prober: &str,
-    ip: Ipv4Addr,
+    ip: impl Into<IpAddr>,
     timeout: Duration,
 ) -> Result<String, String> {
+    let ip = ip.into();
     let ms = timeout.as_millis().to_string();
     let out = lab.exec(
         "client",
@@ -65,7 +66,8 @@ pub struct Prober {
 
 impl Prober {
     /// Starts the prober binary (`env!("CARGO_BIN_EXE_prober")` in a test) against `ip`.
-    pub fn start(lab: &Lab, prober: &str, ip: Ipv4Addr, opts: &ProbeOpts) -> Prober {
+    pub fn start(lab: &Lab, prober: &str, ip: impl Into<IpAddr>, opts: &ProbeOpts) -> Prober {
+        let ip = ip.into();
         let (i, t, d) = (
             opts.interval.as_millis().to_string(),
             opts.timeout.as_millis().to_string(),

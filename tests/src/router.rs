@@ -4,13 +4,13 @@
 //! test runs keepalived, FRR or our own `vrrpd` in either seat.
 
 use std::fs;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::lab::{Lab, ProcId};
-use crate::{VIP, frr, keepalived};
+use crate::lab::{Family, Lab, ProcId};
+use crate::{VIP, VIP6, frr, keepalived};
 
 /// Which VRRP implementation sits in a router seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,13 +45,14 @@ pub struct VrrpParams {
     pub priority: u8,
     /// Advertisement interval (whole seconds for v2, centiseconds for v3).
     pub advert_int: Duration,
-    /// The virtual addresses (/24 on the segment).
-    pub vips: Vec<Ipv4Addr>,
+    /// The virtual addresses (/24 on the segment for IPv4, /64 for IPv6), all of one family:
+    /// an IPv6 virtual router (RFC 9568 §5.2.9) needs a [`Family::Ipv6`] lab and version 3.
+    pub vips: Vec<IpAddr>,
     /// Preempt a lower-priority Active.
     pub preempt: bool,
     /// Delay before preempting (zero = none).
     pub preempt_delay: Duration,
-    /// Unicast peers; empty = multicast 224.0.0.18.
+    /// Unicast peers (IPv4 virtual routers only); empty = multicast 224.0.0.18 / ff02::12.
     pub unicast_peers: Vec<Ipv4Addr>,
 }
 
@@ -63,7 +64,7 @@ impl VrrpParams {
             vrid,
             priority,
             advert_int,
-            vips: vec![VIP],
+            vips: vec![VIP.into()],
             preempt: true,
             preempt_delay: Duration::ZERO,
             unicast_peers: Vec::new(),
@@ -76,6 +77,36 @@ impl VrrpParams {
             version: 2,
             ..VrrpParams::v3(vrid, priority, advert_int)
         }
+    }
+
+    /// VRRPv3 over IPv6 (RFC 9568), VIP 2001:db8::1 ([`VIP6`]), preempt, multicast ff02::12.
+    pub fn v3_ipv6(vrid: u8, priority: u8, advert_int: Duration) -> VrrpParams {
+        VrrpParams {
+            vips: vec![VIP6.into()],
+            ..VrrpParams::v3(vrid, priority, advert_int)
+        }
+    }
+
+    /// The address family of the virtual router: that of its VIPs. Panics if there is none or
+    /// they mix families (keepalived, FRR and RFC 9568 §5.2.9 want one family per router).
+    pub fn family(&self) -> Family {
+        let first = self.vips.first().expect("a virtual router needs a VIP");
+        assert!(
+            self.vips.iter().all(|v| v.is_ipv4() == first.is_ipv4()),
+            "VIPs of one virtual router must be of one family: {:?}",
+            self.vips
+        );
+        if first.is_ipv4() {
+            Family::Ipv4
+        } else {
+            assert_eq!(self.version, 3, "IPv6 needs VRRPv3");
+            Family::Ipv6
+        }
+    }
+
+    /// The first VIP: the address the client's prober uses.
+    pub fn vip(&self) -> IpAddr {
+        self.vips[0]
     }
 
     /// The same parameters with another priority.
@@ -135,6 +166,10 @@ pub struct Router {
 impl Router {
     /// Starts `speaker` in the seat of `node` with `params`.
     pub fn start(lab: &Lab, node: &str, speaker: Speaker, params: &VrrpParams) -> Router {
+        assert!(
+            params.family() == Family::Ipv4 || lab.family() == Family::Ipv6,
+            "IPv6 VIPs need a lab built with Family::Ipv6"
+        );
         match speaker {
             Speaker::Keepalived => Router::keepalived(lab, node, params),
             Speaker::Frr => Router::frr(lab, node, params),
@@ -245,10 +280,9 @@ impl Router {
                     Some(_) => State::Unknown,
                 }
             }
-            Speaker::Frr => self
-                .frr
-                .as_ref()
-                .map_or(State::Unknown, |f| f.state(lab, self.params.vrid)),
+            Speaker::Frr => self.frr.as_ref().map_or(State::Unknown, |f| {
+                f.state(lab, self.params.vrid, self.params.family())
+            }),
             Speaker::Vrrpd => vrrpd_state(lab, &self.node, self.params.vrid),
         }
     }
@@ -275,14 +309,21 @@ impl Router {
 }
 
 /// The vrrpd config for `params` on `eth0` (schema: host/examples/vrrpd.toml). The status
-/// endpoint listens on the node's own loopback, so every namespace can use the same port.
+/// endpoint listens on the node's own loopback, so every namespace can use the same port. VIPs
+/// are written with their prefix on the segment: `"192.0.2.1/24"`, `"2001:db8::1/64"`.
 pub fn vrrpd_config_toml(p: &VrrpParams) -> String {
-    let list = |v: &[Ipv4Addr], suffix: &str| {
-        v.iter()
-            .map(|a| format!("\"{a}{suffix}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let vips = p
+        .vips
+        .iter()
+        .map(|a| format!("\"{a}/{}\"", prefix_len(*a)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let peers = p
+        .unicast_peers
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut toml = format!(
         "# generated by vrrp-tests\n\
          interface = \"eth0\"\n\n\
@@ -300,14 +341,19 @@ pub fn vrrpd_config_toml(p: &VrrpParams) -> String {
         p.version,
         p.priority,
         p.advert_int.as_millis(),
-        list(&p.vips, "/24"),
+        vips,
         p.preempt,
         p.preempt_delay.as_millis(),
     );
     if !p.unicast_peers.is_empty() {
-        toml += &format!("peers = [{}]\n", list(&p.unicast_peers, ""));
+        toml += &format!("peers = [{peers}]\n");
     }
     toml
+}
+
+/// The prefix length of the lab's segment for a VIP: 24 (192.0.2.0/24) or 64 (2001:db8::/64).
+pub fn prefix_len(vip: IpAddr) -> u8 {
+    if vip.is_ipv4() { 24 } else { 64 }
 }
 
 /// Where every vrrpd under test serves its status (inside its own namespace).
@@ -370,8 +416,31 @@ mod tests {
     fn vrrpd_config_mentions_params() {
         let c = vrrpd_config_toml(&VrrpParams::v3(7, 150, Duration::from_millis(10)));
         assert!(
-            c.contains("vrid = 7") && c.contains("interval = \"10ms\""),
+            c.contains("vrid = 7")
+                && c.contains("interval = \"10ms\"")
+                && c.contains("vips = [\"192.0.2.1/24\"]"),
             "{c}"
         );
+        let c = vrrpd_config_toml(&VrrpParams::v3_ipv6(7, 150, Duration::from_millis(10)));
+        assert!(c.contains("vips = [\"2001:db8::1/64\"]"), "{c}");
+    }
+
+    #[test]
+    fn family_of_the_vips() {
+        let p = VrrpParams::v3_ipv6(7, 150, Duration::from_millis(10));
+        assert_eq!(p.family(), Family::Ipv6);
+        assert_eq!(p.vip(), IpAddr::from(VIP6));
+        assert_eq!(
+            VrrpParams::v2(7, 150, Duration::from_secs(1)).family(),
+            Family::Ipv4
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "one family")]
+    fn mixed_families_refused() {
+        let mut p = VrrpParams::v3_ipv6(7, 150, Duration::from_millis(10));
+        p.vips.push(VIP.into());
+        p.family();
     }
 }

@@ -1,17 +1,21 @@
 //! The pause / resume failover scenario (issue 4 tests 1-3 and 7, issue 6 P1-P3), for any pair of
-//! speakers.
+//! speakers, over IPv4 or IPv6 (the family of the VIPs in [`Failover::params`]; an IPv6 scenario
+//! needs a [`crate::Family::Ipv6`] lab).
+//!
+//! Each router's adverts are read from the capture of what it sent (`from-<node>.pcap`), not by
+//! source address: over IPv6 the source is a link-local, FRR's a random one on its macvlan.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
 
-use crate::capture::{Capture, count_kinds};
-use crate::lab::Lab;
+use crate::capture::{Capture, Pcap, Silence, count_kinds};
+use crate::lab::{Family, Lab};
 use crate::nginx::Nginx;
 use crate::probe::{ProbeOpts, Prober, client_get};
-use crate::router::{Router, Speaker, VrrpParams};
-use crate::{VIP, wait_until};
+use crate::router::{Router, Speaker, State, VrrpParams};
+use crate::wait_until;
 
 /// What to run: r1 (priority 200, nginx "Primary") and r2 (priority 100, nginx "Secondary").
 #[derive(Debug, Clone)]
@@ -32,6 +36,9 @@ pub struct Failover {
     /// Assert that r2 falls silent for good after r1 resumes (no flap). keepalived at 10 ms on a
     /// loaded 2-core machine does flap (r1's adverts come up to 60 ms apart): report it there.
     pub strict_convergence: bool,
+    /// Also ask the speakers: r1 Active and r2 Backup before the pause and after the resume, r2
+    /// Active during the pause ([`Router::state`]), and r2 silent on the wire before the pause.
+    pub check_states: bool,
 }
 
 impl Failover {
@@ -65,7 +72,21 @@ impl Failover {
             },
             max_resume_frames: None,
             strict_convergence: true,
+            check_states: false,
         }
+    }
+
+    /// `seat1` in r1, `seat2` in r2, VRRPv3 over IPv6 with VIP 2001:db8::1
+    /// ([`VrrpParams::v3_ipv6`]), the speakers' states checked. Label
+    /// `<speakers>-v3-ipv6-<interval>ms`. Besides the assertions of [`pause_resume`], it checks
+    /// that every advert is an RFC 9568 IPv6 one and that r2 announces the VIP with an
+    /// unsolicited Neighbor Advertisement when it takes over.
+    pub fn ipv6(seat1: Speaker, seat2: Speaker, advert_int: Duration) -> Failover {
+        let mut f = Failover::pair(seat1, seat2, 3, advert_int);
+        f.params = VrrpParams::v3_ipv6(f.params.vrid, f.params.priority, advert_int);
+        f.label = f.label.replacen("-v3-", "-v3-ipv6-", 1);
+        f.check_states = true;
+        f
     }
 }
 
@@ -101,8 +122,15 @@ pub struct Measure {
     /// r2 Active periods after r1 resumed and should have won (flaps): r2 still advertising
     /// I + 200 ms after the resume, or starting again after 3I+skew of silence.
     pub flaps: usize,
-    /// ARP claims of the VIP per sender MAC: (replies, gratuitous).
+    /// Claims of the VIP per MAC: ARP (replies, gratuitous) for an IPv4 VIP, Neighbor
+    /// Advertisements (solicited, unsolicited) for an IPv6 one.
     pub arp_claims: BTreeMap<String, (usize, usize)>,
+    /// r2's first announcement of the VIP after the pause (gratuitous ARP, or unsolicited
+    /// Neighbor Advertisement for IPv6), from its first advert: negative if it came first.
+    /// None: r2 announced nothing.
+    pub takeover_announce_ms: Option<f64>,
+    /// The VIP's family.
+    pub family: Family,
     /// Client answers during the pause, per body.
     pub bodies_paused: BTreeMap<String, usize>,
     /// Failed client requests started during the pause.
@@ -173,7 +201,7 @@ pub fn steady(lab: &Lab, prober: &str, spec: &Failover) -> Steady {
     let p1 = spec.params.with_priority(200);
     let p2 = spec.params.with_priority(100);
     let settle = Duration::from_secs(15) + p2.active_down_interval() * 5;
-    let r1_ip = lab.node("r1").ip;
+    let vip = spec.params.vip();
     let nginx = [
         Nginx::start(lab, "r1", "Primary"),
         Nginx::start(lab, "r2", "Secondary"),
@@ -197,15 +225,15 @@ pub fn steady(lab: &Lab, prober: &str, spec: &Failover) -> Steady {
     let t0 = crate::unix_now();
     wait_until(settle, || {
         alive();
-        client_get(lab, prober, VIP, Duration::from_millis(200)).as_deref() == Ok("Primary")
+        client_get(lab, prober, vip, Duration::from_millis(200)).as_deref() == Ok("Primary")
     })
     .expect("client gets Primary through the VIP");
     wait_until(settle, || {
         alive();
-        cap.bridge_now().advert_times(r1_ip, t0, f64::MAX).len() >= 5
+        cap.from_node_now("r1").advert_times_any(t0, f64::MAX).len() >= 5
     })
     .expect("r1 advertises");
-    let probe = Prober::start(lab, prober, VIP, &spec.probe);
+    let probe = Prober::start(lab, prober, vip, &spec.probe);
     let since = crate::unix_now();
     wait_until(Duration::from_secs(10), || {
         probe.records(lab).count_body_since("Primary", since) >= 5
@@ -228,14 +256,22 @@ pub fn steady(lab: &Lab, prober: &str, spec: &Failover) -> Steady {
 ///    [3I - 2 ms, 1.5 x (3I+skew) + 50 ms];
 /// 3. after SIGCONT, "Primary" again, r2 stops advertising, and (if set) the resume-frame goal.
 ///
+/// With [`Failover::check_states`], the speakers' own states too; over IPv6, the adverts' IP
+/// headers and r2's unsolicited Neighbor Advertisement (see [`Failover::ipv6`]).
+///
 /// Prints and returns the figures (also appended to `$VRRP_MEASURE_FILE` if set).
 pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
     let i = spec.params.advert_int;
-    let (r1_ip, r2_ip) = (lab.node("r1").ip, lab.node("r2").ip);
+    let vip = spec.params.vip();
+    let family = spec.params.family();
     // 1. Steady state: the client reaches r1 through the VIP, r1 advertises.
     let st = steady(lab, prober, spec);
     let (cap, probe, settle) = (&st.cap, &st.probe, st.settle);
     let adi = st.backup_params.active_down_interval();
+    let t_steady = crate::unix_now();
+    if spec.check_states {
+        wait_states(lab, &st, [State::Active, State::Backup], "before the pause");
+    }
 
     // 2. Pause r1 right after one of its adverts (the client's worst case: the whole
     // Active_Down_Interval passes with r1 frozen), r2 takes over.
@@ -248,18 +284,33 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
     };
     wait_until(settle, || from_r1(t_phase) >= 1).expect("an advert from r1 to pause after");
     let t_pause = lab.pause("r1");
+    if spec.check_states {
+        let r2_early = cap.from_node_now("r2").advert_times_any(t_steady, t_pause);
+        assert!(
+            r2_early.is_empty(),
+            "r2 advertised while r1 was Active (two Actives): {} adverts; see {}",
+            r2_early.len(),
+            lab.artifacts.display()
+        );
+    }
     wait_until(settle, || {
         probe.records(lab).count_body_since("Secondary", t_pause) >= 1
     })
     .expect("client gets Secondary after pausing r1");
     wait_until(settle, || {
-        cap.bridge_now()
-            .advert_times(r2_ip, t_pause, f64::MAX)
+        cap.from_node_now("r2")
+            .advert_times_any(t_pause, f64::MAX)
             .len()
             >= 5
             && probe.records(lab).count_body_since("Secondary", t_pause) >= 10
     })
     .expect("r2 stays Active while r1 is paused");
+    if spec.check_states {
+        // Not r1: a frozen FRR would not answer vtysh.
+        let r2 = &st.routers[1];
+        wait_until(settle, || r2.state(lab) == State::Active)
+            .unwrap_or_else(|e| panic!("r2 {:?} while r1 is paused: {e}", r2.state(lab)));
+    }
 
     // 3. Resume r1: it takes the VIP back.
     let t_resume = lab.resume("r1");
@@ -278,13 +329,15 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
     })
     .expect("r1 advertising after resume");
     st.assert_alive(lab);
+    if spec.check_states {
+        wait_states(lab, &st, [State::Active, State::Backup], "after the resume");
+    }
 
     let probes = probe.stop(lab);
     let (bridge, ports) = cap.finish(lab);
     let t_end = crate::unix_now();
 
-    let silence = bridge
-        .takeover_silence(r1_ip, r2_ip, t_pause)
+    let silence = Silence::between(&ports["r1"], &ports["r2"], t_pause)
         .expect("a takeover advert from r2 after the pause");
     let outage = probes
         .longest_gap(t_pause, t_resume)
@@ -299,7 +352,7 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
         .find(|&t| t >= silence.first_new)
         .expect("a client success after the takeover");
     let settled = t_resume + i.as_secs_f64() + 0.2;
-    let r2_adverts = bridge.advert_times(r2_ip, t_pause, f64::MAX);
+    let r2_adverts = ports["r2"].advert_times_any(t_pause, f64::MAX);
     // A flap: r2 starts a new Active period after `settled`, or never stopped before it.
     let mut flaps = 0;
     let mut prev: Option<f64> = None;
@@ -327,7 +380,13 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
         resume_all_frames: all,
         resume_vrrp: vrrp,
         resume_arp: arp,
-        arp_claims: bridge.arp_claims(VIP),
+        arp_claims: bridge.claims(vip),
+        takeover_announce_ms: ports["r2"]
+            .announcements(vip)
+            .iter()
+            .find(|(t, _)| *t >= t_pause && *t < t_resume)
+            .map(|(t, _)| (t - silence.first_new) * 1000.0),
+        family,
         bodies_paused: probes.bodies(t_pause, t_resume),
         errors_paused: probes.errors(t_pause, t_resume),
     };
@@ -358,7 +417,51 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
             m.resume_frames
         );
     }
+    if family == Family::Ipv6 {
+        assert_ipv6_wire(lab, spec, &ports);
+        assert!(
+            m.takeover_announce_ms.is_some(),
+            "r2 sent no unsolicited Neighbor Advertisement for {vip} while r1 was paused; see {}",
+            lab.artifacts.display()
+        );
+    }
     m
+}
+
+/// Waits until r1 and r2 report `want` (r1's, r2's).
+fn wait_states(lab: &Lab, st: &Steady, want: [State; 2], when: &str) {
+    let [r1, r2] = &st.routers;
+    wait_until(st.settle, || {
+        r1.state(lab) == want[0] && r2.state(lab) == want[1]
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "{when}: r1 ({}) {:?}, r2 ({}) {:?}, want {want:?}: {e}",
+            r1.speaker.name(),
+            r1.state(lab),
+            r2.speaker.name(),
+            r2.state(lab)
+        )
+    });
+}
+
+/// Every advert r1 and r2 sent is an RFC 9568 IPv6 one (link-local source, ff02::12, hop limit
+/// 255, version 3) for this virtual router, carrying exactly its VIPs.
+fn assert_ipv6_wire(lab: &Lab, spec: &Failover, ports: &BTreeMap<String, Pcap>) {
+    for node in ["r1", "r2"] {
+        let mut n = 0;
+        for (t, _, a) in ports[node].adverts() {
+            n += 1;
+            assert!(
+                a.is_rfc_ipv6() && a.vrid == spec.params.vrid && a.addrs == spec.params.vips,
+                "{node} sent at {t:.6} an advert that is not VRRPv3 over IPv6 for {:?}: {a:?}; \
+                 see {}",
+                spec.params.vips,
+                lab.artifacts.display()
+            );
+        }
+        assert!(n > 0, "no advert from {node}");
+    }
 }
 
 /// Prints the MEASURE line and details; writes them to `<artifacts>/measure.txt` and appends the
@@ -375,14 +478,30 @@ pub fn report(lab: &Lab, m: &Measure) {
     for (mac, (replies, garps)) in &m.arp_claims {
         let who = match crate::lab::parse_mac(mac) {
             Some([0, 0, 0x5e, 0, 1, vrid]) => format!("virtual MAC of VRID {vrid}"),
+            Some([0, 0, 0x5e, 0, 2, vrid]) => format!("IPv6 virtual MAC of VRID {vrid}"),
             Some(b) => lab
                 .node_by_mac(&b)
                 .map_or_else(|| "?".to_string(), |n| n.name.clone()),
             None => "?".to_string(),
         };
+        let line = match m.family {
+            Family::Ipv4 => {
+                format!("ARP for VIP from {mac} ({who}): {replies} replies, {garps} gratuitous")
+            }
+            Family::Ipv6 => format!(
+                "NA for VIP advertising {mac} ({who}): {replies} solicited, {garps} unsolicited"
+            ),
+        };
+        let _ = writeln!(details, "  {line}");
+    }
+    if let Some(ms) = m.takeover_announce_ms {
+        let what = match m.family {
+            Family::Ipv4 => "gratuitous ARP",
+            Family::Ipv6 => "unsolicited NA",
+        };
         let _ = writeln!(
             details,
-            "  ARP for VIP from {mac} ({who}): {replies} replies, {garps} gratuitous"
+            "  r2's first {what} for the VIP: {ms:.3} ms after its first advert"
         );
     }
     println!("{details}");
@@ -417,7 +536,6 @@ impl StopMeasure {
 /// priority-0 advert, that r2 takes over within its skew time (bound: 1.5 x skew + 50 ms, and
 /// less than 3I+skew) and that the client then gets "Secondary". Prints the MEASURE line.
 pub fn sigterm_takeover(lab: &Lab, prober: &str, spec: &Failover) -> StopMeasure {
-    let (r1_ip, r2_ip) = (lab.node("r1").ip, lab.node("r2").ip);
     let mut st = steady(lab, prober, spec);
     let skew = st.backup_params.skew();
     let adi = st.backup_params.active_down_interval();
@@ -428,22 +546,22 @@ pub fn sigterm_takeover(lab: &Lab, prober: &str, spec: &Failover) -> StopMeasure
         st.probe.records(lab).count_body_since("Secondary", t_stop) >= 10
             && st
                 .cap
-                .bridge_now()
-                .advert_times(r2_ip, t_stop, f64::MAX)
+                .from_node_now("r2")
+                .advert_times_any(t_stop, f64::MAX)
                 .len()
                 >= 3
     })
     .expect("client gets Secondary after SIGTERM of r1's speaker");
     let probes = st.probe.stop(lab);
-    let (bridge, _) = st.cap.finish(lab);
-    let prio0 = bridge
+    let (_, ports) = st.cap.finish(lab);
+    let prio0 = ports["r1"]
         .adverts()
-        .find(|(t, _, a)| *t >= t_stop && a.src == r1_ip && a.priority == 0)
+        .find(|(t, _, a)| *t >= t_stop && a.priority == 0)
         .map(|(t, _, _)| t)
         .expect("r1 sends a priority-0 advert on SIGTERM");
-    let first_new = bridge
+    let first_new = ports["r2"]
         .adverts()
-        .find(|(t, _, a)| *t >= prio0 && a.src == r2_ip && a.priority > 0)
+        .find(|(t, _, a)| *t >= prio0 && a.priority > 0)
         .map(|(t, _, _)| t)
         .expect("r2 advertises after r1's priority 0");
     let outage = probes
@@ -577,6 +695,11 @@ pub fn hostile_adverts(
     strict: bool,
 ) -> Vec<HostileOutcome> {
     use crate::craft::{AdvertSpec, Fault, inject};
+    assert_eq!(
+        spec.params.family(),
+        Family::Ipv4,
+        "crafted adverts are IPv4"
+    );
     let r1_ip = lab.node("r1").ip;
     let r2_ip = lab.node("r2").ip;
     let r3 = lab.node("r3").clone();

@@ -19,7 +19,7 @@
 //! directory, building them if missing.
 
 use std::fs;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -263,8 +263,8 @@ impl Firmware {
 }
 
 /// Adverts per source address in `[from, to)`.
-fn advert_sources(pcap: &Pcap, from: f64, to: f64) -> Vec<(Ipv4Addr, usize)> {
-    let mut v: Vec<(Ipv4Addr, usize)> = Vec::new();
+fn advert_sources(pcap: &Pcap, from: f64, to: f64) -> Vec<(IpAddr, usize)> {
+    let mut v: Vec<(IpAddr, usize)> = Vec::new();
     for (t, _, a) in pcap.adverts() {
         if t < from || t >= to {
             continue;

@@ -1,13 +1,14 @@
 //! Tests of the harness itself: topology, teardown (also on panic), pause / resume, capture
 //! attribution, the prober.
 
+use std::net::IpAddr;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use vrrp_tests::capture::{Capture, Payload};
-use vrrp_tests::lab::{Lab, proc_state};
+use vrrp_tests::lab::{Family, Lab, proc_state};
 use vrrp_tests::nginx::Nginx;
 use vrrp_tests::prereq::require;
 use vrrp_tests::probe::client_get;
@@ -68,6 +69,64 @@ fn topology_serves_each_router_and_tears_down() {
     assert!(!tmp.exists(), "tmp dir left behind");
     if std::env::var_os("VRRP_KEEP_ARTIFACTS").is_none() {
         assert!(!artifacts.exists(), "artifacts of a passing test kept");
+    }
+}
+
+#[test]
+fn ipv6_lab_serves_each_router_and_tears_down() {
+    if !require(&[]) {
+        return;
+    }
+    let lab = Lab::with_family(
+        "ipv6_lab_serves_each_router_and_tears_down",
+        2,
+        Family::Ipv6,
+    );
+    let bodies = ["one", "two"];
+    let _nginx: Vec<Nginx> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| Nginx::start(&lab, &format!("r{}", i + 1), body))
+        .collect();
+    for (i, body) in bodies.iter().enumerate() {
+        let r = format!("r{}", i + 1);
+        let node = lab.node(&r).clone();
+        // The link-local the lab expects is the one the kernel made, and it is usable.
+        assert!(
+            lab.has_addr(&r, node.link_local),
+            "{r}: no {}",
+            node.link_local
+        );
+        for ip in [IpAddr::from(node.ip6), IpAddr::from(node.ip)] {
+            let got = client_get(&lab, PROBER, ip, Duration::from_secs(2));
+            assert_eq!(got.as_deref(), Ok(*body), "GET {ip}");
+        }
+        // Neighbour discovery resolved the router to the MAC the lab gave it.
+        assert_eq!(
+            lab.client_neigh_owner(node.ip6).as_deref(),
+            Some(r.as_str())
+        );
+    }
+    for n in lab.nodes() {
+        let addrs = lab.exec_ok(&n.name, "ip", &["-6", "-o", "addr", "show"]);
+        assert!(!addrs.contains("tentative"), "{}: {addrs}", n.name);
+        // Routers route IPv6 (as they do IPv4 on a host that forwards); the client is a host.
+        let fwd = lab.exec_ok(&n.name, "sysctl", &["-n", "net.ipv6.conf.eth0.forwarding"]);
+        let want = if n.name == "client" { "0" } else { "1" };
+        assert_eq!(fwd.trim(), want, "{} forwarding", n.name);
+    }
+    // The switch has no IPv6 of its own: nothing it sends pollutes the captures.
+    let sw = lab.exec_ok("sw", "ip", &["-6", "-o", "addr", "show"]);
+    assert!(sw.trim().is_empty(), "switch has IPv6 addresses: {sw}");
+    let namespaces: Vec<String> = lab
+        .nodes()
+        .iter()
+        .map(|n| n.ns.clone())
+        .chain([lab.switch_ns.clone()])
+        .collect();
+    drop(lab);
+    for ns in &namespaces {
+        assert!(!ns_exists(ns), "namespace {ns} left behind");
     }
 }
 

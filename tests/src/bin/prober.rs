@@ -4,17 +4,17 @@
 //! `<start unix s> <end unix s> ok <body>` or `<start> <end> err <reason>`
 //!
 //! Bounded: stops after `--count` requests or `--duration-ms`, whichever comes first. Refuses any
-//! target outside 192.0.2.0/24 (the test segment). `--once` makes one request, prints the body and
+//! target outside 192.0.2.0/24 and 2001:db8::/32 (the test segment's documentation prefixes). `--once` makes one request, prints the body and
 //! exits 0 on success, 1 otherwise.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 struct Opts {
-    target: Ipv4Addr,
+    target: IpAddr,
     port: u16,
     interval: Duration,
     timeout: Duration,
@@ -24,11 +24,11 @@ struct Opts {
 }
 
 const USAGE: &str = "usage: prober [--once] [--port P] [--interval-ms N] [--timeout-ms N] \
-                     [--duration-ms N] [--count N] 192.0.2.X";
+                     [--duration-ms N] [--count N] 192.0.2.X|2001:db8::X";
 
 fn parse() -> Result<Opts, String> {
     let mut o = Opts {
-        target: Ipv4Addr::UNSPECIFIED,
+        target: Ipv4Addr::UNSPECIFIED.into(),
         port: 80,
         interval: Duration::from_millis(20),
         timeout: Duration::from_millis(200),
@@ -53,15 +53,21 @@ fn parse() -> Result<Opts, String> {
             "--count" => o.count = usize::try_from(num("--count")?).map_err(|e| e.to_string())?,
             "-h" | "--help" => return Err(USAGE.into()),
             t if target.is_none() => {
-                target = Some(t.parse::<Ipv4Addr>().map_err(|e| format!("{t}: {e}"))?)
+                target = Some(t.parse::<IpAddr>().map_err(|e| format!("{t}: {e}"))?)
             }
             other => return Err(format!("unexpected argument {other}\n{USAGE}")),
         }
     }
     o.target = target.ok_or(USAGE)?;
-    let [a, b, c, _] = o.target.octets();
-    if (a, b, c) != (192, 0, 2) {
-        return Err(format!("{}: only 192.0.2.0/24 is allowed", o.target));
+    let allowed = match o.target {
+        IpAddr::V4(a) => a.octets()[..3] == [192, 0, 2],
+        IpAddr::V6(a) => a.segments()[..2] == [0x2001, 0x0db8],
+    };
+    if !allowed {
+        return Err(format!(
+            "{}: only 192.0.2.0/24 and 2001:db8::/32 are allowed",
+            o.target
+        ));
     }
     Ok(o)
 }
@@ -85,10 +91,11 @@ fn get(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
     let mut s = TcpStream::connect_timeout(&addr, left()?).map_err(|e| format!("connect:{e}"))?;
     s.set_nodelay(true).ok();
     s.set_write_timeout(Some(left()?)).ok();
-    let req = format!(
-        "GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        addr.ip()
-    );
+    let host = match addr.ip() {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => format!("[{a}]"),
+    };
+    let req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes())
         .map_err(|e| format!("write:{e}"))?;
     let mut buf = Vec::new();
