@@ -16,7 +16,7 @@
 
 use std::fs;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -96,7 +96,7 @@ fn tolerate(r: Result<(), rtnetlink::Error>, ok: &[i32]) -> Result<(), rtnetlink
 /// An IPv4 address as configured on an interface.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Addr {
-    pub addr: Ipv4Addr,
+    pub addr: IpAddr,
     pub prefix: u8,
     #[serde(default)]
     pub broadcast: Option<Ipv4Addr>,
@@ -142,7 +142,7 @@ pub struct Snapshot {
     pub routes: Vec<Route>,
     /// VIPs vrrpd added to `lo` and has not removed yet.
     #[serde(default)]
-    pub vips: Vec<Ipv4Addr>,
+    pub vips: Vec<IpAddr>,
 }
 
 /// Names and paths for one layout.
@@ -270,10 +270,7 @@ impl Netlink {
     }
 
     async fn add_addr(&self, index: u32, ifname: &str, a: &Addr) -> Result<()> {
-        let mut req = self
-            .handle
-            .address()
-            .add(index, IpAddr::V4(a.addr), a.prefix);
+        let mut req = self.handle.address().add(index, a.addr, a.prefix);
         let msg = req.message_mut();
         msg.attributes
             .retain(|at| !matches!(at, AddressAttribute::Broadcast(_)));
@@ -295,11 +292,17 @@ impl Netlink {
             .map_err(nl_err(format!("add {}/{} to {ifname}", a.addr, a.prefix)))
     }
 
-    async fn del_addr(&self, index: u32, addr: Ipv4Addr, prefix: u8, ifname: &str) -> Result<()> {
-        let msg = rtnetlink::AddressMessageBuilder::<Ipv4Addr>::new()
-            .index(index)
-            .address(addr, prefix)
-            .build();
+    async fn del_addr(&self, index: u32, addr: IpAddr, prefix: u8, ifname: &str) -> Result<()> {
+        let msg = match addr {
+            IpAddr::V4(a) => rtnetlink::AddressMessageBuilder::<Ipv4Addr>::new()
+                .index(index)
+                .address(a, prefix)
+                .build(),
+            IpAddr::V6(a) => rtnetlink::AddressMessageBuilder::<Ipv6Addr>::new()
+                .index(index)
+                .address(a, prefix)
+                .build(),
+        };
         let r = self.handle.address().del(msg).execute().await;
         tolerate(r, &[libc::EADDRNOTAVAIL, libc::ENODEV, ENOENT])
             .map_err(nl_err(format!("remove {addr}/{prefix} from {ifname}")))
@@ -381,7 +384,7 @@ fn addrs_of(msgs: &[AddressMessage], ifname: &str) -> Vec<Addr> {
     for m in msgs {
         let mut local = None;
         let mut a = Addr {
-            addr: Ipv4Addr::UNSPECIFIED,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             prefix: m.header.prefix_len,
             broadcast: None,
             label_suffix: None,
@@ -391,8 +394,8 @@ fn addrs_of(msgs: &[AddressMessage], ifname: &str) -> Vec<Addr> {
         let mut secondary = false;
         for at in &m.attributes {
             match at {
-                AddressAttribute::Local(IpAddr::V4(v)) => local = Some(*v),
-                AddressAttribute::Address(IpAddr::V4(v)) if local.is_none() => a.addr = *v,
+                AddressAttribute::Local(v @ IpAddr::V4(_)) => local = Some(*v),
+                AddressAttribute::Address(v @ IpAddr::V4(_)) if local.is_none() => a.addr = *v,
                 AddressAttribute::Broadcast(b) => a.broadcast = Some(*b),
                 AddressAttribute::Label(l) => {
                     a.label_suffix = l
@@ -622,7 +625,8 @@ async fn undo(nl: &Netlink, s: &Snapshot, delete_tap: bool) -> Result<()> {
     }
     if let Some(lo) = nl.link("lo").await? {
         for vip in &s.vips {
-            nl.del_addr(lo.header.index, *vip, 32, "lo").await?;
+            nl.del_addr(lo.header.index, *vip, host_prefix(*vip), "lo")
+                .await?;
         }
     }
     Ok(())
@@ -790,9 +794,19 @@ impl Layout {
         &self.snapshot.addresses
     }
 
-    /// Makes `vip` a local address (`vip/32` on `lo`) so the kernel accepts relayed traffic for
-    /// it. Recorded in the state file first, so a crash cannot leave it behind unnoticed.
-    pub async fn add_vip(&mut self, vip: Ipv4Addr) -> Result<()> {
+    /// The bridge's IPv6 link-local address (the uplink's, moved), the default primary address
+    /// of IPv6 virtual routers (RFC 9568 §5.1.2.1: IPv6 adverts come from a link-local address).
+    pub fn link_local(&self) -> Option<Ipv6Addr> {
+        self.snapshot.addresses.iter().find_map(|a| match a.addr {
+            IpAddr::V6(v) if v.is_unicast_link_local() => Some(v),
+            _ => None,
+        })
+    }
+
+    /// Makes `vip` a local address (`/32` or `/128` on `lo`) so the kernel accepts relayed
+    /// traffic for it. Recorded in the state file first, so a crash cannot leave it behind
+    /// unnoticed.
+    pub async fn add_vip(&mut self, vip: IpAddr) -> Result<()> {
         if !self.snapshot.vips.contains(&vip) {
             self.snapshot.vips.push(vip);
             write_state(&self.state_path, &self.snapshot)?;
@@ -809,7 +823,7 @@ impl Layout {
         }
         let a = Addr {
             addr: vip,
-            prefix: 32,
+            prefix: host_prefix(vip),
             broadcast: None,
             label_suffix: None,
             noprefixroute: false,
@@ -818,10 +832,12 @@ impl Layout {
         self.nl.add_addr(lo.header.index, "lo", &a).await
     }
 
-    /// Removes `vip/32` from `lo`; removing one that is not there is not an error.
-    pub async fn remove_vip(&mut self, vip: Ipv4Addr) -> Result<()> {
+    /// Removes `vip` (`/32` or `/128`) from `lo`; removing one that is not there is not an error.
+    pub async fn remove_vip(&mut self, vip: IpAddr) -> Result<()> {
         if let Some(lo) = self.nl.link("lo").await? {
-            self.nl.del_addr(lo.header.index, vip, 32, "lo").await?;
+            self.nl
+                .del_addr(lo.header.index, vip, host_prefix(vip), "lo")
+                .await?;
         }
         if let Some(i) = self.snapshot.vips.iter().position(|v| *v == vip) {
             self.snapshot.vips.remove(i);
@@ -830,9 +846,10 @@ impl Layout {
         Ok(())
     }
 
-    /// Removes any of `vips` found as `/32` on `lo`: left by an earlier run that could not record
-    /// them, or by hand. Returns the ones removed. Call at start, before anything goes Active.
-    pub async fn remove_stale_vips(&mut self, vips: &[Ipv4Addr]) -> Result<Vec<Ipv4Addr>> {
+    /// Removes any of `vips` found as `/32` or `/128` on `lo`: left by an earlier run that could
+    /// not record them, or by hand. Returns the ones removed. Call at start, before anything goes
+    /// Active.
+    pub async fn remove_stale_vips(&mut self, vips: &[IpAddr]) -> Result<Vec<IpAddr>> {
         let Some(lo) = self.nl.link("lo").await? else {
             return Ok(Vec::new());
         };
@@ -840,12 +857,20 @@ impl Layout {
         let mut removed = Vec::new();
         for a in present
             .iter()
-            .filter(|a| a.prefix == 32 && vips.contains(&a.addr))
+            .filter(|a| a.prefix == host_prefix(a.addr) && vips.contains(&a.addr))
         {
             self.remove_vip(a.addr).await?;
             removed.push(a.addr);
         }
         Ok(removed)
+    }
+}
+
+/// The prefix length of a single-address subnet, as a VIP sits on `lo`.
+fn host_prefix(a: IpAddr) -> u8 {
+    match a {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
     }
 }
 
@@ -869,7 +894,7 @@ mod tests {
             mac: [2, 0x42, 0xc0, 0, 2, 1],
             mtu: 1500,
             addresses: vec![Addr {
-                addr: Ipv4Addr::new(192, 0, 2, 1),
+                addr: Ipv4Addr::new(192, 0, 2, 1).into(),
                 prefix: 24,
                 broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
                 label_suffix: Some(":web".into()),
@@ -888,7 +913,7 @@ mod tests {
                 tos: 0,
                 onlink: false,
             }],
-            vips: vec![Ipv4Addr::new(192, 0, 2, 100)],
+            vips: vec![Ipv4Addr::new(192, 0, 2, 100).into()],
         };
         let dir = std::env::temp_dir().join(format!("vrrpd-layout-unit-{}", std::process::id()));
         let path = dir.join("eth0.json");

@@ -10,14 +10,14 @@ mod layout;
 #[path = "../src/tap.rs"]
 mod tap;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use datapath_common::*;
 use layout::{Layout, LayoutError, LayoutSpec};
 use tap::Tap;
 
-const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
 
 fn spec(lab: &Lab) -> LayoutSpec {
     LayoutSpec {
