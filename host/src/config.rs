@@ -40,6 +40,7 @@
 //! body = "ok"                          # http: optional substring of the body
 //! # addr = "127.0.0.1:80"              # tcp
 //! # name = "nginx" | pidfile = "/run/nginx.pid"   # process: exactly one of them
+//!                                      # process: also re-probed at once on kernel process events
 //! # command = ["/usr/local/bin/check"] # command: argv, exit 0 = up
 //! # interface = "eth0"                 # interface: up while it has carrier
 //! interval = "100ms"                   # default "1s", at least 10ms

@@ -187,7 +187,8 @@ impl Daemon {
                 };
                 tokio::spawn(status::serve(listener, status.clone()));
                 let (tx, health_rx) = mpsc::channel(64);
-                let checks = health::spawn(&cfg.checks, tx);
+                let mut checks = health::spawn(&cfg.checks, tx);
+                checks.report_mode(&status);
                 let relay = Relay::new(layout.bridge_mac());
                 let mut daemon = Daemon {
                     health: HealthTable::new(&cfg),
@@ -680,6 +681,7 @@ impl Daemon {
             self.health_rx = rx;
             health::spawn(&new.checks, tx)
         };
+        self._checks.report_mode(&self.status);
         if let Some(old) = self
             .hooks
             .replace(Hooks::spawn(&new.notify, &new.interface))

@@ -5,6 +5,13 @@
 //! down, and only those debounced changes are sent to the daemon as [`HealthEvent`]s. A check
 //! starts undecided; the first completed rise or fall is reported too.
 //!
+//! Process checks are also woken by kernel process events where Linux provides them (see
+//! [`crate::proc_events`]): an exit of the process the last probe found, or (while none was
+//! found) an exec or rename to the checked name, makes the check probe again at once, at most
+//! once per [`EVENT_PROBE_SPACING`]. The probe still decides, `rise`/`fall` still count probes,
+//! and polling at `interval` goes on, so the events only shorten the time to notice. A pidfile
+//! check is woken by the exit of its pid; it notices a new pid at its next poll.
+//!
 //! The daemon keeps a [`HealthTable`] and gives each router [`HealthTable::priority`], which
 //! applies [`effective_priority`]: an undecided check counts as down, so that a router never
 //! claims the VIP for a service that has not yet been seen healthy.
@@ -18,11 +25,21 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::config::{CheckConfig, CheckKind, Config, Effect, RouterConfig};
+use crate::proc_events::{self, Mode, Notice, ProcEvent};
+use crate::status::StatusHandle;
+
+/// Least time between two event-triggered probes of one check: a storm of exits or execs costs
+/// at most one `/proc` scan per check per this much, and leaves the runtime to other tasks.
+pub const EVENT_PROBE_SPACING: Duration = Duration::from_millis(10);
+
+/// Process events queued for a check that is busy probing. A check that falls further behind
+/// probes once, since it may have missed one that concerned it.
+const EVENT_QUEUE: usize = 1024;
 
 /// A debounced change of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +189,30 @@ impl HealthTable {
 /// The running checks; dropping it stops them.
 pub struct HealthChecks {
     tasks: Vec<JoinHandle<()>>,
+    mode: watch::Receiver<Mode>,
+}
+
+impl HealthChecks {
+    /// How the process checks learn of changes; stays [`Mode::Starting`] without any.
+    #[cfg(test)]
+    pub fn process_mode(&self) -> watch::Receiver<Mode> {
+        self.mode.clone()
+    }
+
+    /// Keeps the `watch` of the process checks in `status` up to date while these checks run.
+    pub fn report_mode(&mut self, status: &StatusHandle) {
+        let mut mode = self.mode.clone();
+        let status = status.clone();
+        self.tasks.push(tokio::spawn(async move {
+            loop {
+                let m = mode.borrow_and_update().as_str();
+                status.update(|s| s.record_process_watch(m));
+                if mode.changed().await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
 }
 
 impl Drop for HealthChecks {
@@ -185,18 +226,122 @@ impl Drop for HealthChecks {
 /// Starts every check of `checks`, sending debounced changes on `tx`. Must be called inside a
 /// tokio runtime; a current-thread one is fine.
 pub fn spawn(checks: &[CheckConfig], tx: mpsc::Sender<HealthEvent>) -> HealthChecks {
-    let tasks = checks
+    let (notices, _) = broadcast::channel(EVENT_QUEUE);
+    let (mode_tx, mode) = watch::channel(Mode::Starting);
+    // Every check subscribes before the listener starts, so none misses its first events.
+    let mut tasks: Vec<_> = checks
         .iter()
         .map(|c| {
             let c = c.clone();
             let tx = tx.clone();
+            let watch = ProcWatch::new(&c.kind, notices.subscribe());
             tokio::spawn(async move {
                 let kind = c.kind.clone();
-                run(&c, || probe(&kind), tx).await;
+                match watch {
+                    Some(w) => {
+                        let probe = || async {
+                            match find_process(&kind).await {
+                                Ok(pid) => (Ok(format!("pid {pid}")), Some(pid)),
+                                Err(e) => (Err(e), None),
+                            }
+                        };
+                        run_watched(&c, probe, Some(w), tx).await;
+                    }
+                    None => run(&c, || probe(&kind), tx).await,
+                }
             })
         })
         .collect();
-    HealthChecks { tasks }
+    if checks.iter().any(|c| is_process(&c.kind)) {
+        tasks.push(tokio::spawn(proc_events::listen(notices, mode_tx)));
+    }
+    HealthChecks { tasks, mode }
+}
+
+fn is_process(kind: &CheckKind) -> bool {
+    matches!(
+        kind,
+        CheckKind::ProcessName { .. } | CheckKind::ProcessPidfile { .. }
+    )
+}
+
+/// Decides which process events concern one process check, given what its last probe found.
+struct ProcWatch {
+    notices: broadcast::Receiver<Notice>,
+    /// The `comm` a name check looks for, cut as the kernel cuts it; `None` for a pidfile.
+    name: Option<Vec<u8>>,
+    /// The process (tgid) the last probe found.
+    found: Option<i32>,
+    /// The listener is gone: only polling is left.
+    closed: bool,
+}
+
+impl ProcWatch {
+    fn new(kind: &CheckKind, notices: broadcast::Receiver<Notice>) -> Option<ProcWatch> {
+        let name = match kind {
+            CheckKind::ProcessName { name } => Some(comm_of_name(name).to_vec()),
+            CheckKind::ProcessPidfile { .. } => None,
+            _ => return None,
+        };
+        Some(ProcWatch {
+            notices,
+            name,
+            found: None,
+            closed: false,
+        })
+    }
+
+    /// Resolves at the first notice that may change the verdict: never once the listener is
+    /// gone.
+    async fn relevant(&mut self) {
+        while !self.closed {
+            match self.notices.recv().await {
+                Ok(Notice::Event(e)) if self.concerns(&e, read_comm) => return,
+                Ok(Notice::Event(_)) => {}
+                Ok(Notice::Overrun) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => self.closed = true,
+            }
+        }
+        std::future::pending().await
+    }
+
+    /// The exit, exec or rename of the process the last probe found; while it found none, a
+    /// process that now carries the checked name. A thread's rename matters only for the
+    /// leader, whose `comm` is the one `/proc/PID/comm` shows. `comm_of` reads a process's
+    /// current `comm` (an exec event does not carry it).
+    fn concerns(&self, event: &ProcEvent, comm_of: impl Fn(i32) -> Option<Vec<u8>>) -> bool {
+        let ours = |tgid: i32| self.found == Some(tgid);
+        let Some(name) = &self.name else {
+            return matches!(*event, ProcEvent::Exit { tgid, .. } if ours(tgid));
+        };
+        // While a process is found, another one with the name changes nothing.
+        let looking = self.found.is_none();
+        match *event {
+            ProcEvent::Exit { tgid, .. } => ours(tgid),
+            ProcEvent::Exec { tgid, .. } => {
+                ours(tgid) || (looking && comm_of(tgid).is_some_and(|c| c == *name))
+            }
+            ProcEvent::Comm { pid, tgid, comm } => {
+                ours(tgid)
+                    || (looking && pid == tgid && ProcEvent::comm_bytes(&comm) == name.as_slice())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `name` as `/proc/PID/comm` shows it: the kernel keeps the first 15 bytes.
+fn comm_of_name(name: &str) -> &[u8] {
+    let b = name.as_bytes();
+    &b[..b.len().min(15)]
+}
+
+fn read_comm(tgid: i32) -> Option<Vec<u8>> {
+    let mut comm = std::fs::read(format!("/proc/{tgid}/comm")).ok()?;
+    if comm.last() == Some(&b'\n') {
+        comm.pop();
+    }
+    Some(comm)
 }
 
 /// The loop of one check over any probe: every `interval` (a late tick fires once, it does not
@@ -207,18 +352,56 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<String, String>>,
 {
+    let probe = || {
+        let f = probe();
+        async move { (f.await, None) }
+    };
+    run_watched(check, probe, None, tx).await;
+}
+
+/// [`run`], also woken by the process events that `watch` finds relevant. `probe` returns the
+/// pid it found besides its verdict, which is what the next events are judged against.
+async fn run_watched<F, Fut>(
+    check: &CheckConfig,
+    mut probe: F,
+    mut watch: Option<ProcWatch>,
+    tx: mpsc::Sender<HealthEvent>,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = (Result<String, String>, Option<i32>)>,
+{
     let mut ticks = tokio::time::interval(check.interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut debounce = Debounce::new(check.rise, check.fall);
+    let mut last_probe: Option<Instant> = None;
     loop {
-        ticks.tick().await;
-        let result = match tokio::time::timeout(check.timeout, probe()).await {
-            Ok(r) => r,
-            Err(_) => Err(format!(
-                "no answer within {}",
-                crate::config::format_duration(check.timeout)
-            )),
+        let woken = tokio::select! {
+            _ = ticks.tick() => false,
+            () = relevant(&mut watch) => true,
         };
+        if woken {
+            if let Some(last) = last_probe {
+                tokio::time::sleep_until(last + EVENT_PROBE_SPACING).await;
+            }
+            // The next poll is a whole interval after this probe, not right behind it.
+            ticks.reset();
+        }
+        last_probe = Some(Instant::now());
+        let (result, found) = match tokio::time::timeout(check.timeout, probe()).await {
+            Ok(r) => r,
+            Err(_) => (
+                Err(format!(
+                    "no answer within {}",
+                    crate::config::format_duration(check.timeout)
+                )),
+                None,
+            ),
+        };
+        // Events queued while probing are judged against this probe's finding: an exit that
+        // raced the scan still wakes the check.
+        if let Some(w) = &mut watch {
+            w.found = found;
+        }
         let ok = result.is_ok();
         let detail = match result {
             Ok(d) | Err(d) => d,
@@ -252,13 +435,9 @@ pub async fn probe(kind: &CheckKind) -> Result<String, String> {
             Ok(_) => Ok(format!("connected to {addr}")),
             Err(e) => Err(format!("connect {addr}: {e}")),
         },
-        CheckKind::ProcessName { name } => {
-            let name = name.clone();
-            tokio::task::spawn_blocking(move || process_by_name(Path::new("/proc"), &name))
-                .await
-                .unwrap_or_else(|e| Err(format!("process scan failed: {e}")))
+        CheckKind::ProcessName { .. } | CheckKind::ProcessPidfile { .. } => {
+            find_process(kind).await.map(|pid| format!("pid {pid}"))
         }
-        CheckKind::ProcessPidfile { pidfile } => process_by_pidfile(pidfile).await,
         CheckKind::Interface { name } => interface_carrier(Path::new("/sys/class/net"), name),
         CheckKind::Command { argv } => {
             // The outer timeout drops this future; run_command's guard then kills the group.
@@ -328,19 +507,38 @@ async fn probe_http(
     result
 }
 
-/// A live (not zombie) process whose `comm` is `name`. The kernel truncates `comm` to 15 bytes,
-/// so longer names are compared on their first 15.
-pub fn process_by_name(proc: &Path, name: &str) -> Result<String, String> {
-    let mut want = name.as_bytes();
-    if want.len() > 15 {
-        want = &want[..15];
+async fn relevant(watch: &mut Option<ProcWatch>) {
+    match watch {
+        Some(w) => w.relevant().await,
+        None => std::future::pending().await,
     }
+}
+
+/// The pid of the process a process check looks for.
+async fn find_process(kind: &CheckKind) -> Result<i32, String> {
+    match kind {
+        CheckKind::ProcessName { name } => {
+            let name = name.clone();
+            tokio::task::spawn_blocking(move || process_by_name(Path::new("/proc"), &name))
+                .await
+                .unwrap_or_else(|e| Err(format!("process scan failed: {e}")))
+        }
+        CheckKind::ProcessPidfile { pidfile } => process_by_pidfile(pidfile).await,
+        other => Err(format!("{other} is not a process check")),
+    }
+}
+
+/// The pid of a live (not zombie) process whose `comm` is `name`. The kernel truncates `comm`
+/// to 15 bytes, so longer names are compared on their first 15.
+pub fn process_by_name(proc: &Path, name: &str) -> Result<i32, String> {
+    let want = comm_of_name(name);
     let entries = std::fs::read_dir(proc).map_err(|e| format!("{}: {e}", proc.display()))?;
     for entry in entries.flatten() {
         let file_name = entry.file_name();
         let Some(pid) = file_name
             .to_str()
             .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse::<i32>().ok())
         else {
             continue;
         };
@@ -354,7 +552,7 @@ pub fn process_by_name(proc: &Path, name: &str) -> Result<String, String> {
         if is_zombie(&entry.path()) {
             continue;
         }
-        return Ok(format!("pid {pid}"));
+        return Ok(pid);
     }
     Err(format!("no process named {name:?}"))
 }
@@ -367,7 +565,7 @@ fn is_zombie(proc_pid: &Path) -> bool {
     })
 }
 
-async fn process_by_pidfile(pidfile: &Path) -> Result<String, String> {
+async fn process_by_pidfile(pidfile: &Path) -> Result<i32, String> {
     let text = tokio::fs::read_to_string(pidfile)
         .await
         .map_err(|e| format!("{}: {e}", pidfile.display()))?;
@@ -383,7 +581,7 @@ async fn process_by_pidfile(pidfile: &Path) -> Result<String, String> {
     let rc = unsafe { libc::kill(pid, 0) };
     let alive = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
     if alive && !is_zombie(&Path::new("/proc").join(pid.to_string())) {
-        Ok(format!("pid {pid}"))
+        Ok(pid)
     } else {
         Err(format!(
             "pid {pid} from {} is not running",
@@ -728,6 +926,137 @@ mod tests {
         assert!(probe(&kind).await.is_err());
     }
 
+    /// A copy of `sleep` under a name of our own, so that its `comm` is unique on the machine.
+    fn distinct_sleep(dir: &Path, prefix: &str) -> (String, std::path::PathBuf) {
+        let name = format!("{prefix}{}", std::process::id());
+        assert!(name.len() <= 15, "{name} would be cut");
+        let sleep = ["/bin/sleep", "/usr/bin/sleep"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("a sleep binary");
+        let bin = dir.join(&name);
+        std::fs::copy(sleep, &bin).unwrap();
+        (name, bin)
+    }
+
+    /// Whether this machine delivers kernel process events to `checks`; prints why not.
+    async fn events_here(checks: &HealthChecks, test: &str) -> bool {
+        let mut mode = checks.process_mode();
+        let decided = tokio::time::timeout(
+            Duration::from_secs(10),
+            mode.wait_for(|m| *m != Mode::Starting),
+        )
+        .await
+        .expect("the proc connector neither answered nor failed within 10 s")
+        .unwrap()
+        .clone();
+        match decided {
+            Mode::Events => true,
+            Mode::Polling(why) => {
+                println!("SKIPPED {test}: no kernel process events here: {why}");
+                false
+            }
+            Mode::Starting => unreachable!(),
+        }
+    }
+
+    /// The next debounced change, within `bound`, and how long it took from `since`.
+    async fn change_within(
+        rx: &mut mpsc::Receiver<HealthEvent>,
+        bound: Duration,
+        since: Instant,
+        what: &str,
+    ) -> (HealthEvent, Duration) {
+        let e = tokio::time::timeout(bound, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no change within {bound:?}"))
+            .unwrap();
+        (e, since.elapsed())
+    }
+
+    /// With a poll interval of a minute, only the event path can notice within the bound.
+    #[tokio::test(flavor = "current_thread")]
+    async fn process_events_wake_a_name_check_at_start_and_exit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (name, bin) = distinct_sleep(dir.path(), "vrrpn");
+        let kind = CheckKind::ProcessName { name: name.clone() };
+        let (tx, mut rx) = mpsc::channel(16);
+        let checks = spawn(&[check(kind.clone(), 60_000, 1000, 1, 1)], tx);
+        if !events_here(
+            &checks,
+            "process_events_wake_a_name_check_at_start_and_exit",
+        )
+        .await
+        {
+            return;
+        }
+        let bound = Duration::from_secs(2);
+        let (e, _) = change_within(&mut rx, bound, Instant::now(), "first verdict").await;
+        assert!(!e.up, "{e:?}");
+        // The same check, polled every second only, for comparison.
+        let (ptx, mut prx) = mpsc::channel(16);
+        let polled = check(kind.clone(), 1000, 1000, 1, 1);
+        let poller = tokio::spawn(async move { run(&polled, || probe(&kind), ptx).await });
+        let (e, _) = change_within(&mut prx, bound, Instant::now(), "first poll").await;
+        assert!(!e.up, "{e:?}");
+
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(&bin)
+            .arg("1000")
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let pid = child.id().unwrap();
+        let (e, event_up) = change_within(&mut rx, bound, started, "start").await;
+        assert!(e.up, "{e:?}");
+        assert_eq!(e.detail, format!("pid {pid}"));
+        let (e, poll_up) = change_within(&mut prx, bound, started, "start, polled").await;
+        assert!(e.up, "{e:?}");
+
+        let killed = Instant::now();
+        child.start_kill().unwrap();
+        let (e, event_down) = change_within(&mut rx, bound, killed, "exit").await;
+        assert!(!e.up, "{e:?}");
+        let (e, poll_down) = change_within(&mut prx, bound, killed, "exit, polled").await;
+        assert!(!e.up, "{e:?}");
+        println!(
+            "process check {name:?}: noticed the start after {event_up:?} and the exit after \
+             {event_down:?} through events (poll interval 60 s); polling every 1 s took \
+             {poll_up:?} and {poll_down:?}"
+        );
+        poller.abort();
+        let _ = child.wait().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn process_events_wake_a_pidfile_check_at_exit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (name, bin) = distinct_sleep(dir.path(), "vrrpp");
+        let mut child = tokio::process::Command::new(&bin)
+            .arg("1000")
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let pidfile = dir.path().join("pid");
+        std::fs::write(&pidfile, format!("{}\n", child.id().unwrap())).unwrap();
+        let kind = CheckKind::ProcessPidfile { pidfile };
+        let (tx, mut rx) = mpsc::channel(16);
+        let checks = spawn(&[check(kind, 60_000, 1000, 1, 1)], tx);
+        if !events_here(&checks, "process_events_wake_a_pidfile_check_at_exit").await {
+            return;
+        }
+        let bound = Duration::from_secs(2);
+        let (e, _) = change_within(&mut rx, bound, Instant::now(), "first verdict").await;
+        assert!(e.up, "{e:?}");
+        let killed = Instant::now();
+        child.start_kill().unwrap();
+        let (e, latency) = change_within(&mut rx, bound, killed, "exit").await;
+        assert!(!e.up, "{e:?}");
+        assert!(e.detail.contains("is not running"), "{e:?}");
+        println!("pidfile check ({name}): noticed the exit after {latency:?} through events");
+        let _ = child.wait().await;
+    }
+
     #[test]
     fn process_scan_skips_zombies_and_truncates_names() {
         let proc = tempfile::tempdir().unwrap();
@@ -744,11 +1073,11 @@ mod tests {
             "a zombie is not running"
         );
         add(11, "nginx", 'S');
-        assert_eq!(process_by_name(proc.path(), "nginx"), Ok("pid 11".into()));
+        assert_eq!(process_by_name(proc.path(), "nginx"), Ok(11));
         add(12, "a-very-long-pro", 'R');
         assert_eq!(
             process_by_name(proc.path(), "a-very-long-process-name"),
-            Ok("pid 12".into())
+            Ok(12)
         );
     }
 
@@ -779,6 +1108,200 @@ mod tests {
             crate::hooks::tests::dies(pid).await,
             "the command's child {pid} outlived the timeout"
         );
+    }
+
+    fn exit(tgid: i32) -> ProcEvent {
+        ProcEvent::Exit {
+            pid: tgid,
+            tgid,
+            exit_code: 9,
+            exit_signal: 17,
+        }
+    }
+
+    fn comm_event(pid: i32, tgid: i32, name: &str) -> ProcEvent {
+        let mut comm = [0; 16];
+        comm[..name.len()].copy_from_slice(name.as_bytes());
+        ProcEvent::Comm { pid, tgid, comm }
+    }
+
+    #[test]
+    fn which_events_concern_a_process_check() {
+        let (_tx, rx) = broadcast::channel(4);
+        let name = CheckKind::ProcessName {
+            name: "nginx".into(),
+        };
+        let mut w = ProcWatch::new(&name, rx.resubscribe()).unwrap();
+        // Pid 50 runs nginx, pid 60 something else; an exec event carries no name.
+        let comm_of = |tgid: i32| match tgid {
+            50 => Some(b"nginx".to_vec()),
+            60 => Some(b"sh".to_vec()),
+            _ => None,
+        };
+        let exec = |tgid| ProcEvent::Exec { pid: tgid, tgid };
+
+        // Nothing found: a process that now carries the name matters, and only that.
+        assert!(w.concerns(&exec(50), comm_of));
+        assert!(!w.concerns(&exec(60), comm_of));
+        assert!(
+            !w.concerns(&exec(70), comm_of),
+            "gone before its name was read"
+        );
+        assert!(w.concerns(&comm_event(60, 60, "nginx"), comm_of));
+        assert!(
+            !w.concerns(&comm_event(61, 60, "nginx"), comm_of),
+            "a thread's name is not the process's"
+        );
+        assert!(!w.concerns(&comm_event(60, 60, "nginx-debug"), comm_of));
+        assert!(!w.concerns(&exit(50), comm_of));
+
+        // Pid 50 found: its exit, exec or rename matters; other processes do not.
+        w.found = Some(50);
+        assert!(w.concerns(&exit(50), comm_of));
+        assert!(
+            w.concerns(
+                &ProcEvent::Exit {
+                    pid: 51,
+                    tgid: 50,
+                    exit_code: 0,
+                    exit_signal: 0
+                },
+                comm_of
+            ),
+            "a thread of it: the probe sorts out whether the process is gone"
+        );
+        assert!(w.concerns(&exec(50), comm_of));
+        assert!(w.concerns(&comm_event(50, 50, "worker"), comm_of));
+        assert!(!w.concerns(&exit(60), comm_of));
+        assert!(!w.concerns(&exec(60), comm_of));
+        assert!(
+            !w.concerns(&comm_event(60, 60, "nginx"), comm_of),
+            "a second nginx changes nothing"
+        );
+        assert!(!w.concerns(
+            &ProcEvent::Fork {
+                parent_tgid: 50,
+                child_pid: 52,
+                child_tgid: 52
+            },
+            comm_of
+        ));
+
+        // Names are compared as the kernel keeps them, on 15 bytes.
+        let long = CheckKind::ProcessName {
+            name: "a-very-long-process-name".into(),
+        };
+        let w = ProcWatch::new(&long, rx.resubscribe()).unwrap();
+        assert!(w.concerns(&comm_event(8, 8, "a-very-long-pro"), comm_of));
+
+        // A pidfile check: only the exit of its pid.
+        let pidfile = CheckKind::ProcessPidfile {
+            pidfile: "/run/nginx.pid".into(),
+        };
+        let mut w = ProcWatch::new(&pidfile, rx.resubscribe()).unwrap();
+        assert!(!w.concerns(&exit(50), comm_of), "no pid yet");
+        w.found = Some(50);
+        assert!(w.concerns(&exit(50), comm_of));
+        assert!(!w.concerns(&exit(60), comm_of));
+        assert!(!w.concerns(&exec(50), comm_of));
+
+        let tcp = CheckKind::Tcp {
+            addr: "127.0.0.1:80".parse().unwrap(),
+        };
+        assert!(ProcWatch::new(&tcp, rx).is_none());
+    }
+
+    /// Runs a name check for "nginx" whose probe always finds pid 42, fed with `notices`, for
+    /// as long as `drive` runs; returns the virtual times of its probes.
+    async fn probes_while(
+        interval_ms: u64,
+        notices: broadcast::Receiver<Notice>,
+        drive: impl Future<Output = ()>,
+    ) -> Vec<Duration> {
+        let cfg = check(
+            CheckKind::ProcessName {
+                name: "nginx".into(),
+            },
+            interval_ms,
+            100,
+            1,
+            1,
+        );
+        let watch = ProcWatch::new(&cfg.kind, notices);
+        let start = Instant::now();
+        let times = std::cell::RefCell::new(Vec::new());
+        let (tx, mut rx) = mpsc::channel(16);
+        let probe = || {
+            times.borrow_mut().push(start.elapsed());
+            async { (Ok("pid 42".to_owned()), Some(42)) }
+        };
+        tokio::select! {
+            () = run_watched(&cfg, probe, watch, tx) => unreachable!("the receiver is alive"),
+            () = async {
+                // The first probe (up) has run before anything is sent.
+                assert!(rx.recv().await.unwrap().up);
+                drive.await;
+            } => {}
+        }
+        times.into_inner()
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn an_exit_storm_probes_at_most_once_per_spacing() {
+        let (notices, rx) = broadcast::channel(EVENT_QUEUE);
+        let times = probes_while(60_000, rx, async {
+            // 1000 exits of the found process over 100 ms.
+            for _ in 0..100 {
+                for _ in 0..10 {
+                    notices.send(Notice::Event(exit(42))).unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        let woken = &times[1..];
+        assert!(
+            (5..=12).contains(&woken.len()),
+            "{} probes in 100 ms, from {:?}",
+            woken.len(),
+            &times[..times.len().min(20)]
+        );
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] >= EVENT_PROBE_SPACING, "{times:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn unrelated_events_do_not_probe_and_lost_ones_do() {
+        let (notices, rx) = broadcast::channel(EVENT_QUEUE);
+        let ms = Duration::from_millis;
+        let times = probes_while(60_000, rx, async {
+            for pid in 100..200 {
+                notices.send(Notice::Event(exit(pid))).unwrap();
+                notices
+                    .send(Notice::Event(comm_event(pid, pid, "nginx")))
+                    .unwrap();
+            }
+            tokio::time::sleep(ms(50)).await;
+            notices.send(Notice::Overrun).unwrap();
+            tokio::time::sleep(ms(50)).await;
+        })
+        .await;
+        assert_eq!(times, vec![ms(0), ms(50)]);
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn without_the_listener_the_check_polls() {
+        let (notices, rx) = broadcast::channel::<Notice>(EVENT_QUEUE);
+        let ms = Duration::from_millis;
+        let times = probes_while(100, rx, async move {
+            tokio::time::sleep(ms(10)).await;
+            // What the listener does when the kernel refuses, or its socket fails later.
+            drop(notices);
+            tokio::time::sleep(ms(250)).await;
+        })
+        .await;
+        assert_eq!(times, vec![ms(0), ms(100), ms(200)]);
     }
 
     #[test]

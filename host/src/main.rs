@@ -8,6 +8,7 @@ mod hooks;
 mod import;
 mod layout;
 mod logging;
+mod proc_events;
 mod relay;
 mod status;
 mod sysctl;

@@ -109,6 +109,10 @@ pub struct CheckStatus {
     pub detail: String,
     /// Debounced state changes.
     pub changes: u64,
+    /// Process checks only: `events` while kernel process events wake the check besides its
+    /// polling, `polling` otherwise (see [`crate::proc_events`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<String>,
 }
 
 impl Snapshot {
@@ -149,6 +153,7 @@ impl Snapshot {
                     up: None,
                     detail: String::new(),
                     changes: 0,
+                    watch: (c.kind.as_str() == "process").then(|| "polling".to_owned()),
                 })
                 .collect(),
             unmatched_drops: zero_drops(),
@@ -165,6 +170,13 @@ impl Snapshot {
             c.up = Some(up);
             c.detail = detail.to_owned();
             c.changes += 1;
+        }
+    }
+
+    /// Records how the process checks learn of changes ([`crate::proc_events::Mode::as_str`]).
+    pub fn record_process_watch(&mut self, watch: &str) {
+        for c in self.checks.iter_mut().filter(|c| c.watch.is_some()) {
+            c.watch = Some(watch.to_owned());
         }
     }
 
@@ -620,9 +632,14 @@ pub fn render_human(s: &Snapshot) -> String {
                 Some(false) => "DOWN",
                 None => "pending",
             };
+            let watch = c
+                .watch
+                .as_ref()
+                .map(|w| format!(" [{w}]"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {:<16} {:<8} {:<7} {}",
+                "  {:<16} {:<8} {:<7} {}{watch}",
                 c.name, c.kind, state, c.detail
             );
         }
@@ -872,5 +889,45 @@ mod tests {
             text.contains("quo-te") && text.contains("pending"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn process_checks_show_how_they_are_woken() {
+        let text = "interface = \"eth0\"\n\
+            [[vrrp]]\nvrid = 51\npriority = 150\nvips = [\"192.0.2.100\"]\n\
+            [check.web]\nkind = \"tcp\"\naddr = \"127.0.0.1:80\"\nfault = true\n\
+            [check.nginx]\nkind = \"process\"\nname = \"nginx\"\nfault = true\n";
+        let config = crate::config::Config::parse(text, Path::new("t.toml")).unwrap();
+        let mut s = Snapshot::new(&config);
+        let watch = |s: &Snapshot| {
+            s.checks
+                .iter()
+                .map(|c| (c.name.clone(), c.watch.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            watch(&s),
+            [
+                ("nginx".into(), Some("polling".into())),
+                ("web".into(), None)
+            ]
+        );
+        s.record_process_watch("events");
+        assert_eq!(
+            watch(&s),
+            [
+                ("nginx".into(), Some("events".into())),
+                ("web".into(), None)
+            ]
+        );
+        s.record_check("nginx", true, "pid 7");
+        assert!(
+            render_human(&s).contains("pid 7 [events]"),
+            "{}",
+            render_human(&s)
+        );
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json.matches("\"watch\"").count(), 1, "{json}");
+        assert_eq!(serde_json::from_str::<Snapshot>(&json).unwrap(), s);
     }
 }
