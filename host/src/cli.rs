@@ -206,10 +206,10 @@ pub fn describe(c: &Config) -> String {
         let _ = writeln!(
             out,
             "\nVRID {}: VRRPv{}, priority {}{}, advert interval {}",
-            core.vrid,
-            core.version.number(),
-            core.priority,
-            if core.priority == 255 {
+            core.vrid(),
+            core.version().number(),
+            core.priority(),
+            if core.priority() == 255 {
                 " (address owner)"
             } else {
                 ""
@@ -217,31 +217,39 @@ pub fn describe(c: &Config) -> String {
             format_duration(r.interval()),
         );
         let vips: Vec<String> = core
-            .vips
+            .vips()
             .iter()
-            .map(|v| format!("{v}/{}", core.vip_prefix_len))
+            .map(|v| format!("{v}/{}", core.vip_prefix_len()))
             .collect();
         let _ = writeln!(out, "  VIPs                  {}", vips.join(", "));
         let _ = writeln!(
             out,
-            "  virtual MAC           00:00:5e:00:01:{:02x}",
-            core.vrid
+            "  virtual MAC           00:00:5e:00:0{}:{:02x}",
+            if core.is_v6() { 2 } else { 1 },
+            core.vrid()
         );
         let _ = writeln!(
             out,
             "  primary address       {}",
             r.primary.map_or_else(
-                || format!("the IPv4 address of {} at start", c.interface),
+                || {
+                    let family = if core.is_v6() {
+                        "IPv6 link-local"
+                    } else {
+                        "IPv4"
+                    };
+                    format!("the {family} address of {} at start", c.interface)
+                },
                 |p| p.to_string()
             )
         );
         let _ = writeln!(
             out,
             "  preempt               {}",
-            if core.preempt {
+            if core.preempt() {
                 format!(
                     "yes, after {} from start",
-                    format_duration(std_duration(core.preempt_delay))
+                    format_duration(std_duration(core.preempt_delay()))
                 )
             } else {
                 "no".into()
@@ -250,13 +258,13 @@ pub fn describe(c: &Config) -> String {
         let _ = writeln!(
             out,
             "  accept mode           {}",
-            if core.accept_mode { "yes" } else { "no" }
+            if core.accept_mode() { "yes" } else { "no" }
         );
-        if core.version == vrrp_core::wire::Version::V3 {
+        if core.version() == vrrp_core::wire::Version::V3 {
             let _ = writeln!(
                 out,
                 "  checksum              {}",
-                match core.checksum {
+                match core.checksum() {
                     vrrp_core::wire::ChecksumMode::PseudoHeader => "pseudo-header",
                     vrrp_core::wire::ChecksumMode::MessageOnly => "message-only",
                 }
@@ -265,13 +273,13 @@ pub fn describe(c: &Config) -> String {
             let _ = writeln!(
                 out,
                 "  authentication        {}",
-                match core.auth {
+                match core.auth() {
                     vrrp_core::wire::Auth::None => "none",
                     vrrp_core::wire::Auth::Simple(_) => "simple password (clear text)",
                 }
             );
         }
-        let peers: Vec<String> = core.peers.iter().map(|p| p.to_string()).collect();
+        let peers: Vec<String> = core.peers().iter().map(|p| p.to_string()).collect();
         let _ = writeln!(
             out,
             "  peers                 {}",
@@ -283,26 +291,27 @@ pub fn describe(c: &Config) -> String {
         );
         let _ = writeln!(
             out,
-            "  gratuitous ARP        {} per VIP, {} more burst(s) every {}",
-            core.garp.burst,
-            core.garp.repeats,
-            format_duration(std_duration(core.garp.repeat_delay))
+            "  {}  {} per VIP, {} more burst(s) every {}",
+            if core.is_v6() {
+                "unsolicited NA      "
+            } else {
+                "gratuitous ARP      "
+            },
+            core.garp().burst,
+            core.garp().repeats,
+            format_duration(std_duration(core.garp().repeat_delay))
         );
-        // The placeholder primary does not enter the timers; a 255 router has a real one.
-        let timing_core = r
-            .to_core(Ipv4Addr::new(192, 0, 2, 1))
-            .unwrap_or_else(|_| core.clone());
-        match vrrp_core::VirtualRouter::new(timing_core) {
-            Ok(vr) => {
+        match core.timers() {
+            Ok((skew, down)) => {
                 let _ = writeln!(
                     out,
                     "  Skew_Time             {}",
-                    format_duration(std_duration(vr.skew_time()))
+                    format_duration(std_duration(skew))
                 );
                 let _ = writeln!(
                     out,
                     "  Active_Down_Interval  {} (3 x interval + Skew_Time: a Backup takes over after this much silence)",
-                    format_duration(std_duration(vr.active_down_interval()))
+                    format_duration(std_duration(down))
                 );
             }
             Err(e) => {
@@ -334,7 +343,7 @@ pub fn describe(c: &Config) -> String {
                     out,
                     "  priority if negative-weight checks are down  {}",
                     crate::health::effective_priority(
-                        core.priority,
+                        core.priority(),
                         std::iter::once(crate::health::Tracked {
                             effect: Effect::Weight(worst_weight.clamp(-254, 254) as i16),
                             up: Some(false),

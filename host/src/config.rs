@@ -65,7 +65,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -79,12 +79,86 @@ use vrrp_core::wire::{Auth, ChecksumMode, Version};
 /// Capacity of the VIP list and of the peer list of one virtual router in this build.
 pub const MAX_ADDRS: usize = 8;
 
-/// The core's per-router configuration, at this build's capacity.
-pub type CoreConfig = vrrp_core::Config<MAX_ADDRS>;
+/// The core's per-router configuration, at this build's capacity, of either family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreConfig {
+    V4(vrrp_core::Config<MAX_ADDRS, Ipv4Addr>),
+    V6(vrrp_core::Config<MAX_ADDRS, Ipv6Addr>),
+}
+
+/// Evaluates `$e` with `$c` bound to the family-specific core configuration.
+macro_rules! either {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            CoreConfig::V4($c) => $e,
+            CoreConfig::V6($c) => $e,
+        }
+    };
+}
+
+impl CoreConfig {
+    pub fn is_v6(&self) -> bool {
+        matches!(self, CoreConfig::V6(_))
+    }
+    pub fn vrid(&self) -> u8 {
+        either!(self, c => c.vrid)
+    }
+    pub fn version(&self) -> Version {
+        either!(self, c => c.version)
+    }
+    pub fn priority(&self) -> u8 {
+        either!(self, c => c.priority)
+    }
+    pub fn adver_interval(&self) -> u16 {
+        either!(self, c => c.adver_interval)
+    }
+    pub fn preempt(&self) -> bool {
+        either!(self, c => c.preempt)
+    }
+    pub fn preempt_delay(&self) -> vrrp_core::Duration {
+        either!(self, c => c.preempt_delay)
+    }
+    pub fn accept_mode(&self) -> bool {
+        either!(self, c => c.accept_mode)
+    }
+    pub fn checksum(&self) -> ChecksumMode {
+        either!(self, c => c.checksum)
+    }
+    pub fn vip_prefix_len(&self) -> u8 {
+        either!(self, c => c.vip_prefix_len)
+    }
+    pub fn auth(&self) -> Auth {
+        either!(self, c => c.auth)
+    }
+    pub fn garp(&self) -> vrrp_core::Garp {
+        either!(self, c => c.garp)
+    }
+    #[cfg(test)]
+    pub fn primary(&self) -> IpAddr {
+        either!(self, c => c.primary.into())
+    }
+    pub fn vips(&self) -> Vec<IpAddr> {
+        either!(self, c => c.vips.iter().map(|&a| a.into()).collect())
+    }
+    pub fn peers(&self) -> Vec<IpAddr> {
+        either!(self, c => c.peers.iter().map(|&a| a.into()).collect())
+    }
+    pub fn validate(&self) -> Result<(), vrrp_core::ConfigError> {
+        either!(self, c => c.validate())
+    }
+    /// Skew_Time and Active_Down_Interval at the configured priority and interval.
+    pub fn timers(
+        &self,
+    ) -> Result<(vrrp_core::Duration, vrrp_core::Duration), vrrp_core::ConfigError> {
+        either!(self, c => vrrp_core::VirtualRouter::new(c.clone())
+            .map(|r| (r.skew_time(), r.active_down_interval())))
+    }
+}
 
 /// Default status endpoint: loopback only, since it is unauthenticated.
 pub const DEFAULT_STATUS_LISTEN: &str = "127.0.0.1:9100";
 const DEFAULT_PREFIX_LEN: u8 = 24;
+const DEFAULT_PREFIX_LEN_V6: u8 = 64;
 const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(10);
@@ -203,11 +277,12 @@ pub struct SyncGroup {
 /// One `[[vrrp]]` table.
 #[derive(Debug, Clone)]
 pub struct RouterConfig {
-    /// The core configuration with `primary` set to the configured address, or to
-    /// `0.0.0.0` when it is to be taken from the interface: use [`to_core`](Self::to_core).
+    /// The core configuration with `primary` set to the configured address, or to a
+    /// placeholder (`0.0.0.0`, `fe80::`) when it is to be taken from the interface: use
+    /// [`to_core`](Self::to_core).
     pub core: CoreConfig,
-    /// The configured `primary`, if any.
-    pub primary: Option<Ipv4Addr>,
+    /// The configured `primary`, if any (of the VIPs' family).
+    pub primary: Option<IpAddr>,
     /// Names of the checks this router tracks, each one present in [`Config::checks`].
     pub track: Vec<String>,
     at: RouterLocations,
@@ -222,7 +297,7 @@ struct RouterLocations {
 
 impl RouterConfig {
     pub fn vrid(&self) -> u8 {
-        self.core.vrid
+        self.core.vrid()
     }
 
     /// True when `other` runs the same protocol (every core parameter and the primary
@@ -234,23 +309,32 @@ impl RouterConfig {
 
     /// The advertisement interval.
     pub fn interval(&self) -> Duration {
-        Duration::from_millis(u64::from(self.core.adver_interval) * 10)
+        Duration::from_millis(u64::from(self.core.adver_interval()) * 10)
     }
 
     /// The core configuration for a router whose address on the uplink is `interface_addr`
-    /// (used when `primary` is not configured). Core validation errors name the key.
-    pub fn to_core(&self, interface_addr: Ipv4Addr) -> Result<CoreConfig, ConfigError> {
+    /// (used when `primary` is not configured; of the router's family: the IPv4 address, or
+    /// the IPv6 link-local one). Core validation errors name the key.
+    pub fn to_core(&self, interface_addr: IpAddr) -> Result<CoreConfig, ConfigError> {
         let mut core = self.core.clone();
-        core.primary = self.primary.unwrap_or(interface_addr);
+        let primary = self.primary.unwrap_or(interface_addr);
+        match (&mut core, primary) {
+            (CoreConfig::V4(c), IpAddr::V4(p)) => c.primary = p,
+            (CoreConfig::V6(c), IpAddr::V6(p)) => c.primary = p,
+            _ => {
+                return Err(self.at.table.error(format!(
+                    "the interface address {primary} is not of the VIPs' family"
+                )));
+            }
+        }
         match core.validate() {
             Ok(()) => Ok(core),
-            Err(vrrp_core::ConfigError::OwnerWithoutAddress) => {
+            Err(
+                e @ (vrrp_core::ConfigError::OwnerWithoutAddress
+                | vrrp_core::ConfigError::PrimaryNotLinkLocal),
+            ) => {
                 let at = self.at.primary.as_ref().unwrap_or(&self.at.priority);
-                Err(at.error(format!(
-                    "{} (primary is {})",
-                    vrrp_core::ConfigError::OwnerWithoutAddress,
-                    core.primary
-                )))
+                Err(at.error(format!("{e} (primary is {primary})")))
             }
             Err(e) => Err(self.at.table.error(e.to_string())),
         }
@@ -893,18 +977,27 @@ impl Validator<'_> {
             Some(i) => self.interval(i, version)?,
         };
 
-        let mut vips: Vec<Ipv4Addr> = Vec::new();
+        let mut vips: Vec<IpAddr> = Vec::new();
         let mut prefix: Option<(u8, Range<usize>)> = None;
         if raw.vips.get_ref().is_empty() {
-            return self.err(
-                raw.vips.span(),
-                "at least one virtual IPv4 address is required",
-            );
+            return self.err(raw.vips.span(), "at least one virtual address is required");
         }
         for v in raw.vips.get_ref() {
             let (addr, len) = self.cidr(v)?;
             if vips.contains(&addr) {
                 return self.err(v.span(), format!("{addr} is listed twice"));
+            }
+            if let Some(first) = vips.first()
+                && first.is_ipv4() != addr.is_ipv4()
+            {
+                return self.err(
+                    v.span(),
+                    format!(
+                        "{addr} is not of the family of {first}: an IPv4 and an IPv6 virtual \
+                         router are separate (RFC 9568 §4); put them in two [[vrrp]] tables \
+                         with different VRIDs"
+                    ),
+                );
             }
             if let Some((first, _)) = &prefix {
                 if *first != len {
@@ -930,6 +1023,27 @@ impl Validator<'_> {
                 ),
             );
         }
+        let v6 = vips[0].is_ipv6();
+        if v6 {
+            if let IpAddr::V6(first) = vips[0]
+                && !first.is_unicast_link_local()
+            {
+                return self.err(
+                    raw.vips.get_ref()[0].span(),
+                    format!(
+                        "the first address of an IPv6 virtual router is its link-local one \
+                         (RFC 9568 §5.2.9), e.g. \"fe80::{vrid:x}/64\" before {first}"
+                    ),
+                );
+            }
+            if version == Version::V2 {
+                let span = raw.version.as_ref().map_or(raw.vips.span(), |v| v.span());
+                return self.err(
+                    span,
+                    "VRRPv2 has no IPv6: IPv6 virtual routers run version 3",
+                );
+            }
+        }
 
         let preempt_delay = raw
             .preempt_delay
@@ -946,6 +1060,13 @@ impl Validator<'_> {
             }
             Some(c) => match c.get_ref().as_str() {
                 "pseudo-header" => ChecksumMode::PseudoHeader,
+                "message-only" if v6 => {
+                    return self.err(
+                        c.span(),
+                        "IPv6 adverts always include the pseudo-header in their checksum \
+                         (RFC 9568 §5.2.8): remove `checksum`",
+                    );
+                }
                 "message-only" => ChecksumMode::MessageOnly,
                 other => {
                     return self.err(
@@ -997,9 +1118,19 @@ impl Validator<'_> {
             }
         }
 
-        let mut peers: Vec<Ipv4Addr> = Vec::new();
+        let mut peers: Vec<IpAddr> = Vec::new();
         for p in &raw.peers {
-            let addr = self.ipv4(p)?;
+            let addr = self.ip(p)?;
+            if v6 {
+                return self.err(
+                    p.span(),
+                    "unicast peers are not supported for IPv6 virtual routers yet: remove \
+                     `peers` (adverts go to ff02::12)",
+                );
+            }
+            if addr.is_ipv6() {
+                return self.err(p.span(), format!("{addr} is not of the VIPs' family"));
+            }
             if peers.contains(&addr) {
                 return self.err(p.span(), format!("{addr} is listed twice"));
             }
@@ -1017,7 +1148,27 @@ impl Validator<'_> {
 
         let primary = match &raw.primary {
             None => None,
-            Some(p) => Some(self.ipv4(p)?),
+            Some(p) => {
+                let addr = self.ip(p)?;
+                match addr {
+                    IpAddr::V4(_) if v6 => {
+                        return self.err(p.span(), format!("{addr} is not of the VIPs' family"));
+                    }
+                    IpAddr::V6(_) if !v6 => {
+                        return self.err(p.span(), format!("{addr} is not of the VIPs' family"));
+                    }
+                    IpAddr::V6(a) if !a.is_unicast_link_local() => {
+                        return self.err(
+                            p.span(),
+                            format!(
+                                "{addr}: an IPv6 virtual router's primary address is link-local \
+                                 (fe80::/10; RFC 9568 §5.1.2.1)"
+                            ),
+                        );
+                    }
+                    _ => Some(addr),
+                }
+            }
         };
         if priority == 255 && primary.is_none() {
             return self.err(
@@ -1042,18 +1193,38 @@ impl Validator<'_> {
             track.push(name.clone());
         }
 
-        let mut core = CoreConfig::new(vrid, priority, primary.unwrap_or(Ipv4Addr::UNSPECIFIED));
-        core.version = version;
-        core.adver_interval = adver_interval;
-        core.preempt = raw.preempt.unwrap_or(true);
-        core.preempt_delay = embassy(preempt_delay);
-        core.accept_mode = raw.accept.unwrap_or(true);
-        core.checksum = checksum;
-        core.vips = vips.iter().copied().collect();
-        core.vip_prefix_len = prefix.map_or(DEFAULT_PREFIX_LEN, |(l, _)| l);
-        core.auth = auth;
-        core.garp = garp;
-        core.peers = peers.iter().copied().collect();
+        macro_rules! build {
+            ($variant:ident, $addr:ident, $placeholder:expr) => {{
+                let unwrap = |a: &IpAddr| match a {
+                    IpAddr::$variant(a) => Some(*a),
+                    _ => None,
+                };
+                let mut c = vrrp_core::Config::new(
+                    vrid,
+                    priority,
+                    primary.as_ref().and_then(unwrap).unwrap_or($placeholder),
+                );
+                c.version = version;
+                c.adver_interval = adver_interval;
+                c.preempt = raw.preempt.unwrap_or(true);
+                c.preempt_delay = embassy(preempt_delay);
+                c.accept_mode = raw.accept.unwrap_or(true);
+                c.checksum = checksum;
+                c.vips = vips.iter().filter_map(unwrap).collect();
+                c.vip_prefix_len = prefix.as_ref().map_or(DEFAULT_PREFIX_LEN, |(l, _)| *l);
+                c.auth = auth;
+                c.garp = garp;
+                c.peers = peers.iter().filter_map(unwrap).collect();
+                CoreConfig::$variant(c)
+            }};
+        }
+        // The placeholders stand in for the interface's address until run time (to_core); the
+        // IPv6 one is link-local so that load-time validation judges the rest.
+        let core = if v6 {
+            build!(V6, Ipv6Addr, Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0))
+        } else {
+            build!(V4, Ipv4Addr, Ipv4Addr::UNSPECIFIED)
+        };
 
         let at = RouterLocations {
             table: self.at(table_span.clone()),
@@ -1136,33 +1307,42 @@ impl Validator<'_> {
         }
     }
 
-    fn ipv4(&self, s: &Spanned<String>) -> Result<Ipv4Addr, ConfigError> {
-        let addr: Ipv4Addr = s.get_ref().parse().or_else(|_| {
+    fn ip(&self, s: &Spanned<String>) -> Result<IpAddr, ConfigError> {
+        let addr: IpAddr = s.get_ref().parse().or_else(|_| {
             self.err(
                 s.span(),
-                format!("{:?} is not an IPv4 address", s.get_ref()),
+                format!("{:?} is not an IPv4 or IPv6 address", s.get_ref()),
             )
         })?;
-        if addr.is_unspecified() || addr.is_multicast() || addr.is_broadcast() {
+        let unusable = match addr {
+            IpAddr::V4(a) => a.is_unspecified() || a.is_multicast() || a.is_broadcast(),
+            IpAddr::V6(a) => a.is_unspecified() || a.is_multicast() || a.is_loopback(),
+        };
+        if unusable {
             return self.err(s.span(), format!("{addr} cannot be a router address"));
         }
         Ok(addr)
     }
 
-    fn cidr(&self, s: &Spanned<String>) -> Result<(Ipv4Addr, u8), ConfigError> {
+    /// `ADDR[/LEN]`; the default length is /24 for IPv4 and /64 for IPv6.
+    fn cidr(&self, s: &Spanned<String>) -> Result<(IpAddr, u8), ConfigError> {
         let (addr, len) = match s.get_ref().split_once('/') {
             None => (s.get_ref().as_str(), None),
             Some((a, l)) => (a, Some(l)),
         };
-        let ip = self.ipv4(&Spanned::new(s.span(), addr.to_owned()))?;
+        let ip = self.ip(&Spanned::new(s.span(), addr.to_owned()))?;
+        let (default, max) = match ip {
+            IpAddr::V4(_) => (DEFAULT_PREFIX_LEN, 32),
+            IpAddr::V6(_) => (DEFAULT_PREFIX_LEN_V6, 128),
+        };
         let len = match len {
-            None => DEFAULT_PREFIX_LEN,
+            None => default,
             Some(l) => match l.parse::<u8>() {
-                Ok(n @ 1..=32) => n,
+                Ok(n) if (1..=max).contains(&n) => n,
                 _ => {
                     return self.err(
                         s.span(),
-                        format!("{:?}: the prefix length must be 1..=32", s.get_ref()),
+                        format!("{:?}: the prefix length must be 1..={max}", s.get_ref()),
                     );
                 }
             },
@@ -1562,16 +1742,16 @@ mod tests {
         assert_eq!(c.status_listen, DEFAULT_STATUS_LISTEN.parse().unwrap());
         assert_eq!(c.log.format, LogFormat::Human);
         let r = &c.routers[0];
-        assert_eq!(r.core.version, Version::V3);
-        assert_eq!(r.core.adver_interval, 100);
-        assert!(r.core.preempt);
+        assert_eq!(r.core.version(), Version::V3);
+        assert_eq!(r.core.adver_interval(), 100);
+        assert!(r.core.preempt());
         assert!(
-            r.core.accept_mode,
+            r.core.accept_mode(),
             "accept defaults to true so that nginx serves the VIP"
         );
-        assert_eq!(r.core.checksum, ChecksumMode::PseudoHeader);
-        assert_eq!(r.core.vip_prefix_len, 24);
-        assert_eq!(r.core.garp, vrrp_core::Garp::default());
+        assert_eq!(r.core.checksum(), ChecksumMode::PseudoHeader);
+        assert_eq!(r.core.vip_prefix_len(), 24);
+        assert_eq!(r.core.garp(), vrrp_core::Garp::default());
         assert_eq!(r.primary, None);
         assert!(c.checks.is_empty() && c.notify.is_empty());
     }
@@ -1586,8 +1766,8 @@ mod tests {
         assert!(c.routers[0].track.contains(&"nginx".to_owned()));
         let backup = include_str!("../examples/backup.toml");
         let b = Config::parse(backup, Path::new("examples/backup.toml")).unwrap();
-        assert!(b.routers[0].core.priority < c.routers[0].core.priority);
-        assert_eq!(b.routers[0].core.vips, c.routers[0].core.vips);
+        assert!(b.routers[0].core.priority() < c.routers[0].core.priority());
+        assert_eq!(b.routers[0].core.vips(), c.routers[0].core.vips());
     }
 
     #[test]
@@ -1607,17 +1787,20 @@ mod tests {
         assert_eq!(c.status_listen, "0.0.0.0:9200".parse().unwrap());
         assert_eq!(c.log.format, LogFormat::Json);
         let r = c.routers.iter().find(|r| r.vrid() == 7).unwrap();
-        assert_eq!(r.core.version, Version::V2);
-        assert_eq!(r.core.adver_interval, 300);
-        assert_eq!(r.core.vip_prefix_len, 28);
-        assert_eq!(r.core.vips.len(), 2);
-        assert!(!r.core.preempt && !r.core.accept_mode);
-        assert_eq!(r.core.preempt_delay, vrrp_core::Duration::from_millis(1500));
-        assert_eq!(r.core.auth, Auth::Simple(*b"12345678"));
-        assert_eq!(r.core.garp.burst, 3);
-        assert_eq!(r.core.garp.repeats, 0);
+        assert_eq!(r.core.version(), Version::V2);
+        assert_eq!(r.core.adver_interval(), 300);
+        assert_eq!(r.core.vip_prefix_len(), 28);
+        assert_eq!(r.core.vips().len(), 2);
+        assert!(!r.core.preempt() && !r.core.accept_mode());
         assert_eq!(
-            r.core.peers.as_slice(),
+            r.core.preempt_delay(),
+            vrrp_core::Duration::from_millis(1500)
+        );
+        assert_eq!(r.core.auth(), Auth::Simple(*b"12345678"));
+        assert_eq!(r.core.garp().burst, 3);
+        assert_eq!(r.core.garp().repeats, 0);
+        assert_eq!(
+            r.core.peers().as_slice(),
             &["198.51.100.9".parse::<Ipv4Addr>().unwrap()]
         );
         assert_eq!(r.primary, Some("198.51.100.3".parse().unwrap()));
@@ -1641,9 +1824,9 @@ mod tests {
     #[test]
     fn intervals() {
         let v3 = |i: &str| parse(&router_with(&format!("interval = \"{i}\"\n")));
-        assert_eq!(v3("10ms").unwrap().routers[0].core.adver_interval, 1);
-        assert_eq!(v3("1.5s").unwrap().routers[0].core.adver_interval, 150);
-        assert_eq!(v3("40.95s").unwrap().routers[0].core.adver_interval, 4095);
+        assert_eq!(v3("10ms").unwrap().routers[0].core.adver_interval(), 1);
+        assert_eq!(v3("1.5s").unwrap().routers[0].core.adver_interval(), 150);
+        assert_eq!(v3("40.95s").unwrap().routers[0].core.adver_interval(), 4095);
         for bad in ["15ms", "0ms", "40.96s", "5ms", "1m"] {
             refused(
                 &router_with(&format!("interval = \"{bad}\"\n")),
@@ -1654,7 +1837,7 @@ mod tests {
         }
         let v2 = |i: &str| router_with(&format!("version = 2\ninterval = \"{i}\"\n"));
         assert_eq!(
-            parse(&v2("255s")).unwrap().routers[0].core.adver_interval,
+            parse(&v2("255s")).unwrap().routers[0].core.adver_interval(),
             25500
         );
         for bad in ["1.5s", "100ms", "256s", "0s"] {
@@ -1768,12 +1951,12 @@ mod tests {
             (
                 "vips = []",
                 "vrrp[0].vips",
-                "at least one virtual IPv4 address",
+                "at least one virtual address",
             ),
             (
                 "vips = [\"192.0.2.300\"]",
                 "vrrp[0].vips[0]",
-                "not an IPv4 address",
+                "not an IPv4 or IPv6 address",
             ),
             (
                 "vips = [\"192.0.2.1/33\"]",
@@ -1788,7 +1971,7 @@ mod tests {
             (
                 "vips = [\"2001:db8::1\"]",
                 "vrrp[0].vips[0]",
-                "not an IPv4 address",
+                "is its link-local one",
             ),
             (
                 "vips = [\"224.0.0.18\"]",
@@ -1841,7 +2024,7 @@ mod tests {
             (
                 "peers = [\"192.0.2.9\", \"nope\"]",
                 "vrrp[0].peers[1]",
-                "not an IPv4 address",
+                "not an IPv4 or IPv6 address",
             ),
             (
                 "peers = [\"192.0.2.9\", \"192.0.2.9\"]",
@@ -1952,9 +2135,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.routers[0]
-                .to_core(Ipv4Addr::new(192, 0, 2, 1))
+                .to_core(Ipv4Addr::new(192, 0, 2, 1).into())
                 .unwrap()
-                .primary,
+                .primary(),
             Ipv4Addr::new(192, 0, 2, 100)
         );
     }
@@ -1976,9 +2159,97 @@ mod tests {
     #[test]
     fn to_core_uses_interface_address_when_primary_is_absent() {
         let c = parse(&router_with("")).unwrap();
-        let core = c.routers[0].to_core(Ipv4Addr::new(192, 0, 2, 11)).unwrap();
-        assert_eq!(core.primary, Ipv4Addr::new(192, 0, 2, 11));
-        assert!(vrrp_core::VirtualRouter::new(core).is_ok());
+        let core = c.routers[0]
+            .to_core(Ipv4Addr::new(192, 0, 2, 11).into())
+            .unwrap();
+        assert_eq!(core.primary(), Ipv4Addr::new(192, 0, 2, 11));
+        assert!(core.timers().is_ok());
+    }
+
+    const V6_ROUTER: &str =
+        "[[vrrp]]\nvrid = 52\npriority = 100\nvips = [\"fe80::52/64\", \"2001:db8::100/64\"]\n";
+
+    #[test]
+    fn ipv6_router_takes_the_link_local_primary_at_run_time() {
+        let c = parse(&format!("{HEAD}{V6_ROUTER}")).unwrap();
+        let r = &c.routers[0];
+        assert!(r.core.is_v6());
+        assert_eq!(r.core.vip_prefix_len(), 64);
+        let vips: Vec<String> = r.core.vips().iter().map(|v| v.to_string()).collect();
+        assert_eq!(vips, ["fe80::52", "2001:db8::100"]);
+        let ll: IpAddr = "fe80::11".parse().unwrap();
+        let core = r.to_core(ll).unwrap();
+        assert_eq!(core.primary(), ll);
+        // An IPv4 interface address cannot be an IPv6 router's source.
+        assert!(r.to_core(Ipv4Addr::new(192, 0, 2, 11).into()).is_err());
+        // Default prefix /64, and a configured link-local primary.
+        let c = parse(&format!(
+            "{HEAD}[[vrrp]]\nvrid = 52\npriority = 255\nvips = [\"fe80::52\", \"2001:db8::100\"]\nprimary = \"fe80::52\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.routers[0].core.vip_prefix_len(), 64);
+        assert_eq!(c.routers[0].primary, Some("fe80::52".parse().unwrap()));
+    }
+
+    #[test]
+    fn ipv6_mistakes_are_refused_with_their_line() {
+        let v6 = |vips: &str, extra: &str| {
+            format!("{HEAD}[[vrrp]]\nvrid = 52\npriority = 100\nvips = {vips}\n{extra}")
+        };
+        refused(
+            &v6("[\"2001:db8::100/64\"]", ""),
+            5,
+            "vrrp[0].vips[0]",
+            "link-local",
+        );
+        refused(
+            &v6("[\"fe80::52/64\", \"192.0.2.100\"]", ""),
+            5,
+            "vrrp[0].vips[1]",
+            "not of the family",
+        );
+        refused(
+            &v6("[\"fe80::52/64\"]", "version = 2\n"),
+            6,
+            "vrrp[0].version",
+            "VRRPv2 has no IPv6",
+        );
+        refused(
+            &v6("[\"fe80::52/64\"]", "primary = \"2001:db8::11\"\n"),
+            6,
+            "vrrp[0].primary",
+            "link-local",
+        );
+        refused(
+            &v6("[\"fe80::52/64\"]", "primary = \"192.0.2.11\"\n"),
+            6,
+            "vrrp[0].primary",
+            "not of the VIPs' family",
+        );
+        refused(
+            &v6("[\"fe80::52/64\"]", "peers = [\"fe80::12\"]\n"),
+            6,
+            "vrrp[0].peers[0]",
+            "not supported for IPv6",
+        );
+        refused(
+            &v6("[\"fe80::52/64\"]", "checksum = \"message-only\"\n"),
+            6,
+            "vrrp[0].checksum",
+            "pseudo-header",
+        );
+        refused(
+            &v6("[\"fe80::52/129\"]", ""),
+            5,
+            "vrrp[0].vips[0]",
+            "1..=128",
+        );
+        refused(
+            &v6("[\"ff02::12\"]", ""),
+            5,
+            "vrrp[0].vips[0]",
+            "cannot be a router address",
+        );
     }
 
     fn check(body: &str) -> String {

@@ -9,13 +9,12 @@
 //! kernel never answers ARP for them (`arp_ignore`), nothing reaches them unless the relay serves
 //! them, and a takeover then costs no netlink round trip on the failover path.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration as StdDuration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{Instrument, debug, error, info, info_span, warn};
-use vrrp_core::net::{Buffers, Event, Resources, Stack};
 use vrrp_core::{Instant, State};
 
 use crate::cli::{RunError, RunOptions};
@@ -23,15 +22,13 @@ use crate::config::{Config, RouterConfig};
 use crate::health::{self, HealthChecks, HealthEvent, HealthTable};
 use crate::hooks::{Hooks, StateEvent};
 use crate::layout::{self, Layout, LayoutSpec};
-use crate::relay::Relay;
+use crate::relay::{self, Relay};
+use crate::stack::{AnyStack, Event};
 use crate::status::{self, Snapshot, StatusHandle};
 use crate::sysctl;
 use crate::tap::{self, Tap};
 use crate::timer::{Clock, Timer};
 use crate::unicast::{self, UnicastSocket};
-
-/// VIPs (and peers) per virtual router; the config refuses more.
-pub const MAX_VIPS: usize = 8;
 
 /// A wake-up this much later than the deadline the loop slept towards is reported as a freeze
 /// (SIGSTOP, `docker pause`, a stalled VM). Scheduling noise on a busy host stays far below it.
@@ -55,8 +52,8 @@ pub fn run(cfg: Config, opts: RunOptions) -> Result<(), RunError> {
 
 struct Router {
     cfg: RouterConfig,
-    stack: Stack<'static, MAX_VIPS>,
-    vips: Vec<Ipv4Addr>,
+    stack: AnyStack,
+    vips: Vec<IpAddr>,
     /// Left Initialize. A router waits for its tracked checks' first verdicts (see
     /// [`Daemon::start_routers`]).
     started: bool,
@@ -67,17 +64,13 @@ struct Router {
 impl Router {
     fn new(
         cfg: RouterConfig,
-        primary: Ipv4Addr,
+        primary: IpAddr,
         tap: &mut Tap,
         now: Instant,
     ) -> Result<Router, RunError> {
         let core = cfg.to_core(primary)?;
-        let vips = core.vips.iter().copied().collect();
-        // The stack borrows its socket storage for its whole life; a router lives as long as the
-        // daemon (a reload that changes its protocol leaks one set, a few KB).
-        let resources = Box::leak(Box::new(Resources::new()));
-        let buffers = Box::leak(Box::new(Buffers::new()));
-        let mut stack = Stack::new(core, tap, resources, buffers, now)
+        let vips = core.vips();
+        let mut stack = AnyStack::new(core, tap, now)
             .map_err(|e| RunError::Setup(format!("vrid {}: {e}", cfg.vrid())))?;
         // Unicast adverts leave through the kernel (see `unicast`), multicast ones through the TAP.
         stack.set_unicast_delegate(true);
@@ -211,7 +204,11 @@ impl Daemon {
                     unicast_errors: 0,
                     events: Vec::new(),
                 };
-                if daemon.routers.iter().any(|r| !r.cfg.core.peers.is_empty()) {
+                if daemon
+                    .routers
+                    .iter()
+                    .any(|r| !r.cfg.core.peers().is_empty())
+                {
                     match UnicastSocket::open() {
                         Ok(u) => daemon.unicast = Some(u),
                         Err(e) => {
@@ -262,7 +259,7 @@ impl Daemon {
             let primary = primary_address(layout, rc)?;
             routers.push(Router::new(rc.clone(), primary, tap, clock.now())?);
         }
-        let all_vips: Vec<Ipv4Addr> = routers.iter().flat_map(|r| r.vips.clone()).collect();
+        let all_vips: Vec<IpAddr> = routers.iter().flat_map(|r| r.vips.clone()).collect();
         let stale = layout
             .remove_stale_vips(&all_vips)
             .await
@@ -270,7 +267,7 @@ impl Daemon {
         if !stale.is_empty() {
             warn!(?stale, "removed VIPs an earlier run left on lo");
         }
-        for vip in &all_vips {
+        for vip in all_vips.iter().filter(|v| relay::on_lo(**v)) {
             layout
                 .add_vip(*vip)
                 .await
@@ -281,6 +278,9 @@ impl Daemon {
 
     async fn undo(routers: &[Router], mut layout: Layout) {
         for vip in routers.iter().flat_map(|r| r.vips.iter()) {
+            if !relay::on_lo(*vip) {
+                continue;
+            }
             if let Err(e) = layout.remove_vip(*vip).await {
                 error!("removing VIP {vip} from lo: {e}");
             }
@@ -483,10 +483,10 @@ impl Daemon {
         let now = self.clock.now();
         for r in &mut self.routers {
             let p = self.health.priority(&r.cfg);
-            if p != r.stack.router().priority() {
+            if p != r.stack.priority() {
                 info!(
                     vrid = r.vrid(),
-                    from = r.stack.router().priority(),
+                    from = r.stack.priority(),
                     to = p,
                     "effective priority changed"
                 );
@@ -517,7 +517,7 @@ impl Daemon {
             // even when nothing is logged. The VRID goes into each line instead.
             match event {
                 Event::StateChange { from, to, reason } => {
-                    let router = r.stack.router();
+                    let router = &r.stack;
                     info!(
                         vrid, %from, %to, %reason,
                         priority = router.priority(),
@@ -558,11 +558,12 @@ impl Daemon {
                 Event::TxDropped => warn!(vrid, "transmit queue full: frame dropped"),
                 Event::UnicastAdvert { priority, dst } => {
                     let mut buf = [0u8; 1100];
-                    let sent = match (
-                        r.stack.write_ipv4_advert(priority, dst, &mut buf),
-                        &self.unicast,
-                    ) {
-                        (Some(len), Some(u)) => u.send_to(&buf[..len], dst),
+                    let sent = match (r.stack.write_advert(priority, dst, &mut buf), &self.unicast)
+                    {
+                        (Some(len), Some(u)) => match dst {
+                            IpAddr::V4(dst) => u.send_to(&buf[..len], dst),
+                            IpAddr::V6(_) => Err(std::io::Error::other("no IPv6 unicast")),
+                        },
                         _ => Err(std::io::Error::other("no unicast socket")),
                     };
                     match sent {
@@ -580,7 +581,7 @@ impl Daemon {
                 Event::AdvertReceived { source, priority } => {
                     debug!(vrid, %source, priority, "advert received")
                 }
-                Event::Announced { frames } => debug!(vrid, frames, "gratuitous ARP sent"),
+                Event::Announced { frames } => debug!(vrid, frames, "VIPs announced (GARP / NA)"),
                 Event::NotAccepted => {}
             }
         }
@@ -588,7 +589,7 @@ impl Daemon {
         self.status.update(|s| {
             for r in routers.iter_mut() {
                 if let Some(rs) = s.router_mut(r.vrid()) {
-                    let router = r.stack.router();
+                    let router = &r.stack;
                     rs.set_stats(router.stats());
                     rs.effective_priority = router.priority();
                     // Runs once per loop turn (100 times a second at 10 ms): no allocation
@@ -598,7 +599,7 @@ impl Daemon {
                         rs.state = state.to_owned();
                     }
                     if rs.primary.is_none() || r.primary_changed {
-                        rs.primary = Some(router.config().primary.to_string());
+                        rs.primary = Some(router.primary().to_string());
                         r.primary_changed = false;
                     }
                 }
@@ -636,9 +637,7 @@ impl Daemon {
                 r.cfg = rc.clone();
                 continue;
             }
-            if rc.to_core(Ipv4Addr::UNSPECIFIED).map(|c| c.vips)
-                != Ok(r.stack.router().config().vips.clone())
-            {
+            if rc.core.vips() != r.stack.vips() {
                 warn!(
                     vrid = r.vrid(),
                     "reload changes the VIPs: lo is updated at the next restart"
@@ -652,7 +651,7 @@ impl Daemon {
             let vrid = r.vrid();
             r.stack
                 .shutdown(now, &mut self.tap, &mut |e| events.push((vrid, e)));
-            let primary = r.stack.router().config().primary;
+            let primary = r.stack.primary();
             match Router::new(rc.clone(), primary, &mut self.tap, now) {
                 Ok(mut fresh) => {
                     fresh.stack.startup(now);
@@ -722,15 +721,27 @@ impl Daemon {
 }
 
 fn on_link(a: &layout::Addr, ip: Ipv4Addr) -> bool {
+    let std::net::IpAddr::V4(addr) = a.addr else {
+        return false;
+    };
     let mask = u32::MAX.checked_shl(32 - u32::from(a.prefix)).unwrap_or(0);
-    u32::from(ip) & mask == u32::from(a.addr) & mask
+    u32::from(ip) & mask == u32::from(addr) & mask
 }
 
 /// Unicast adverts go out on the link, never through a router: a peer list in which no address
 /// is on the uplink's subnets can never be reached, which is a configuration error, not
 /// something to discover by a silent split brain.
 fn check_peers(layout: &Layout, rc: &RouterConfig) -> Result<(), RunError> {
-    let peers = &rc.core.peers;
+    // The config refuses IPv6 peers, so the list is IPv4.
+    let peers: Vec<Ipv4Addr> = rc
+        .core
+        .peers()
+        .into_iter()
+        .filter_map(|p| match p {
+            IpAddr::V4(p) => Some(p),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
     if peers.is_empty() {
         return Ok(());
     }
@@ -756,26 +767,45 @@ fn check_peers(layout: &Layout, rc: &RouterConfig) -> Result<(), RunError> {
 }
 
 /// The router's source address: configured, or the node's own address in the VIPs' subnet.
-fn primary_address(layout: &Layout, rc: &RouterConfig) -> Result<Ipv4Addr, RunError> {
+fn primary_address(layout: &Layout, rc: &RouterConfig) -> Result<IpAddr, RunError> {
     if let Some(p) = rc.primary {
         return Ok(p);
     }
-    let vip = rc.core.vips.first().copied();
-    let prefix = rc.core.vip_prefix_len;
-    let same_subnet = |a: &layout::Addr| {
+    if rc.core.is_v6() {
+        return layout.link_local().map(IpAddr::V6).ok_or_else(|| {
+            RunError::Setup(format!(
+                "vrid {}: the uplink has no IPv6 link-local address to send adverts from; \
+                 enable IPv6 on it or set vrrp.primary",
+                rc.vrid()
+            ))
+        });
+    }
+    let vip = match rc.core.vips().first() {
+        Some(IpAddr::V4(v)) => Some(*v),
+        _ => None,
+    };
+    let prefix = rc.core.vip_prefix_len();
+    let same_subnet = |(a, p): &(Ipv4Addr, u8)| {
         vip.is_some_and(|v| {
             let mask = u32::MAX
-                .checked_shl(32 - u32::from(prefix.min(a.prefix)))
+                .checked_shl(32 - u32::from(prefix.min(*p)))
                 .unwrap_or(0);
-            u32::from(v) & mask == u32::from(a.addr) & mask
+            u32::from(v) & mask == u32::from(*a) & mask
         })
     };
-    let addrs = layout.addresses();
+    let addrs: Vec<(Ipv4Addr, u8)> = layout
+        .addresses()
+        .iter()
+        .filter_map(|a| match a.addr {
+            std::net::IpAddr::V4(v) => Some((v, a.prefix)),
+            std::net::IpAddr::V6(_) => None,
+        })
+        .collect();
     addrs
         .iter()
         .find(|a| same_subnet(a))
         .or(addrs.first())
-        .map(|a| a.addr)
+        .map(|a| IpAddr::V4(a.0))
         .ok_or_else(|| {
             RunError::Setup(format!(
                 "vrid {}: the uplink has no IPv4 address to send adverts from; set vrrp.primary",

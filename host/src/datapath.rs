@@ -74,7 +74,8 @@ impl DataPath {
             }
         })?;
         let mut layout = Layout::apply(spec).await?;
-        match layout.remove_stale_vips(vips).await {
+        let vips: Vec<_> = vips.iter().map(|&v| v.into()).collect();
+        match layout.remove_stale_vips(&vips).await {
             Ok(removed) if !removed.is_empty() => {
                 tracing::warn!(?removed, "removed VIPs left on lo by an earlier run");
             }
@@ -102,9 +103,10 @@ impl DataPath {
     /// so no relayed frame meets a kernel that does not own the VIP yet.
     pub async fn activate(&mut self, vrid: u8, vips: &[Ipv4Addr]) -> Result<(), LayoutError> {
         for &vip in vips {
-            self.layout.add_vip(vip).await?;
+            self.layout.add_vip(vip.into()).await?;
         }
-        self.relay.serve(vrid, vips);
+        let vips: Vec<std::net::IpAddr> = vips.iter().map(|&v| v.into()).collect();
+        self.relay.serve(vrid, &vips);
         Ok(())
     }
 
@@ -114,7 +116,7 @@ impl DataPath {
         let mut first_err = None;
         // Every VIP gets its chance to go even if one removal fails.
         for &vip in vips {
-            if let Err(e) = self.layout.remove_vip(vip).await {
+            if let Err(e) = self.layout.remove_vip(vip.into()).await {
                 first_err.get_or_insert(e);
             }
         }

@@ -177,7 +177,7 @@ impl HealthTable {
     /// [`effective_priority`] of `router` over the checks it tracks.
     pub fn priority(&self, router: &RouterConfig) -> u8 {
         effective_priority(
-            router.core.priority,
+            router.core.priority(),
             router
                 .track
                 .iter()

@@ -20,7 +20,7 @@
 //! logged with the exit status when a hook fails.
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -41,7 +41,7 @@ pub struct StateEvent {
     pub reason: Reason,
     /// The effective priority at the change.
     pub priority: u8,
-    pub vips: Vec<Ipv4Addr>,
+    pub vips: Vec<IpAddr>,
 }
 
 impl StateEvent {
@@ -293,6 +293,7 @@ impl Hooks {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
     use std::path::{Path, PathBuf};
     use std::time::Instant;
 
@@ -303,7 +304,10 @@ pub(crate) mod tests {
             to,
             reason: Reason::ActiveDown,
             priority: 150,
-            vips: vec![Ipv4Addr::new(192, 0, 2, 100), Ipv4Addr::new(192, 0, 2, 101)],
+            vips: vec![
+                Ipv4Addr::new(192, 0, 2, 100).into(),
+                Ipv4Addr::new(192, 0, 2, 101).into(),
+            ],
         }
     }
 

@@ -2833,8 +2833,8 @@ fault = true
 "
         );
         let r = &cfg.routers[0];
-        assert_eq!(r.core.version, vrrp_core::wire::Version::V2);
-        assert_eq!(r.core.garp.burst, 5);
+        assert_eq!(r.core.version(), vrrp_core::wire::Version::V2);
+        assert_eq!(r.core.garp().burst, 5);
     }
 
     #[test]
@@ -2843,9 +2843,10 @@ fault = true
             "vrrp_instance X {\n interface eth0\n virtual_router_id 9\n virtual_ipaddress {\n  10.0.0.5\n }\n}\n",
         );
         let r = &cfg.routers[0];
-        assert_eq!(r.core.priority, 100, "keepalived's default priority");
+        assert_eq!(r.core.priority(), 100, "keepalived's default priority");
         assert_eq!(
-            r.core.vip_prefix_len, 32,
+            r.core.vip_prefix_len(),
+            32,
             "keepalived's VIPs are /32 by default"
         );
         assert!(imp.toml.contains("priority 100: keepalived's default"));
@@ -2857,7 +2858,7 @@ fault = true
             "vrrp_instance VI_1\n{\n interface eth0\n virtual_router_id 7\n virtual_ipaddress { 10.0.0.1/24 10.0.0.2/24 }\n}\n",
         );
         // `{ a b }` on one line is one statement `a b` to keepalived: b is an option of a.
-        assert_eq!(cfg.routers[0].core.vips.len(), 1);
+        assert_eq!(cfg.routers[0].core.vips().len(), 1);
     }
 
     #[test]
@@ -2939,7 +2940,7 @@ fault = true
             MINIMAL.replace("priority 150", "priority 150\n advert_int 0.1")
         ));
         assert_eq!(cfg.routers[0].interval(), Duration::from_millis(100));
-        assert_eq!(cfg.routers[0].core.version, vrrp_core::wire::Version::V3);
+        assert_eq!(cfg.routers[0].core.version(), vrrp_core::wire::Version::V3);
     }
 
     #[test]
@@ -3063,7 +3064,7 @@ fault = true
             "192.0.2.100/24 dev eth0\n        192.0.2.101/24 dev eth0 label eth0:1\n        192.0.2.102/24 dev eth1\n        192.0.2.103/25\n        2001:db8::1/64\n        192.0.2.100/24",
         ));
         assert_eq!(
-            cfg.routers[0].core.vips.as_slice(),
+            cfg.routers[0].core.vips().as_slice(),
             [Ipv4Addr::new(192, 0, 2, 100), Ipv4Addr::new(192, 0, 2, 101)]
         );
         assert_eq!(imp.untranslated_lines("keepalived.conf"), [7, 8, 9, 10, 11]);
@@ -3081,7 +3082,7 @@ fault = true
             "priority 150\n authentication {\n  auth_type PASS\n  auth_pass \"a#b\"c!d\n }",
         ));
         assert!(imp.untranslated.is_empty());
-        let vrrp_core::wire::Auth::Simple(pw) = cfg.routers[0].core.auth else {
+        let vrrp_core::wire::Auth::Simple(pw) = cfg.routers[0].core.auth() else {
             panic!()
         };
         assert_eq!(&pw[..5], b"a#bc\0");
@@ -3093,7 +3094,7 @@ fault = true
             "priority 150",
             "priority 150\n authentication {\n  auth_type PASS\n  auth_pass 0123456789\n }",
         ));
-        let vrrp_core::wire::Auth::Simple(pw) = cfg.routers[0].core.auth else {
+        let vrrp_core::wire::Auth::Simple(pw) = cfg.routers[0].core.auth() else {
             panic!()
         };
         assert_eq!(&pw, b"01234567");
@@ -3118,23 +3119,23 @@ fault = true
             "global_defs {{\n vrrp_garp_master_repeat 2\n}}\n{}",
             MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 1")
         ));
-        let g = cfg.routers[0].core.garp;
+        let g = cfg.routers[0].core.garp();
         assert_eq!((g.burst, g.repeats), (2, 1));
         assert_eq!(g.repeat_delay.as_millis(), 1000);
         let (_, cfg) =
             accepted(&MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 0"));
-        assert_eq!(cfg.routers[0].core.garp.repeats, 0, "0: no second set");
+        assert_eq!(cfg.routers[0].core.garp().repeats, 0, "0: no second set");
     }
 
     #[test]
     fn strict_mode_turns_accept_off() {
         let (_, cfg) = accepted(&format!("global_defs {{\n vrrp_strict\n}}\n{MINIMAL}"));
-        assert!(!cfg.routers[0].core.accept_mode);
+        assert!(!cfg.routers[0].core.accept_mode());
         let (_, cfg) = accepted(&format!(
             "global_defs {{\n vrrp_strict\n}}\n{}",
             MINIMAL.replace("priority 150", "priority 150\n accept")
         ));
-        assert!(cfg.routers[0].core.accept_mode);
+        assert!(cfg.routers[0].core.accept_mode());
     }
 
     #[test]
@@ -3427,7 +3428,7 @@ fault = true
         let c = cfg.check("chk_nginx").unwrap();
         assert_eq!(c.effect, Effect::Weight(-60));
         assert_eq!(
-            cfg.routers[0].core.auth,
+            cfg.routers[0].core.auth(),
             vrrp_core::wire::Auth::Simple(*b"s3cret\0\0")
         );
     }
@@ -3472,7 +3473,7 @@ fault = true
         );
         let r = &cfg.routers[0];
         assert_eq!(r.interval(), Duration::from_secs(3));
-        assert_eq!(r.core.vip_prefix_len, 32);
+        assert_eq!(r.core.vip_prefix_len(), 32);
     }
 
     #[test]
@@ -3482,7 +3483,7 @@ fault = true
         assert!(imp.untranslated[2].why.contains("label eth0:vip"));
         let r = &cfg.routers[0];
         assert_eq!(
-            (r.vrid(), r.core.priority, r.core.preempt),
+            (r.vrid(), r.core.priority(), r.core.preempt()),
             (51, 100, false)
         );
         assert_eq!(
@@ -3507,10 +3508,13 @@ fault = true
         let (_, cfg, lines) = import_fixture("v3-fast.conf");
         assert_eq!(lines, at("v3-fast.conf", &[7]), "curl's status range");
         let r = &cfg.routers[0];
-        assert_eq!(r.core.version, vrrp_core::wire::Version::V3);
+        assert_eq!(r.core.version(), vrrp_core::wire::Version::V3);
         assert_eq!(r.interval(), Duration::from_millis(100));
-        assert_eq!(r.core.checksum, vrrp_core::wire::ChecksumMode::MessageOnly);
-        assert_eq!(r.core.garp.repeats, 0, "vrrp_garp_master_delay 0");
+        assert_eq!(
+            r.core.checksum(),
+            vrrp_core::wire::ChecksumMode::MessageOnly
+        );
+        assert_eq!(r.core.garp().repeats, 0, "vrrp_garp_master_delay 0");
         let c = cfg.check("chk_http").unwrap();
         let CheckKind::Http { connect, path, .. } = &c.kind else {
             panic!("{:?}", c.kind)
@@ -3537,12 +3541,12 @@ fault = true
         assert_eq!(lines, at("unicast.conf", &[23]), "min_ttl");
         let r = &cfg.routers[0];
         assert_eq!(
-            r.core.peers.as_slice(),
+            r.core.peers().as_slice(),
             [Ipv4Addr::new(10, 10, 1, 12), Ipv4Addr::new(10, 10, 1, 13)]
         );
-        assert_eq!(r.primary, Some(Ipv4Addr::new(10, 10, 1, 11)));
-        assert!(!r.core.preempt);
-        assert_eq!(r.core.preempt_delay.as_secs(), 10);
+        assert_eq!(r.primary, Some(Ipv4Addr::new(10, 10, 1, 11).into()));
+        assert!(!r.core.preempt());
+        assert_eq!(r.core.preempt_delay().as_secs(), 10);
         let c = cfg.check("chk_nginx_port").unwrap();
         assert_eq!(
             c.kind,
@@ -3591,7 +3595,7 @@ fault = true
             hook.contains("MASTER) exec /usr/local/bin/vg-master.sh ;;"),
             "{hook}"
         );
-        assert_eq!(cfg.routers[0].core.vips.len(), 2);
+        assert_eq!(cfg.routers[0].core.vips().len(), 2);
         assert_eq!(cfg.interface, "eth0");
     }
 
@@ -3717,7 +3721,7 @@ fault = true
         );
         let r = &cfg.routers[0];
         assert_eq!(
-            r.core.version,
+            r.core.version(),
             vrrp_core::wire::Version::V3,
             "global vrrp_version"
         );

@@ -10,6 +10,7 @@ mod layout;
 mod logging;
 mod proc_events;
 mod relay;
+mod stack;
 mod status;
 mod sysctl;
 mod tap;

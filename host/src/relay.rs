@@ -7,11 +7,15 @@
 //! it to the local IP stack, where nginx (bound to 0.0.0.0) answers and the reply leaves through
 //! the kernel without crossing user space again.
 //!
-//! Everything else smoltcp needs (ARP, VRRP = IP protocol 112, multicast) goes to the stack;
-//! unicast IPv4 for an address we do not currently serve is dropped, as RFC 9568 §6.4.2 requires
-//! of a Backup.
+//! IPv6 works the same way with the IPv6 virtual MAC 00:00:5e:00:02:VRID, Neighbor Discovery in
+//! place of ARP. A link-local VIP is not relayed: the kernel scopes link-local addresses to an
+//! interface and would not take one of `lo`'s from the bridge, so smoltcp answers for it alone.
+//!
+//! Everything else smoltcp needs (ARP, Neighbor Discovery, VRRP = IP protocol 112, multicast)
+//! goes to the stack; unicast for an address we do not currently serve is dropped, as RFC 9568
+//! §6.4.2 requires of a Backup.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::tap::Verdict;
 
@@ -21,15 +25,26 @@ const ETHERTYPE_ARP: u16 = 0x0806;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
 /// IP protocol number of VRRP (RFC 9568 §5.1.1.3).
 const PROTO_VRRP: u8 = 112;
+const PROTO_ICMPV6: u8 = 58;
+/// Router Solicitation ..= Redirect: Neighbor Discovery (RFC 4861 §4).
+const NDISC_TYPES: std::ops::RangeInclusive<u8> = 133..=137;
 
-/// The virtual router MAC address 00:00:5e:00:01:VRID (RFC 9568 §7.3).
+/// The IPv4 virtual router MAC address 00:00:5e:00:01:VRID (RFC 9568 §7.3).
 pub const fn virtual_mac(vrid: u8) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, 0x01, vrid]
 }
 
+/// The virtual MAC of `vrid` for a VIP of `vip`'s family (00:00:5e:00:02:VRID for IPv6).
+pub fn virtual_mac_for(vrid: u8, vip: IpAddr) -> [u8; 6] {
+    match vip {
+        IpAddr::V4(_) => virtual_mac(vrid),
+        IpAddr::V6(_) => [0x00, 0x00, 0x5e, 0x00, 0x02, vrid],
+    }
+}
+
 /// Decides what happens to one untagged Ethernet frame. `serves(dst_mac, dst_ip)` says whether
-/// unicast IPv4 to `dst_ip` arriving at `dst_mac` is VIP traffic to relay.
-pub fn classify(frame: &[u8], serves: impl Fn([u8; 6], Ipv4Addr) -> bool) -> Verdict {
+/// unicast to `dst_ip` arriving at `dst_mac` is VIP traffic to relay.
+pub fn classify(frame: &[u8], serves: impl Fn([u8; 6], IpAddr) -> bool) -> Verdict {
     if frame.len() < ETH_HDR {
         return Verdict::Drop;
     }
@@ -49,14 +64,35 @@ pub fn classify(frame: &[u8], serves: impl Fn([u8; 6], Ipv4Addr) -> bool) -> Ver
                 || dst_ip.is_broadcast()
             {
                 Verdict::Stack
-            } else if serves(dst_mac, dst_ip) {
+            } else if serves(dst_mac, dst_ip.into()) {
                 Verdict::Relay
             } else {
                 Verdict::Drop
             }
         }
-        // Nothing on the host side handles IPv6 yet; smoltcp ignores what it does not speak.
-        ETHERTYPE_IPV6 => Verdict::Stack,
+        ETHERTYPE_IPV6 => {
+            let ip = &frame[ETH_HDR..];
+            if ip.len() < 40 || ip[0] >> 4 != 6 {
+                return Verdict::Drop;
+            }
+            let next_header = ip[6];
+            let octets: [u8; 16] = ip[24..40].try_into().unwrap_or_default();
+            let dst_ip = Ipv6Addr::from(octets);
+            let ndisc =
+                next_header == PROTO_ICMPV6 && ip.get(40).is_some_and(|t| NDISC_TYPES.contains(t));
+            if next_header == PROTO_VRRP
+                || ndisc
+                || dst_mac[0] & 1 == 1
+                || dst_ip.is_multicast()
+                || dst_ip.is_unicast_link_local()
+            {
+                Verdict::Stack
+            } else if serves(dst_mac, dst_ip.into()) {
+                Verdict::Relay
+            } else {
+                Verdict::Drop
+            }
+        }
         // VLAN tags, LLDP, STP and the like are not ours.
         _ => Verdict::Drop,
     }
@@ -78,7 +114,7 @@ pub fn rewrite_for_kernel(frame: &mut [u8], bridge_mac: [u8; 6]) {
 pub struct Relay {
     bridge_mac: [u8; 6],
     /// (VRID, VIP) of every Active router. A handful of entries: a linear scan beats hashing.
-    served: Vec<(u8, Ipv4Addr)>,
+    served: Vec<(u8, IpAddr)>,
 }
 
 impl Relay {
@@ -90,9 +126,10 @@ impl Relay {
     }
 
     /// Starts relaying `vips` of router `vrid` (call on entering Active, after adding them to `lo`).
-    pub fn serve(&mut self, vrid: u8, vips: &[Ipv4Addr]) {
+    pub fn serve(&mut self, vrid: u8, vips: &[IpAddr]) {
         self.stop(vrid);
-        self.served.extend(vips.iter().map(|&v| (vrid, v)));
+        self.served
+            .extend(vips.iter().filter(|v| on_lo(**v)).map(|&v| (vrid, v)));
     }
 
     /// Stops relaying for router `vrid` (call on leaving Active).
@@ -101,10 +138,10 @@ impl Relay {
     }
 
     /// Whether unicast to `ip` sent to `mac` is ours to relay.
-    pub fn serves(&self, mac: [u8; 6], ip: Ipv4Addr) -> bool {
+    pub fn serves(&self, mac: [u8; 6], ip: IpAddr) -> bool {
         self.served
             .iter()
-            .any(|&(vrid, vip)| vip == ip && virtual_mac(vrid) == mac)
+            .any(|&(vrid, vip)| vip == ip && virtual_mac_for(vrid, vip) == mac)
     }
 
     /// Classifies `frame` and, when it is to be relayed, rewrites it in place: the classifier to
@@ -116,6 +153,11 @@ impl Relay {
         }
         v
     }
+}
+
+/// Whether `vip` goes on `lo` (and its traffic to the kernel): all but IPv6 link-local ones.
+pub fn on_lo(vip: IpAddr) -> bool {
+    !matches!(vip, IpAddr::V6(v) if v.is_unicast_link_local())
 }
 
 #[cfg(test)]
@@ -144,7 +186,7 @@ mod tests {
 
     fn relay() -> Relay {
         let mut r = Relay::new(BRIDGE);
-        r.serve(7, &[Ipv4Addr::new(192, 0, 2, 100)]);
+        r.serve(7, &[Ipv4Addr::new(192, 0, 2, 100).into()]);
         r
     }
 
@@ -228,10 +270,88 @@ mod tests {
     #[test]
     fn serve_replaces_a_routers_vips() {
         let mut r = relay();
-        r.serve(7, &[Ipv4Addr::new(192, 0, 2, 101)]);
-        r.serve(9, &[Ipv4Addr::new(192, 0, 2, 100)]);
-        assert!(!r.serves(virtual_mac(7), Ipv4Addr::new(192, 0, 2, 100)));
-        assert!(r.serves(virtual_mac(7), Ipv4Addr::new(192, 0, 2, 101)));
-        assert!(r.serves(virtual_mac(9), Ipv4Addr::new(192, 0, 2, 100)));
+        r.serve(7, &[Ipv4Addr::new(192, 0, 2, 101).into()]);
+        r.serve(9, &[Ipv4Addr::new(192, 0, 2, 100).into()]);
+        assert!(!r.serves(virtual_mac(7), Ipv4Addr::new(192, 0, 2, 100).into()));
+        assert!(r.serves(virtual_mac(7), Ipv4Addr::new(192, 0, 2, 101).into()));
+        assert!(r.serves(virtual_mac(9), Ipv4Addr::new(192, 0, 2, 100).into()));
+    }
+
+    const VIP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100);
+    const LL_VIP6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 7);
+
+    /// IPv6 from 2001:db8::50 to `dst` at `dst_mac`, next header `nh`, first payload byte `b`.
+    fn v6_frame(dst_mac: [u8; 6], dst: Ipv6Addr, nh: u8, b: u8) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&dst_mac);
+        f.extend_from_slice(&CLIENT);
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 8, nh, 64]);
+        f.extend_from_slice(&Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x50).octets());
+        f.extend_from_slice(&dst.octets());
+        f.extend_from_slice(&[b, 0, 0, 0, 0, 0, 0, 0]);
+        f
+    }
+
+    fn relay6() -> Relay {
+        let mut r = Relay::new(BRIDGE);
+        r.serve(7, &[LL_VIP6.into(), VIP6.into()]);
+        r
+    }
+
+    #[test]
+    fn ipv6_vip_traffic_is_relayed_at_the_ipv6_virtual_mac_only() {
+        let vmac6 = virtual_mac_for(7, VIP6.into());
+        assert_eq!(vmac6, [0, 0, 0x5e, 0, 2, 7]);
+        let mut tcp = v6_frame(vmac6, VIP6, 6, 0);
+        assert_eq!(relay6().verdict(&mut tcp), Verdict::Relay);
+        assert_eq!(tcp[0..6], BRIDGE);
+        assert_eq!(tcp[6..12], vmac6);
+        // The IPv4 virtual MAC of the same VRID is another router's address.
+        let mut wrong_mac = v6_frame(virtual_mac(7), VIP6, 6, 0);
+        assert_eq!(relay6().verdict(&mut wrong_mac), Verdict::Drop);
+        let mut r = relay6();
+        r.stop(7);
+        let mut backup = v6_frame(vmac6, VIP6, 6, 0);
+        assert_eq!(r.verdict(&mut backup), Verdict::Drop);
+    }
+
+    #[test]
+    fn ipv6_neighbor_discovery_vrrp_multicast_and_link_local_go_to_the_stack() {
+        let vmac6 = virtual_mac_for(7, VIP6.into());
+        // A unicast NS probing the VIP (RFC 4861 §7.3.3), while Backup too.
+        let mut r = relay6();
+        r.stop(7);
+        for t in 133..=137 {
+            let mut ns = v6_frame(vmac6, VIP6, 58, t);
+            assert_eq!(r.verdict(&mut ns), Verdict::Stack, "ICMPv6 type {t}");
+        }
+        // An echo request is VIP traffic, not ND.
+        let mut echo = v6_frame(vmac6, VIP6, 58, 128);
+        assert_eq!(relay6().verdict(&mut echo), Verdict::Relay);
+        let mut advert = v6_frame(
+            [0x33, 0x33, 0, 0, 0, 0x12],
+            "ff02::12".parse().unwrap(),
+            112,
+            0x31,
+        );
+        assert_eq!(relay6().verdict(&mut advert), Verdict::Stack);
+        let mut ll = v6_frame(vmac6, LL_VIP6, 58, 128);
+        assert_eq!(relay6().verdict(&mut ll), Verdict::Stack);
+        assert!(
+            !relay6().serves(vmac6, LL_VIP6.into()),
+            "link-local VIPs stay off lo"
+        );
+    }
+
+    #[test]
+    fn malformed_ipv6_is_dropped_without_panicking() {
+        let f = v6_frame(virtual_mac_for(7, VIP6.into()), VIP6, 6, 0);
+        for len in 0..54 {
+            let mut short = f[..len].to_vec();
+            assert_ne!(relay6().verdict(&mut short), Verdict::Relay, "len {len}");
+        }
+        let mut v4_nibble = f.clone();
+        v4_nibble[14] = 0x45;
+        assert_eq!(relay6().verdict(&mut v4_nibble), Verdict::Drop);
     }
 }

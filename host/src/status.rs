@@ -130,12 +130,12 @@ impl Snapshot {
                 .iter()
                 .map(|r| RouterStatus {
                     vrid: r.vrid(),
-                    version: r.core.version.number(),
+                    version: r.core.version().number(),
                     state: State::Initialize.as_str().to_owned(),
-                    priority: r.core.priority,
-                    effective_priority: r.core.priority,
+                    priority: r.core.priority(),
+                    effective_priority: r.core.priority(),
                     interval_ms: r.interval().as_millis() as u64,
-                    vips: r.core.vips.iter().map(|v| v.to_string()).collect(),
+                    vips: r.core.vips().iter().map(|v| v.to_string()).collect(),
                     primary: r.primary.map(|p| p.to_string()),
                     transitions: REASONS.iter().map(|r| (r.as_str().to_owned(), 0)).collect(),
                     last_transition: None,

@@ -1,0 +1,198 @@
+//! One virtual router of either family on the TAP: the core's [`Stack`] is generic over the
+//! address type, the daemon holds IPv4 and IPv6 routers side by side.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use smoltcp::phy::Device;
+use vrrp_core::net::{Buffers, Event as CoreEvent, NetAddress, Resources, Stack};
+use vrrp_core::wire::DropReason;
+use vrrp_core::{ConfigError, Instant, Reason, State, Stats};
+
+use crate::config::{CoreConfig, MAX_ADDRS};
+
+/// [`vrrp_core::net::Event`] with the addresses widened to [`IpAddr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    StateChange {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    AdvertSent {
+        priority: u8,
+    },
+    AdvertReceived {
+        source: IpAddr,
+        priority: u8,
+    },
+    Dropped {
+        reason: DropReason,
+    },
+    Announced {
+        frames: u16,
+    },
+    AddressMismatch {
+        source: IpAddr,
+    },
+    NotAccepted,
+    TxDropped,
+    UnicastAdvert {
+        priority: u8,
+        dst: IpAddr,
+    },
+}
+
+impl<A: NetAddress + Into<IpAddr>> From<CoreEvent<A>> for Event {
+    fn from(e: CoreEvent<A>) -> Event {
+        match e {
+            CoreEvent::StateChange { from, to, reason } => Event::StateChange { from, to, reason },
+            CoreEvent::AdvertSent { priority } => Event::AdvertSent { priority },
+            CoreEvent::AdvertReceived { source, priority } => Event::AdvertReceived {
+                source: source.into(),
+                priority,
+            },
+            CoreEvent::Dropped { reason } => Event::Dropped { reason },
+            CoreEvent::Announced { frames } => Event::Announced { frames },
+            CoreEvent::AddressMismatch { source } => Event::AddressMismatch {
+                source: source.into(),
+            },
+            CoreEvent::NotAccepted => Event::NotAccepted,
+            CoreEvent::TxDropped => Event::TxDropped,
+            CoreEvent::UnicastAdvert { priority, dst } => Event::UnicastAdvert {
+                priority,
+                dst: dst.into(),
+            },
+        }
+    }
+}
+
+pub enum AnyStack {
+    V4(Stack<'static, MAX_ADDRS, Ipv4Addr>),
+    V6(Stack<'static, MAX_ADDRS, Ipv6Addr>),
+}
+
+/// Evaluates `$e` with `$s` bound to the family-specific stack.
+macro_rules! either {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            AnyStack::V4($s) => $e,
+            AnyStack::V6($s) => $e,
+        }
+    };
+}
+
+impl AnyStack {
+    /// The stack borrows its socket storage for its whole life; a router lives as long as the
+    /// daemon (a reload that changes its protocol leaks one set, a few KB).
+    pub fn new<D: Device + ?Sized>(
+        core: CoreConfig,
+        device: &mut D,
+        now: Instant,
+    ) -> Result<AnyStack, ConfigError> {
+        let resources = Box::leak(Box::new(Resources::new()));
+        let buffers = Box::leak(Box::new(Buffers::new()));
+        Ok(match core {
+            CoreConfig::V4(c) => AnyStack::V4(Stack::new(c, device, resources, buffers, now)?),
+            CoreConfig::V6(c) => AnyStack::V6(Stack::new(c, device, resources, buffers, now)?),
+        })
+    }
+
+    pub fn set_unicast_delegate(&mut self, delegate: bool) {
+        either!(self, s => s.set_unicast_delegate(delegate))
+    }
+
+    pub fn startup(&mut self, now: Instant) {
+        either!(self, s => s.startup(now))
+    }
+
+    pub fn set_priority(&mut self, now: Instant, priority: u8) {
+        either!(self, s => s.set_priority(now, priority))
+    }
+
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        either!(self, s => s.poll_at(now))
+    }
+
+    pub fn poll<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        either!(self, s => s.poll(now, device, &mut |e| on_event(e.into())))
+    }
+
+    pub fn poll_ingress<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        either!(self, s => s.poll_ingress(now, device, &mut |e| on_event(e.into())))
+    }
+
+    pub fn shutdown<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        either!(self, s => s.shutdown(now, device, &mut |e| on_event(e.into())))
+    }
+
+    /// An IPv4 advert the kernel received (unicast); an IPv6 router counts it as a drop of
+    /// the wrong protocol, which the VRID routing in front of it never lets happen.
+    pub fn handle_ipv4<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        match self {
+            AnyStack::V4(s) => s.handle_ipv4(now, packet, device, &mut |e| on_event(e.into())),
+            AnyStack::V6(_) => on_event(Event::Dropped {
+                reason: DropReason::Protocol,
+            }),
+        }
+    }
+
+    /// The advert packet to `dst` for a [`Event::UnicastAdvert`]: `None` if `buf` is too short
+    /// or `dst` is of the other family.
+    pub fn write_advert(&self, priority: u8, dst: IpAddr, buf: &mut [u8]) -> Option<usize> {
+        match (self, dst) {
+            (AnyStack::V4(s), IpAddr::V4(d)) => s.write_advert(priority, d, buf),
+            (AnyStack::V6(s), IpAddr::V6(d)) => s.write_advert(priority, d, buf),
+            _ => None,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        either!(self, s => s.router().state())
+    }
+
+    pub fn priority(&self) -> u8 {
+        either!(self, s => s.router().priority())
+    }
+
+    pub fn stats(&self) -> &Stats {
+        either!(self, s => s.router().stats())
+    }
+
+    pub fn primary(&self) -> IpAddr {
+        either!(self, s => s.router().config().primary.into())
+    }
+
+    pub fn vips(&self) -> Vec<IpAddr> {
+        either!(self, s => s.router().config().vips.iter().map(|&a| a.into()).collect())
+    }
+
+    /// Whether the router takes traffic to `addr` now (Active, and owner or Accept_Mode).
+    pub fn accepts(&self, addr: IpAddr) -> bool {
+        match (self, addr) {
+            (AnyStack::V4(s), IpAddr::V4(a)) => s.router().accepts(a),
+            (AnyStack::V6(s), IpAddr::V6(a)) => s.router().accepts(a),
+            _ => false,
+        }
+    }
+}
