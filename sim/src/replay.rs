@@ -208,7 +208,7 @@ fn read<'f>(frames: &'f [TraceFrame], seat: Ipv4Addr) -> Trace<'f> {
                     tr.feed.push((at, &f.data));
                 }
             }
-            FrameKind::Other => tr.ignored += 1,
+            FrameKind::Igmp | FrameKind::Other => tr.ignored += 1,
         }
     }
     tr

@@ -672,9 +672,9 @@ impl Parser {
             });
         }
         if head == "no-multicast" {
-            let vrid = match pairs(&w[1..])?.as_slice() {
+            let vrid = match &w[1..] {
                 [] => None,
-                [(k, v)] if k == "vrid" => Some(parse_vrid(v)?),
+                ["vrid", v] => Some(parse_vrid(v)?),
                 _ => return Err("write `expect no-multicast [vrid N]`".into()),
             };
             return Ok(Expect::NoMulticast { vrid });
@@ -1035,5 +1035,284 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("centiseconds"), "{e}");
+    }
+
+    const PAIR: &str = "duration 20s
+router r1 192.0.2.11 links wan,dmz
+router r2 192.0.2.12 links wan
+vrid 10 vip 192.0.2.1 peers r1,r2 track-link wan fault
+vrid 20 vip 192.0.2.2
+";
+
+    /// The error `extra` (lines appended to [`PAIR`]) gives: its line and message.
+    fn error(extra: &str) -> (usize, String) {
+        let e = Scenario::parse(&format!("{PAIR}{extra}")).unwrap_err();
+        (e.line, e.message)
+    }
+
+    #[test]
+    fn parses_peers_tracking_and_sync_groups() {
+        let s = Scenario::parse(&format!(
+            "{PAIR}vrrp r1 10 priority 150 track-link dmz weight -60
+vrrp r2 10 priority 100 peers 192.0.2.11 track-link wan weight +5
+router r3 192.0.2.13 links wan
+vrid 30 vip 192.0.2.3
+vrrp r3 20 priority 50 track-link wan fault
+vrrp r3 30 priority 50 track-link lan fault
+sync-group r3 g1 20 30
+at 5s link-down r1 wan
+at 6s link-up r1
+expect r1 drops peer 3 in 1s..2s
+expect r1 drops ttl 0 vrid 10
+expect no-multicast vrid 10
+expect together 10 20 after 4s tolerance 1ms
+expect r1 Backup during 8s..9s
+"
+        ))
+        .unwrap();
+        let ips = |v: &[Ipv4Addr]| v.to_vec();
+        let r1 = &s.nodes[0];
+        assert_eq!(
+            ips(&r1.routers[0].peers),
+            [
+                "192.0.2.11".parse::<Ipv4Addr>().unwrap(),
+                "192.0.2.12".parse().unwrap()
+            ]
+        );
+        // The member's own option overrides the vrid line's for its own link only.
+        let track = |n: &NodeSpec, vrid: u8| -> Vec<(String, Effect)> {
+            n.tracks
+                .iter()
+                .filter(|t| t.vrid == vrid)
+                .map(|t| (t.link.clone(), t.effect))
+                .collect()
+        };
+        assert_eq!(
+            track(r1, 10),
+            [
+                ("wan".to_string(), Effect::Fault),
+                ("dmz".to_string(), Effect::Weight(-60))
+            ]
+        );
+        let r2 = &s.nodes[1];
+        assert_eq!(
+            ips(&r2.routers[0].peers),
+            ["192.0.2.11".parse::<Ipv4Addr>().unwrap()]
+        );
+        assert_eq!(track(r2, 10), [("wan".to_string(), Effect::Weight(5))]);
+        // The sync group gives each member the union of the members' links.
+        let r3 = &s.nodes[2];
+        let union = [
+            ("wan".to_string(), Effect::Fault),
+            ("lan".to_string(), Effect::Fault),
+        ];
+        assert_eq!(track(r3, 20), union);
+        assert_eq!(track(r3, 30), union);
+        assert_eq!(
+            s.actions,
+            [
+                (
+                    5_000_000,
+                    Action::Link {
+                        node: 0,
+                        link: "wan".into(),
+                        up: false
+                    }
+                ),
+                (
+                    6_000_000,
+                    Action::Link {
+                        node: 0,
+                        link: "lan".into(),
+                        up: true
+                    }
+                )
+            ]
+        );
+        assert_eq!(
+            s.expects,
+            [
+                Expect::Drops {
+                    node: 0,
+                    vrid: 10,
+                    reason: DropReason::Peer,
+                    count: 3,
+                    from: 1_000_000,
+                    to: 2_000_000
+                },
+                Expect::Drops {
+                    node: 0,
+                    vrid: 10,
+                    reason: DropReason::Ttl,
+                    count: 0,
+                    from: 0,
+                    to: Micros::MAX
+                },
+                Expect::NoMulticast { vrid: Some(10) },
+                Expect::Together {
+                    vrids: vec![10, 20],
+                    after: 4_000_000,
+                    tolerance: 1_000
+                },
+                Expect::During {
+                    node: 0,
+                    vrid: 10,
+                    from: 8_000_000,
+                    to: 9_000_000,
+                    state: Some(State::Backup)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn new_syntax_errors_name_the_line_and_what_was_expected() {
+        // Line 6 is the first line after PAIR.
+        for (extra, line, wanted) in [
+            (
+                "vrrp r1 20 track-link wan",
+                6,
+                "expected `fault` or `weight`",
+            ),
+            ("vrrp r1 20 track-link wan weigth 5", 6, "found `weigth`"),
+            (
+                "vrrp r1 20 track-link wan weight",
+                6,
+                "`weight` needs a value",
+            ),
+            (
+                "vrrp r1 20 track-link wan weight 0",
+                6,
+                "for priority 0 write `fault`",
+            ),
+            ("vrrp r1 20 track-link wan weight -300", 6, "-254..=-1"),
+            (
+                "vrrp r2 20 track-link dmz fault",
+                6,
+                "router r2 has no link `dmz` (it has lan, wan)",
+            ),
+            (
+                "vrrp r1 20 peers r2,r9",
+                6,
+                "`r9` in peers is neither a router",
+            ),
+            ("vrrp r1 20 peers r2,192.0.2.12", 6, "listed twice"),
+            (
+                "vrrp r1 20 peers 192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4,192.0.2.5",
+                6,
+                "at most 4 peers",
+            ),
+            // Unicast to a router serving two VRIDs: refused at the line that breaks the rule.
+            (
+                "vrrp r2 10
+vrrp r2 20",
+                7,
+                "so r2 may serve only one VRID",
+            ),
+            (
+                "vrrp r1 10
+sync-group r1 g 10 20",
+                7,
+                "router r1 does not serve vrid 20",
+            ),
+            (
+                "vrrp r1 20
+sync-group r1 g 20",
+                7,
+                "at least two VRIDs",
+            ),
+            (
+                "vrrp r1 20
+sync-group r1 10 20",
+                7,
+                "expected a group name before the VRIDs",
+            ),
+            (
+                "vrrp r1 20
+sync-group r1",
+                7,
+                "expected a group name",
+            ),
+            (
+                "vrrp r1 20
+vrid 30 vip 192.0.2.3
+vrrp r1 30
+sync-group r1 a 20 30
+sync-group r1 b 30 20",
+                10,
+                "vrid 30 of router r1 is already in sync group `a`",
+            ),
+            (
+                "at 1s link-down r1 wlan",
+                6,
+                "router r1 has no link `wlan` (it has lan, wan, dmz)",
+            ),
+            (
+                "at 1s link-up r1 wan now",
+                6,
+                "write `link-up ROUTER [LINK]`",
+            ),
+            (
+                "router r3 192.0.2.13 links lan",
+                6,
+                "`lan` is the segment link",
+            ),
+            (
+                "router r3 192.0.2.13 links wan,wan",
+                6,
+                "names must be distinct",
+            ),
+            (
+                "vrrp r2 20
+expect r2 drops peers 1",
+                7,
+                "`peers` is not a drop reason (ttl,",
+            ),
+            (
+                "vrrp r2 20
+expect r2 drops peer many",
+                7,
+                "`many` is not a count",
+            ),
+            (
+                "vrrp r2 20
+expect r2 drops peer",
+                7,
+                "expected a count",
+            ),
+            (
+                "vrrp r2 20
+expect r2 drops peer 1 at 5s",
+                7,
+                "[in FROM..TO]",
+            ),
+            ("expect together 10", 6, "expected at least two VRIDs"),
+            (
+                "expect together 10 20 since 3s",
+                6,
+                "unknown option `since`",
+            ),
+            (
+                "expect no-multicast r1",
+                6,
+                "write `expect no-multicast [vrid N]`",
+            ),
+            (
+                "vrrp r2 20
+expect r2 Active during 5s",
+                7,
+                "is not a window",
+            ),
+            (
+                "vrrp r2 20
+expect r2 Active for 5s",
+                7,
+                "STATE during FROM..TO",
+            ),
+        ] {
+            let (got_line, message) = error(extra);
+            assert!(message.contains(wanted), "{extra:?}: {message}");
+            assert_eq!(got_line, line, "{extra:?}: {message}");
+        }
     }
 }

@@ -80,6 +80,7 @@ pub fn render(log: &[Entry], names: &[String], adverts: bool) -> Vec<String> {
                                     format!("advert p{priority} to {to}")
                                 }
                                 FrameKind::Arp => "arp".into(),
+                                FrameKind::Igmp => "igmp".into(),
                                 FrameKind::Other => "other".into(),
                             })
                         }

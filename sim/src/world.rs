@@ -142,6 +142,8 @@ pub enum FrameKind {
         to: Ipv4Addr,
     },
     Arp,
+    /// The membership report of a stack joining 224.0.0.18.
+    Igmp,
     Other,
 }
 
@@ -757,6 +759,9 @@ pub fn classify(frame: &[u8]) -> FrameKind {
         0x0806 => FrameKind::Arp,
         0x0800 => {
             let ip = &frame[14..];
+            if ip.len() >= 20 && ip[9] == 2 {
+                return FrameKind::Igmp;
+            }
             if ip.len() < 20 || ip[9] != vrrp_core::wire::IP_PROTOCOL {
                 return FrameKind::Other;
             }
@@ -771,5 +776,35 @@ pub fn classify(frame: &[u8]) -> FrameKind {
             }
         }
         _ => FrameKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracked_priority_follows_vrrpd() {
+        let tracks = [
+            ("wan".to_string(), Effect::Weight(-60)),
+            ("dmz".to_string(), Effect::Weight(10)),
+            ("lan".to_string(), Effect::Fault),
+        ];
+        let down = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // A positive weight counts while its link is up, a negative one while it is down.
+        assert_eq!(tracked_priority(150, &tracks, &down(&[])), 160);
+        assert_eq!(tracked_priority(150, &tracks, &down(&["wan"])), 100);
+        assert_eq!(tracked_priority(150, &tracks, &down(&["wan", "dmz"])), 90);
+        assert_eq!(tracked_priority(150, &tracks, &down(&["lan"])), 0);
+        assert_eq!(
+            tracked_priority(0, &tracks, &down(&[])),
+            0,
+            "a failed health check"
+        );
+        assert_eq!(tracked_priority(50, &tracks, &down(&["wan", "dmz"])), 1);
+        // Only an untouched owner advertises 255.
+        assert_eq!(tracked_priority(250, &tracks, &down(&[])), 254);
+        assert_eq!(tracked_priority(255, &tracks[..1], &down(&[])), 255);
+        assert_eq!(tracked_priority(255, &tracks[..1], &down(&["wan"])), 195);
     }
 }

@@ -115,3 +115,171 @@ fn small_queue_overflows_and_counts() {
             dropped: out.queue_drops[0]
         }));
 }
+
+fn run_text(text: &str) -> vrrp_sim::run::Outcome {
+    let s = Scenario::parse(text).unwrap();
+    vrrp_sim::run::run(&s, s.seed, false)
+}
+
+fn failures(out: &vrrp_sim::run::Outcome) -> Vec<&String> {
+    out.checks.iter().filter_map(|c| c.as_ref().err()).collect()
+}
+
+/// The exact times and counts of the unicast, tracking and sync-group scenarios are exact: one
+/// microsecond (or one drop) off, and exactly that expectation fails.
+#[test]
+fn one_microsecond_off_fails() {
+    for (file, right, wrong, failed) in [
+        (
+            "unicast-peers.vrrp",
+            "takeover at 13.023437s",
+            "takeover at 13.023438s",
+            "r2 vrid 10 takes over",
+        ),
+        (
+            "unicast-stranger.vrrp",
+            "expect r1 drops peer 24",
+            "expect r1 drops peer 23",
+            "r1 vrid 10 dropped 23 adverts (peer): dropped 24",
+        ),
+        (
+            "track-link-fault.vrrp",
+            "r2 takeover at 8.609375s",
+            "r2 takeover at 8.609374s",
+            "r2 vrid 10 takes over in 8.609374..8.609374: at 8.609375",
+        ),
+        (
+            "track-link-weight.vrrp",
+            "r1 takeover at 18.671874s",
+            "r1 takeover at 18.671875s",
+            "r1 vrid 10 takes over",
+        ),
+        (
+            "carrier-loss.vrrp",
+            "r2 takeover at 11.023437s",
+            "r2 takeover at 11.023436s",
+            "r2 vrid 10 takes over in 11.023436..11.023436: at 11.023437",
+        ),
+        (
+            "sync-group.vrrp",
+            "r2 takeover at 8.609375s vrid 20",
+            "r2 takeover at 8.609376s vrid 20",
+            "r2 vrid 20 takes over",
+        ),
+    ] {
+        let text = std::fs::read_to_string(dir().join(file)).unwrap();
+        let changed = text.replace(right, wrong);
+        assert_ne!(text, changed, "{file}: `{right}` not found");
+        let out = run_text(&changed);
+        let f = failures(&out);
+        assert_eq!(f.len(), 1, "{file}: {f:?}");
+        assert!(f[0].contains(failed), "{file}: {f:?}");
+    }
+}
+
+/// The scenarios' expectations tell the features apart: without them, the same story fails.
+#[test]
+fn without_the_feature_the_expectations_fail() {
+    let text = |f: &str| std::fs::read_to_string(dir().join(f)).unwrap();
+
+    // Multicast instead of unicast.
+    let out = run_text(&text("unicast-peers.vrrp").replace(" peers r1,r2", ""));
+    let f = failures(&out);
+    assert!(
+        f.len() == 1 && f[0].starts_with("no multicast advert: r1 vrid 10 sent one"),
+        "{f:?}"
+    );
+
+    // No peer lists: the stranger's priority 200 wins.
+    let out = run_text(
+        &text("unicast-stranger.vrrp")
+            .replace(" peers r2\n", "\n")
+            .replace(" peers r1\n", "\n"),
+    );
+    let f = failures(&out);
+    assert!(
+        f.iter()
+            .any(|m| m.starts_with("r1 vrid 10 Active during 3.414062..20.000000: Backup at")),
+        "{f:?}"
+    );
+    assert!(f.iter().any(|m| m.contains("dropped 0")), "{f:?}");
+
+    // No tracking: r1 keeps the VIP with its uplink down.
+    let out = run_text(&text("track-link-fault.vrrp").replace(
+        "vrrp r1 10 priority 150 track-link wan fault",
+        "vrrp r1 10 priority 150",
+    ));
+    assert!(
+        failures(&out)
+            .iter()
+            .any(|m| m.starts_with("r1 vrid 10 Backup at 8.000000: was Active")),
+        "{:?}",
+        failures(&out)
+    );
+
+    // No sync group: only vrid 10 moves, and the VIPs part.
+    let out = run_text(&text("sync-group.vrrp").replace("sync-group r1,r2", "# "));
+    assert!(
+        failures(&out).iter().any(|m| m.starts_with(
+            "vrids 10 20 Active together after 0.000000: vrid 10 nowhere, vrid 20 on r1 from 8.000000"
+        )),
+        "{:?}",
+        failures(&out)
+    );
+}
+
+/// The capture, read back: every VRRP packet of the unicast run goes to a peer's address.
+#[test]
+fn unicast_capture_has_no_multicast_advert() {
+    let s = load("unicast-peers.vrrp");
+    let out = vrrp_sim::run::run(&s, s.seed, true);
+    let mut reader = pcap_file::pcap::PcapReader::new(&out.pcap[..]).unwrap();
+    let mut adverts = Vec::new();
+    while let Some(p) = reader.next_packet() {
+        let data = p.unwrap().data;
+        if data.len() >= 34 && data[12..14] == [8, 0] && data[23] == 112 {
+            adverts.push(std::net::Ipv4Addr::new(
+                data[30], data[31], data[32], data[33],
+            ));
+        }
+    }
+    assert!(adverts.len() > 20, "{} adverts", adverts.len());
+    for to in adverts {
+        assert!(
+            ["192.0.2.11", "192.0.2.12"].contains(&to.to_string().as_str()),
+            "{to}"
+        );
+    }
+}
+
+/// The drops on the timeline are the ones the core counts in its Stats.
+#[test]
+fn peer_drops_match_the_core_stats() {
+    use vrrp_core::wire::DropReason;
+    use vrrp_sim::world::{Options, Sim};
+
+    let s = load("unicast-stranger.vrrp");
+    let arena = bumpalo::Bump::new();
+    let mut sim = Sim::new(&arena, s.nodes.clone(), s.seed, Options::default());
+    for (at, a) in &s.actions {
+        sim.schedule(*at, a.clone());
+    }
+    sim.run_until(s.duration);
+    for node in [0, 1] {
+        let logged = sim
+            .log
+            .iter()
+            .filter(|e| {
+                e.node == node
+                    && e.kind
+                        == Kind::Dropped {
+                            vrid: 10,
+                            reason: DropReason::Peer,
+                        }
+            })
+            .count();
+        let stats = sim.stack(node, 10).unwrap().router().stats();
+        assert_eq!(logged, 24);
+        assert_eq!(stats.drops(DropReason::Peer), 24);
+    }
+}

@@ -23,11 +23,13 @@ fn tshark() -> Option<&'static str> {
 fn tshark_dissects_every_frame_cleanly() {
     let Some(tshark) = tshark() else { return };
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    // v3 and v2, several VRIDs and VIPs, GARP, priority 0, replies, faults.
+    // v3 and v2, several VRIDs and VIPs, GARP, priority 0, replies, faults; unicast adverts
+    // and the ARP that resolves the peers.
     for name in [
         "three-vrids.vrrp",
         "graceful-stop.vrrp",
         "one-way-partition.vrrp",
+        "unicast-peers.vrrp",
     ] {
         let s = Scenario::parse(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
         let out = vrrp_sim::run::run(&s, s.seed, true);
