@@ -734,6 +734,7 @@ mod tests {
                 addrs: vec![Ipv4Addr::new(192, 0, 2, 1).into()],
             }
         );
+        assert!(!a.is_rfc_ipv6());
         // Truncated: still a frame, not a panic.
         for n in 0..f.len() {
             let _ = decode(0.0, &f[..n]);

@@ -259,7 +259,14 @@ fn capture_attributes_frames_to_their_sender() {
 #[test]
 fn prober_stays_on_the_test_segment() {
     // No root needed: the prober refuses before sending anything.
-    for target in ["198.51.100.1", "8.8.8.8", "127.0.0.1"] {
+    for target in [
+        "198.51.100.1",
+        "8.8.8.8",
+        "127.0.0.1",
+        "::1",
+        "2001:4860::8888",
+        "fe80::1",
+    ] {
         let out = Command::new(PROBER)
             .args(["--once", target])
             .output()
