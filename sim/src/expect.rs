@@ -263,8 +263,9 @@ pub fn check(e: &Expect, log: &[Entry], names: &[String], until: Micros) -> Resu
                 format!(" in {}..{}", fmt(from), fmt(to))
             };
             let what = format!(
-                "{} vrid {vrid} dropped {count} adverts ({}){window}",
+                "{} vrid {vrid} dropped {count} advert{} ({}){window}",
                 names[node],
+                if count == 1 { "" } else { "s" },
                 reason.as_str()
             );
             let got = log
@@ -341,10 +342,11 @@ pub fn check(e: &Expect, log: &[Entry], names: &[String], until: Micros) -> Resu
     }
 }
 
-/// Spans (start, end) after `after`, longer than `tolerance`, during which the routers serving
-/// as Active for the `vrids` are not the same ones; with who served each VRID at the start.
-/// `end` is `until` for a span still open.
-#[allow(clippy::type_complexity)]
+/// A span (start, end) and, per VRID, the nodes serving it as Active when it starts.
+pub type Apart = (Micros, Micros, Vec<Vec<usize>>);
+
+/// Spans after `after`, longer than `tolerance`, during which the routers serving as Active for
+/// the `vrids` are not the same ones. `end` is `until` for a span still open.
 pub fn apart(
     log: &[Entry],
     nodes: usize,
@@ -352,7 +354,7 @@ pub fn apart(
     after: Micros,
     until: Micros,
     tolerance: Micros,
-) -> Vec<(Micros, Micros, Vec<Vec<usize>>)> {
+) -> Vec<Apart> {
     let hs: Vec<Vec<_>> = vrids
         .iter()
         .map(|&v| (0..nodes).map(|n| history(log, n, v)).collect())
