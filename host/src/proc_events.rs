@@ -525,7 +525,7 @@ impl Connector {
         }
         // Linux 6.6+ then sends only these kinds, sparing us every fork. Acknowledgements are
         // filtered out too, so this one is not awaited; older kernels ignore it and keep
-        // sending everything, which `relevant` sorts out.
+        // sending everything, which `listen` then sorts out.
         let mask = [What::Exec, What::Comm, What::Exit]
             .into_iter()
             .fold(0u32, |m, w| m | u32::from(w));
