@@ -342,9 +342,20 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
     }
 
     fn receive_adverts(&mut self, now: Instant, on_event: &mut impl FnMut(Event<A>)) {
+        let own = self.own_primary.then_some(self.router.config().primary);
         let socket = self.sockets.get_mut::<raw::Socket>(self.raw);
         while let Ok(packet) = socket.recv() {
-            receive_advert(&mut self.router, now, packet, on_event);
+            let received = A::parse(packet);
+            // smoltcp hands the raw socket every packet that reached the interface's MAC,
+            // whatever its destination, and every router of a VRID has the same virtual MAC:
+            // a unicast advert to another member of the VRID is not ours to hear.
+            if let Ok(r) = &received
+                && r.dst != A::MULTICAST
+                && Some(r.dst) != own
+            {
+                continue;
+            }
+            handle_received(&mut self.router, now, received, on_event);
         }
     }
 
