@@ -1,15 +1,21 @@
 //! The interface layout vrrpd needs, made and undone over rtnetlink (never by running `ip`).
 //!
 //! ```text
-//!   before:  eth0 (192.0.2.1/24, default via 192.0.2.254)
-//!   after:   bridge (192.0.2.1/24, eth0's MAC, default via 192.0.2.254)
+//!   before:  eth0 (192.0.2.1/24, 2001:db8::1/64, fe80::1/64; default via 192.0.2.254, fe80::fe)
+//!   after:   bridge (the same addresses and routes, eth0's MAC)
 //!              ├── eth0     (port, no address)
-//!              └── tap      (port; smoltcp with the virtual MAC sits behind it)
-//!            lo: + VIP/32 while Active
+//!              └── tap      (port, IPv6 off; smoltcp with the virtual MAC sits behind it)
+//!            lo: + VIP/32 or VIP/128 while Active
 //! ```
 //!
-//! The bridge takes the uplink's MAC so that neighbours' ARP caches for the node's own address
-//! stay valid. The original layout is written to a state file (`<state_dir>/<uplink>.json`) before
+//! The bridge takes the uplink's MAC so that neighbours' ARP and ND caches for the node's own
+//! addresses stay valid. IPv6 addresses move like IPv4 ones, link-local included: they are added
+//! with `nodad`, so that the node keeps using them without waiting a second for DAD, and the bridge
+//! generates no link-local of its own (`addr_gen_mode` none), so the uplink's moved one is the
+//! node's, and the default source of IPv6 adverts ([`Layout::link_local`]). Only configured state
+//! moves: addresses the kernel learned by SLAAC and routes learned from RAs are the kernel's; the
+//! bridge learns its own after the Router Solicitation its new link-local sends. Where IPv6 is off
+//! on the uplink, nothing IPv6 is touched. The original layout is written to a state file (`<state_dir>/<uplink>.json`) before
 //! anything changes, so that a later start can undo exactly what a `kill -9` left behind. The TAP
 //! is not persistent: it disappears with the process, so only the bridge, the moved addresses and
 //! routes, and the VIPs on `lo` can be left over.
@@ -24,13 +30,17 @@ use futures::TryStreamExt;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
-    BridgeStpState, InfoBridge, InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
+    AfSpecInet6, AfSpecUnspec, BridgeStpState, In6AddrGenMode, InfoBridge, InfoKind, LinkAttribute,
+    LinkFlags, LinkInfo, LinkMessage, State,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteScope, RouteType,
+    RouteVia,
 };
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
 use serde::{Deserialize, Serialize};
+
+use crate::sysctl;
 
 /// Where the state files live unless the daemon says otherwise.
 pub const DEFAULT_STATE_DIR: &str = "/run/vrrpd";
@@ -67,6 +77,12 @@ pub enum LayoutError {
     Socket(#[source] io::Error),
     #[error("bridge {0} did not come up within {1:?}")]
     NotUp(String, Duration),
+    #[error("IPv6 on {dev}: {source}")]
+    Sysctl {
+        dev: String,
+        #[source]
+        source: sysctl::Unsettable,
+    },
 }
 
 type Result<T, E = LayoutError> = std::result::Result<T, E>;
@@ -93,14 +109,15 @@ fn tolerate(r: Result<(), rtnetlink::Error>, ok: &[i32]) -> Result<(), rtnetlink
     }
 }
 
-/// An IPv4 address as configured on an interface.
+/// An address as configured on an interface.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Addr {
     pub addr: IpAddr,
     pub prefix: u8,
+    /// IPv4 only.
     #[serde(default)]
     pub broadcast: Option<Ipv4Addr>,
-    /// The part of the label after the interface name (`eth0:web` -> `:web`).
+    /// The part of the label after the interface name (`eth0:web` -> `:web`). IPv4 only.
     #[serde(default)]
     pub label_suffix: Option<String>,
     #[serde(default)]
@@ -109,17 +126,19 @@ pub struct Addr {
     pub metric: Option<u32>,
 }
 
-/// An IPv4 route through the uplink that the kernel does not recreate by itself when the
-/// addresses move (it does recreate the `proto kernel` prefix routes).
+/// A route through the uplink that the kernel does not recreate by itself when the addresses
+/// move (it does recreate the `proto kernel` prefix routes, and the `proto ra` ones come from the
+/// next Router Advertisement).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
     pub table: u32,
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     pub prefix: u8,
+    /// Of the route's family, or IPv6 for an IPv4 route (RFC 8950's `via inet6`).
     #[serde(default)]
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     #[serde(default)]
-    pub pref_src: Option<Ipv4Addr>,
+    pub pref_src: Option<IpAddr>,
     #[serde(default)]
     pub metric: Option<u32>,
     pub protocol: u8,
@@ -238,26 +257,43 @@ impl Netlink {
             .ok_or_else(|| LayoutError::NoSuchLink(name.into()))
     }
 
+    /// The IPv4 and IPv6 addresses of interface `index`.
     async fn addresses(&self, index: u32) -> Result<Vec<AddressMessage>> {
         self.handle
             .address()
             .get()
             .set_link_index_filter(index)
             .execute()
-            .try_filter(|m| futures::future::ready(m.header.family == AddressFamily::Inet))
+            .try_filter(|m| {
+                futures::future::ready(matches!(
+                    m.header.family,
+                    AddressFamily::Inet | AddressFamily::Inet6
+                ))
+            })
             .try_collect()
             .await
             .map_err(nl_err("list addresses"))
     }
 
-    async fn routes(&self) -> Result<Vec<RouteMessage>> {
-        self.handle
-            .route()
-            .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
-            .execute()
-            .try_collect()
-            .await
-            .map_err(nl_err("list routes"))
+    /// The IPv4 routes of every table, and the IPv6 ones too when `v6`.
+    async fn routes(&self, v6: bool) -> Result<Vec<RouteMessage>> {
+        let mut queries = vec![RouteMessageBuilder::<Ipv4Addr>::new().build()];
+        if v6 {
+            queries.push(RouteMessageBuilder::<Ipv6Addr>::new().build());
+        }
+        let mut out = Vec::new();
+        for q in queries {
+            let mut routes: Vec<RouteMessage> = self
+                .handle
+                .route()
+                .get(q)
+                .execute()
+                .try_collect()
+                .await
+                .map_err(nl_err("list routes"))?;
+            out.append(&mut routes);
+        }
+        Ok(out)
     }
 
     async fn set(&self, what: &str, msg: LinkMessage) -> Result<()> {
@@ -277,13 +313,21 @@ impl Netlink {
         if let Some(b) = a.broadcast {
             msg.attributes.push(AddressAttribute::Broadcast(b));
         }
-        if let Some(s) = &a.label_suffix {
+        if let (Some(s), IpAddr::V4(_)) = (&a.label_suffix, a.addr) {
             msg.attributes
                 .push(AddressAttribute::Label(format!("{ifname}{s}")));
         }
+        let mut flags = AddressFlags::empty();
         if a.noprefixroute {
-            msg.attributes
-                .push(AddressAttribute::Flags(AddressFlags::Noprefixroute));
+            flags |= AddressFlags::Noprefixroute;
+        }
+        if a.addr.is_ipv6() {
+            // The address was in use a moment ago on the other interface of the same link: DAD
+            // would only keep the node from using it for a second.
+            flags |= AddressFlags::Nodad;
+        }
+        if !flags.is_empty() {
+            msg.attributes.push(AddressAttribute::Flags(flags));
         }
         if let Some(m) = a.metric {
             msg.attributes.push(AddressAttribute::RoutePriority(m));
@@ -309,37 +353,83 @@ impl Netlink {
     }
 
     async fn add_route(&self, oif: u32, r: &Route) -> Result<()> {
-        let mut b = RouteMessageBuilder::<Ipv4Addr>::new()
-            .destination_prefix(r.dst, r.prefix)
-            .output_interface(oif)
-            .table_id(r.table)
-            .protocol(RouteProtocol::from(r.protocol))
-            .scope(RouteScope::from(r.scope))
-            .kind(RouteType::Unicast)
-            .tos(r.tos);
-        if let Some(g) = r.gateway {
-            b = b.gateway(g);
-        }
-        if let Some(s) = r.pref_src {
-            b = b.pref_source(s);
-        }
-        if let Some(m) = r.metric {
-            b = b.priority(m);
-        }
-        if r.onlink {
-            b = b.onlink();
-        }
-        let res = self.handle.route().add(b.build()).execute().await;
+        let res = self
+            .handle
+            .route()
+            .add(route_message(oif, r))
+            .execute()
+            .await;
         tolerate(res, &[libc::EEXIST]).map_err(nl_err(format!(
             "add route {}/{} via {:?} table {}",
             r.dst, r.prefix, r.gateway, r.table
         )))
     }
 
+    async fn del_route(&self, oif: u32, r: &Route) -> Result<()> {
+        let res = self
+            .handle
+            .route()
+            .del(route_message(oif, r))
+            .execute()
+            .await;
+        tolerate(res, &[libc::ESRCH, libc::ENODEV]).map_err(nl_err(format!(
+            "remove route {}/{} via {:?} table {}",
+            r.dst, r.prefix, r.gateway, r.table
+        )))
+    }
+
+    /// Keeps the kernel from generating an IPv6 link-local address on interface `index` when it
+    /// comes up. Over netlink rather than /proc/sys, which a container may mount read-only.
+    async fn no_ipv6_addr_gen(&self, index: u32, name: &str) -> Result<()> {
+        let spec = AfSpecUnspec::Inet6(vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)]);
+        self.set(
+            &format!("set addr_gen_mode none on {name}"),
+            LinkUnspec::new_with_index(index)
+                .append_extra_attribute(LinkAttribute::AfSpecUnspec(vec![spec]))
+                .build(),
+        )
+        .await
+    }
+
     async fn del_link(&self, index: u32, name: &str) -> Result<()> {
         let r = self.handle.link().del(index).execute().await;
         tolerate(r, &[libc::ENODEV]).map_err(nl_err(format!("delete {name}")))
     }
+}
+
+/// The message that adds or deletes route `r` through interface `oif`.
+fn route_message(oif: u32, r: &Route) -> RouteMessage {
+    let mut b = RouteMessageBuilder::<IpAddr>::new()
+        .output_interface(oif)
+        .table_id(r.table)
+        .protocol(RouteProtocol::from(r.protocol))
+        .scope(RouteScope::from(r.scope))
+        .kind(RouteType::Unicast)
+        .tos(r.tos);
+    if let Some(m) = r.metric {
+        b = b.priority(m);
+    }
+    if r.onlink {
+        b = b.onlink();
+    }
+    let mut m = b.build();
+    m.header.address_family = match r.dst {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    };
+    m.header.destination_prefix_length = r.prefix;
+    m.attributes.push(RouteAttribute::Destination(r.dst.into()));
+    match (r.dst, r.gateway) {
+        (IpAddr::V4(_), Some(IpAddr::V6(g))) => {
+            m.attributes.push(RouteAttribute::Via(RouteVia::Inet6(g)))
+        }
+        (_, Some(g)) => m.attributes.push(RouteAttribute::Gateway(g.into())),
+        (_, None) => {}
+    }
+    if let Some(s) = r.pref_src {
+        m.attributes.push(RouteAttribute::PrefSource(s.into()));
+    }
+    m
 }
 
 fn link_mac(m: &LinkMessage) -> Option<[u8; 6]> {
@@ -378,11 +468,15 @@ fn link_oper_up(m: &LinkMessage) -> bool {
         .any(|a| matches!(a, LinkAttribute::OperState(State::Up)))
 }
 
-/// The IPv4 addresses of one interface as [`Addr`]s, primaries first (the order to re-add them in).
+/// The addresses of one interface as [`Addr`]s, in the order to re-add them in: IPv4 primaries,
+/// IPv4 secondaries, then IPv6. IPv6 addresses the kernel manages (SLAAC and privacy addresses,
+/// anything not `permanent`) and duplicates (`dadfailed`) are left out.
 fn addrs_of(msgs: &[AddressMessage], ifname: &str) -> Vec<Addr> {
-    let mut out: Vec<(bool, Addr)> = Vec::new();
+    let mut v4: Vec<(bool, Addr)> = Vec::new();
+    let mut v6 = Vec::new();
     for m in msgs {
-        let mut local = None;
+        let (mut local, mut address) = (None, None);
+        let mut flags = AddressFlags::from_bits_retain(u32::from(m.header.flags.bits()));
         let mut a = Addr {
             addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             prefix: m.header.prefix_len,
@@ -391,11 +485,10 @@ fn addrs_of(msgs: &[AddressMessage], ifname: &str) -> Vec<Addr> {
             noprefixroute: false,
             metric: None,
         };
-        let mut secondary = false;
         for at in &m.attributes {
             match at {
-                AddressAttribute::Local(v @ IpAddr::V4(_)) => local = Some(*v),
-                AddressAttribute::Address(v @ IpAddr::V4(_)) if local.is_none() => a.addr = *v,
+                AddressAttribute::Local(v) => local = Some(*v),
+                AddressAttribute::Address(v) => address = Some(*v),
                 AddressAttribute::Broadcast(b) => a.broadcast = Some(*b),
                 AddressAttribute::Label(l) => {
                     a.label_suffix = l
@@ -403,24 +496,41 @@ fn addrs_of(msgs: &[AddressMessage], ifname: &str) -> Vec<Addr> {
                         .filter(|s| !s.is_empty())
                         .map(str::to_string)
                 }
-                AddressAttribute::Flags(f) => {
-                    a.noprefixroute = f.contains(AddressFlags::Noprefixroute);
-                    secondary = f.contains(AddressFlags::Secondary);
-                }
+                AddressAttribute::Flags(f) => flags = *f,
                 AddressAttribute::RoutePriority(p) => a.metric = Some(*p),
                 _ => {}
             }
         }
-        if let Some(l) = local {
-            a.addr = l;
-        }
-        if !a.addr.is_unspecified() {
-            out.push((secondary, a));
+        // On a point-to-point address IFA_ADDRESS is the peer's; IFA_LOCAL is always ours.
+        let Some(addr) = local.or(address) else {
+            continue;
+        };
+        a.addr = addr;
+        a.noprefixroute = flags.contains(AddressFlags::Noprefixroute);
+        match addr {
+            IpAddr::V4(_) => v4.push((flags.contains(AddressFlags::Secondary), a)),
+            IpAddr::V6(_) if !flags.contains(AddressFlags::Permanent) => {}
+            IpAddr::V6(_) if flags.contains(AddressFlags::Dadfailed) => {
+                tracing::warn!(%addr, %ifname, "an IPv6 address that failed DAD is not moved");
+            }
+            IpAddr::V6(_) => v6.push(a),
         }
     }
     // Stable: primaries keep their order, then secondaries keep theirs.
-    out.sort_by_key(|(secondary, _)| *secondary);
-    out.into_iter().map(|(_, a)| a).collect()
+    v4.sort_by_key(|(secondary, _)| *secondary);
+    // The kernel lists the IPv6 addresses of one scope newest first and puts each new one in
+    // front of its scope, so adding them oldest first recreates the order (the last tie-breaker
+    // of source address selection).
+    v6.reverse();
+    v4.into_iter().map(|(_, a)| a).chain(v6).collect()
+}
+
+fn route_ip(a: &RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v) => Some(IpAddr::V4(*v)),
+        RouteAddress::Inet6(v) => Some(IpAddr::V6(*v)),
+        _ => None,
+    }
 }
 
 /// The routes through interface `oif` that must be moved by hand.
@@ -428,15 +538,22 @@ fn routes_of(msgs: &[RouteMessage], oif: u32) -> Vec<Route> {
     let mut out = Vec::new();
     for m in msgs {
         let h = &m.header;
-        if h.address_family != AddressFamily::Inet
-            || h.kind != RouteType::Unicast
+        let dst = match h.address_family {
+            AddressFamily::Inet => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            _ => continue,
+        };
+        // The kernel recreates its own routes from the moved addresses, and the bridge learns the
+        // RA routes from the next Router Advertisement.
+        if h.kind != RouteType::Unicast
             || h.protocol == RouteProtocol::Kernel
+            || h.protocol == RouteProtocol::Ra
         {
             continue;
         }
         let mut r = Route {
             table: u32::from(h.table),
-            dst: Ipv4Addr::UNSPECIFIED,
+            dst,
             prefix: h.destination_prefix_length,
             gateway: None,
             pref_src: None,
@@ -451,9 +568,10 @@ fn routes_of(msgs: &[RouteMessage], oif: u32) -> Vec<Route> {
             match at {
                 RouteAttribute::Oif(i) => through = *i == oif,
                 RouteAttribute::Table(t) => r.table = *t,
-                RouteAttribute::Destination(RouteAddress::Inet(d)) => r.dst = *d,
-                RouteAttribute::Gateway(RouteAddress::Inet(g)) => r.gateway = Some(*g),
-                RouteAttribute::PrefSource(RouteAddress::Inet(s)) => r.pref_src = Some(*s),
+                RouteAttribute::Destination(d) => r.dst = route_ip(d).unwrap_or(r.dst),
+                RouteAttribute::Gateway(g) => r.gateway = route_ip(g),
+                RouteAttribute::Via(RouteVia::Inet6(g)) => r.gateway = Some(IpAddr::V6(*g)),
+                RouteAttribute::PrefSource(s) => r.pref_src = route_ip(s),
                 RouteAttribute::Priority(p) => r.metric = Some(*p),
                 RouteAttribute::MultiPath(_) => {
                     tracing::warn!(dst = %r.dst, prefix = r.prefix,
@@ -462,7 +580,7 @@ fn routes_of(msgs: &[RouteMessage], oif: u32) -> Vec<Route> {
                 _ => {}
             }
         }
-        if through && r.table != TABLE_LOCAL {
+        if through && r.table != TABLE_LOCAL && !r.dst.is_multicast() {
             out.push(r);
         }
     }
@@ -577,15 +695,19 @@ async fn snapshot_from_leftover_bridge(
             uplink: spec.uplink.clone(),
         });
     }
+    let v6 = sysctl::ipv6_enabled(&spec.uplink);
     let addrs = nl.addresses(bridge.header.index).await?;
-    let routes = nl.routes().await?;
+    let routes = nl.routes(v6).await?;
     Ok(Some(Snapshot {
         uplink: spec.uplink.clone(),
         bridge: spec.bridge.clone(),
         tap: spec.tap.clone(),
         mac: link_mac(&uplink).unwrap_or_default(),
         mtu: link_mtu(&uplink).unwrap_or(1500),
-        addresses: addrs_of(&addrs, &spec.bridge),
+        addresses: addrs_of(&addrs, &spec.bridge)
+            .into_iter()
+            .filter(|a| v6 || a.addr.is_ipv4())
+            .collect(),
         routes: routes_of(&routes, bridge.header.index),
         // Unknown without the state file: the daemon removes its configured VIPs from `lo`
         // with `remove_stale_vips`.
@@ -658,15 +780,20 @@ impl Layout {
             uplink: "an Ethernet uplink (it has no MAC address)".into(),
         })?;
         let mtu = link_mtu(&uplink).unwrap_or(1500);
+        // Where IPv6 is off on the uplink, the layout is what it was before vrrpd knew IPv6.
+        let v6 = sysctl::ipv6_enabled(&spec.uplink);
         let addr_msgs = nl.addresses(up_index).await?;
-        let route_msgs = nl.routes().await?;
+        let route_msgs = nl.routes(v6).await?;
         let snapshot = Snapshot {
             uplink: spec.uplink.clone(),
             bridge: spec.bridge.clone(),
             tap: spec.tap.clone(),
             mac,
             mtu,
-            addresses: addrs_of(&addr_msgs, &spec.uplink),
+            addresses: addrs_of(&addr_msgs, &spec.uplink)
+                .into_iter()
+                .filter(|a| v6 || a.addr.is_ipv4())
+                .collect(),
             routes: routes_of(&route_msgs, up_index),
             vips: Vec::new(),
         };
@@ -703,7 +830,7 @@ impl Layout {
             state_path,
             bridge_index: br_index,
         };
-        if let Err(e) = layout.build(up_index, tap.header.index, mtu).await {
+        if let Err(e) = layout.build(up_index, tap.header.index, mtu, v6).await {
             // Half a layout is worse than none: put the uplink back before reporting.
             if let Err(e2) = undo(&layout.nl, &layout.snapshot, false).await {
                 tracing::error!(error = %e2, "could not undo a partly applied layout");
@@ -715,10 +842,28 @@ impl Layout {
         Ok(layout)
     }
 
-    async fn build(&mut self, up_index: u32, tap_index: u32, mtu: u32) -> Result<()> {
+    async fn build(&mut self, up_index: u32, tap_index: u32, mtu: u32, v6: bool) -> Result<()> {
         let s = &self.snapshot;
         let nl = &self.nl;
         let br = self.bridge_index;
+        if v6 {
+            // Both while still down: the kernel configures IPv6 on an interface as it comes up.
+            // A port needs no address, and the TAP's own link-local would only send DAD and
+            // Router Solicitations into smoltcp.
+            if let Err(e) = sysctl::set_ipv6(&s.tap, "disable_ipv6", 1) {
+                tracing::warn!(error = %e, "the TAP keeps IPv6; it gets no address at least");
+                nl.no_ipv6_addr_gen(tap_index, &s.tap).await?;
+            }
+            // The uplink's link-local moves to the bridge and must be its only one.
+            nl.no_ipv6_addr_gen(br, &s.bridge).await?;
+            // A bridge is created with `conf/default`, which may say off where the uplink is on.
+            sysctl::set_ipv6(&s.bridge, "disable_ipv6", 0).map_err(|source| {
+                LayoutError::Sysctl {
+                    dev: s.bridge.clone(),
+                    source,
+                }
+            })?;
+        }
         nl.set(
             "attach the TAP to the bridge",
             LinkUnspec::new_with_index(tap_index)
@@ -736,6 +881,10 @@ impl Layout {
                 .build(),
         )
         .await?;
+        // Unlike IPv4 ones, IPv6 routes outlive the addresses they go through.
+        for r in s.routes.iter().filter(|r| r.dst.is_ipv6()) {
+            nl.del_route(up_index, r).await?;
+        }
         // Secondaries first: removing a primary would take its secondaries with it.
         for a in s.addresses.iter().rev() {
             nl.del_addr(up_index, a.addr, a.prefix, &s.uplink).await?;
@@ -884,6 +1033,33 @@ fn link_name(m: &LinkMessage) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netlink_packet_route::address::AddressHeaderFlags;
+
+    fn v4_default_route() -> Route {
+        Route {
+            table: 254,
+            dst: Ipv4Addr::UNSPECIFIED.into(),
+            prefix: 0,
+            gateway: Some(Ipv4Addr::new(192, 0, 2, 254).into()),
+            pref_src: None,
+            metric: Some(100),
+            protocol: 4,
+            scope: 0,
+            tos: 0,
+            onlink: false,
+        }
+    }
+
+    fn v6_addr(addr: &str) -> Addr {
+        Addr {
+            addr: addr.parse().unwrap(),
+            prefix: 64,
+            broadcast: None,
+            label_suffix: None,
+            noprefixroute: false,
+            metric: None,
+        }
+    }
 
     #[test]
     fn state_file_round_trips() {
@@ -893,27 +1069,32 @@ mod tests {
             tap: "vrrptap0".into(),
             mac: [2, 0x42, 0xc0, 0, 2, 1],
             mtu: 1500,
-            addresses: vec![Addr {
-                addr: Ipv4Addr::new(192, 0, 2, 1).into(),
-                prefix: 24,
-                broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
-                label_suffix: Some(":web".into()),
-                noprefixroute: false,
-                metric: None,
-            }],
-            routes: vec![Route {
-                table: 254,
-                dst: Ipv4Addr::UNSPECIFIED,
-                prefix: 0,
-                gateway: Some(Ipv4Addr::new(192, 0, 2, 254)),
-                pref_src: None,
-                metric: Some(100),
-                protocol: 4,
-                scope: 0,
-                tos: 0,
-                onlink: false,
-            }],
-            vips: vec![Ipv4Addr::new(192, 0, 2, 100).into()],
+            addresses: vec![
+                Addr {
+                    addr: Ipv4Addr::new(192, 0, 2, 1).into(),
+                    prefix: 24,
+                    broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
+                    label_suffix: Some(":web".into()),
+                    noprefixroute: false,
+                    metric: None,
+                },
+                v6_addr("fe80::42:c0ff:fe00:201"),
+                v6_addr("2001:db8::1"),
+            ],
+            routes: vec![
+                v4_default_route(),
+                Route {
+                    dst: Ipv6Addr::UNSPECIFIED.into(),
+                    gateway: Some("fe80::1".parse().unwrap()),
+                    metric: Some(1024),
+                    protocol: 3,
+                    ..v4_default_route()
+                },
+            ],
+            vips: vec![
+                Ipv4Addr::new(192, 0, 2, 100).into(),
+                "2001:db8::100".parse().unwrap(),
+            ],
         };
         let dir = std::env::temp_dir().join(format!("vrrpd-layout-unit-{}", std::process::id()));
         let path = dir.join("eth0.json");
@@ -926,6 +1107,58 @@ mod tests {
         let _ = fs::remove_dir_all(dir);
     }
 
+    /// A state file as the IPv4-only vrrpd wrote it, left by a `kill -9` before an upgrade.
+    #[test]
+    fn a_state_file_of_the_ipv4_only_version_loads() {
+        let old = r#"{
+  "uplink": "eth0",
+  "bridge": "vrrpbr0",
+  "tap": "vrrptap0",
+  "mac": [2, 66, 192, 0, 2, 1],
+  "mtu": 1500,
+  "addresses": [
+    {
+      "addr": "192.0.2.1",
+      "prefix": 24,
+      "broadcast": "192.0.2.255",
+      "label_suffix": ":web",
+      "noprefixroute": false,
+      "metric": null
+    }
+  ],
+  "routes": [
+    {
+      "table": 254,
+      "dst": "0.0.0.0",
+      "prefix": 0,
+      "gateway": "192.0.2.254",
+      "pref_src": null,
+      "metric": 100,
+      "protocol": 4,
+      "scope": 0,
+      "tos": 0,
+      "onlink": false
+    }
+  ],
+  "vips": ["192.0.2.100"]
+}"#;
+        let s: Snapshot = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            s.addresses,
+            [Addr {
+                addr: Ipv4Addr::new(192, 0, 2, 1).into(),
+                prefix: 24,
+                broadcast: Some(Ipv4Addr::new(192, 0, 2, 255)),
+                label_suffix: Some(":web".into()),
+                noprefixroute: false,
+                metric: None,
+            }]
+        );
+        assert_eq!(s.routes, [v4_default_route()]);
+        assert_eq!(s.vips, [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100))]);
+        assert_eq!(s.mac, [2, 0x42, 0xc0, 0, 2, 1]);
+    }
+
     #[test]
     fn a_corrupt_state_file_is_an_error_naming_it() {
         let dir = std::env::temp_dir().join(format!("vrrpd-layout-corrupt-{}", std::process::id()));
@@ -935,5 +1168,115 @@ mod tests {
         let e = read_state(&path).unwrap_err().to_string();
         assert!(e.contains("eth0.json"), "{e}");
         let _ = fs::remove_dir_all(dir);
+    }
+
+    fn addr_msg(addr: &str, prefix: u8, flags: AddressFlags) -> AddressMessage {
+        let addr: IpAddr = addr.parse().unwrap();
+        let mut m = AddressMessage::default();
+        m.header.family = match addr {
+            IpAddr::V4(_) => AddressFamily::Inet,
+            IpAddr::V6(_) => AddressFamily::Inet6,
+        };
+        m.header.prefix_len = prefix;
+        m.header.flags = AddressHeaderFlags::from_bits_truncate(flags.bits() as u8);
+        m.attributes.push(AddressAttribute::Address(addr));
+        m.attributes.push(AddressAttribute::Flags(flags));
+        m
+    }
+
+    /// The dump order of `ip -6 addr` on a kernel: globals before link-locals, newest first.
+    #[test]
+    fn addresses_come_in_re_add_order_and_only_configured_ipv6_ones() {
+        let perm = AddressFlags::Permanent;
+        let msgs = [
+            addr_msg("2001:db8::99", 64, AddressFlags::Dadfailed | perm),
+            addr_msg("2001:db8::2", 64, perm | AddressFlags::Nodad),
+            addr_msg(
+                "2001:db8::5054:ff:fe12:3456",
+                64,
+                AddressFlags::Managetempaddr,
+            ),
+            addr_msg("2001:db8::1", 64, perm | AddressFlags::Noprefixroute),
+            addr_msg("192.0.2.11", 24, AddressFlags::Secondary | perm),
+            addr_msg("fe80::1", 64, perm | AddressFlags::Tentative),
+            addr_msg("192.0.2.1", 24, perm),
+        ];
+        let got: Vec<(String, bool)> = addrs_of(&msgs, "eth0")
+            .iter()
+            .map(|a| (format!("{}/{}", a.addr, a.prefix), a.noprefixroute))
+            .collect();
+        let want = [
+            ("192.0.2.1/24", false),
+            ("192.0.2.11/24", false),
+            ("fe80::1/64", false),
+            ("2001:db8::1/64", true),
+            ("2001:db8::2/64", false),
+        ];
+        let want: Vec<(String, bool)> = want.iter().map(|(a, n)| (a.to_string(), *n)).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn routes_survive_the_trip_through_a_netlink_message() {
+        let routes = [
+            v4_default_route(),
+            Route {
+                table: 1000,
+                dst: "2001:db8:5::".parse().unwrap(),
+                prefix: 48,
+                gateway: Some("2001:db8::1".parse().unwrap()),
+                pref_src: Some("2001:db8::11".parse().unwrap()),
+                metric: Some(50),
+                protocol: 3,
+                scope: 0,
+                tos: 0,
+                onlink: false,
+            },
+            // RFC 8950: an IPv4 route through an IPv6 next hop.
+            Route {
+                dst: Ipv4Addr::new(198, 51, 100, 0).into(),
+                prefix: 24,
+                gateway: Some("fe80::1".parse().unwrap()),
+                ..v4_default_route()
+            },
+        ];
+        let msgs: Vec<RouteMessage> = routes.iter().map(|r| route_message(7, r)).collect();
+        assert_eq!(routes_of(&msgs, 7), routes);
+        assert!(routes_of(&msgs, 8).is_empty());
+    }
+
+    #[test]
+    fn routes_the_kernel_or_an_ra_makes_are_not_moved() {
+        let ra = Route {
+            dst: Ipv6Addr::UNSPECIFIED.into(),
+            gateway: Some("fe80::1".parse().unwrap()),
+            protocol: u8::from(RouteProtocol::Ra),
+            ..v4_default_route()
+        };
+        let prefix = Route {
+            dst: "fe80::".parse().unwrap(),
+            prefix: 64,
+            gateway: None,
+            protocol: u8::from(RouteProtocol::Kernel),
+            ..v4_default_route()
+        };
+        let multicast = Route {
+            dst: "ff00::".parse().unwrap(),
+            prefix: 8,
+            gateway: None,
+            ..v4_default_route()
+        };
+        let local = Route {
+            table: TABLE_LOCAL,
+            dst: "2001:db8::11".parse().unwrap(),
+            prefix: 128,
+            gateway: None,
+            ..v4_default_route()
+        };
+        let msgs: Vec<RouteMessage> = [ra, prefix, multicast, local]
+            .iter()
+            .map(|r| route_message(7, r))
+            .collect();
+        assert_eq!(routes_of(&msgs, 7), []);
     }
 }

@@ -13,6 +13,9 @@
 //! (`sysctls:` in docker compose) while the bridge does not exist yet. Strict `rp_filter` is no
 //! obstacle: a relayed packet arrives on the bridge, the interface its source is routed through.
 //!
+//! IPv6 needs per-device settings on the interfaces vrrpd creates ([`ipv6_enabled`],
+//! [`set_ipv6`]); those cannot be preset, since the devices do not exist before vrrpd starts.
+//!
 //! Only files under /proc/sys are written; nothing is shelled out.
 
 use std::fmt;
@@ -50,6 +53,18 @@ pub struct Unsettable {
     pub key: String,
     pub value: u32,
     pub cause: io::Error,
+}
+
+impl fmt::Display for Unsettable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot set {}={}: {}", self.key, self.value, self.cause)
+    }
+}
+
+impl std::error::Error for Unsettable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
 }
 
 /// The settings vrrpd needs and cannot make itself (typically a read-only /proc/sys in a
@@ -111,8 +126,8 @@ pub fn ensure_vip_sysctls_at(root: &Path, bridge: &str) -> Result<Vec<Changed>, 
     let mut changed = Vec::new();
     let mut missing = Vec::new();
     for req in &REQUIREMENTS {
-        let all = Knob::new(root, "all", req.key);
-        let dev = Knob::new(root, bridge, req.key);
+        let all = Knob::new(root, "ipv4", "all", req.key);
+        let dev = Knob::new(root, "ipv4", bridge, req.key);
         let effective = |all: &Knob, dev: &Knob| -> Option<u32> {
             // A device that does not exist (yet) contributes nothing.
             Some(all.read().ok()?.max(dev.read().unwrap_or(0)))
@@ -157,17 +172,69 @@ pub fn ensure_vip_sysctls_at(root: &Path, bridge: &str) -> Result<Vec<Changed>, 
     }
 }
 
-/// One file `net/ipv4/conf/<dev>/<key>` under a sysctl root.
+/// Whether IPv6 is enabled on `dev`: its `disable_ipv6` reads 0. A missing file (a kernel
+/// without IPv6, one booted with `ipv6.disable=1`, or no such device) counts as disabled.
+pub fn ipv6_enabled(dev: &str) -> bool {
+    ipv6_enabled_at(Path::new("/proc/sys"), dev)
+}
+
+/// [`ipv6_enabled`] under another root than /proc/sys (for tests).
+pub fn ipv6_enabled_at(root: &Path, dev: &str) -> bool {
+    Knob::new(root, "ipv6", dev, "disable_ipv6")
+        .read()
+        .is_ok_and(|v| v == 0)
+}
+
+/// Sets `net.ipv6.conf.<dev>.<key>` to `value` on an interface vrrpd owns. Returns the change,
+/// or `None` when the value was already there (so a read-only /proc/sys that already says the
+/// right thing is no error).
+pub fn set_ipv6(dev: &str, key: &'static str, value: u32) -> Result<Option<Changed>, Unsettable> {
+    set_ipv6_at(Path::new("/proc/sys"), dev, key, value)
+}
+
+/// [`set_ipv6`] under another root than /proc/sys (for tests).
+pub fn set_ipv6_at(
+    root: &Path,
+    dev: &str,
+    key: &'static str,
+    value: u32,
+) -> Result<Option<Changed>, Unsettable> {
+    let knob = Knob::new(root, "ipv6", dev, key);
+    let unsettable = |cause| Unsettable {
+        key: knob.dotted(),
+        value,
+        cause,
+    };
+    let from = knob.read().map_err(unsettable)?;
+    if from == value {
+        return Ok(None);
+    }
+    knob.write(value).map_err(unsettable)?;
+    Ok(Some(Changed {
+        key: knob.dotted(),
+        from,
+        to: value,
+    }))
+}
+
+/// One file `net/<family>/conf/<dev>/<key>` under a sysctl root.
 struct Knob {
     path: PathBuf,
+    family: &'static str,
     dev: String,
     key: &'static str,
 }
 
 impl Knob {
-    fn new(root: &Path, dev: &str, key: &'static str) -> Knob {
+    fn new(root: &Path, family: &'static str, dev: &str, key: &'static str) -> Knob {
         Knob {
-            path: root.join("net/ipv4/conf").join(dev).join(key),
+            path: root
+                .join("net")
+                .join(family)
+                .join("conf")
+                .join(dev)
+                .join(key),
+            family,
             dev: dev.to_string(),
             key,
         }
@@ -175,7 +242,12 @@ impl Knob {
 
     /// The name as `sysctl` and container runtimes spell it. Dots in interface names become `/`.
     fn dotted(&self) -> String {
-        format!("net.ipv4.conf.{}.{}", self.dev.replace('.', "/"), self.key)
+        format!(
+            "net.{}.conf.{}.{}",
+            self.family,
+            self.dev.replace('.', "/"),
+            self.key
+        )
     }
 
     fn read(&self) -> io::Result<u32> {
@@ -316,7 +388,65 @@ mod tests {
 
     #[test]
     fn dotted_names_escape_vlan_dots() {
-        let k = Knob::new(Path::new("/proc/sys"), "eth0.10", "arp_ignore");
+        let k = Knob::new(Path::new("/proc/sys"), "ipv4", "eth0.10", "arp_ignore");
         assert_eq!(k.dotted(), "net.ipv4.conf.eth0/10.arp_ignore");
+    }
+
+    /// A fake /proc/sys holding `net/ipv6/conf/<dev>/<key>` files.
+    fn ipv6_proc(name: &str, values: &[(&str, &str, u32)]) -> FakeProc {
+        let p = FakeProc::new(name, &[]);
+        for &(dev, key, v) in values {
+            let dir = p.0.join("net/ipv6/conf").join(dev);
+            fs::create_dir_all(&dir).unwrap();
+            fs::write(dir.join(key), format!("{v}\n")).unwrap();
+        }
+        p
+    }
+
+    #[test]
+    fn ipv6_is_enabled_only_where_disable_ipv6_reads_0() {
+        let p = ipv6_proc(
+            "v6on",
+            &[("eth0", "disable_ipv6", 0), ("eth1", "disable_ipv6", 1)],
+        );
+        assert!(ipv6_enabled_at(&p.0, "eth0"));
+        assert!(!ipv6_enabled_at(&p.0, "eth1"));
+        // No file: no IPv6 in this kernel, or no such device.
+        assert!(!ipv6_enabled_at(&p.0, "eth2"));
+    }
+
+    #[test]
+    fn set_ipv6_writes_only_a_different_value() {
+        let p = ipv6_proc("v6set", &[("tap0", "disable_ipv6", 0)]);
+        let c = set_ipv6_at(&p.0, "tap0", "disable_ipv6", 1)
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.to_string(), "net.ipv6.conf.tap0.disable_ipv6=1 (was 0)");
+        assert_eq!(
+            fs::read_to_string(p.0.join("net/ipv6/conf/tap0/disable_ipv6")).unwrap(),
+            "1\n"
+        );
+        assert!(
+            set_ipv6_at(&p.0, "tap0", "disable_ipv6", 1)
+                .unwrap()
+                .is_none()
+        );
+        // A read-only knob that already says the right thing is fine; one that does not names
+        // the setting.
+        let dir = p.0.join("net/ipv6/conf/tap1");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("disable_ipv6"), "1\n").unwrap();
+        assert!(
+            set_ipv6_at(&p.0, "tap1", "disable_ipv6", 1)
+                .unwrap()
+                .is_none()
+        );
+        let e = set_ipv6_at(&p.0, "tap9", "disable_ipv6", 1).unwrap_err();
+        assert_eq!(e.key, "net.ipv6.conf.tap9.disable_ipv6");
+        assert!(
+            e.to_string()
+                .starts_with("cannot set net.ipv6.conf.tap9.disable_ipv6=1"),
+            "{e}"
+        );
     }
 }
