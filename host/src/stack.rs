@@ -66,6 +66,9 @@ impl<A: NetAddress + Into<IpAddr>> From<CoreEvent<A>> for Event {
     }
 }
 
+// One per virtual router, for the daemon's lifetime: boxing the larger IPv6 variant would
+// save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyStack {
     V4(Stack<'static, MAX_ADDRS, Ipv4Addr>),
     V6(Stack<'static, MAX_ADDRS, Ipv6Addr>),
