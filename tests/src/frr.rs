@@ -266,7 +266,10 @@ mod tests {
             "r1",
             &VrrpParams::v3_ipv6(10, 200, Duration::from_millis(100)),
         );
-        assert!(c.contains("vrrp 10 ipv6 2001:db8::1\n"), "{c}");
+        assert!(
+            c.contains("vrrp 10 ipv6 fe80::a\n vrrp 10 ipv6 2001:db8::1\n"),
+            "{c}"
+        );
         assert!(!c.contains(" ip 2001"), "{c}");
     }
 }

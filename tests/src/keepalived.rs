@@ -38,9 +38,10 @@ pub fn advert_int(p: &VrrpParams) -> String {
 /// An instance is IPv6 when its VIPs are (keepalived takes the family from the first VIP and
 /// refuses to mix families in `virtual_ipaddress`): it then advertises VRRPv3 from the link-local
 /// of `eth0` with its MAC to ff02::12, warns that "the first IPv6 VIP address should be link
-/// local" (RFC 9568 §5.2.9; FRR does not list one either), adds the VIPs with `nodad`, and sends
-/// 5 unsolicited Neighbor Advertisements per VIP on becoming MASTER (source the VIP, override
-/// flag, no router flag). `native_ipv6` is only needed for an instance without IPv6 VIPs.
+/// local" unless it is (RFC 9568 §5.2.9), adds the VIPs with `nodad` when MASTER, and sends 5
+/// unsolicited Neighbor Advertisements per VIP on becoming MASTER (source the VIP, override
+/// flag, no router flag). It drops adverts that carry another number of addresses than it is
+/// configured with. `native_ipv6` is only needed for an instance without IPv6 VIPs.
 pub fn config(p: &VrrpParams, node: &Node, notify: &Path) -> String {
     let family = p.family();
     assert!(
@@ -150,7 +151,10 @@ mod tests {
     fn ipv6_config() {
         let p = VrrpParams::v3_ipv6(10, 200, Duration::from_millis(100));
         let c = config(&p, &node(), Path::new("/tmp/n.sh"));
-        for want in ["vrrp_version 3", "2001:db8::1/64 dev eth0"] {
+        for want in [
+            "vrrp_version 3",
+            "fe80::a/64 dev eth0\n        2001:db8::1/64 dev eth0",
+        ] {
             assert!(c.contains(want), "{want} missing in\n{c}");
         }
     }

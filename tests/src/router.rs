@@ -4,7 +4,7 @@
 //! test runs keepalived, FRR or our own `vrrpd` in either seat.
 
 use std::fs;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,8 +45,11 @@ pub struct VrrpParams {
     pub priority: u8,
     /// Advertisement interval (whole seconds for v2, centiseconds for v3).
     pub advert_int: Duration,
-    /// The virtual addresses (/24 on the segment for IPv4, /64 for IPv6), all of one family:
-    /// an IPv6 virtual router (RFC 9568 §5.2.9) needs a [`Family::Ipv6`] lab and version 3.
+    /// The virtual addresses (/24 on the segment for IPv4, /64 for IPv6), all of one family, in
+    /// the order the adverts carry them. An IPv6 virtual router needs a [`Family::Ipv6`] lab and
+    /// version 3, and lists its link-local address first (RFC 9568 §5.2.9). Every seat must list
+    /// the same addresses: keepalived drops an advert whose address count differs from its own
+    /// ("received an unexpected ip number count").
     pub vips: Vec<IpAddr>,
     /// Preempt a lower-priority Active.
     pub preempt: bool,
@@ -79,10 +82,12 @@ impl VrrpParams {
         }
     }
 
-    /// VRRPv3 over IPv6 (RFC 9568), VIP 2001:db8::1 ([`VIP6`]), preempt, multicast ff02::12.
+    /// VRRPv3 over IPv6 (RFC 9568), preempt, multicast ff02::12. VIPs: the virtual router's
+    /// link-local address ([`link_local_vip`], first as RFC 9568 §5.2.9 requires) and
+    /// 2001:db8::1 ([`VIP6`]).
     pub fn v3_ipv6(vrid: u8, priority: u8, advert_int: Duration) -> VrrpParams {
         VrrpParams {
-            vips: vec![VIP6.into()],
+            vips: vec![link_local_vip(vrid).into(), VIP6.into()],
             ..VrrpParams::v3(vrid, priority, advert_int)
         }
     }
@@ -104,9 +109,13 @@ impl VrrpParams {
         }
     }
 
-    /// The first VIP: the address the client's prober uses.
+    /// The address the client's prober uses: the first VIP that is not link-local.
     pub fn vip(&self) -> IpAddr {
-        self.vips[0]
+        self.vips
+            .iter()
+            .copied()
+            .find(|v| !is_link_local(*v))
+            .unwrap_or_else(|| panic!("no routable VIP in {:?}", self.vips))
     }
 
     /// The same parameters with another priority.
@@ -351,9 +360,21 @@ pub fn vrrpd_config_toml(p: &VrrpParams) -> String {
     toml
 }
 
-/// The prefix length of the lab's segment for a VIP: 24 (192.0.2.0/24) or 64 (2001:db8::/64).
+/// The prefix length of the lab's segment for a VIP: 24 (192.0.2.0/24) or 64 (2001:db8::/64 and
+/// fe80::/64).
 pub fn prefix_len(vip: IpAddr) -> u8 {
     if vip.is_ipv4() { 24 } else { 64 }
+}
+
+/// The link-local address of IPv6 virtual router `vrid` in the tests: `fe80::<vrid>` (fe80::a for
+/// VRID 10). Any link-local will do, as long as every seat lists the same one.
+pub fn link_local_vip(vrid: u8) -> Ipv6Addr {
+    Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(vrid))
+}
+
+/// Whether `ip` is an IPv6 link-local address (fe80::/10).
+pub fn is_link_local(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// Where every vrrpd under test serves its status (inside its own namespace).
@@ -422,7 +443,10 @@ mod tests {
             "{c}"
         );
         let c = vrrpd_config_toml(&VrrpParams::v3_ipv6(7, 150, Duration::from_millis(10)));
-        assert!(c.contains("vips = [\"2001:db8::1/64\"]"), "{c}");
+        assert!(
+            c.contains("vips = [\"fe80::7/64\", \"2001:db8::1/64\"]"),
+            "{c}"
+        );
     }
 
     #[test]
@@ -430,6 +454,8 @@ mod tests {
         let p = VrrpParams::v3_ipv6(7, 150, Duration::from_millis(10));
         assert_eq!(p.family(), Family::Ipv6);
         assert_eq!(p.vip(), IpAddr::from(VIP6));
+        assert!(is_link_local(p.vips[0]) && !is_link_local(p.vips[1]));
+        assert_eq!(link_local_vip(10), "fe80::a".parse::<Ipv6Addr>().unwrap());
         assert_eq!(
             VrrpParams::v2(7, 150, Duration::from_secs(1)).family(),
             Family::Ipv4

@@ -76,8 +76,8 @@ impl Failover {
         }
     }
 
-    /// `seat1` in r1, `seat2` in r2, VRRPv3 over IPv6 with VIP 2001:db8::1
-    /// ([`VrrpParams::v3_ipv6`]), the speakers' states checked. Label
+    /// `seat1` in r1, `seat2` in r2, VRRPv3 over IPv6 with VIPs fe80::a and 2001:db8::1 (the
+    /// client's; [`VrrpParams::v3_ipv6`]), the speakers' states checked. Label
     /// `<speakers>-v3-ipv6-<interval>ms`. Besides the assertions of [`pause_resume`], it checks
     /// that every advert is an RFC 9568 IPv6 one and that r2 announces the VIP with an
     /// unsolicited Neighbor Advertisement when it takes over.
