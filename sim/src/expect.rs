@@ -4,7 +4,7 @@ use vrrp_core::State;
 
 use crate::scenario::Expect;
 use crate::time::{Micros, fmt};
-use crate::world::{Action, Entry, FrameKind, Kind};
+use crate::world::{Action, Entry, FrameKind, Kind, Vrid};
 
 /// What one router (node, VRID) looked like from outside over a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,7 @@ impl View {
 }
 
 /// The views of one router over time, as steps: `(from, view)`.
-pub fn history(log: &[Entry], node: usize, vrid: u8) -> Vec<(Micros, View)> {
+pub fn history(log: &[Entry], node: usize, vrid: Vrid) -> Vec<(Micros, View)> {
     let mut out: Vec<(Micros, View)> = vec![(
         0,
         View {
@@ -80,7 +80,7 @@ pub fn view_at(history: &[(Micros, View)], at: Micros) -> View {
 pub fn double_actives(
     log: &[Entry],
     nodes: usize,
-    vrid: u8,
+    vrid: Vrid,
     after: Micros,
     until: Micros,
     tolerance: Micros,
@@ -116,8 +116,8 @@ pub fn double_actives(
 }
 
 /// Every VRID anyone in the log sends or changes state for.
-pub fn vrids(log: &[Entry]) -> Vec<u8> {
-    let mut v: Vec<u8> = log
+pub fn vrids(log: &[Entry]) -> Vec<Vrid> {
+    let mut v: Vec<Vrid> = log
         .iter()
         .filter_map(|e| match e.kind {
             Kind::State { vrid, .. } => Some(vrid),
@@ -130,7 +130,7 @@ pub fn vrids(log: &[Entry]) -> Vec<u8> {
 }
 
 /// Adverts `node` sent for `vrid`, in order.
-pub fn adverts(log: &[Entry], node: usize, vrid: u8) -> impl Iterator<Item = (Micros, u8)> + '_ {
+pub fn adverts(log: &[Entry], node: usize, vrid: Vrid) -> impl Iterator<Item = (Micros, u8)> + '_ {
     log.iter().filter_map(move |e| match e.kind {
         Kind::Sent {
             vrid: v,
@@ -308,7 +308,7 @@ pub fn check(e: &Expect, log: &[Entry], names: &[String], until: Micros) -> Resu
             after,
             tolerance,
         } => {
-            let list: Vec<String> = vrids.iter().map(u8::to_string).collect();
+            let list: Vec<String> = vrids.iter().map(Vrid::to_string).collect();
             let what = format!(
                 "vrids {} Active together after {}",
                 list.join(" "),
@@ -350,7 +350,7 @@ pub type Apart = (Micros, Micros, Vec<Vec<usize>>);
 pub fn apart(
     log: &[Entry],
     nodes: usize,
-    vrids: &[u8],
+    vrids: &[Vrid],
     after: Micros,
     until: Micros,
     tolerance: Micros,

@@ -151,6 +151,8 @@ struct Trace<'f> {
     seat: Vec<Advert>,
     others: Vec<Advert>,
     ignored: usize,
+    /// IPv6 adverts (ignored: replay seats IPv4 routers only).
+    ipv6: usize,
     checked: usize,
     bad_checksums: usize,
 }
@@ -165,6 +167,7 @@ fn read<'f>(frames: &'f [TraceFrame], seat: Ipv4Addr) -> Trace<'f> {
         seat: Vec::new(),
         others: Vec::new(),
         ignored: 0,
+        ipv6: 0,
         checked: 0,
         bad_checksums: 0,
     };
@@ -183,6 +186,13 @@ fn read<'f>(frames: &'f [TraceFrame], seat: Ipv4Addr) -> Trace<'f> {
     for f in frames {
         let at = f.at as i64 - t0;
         match classify(&f.data) {
+            FrameKind::Advert {
+                to: std::net::IpAddr::V6(_),
+                ..
+            } => {
+                tr.ipv6 += 1;
+                tr.ignored += 1;
+            }
             FrameKind::Advert { .. } => {
                 tr.checked += 1;
                 let Some((src, repr, good)) = parse_advert(&f.data) else {
@@ -208,7 +218,11 @@ fn read<'f>(frames: &'f [TraceFrame], seat: Ipv4Addr) -> Trace<'f> {
                     tr.feed.push((at, &f.data));
                 }
             }
-            FrameKind::Igmp | FrameKind::Other => tr.ignored += 1,
+            FrameKind::Igmp
+            | FrameKind::Mld
+            | FrameKind::Na { .. }
+            | FrameKind::Ns
+            | FrameKind::Other => tr.ignored += 1,
         }
     }
     tr
@@ -369,6 +383,12 @@ fn events_host_ip(tr: &Trace, events: &[(bool, String, i64)], host: &str) -> Opt
 pub fn replay(frames: &[TraceFrame], opts: &Options) -> Result<Report, String> {
     let seat = opts.seat;
     let tr = read(frames, seat);
+    if tr.checked == 0 && tr.ipv6 > 0 {
+        return Err(format!(
+            "{} IPv6 VRRP adverts and no IPv4 one: IPv6 is not supported in replay (it seats an IPv4 virtual router)",
+            tr.ipv6
+        ));
+    }
     let (config, from_trace) = seat_config(frames, seat, &opts.overrides)?;
     let interval = i64::from(config.adver_interval) * 10_000;
     let mut notes = vec![format!(

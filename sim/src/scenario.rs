@@ -18,15 +18,17 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use vrrp_core::wire::{DropReason, Version};
+use vrrp_core::wire::{Address, DropReason, Version};
 use vrrp_core::{Config, Garp, State};
 
 use crate::device::DEFAULT_QUEUE;
 use crate::link::{Fault, Scope};
 use crate::time::{Micros, parse_duration, parse_percent};
-use crate::world::{Action, Effect, LAN, MAX_VIPS, NodeSpec, Track, VrConfig};
+use crate::world::{
+    Action, Effect, LAN, MAX_VIPS, NodeSpec, RouterConfig, Track, V6Config, VrConfig, Vrid,
+};
 
 /// A parsed scenario.
 #[derive(Debug, Clone)]
@@ -46,34 +48,34 @@ pub enum Expect {
     /// `None` means the process is down.
     State {
         node: usize,
-        vrid: u8,
+        vrid: Vrid,
         at: Micros,
         state: Option<State>,
     },
     /// The first time `node` becomes Active for `vrid` at or after `from` lies in `from..=to`.
     Takeover {
         node: usize,
-        vrid: u8,
+        vrid: Vrid,
         from: Micros,
         to: Micros,
     },
     /// `node` sends no advert for `vrid` in `from..=to`.
     Silent {
         node: usize,
-        vrid: u8,
+        vrid: Vrid,
         from: Micros,
         to: Micros,
     },
     /// From `after` on, never two running Actives for `vrid` for longer than `tolerance`.
     SingleActive {
-        vrid: Option<u8>,
+        vrid: Option<Vrid>,
         after: Micros,
         tolerance: Micros,
     },
     /// The core of `node` for `vrid` is in `state` throughout `from..=to`.
     During {
         node: usize,
-        vrid: u8,
+        vrid: Vrid,
         from: Micros,
         to: Micros,
         state: Option<State>,
@@ -81,18 +83,18 @@ pub enum Expect {
     /// `node` refused exactly `count` adverts for `reason` in `from..=to`.
     Drops {
         node: usize,
-        vrid: u8,
+        vrid: Vrid,
         reason: DropReason,
         count: u64,
         from: Micros,
         to: Micros,
     },
     /// No router sends a multicast advert (for `vrid`): with peers, every advert is unicast.
-    NoMulticast { vrid: Option<u8> },
+    NoMulticast { vrid: Option<Vrid> },
     /// From `after` on, the routers serving as Active for each of `vrids` are the same ones,
     /// except for spans no longer than `tolerance`.
     Together {
-        vrids: Vec<u8>,
+        vrids: Vec<Vrid>,
         after: Micros,
         tolerance: Micros,
     },
@@ -115,7 +117,8 @@ impl std::error::Error for ParseError {}
 
 #[derive(Debug, Clone)]
 struct Group {
-    vips: Vec<Ipv4Addr>,
+    /// All of one family, that of the group's key.
+    vips: Vec<IpAddr>,
     opts: Vec<VrOpt>,
 }
 
@@ -132,7 +135,7 @@ enum VrOpt {
 struct SyncGroup {
     node: usize,
     name: String,
-    vrids: Vec<u8>,
+    vrids: Vec<Vrid>,
 }
 
 struct Parser {
@@ -140,7 +143,7 @@ struct Parser {
     duration: Option<Micros>,
     seed: u64,
     nodes: Vec<NodeSpec>,
-    groups: BTreeMap<u8, Group>,
+    groups: BTreeMap<Vrid, Group>,
     sync: Vec<SyncGroup>,
     actions: Vec<(Micros, Action)>,
     expects: Vec<Expect>,
@@ -240,10 +243,40 @@ impl Parser {
         if self.nodes.iter().any(|n| n.name == name) {
             return Err(format!("router `{name}` declared twice"));
         }
-        let ip = parse_ip(arg(w, 2, "an IPv4 address")?)?;
+        // One address of each family at most: `router r1 192.0.2.11 fe80::11`.
+        let mut ip = None;
+        let mut ip6 = None;
+        let mut used = 2;
+        while let Some(a) = w.get(used).and_then(|a| a.parse::<IpAddr>().ok()) {
+            match a {
+                IpAddr::V4(a) if ip.is_none() => ip = Some(a),
+                IpAddr::V6(a) if ip6.is_none() => {
+                    if !a.is_unicast_link_local() {
+                        return Err(format!(
+                            "router {name}: its IPv6 address `{a}` must be link-local (fe80::/10): \
+                             IPv6 adverts come from the link-local address (RFC 9568 §5.1.2.1)"
+                        ));
+                    }
+                    ip6 = Some(a)
+                }
+                _ => {
+                    return Err(format!(
+                        "router {name}: `{a}` is a second address of one family (give at most one IPv4 and one IPv6 address)"
+                    ));
+                }
+            }
+            used += 1;
+        }
+        if used == 2 {
+            return Err(match w.get(2) {
+                Some(a) => format!("`{a}` is not an IPv4 or IPv6 address"),
+                None => "expected an IPv4 or IPv6 address".into(),
+            });
+        }
         let mut spec = NodeSpec {
             name: name.to_string(),
             ip,
+            ip6,
             drift_ppm: 0,
             queue: DEFAULT_QUEUE,
             start: 0,
@@ -251,7 +284,7 @@ impl Parser {
             links: Vec::new(),
             tracks: Vec::new(),
         };
-        for (k, v) in pairs(&w[3..])? {
+        for (k, v) in pairs(&w[used..])? {
             match k.as_str() {
                 "drift" => {
                     let n = v
@@ -294,29 +327,55 @@ impl Parser {
     }
 
     fn vrid(&mut self, w: &[&str]) -> Res<()> {
-        let vrid = parse_vrid(arg(w, 1, "a VRID")?)?;
-        let mut vips = Vec::new();
+        let (id, family) = parse_vrid_ref(arg(w, 1, "a VRID")?)?;
+        let mut vips: Vec<IpAddr> = Vec::new();
         let mut opts = Vec::new();
         for opt in vr_options(&w[2..])? {
             match opt {
                 VrOpt::Set(k, v) if k == "vip" => {
                     for a in v.split(',') {
-                        vips.push(parse_ip(a)?);
+                        vips.push(
+                            a.parse()
+                                .map_err(|_| format!("`{a}` is not an IPv4 or IPv6 address"))?,
+                        );
                     }
                 }
                 opt => opts.push(opt),
             }
         }
-        if vips.is_empty() {
+        let Some(first) = vips.first() else {
             return Err("a vrid needs `vip ADDR[,ADDR...]`".into());
+        };
+        // The family of a virtual router follows its VIPs.
+        let v6 = first.is_ipv6();
+        if let Some(other) = vips.iter().find(|a| a.is_ipv6() != v6) {
+            return Err(format!(
+                "vrid {id} mixes IPv4 and IPv6 VIPs ({first} and {other}): a virtual router is of \
+                 one family (RFC 9568); declare one vrid per family, with the same number if you like"
+            ));
         }
-        self.groups.insert(vrid, Group { vips, opts });
+        if family.is_some_and(|f| f != v6) {
+            return Err(format!(
+                "vrid {}: its VIPs are {}",
+                w[1],
+                if v6 { "IPv6" } else { "IPv4" }
+            ));
+        }
+        if let IpAddr::V6(a) = first
+            && !a.is_unicast_link_local()
+        {
+            return Err(format!(
+                "vrid {id}: the first IPv6 VIP `{a}` must be link-local (fe80::/10, RFC 9568 §5.2.9); \
+                 write it first, like `vip fe80::1,2001:db8::1`"
+            ));
+        }
+        self.groups.insert(Vrid { id, v6 }, Group { vips, opts });
         Ok(())
     }
 
     fn vrrp(&mut self, w: &[&str]) -> Res<()> {
         let node = self.node(arg(w, 1, "a router name")?)?;
-        let vrid = parse_vrid(arg(w, 2, "a VRID")?)?;
+        let vrid = self.resolve(arg(w, 2, "a VRID")?)?;
         let group = self
             .groups
             .get(&vrid)
@@ -324,22 +383,83 @@ impl Parser {
                 format!("vrid {vrid} is not declared (add a `vrid {vrid} vip ...` line)")
             })?
             .clone();
-        let mut config: VrConfig = Config::new(vrid, 100, self.nodes[node].ip);
-        config.vip_prefix_len = 24;
-        for vip in &group.vips {
-            config = config.with_vip(*vip).map_err(|e| e.to_string())?;
-        }
-        if self.nodes[node].routers.iter().any(|c| c.vrid == vrid) {
+        if self.nodes[node].routers.iter().any(|c| c.vrid() == vrid) {
             return Err(format!("router joins vrid {vrid} twice"));
         }
-        // Group options first, then the member's own, which override them.
-        let own = vr_options(&w[3..])?;
+        let spec = &self.nodes[node];
+        let (config, tracks) = if vrid.v6 {
+            let ip6 = spec.ip6.ok_or_else(|| {
+                format!(
+                    "router {} has no IPv6 address for the IPv6 vrid {vrid}: give it a link-local one, like `router {} {} fe80::11`",
+                    spec.name,
+                    spec.name,
+                    spec.ip.map_or(String::new(), |a| a.to_string())
+                )
+            })?;
+            let mut c: V6Config = Config::new(vrid.id, 100, ip6);
+            c.vip_prefix_len = 64;
+            let vips: Vec<_> = group
+                .vips
+                .iter()
+                .filter_map(|a| match a {
+                    IpAddr::V6(a) => Some(*a),
+                    IpAddr::V4(_) => None,
+                })
+                .collect();
+            let (c, t) = self.configure(node, vrid, c, &vips, &group, &w[3..], |_| {
+                Err("peers: unicast IPv6 adverts are not simulated (IPv4 only)".into())
+            })?;
+            (RouterConfig::V6(c), t)
+        } else {
+            let ip = spec.ip.ok_or_else(|| {
+                format!(
+                    "router {} has no IPv4 address for the IPv4 vrid {vrid}: give it one, like `router {} 192.0.2.11 {}`",
+                    spec.name,
+                    spec.name,
+                    spec.ip6.map_or(String::new(), |a| a.to_string())
+                )
+            })?;
+            let mut c: VrConfig = Config::new(vrid.id, 100, ip);
+            c.vip_prefix_len = 24;
+            let vips: Vec<_> = group
+                .vips
+                .iter()
+                .filter_map(|a| match a {
+                    IpAddr::V4(a) => Some(*a),
+                    IpAddr::V6(_) => None,
+                })
+                .collect();
+            let (c, t) =
+                self.configure(node, vrid, c, &vips, &group, &w[3..], |v| self.peers(v))?;
+            (RouterConfig::V4(c), t)
+        };
+        self.nodes[node].routers.push(config);
+        self.nodes[node].tracks.extend(tracks);
+        self.unicast_limit()
+    }
+
+    /// A member's config: the group's VIPs, then the group's options, then its own (`own`),
+    /// which override them. `vips` are the group's, of the family. `peers` turns a peer list into addresses of the family.
+    fn configure<A: Address>(
+        &self,
+        node: usize,
+        vrid: Vrid,
+        mut config: Config<MAX_VIPS, A>,
+        vips: &[A],
+        group: &Group,
+        own: &[&str],
+        peers: impl Fn(&str) -> Res<Vec<A>>,
+    ) -> Res<(Config<MAX_VIPS, A>, Vec<Track>)> {
+        for vip in vips {
+            config = config.with_vip(*vip).map_err(|e| e.to_string())?;
+        }
+        let own = vr_options(own)?;
         let mut tracks: Vec<Track> = Vec::new();
         for opt in group.opts.iter().chain(own.iter()) {
             match opt {
                 VrOpt::Set(k, v) if k == "peers" => {
                     config.peers.clear();
-                    for addr in self.peers(v)? {
+                    for addr in peers(v)? {
                         config.peers.push(addr).map_err(|_| {
                             format!("at most {MAX_VIPS} peers per virtual router here")
                         })?;
@@ -354,7 +474,7 @@ impl Parser {
                             spec.name,
                             link_list(spec),
                             spec.name,
-                            spec.ip
+                            addresses(spec)
                         ));
                     }
                     tracks.retain(|t| t.link != *link);
@@ -369,9 +489,24 @@ impl Parser {
         config
             .validate()
             .map_err(|e| format!("router {} vrid {vrid}: {e}", self.nodes[node].name))?;
-        self.nodes[node].routers.push(config);
-        self.nodes[node].tracks.extend(tracks);
-        self.unicast_limit()
+        Ok((config, tracks))
+    }
+
+    /// A VRID as written (`10`, `10v4`, `10v6`) to the virtual router it names: a bare number
+    /// names the family declared for it, and must, when both are.
+    fn resolve(&self, s: &str) -> Res<Vrid> {
+        let (id, family) = parse_vrid_ref(s)?;
+        if let Some(v6) = family {
+            return Ok(Vrid { id, v6 });
+        }
+        let v4 = self.groups.contains_key(&Vrid::v4(id));
+        let v6 = self.groups.contains_key(&Vrid::v6(id));
+        if v4 && v6 {
+            return Err(format!(
+                "vrid {id} is declared for IPv4 and for IPv6: write `{id}v4` or `{id}v6`"
+            ));
+        }
+        Ok(Vrid { id, v6 })
     }
 
     /// `peers r2,r3` or addresses: the peer list of a virtual router.
@@ -379,7 +514,9 @@ impl Parser {
         let mut peers = Vec::new();
         for p in list.split(',') {
             let addr = match self.nodes.iter().find(|n| n.name == p) {
-                Some(n) => n.ip,
+                Some(n) => n
+                    .ip
+                    .ok_or_else(|| format!("peer `{p}` has no IPv4 address"))?,
                 None => p.parse().map_err(|_| {
                     format!(
                         "`{p}` in peers is neither a router (declare it with `router` first) nor an IPv4 address"
@@ -399,15 +536,27 @@ impl Parser {
     /// reach whichever answered last. So unicast is simulated between single-VRID routers only.
     fn unicast_limit(&self) -> Res<()> {
         for n in &self.nodes {
-            for c in n.routers.iter().filter(|c| !c.peers.is_empty()) {
+            for c in n
+                .routers
+                .iter()
+                .filter_map(RouterConfig::v4)
+                .filter(|c| !c.peers.is_empty())
+            {
                 let crowded = std::iter::once(n)
-                    .chain(self.nodes.iter().filter(|m| c.peers.contains(&m.ip)))
-                    .find(|m| m.routers.len() > 1);
+                    .chain(
+                        self.nodes
+                            .iter()
+                            .filter(|m| m.ip.is_some_and(|ip| c.peers.contains(&ip))),
+                    )
+                    .find(|m| m.routers.iter().filter_map(RouterConfig::v4).count() > 1);
                 if let Some(m) = crowded {
                     return Err(format!(
                         "router {} sends unicast adverts for vrid {} (peers), so {} may serve only one VRID: \
                          the simulator gives each VRID its own port and MAC, which would all answer ARP for {}",
-                        n.name, c.vrid, m.name, m.ip
+                        n.name,
+                        c.vrid,
+                        m.name,
+                        m.ip.map_or(String::new(), |a| a.to_string())
                     ));
                 }
             }
@@ -431,7 +580,7 @@ impl Parser {
         }
         let mut vrids = Vec::new();
         for v in &w[3..] {
-            let vrid = parse_vrid(v)?;
+            let vrid = self.resolve(v)?;
             if vrids.contains(&vrid) {
                 return Err(format!("vrid {vrid} is listed twice"));
             }
@@ -444,7 +593,7 @@ impl Parser {
             let spec = &self.nodes[node];
             if let Some(v) = vrids
                 .iter()
-                .find(|v| !spec.routers.iter().any(|c| c.vrid == **v))
+                .find(|v| !spec.routers.iter().any(|c| c.vrid() == **v))
             {
                 return Err(format!(
                     "router {} does not serve vrid {v} (its `vrrp {} {v}` line must come first)",
@@ -505,12 +654,12 @@ impl Parser {
         Ok(Scope::node(self.node(s)?).to_vec())
     }
 
-    fn vrid_of(&self, node: usize, given: Option<u8>) -> Res<u8> {
+    fn vrid_of(&self, node: usize, given: Option<Vrid>) -> Res<Vrid> {
         if let Some(v) = given {
             return Ok(v);
         }
         match self.nodes[node].routers.as_slice() {
-            [only] => Ok(only.vrid),
+            [only] => Ok(only.vrid()),
             _ => Err(format!(
                 "router {} serves several VRIDs (or none yet): say `vrid N`",
                 self.nodes[node].name
@@ -557,7 +706,7 @@ impl Parser {
                 let opts = pairs(&w[3..])?;
                 let given = match opts.as_slice() {
                     [] => None,
-                    [(k, v)] if k == "vrid" => Some(parse_vrid(v)?),
+                    [(k, v)] if k == "vrid" => Some(self.resolve(v)?),
                     _ => return Err("priority takes only `vrid N` after the value".into()),
                 };
                 let vrid = self.vrid_of(node, given)?;
@@ -660,7 +809,7 @@ impl Parser {
             for (k, v) in pairs(&w[1..])? {
                 match k.as_str() {
                     "after" => after = parse_duration(&v)?,
-                    "vrid" => vrid = Some(parse_vrid(&v)?),
+                    "vrid" => vrid = Some(self.resolve(&v)?),
                     "tolerance" => tolerance = parse_duration(&v)?,
                     _ => return Err(format!("unknown option `{k}`")),
                 }
@@ -674,7 +823,7 @@ impl Parser {
         if head == "no-multicast" {
             let vrid = match &w[1..] {
                 [] => None,
-                ["vrid", v] => Some(parse_vrid(v)?),
+                ["vrid", v] => Some(self.resolve(v)?),
                 _ => return Err("write `expect no-multicast [vrid N]`".into()),
             };
             return Ok(Expect::NoMulticast { vrid });
@@ -683,12 +832,12 @@ impl Parser {
             const USAGE: &str = "write `expect together VRID VRID... [after T] [tolerance T]`";
             let n = w[1..]
                 .iter()
-                .take_while(|x| x.parse::<u8>().is_ok())
+                .take_while(|x| parse_vrid_ref(x).is_ok())
                 .count();
             let vrids = w[1..1 + n]
                 .iter()
-                .map(|v| parse_vrid(v))
-                .collect::<Res<Vec<u8>>>()?;
+                .map(|v| self.resolve(v))
+                .collect::<Res<Vec<Vrid>>>()?;
             if vrids.len() < 2 {
                 return Err(format!("expected at least two VRIDs: {USAGE}"));
             }
@@ -715,7 +864,7 @@ impl Parser {
         )?;
         // Trailing `vrid N` is optional when the router serves one VRID.
         let (rest, given) = match w {
-            [rest @ .., "vrid", v] => (rest, Some(parse_vrid(v)?)),
+            [rest @ .., "vrid", v] => (rest, Some(self.resolve(v)?)),
             _ => (w, None),
         };
         let vrid = self.vrid_of(node, given)?;
@@ -814,7 +963,7 @@ impl Parser {
     }
 }
 
-fn set_option(c: &mut VrConfig, k: &str, v: &str) -> Res<()> {
+fn set_option<A: Address>(c: &mut Config<MAX_VIPS, A>, k: &str, v: &str) -> Res<()> {
     match k {
         "priority" => {
             c.priority = v
@@ -934,9 +1083,22 @@ fn pairs(w: &[&str]) -> Res<Vec<(String, String)>> {
         .collect())
 }
 
-fn parse_ip(s: &str) -> Res<Ipv4Addr> {
-    s.parse()
-        .map_err(|_| format!("`{s}` is not an IPv4 address"))
+/// `10` (either family), `10v4` or `10v6`: the VRID and the family, if given.
+fn parse_vrid_ref(s: &str) -> Res<(u8, Option<bool>)> {
+    if let Some(n) = s.strip_suffix("v6") {
+        return Ok((parse_vrid(n)?, Some(true)));
+    }
+    if let Some(n) = s.strip_suffix("v4") {
+        return Ok((parse_vrid(n)?, Some(false)));
+    }
+    Ok((parse_vrid(s)?, None))
+}
+
+/// A router's addresses as written on its `router` line.
+fn addresses(spec: &NodeSpec) -> String {
+    let v4 = spec.ip.map(|a| a.to_string());
+    let v6 = spec.ip6.map(|a| a.to_string());
+    v4.into_iter().chain(v6).collect::<Vec<_>>().join(" ")
 }
 
 fn parse_vrid(s: &str) -> Res<u8> {
@@ -992,9 +1154,9 @@ mod tests {
         let s = Scenario::parse(DEMO).unwrap();
         assert_eq!(s.duration, 30_000_000);
         assert_eq!(s.nodes[1].drift_ppm, -50);
-        assert_eq!(s.nodes[0].routers[0].priority, 150);
-        assert!(!s.nodes[1].routers[0].preempt);
-        assert!(s.nodes[0].routers[0].preempt);
+        assert_eq!(s.nodes[0].routers[0].priority(), 150);
+        assert!(!s.nodes[1].routers[0].v4().unwrap().preempt);
+        assert!(s.nodes[0].routers[0].v4().unwrap().preempt);
         assert_eq!(s.actions[0], (10_000_000, Action::Pause(0)));
         assert_eq!(
             s.actions[2].1,
@@ -1007,7 +1169,7 @@ mod tests {
             s.expects[0],
             Expect::Takeover {
                 node: 1,
-                vrid: 10,
+                vrid: Vrid::v4(10),
                 from: 13_609_375,
                 to: 13_609_375
             }
@@ -1073,7 +1235,7 @@ expect r1 Backup during 8s..9s
         let ips = |v: &[Ipv4Addr]| v.to_vec();
         let r1 = &s.nodes[0];
         assert_eq!(
-            ips(&r1.routers[0].peers),
+            ips(&r1.routers[0].v4().unwrap().peers),
             [
                 "192.0.2.11".parse::<Ipv4Addr>().unwrap(),
                 "192.0.2.12".parse().unwrap()
@@ -1083,7 +1245,7 @@ expect r1 Backup during 8s..9s
         let track = |n: &NodeSpec, vrid: u8| -> Vec<(String, Effect)> {
             n.tracks
                 .iter()
-                .filter(|t| t.vrid == vrid)
+                .filter(|t| t.vrid == Vrid::v4(vrid))
                 .map(|t| (t.link.clone(), t.effect))
                 .collect()
         };
@@ -1096,7 +1258,7 @@ expect r1 Backup during 8s..9s
         );
         let r2 = &s.nodes[1];
         assert_eq!(
-            ips(&r2.routers[0].peers),
+            ips(&r2.routers[0].v4().unwrap().peers),
             ["192.0.2.11".parse::<Ipv4Addr>().unwrap()]
         );
         assert_eq!(track(r2, 10), [("wan".to_string(), Effect::Weight(5))]);
@@ -1134,7 +1296,7 @@ expect r1 Backup during 8s..9s
             [
                 Expect::Drops {
                     node: 0,
-                    vrid: 10,
+                    vrid: Vrid::v4(10),
                     reason: DropReason::Peer,
                     count: 3,
                     from: 1_000_000,
@@ -1142,21 +1304,23 @@ expect r1 Backup during 8s..9s
                 },
                 Expect::Drops {
                     node: 0,
-                    vrid: 10,
+                    vrid: Vrid::v4(10),
                     reason: DropReason::Ttl,
                     count: 0,
                     from: 0,
                     to: Micros::MAX
                 },
-                Expect::NoMulticast { vrid: Some(10) },
+                Expect::NoMulticast {
+                    vrid: Some(Vrid::v4(10))
+                },
                 Expect::Together {
-                    vrids: vec![10, 20],
+                    vrids: vec![Vrid::v4(10), Vrid::v4(20)],
                     after: 4_000_000,
                     tolerance: 1_000
                 },
                 Expect::During {
                     node: 0,
-                    vrid: 10,
+                    vrid: Vrid::v4(10),
                     from: 8_000_000,
                     to: 9_000_000,
                     state: Some(State::Backup)

@@ -24,14 +24,14 @@ use crate::expect::{adverts, double_actives, history, view_at};
 use crate::link::{Fault, Scope};
 use crate::rng::Rng;
 use crate::time::{Clock, Micros, fmt};
-use crate::world::{Action, Entry, Kind, NodeSpec, Options, Sim, VrConfig};
+use crate::world::{Action, Entry, Kind, NodeSpec, Options, Sim, VrConfig, Vrid};
 
 /// A seed's world and schedule.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub seed: u64,
     pub nodes: Vec<NodeSpec>,
-    pub vrids: Vec<u8>,
+    pub vrids: Vec<Vrid>,
     pub actions: Vec<(Micros, Action)>,
     /// End of the fault phase.
     pub heal_at: Micros,
@@ -97,7 +97,8 @@ impl Plan {
             .enumerate()
             .map(|(n, routers)| NodeSpec {
                 name: format!("r{}", n + 1),
-                ip: node_ip(n),
+                ip: Some(node_ip(n)),
+                ip6: None,
                 drift_ppm: rng.range(0, 400) as i32 - 200,
                 queue: if rng.chance(200_000) {
                     rng.range(1, 8) as usize
@@ -105,7 +106,7 @@ impl Plan {
                     DEFAULT_QUEUE
                 },
                 start: rng.range(0, 2 * longest),
-                routers,
+                routers: routers.into_iter().map(Into::into).collect(),
                 links: Vec::new(),
                 tracks: Vec::new(),
             })
@@ -210,7 +211,7 @@ impl Plan {
                         at,
                         Action::Priority {
                             node,
-                            vrid,
+                            vrid: vrid.into(),
                             priority,
                         },
                     ));
@@ -227,8 +228,8 @@ impl Plan {
                     heal_at,
                     Action::Priority {
                         node: n,
-                        vrid: c.vrid,
-                        priority: c.priority,
+                        vrid: c.vrid(),
+                        priority: c.priority(),
                     },
                 ));
             }
@@ -236,7 +237,7 @@ impl Plan {
         // A restarted router waits Active_Down_Interval (< 4 I), then preempts: 8 I is ample.
         let converged_at = heal_at + 8 * i;
         let takeover_at = converged_at + 10 * i;
-        let victim = top(&nodes, vrids[0], &[]);
+        let victim = top(&nodes, Vrid::v4(vrids[0]), &[]);
         let victim_paused = rng.chance(500_000);
         actions.push((
             takeover_at,
@@ -258,7 +259,7 @@ impl Plan {
         Plan {
             seed,
             nodes,
-            vrids,
+            vrids: vrids.into_iter().map(Vrid::v4).collect(),
             actions,
             heal_at,
             converged_at,
@@ -276,16 +277,16 @@ fn node_ip(n: usize) -> Ipv4Addr {
 }
 
 /// The router that must be Active for `vrid` when `excluded` are gone.
-fn top(nodes: &[NodeSpec], vrid: u8, excluded: &[usize]) -> usize {
+fn top(nodes: &[NodeSpec], vrid: Vrid, excluded: &[usize]) -> usize {
     (0..nodes.len())
         .filter(|n| !excluded.contains(n))
         .max_by_key(|&n| {
             let c = nodes[n]
                 .routers
                 .iter()
-                .find(|c| c.vrid == vrid)
+                .find(|c| c.vrid() == vrid)
                 .expect("joined");
-            (c.priority, nodes[n].ip)
+            (c.priority(), nodes[n].ip)
         })
         .expect("at least two routers")
 }
@@ -391,7 +392,8 @@ pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
             let c = spec
                 .routers
                 .iter()
-                .find(|c| c.vrid == vrid)
+                .filter_map(|c| c.v4())
+                .find(|c| Vrid::v4(c.vrid) == vrid)
                 .expect("joined");
             let adi = vrrp_core::VirtualRouter::new(c.clone())
                 .expect("valid")
@@ -430,7 +432,8 @@ pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
             let c = spec
                 .routers
                 .iter()
-                .find(|c| c.vrid == vrid)
+                .filter_map(|c| c.v4())
+                .find(|c| Vrid::v4(c.vrid) == vrid)
                 .expect("joined");
             let clock = Clock {
                 ppm: spec.drift_ppm,

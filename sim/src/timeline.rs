@@ -81,6 +81,10 @@ pub fn render(log: &[Entry], names: &[String], adverts: bool) -> Vec<String> {
                                 }
                                 FrameKind::Arp => "arp".into(),
                                 FrameKind::Igmp => "igmp".into(),
+                                FrameKind::Na { unsolicited: true } => "na".into(),
+                                FrameKind::Na { unsolicited: false } => "na (solicited)".into(),
+                                FrameKind::Ns => "ns".into(),
+                                FrameKind::Mld => "mld".into(),
                                 FrameKind::Other => "other".into(),
                             })
                         }

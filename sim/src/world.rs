@@ -9,13 +9,13 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 
 use bumpalo::Bump;
-use vrrp_core::net::{Buffers, Event, Resources, Stack};
+use vrrp_core::net::{Buffers, Event, NetAddress, Resources, Stack};
 use vrrp_core::wire::DropReason;
-use vrrp_core::{Config, Reason, State};
+use vrrp_core::{Config, Instant, Reason, State, Stats};
 
 use crate::device::{Frame, Port};
 use crate::link::{Fault, Faults, Scope};
@@ -26,6 +26,170 @@ use crate::time::{Clock, Micros};
 /// VIPs (and peers) per virtual router in the simulator.
 pub const MAX_VIPS: usize = 4;
 pub type VrConfig = Config<MAX_VIPS>;
+/// An IPv6 virtual router's configuration.
+pub type V6Config = Config<MAX_VIPS, Ipv6Addr>;
+
+/// A virtual router's identity on a node: its VRID and its address family. RFC 9568 makes an
+/// IPv4 and an IPv6 virtual router with the same VRID two separate routers (different virtual
+/// MACs, different groups). Shown as `10` for IPv4 and `10v6` for IPv6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Vrid {
+    pub id: u8,
+    pub v6: bool,
+}
+
+impl Vrid {
+    pub const fn v4(id: u8) -> Vrid {
+        Vrid { id, v6: false }
+    }
+
+    pub const fn v6(id: u8) -> Vrid {
+        Vrid { id, v6: true }
+    }
+}
+
+impl From<u8> for Vrid {
+    /// An IPv4 VRID.
+    fn from(id: u8) -> Vrid {
+        Vrid::v4(id)
+    }
+}
+
+impl std::fmt::Display for Vrid {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let s = format!("{}{}", self.id, if self.v6 { "v6" } else { "" });
+        f.pad(&s)
+    }
+}
+
+/// The configuration of one virtual router of either family.
+#[derive(Debug, Clone)]
+pub enum RouterConfig {
+    V4(VrConfig),
+    V6(V6Config),
+}
+
+impl From<VrConfig> for RouterConfig {
+    fn from(c: VrConfig) -> RouterConfig {
+        RouterConfig::V4(c)
+    }
+}
+
+impl From<V6Config> for RouterConfig {
+    fn from(c: V6Config) -> RouterConfig {
+        RouterConfig::V6(c)
+    }
+}
+
+impl RouterConfig {
+    pub fn vrid(&self) -> Vrid {
+        match self {
+            RouterConfig::V4(c) => Vrid::v4(c.vrid),
+            RouterConfig::V6(c) => Vrid::v6(c.vrid),
+        }
+    }
+
+    pub fn priority(&self) -> u8 {
+        match self {
+            RouterConfig::V4(c) => c.priority,
+            RouterConfig::V6(c) => c.priority,
+        }
+    }
+
+    /// The IPv4 config, if this is an IPv4 router.
+    pub fn v4(&self) -> Option<&VrConfig> {
+        match self {
+            RouterConfig::V4(c) => Some(c),
+            RouterConfig::V6(_) => None,
+        }
+    }
+}
+
+/// A simulated stack of either family.
+enum AnyStack<'b> {
+    V4(Stack<'b, MAX_VIPS, Ipv4Addr>),
+    V6(Stack<'b, MAX_VIPS, Ipv6Addr>),
+}
+
+/// Evaluates `$e` with `$s` bound to the family-specific stack.
+macro_rules! either {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            AnyStack::V4($s) => $e,
+            AnyStack::V6($s) => $e,
+        }
+    };
+}
+
+/// What the timeline keeps of the core's events (the family's addresses are not needed).
+fn keep<A: NetAddress>(out: &mut Vec<Event>) -> impl FnMut(Event<A>) + '_ {
+    move |e| match e {
+        Event::StateChange { from, to, reason } => {
+            out.push(Event::StateChange { from, to, reason })
+        }
+        Event::Dropped { reason } => out.push(Event::Dropped { reason }),
+        _ => {}
+    }
+}
+
+impl<'b> AnyStack<'b> {
+    fn new(config: RouterConfig, port: &mut Port, arena: &'b Bump, now: Instant) -> AnyStack<'b> {
+        // A fresh process gets fresh socket memory; the arena frees it with the run.
+        let resources = arena.alloc(Resources::new());
+        let buffers = arena.alloc(Buffers::new());
+        const VALID: &str = "configs are validated when the scenario is loaded";
+        match config {
+            RouterConfig::V4(c) => {
+                AnyStack::V4(Stack::new(c, port, resources, buffers, now).expect(VALID))
+            }
+            RouterConfig::V6(c) => {
+                AnyStack::V6(Stack::new(c, port, resources, buffers, now).expect(VALID))
+            }
+        }
+    }
+
+    fn state(&self) -> State {
+        either!(self, s => s.router().state())
+    }
+
+    fn priority(&self) -> u8 {
+        either!(self, s => s.router().priority())
+    }
+
+    fn stats(&self) -> &Stats {
+        either!(self, s => s.router().stats())
+    }
+
+    fn set_own_primary(&mut self, own: bool) {
+        either!(self, s => s.set_own_primary(own))
+    }
+
+    fn set_priority(&mut self, now: Instant, priority: u8) {
+        either!(self, s => s.set_priority(now, priority))
+    }
+
+    fn startup(&mut self, now: Instant) {
+        either!(self, s => s.startup(now))
+    }
+
+    fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        either!(self, s => s.poll_at(now))
+    }
+
+    fn poll(&mut self, now: Instant, port: &mut Port, out: &mut Vec<Event>) {
+        match self {
+            AnyStack::V4(s) => s.poll(now, port, &mut keep(out)),
+            AnyStack::V6(s) => s.poll(now, port, &mut keep(out)),
+        }
+    }
+
+    fn shutdown(&mut self, now: Instant, port: &mut Port, out: &mut Vec<Event>) {
+        match self {
+            AnyStack::V4(s) => s.shutdown(now, port, &mut keep(out)),
+            AnyStack::V6(s) => s.shutdown(now, port, &mut keep(out)),
+        }
+    }
+}
 
 /// The link every node has: its port on the simulated segment, which carries the adverts.
 pub const LAN: &str = "lan";
@@ -34,13 +198,16 @@ pub const LAN: &str = "lan";
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
     pub name: String,
-    pub ip: Ipv4Addr,
+    /// The node's IPv4 address, the primary address of its IPv4 virtual routers.
+    pub ip: Option<Ipv4Addr>,
+    /// Its IPv6 link-local address, the primary address of its IPv6 virtual routers.
+    pub ip6: Option<Ipv6Addr>,
     pub drift_ppm: i32,
     /// Receive queue capacity of each of its ports.
     pub queue: usize,
     /// When the daemon starts (it is absent from the segment before).
     pub start: Micros,
-    pub routers: Vec<VrConfig>,
+    pub routers: Vec<RouterConfig>,
     /// Links besides [`LAN`] (uplinks): they carry no simulated traffic, only a carrier that
     /// tracking watches.
     pub links: Vec<String>,
@@ -52,7 +219,7 @@ pub struct NodeSpec {
 /// `track_interface`, vrrpd's `interface` check).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Track {
-    pub vrid: u8,
+    pub vrid: Vrid,
     pub link: String,
     pub effect: Effect,
 }
@@ -107,7 +274,7 @@ pub enum Action {
     /// Health tracking sets the effective priority.
     Priority {
         node: usize,
-        vrid: u8,
+        vrid: Vrid,
         priority: u8,
     },
     /// A link of `node` loses (`up` false) or regains its carrier. On [`LAN`] frames stop both
@@ -135,15 +302,24 @@ pub enum Status {
 /// What a frame on the wire is, for the timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameKind {
-    /// `to` is 224.0.0.18, or a peer's address for a unicast advert.
+    /// `to` is 224.0.0.18 or ff02::12, or a peer's address for a unicast advert.
     Advert {
         vrid: u8,
         priority: u8,
-        to: Ipv4Addr,
+        to: IpAddr,
     },
     Arp,
     /// The membership report of a stack joining 224.0.0.18.
     Igmp,
+    /// An ICMPv6 Neighbor Advertisement: unsolicited (to ff02::1, an Active announcing a VIP,
+    /// the IPv6 twin of a gratuitous ARP) or an answer to a solicitation.
+    Na {
+        unsolicited: bool,
+    },
+    /// An ICMPv6 Neighbor Solicitation.
+    Ns,
+    /// The MLD report of an IPv6 stack joining ff02::12.
+    Mld,
     Other,
 }
 
@@ -152,13 +328,13 @@ pub enum FrameKind {
 pub enum Kind {
     Action(Action),
     State {
-        vrid: u8,
+        vrid: Vrid,
         from: State,
         to: State,
         reason: Reason,
     },
     Sent {
-        vrid: u8,
+        vrid: Vrid,
         frame: FrameKind,
     },
     /// Frames a resumed node found in its queues, and how many overflowed.
@@ -168,17 +344,17 @@ pub enum Kind {
     },
     /// Frames lost at a full receive queue while the node was paused.
     QueueFull {
-        vrid: u8,
+        vrid: Vrid,
     },
     /// The router refused an advert (RFC 9568 §7.1 checks, the peer list). Adverts of another
     /// VRID are left out: every port here sees every VRID, where a host demultiplexes first.
     Dropped {
-        vrid: u8,
+        vrid: Vrid,
         reason: DropReason,
     },
     /// Link tracking changed the priority the router runs with.
     Priority {
-        vrid: u8,
+        vrid: Vrid,
         from: u8,
         to: u8,
     },
@@ -192,8 +368,9 @@ pub struct Entry {
 }
 
 struct Vr<'b> {
-    config: VrConfig,
-    stack: Option<Stack<'b, MAX_VIPS>>,
+    config: RouterConfig,
+    vrid: Vrid,
+    stack: Option<AnyStack<'b>>,
     port: Port,
     /// Global time of the stack's next deadline (cached after every poll).
     wake: Option<Micros>,
@@ -301,15 +478,16 @@ impl<'b> Sim<'b> {
                 .iter()
                 .map(|c| Vr {
                     config: c.clone(),
+                    vrid: c.vrid(),
                     stack: None,
                     port: Port::new(spec.queue),
                     wake: None,
                     dirty: false,
-                    base: c.priority,
+                    base: c.priority(),
                     tracks: spec
                         .tracks
                         .iter()
-                        .filter(|t| t.vrid == c.vrid)
+                        .filter(|t| t.vrid == c.vrid())
                         .map(|t| (t.link.clone(), t.effect))
                         .collect(),
                 })
@@ -350,11 +528,11 @@ impl<'b> Sim<'b> {
     }
 
     /// The core's state for `vrid` on `node`, `None` while the process is down.
-    pub fn state(&self, node: usize, vrid: u8) -> Option<State> {
-        self.vr(node, vrid)?
+    pub fn state(&self, node: usize, vrid: impl Into<Vrid>) -> Option<State> {
+        self.vr(node, vrid.into())?
             .stack
             .as_ref()
-            .map(|s| s.router().state())
+            .map(AnyStack::state)
     }
 
     /// Received-queue overflow drops of `node`, all ports.
@@ -362,12 +540,16 @@ impl<'b> Sim<'b> {
         self.nodes[node].vrs.iter().map(|v| v.port.rx_dropped).sum()
     }
 
-    pub fn stack(&self, node: usize, vrid: u8) -> Option<&Stack<'b, MAX_VIPS>> {
-        self.vr(node, vrid)?.stack.as_ref()
+    /// The core's counters for `vrid` on `node`, `None` while the process is down.
+    pub fn stats(&self, node: usize, vrid: impl Into<Vrid>) -> Option<&Stats> {
+        self.vr(node, vrid.into())?
+            .stack
+            .as_ref()
+            .map(AnyStack::stats)
     }
 
-    fn vr(&self, node: usize, vrid: u8) -> Option<&Vr<'b>> {
-        self.nodes[node].vrs.iter().find(|v| v.config.vrid == vrid)
+    fn vr(&self, node: usize, vrid: Vrid) -> Option<&Vr<'b>> {
+        self.nodes[node].vrs.iter().find(|v| v.vrid == vrid)
     }
 
     pub fn schedule(&mut self, at: Micros, action: Action) {
@@ -438,7 +620,7 @@ impl<'b> Sim<'b> {
             if vr.port.enqueue(frame.clone(), n.status == Status::Paused) {
                 vr.dirty |= n.status == Status::Running;
             } else {
-                let vrid = n.vrs[i].config.vrid;
+                let vrid = n.vrs[i].vrid;
                 self.log.push(Entry {
                     at: now,
                     node,
@@ -505,10 +687,10 @@ impl<'b> Sim<'b> {
                     let local = self.nodes[i].clock.local(now);
                     for k in 0..self.nodes[i].vrs.len() {
                         let vr = &mut self.nodes[i].vrs[k];
-                        let vrid = vr.config.vrid;
+                        let vrid = vr.vrid;
                         let mut events = std::mem::take(&mut self.scratch_events);
                         if let Some(stack) = vr.stack.as_mut() {
-                            stack.shutdown(local, &mut vr.port, &mut |e| events.push(e));
+                            stack.shutdown(local, &mut vr.port, &mut events);
                         }
                         self.scratch_events = events;
                         self.after_poll(i, k, vrid);
@@ -527,7 +709,7 @@ impl<'b> Sim<'b> {
                 }
                 let n = &mut self.nodes[node];
                 let local = n.clock.local(now);
-                if let Some(vr) = n.vrs.iter_mut().find(|v| v.config.vrid == vrid)
+                if let Some(vr) = n.vrs.iter_mut().find(|v| v.vrid == vrid)
                     && vr.stack.is_some()
                 {
                     vr.base = priority;
@@ -572,7 +754,7 @@ impl<'b> Sim<'b> {
             let Some(stack) = vr.stack.as_mut() else {
                 continue;
             };
-            let from = stack.router().priority();
+            let from = stack.priority();
             if to != from {
                 stack.set_priority(local, to);
                 vr.dirty = true;
@@ -580,7 +762,7 @@ impl<'b> Sim<'b> {
                     at: now,
                     node: i,
                     kind: Kind::Priority {
-                        vrid: vr.config.vrid,
+                        vrid: vr.vrid,
                         from,
                         to,
                     },
@@ -610,27 +792,23 @@ impl<'b> Sim<'b> {
         let local = n.clock.local(now);
         for vr in &mut n.vrs {
             vr.port.clear();
-            // A fresh process gets fresh socket memory; the arena frees it with the run.
-            let resources = arena.alloc(Resources::new());
-            let buffers = arena.alloc(Buffers::new());
-            let mut stack = Stack::new(vr.config.clone(), &mut vr.port, resources, buffers, local)
-                .expect("configs are validated when the scenario is loaded");
+            let mut stack = AnyStack::new(vr.config.clone(), &mut vr.port, arena, local);
             // The node's only stack, as on firmware: it answers ARP for the node's address and
             // receives the unicast adverts sent to it.
             stack.set_own_primary(true);
             // A fresh process forgets what `priority` set, but reads the carriers before it
             // starts, as vrrpd does: a router whose fault link is down starts as a Backup that
             // never takes over.
-            vr.base = vr.config.priority;
+            vr.base = vr.config.priority();
             let p = vr.priority(&n.down);
-            if p != vr.config.priority {
+            if p != vr.base {
                 stack.set_priority(local, p);
                 self.log.push(Entry {
                     at: now,
                     node: i,
                     kind: Kind::Priority {
-                        vrid: vr.config.vrid,
-                        from: vr.config.priority,
+                        vrid: vr.vrid,
+                        from: vr.base,
                         to: p,
                     },
                 });
@@ -655,10 +833,10 @@ impl<'b> Sim<'b> {
                     continue;
                 }
                 vr.dirty = false;
-                let vrid = vr.config.vrid;
+                let vrid = vr.vrid;
                 let mut events = std::mem::take(&mut self.scratch_events);
                 if let Some(stack) = vr.stack.as_mut() {
-                    stack.poll(local, &mut vr.port, &mut |e| events.push(e));
+                    stack.poll(local, &mut vr.port, &mut events);
                 }
                 self.scratch_events = events;
                 self.after_poll(i, k, vrid);
@@ -667,7 +845,7 @@ impl<'b> Sim<'b> {
     }
 
     /// Logs what a poll did, puts its frames on the wire and caches the next deadline.
-    fn after_poll(&mut self, i: usize, k: usize, vrid: u8) {
+    fn after_poll(&mut self, i: usize, k: usize, vrid: Vrid) {
         let now = self.now;
         for e in self.scratch_events.drain(..) {
             let kind = match e {
@@ -750,7 +928,8 @@ impl<'b> Sim<'b> {
     }
 }
 
-/// Tells adverts, ARP and anything else apart by their Ethernet and IP headers.
+/// Tells adverts, ARP, neighbour discovery and anything else apart by their Ethernet and IP
+/// headers.
 pub fn classify(frame: &[u8]) -> FrameKind {
     if frame.len() < 14 {
         return FrameKind::Other;
@@ -770,9 +949,38 @@ pub fn classify(frame: &[u8]) -> FrameKind {
                 Some(v) => FrameKind::Advert {
                     vrid: v[1],
                     priority: v[2],
-                    to: Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]),
+                    to: IpAddr::V4(Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19])),
                 },
                 None => FrameKind::Other,
+            }
+        }
+        0x86dd => {
+            let ip = &frame[14..];
+            if ip.len() < 40 {
+                return FrameKind::Other;
+            }
+            let dst: [u8; 16] = ip[24..40].try_into().expect("16 bytes");
+            let dst = Ipv6Addr::from(dst);
+            match ip[6] {
+                n if n == vrrp_core::wire::IP_PROTOCOL => match ip.get(40..43) {
+                    Some(v) => FrameKind::Advert {
+                        vrid: v[1],
+                        priority: v[2],
+                        to: IpAddr::V6(dst),
+                    },
+                    None => FrameKind::Other,
+                },
+                // ICMPv6: neighbour discovery; MLD reports carry a hop-by-hop header first.
+                58 => match ip.get(40) {
+                    Some(135) => FrameKind::Ns,
+                    Some(136) => FrameKind::Na {
+                        unsolicited: dst == Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+                    },
+                    Some(143) => FrameKind::Mld,
+                    _ => FrameKind::Other,
+                },
+                0 if ip.get(40) == Some(&58) => FrameKind::Mld,
+                _ => FrameKind::Other,
             }
         }
         _ => FrameKind::Other,

@@ -81,7 +81,7 @@ fn cli_prints_one_line_per_event() {
 fn pause_queues_then_acts_once() {
     let s = load("seed-demo.vrrp");
     let out = vrrp_sim::run::run(&s, 1, false);
-    let r1_adverts: Vec<u64> = vrrp_sim::expect::adverts(&out.log, 0, 10)
+    let r1_adverts: Vec<u64> = vrrp_sim::expect::adverts(&out.log, 0, 10.into())
         .map(|(t, _)| t)
         .collect();
     let before: Vec<_> = r1_adverts.iter().filter(|&&t| t < 10_000_000).collect();
@@ -273,12 +273,12 @@ fn peer_drops_match_the_core_stats() {
                 e.node == node
                     && e.kind
                         == Kind::Dropped {
-                            vrid: 10,
+                            vrid: 10.into(),
                             reason: DropReason::Peer,
                         }
             })
             .count();
-        let stats = sim.stack(node, 10).unwrap().router().stats();
+        let stats = sim.stats(node, 10).unwrap();
         assert_eq!(logged, 12);
         assert_eq!(stats.drops(DropReason::Peer), 12);
     }

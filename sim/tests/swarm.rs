@@ -49,9 +49,9 @@ fn a_burst_is_caught() {
         kind: Kind::Sent {
             vrid,
             frame: FrameKind::Advert {
-                vrid,
+                vrid: vrid.id,
                 priority: 1,
-                to: vrrp_core::wire::MULTICAST_V4,
+                to: vrrp_core::wire::MULTICAST_V4.into(),
             },
         },
     };
