@@ -9,13 +9,17 @@
 //! ```
 //!
 //! The bridge takes the uplink's MAC so that neighbours' ARP and ND caches for the node's own
-//! addresses stay valid. IPv6 addresses move like IPv4 ones, link-local included: they are added
-//! with `nodad`, so that the node keeps using them without waiting a second for DAD, and the bridge
-//! generates no link-local of its own (`addr_gen_mode` none), so the uplink's moved one is the
-//! node's, and the default source of IPv6 adverts ([`Layout::link_local`]). Only configured state
-//! moves: addresses the kernel learned by SLAAC and routes learned from RAs are the kernel's; the
-//! bridge learns its own after the Router Solicitation its new link-local sends. Where IPv6 is off
-//! on the uplink, nothing IPv6 is touched. The original layout is written to a state file (`<state_dir>/<uplink>.json`) before
+//! addresses stay valid.
+//!
+//! IPv6 addresses move like IPv4 ones, link-local included. They are added with `nodad`, so that
+//! the node keeps using them without a second of DAD. The bridge generates no link-local of its
+//! own (`addr_gen_mode` none): the uplink's moved one stays the node's, and is the default source
+//! of IPv6 adverts ([`Layout::link_local`]). Only configured state moves: addresses from SLAAC and
+//! routes from Router Advertisements are the kernel's, and the bridge learns its own from the
+//! answer to the Router Solicitation its new link-local sends. Where IPv6 is off on the uplink,
+//! nothing IPv6 is touched.
+//!
+//! The original layout is written to a state file (`<state_dir>/<uplink>.json`) before
 //! anything changes, so that a later start can undo exactly what a `kill -9` left behind. The TAP
 //! is not persistent: it disappears with the process, so only the bridge, the moved addresses and
 //! routes, and the VIPs on `lo` can be left over.
@@ -937,8 +941,8 @@ impl Layout {
         self.snapshot.mac
     }
 
-    /// The node's own addresses (now on the bridge), primaries first: the first one in the VIPs'
-    /// subnet is the VRRP source address.
+    /// The node's own addresses (now on the bridge): IPv4 primaries first (the first one in the
+    /// VIPs' subnet is the VRRP source address), then IPv6.
     pub fn addresses(&self) -> &[Addr] {
         &self.snapshot.addresses
     }
