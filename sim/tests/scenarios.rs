@@ -166,6 +166,37 @@ fn one_microsecond_off_fails() {
             "r2 takeover at 8.609376s vrid 20",
             "r2 vrid 20 takes over",
         ),
+        (
+            "ipv6-seed-demo.vrrp",
+            "r2 takeover at 13.023437s",
+            "r2 takeover at 13.023438s",
+            "r2 vrid 10v6 takes over in 13.023438..13.023438: never",
+        ),
+        (
+            "ipv6-seed-demo.vrrp",
+            "r1 takeover at 3.414062s",
+            "r1 takeover at 3.414061s",
+            "r1 vrid 10v6 takes over in 3.414061..3.414061: at 3.414062",
+        ),
+        (
+            "ipv6-dual-stack.vrrp",
+            "r1 takeover at 22.828125s vrid 10v6",
+            "r1 takeover at 22.828126s vrid 10v6",
+            "r1 vrid 10v6 takes over in 22.828126..22.828126: never",
+        ),
+        (
+            "ipv6-dual-stack.vrrp",
+            "r2 takeover at 13.023437s vrid 10v4",
+            "r2 takeover at 13.023436s vrid 10v4",
+            "r2 vrid 10 takes over in 13.023436..13.023436: at 13.023437",
+        ),
+        // The families are separate routers: the IPv6 one did not move at 13.023437.
+        (
+            "ipv6-dual-stack.vrrp",
+            "r2 takeover at 13.023437s vrid 10v4",
+            "r2 takeover at 13.023437s vrid 10v6",
+            "r2 vrid 10v6 takes over in 13.023437..13.023437: never",
+        ),
     ] {
         let text = std::fs::read_to_string(dir().join(file)).unwrap();
         let changed = text.replace(right, wrong);

@@ -30,6 +30,9 @@ fn tshark_dissects_every_frame_cleanly() {
         "graceful-stop.vrrp",
         "one-way-partition.vrrp",
         "unicast-peers.vrrp",
+        // IPv6: adverts to ff02::12, unsolicited NAs, MLD reports; and both families at once.
+        "ipv6-seed-demo.vrrp",
+        "ipv6-dual-stack.vrrp",
     ] {
         let s = Scenario::parse(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
         let out = vrrp_sim::run::run(&s, s.seed, true);
