@@ -440,6 +440,7 @@ impl Parser {
 
     /// A member's config: the group's VIPs, then the group's options, then its own (`own`),
     /// which override them. `vips` are the group's, of the family. `peers` turns a peer list into addresses of the family.
+    #[allow(clippy::too_many_arguments)]
     fn configure<A: Address>(
         &self,
         node: usize,
@@ -1477,6 +1478,107 @@ expect r2 Active for 5s",
             let (got_line, message) = error(extra);
             assert!(message.contains(wanted), "{extra:?}: {message}");
             assert_eq!(got_line, line, "{extra:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn ipv6_routers_and_vrids() {
+        let s = Scenario::parse(
+            "duration 5s
+router r1 fe80::11
+router r2 192.0.2.12 fe80::12 drift +10ppm
+vrid 10 vip fe80::1,2001:db8::1 interval 100ms
+vrid 20 vip 192.0.2.2
+vrrp r1 10 priority 150
+vrrp r2 10
+vrrp r2 20
+expect r1 Active at 1s
+expect r2 Backup at 1s vrid 10
+expect single-active vrid 10v6
+",
+        )
+        .unwrap();
+        assert_eq!(s.nodes[0].ip, None);
+        assert_eq!(s.nodes[0].ip6, Some("fe80::11".parse().unwrap()));
+        assert_eq!(s.nodes[1].ip, Some("192.0.2.12".parse().unwrap()));
+        assert_eq!(s.nodes[1].drift_ppm, 10);
+        let RouterConfig::V6(c) = &s.nodes[0].routers[0] else {
+            panic!("an IPv6 router")
+        };
+        assert_eq!((c.vrid, c.priority, c.adver_interval), (10, 150, 10));
+        assert_eq!(c.vips.len(), 2);
+        assert_eq!(s.nodes[1].routers[1].vrid(), Vrid::v4(20));
+        assert_eq!(
+            s.expects[1],
+            Expect::State {
+                node: 1,
+                vrid: Vrid::v6(10),
+                at: 1_000_000,
+                state: Some(State::Backup)
+            }
+        );
+    }
+
+    #[test]
+    fn ipv6_errors_name_the_line() {
+        const HEAD: &str = "duration 5s
+router r1 192.0.2.11 fe80::11
+router r2 192.0.2.12
+vrid 10 vip 192.0.2.1
+vrid 10 vip fe80::1
+";
+        for (extra, line, wanted) in [
+            (
+                "router r3 2001:db8::13",
+                6,
+                "must be link-local (fe80::/10)",
+            ),
+            (
+                "router r3 fe80::13 fe80::14",
+                6,
+                "a second address of one family",
+            ),
+            (
+                "router r3 192.0.2.300",
+                6,
+                "`192.0.2.300` is not an IPv4 or IPv6 address",
+            ),
+            (
+                "vrid 20 vip 192.0.2.2,fe80::2",
+                6,
+                "vrid 20 mixes IPv4 and IPv6 VIPs (192.0.2.2 and fe80::2)",
+            ),
+            (
+                "vrid 20 vip 2001:db8::2,fe80::2",
+                6,
+                "the first IPv6 VIP `2001:db8::2` must be link-local",
+            ),
+            ("vrid 20v4 vip fe80::2", 6, "vrid 20v4: its VIPs are IPv6"),
+            ("vrrp r1 10", 6, "write `10v4` or `10v6`"),
+            ("vrrp r2 10v6", 6, "router r2 has no IPv6 address"),
+            (
+                "vrrp r1 10v6 peers r2",
+                6,
+                "unicast IPv6 adverts are not simulated",
+            ),
+            ("vrrp r1 10v6 version 2", 6, "router r1 vrid 10v6:"),
+            (
+                "vrrp r1 10v4
+expect r1 Active at 1s vrid 10",
+                7,
+                "write `10v4` or `10v6`",
+            ),
+            (
+                "vrrp r1 10v4
+vrrp r1 10v6
+expect r1 Active at 1s",
+                8,
+                "serves several VRIDs",
+            ),
+        ] {
+            let e = Scenario::parse(&format!("{HEAD}{extra}\n")).unwrap_err();
+            assert!(e.message.contains(wanted), "{extra:?}: {e}");
+            assert_eq!(e.line, line, "{extra:?}: {e}");
         }
     }
 }
