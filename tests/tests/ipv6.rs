@@ -46,3 +46,8 @@ ipv6_pair!(keepalived_frr_ipv6_100ms_pause_resume, Keepalived, Frr);
 ipv6_pair!(frr_keepalived_ipv6_100ms_pause_resume, Frr, Keepalived);
 ipv6_pair!(keepalived_ipv6_100ms_pause_resume, Keepalived, Keepalived);
 ipv6_pair!(frr_ipv6_100ms_pause_resume, Frr, Frr);
+ipv6_pair!(vrrpd_keepalived_ipv6_100ms_pause_resume, Vrrpd, Keepalived);
+ipv6_pair!(keepalived_vrrpd_ipv6_100ms_pause_resume, Keepalived, Vrrpd);
+ipv6_pair!(vrrpd_frr_ipv6_100ms_pause_resume, Vrrpd, Frr);
+ipv6_pair!(frr_vrrpd_ipv6_100ms_pause_resume, Frr, Vrrpd);
+ipv6_pair!(vrrpd_ipv6_100ms_pause_resume, Vrrpd, Vrrpd);
