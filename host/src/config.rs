@@ -21,8 +21,10 @@
 //! priority = 150                       # 1..=255 (required); 255 = address owner, needs `primary`
 //! interval = "100ms"                   # default "1s"; v3: multiple of 10ms, 10ms..=40.95s;
 //!                                      # v2: whole seconds, 1s..=255s
-//! vips = ["192.0.2.100/24"]            # 1..=8 IPv4 addresses; prefix optional (default /24),
-//!                                      # one prefix length for all VIPs of a router
+//! vips = ["192.0.2.100/24"]            # 1..=8 addresses of one family; prefix optional
+//!                                      # (default /24, IPv6 /64), one prefix length for all VIPs
+//!                                      # of a router; IPv6: the first is link-local, e.g.
+//!                                      # ["fe80::33/64", "2001:db8::1/64"], version 3 only
 //! preempt = true                       # default true
 //! preempt_delay = "0s"                 # default 0
 //! accept = true                        # default true (see below)
@@ -30,7 +32,8 @@
 //! auth_pass = "secret"                 # v2 only, 1..=8 bytes, sent in clear text
 //! garp = { burst = 1, repeats = 1, repeat_delay = "2s" }   # defaults shown
 //! peers = ["192.0.2.12"]               # unicast peer list: adverts from others are dropped
-//! primary = "192.0.2.11"               # default: the interface's IPv4 address at run time
+//! primary = "192.0.2.11"               # default: the interface's IPv4 address (IPv6: its
+//!                                      # link-local address) at run time
 //! track = ["nginx"]                    # names of [check.NAME] tables
 //!
 //! [check.nginx]
