@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -703,6 +703,12 @@ struct Group {
     notify: Option<(u8, String)>,
 }
 
+impl Router {
+    fn is_v6(&self) -> bool {
+        self.v6.as_ref().is_some_and(|(v6, _)| *v6)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Router {
     name: String,
@@ -712,8 +718,13 @@ struct Router {
     version: u8,
     priority: u8,
     interval: Duration,
-    vips: Vec<Ipv4Addr>,
+    /// keepalived's addresses in keepalived's order: one family, the IPv6 link-local one first.
+    vips: Vec<IpAddr>,
     prefix: u8,
+    /// The family, once the first address or `native_ipv6` has set it, with what set it.
+    v6: Option<(bool, String)>,
+    /// The entry of the first VIP, to point at when an IPv6 router's is not link-local.
+    first_vip: Option<Stmt>,
     preempt: bool,
     preempt_delay: Option<Duration>,
     accept: bool,
@@ -721,7 +732,7 @@ struct Router {
     auth_pass: Option<String>,
     garp: (u8, u8, Duration),
     peers: Vec<Ipv4Addr>,
-    primary: Option<Ipv4Addr>,
+    primary: Option<IpAddr>,
     track: Vec<String>,
     notify: Option<String>,
     comments: Vec<String>,
@@ -730,6 +741,8 @@ struct Router {
 #[derive(Debug, Clone, Copy)]
 struct Globals {
     version: u8,
+    /// Where `vrrp_version` sets `version`.
+    version_at: Option<Pos>,
     strict: bool,
     garp_repeat: Option<u8>,
     garp_delay: Option<Duration>,
@@ -776,9 +789,8 @@ fn unsupported(key: &str) -> Option<&'static str> {
             "vrrpd serves the VIPs from its own TAP device with the virtual MAC"
         }
         "lvs_sync_daemon" | "lvs_sync_daemon_interface" => "vrrpd does not drive IPVS",
-        "native_ipv6" => "vrrpd does not support IPv6 virtual routers yet",
         "unicast_ttl" | "mcast_dst_ip" | "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
-            "vrrpd always advertises to 224.0.0.18 with TTL 255"
+            "vrrpd always advertises to 224.0.0.18 (ff02::12 for IPv6) with TTL (hop limit) 255"
         }
         "down_timer_adverts" | "vrrp_down_timer_adverts" => {
             "vrrpd uses RFC 9568's Active_Down_Interval (3 intervals + Skew_Time)"
@@ -857,6 +869,14 @@ fn inert_global(key: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// Addresses that cannot be a router's or a virtual one.
+fn unusable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_unspecified() || a.is_multicast() || a.is_broadcast(),
+        IpAddr::V6(a) => a.is_unspecified() || a.is_multicast() || a.is_loopback(),
+    }
 }
 
 fn int_arg(s: &str) -> Option<i64> {
@@ -1069,6 +1089,7 @@ impl Converter {
     fn translate(mut self, top: &[Stmt]) -> Result<Imported, ImportError> {
         let mut globals = Globals {
             version: 2,
+            version_at: None,
             strict: false,
             garp_repeat: None,
             garp_delay: None,
@@ -1130,32 +1151,58 @@ impl Converter {
 
         let mut routers: Vec<Router> = Vec::new();
         let mut checks: BTreeMap<String, Check> = BTreeMap::new();
-        let mut vrid_at: BTreeMap<u8, (String, String)> = BTreeMap::new();
-        let mut dropped: BTreeMap<String, String> = BTreeMap::new();
+        let mut vrid_at: BTreeMap<u8, (String, String, bool)> = BTreeMap::new();
+        let mut dropped: BTreeMap<String, (String, String)> = BTreeMap::new();
         for stmt in instances {
             let name = stmt.args().first().map(|w| w.text.clone());
             let member = name.as_ref().and_then(|n| membership.get(n));
-            let Some(r) = self.instance(
+            let r = match self.instance(
                 stmt,
                 &globals,
                 &scripts,
                 &mut checks,
                 routers.first(),
                 member,
-            )?
-            else {
-                if let Some(n) = name {
-                    dropped.insert(n, self.loc(stmt.pos()));
+            )? {
+                Ok(r) => r,
+                Err(why) => {
+                    if let Some(n) = name {
+                        dropped.insert(n, (self.loc(stmt.pos()), why));
+                    }
+                    continue;
                 }
-                continue;
             };
-            if let Some((other, line)) = vrid_at.get(&r.vrid) {
-                let at = stmt
+            let v6 = r.is_v6();
+            if let Some((other, line, other_v6)) = vrid_at.get(&r.vrid) {
+                let vrid_stmt = stmt
                     .block
                     .iter()
                     .flatten()
-                    .find(|s| s.key() == "virtual_router_id")
-                    .map_or(stmt.pos(), |s| s.args()[0].pos);
+                    .find(|s| s.key() == "virtual_router_id");
+                if *other_v6 != v6 {
+                    // RFC 9568 §4: an IPv4 and an IPv6 virtual router are separate, and
+                    // keepalived runs both; vrrpd's configuration names a router by its VRID.
+                    let why = format!(
+                        "VRID {} is also used by the {} vrrp_instance {other} ({line}): keepalived runs both, an IPv4 and an IPv6 virtual router being separate, but a VRID names one router in vrrpd's configuration: give one of them another VRID on every node",
+                        r.vrid,
+                        if *other_v6 { "IPv6" } else { "IPv4" }
+                    );
+                    match vrid_stmt {
+                        Some(s) => self.list(s, why),
+                        None => self.list(stmt, why),
+                    }
+                    if let Some(n) = name {
+                        dropped.insert(
+                            n,
+                            (
+                                self.loc(stmt.pos()),
+                                "shares its VRID with an instance of the other family".into(),
+                            ),
+                        );
+                    }
+                    continue;
+                }
+                let at = vrid_stmt.map_or(stmt.pos(), |s| s.args()[0].pos);
                 return Err(self.error(
                     at,
                     &format!("vrrp_instance {}.virtual_router_id", r.name),
@@ -1165,7 +1212,7 @@ impl Converter {
                     ),
                 ));
             }
-            vrid_at.insert(r.vrid, (r.name.clone(), self.loc(stmt.pos())));
+            vrid_at.insert(r.vrid, (r.name.clone(), self.loc(stmt.pos()), v6));
             routers.push(r);
         }
         let mut sync_groups: Vec<Group> = Vec::new();
@@ -1181,6 +1228,8 @@ impl Converter {
                 sync_groups.push(group);
             }
         }
+        // The checks of instances left out after their trackers were read.
+        checks.retain(|name, _| routers.iter().any(|r| r.track.contains(name)));
         if routers.is_empty() {
             return Err(ImportError {
                 file: self.files[0].name.clone(),
@@ -1250,6 +1299,7 @@ impl Converter {
                         "3" => 3,
                         _ => return Err(self.error(w.pos, &key, "must be 2 or 3")),
                     };
+                    g.version_at = Some(s.pos());
                 }
                 "vrrp_strict" => g.strict = true,
                 "vrrp_garp_master_repeat" => g.garp_repeat = Some(self.garp_repeat(s, &key)?),
@@ -1483,7 +1533,7 @@ impl Converter {
         checks: &mut BTreeMap<String, Check>,
         first: Option<&Router>,
         member: Option<&Membership>,
-    ) -> Result<Option<Router>, ImportError> {
+    ) -> Result<Result<Router, String>, ImportError> {
         let Some(name) = stmt.args().first() else {
             return Err(self.error(stmt.pos(), "vrrp_instance", "the instance needs a name"));
         };
@@ -1513,7 +1563,7 @@ impl Converter {
                     first.interface
                 ),
             );
-            return Ok(None);
+            return Ok(Err("is on another interface".into()));
         }
 
         let mut r = Router {
@@ -1526,6 +1576,8 @@ impl Converter {
             interval: Duration::from_secs(1),
             vips: Vec::new(),
             prefix: 32,
+            v6: None,
+            first_vip: None,
             preempt: true,
             preempt_delay: None,
             accept: !g.strict,
@@ -1559,6 +1611,9 @@ impl Converter {
         let mut notify: BTreeMap<&str, (Vec<String>, Pos)> = BTreeMap::new();
         let mut auth: Option<&Stmt> = None;
         let mut dont_track_primary = false;
+        let mut version_stmt: Option<&Stmt> = None;
+        let mut src: Option<(&Stmt, IpAddr)> = None;
+        let mut peer_stmts: Vec<&Stmt> = Vec::new();
 
         for s in &body {
             let key = format!("{path}.{}", s.key());
@@ -1602,25 +1657,36 @@ impl Converter {
                         "3" => 3,
                         _ => return Err(self.error(w.pos, &key, "must be 2 or 3")),
                     };
+                    version_stmt = Some(s);
                 }
                 "virtual_ipaddress" => self.vips(s, &mut r, &key)?,
+                // keepalived: the instance is IPv6 even before (or without) IPv6 addresses.
+                "native_ipv6" => match &r.v6 {
+                    None => r.v6 = Some((true, format!("native_ipv6 ({})", self.loc(s.pos())))),
+                    Some((true, _)) => {}
+                    Some((false, by)) => {
+                        let why = format!(
+                            "the instance is IPv4 from {by}: keepalived ignores native_ipv6 after IPv4 addresses too"
+                        );
+                        self.list(s, why);
+                    }
+                },
                 "authentication" => auth = Some(s),
                 "unicast_src_ip" | "mcast_src_ip" => {
                     let w = self.one_arg(s, &key)?;
-                    match w.text.parse::<Ipv4Addr>() {
-                        Ok(ip) if !(ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast()) => {
-                            r.primary = Some(ip)
-                        }
+                    match w.text.parse::<IpAddr>() {
+                        Ok(ip) if !unusable(ip) => src = Some((s, ip)),
                         _ => {
                             return Err(self.error(
                                 w.pos,
                                 &key,
-                                format!("{:?} is not a unicast IPv4 address", w.text),
+                                format!("{:?} is not a unicast IPv4 or IPv6 address", w.text),
                             ));
                         }
                     }
                 }
-                "unicast_peer" => self.peers(s, &mut r, &key)?,
+                // What they mean depends on the family, known once every address is read.
+                "unicast_peer" => peer_stmts.push(s),
                 "track_script" | "track_interface" => {
                     let kind = if s.key() == "track_script" {
                         TrackKind::Script
@@ -1707,6 +1773,83 @@ impl Converter {
             r.accept = r.priority == 255;
         }
 
+        if r.vips.is_empty() {
+            return Err(self.error(
+                stmt.pos(),
+                &path,
+                "has no virtual_ipaddress that vrrpd can serve",
+            ));
+        }
+        let v6 = r.is_v6();
+        if v6 {
+            // RFC 9568 §5.2.9: an IPv6 advert's first address is the link-local one. keepalived
+            // drops adverts whose address count differs from its own, so vrrpd cannot add one:
+            // the keepalived nodes must list it.
+            if let IpAddr::V6(first) = r.vips[0]
+                && !first.is_unicast_link_local()
+            {
+                let at = r.first_vip.take().expect("set with the first VIP");
+                self.list(
+                    &at,
+                    format!(
+                        "the first address of an IPv6 virtual router must be its link-local one (RFC 9568 §5.2.9), and vrrpd cannot add one (keepalived drops adverts whose address count differs from its own): vrrp_instance {} is not translated; list a link-local address (e.g. fe80::{:x}) first in virtual_ipaddress on every node",
+                        r.name, vrid
+                    ),
+                );
+                return Ok(Err("has no link-local first address".into()));
+            }
+            // keepalived runs IPv6 instances as VRRPv3 whatever vrrp_version says.
+            match version_stmt {
+                Some(vs) if r.version == 2 => self.list(
+                    vs,
+                    "VRRPv2 has no IPv6 (RFC 9568): translated as version 3, which keepalived uses when this line follows the IPv6 addresses or vrrp_strict is set; otherwise keepalived sends non-standard VRRPv2 over IPv6, which vrrpd does not speak: set version 3 on every node",
+                ),
+                None if g.version == 2 && g.version_at.is_some() => {
+                    let at = g.version_at.expect("checked");
+                    r.comments.push(format!(
+                        "vrrp_version 2 ({}) applies to IPv4 instances: keepalived runs IPv6 ones as version 3",
+                        self.loc(at)
+                    ));
+                }
+                _ => {}
+            }
+            r.version = 3;
+            if r.message_only {
+                r.message_only = false;
+                r.comments.push(
+                    "v3_checksum_as_v2: IPv6 adverts always checksum the pseudo-header, keepalived's too"
+                        .into(),
+                );
+            }
+        }
+        for p in peer_stmts {
+            if v6 {
+                self.list_entries(
+                    p,
+                    "vrrpd has no unicast for IPv6 virtual routers yet: it advertises to ff02::12, which keepalived nodes with unicast_peer do not listen to; remove unicast_peer from the IPv6 instance on every node (or keep keepalived for it)",
+                );
+            } else {
+                self.peers(p, &mut r, &format!("{path}.unicast_peer"))?;
+            }
+        }
+        if let Some((s, ip)) = src {
+            match ip {
+                IpAddr::V6(_) if !v6 => self.list(
+                    s,
+                    "an IPv6 address for an IPv4 instance: not translated, vrrpd sends from the uplink's IPv4 address",
+                ),
+                IpAddr::V4(_) if v6 => self.list(
+                    s,
+                    "an IPv4 address for an IPv6 instance: not translated, vrrpd sends from the uplink's link-local address",
+                ),
+                IpAddr::V6(a) if !a.is_unicast_link_local() => self.list(
+                    s,
+                    "not link-local: vrrpd sends IPv6 adverts from a link-local address (RFC 9568 §5.1.2.1), the uplink's own when `primary` is not set, as here",
+                ),
+                ip => r.primary = Some(ip),
+            }
+        }
+
         // keepalived's v3 advert interval is in centiseconds on the wire, v2's in seconds.
         if let Some((d, pos)) = advert {
             let us = d.as_micros();
@@ -1747,13 +1890,6 @@ impl Converter {
         if let Some(a) = auth {
             self.auth(a, &mut r, &path)?;
         }
-        if r.vips.is_empty() {
-            return Err(self.error(
-                stmt.pos(),
-                &path,
-                "has no IPv4 virtual_ipaddress that vrrpd can serve",
-            ));
-        }
         if r.priority == 255 && !r.primary.is_some_and(|p| r.vips.contains(&p)) {
             let at = find("priority").map_or(stmt.pos(), |s| s.args()[0].pos);
             return Err(self.error(
@@ -1775,48 +1911,66 @@ impl Converter {
                 &notify,
             ));
         }
-        Ok(Some(r))
+        Ok(Ok(r))
     }
 
     fn vips(&mut self, s: &Stmt, r: &mut Router, key: &str) -> Result<(), ImportError> {
-        let mut first_prefix: Option<u8> = None;
+        // Several virtual_ipaddress blocks make one list.
+        let mut first_prefix: Option<u8> = (!r.vips.is_empty()).then_some(r.prefix);
         for v in s.block.iter().flatten() {
             let text = v.key();
             let (addr, len) = match text.split_once('/') {
                 Some((a, l)) => (a, Some(l)),
                 None => (text, None),
             };
-            if addr.contains(':') {
-                self.list(v, "vrrpd does not support IPv6 VIPs yet");
-                continue;
-            }
-            let ip: Ipv4Addr = match addr.parse() {
+            let ip: IpAddr = match addr.parse() {
                 Ok(ip) => ip,
                 Err(_) => {
                     return Err(self.error(
                         v.pos(),
                         key,
-                        format!("{text:?} is not an IPv4 address"),
+                        format!("{text:?} is not an IPv4 or IPv6 address"),
                     ));
                 }
             };
-            if ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast() {
+            if unusable(ip) {
                 return Err(self.error(v.pos(), key, format!("{ip} cannot be a virtual address")));
             }
-            // keepalived installs a VIP without a prefix as a /32.
+            // keepalived installs a VIP without a prefix as a host address (/32, /128).
+            let max = if ip.is_ipv6() { 128 } else { 32 };
             let len = match len {
-                None => 32,
+                None => max,
                 Some(l) => match l.parse::<u8>() {
-                    Ok(n @ 1..=32) => n,
+                    Ok(n) if (1..=max).contains(&n) => n,
                     _ => {
                         return Err(self.error(
                             v.pos(),
                             key,
-                            format!("{text:?}: the prefix length must be 1..=32"),
+                            format!("{text:?}: the prefix length must be 1..={max}"),
                         ));
                     }
                 },
             };
+            // keepalived: the first address (or native_ipv6) sets the instance's family, and it
+            // ignores addresses of the other one.
+            match &r.v6 {
+                None => {
+                    r.v6 = Some((ip.is_ipv6(), format!("{ip} ({})", self.loc(v.pos()))));
+                }
+                Some((v6, by)) if *v6 != ip.is_ipv6() => {
+                    let (fam, other) = if *v6 {
+                        ("IPv6", "IPv4")
+                    } else {
+                        ("IPv4", "IPv6")
+                    };
+                    let why = format!(
+                        "an {other} address in an instance that is {fam} from {by}: keepalived ignores it too, an instance being one family (RFC 9568 §4); put it in a vrrp_instance of its own with another VRID on every node"
+                    );
+                    self.list(v, why);
+                    continue;
+                }
+                Some(_) => {}
+            }
             let mut opts = v.args().iter();
             let mut dropped = None;
             let mut extra = Vec::new();
@@ -1840,6 +1994,16 @@ impl Converter {
                             "label {}: vrrpd installs the VIP on its TAP without an alias label (scripts that look for {} will not find it)",
                             l.text, l.text
                         ));
+                    }
+                    // The kernel gives an IPv6 address the scope of its prefix anyway.
+                    "scope"
+                        if ip.is_ipv6()
+                            && opts.clone().next().is_some_and(|w| {
+                                let link = matches!(ip, IpAddr::V6(a) if a.is_unicast_link_local());
+                                w.text == if link { "link" } else { "global" }
+                            }) =>
+                    {
+                        opts.next();
                     }
                     "brd" | "scope" | "peer" | "preferred_lft" => {
                         let val = opts.next().map_or("", |w| w.text.as_str());
@@ -1883,6 +2047,9 @@ impl Converter {
                     ),
                 );
                 continue;
+            }
+            if r.vips.is_empty() {
+                r.first_vip = Some(v.clone());
             }
             r.vips.push(ip);
         }
@@ -2132,7 +2299,7 @@ impl Converter {
     }
 
     /// A `vrrp_sync_group` whose members are among `routers`; `done` are the groups before it,
-    /// `dropped` the instances left out (on another interface) with where they are.
+    /// `dropped` the instances left out (on another interface, say) with where they are and why.
     fn sync_group(
         &mut self,
         g: &Stmt,
@@ -2140,7 +2307,7 @@ impl Converter {
         checks: &mut BTreeMap<String, Check>,
         routers: &mut [Router],
         done: &[Group],
-        dropped: &BTreeMap<String, String>,
+        dropped: &BTreeMap<String, (String, String)>,
     ) -> Result<Option<Group>, ImportError> {
         let name = match g.args() {
             [n] if !n.text.trim().is_empty() => n.text.trim().to_owned(),
@@ -2193,10 +2360,10 @@ impl Converter {
                     }
                 }
                 None => match dropped.get(&w.text) {
-                    Some(at) => self.list(
+                    Some((at, why)) => self.list(
                         &entry,
                         format!(
-                            "vrrp_instance {} ({at}) is on another interface and not translated: nothing here keeps it with the other members",
+                            "vrrp_instance {} ({at}) {why} and not translated: nothing here keeps it with the other members",
                             w.text
                         ),
                     ),
