@@ -3965,6 +3965,183 @@ fault = true
     }
 
     #[test]
+    fn nginx_dual_stack_facts() {
+        let (imp, cfg, lines) = import_fixture("nginx-dual-stack.conf");
+        assert!(lines.is_empty(), "{lines:?}");
+        let [v4, v6] = &cfg.routers[..] else {
+            panic!("two routers: {}", imp.toml)
+        };
+        assert!(!v4.core.is_v6());
+        assert!(v6.core.is_v6());
+        assert_eq!(v6.core.version(), vrrp_core::wire::Version::V3);
+        assert_eq!(
+            v6.core.vips(),
+            [
+                "fe80::52".parse::<IpAddr>().unwrap(),
+                "2001:db8:10::10".parse().unwrap()
+            ],
+            "keepalived's addresses in keepalived's order"
+        );
+        assert_eq!(v6.core.vip_prefix_len(), 64);
+        assert_eq!(v6.core.primary(), "fe80::a:11".parse::<IpAddr>().unwrap());
+        assert_eq!(v6.track, ["chk_nginx", "link_eth0"]);
+        assert!(
+            imp.toml
+                .contains("vips = [\"fe80::52/64\", \"2001:db8:10::10/64\"]\n"),
+            "{}",
+            imp.toml
+        );
+        assert_eq!(cfg.notify.len(), 2);
+        assert_eq!(
+            run_hook(&cfg.notify[1].command[2], "51", "Active", "preempt"),
+            "",
+            "the IPv6 instance's hook keeps to VRID 52"
+        );
+        assert!(
+            cfg.notify[1].command[2].ends_with(
+                "exec /etc/keepalived/notify.sh INSTANCE VI_6 \"$s\" \"$VRRP_PRIORITY\"\n"
+            )
+        );
+    }
+
+    #[test]
+    fn ipv6_mistakes_are_listed_with_their_line() {
+        let (imp, cfg, lines) = import_fixture("ipv6-mistakes.conf");
+        assert_eq!(
+            lines,
+            at("ipv6-mistakes.conf", &[13, 22, 25, 30, 39, 42, 45]),
+            "{:#?}",
+            imp.untranslated
+        );
+        let why: Vec<&str> = imp.untranslated.iter().map(|u| u.why.as_str()).collect();
+        assert!(
+            why[0].contains(
+                "list a link-local address (e.g. fe80::3d) first in virtual_ipaddress on every node"
+            ),
+            "{why:?}"
+        );
+        assert!(why[1].contains("VRRPv2 has no IPv6"), "{why:?}");
+        assert!(
+            why[2].contains("no unicast for IPv6 virtual routers"),
+            "{why:?}"
+        );
+        assert!(why[3].contains("one family"), "{why:?}");
+        assert!(why[4].contains("not link-local"), "{why:?}");
+        assert!(why[5].contains("one prefix length"), "{why:?}");
+        // VI_GLOBAL_FIRST is left out; the others run VRRPv3 over IPv6 without peers.
+        let vrids: Vec<u8> = cfg.routers.iter().map(|r| r.vrid()).collect();
+        assert_eq!(vrids, [62, 63]);
+        for r in &cfg.routers {
+            assert!(r.core.is_v6());
+            assert_eq!(r.core.version(), vrrp_core::wire::Version::V3);
+            assert!(r.core.peers().is_empty());
+        }
+        assert_eq!(
+            cfg.routers[1].core.primary(),
+            "fe80::".parse::<IpAddr>().unwrap(),
+            "a global mcast_src_ip is not the primary: the uplink's link-local is, at run time"
+        );
+        assert!(
+            imp.toml.contains(
+                "# vrrp_version 2 (line 5) applies to IPv4 instances: keepalived runs IPv6 ones as version 3\n"
+            ),
+            "{}",
+            imp.toml
+        );
+    }
+
+    const V6: &str = "vrrp_instance VI_6 {\n interface eth0\n virtual_router_id 52\n priority 150\n virtual_ipaddress {\n  fe80::52\n  2001:db8::52\n }\n}\n";
+
+    #[test]
+    fn ipv6_forms() {
+        // keepalived installs an address without a prefix as a host address: /128.
+        let (imp, cfg) = accepted(V6);
+        assert!(imp.untranslated.is_empty(), "{:?}", imp.untranslated);
+        assert_eq!(cfg.routers[0].core.vip_prefix_len(), 128);
+        assert_eq!(cfg.routers[0].core.version(), vrrp_core::wire::Version::V3);
+
+        // native_ipv6 makes the instance IPv6 before its addresses; the IPv4 one is ignored.
+        let (imp, cfg) = accepted(&V6.replace(
+            " virtual_ipaddress {\n  fe80::52\n",
+            " native_ipv6\n virtual_ipaddress {\n  192.0.2.1/24\n  fe80::52\n",
+        ));
+        assert_eq!(imp.untranslated_lines("keepalived.conf"), [7]);
+        assert!(
+            imp.untranslated[0]
+                .why
+                .contains("IPv6 from native_ipv6 (line 5)"),
+            "{:?}",
+            imp.untranslated
+        );
+        assert_eq!(cfg.routers[0].core.vips().len(), 2);
+
+        // After IPv4 addresses, keepalived ignores native_ipv6.
+        let (imp, cfg) = accepted(&MINIMAL.replace("    }\n}\n", "    }\n    native_ipv6\n}\n"));
+        assert_eq!(imp.untranslated_lines("keepalived.conf"), [8]);
+        assert!(!cfg.routers[0].core.is_v6());
+
+        // v3_checksum_as_v2 has no say over IPv6; an IPv4 source is not an IPv6 router's.
+        let (imp, cfg) = accepted(&V6.replace(
+            "priority 150",
+            "priority 150\n v3_checksum_as_v2\n unicast_src_ip 192.0.2.11",
+        ));
+        assert_eq!(imp.untranslated_lines("keepalived.conf"), [6]);
+        assert_eq!(
+            cfg.routers[0].core.checksum(),
+            vrrp_core::wire::ChecksumMode::PseudoHeader
+        );
+
+        // The owner of an IPv6 router owns its link-local address.
+        let (_, cfg) =
+            accepted(&V6.replace("priority 150", "priority 255\n unicast_src_ip fe80::52"));
+        assert_eq!(cfg.routers[0].core.priority(), 255);
+
+        let e = refused(&V6.replace("fe80::52\n", "fe80::52/129\n"));
+        assert!(e.message.contains("1..=128"), "{e}");
+        let e = refused(&V6.replace("fe80::52\n", "ff02::12\n"));
+        assert!(e.message.contains("cannot be a virtual address"), "{e}");
+    }
+
+    #[test]
+    fn one_vrid_over_ipv4_and_ipv6_keeps_the_first() {
+        let v6 = V6.replace("virtual_router_id 52", "virtual_router_id 51");
+        let (imp, cfg) = accepted(&format!(
+            "{MINIMAL}{}vrrp_sync_group G {{\n group {{ VI_1 VI_6 }}\n}}\n",
+            v6.replace(
+                "priority 150",
+                "priority 150\n track_interface {\n  eth1\n }"
+            )
+        ));
+        assert_eq!(cfg.routers.len(), 1);
+        assert!(!cfg.routers[0].core.is_v6());
+        // 11: the VRID; 21: the group (one member left); 22: VI_6 is not translated.
+        assert_eq!(
+            imp.untranslated_lines("keepalived.conf"),
+            [11, 21, 22],
+            "{:#?}",
+            imp.untranslated
+        );
+        assert!(
+            imp.untranslated[0]
+                .why
+                .contains("also used by the IPv4 vrrp_instance VI_1 (line 1)"),
+            "{:?}",
+            imp.untranslated
+        );
+        assert!(
+            imp.untranslated[2]
+                .why
+                .contains("shares its VRID with an instance of the other family"),
+            "{:?}",
+            imp.untranslated
+        );
+        assert!(
+            cfg.check("link_eth1").is_none(),
+            "the left-out instance's checks are left out too"
+        );
+    }
+
+    #[test]
     fn include_cycle_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.conf"), "include b.conf\n").unwrap();

@@ -221,6 +221,42 @@ fn unknown_keyword_is_listed() {
 }
 
 #[test]
+fn nginx_dual_stack_translates_completely() {
+    let toml = convert("nginx-dual-stack.conf", &[]);
+    assert!(
+        toml.contains("vrid = 51\nversion = 3\npriority = 150\ninterval = \"1s\"\nvips = [\"203.0.113.10/24\"]\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("vrid = 52\nversion = 3\npriority = 150\ninterval = \"1s\"\nvips = [\"fe80::52/64\", \"2001:db8:10::10/64\"]\n"),
+        "{toml}"
+    );
+    assert!(toml.contains("primary = \"fe80::a:11\"\n"), "{toml}");
+    assert_eq!(toml.matches("[[notify]]").count(), 2, "{toml}");
+}
+
+#[test]
+fn ipv6_mistakes_are_listed_with_their_line() {
+    let at = |line| ("ipv6-mistakes.conf", line);
+    let toml = convert(
+        "ipv6-mistakes.conf",
+        &[at(13), at(22), at(25), at(30), at(39), at(42), at(45)],
+    );
+    assert!(
+        toml.contains(
+            "list a link-local address (e.g. fe80::3d) first in virtual_ipaddress on every node"
+        ),
+        "{toml}"
+    );
+    assert!(
+        !toml.contains("vrid = 61"),
+        "VI_GLOBAL_FIRST is left out: {toml}"
+    );
+    assert!(!toml.contains("peers ="), "{toml}");
+    assert_eq!(toml.matches("version = 3\n").count(), 2, "{toml}");
+}
+
+#[test]
 fn without_output_file_the_toml_goes_to_stdout() {
     let out = vrrpd(&["import-keepalived", &fixture("nginx-master.conf")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
