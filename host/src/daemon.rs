@@ -28,7 +28,7 @@ use crate::status::{self, Snapshot, StatusHandle};
 use crate::sysctl;
 use crate::tap::{self, Tap};
 use crate::timer::{Clock, Timer};
-use crate::unicast::{self, UnicastSocket};
+use crate::unicast::{self, Received6, Unicast6Socket, UnicastSocket};
 
 /// A wake-up this much later than the deadline the loop slept towards is reported as a freeze
 /// (SIGSTOP, `docker pause`, a stalled VM). Scheduling noise on a busy host stays far below it.
@@ -105,11 +105,15 @@ struct Daemon {
     /// Until then, routers wait for their tracked checks' first verdicts.
     startup_deadline: Option<Instant>,
     timer: Timer,
-    /// Present when some router has unicast peers.
+    /// Present when some IPv4 router has unicast peers.
     unicast: Option<UnicastSocket>,
+    /// Present when some IPv6 router has unicast peers.
+    unicast6: Option<Unicast6Socket>,
     unicast_errors: u64,
     /// Unicast advert packets read but not yet handed to their router.
     inbox: Vec<Vec<u8>>,
+    /// The same for IPv6 routers: the messages with the IP header's fields.
+    inbox6: Vec<Received6>,
     /// Events drained from the stacks during one poll, tagged with their VRID.
     events: Vec<(u8, Event)>,
 }
@@ -200,24 +204,33 @@ impl Daemon {
                     startup_deadline: None,
                     timer: Timer::new()?,
                     unicast: None,
+                    unicast6: None,
                     inbox: Vec::new(),
+                    inbox6: Vec::new(),
                     unicast_errors: 0,
                     events: Vec::new(),
                 };
-                if daemon
-                    .routers
-                    .iter()
-                    .any(|r| !r.cfg.core.peers().is_empty())
-                {
-                    match UnicastSocket::open() {
-                        Ok(u) => daemon.unicast = Some(u),
-                        Err(e) => {
-                            daemon.stop().await;
-                            return Err(RunError::Setup(format!(
-                                "raw socket for unicast adverts (peers): {e}"
-                            )));
-                        }
+                let with_peers = |v6: bool| {
+                    daemon
+                        .routers
+                        .iter()
+                        .any(|r| r.cfg.core.is_v6() == v6 && !r.cfg.core.peers().is_empty())
+                };
+                let (need4, need6) = (with_peers(false), with_peers(true));
+                let opened = (|| -> std::io::Result<()> {
+                    if need4 {
+                        daemon.unicast = Some(UnicastSocket::open()?);
                     }
+                    if need6 {
+                        daemon.unicast6 = Some(Unicast6Socket::open(&bridge)?);
+                    }
+                    Ok(())
+                })();
+                if let Err(e) = opened {
+                    daemon.stop().await;
+                    return Err(RunError::Setup(format!(
+                        "raw socket for unicast adverts (peers): {e}"
+                    )));
                 }
                 if let Some(sv) = daemon.cfg.supervise.clone() {
                     match Supervised::spawn(&sv) {
@@ -330,6 +343,12 @@ impl Daemon {
                     }
                     self.unicast_adverts();
                 }
+                r = recv_unicast6(&mut self.unicast6, &mut self.inbox6) => {
+                    if let Err(e) = r {
+                        return Err(RunError::Other(format!("IPv6 unicast advert socket: {e}").into()));
+                    }
+                    self.unicast_adverts();
+                }
                 status = wait_child(&mut self.child) => {
                     let name = self.child.as_ref().map(|c| c.name.clone()).unwrap_or_default();
                     self.child = None;
@@ -368,8 +387,14 @@ impl Daemon {
             if let Err(e) = u.try_recv_with(|p| inbox.push(p.to_vec())) {
                 warn!("unicast advert socket: {e}");
             }
-            self.unicast_adverts();
         }
+        if let Some(u) = &mut self.unicast6 {
+            let inbox = &mut self.inbox6;
+            if let Err(e) = u.try_recv_with(|m| inbox.push(m)) {
+                warn!("IPv6 unicast advert socket: {e}");
+            }
+        }
+        self.unicast_adverts();
     }
 
     /// How late the wake-up for `deadline` is.
@@ -438,6 +463,23 @@ impl Daemon {
             let vrid = r.vrid();
             r.stack
                 .handle_ipv4(now, &packet, &mut self.tap, &mut |e| events.push((vrid, e)));
+        }
+        for m in std::mem::take(&mut self.inbox6) {
+            // Multicast adverts are the TAP's: the kernel joins no ff02::12, but should anything
+            // on the host join it, they must still be handled once.
+            if m.dst.is_multicast() {
+                continue;
+            }
+            let vrid = unicast::vrid_of_message(&m.message);
+            let Some(r) = self.routers.iter_mut().find(|r| Some(r.vrid()) == vrid) else {
+                self.status
+                    .update(|s| s.count_unmatched_drop(vrrp_core::wire::DropReason::Vrid));
+                continue;
+            };
+            let events = &mut self.events;
+            let vrid = r.vrid();
+            r.stack
+                .handle_ipv6_message(now, &m, &mut self.tap, &mut |e| events.push((vrid, e)));
         }
     }
 
@@ -558,13 +600,23 @@ impl Daemon {
                 Event::TxDropped => warn!(vrid, "transmit queue full: frame dropped"),
                 Event::UnicastAdvert { priority, dst } => {
                     let mut buf = [0u8; 1100];
-                    let sent = match (r.stack.write_advert(priority, dst, &mut buf), &self.unicast)
-                    {
-                        (Some(len), Some(u)) => match dst {
-                            IpAddr::V4(dst) => u.send_to(&buf[..len], dst),
-                            IpAddr::V6(_) => Err(std::io::Error::other("no IPv6 unicast")),
+                    let written = r.stack.write_advert(priority, dst, &mut buf);
+                    let sent = match (written, dst, r.stack.primary()) {
+                        (Some(len), IpAddr::V4(dst), _) => match &self.unicast {
+                            Some(u) => u.send_to(&buf[..len], dst),
+                            None => Err(std::io::Error::other("no unicast socket")),
                         },
-                        _ => Err(std::io::Error::other("no unicast socket")),
+                        // The kernel writes the IPv6 header: the message follows the core's.
+                        (Some(len), IpAddr::V6(dst), IpAddr::V6(src)) => match &self.unicast6 {
+                            Some(u) => u.send_to(
+                                &buf[<std::net::Ipv6Addr as vrrp_core::net::NetAddress>::HEADER_LEN
+                                    ..len],
+                                src,
+                                dst,
+                            ),
+                            None => Err(std::io::Error::other("no IPv6 unicast socket")),
+                        },
+                        _ => Err(std::io::Error::other("advert not written")),
                     };
                     match sent {
                         Ok(()) => debug!(vrid, priority, %dst, "unicast advert sent"),
@@ -732,7 +784,7 @@ fn on_link(a: &layout::Addr, ip: Ipv4Addr) -> bool {
 /// is on the uplink's subnets can never be reached, which is a configuration error, not
 /// something to discover by a silent split brain.
 fn check_peers(layout: &Layout, rc: &RouterConfig) -> Result<(), RunError> {
-    // The config refuses IPv6 peers, so the list is IPv4.
+    // IPv6 peers are link-local (the config sees to it), on the bridge's link by definition.
     let peers: Vec<Ipv4Addr> = rc
         .core
         .peers()
@@ -853,6 +905,17 @@ impl Supervised {
                 let _ = self.child.kill().await;
             }
         }
+    }
+}
+
+/// Reads what the IPv6 unicast socket has queued into `inbox`; never resolves without a socket.
+async fn recv_unicast6(
+    socket: &mut Option<Unicast6Socket>,
+    inbox: &mut Vec<Received6>,
+) -> std::io::Result<usize> {
+    match socket {
+        Some(s) => s.recv_with(|m| inbox.push(m)).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -9,6 +9,7 @@ use vrrp_core::wire::DropReason;
 use vrrp_core::{ConfigError, Instant, Reason, State, Stats};
 
 use crate::config::{CoreConfig, MAX_ADDRS};
+use crate::unicast::Received6;
 
 /// [`vrrp_core::net::Event`] with the addresses widened to [`IpAddr`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +156,27 @@ impl AnyStack {
         match self {
             AnyStack::V4(s) => s.handle_ipv4(now, packet, device, &mut |e| on_event(e.into())),
             AnyStack::V6(_) => on_event(Event::Dropped {
+                reason: DropReason::Protocol,
+            }),
+        }
+    }
+
+    /// A VRRP message the kernel received for an IPv6 router (a raw IPv6 socket hands over the
+    /// payload alone); an IPv4 router counts it as a drop of the wrong protocol, which the VRID
+    /// routing in front of it never lets happen.
+    pub fn handle_ipv6_message<D: Device + ?Sized>(
+        &mut self,
+        now: Instant,
+        m: &Received6,
+        device: &mut D,
+        on_event: &mut impl FnMut(Event),
+    ) {
+        match self {
+            AnyStack::V6(s) => {
+                let on_event = &mut |e: CoreEvent<Ipv6Addr>| on_event(e.into());
+                s.handle_message(now, m.src, m.dst, m.hop_limit, &m.message, device, on_event)
+            }
+            AnyStack::V4(_) => on_event(Event::Dropped {
                 reason: DropReason::Protocol,
             }),
         }
