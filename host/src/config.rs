@@ -1127,15 +1127,20 @@ impl Validator<'_> {
         let mut peers: Vec<IpAddr> = Vec::new();
         for p in &raw.peers {
             let addr = self.ip(p)?;
-            if v6 {
+            if addr.is_ipv6() != v6 {
+                return self.err(p.span(), format!("{addr} is not of the VIPs' family"));
+            }
+            if let IpAddr::V6(a) = addr
+                && !a.is_unicast_link_local()
+            {
                 return self.err(
                     p.span(),
-                    "unicast peers are not supported for IPv6 virtual routers yet: remove \
-                     `peers` (adverts go to ff02::12)",
+                    format!(
+                        "{addr}: list the peer's link-local address (fe80::/10): IPv6 adverts \
+                         come from it (RFC 9568 §5.1.2.1) and `peers` also lists the sources \
+                         accepted"
+                    ),
                 );
-            }
-            if addr.is_ipv6() {
-                return self.err(p.span(), format!("{addr} is not of the VIPs' family"));
             }
             if peers.contains(&addr) {
                 return self.err(p.span(), format!("{addr} is listed twice"));
@@ -2194,6 +2199,21 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_router_takes_link_local_peers() {
+        let c = parse(&format!(
+            "{HEAD}{V6_ROUTER}peers = [\"fe80::12\", \"fe80::13\"]\n"
+        ))
+        .unwrap();
+        let peers: Vec<String> = c.routers[0]
+            .core
+            .peers()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(peers, ["fe80::12", "fe80::13"]);
+    }
+
+    #[test]
     fn ipv6_mistakes_are_refused_with_their_line() {
         let v6 = |vips: &str, extra: &str| {
             format!("{HEAD}[[vrrp]]\nvrid = 52\npriority = 100\nvips = {vips}\n{extra}")
@@ -2229,10 +2249,19 @@ mod tests {
             "not of the VIPs' family",
         );
         refused(
-            &v6("[\"fe80::52/64\"]", "peers = [\"fe80::12\"]\n"),
+            &v6("[\"fe80::52/64\"]", "peers = [\"2001:db8::12\"]\n"),
             6,
             "vrrp[0].peers[0]",
-            "not supported for IPv6",
+            "link-local",
+        );
+        refused(
+            &v6(
+                "[\"fe80::52/64\"]",
+                "peers = [\"fe80::12\", \"192.0.2.12\"]\n",
+            ),
+            6,
+            "vrrp[0].peers[1]",
+            "not of the VIPs' family",
         );
         refused(
             &v6("[\"fe80::52/64\"]", "checksum = \"message-only\"\n"),

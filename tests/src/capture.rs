@@ -159,6 +159,20 @@ impl Advert {
     }
 }
 
+impl Advert {
+    /// [`is_rfc_ipv6`](Self::is_rfc_ipv6) for a unicast advert: the destination is one of
+    /// `peers` instead of ff02::12 (the source is still link-local).
+    pub fn is_rfc_ipv6_unicast(&self, peers: &[IpAddr]) -> bool {
+        let IpAddr::V6(src) = self.src else {
+            return false;
+        };
+        src.segments()[0] & 0xffc0 == 0xfe80
+            && peers.contains(&self.dst)
+            && self.ttl == 255
+            && self.version == 3
+    }
+}
+
 /// The IPv6 multicast group of VRRP, ff02::12 (RFC 9568 §5.1.2.2).
 pub const VRRP_GROUP6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 

@@ -4,7 +4,7 @@
 //! test runs keepalived, FRR or our own `vrrpd` in either seat.
 
 use std::fs;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -55,8 +55,9 @@ pub struct VrrpParams {
     pub preempt: bool,
     /// Delay before preempting (zero = none).
     pub preempt_delay: Duration,
-    /// Unicast peers (IPv4 virtual routers only); empty = multicast 224.0.0.18 / ff02::12.
-    pub unicast_peers: Vec<Ipv4Addr>,
+    /// Unicast peers, of the VIPs' family (for IPv6 the peers' link-local addresses, which
+    /// their adverts come from); empty = multicast 224.0.0.18 / ff02::12.
+    pub unicast_peers: Vec<IpAddr>,
 }
 
 impl VrrpParams {

@@ -445,15 +445,24 @@ fn wait_states(lab: &Lab, st: &Steady, want: [State; 2], when: &str) {
     });
 }
 
-/// Every advert r1 and r2 sent is an RFC 9568 IPv6 one (link-local source, ff02::12, hop limit
-/// 255, version 3) for this virtual router, carrying exactly its VIPs.
+/// Every advert r1 and r2 sent is an RFC 9568 IPv6 one (link-local source, ff02::12 or with
+/// unicast peers one of them, hop limit 255, version 3) for this virtual router, carrying exactly
+/// its VIPs.
 fn assert_ipv6_wire(lab: &Lab, spec: &Failover, ports: &BTreeMap<String, Pcap>) {
+    let peers = &spec.params.unicast_peers;
+    let rfc = |a: &crate::capture::Advert| {
+        if peers.is_empty() {
+            a.is_rfc_ipv6()
+        } else {
+            a.is_rfc_ipv6_unicast(peers)
+        }
+    };
     for node in ["r1", "r2"] {
         let mut n = 0;
         for (t, _, a) in ports[node].adverts() {
             n += 1;
             assert!(
-                a.is_rfc_ipv6() && a.vrid == spec.params.vrid && a.addrs == spec.params.vips,
+                rfc(a) && a.vrid == spec.params.vrid && a.addrs == spec.params.vips,
                 "{node} sent at {t:.6} an advert that is not VRRPv3 over IPv6 for {:?}: {a:?}; \
                  see {}",
                 spec.params.vips,

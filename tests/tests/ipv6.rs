@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use vrrp_tests::capture::Pcap;
 use vrrp_tests::prereq::{Need, require};
 use vrrp_tests::router::Speaker;
 use vrrp_tests::scenario::{Failover, pause_resume};
@@ -51,3 +52,46 @@ ipv6_pair!(keepalived_vrrpd_ipv6_100ms_pause_resume, Keepalived, Vrrpd);
 ipv6_pair!(vrrpd_frr_ipv6_100ms_pause_resume, Vrrpd, Frr);
 ipv6_pair!(frr_vrrpd_ipv6_100ms_pause_resume, Frr, Vrrpd);
 ipv6_pair!(vrrpd_ipv6_100ms_pause_resume, Vrrpd, Vrrpd);
+
+/// Unicast peers over IPv6 (keepalived `unicast_peer`, vrrpd `peers`), both seats listing both
+/// nodes' link-local addresses (each ignores its own): the same failover and takeback, every
+/// advert from a link-local source to a peer, none to ff02::12 from anyone.
+fn unicast_ipv6(name: &str, seat1: Speaker, seat2: Speaker) {
+    if !require(&[Need::speaker(seat1), Need::speaker(seat2)]) {
+        return;
+    }
+    let lab = Lab::with_family(name, 2, Family::Ipv6);
+    let mut spec = Failover::ipv6(seat1, seat2, INTERVAL);
+    spec.params.unicast_peers = vec![
+        lab.node("r1").link_local.into(),
+        lab.node("r2").link_local.into(),
+    ];
+    pause_resume(&lab, PROBER, &spec);
+    let pcap = Pcap::read(lab.artifacts.join("bridge.pcap"));
+    let multicast: Vec<_> = pcap
+        .adverts()
+        .filter(|(_, _, a)| a.dst.is_multicast())
+        .collect();
+    assert!(
+        multicast.is_empty(),
+        "adverts went out by multicast: {multicast:?}"
+    );
+}
+
+#[test]
+fn vrrpd_keepalived_ipv6_unicast() {
+    unicast_ipv6(
+        "vrrpd_keepalived_ipv6_unicast",
+        Speaker::Vrrpd,
+        Speaker::Keepalived,
+    );
+}
+
+#[test]
+fn keepalived_vrrpd_ipv6_unicast() {
+    unicast_ipv6(
+        "keepalived_vrrpd_ipv6_unicast",
+        Speaker::Keepalived,
+        Speaker::Vrrpd,
+    );
+}

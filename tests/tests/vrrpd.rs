@@ -178,7 +178,7 @@ fn unicast_interop(name: &str, seat1: Speaker, seat2: Speaker) {
     }
     let lab = Lab::new(name, 2);
     let mut spec = Failover::pair(seat1, seat2, 3, Duration::from_millis(100));
-    spec.params.unicast_peers = vec![lab.node("r1").ip, lab.node("r2").ip];
+    spec.params.unicast_peers = vec![lab.node("r1").ip.into(), lab.node("r2").ip.into()];
     if seat1 == Speaker::Vrrpd {
         spec.max_resume_frames = Some(2);
     }
@@ -406,9 +406,9 @@ fn vrrpd_unicast_peers_ignore_strangers() {
     let lab = Lab::new("vrrpd_unicast_peers_ignore_strangers", 3);
     let (ip1, ip2) = (lab.node("r1").ip, lab.node("r2").ip);
     let mut p1 = VrrpParams::v3(10, 200, Duration::from_millis(100));
-    p1.unicast_peers = vec![ip2];
+    p1.unicast_peers = vec![ip2.into()];
     let mut p2 = p1.with_priority(100);
-    p2.unicast_peers = vec![ip1];
+    p2.unicast_peers = vec![ip1.into()];
     let _n1 = Nginx::start(&lab, "r1", "Primary");
     let _n2 = Nginx::start(&lab, "r2", "Secondary");
     let cap = Capture::start(&lab);
