@@ -5,7 +5,7 @@
 //! the `MEASURE` lines and, repeated, in the benchmarks.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use vrrp_tests::capture::{Capture, Pcap};
@@ -15,7 +15,7 @@ use vrrp_tests::prereq::{Need, require};
 use vrrp_tests::probe::{ProbeOpts, Prober, client_get};
 use vrrp_tests::router::{Router, Speaker, VrrpParams, vrrpd_config_toml};
 use vrrp_tests::scenario::{Failover, hostile_adverts, pause_resume, sigterm_takeover};
-use vrrp_tests::{Lab, VIP, wait_until};
+use vrrp_tests::{Family, Lab, VIP, VIP6, wait_until};
 
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
 const INJECT: &str = env!("CARGO_BIN_EXE_inject");
@@ -468,6 +468,84 @@ fn vrrpd_unicast_peers_ignore_strangers() {
         v["routers"][0]["drops"]["peer"].as_u64().unwrap_or(0) >= 10,
         "stranger adverts not counted as peer drops: {}",
         v["routers"][0]["drops"]
+    );
+}
+
+/// The peer list over IPv6: r1 and r2 list each other's link-local address; a stranger (r3,
+/// keepalived, priority 254, VRID 10, its own VIPs) unicasts its adverts to r1, which drops and
+/// counts them and keeps the VIP. No advert goes to ff02::12 from r1 or r2.
+#[test]
+fn vrrpd_ipv6_unicast_peers_ignore_strangers() {
+    if !require(&[Need::Vrrpd, Need::Keepalived]) {
+        return;
+    }
+    let lab = Lab::with_family("vrrpd_ipv6_unicast_peers_ignore_strangers", 3, Family::Ipv6);
+    let (ll1, ll2) = (lab.node("r1").link_local, lab.node("r2").link_local);
+    let mut p1 = VrrpParams::v3_ipv6(10, 200, Duration::from_millis(100));
+    p1.unicast_peers = vec![ll2.into()];
+    let mut p2 = p1.with_priority(100);
+    p2.unicast_peers = vec![ll1.into()];
+    let mut p3 = p1.with_priority(254);
+    p3.vips = vec![
+        "fe80::99".parse::<Ipv6Addr>().unwrap().into(),
+        "2001:db8::99".parse::<Ipv6Addr>().unwrap().into(),
+    ];
+    p3.unicast_peers = vec![ll1.into()];
+    let _n1 = Nginx::start(&lab, "r1", "Primary");
+    let _n2 = Nginx::start(&lab, "r2", "Secondary");
+    let cap = Capture::start(&lab);
+    let r1 = Router::start(&lab, "r1", Speaker::Vrrpd, &p1);
+    let _r2 = Router::start(&lab, "r2", Speaker::Vrrpd, &p2);
+    let get6 = || client_get(&lab, PROBER, VIP6, Duration::from_millis(300));
+    wait_until(Duration::from_secs(20), || {
+        get6().as_deref() == Ok("Primary")
+    })
+    .unwrap_or_else(|_| panic!("client never got Primary; see {}", lab.artifacts.display()));
+    let _r3 = Router::start(&lab, "r3", Speaker::Keepalived, &p3);
+    wait_until(Duration::from_secs(10), || {
+        status(&lab, "r1")["routers"][0]["drops"]["peer"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 10
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "stranger adverts not counted as peer drops: {}",
+            status(&lab, "r1")["routers"][0]["drops"]
+        )
+    });
+    assert_eq!(
+        r1.state(&lab),
+        vrrp_tests::router::State::Active,
+        "r1 gave way to the stranger"
+    );
+    assert_eq!(get6().as_deref(), Ok("Primary"), "the VIP moved");
+    // The kernel must not take multicast adverts to the raw IPv6 socket as well as the TAP.
+    for node in ["r1", "r2"] {
+        let groups = lab.exec_ok(node, "ip", &["-6", "maddr", "show"]);
+        assert!(
+            !groups.contains("ff02::12"),
+            "{node}'s kernel joined ff02::12:\n{groups}"
+        );
+    }
+    let pcap = cap.bridge_now();
+    let r3_ll = lab.node("r3").link_local;
+    assert!(
+        pcap.adverts()
+            .any(|(_, _, a)| a.src == r3_ll && a.dst == ll1),
+        "the stranger sent nothing to r1"
+    );
+    assert!(
+        pcap.advert_times(ll2, 0.0, f64::MAX).is_empty(),
+        "r2 spoke: it did not hear r1"
+    );
+    let r1_adverts: Vec<_> = pcap.adverts().filter(|(_, _, a)| a.src == ll1).collect();
+    assert!(!r1_adverts.is_empty(), "no advert from r1");
+    assert!(
+        r1_adverts
+            .iter()
+            .all(|(_, _, a)| a.dst == IpAddr::from(ll2) && a.ttl == 255),
+        "r1 sent an advert that was not unicast to its peer with hop limit 255: {r1_adverts:?}"
     );
 }
 
