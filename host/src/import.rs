@@ -731,7 +731,7 @@ struct Router {
     message_only: bool,
     auth_pass: Option<String>,
     garp: (u8, u8, Duration),
-    peers: Vec<Ipv4Addr>,
+    peers: Vec<IpAddr>,
     primary: Option<IpAddr>,
     track: Vec<String>,
     notify: Option<String>,
@@ -1823,14 +1823,7 @@ impl Converter {
             }
         }
         for p in peer_stmts {
-            if v6 {
-                self.list_entries(
-                    p,
-                    "vrrpd has no unicast for IPv6 virtual routers yet: it advertises to ff02::12, which keepalived nodes with unicast_peer do not listen to; remove unicast_peer from the IPv6 instance on every node (or keep keepalived for it)",
-                );
-            } else {
-                self.peers(p, &mut r, &format!("{path}.unicast_peer"))?;
-            }
+            self.peers(p, &mut r, &format!("{path}.unicast_peer"), v6)?;
         }
         if let Some((s, ip)) = src {
             match ip {
@@ -2059,20 +2052,40 @@ impl Converter {
         Ok(())
     }
 
-    fn peers(&mut self, s: &Stmt, r: &mut Router, key: &str) -> Result<(), ImportError> {
+    fn peers(&mut self, s: &Stmt, r: &mut Router, key: &str, v6: bool) -> Result<(), ImportError> {
         let entries: Vec<&Stmt> = s.block.iter().flatten().collect();
         for p in &entries {
-            if p.key().contains(':') {
-                self.list(p, "vrrpd does not support IPv6 peers yet");
-                continue;
-            }
-            let ip: Ipv4Addr = p.key().parse().map_err(|_| {
+            let ip: IpAddr = p.key().parse().map_err(|_| {
                 self.error(
                     p.pos(),
                     key,
-                    format!("{:?} is not an IPv4 address", p.key()),
+                    format!("{:?} is not an IPv4 or IPv6 address", p.key()),
                 )
             })?;
+            match ip {
+                IpAddr::V6(_) if !v6 => {
+                    self.list(
+                        p,
+                        "an IPv6 peer for an IPv4 instance: vrrpd's peers are of the VIPs' family",
+                    );
+                    continue;
+                }
+                IpAddr::V4(_) if v6 => {
+                    self.list(
+                        p,
+                        "an IPv4 peer for an IPv6 instance: vrrpd's peers are of the VIPs' family",
+                    );
+                    continue;
+                }
+                IpAddr::V6(a) if !a.is_unicast_link_local() => {
+                    self.list(
+                        p,
+                        "not link-local: vrrpd lists an IPv6 peer by its link-local address, which its adverts come from (RFC 9568 §5.1.2.1) and which the peer list also accepts as a source: list the peer's fe80:: address",
+                    );
+                    continue;
+                }
+                _ => {}
+            }
             if !p.args().is_empty() {
                 self.list(p, "vrrpd has no per-peer TTL limits (min_ttl, max_ttl)");
             }
@@ -2096,6 +2109,12 @@ impl Converter {
                 "unicast_peer ({}): vrrpd sends its adverts to each peer on the uplink's subnets (never routed, never multicast) and drops adverts from any other source",
                 self.loc(s.pos())
             ));
+        }
+        if v6 && !r.peers.is_empty() {
+            r.comments.push(
+                "IPv6 unicast_peer: keepalived nodes need `unicast_ttl 255`, or they send with hop limit 64 and vrrpd drops their adverts (RFC 9568 §5.1.2.3)"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -4009,7 +4028,7 @@ fault = true
         let (imp, cfg, lines) = import_fixture("ipv6-mistakes.conf");
         assert_eq!(
             lines,
-            at("ipv6-mistakes.conf", &[13, 22, 25, 30, 39, 42, 45]),
+            at("ipv6-mistakes.conf", &[13, 22, 26, 31, 40, 43, 46]),
             "{:#?}",
             imp.untranslated
         );
@@ -4022,20 +4041,25 @@ fault = true
         );
         assert!(why[1].contains("VRRPv2 has no IPv6"), "{why:?}");
         assert!(
-            why[2].contains("no unicast for IPv6 virtual routers"),
+            why[2].contains("not link-local: vrrpd lists an IPv6 peer by its link-local"),
             "{why:?}"
         );
         assert!(why[3].contains("one family"), "{why:?}");
         assert!(why[4].contains("not link-local"), "{why:?}");
         assert!(why[5].contains("one prefix length"), "{why:?}");
-        // VI_GLOBAL_FIRST is left out; the others run VRRPv3 over IPv6 without peers.
+        // VI_GLOBAL_FIRST is left out; the others run VRRPv3 over IPv6, VI_UNICAST with its
+        // link-local peer.
         let vrids: Vec<u8> = cfg.routers.iter().map(|r| r.vrid()).collect();
         assert_eq!(vrids, [62, 63]);
         for r in &cfg.routers {
             assert!(r.core.is_v6());
             assert_eq!(r.core.version(), vrrp_core::wire::Version::V3);
-            assert!(r.core.peers().is_empty());
         }
+        assert_eq!(
+            cfg.routers[0].core.peers(),
+            ["fe80::a:12".parse::<IpAddr>().unwrap()]
+        );
+        assert!(cfg.routers[1].core.peers().is_empty());
         assert_eq!(
             cfg.routers[1].core.primary(),
             "fe80::".parse::<IpAddr>().unwrap(),

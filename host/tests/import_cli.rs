@@ -240,7 +240,7 @@ fn ipv6_mistakes_are_listed_with_their_line() {
     let at = |line| ("ipv6-mistakes.conf", line);
     let toml = convert(
         "ipv6-mistakes.conf",
-        &[at(13), at(22), at(25), at(30), at(39), at(42), at(45)],
+        &[at(13), at(22), at(26), at(31), at(40), at(43), at(46)],
     );
     assert!(
         toml.contains(
@@ -252,7 +252,9 @@ fn ipv6_mistakes_are_listed_with_their_line() {
         !toml.contains("vrid = 61"),
         "VI_GLOBAL_FIRST is left out: {toml}"
     );
-    assert!(!toml.contains("peers ="), "{toml}");
+    // The link-local peer is translated, the global one listed.
+    assert!(toml.contains("peers = [\"fe80::a:12\"]\n"), "{toml}");
+    assert!(toml.contains("unicast_ttl 255"), "{toml}");
     assert_eq!(toml.matches("version = 3\n").count(), 2, "{toml}");
 }
 
