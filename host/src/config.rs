@@ -31,7 +31,8 @@
 //! checksum = "pseudo-header"           # v3 only: "pseudo-header" (default) | "message-only"
 //! auth_pass = "secret"                 # v2 only, 1..=8 bytes, sent in clear text
 //! garp = { burst = 1, repeats = 1, repeat_delay = "2s" }   # defaults shown
-//! peers = ["192.0.2.12"]               # unicast peer list: adverts from others are dropped
+//! peers = ["192.0.2.12"]               # unicast peer list: adverts from others are dropped;
+//!                                      # IPv6: the peers' link-local addresses
 //! primary = "192.0.2.11"               # default: the interface's IPv4 address (IPv6: its
 //!                                      # link-local address) at run time
 //! track = ["nginx"]                    # names of [check.NAME] tables
