@@ -95,3 +95,8 @@ fn keepalived_vrrpd_ipv6_unicast() {
         Speaker::Vrrpd,
     );
 }
+
+#[test]
+fn vrrpd_ipv6_unicast() {
+    unicast_ipv6("vrrpd_ipv6_unicast", Speaker::Vrrpd, Speaker::Vrrpd);
+}
