@@ -155,7 +155,7 @@ impl Timer {
 }
 
 /// Room for the actions one event can queue (becoming Active queues four; an Active that
-/// hears a lower priority and a mismatch queues two).
+/// hears a lower priority with other addresses queues three).
 const ACTIONS: usize = 6;
 
 /// One virtual router. `N` bounds its VIP and peer lists; `A` is its address family.
@@ -402,6 +402,17 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
                     // re-assert at once rather than at the next interval.
                     self.replied = true;
                     self.send_advert(self.priority);
+                    if advert.priority != 0 {
+                        // Another router acted as Active (it took over while we were frozen or
+                        // cut off) and announced the VIPs from its own port, perhaps at its own
+                        // MAC: announce them once more so that switches and neighbours follow us
+                        // back. A unicast advert leaves from the node's own MAC and would not
+                        // move a switch's entry for the virtual MAC. keepalived sends five per
+                        // VIP for every such advert; the reply budget makes this one burst.
+                        self.push(Action::Announce {
+                            count: self.config.garp.burst,
+                        });
+                    }
                     self.adver_timer = Timer::at(now + self.adver_interval());
                 }
             }

@@ -86,10 +86,12 @@ fn the_capture_holds_rfc9568_ipv6_frames() {
     assert_eq!(adverts[0].2, 150);
     // An announcement per VIP at each takeover and again 2 s later (the default announcement
     // repeat, as for IPv4's gratuitous ARP): r1 at 3.414062 and 5.414062, r2 at 13.023437 and
-    // 15.023437; r1 never lost Active, so its thaw announces nothing.
+    // 15.023437; r1 never lost Active, and at its thaw (16 s) it announces once more, having
+    // heard r2's lower-priority adverts: r2 acted as Active and drew the VIPs to its port.
     let lla: Ipv6Addr = "fe80::1".parse().unwrap();
     let gua: Ipv6Addr = "2001:db8::1".parse().unwrap();
-    assert_eq!(nas.len(), 8, "{nas:?}");
+    assert_eq!(nas.len(), 10, "{nas:?}");
+    assert_eq!(nas[8].0, 16_000_000, "{nas:?}");
     for pair in nas.chunks(2) {
         assert_eq!(pair[0].0, pair[1].0);
         assert_eq!([pair[0].1, pair[1].1], [lla, gua]);
@@ -106,7 +108,7 @@ fn the_capture_holds_rfc9568_ipv6_frames() {
                 }
         })
         .count();
-    assert_eq!(na_entries, 8);
+    assert_eq!(na_entries, 10);
     let lines = vrrp_sim::timeline::render(&out.log, &out.names, false);
     for line in [
         "   3.414062 r1/10v6 Backup -> Active (active_down) | sent mld, advert p150, na x2",
@@ -159,6 +161,7 @@ const FAULTY_V6: &str = "
     at 9s resume r1
     at 10s kill r2
     at 13s restart r2
+    at 14s heal
     expect single-active after 19s
 ";
 
