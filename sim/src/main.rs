@@ -41,6 +41,9 @@ enum Command {
         /// Print each seed's plan and timeline.
         #[arg(long, short)]
         verbose: bool,
+        /// Also draw unicast peer lists (off by default: a known core issue, see README).
+        #[arg(long)]
+        unicast: bool,
     },
     /// Simulated time over wall time: 3 routers at 10 ms adverts for an hour, and a swarm.
     Bench {
@@ -98,7 +101,8 @@ fn main() -> ExitCode {
             from,
             pcap,
             verbose,
-        } => swarm(from, seeds, pcap, verbose),
+            unicast,
+        } => swarm(from, seeds, pcap, verbose, unicast),
         Command::Bench { seconds, seeds } => bench(seconds, seeds),
         Command::Replay {
             trace,
@@ -212,16 +216,17 @@ fn run(
     }
 }
 
-fn swarm(from: u64, seeds: u64, pcap: Option<PathBuf>, verbose: bool) -> ExitCode {
+fn swarm(from: u64, seeds: u64, pcap: Option<PathBuf>, verbose: bool, unicast: bool) -> ExitCode {
     use vrrp_sim::swarm;
     let started = std::time::Instant::now();
     let mut failed = 0;
     let mut simulated = 0;
     for seed in from..from + seeds {
-        let out = swarm::run_seed(seed, false);
+        let draw = || swarm::Plan::draw_with(seed, swarm::DRAW_PEERS || unicast);
+        let out = swarm::run_plan(draw(), false);
         simulated += out.simulated;
         if verbose {
-            println!("{:?}", swarm::Plan::draw(seed));
+            println!("{:?}", draw());
             for line in timeline::render(&out.log, &out.names, true) {
                 println!("{line}");
             }
@@ -231,7 +236,7 @@ fn swarm(from: u64, seeds: u64, pcap: Option<PathBuf>, verbose: bool) -> ExitCod
         }
         failed += 1;
         // Same seed, same run: record it again, this time with every frame.
-        let again = swarm::run_seed(seed, true);
+        let again = swarm::run_plan(draw(), true);
         let path = pcap
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("swarm-{seed}.pcap")));
@@ -244,7 +249,12 @@ fn swarm(from: u64, seeds: u64, pcap: Option<PathBuf>, verbose: bool) -> ExitCod
             Ok(()) => println!("  pcap: {}", path.display()),
             Err(e) => println!("  pcap: {}: {e}", path.display()),
         }
-        println!("  repro: {}", swarm::repro(seed));
+        let repro = swarm::repro(seed);
+        if unicast {
+            println!("  repro: {repro} --unicast");
+        } else {
+            println!("  repro: {repro}");
+        }
     }
     let wall = started.elapsed().as_secs_f64();
     println!(

@@ -14,17 +14,20 @@
 //! instant it is thawed, and never more than two (one periodic plus one RFC 9568 §6.4.3
 //! immediate reply) in any window shorter than its advertisement interval.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use bumpalo::Bump;
 use vrrp_core::{Config, State};
 
 use crate::device::DEFAULT_QUEUE;
-use crate::expect::{adverts, double_actives, history, view_at};
+use crate::expect::{apart, double_actives, history, view_at};
 use crate::link::{Fault, Scope};
 use crate::rng::Rng;
 use crate::time::{Clock, Micros, fmt};
-use crate::world::{Action, Entry, Kind, NodeSpec, Options, Sim, VrConfig, Vrid};
+use crate::world::{
+    Action, Effect, Entry, FrameKind, Kind, LAN, NodeSpec, Options, RouterConfig, Sim, Track,
+    V6Config, VrConfig, Vrid,
+};
 
 /// A seed's world and schedule.
 #[derive(Debug, Clone)]
@@ -43,6 +46,50 @@ pub struct Plan {
     pub victim_paused: bool,
     pub back_at: Micros,
     pub end: Micros,
+    /// A sync group of two VRIDs on every node (they share their tracked links, and have the
+    /// same priorities and interval, so the same router must be Active for both).
+    pub sync: Option<[Vrid; 2]>,
+    /// Which of the newer features this seed drew.
+    pub features: Features,
+}
+
+/// Unicast peer lists in the default draw. Off: with peers, a takeover can leave two Actives
+/// for good (`scenarios/known-failures/unicast-takeover-arp.vrrp`, a core issue). The decision
+/// is still drawn, so turning this on changes nothing else a seed draws; `swarm --unicast` and
+/// the ignored test `unicast_seeds_hold_every_invariant` run with it on.
+pub const DRAW_PEERS: bool = false;
+
+/// What a seed draws beyond the original feature set (IPv4, multicast, no tracking), from its
+/// own stream so that a seed drawing none of it runs exactly as it did before they existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Features {
+    /// An IPv6 virtual router: VRID `vrids[k]` becomes IPv6 (`alone`) or gets an IPv6 twin.
+    pub ipv6: Option<(usize, bool)>,
+    /// Unicast peer lists (single IPv4 VRID only).
+    pub peers: bool,
+    /// Tracked links, with link-down/link-up faults.
+    pub links: bool,
+    /// A sync group of two VRIDs (only with `links`).
+    pub sync: bool,
+}
+
+impl Features {
+    fn draw(ext: &mut Rng, n_vrids: usize, peers: bool) -> Features {
+        let mut f = Features::default();
+        if ext.chance(300_000) {
+            f.ipv6 = Some((ext.below(n_vrids as u64) as usize, ext.chance(500_000)));
+        }
+        f.peers = n_vrids == 1 && f.ipv6.is_none() && ext.chance(500_000) && peers;
+        f.links = ext.chance(300_000);
+        let routers = n_vrids + usize::from(matches!(f.ipv6, Some((_, false))));
+        f.sync = f.links && routers >= 2 && ext.chance(500_000);
+        f
+    }
+}
+
+/// The stream the new features are drawn from: independent of the original one.
+fn feature_rng(seed: u64) -> Rng {
+    Rng::new(seed ^ 0xfea7_u64.rotate_right(16))
 }
 
 /// The result of one seed.
@@ -60,6 +107,11 @@ const INTERVALS_CS: [u16; 6] = [1, 2, 5, 10, 20, 100];
 
 impl Plan {
     pub fn draw(seed: u64) -> Plan {
+        Plan::draw_with(seed, DRAW_PEERS)
+    }
+
+    /// [`draw`](Self::draw), with unicast peer lists drawn (`peers`) or not.
+    pub fn draw_with(seed: u64, peers: bool) -> Plan {
         let mut rng = Rng::new(seed);
         let n_nodes = rng.range(2, 5) as usize;
         let n_vrids = rng.range(1, 3) as usize;
@@ -72,13 +124,7 @@ impl Plan {
             let v2 = cs == 100 && rng.chance(300_000);
             longest = longest.max(u64::from(cs) * 10_000);
             // Distinct priorities so that "the highest-priority live router" is one router.
-            let mut prios: Vec<u8> = Vec::new();
-            while prios.len() < n_nodes {
-                let p = rng.range(1, 254) as u8;
-                if !prios.contains(&p) {
-                    prios.push(p);
-                }
-            }
+            let prios = distinct_priorities(n_nodes, &mut rng);
             let vip = Ipv4Addr::new(198, 51, 100, vrid);
             for (n, cfgs) in configs.iter_mut().enumerate() {
                 let mut c: VrConfig = Config::new(vrid, prios[n], node_ip(n))
@@ -92,7 +138,7 @@ impl Plan {
                 cfgs.push(c);
             }
         }
-        let nodes: Vec<NodeSpec> = configs
+        let mut nodes = configs
             .into_iter()
             .enumerate()
             .map(|(n, routers)| NodeSpec {
@@ -110,8 +156,26 @@ impl Plan {
                 links: Vec::new(),
                 tracks: Vec::new(),
             })
-            .collect();
+            .collect::<Vec<NodeSpec>>();
         let i = longest;
+        // The new features: their own stream, applied over what the original one drew.
+        let mut ext = feature_rng(seed);
+        let features = Features::draw(&mut ext, n_vrids, peers);
+        let mut all: Vec<Vrid> = vrids.iter().map(|&v| Vrid::v4(v)).collect();
+        if let Some((k, alone)) = features.ipv6 {
+            add_ipv6(&mut nodes, &mut all, k, alone, longest, &mut ext);
+        }
+        if features.peers {
+            add_peers(&mut nodes, &mut ext);
+        }
+        let sync = features.sync.then(|| {
+            let a = ext.below(all.len() as u64) as usize;
+            let b = (a + 1 + ext.below(all.len() as u64 - 1) as usize) % all.len();
+            [all[a], all[b]]
+        });
+        if features.links {
+            add_tracks(&mut nodes, &all, sync, &mut ext);
+        }
         let heal_at = i * rng.range(20, 40);
         let mut actions = Vec::new();
         for _ in 0..rng.range(1, 8) {
@@ -207,19 +271,46 @@ impl Plan {
                     } else {
                         rng.range(1, 254) as u8
                     };
+                    // With IPv6, the VRID's family (or one of its two) from the feature stream.
+                    let fams: Vec<Vrid> = all.iter().copied().filter(|v| v.id == vrid).collect();
+                    let vrid = if fams.len() == 1 {
+                        fams[0]
+                    } else {
+                        fams[ext.below(fams.len() as u64) as usize]
+                    };
                     actions.push((
                         at,
                         Action::Priority {
                             node,
-                            vrid: vrid.into(),
+                            vrid,
                             priority,
                         },
                     ));
                 }
             }
         }
+        if features.links {
+            add_link_faults(&nodes, &mut actions, 2 * i, heal_at, &mut ext);
+        }
         // Liveness: everything heals at once.
         actions.push((heal_at, Action::Heal(vec![Scope::ALL])));
+        for (n, spec) in nodes.iter().enumerate() {
+            for link in spec.links.iter().chain(
+                spec.tracks
+                    .iter()
+                    .any(|t| t.link == LAN)
+                    .then_some(&LAN.to_string()),
+            ) {
+                actions.push((
+                    heal_at,
+                    Action::Link {
+                        node: n,
+                        link: link.clone(),
+                        up: true,
+                    },
+                ));
+            }
+        }
         for (n, spec) in nodes.iter().enumerate() {
             actions.push((heal_at, Action::Resume(n)));
             actions.push((heal_at, Action::Start(n)));
@@ -237,7 +328,7 @@ impl Plan {
         // A restarted router waits Active_Down_Interval (< 4 I), then preempts: 8 I is ample.
         let converged_at = heal_at + 8 * i;
         let takeover_at = converged_at + 10 * i;
-        let victim = top(&nodes, Vrid::v4(vrids[0]), &[]);
+        let victim = top(&nodes, all[0], &[]);
         let victim_paused = rng.chance(500_000);
         actions.push((
             takeover_at,
@@ -259,7 +350,7 @@ impl Plan {
         Plan {
             seed,
             nodes,
-            vrids: vrids.into_iter().map(Vrid::v4).collect(),
+            vrids: all,
             actions,
             heal_at,
             converged_at,
@@ -268,8 +359,204 @@ impl Plan {
             victim_paused,
             back_at,
             end: back_at + 8 * i,
+            sync,
+            features,
         }
     }
+}
+
+/// VRID `vrids[k]` becomes an IPv6 virtual router (`alone`), or gets an IPv6 twin with its own
+/// priorities and an interval no longer than the longest one drawn (the phases are sized by it).
+fn add_ipv6(
+    nodes: &mut [NodeSpec],
+    all: &mut Vec<Vrid>,
+    k: usize,
+    alone: bool,
+    longest: u64,
+    ext: &mut Rng,
+) {
+    let id = all[k].id;
+    let short: Vec<u16> = INTERVALS_CS
+        .iter()
+        .copied()
+        .filter(|&cs| u64::from(cs) * 10_000 <= longest)
+        .collect();
+    let cs = short[ext.below(short.len() as u64) as usize];
+    let prios = distinct_priorities(nodes.len(), ext);
+    let global = ext.chance(500_000);
+    for (n, spec) in nodes.iter_mut().enumerate() {
+        spec.ip6 = Some(node_ip6(n));
+        let pos = spec
+            .routers
+            .iter()
+            .position(|c| c.vrid() == Vrid::v4(id))
+            .expect("joined");
+        let v4 = spec.routers[pos].v4().expect("IPv4").clone();
+        let (priority, interval) = if alone {
+            (v4.priority, v4.adver_interval)
+        } else {
+            (prios[n], cs)
+        };
+        let mut c: V6Config = Config::new(id, priority, node_ip6(n))
+            .with_vip(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0xff, u16::from(id)))
+            .expect("one VIP fits");
+        if global {
+            c = c
+                .with_vip(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, u16::from(id)))
+                .expect("two VIPs fit");
+        }
+        c.vip_prefix_len = 64;
+        c.adver_interval = interval;
+        if alone {
+            spec.routers[pos] = c.into();
+        } else {
+            spec.routers.insert(pos + 1, c.into());
+        }
+    }
+    if alone {
+        all[k] = Vrid::v6(id);
+    } else {
+        all.insert(k + 1, Vrid::v6(id));
+    }
+}
+
+/// Unicast adverts: each router lists the others (or, where it fits, everyone, itself included:
+/// a router skips its own address).
+fn add_peers(nodes: &mut [NodeSpec], ext: &mut Rng) {
+    let ips: Vec<Ipv4Addr> = nodes.iter().map(|n| n.ip.expect("IPv4")).collect();
+    let everyone = ips.len() <= crate::world::MAX_VIPS && ext.chance(500_000);
+    for spec in nodes.iter_mut() {
+        let own = spec.ip;
+        for c in &mut spec.routers {
+            let RouterConfig::V4(c) = c else {
+                unreachable!("peers are drawn for IPv4 only")
+            };
+            for &ip in &ips {
+                if everyone || Some(ip) != own {
+                    c.peers.push(ip).expect("at most MAX_VIPS peers");
+                }
+            }
+        }
+    }
+}
+
+/// Every node gets an uplink `wan`; each router tracks `wan` or `lan` (or nothing) with `fault`
+/// or a negative weight (a positive one would change who wins once everything is up again). A
+/// sync group makes its two VRIDs identical (priorities, interval, version) and gives both the
+/// union of their tracked links, as the parser does.
+fn add_tracks(nodes: &mut [NodeSpec], all: &[Vrid], sync: Option<[Vrid; 2]>, ext: &mut Rng) {
+    for spec in nodes.iter_mut() {
+        spec.links = vec!["wan".to_string()];
+        for &vrid in all {
+            let link = if ext.chance(250_000) { LAN } else { "wan" };
+            let effect = match ext.below(3) {
+                0 => continue,
+                1 => Effect::Fault,
+                _ => Effect::Weight(-(ext.range(1, 200) as i16)),
+            };
+            spec.tracks.push(Track {
+                vrid,
+                link: link.to_string(),
+                effect,
+            });
+        }
+        let Some([a, b]) = sync else { continue };
+        let ca = spec
+            .routers
+            .iter()
+            .find(|c| c.vrid() == a)
+            .expect("joined")
+            .clone();
+        let (priority, interval, v3) = match &ca {
+            RouterConfig::V4(c) => (
+                c.priority,
+                c.adver_interval,
+                c.version == vrrp_core::wire::Version::V3,
+            ),
+            RouterConfig::V6(c) => (c.priority, c.adver_interval, true),
+        };
+        let v3 = v3 || b.v6;
+        for c in spec.routers.iter_mut() {
+            if c.vrid() != a && c.vrid() != b {
+                continue;
+            }
+            match c {
+                RouterConfig::V4(c) => {
+                    c.priority = priority;
+                    c.adver_interval = interval;
+                    if v3 {
+                        c.version = vrrp_core::wire::Version::V3;
+                    }
+                }
+                RouterConfig::V6(c) => {
+                    c.priority = priority;
+                    c.adver_interval = interval;
+                }
+            }
+        }
+        let mut union: Vec<Track> = Vec::new();
+        for t in spec.tracks.iter().filter(|t| t.vrid == a || t.vrid == b) {
+            if !union
+                .iter()
+                .any(|u| u.link == t.link && u.effect == t.effect)
+            {
+                union.push(t.clone());
+            }
+        }
+        spec.tracks.retain(|t| t.vrid != a && t.vrid != b);
+        for vrid in [a, b] {
+            for u in &union {
+                spec.tracks.push(Track { vrid, ..u.clone() });
+            }
+        }
+    }
+}
+
+/// 1 to 3 carrier losses of a node's `wan` (or, less often, its `lan`), each back before `heal`.
+fn add_link_faults(
+    nodes: &[NodeSpec],
+    actions: &mut Vec<(Micros, Action)>,
+    from: Micros,
+    heal: Micros,
+    ext: &mut Rng,
+) {
+    for _ in 0..ext.range(1, 3) {
+        let at = ext.range(from, heal - 1);
+        let until = ext.range(at + 1, heal);
+        let node = ext.below(nodes.len() as u64) as usize;
+        let link = if ext.chance(250_000) { LAN } else { "wan" }.to_string();
+        actions.push((
+            at,
+            Action::Link {
+                node,
+                link: link.clone(),
+                up: false,
+            },
+        ));
+        actions.push((
+            until,
+            Action::Link {
+                node,
+                link,
+                up: true,
+            },
+        ));
+    }
+}
+
+fn distinct_priorities(n: usize, rng: &mut Rng) -> Vec<u8> {
+    let mut prios: Vec<u8> = Vec::new();
+    while prios.len() < n {
+        let p = rng.range(1, 254) as u8;
+        if !prios.contains(&p) {
+            prios.push(p);
+        }
+    }
+    prios
+}
+
+fn node_ip6(n: usize) -> Ipv6Addr {
+    Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x11 + n as u16)
 }
 
 fn node_ip(n: usize) -> Ipv4Addr {
@@ -299,7 +586,12 @@ pub fn repro(seed: u64) -> String {
 }
 
 pub fn run_seed(seed: u64, pcap: bool) -> Outcome {
-    let plan = Plan::draw(seed);
+    run_plan(Plan::draw(seed), pcap)
+}
+
+/// Runs a drawn plan and checks it.
+pub fn run_plan(plan: Plan, pcap: bool) -> Outcome {
+    let seed = plan.seed;
     let arena = Bump::new();
     let mut sim = Sim::new(
         &arena,
@@ -379,25 +671,17 @@ pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
             == Some(State::Active);
         if victim_active {
             let heir = top(&plan.nodes, vrid, &[plan.victim]);
-            let last = adverts(log, plan.victim, vrid)
-                .filter(|(t, p)| *t < plan.takeover_at && *p > 0)
+            let last = adverts_to(log, plan.victim, vrid)
+                .filter(|(t, p, _)| *t < plan.takeover_at && *p > 0)
                 .last()
-                .map(|(t, _)| t);
+                .map(|(t, _, _)| t);
             let took = log.iter().find(|e| {
                 e.node == heir
                     && e.at >= plan.takeover_at
                     && matches!(e.kind, Kind::State { vrid: v, to: State::Active, .. } if v == vrid)
             });
             let spec = &plan.nodes[heir];
-            let c = spec
-                .routers
-                .iter()
-                .filter_map(|c| c.v4())
-                .find(|c| Vrid::v4(c.vrid) == vrid)
-                .expect("joined");
-            let adi = vrrp_core::VirtualRouter::new(c.clone())
-                .expect("valid")
-                .active_down_interval();
+            let adi = active_down_interval(router(spec, vrid));
             let clock = Clock {
                 ppm: spec.drift_ppm,
             };
@@ -427,48 +711,210 @@ pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
                 )),
             }
         }
-        // Adverts: one per VRID at a thaw, at most two per interval anywhere.
+        // Adverts: one per VRID (and destination: a unicast advert goes to each peer) at a
+        // thaw, at most two per interval anywhere.
         for (n, spec) in plan.nodes.iter().enumerate() {
-            let c = spec
-                .routers
-                .iter()
-                .filter_map(|c| c.v4())
-                .find(|c| Vrid::v4(c.vrid) == vrid)
-                .expect("joined");
+            let c = router(spec, vrid);
             let clock = Clock {
                 ppm: spec.drift_ppm,
             };
-            let window = clock.global_len(u64::from(c.adver_interval) * 10_000) - 1;
-            let sent: Vec<Micros> = adverts(log, n, vrid)
-                .filter(|(_, p)| *p > 0)
-                .map(|(t, _)| t)
+            let window = clock.global_len(u64::from(interval_cs(c)) * 10_000) - 1;
+            let all: Vec<(Micros, IpAddr)> = adverts_to(log, n, vrid)
+                .filter(|(_, p, _)| *p > 0)
+                .map(|(t, _, to)| (t, to))
                 .collect();
-            for e in log.iter().filter(|e| e.node == n) {
-                if let Kind::Thawed { .. } = e.kind {
-                    let at_thaw = sent.iter().filter(|&&t| t == e.at).count();
-                    if at_thaw > 1 {
+            let mut dests: Vec<IpAddr> = all.iter().map(|(_, to)| *to).collect();
+            dests.sort_unstable();
+            dests.dedup();
+            // A router with peers never sends to the group.
+            if has_peers(c)
+                && let Some((t, to)) = all.iter().find(|(_, to)| to.is_multicast())
+            {
+                violations.push(format!(
+                    "vrid {vrid}: {} has peers but sent an advert to {to} at {}",
+                    names[n],
+                    fmt(*t)
+                ));
+            }
+            for to in dests {
+                let sent: Vec<Micros> = all
+                    .iter()
+                    .filter(|(_, d)| *d == to)
+                    .map(|(t, _)| *t)
+                    .collect();
+                for e in log.iter().filter(|e| e.node == n) {
+                    if let Kind::Thawed { .. } = e.kind {
+                        let at_thaw = sent.iter().filter(|&&t| t == e.at).count();
+                        if at_thaw > 1 {
+                            violations.push(format!(
+                                "vrid {vrid}: {} sent {at_thaw} adverts to {to} at its thaw at {}",
+                                names[n],
+                                fmt(e.at)
+                            ));
+                        }
+                    }
+                }
+                for (k, &t) in sent.iter().enumerate() {
+                    let within = sent[k..].iter().take_while(|&&u| u < t + window).count();
+                    if within > 2 {
                         violations.push(format!(
-                            "vrid {vrid}: {} sent {at_thaw} adverts at its thaw at {}",
+                            "vrid {vrid}: {} sent {within} adverts to {to} in {} us from {}",
                             names[n],
-                            fmt(e.at)
+                            window,
+                            fmt(t)
                         ));
+                        break;
                     }
                 }
             }
-            for (k, &t) in sent.iter().enumerate() {
-                let within = sent[k..].iter().take_while(|&&u| u < t + window).count();
-                if within > 2 {
-                    violations.push(format!(
-                        "vrid {vrid}: {} sent {within} adverts in {} us from {}",
-                        names[n],
-                        window,
-                        fmt(t)
-                    ));
-                    break;
-                }
+            fault_links(plan, log, n, vrid, violations);
+        }
+    }
+    // A sync group's two VRIDs: the same routers serve as Active for both once converged
+    // (`expect together`'s logic), exactly until the takeover test; across the takeover and the
+    // win-back each member moves one Active_Down_Interval after its own last advert, and the
+    // two advert timers may be out of phase by up to one interval: that much is tolerated.
+    if let Some(pair) = plan.sync {
+        let interval = plan
+            .nodes
+            .iter()
+            .map(|spec| {
+                let clock = Clock {
+                    ppm: spec.drift_ppm,
+                };
+                clock.global_len(u64::from(interval_cs(router(spec, pair[0]))) * 10_000)
+            })
+            .max()
+            .unwrap_or(0);
+        let windows = [
+            (plan.converged_at, plan.takeover_at, 0),
+            (plan.takeover_at, plan.end, interval),
+        ];
+        for (after, until, tolerance) in windows {
+            for (from, to, who) in apart(log, plan.nodes.len(), &pair, after, until, tolerance)
+                .into_iter()
+                .filter(|(from, _, _)| *from < until)
+            {
+                let on: Vec<String> = pair
+                    .iter()
+                    .zip(who)
+                    .map(|(v, ns)| {
+                        let ns: Vec<&str> = ns.iter().map(|&n| names[n]).collect();
+                        format!("vrid {v} on [{}]", ns.join(","))
+                    })
+                    .collect();
+                violations.push(format!(
+                    "sync group {} {}: apart from {} to {} (tolerance {tolerance} us): {}",
+                    pair[0],
+                    pair[1],
+                    fmt(from),
+                    fmt(to.min(until)),
+                    on.join(", ")
+                ));
             }
         }
     }
+}
+
+/// A router whose tracked `fault` link has no carrier is never Active once it has applied
+/// that (the instant of the link-down, or of its thaw if it was frozen, when it steps down with
+/// a priority-0 advert).
+fn fault_links(plan: &Plan, log: &[Entry], n: usize, vrid: Vrid, violations: &mut Vec<String>) {
+    let spec = &plan.nodes[n];
+    let faults: Vec<&str> = spec
+        .tracks
+        .iter()
+        .filter(|t| t.vrid == vrid && t.effect == Effect::Fault)
+        .map(|t| t.link.as_str())
+        .collect();
+    if faults.is_empty() {
+        return;
+    }
+    let h = history(log, n, vrid);
+    let mut down: Vec<&str> = Vec::new();
+    let mut changes: Vec<(Micros, bool)> = Vec::new();
+    for e in log {
+        if let Kind::Action(Action::Link { node, link, up }) = &e.kind
+            && *node == n
+            && faults.contains(&link.as_str())
+        {
+            down.retain(|l| l != link);
+            if !up {
+                down.push(link);
+            }
+            match changes.last_mut() {
+                Some(last) if last.0 == e.at => last.1 = !down.is_empty(),
+                _ => changes.push((e.at, !down.is_empty())),
+            }
+        }
+    }
+    let mut times: Vec<Micros> = h.iter().map(|(t, _)| *t).collect();
+    times.extend(changes.iter().map(|(t, _)| *t));
+    times.sort_unstable();
+    times.dedup();
+    for t in times {
+        let is_down = changes
+            .iter()
+            .take_while(|(c, _)| *c <= t)
+            .last()
+            .is_some_and(|(_, d)| *d);
+        if is_down && view_at(&h, t).serving() {
+            violations.push(format!(
+                "vrid {vrid}: {} is Active at {} with a tracked fault link down",
+                spec.name,
+                fmt(t)
+            ));
+            break;
+        }
+    }
+}
+
+/// The config of `vrid` on a node.
+fn router(spec: &NodeSpec, vrid: Vrid) -> &RouterConfig {
+    spec.routers
+        .iter()
+        .find(|c| c.vrid() == vrid)
+        .expect("joined")
+}
+
+fn interval_cs(c: &RouterConfig) -> u16 {
+    match c {
+        RouterConfig::V4(c) => c.adver_interval,
+        RouterConfig::V6(c) => c.adver_interval,
+    }
+}
+
+fn has_peers(c: &RouterConfig) -> bool {
+    match c {
+        RouterConfig::V4(c) => !c.peers.is_empty(),
+        RouterConfig::V6(c) => !c.peers.is_empty(),
+    }
+}
+
+fn active_down_interval(c: &RouterConfig) -> vrrp_core::Duration {
+    match c {
+        RouterConfig::V4(c) => vrrp_core::VirtualRouter::new(c.clone())
+            .expect("valid")
+            .active_down_interval(),
+        RouterConfig::V6(c) => vrrp_core::VirtualRouter::new(c.clone())
+            .expect("valid")
+            .active_down_interval(),
+    }
+}
+
+/// Adverts `node` sent for `vrid`, with their destination, in order.
+fn adverts_to(
+    log: &[Entry],
+    node: usize,
+    vrid: Vrid,
+) -> impl Iterator<Item = (Micros, u8, IpAddr)> + '_ {
+    log.iter().filter_map(move |e| match e.kind {
+        Kind::Sent {
+            vrid: v,
+            frame: FrameKind::Advert { priority, to, .. },
+        } if e.node == node && v == vrid => Some((e.at, priority, to)),
+        _ => None,
+    })
 }
 
 /// Totals of a range of seeds.
