@@ -186,6 +186,7 @@ impl Daemon {
                 let (tx, health_rx) = mpsc::channel(64);
                 let mut checks = health::spawn(&cfg.checks, tx);
                 checks.report_mode(&status);
+                tap.set_report_mac(layout.bridge_mac());
                 let relay = Relay::new(layout.bridge_mac());
                 let mut daemon = Daemon {
                     health: HealthTable::new(&cfg),

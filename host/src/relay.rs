@@ -155,6 +155,48 @@ impl Relay {
     }
 }
 
+/// IGMP (IP protocol 2).
+const PROTO_IGMP: u8 = 2;
+/// IPv6 Hop-by-Hop Options: MLD messages carry a Router Alert in one.
+const NH_HOP_BY_HOP: u8 = 0;
+/// MLDv1 report, MLDv2 report (RFC 2710, RFC 3810).
+const MLD_REPORTS: [u8; 2] = [131, 143];
+
+/// Whether `frame` is a multicast membership report: IGMP, or an MLD report (after at most a
+/// Hop-by-Hop header). Short or malformed frames are not.
+pub fn is_membership_report(frame: &[u8]) -> bool {
+    let Some(ethertype) = frame.get(12..14) else {
+        return false;
+    };
+    let ip = &frame[ETH_HDR.min(frame.len())..];
+    match u16::from_be_bytes([ethertype[0], ethertype[1]]) {
+        ETHERTYPE_IPV4 => ip.len() >= 20 && ip[0] >> 4 == 4 && ip[9] == PROTO_IGMP,
+        ETHERTYPE_IPV6 => {
+            if ip.len() < 40 || ip[0] >> 4 != 6 {
+                return false;
+            }
+            let (mut next, mut at) = (ip[6], 40);
+            if next == NH_HOP_BY_HOP {
+                let (Some(&nh), Some(&len)) = (ip.get(40), ip.get(41)) else {
+                    return false;
+                };
+                next = nh;
+                at += (usize::from(len) + 1) * 8;
+            }
+            next == PROTO_ICMPV6 && ip.get(at).is_some_and(|t| MLD_REPORTS.contains(t))
+        }
+        _ => false,
+    }
+}
+
+/// Gives a membership report the source MAC `mac` (see [`crate::tap::Tap::set_report_mac`]);
+/// leaves every other frame alone.
+pub fn report_from(frame: &mut [u8], mac: [u8; 6]) {
+    if is_membership_report(frame) {
+        frame[6..12].copy_from_slice(&mac);
+    }
+}
+
 /// Whether `vip` goes on `lo` (and its traffic to the kernel): all but IPv6 link-local ones.
 pub fn on_lo(vip: IpAddr) -> bool {
     !matches!(vip, IpAddr::V6(v) if v.is_unicast_link_local())
@@ -341,6 +383,52 @@ mod tests {
             !relay6().serves(vmac6, LL_VIP6.into()),
             "link-local VIPs stay off lo"
         );
+    }
+
+    /// An MLDv2 report for ff02::12 as smoltcp sends it: Hop-by-Hop with a Router Alert, then
+    /// ICMPv6 type 143.
+    fn mld_report() -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&[0x33, 0x33, 0, 0, 0, 0x16]);
+        f.extend_from_slice(&virtual_mac_for(7, VIP6.into()));
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 36, NH_HOP_BY_HOP, 1]);
+        f.extend_from_slice(&Ipv6Addr::UNSPECIFIED.octets());
+        f.extend_from_slice(&"ff02::16".parse::<Ipv6Addr>().unwrap().octets());
+        f.extend_from_slice(&[58, 0, 5, 2, 0, 0, 1, 0]);
+        f.extend_from_slice(&[143, 0, 0, 0, 0, 0, 0, 1]);
+        f.extend_from_slice(&[4, 0, 0, 0]);
+        f.extend_from_slice(&"ff02::12".parse::<Ipv6Addr>().unwrap().octets());
+        f
+    }
+
+    #[test]
+    fn membership_reports_take_the_nodes_mac_and_nothing_else_does() {
+        let mut mld = mld_report();
+        report_from(&mut mld, BRIDGE);
+        assert_eq!(mld[6..12], BRIDGE);
+        let mut igmp = syn_to_vip();
+        igmp[14 + 9] = PROTO_IGMP;
+        report_from(&mut igmp, BRIDGE);
+        assert_eq!(igmp[6..12], BRIDGE);
+        // Adverts, NAs and ordinary traffic keep their source (the virtual MAC for adverts).
+        let vmac6 = virtual_mac_for(7, VIP6.into());
+        for (nh, b) in [(112, 0x31), (58, 136), (58, 128), (6, 0)] {
+            let mut f = v6_frame(vmac6, VIP6, nh, b);
+            f[6..12].copy_from_slice(&vmac6);
+            report_from(&mut f, BRIDGE);
+            assert_eq!(f[6..12], vmac6, "next header {nh}, byte {b}");
+        }
+        let mut syn = syn_to_vip();
+        let before = syn.clone();
+        report_from(&mut syn, BRIDGE);
+        assert_eq!(syn, before);
+        // Truncations never panic and never count as reports unless whole enough.
+        let full = mld_report();
+        for len in 0..full.len() {
+            let mut f = full[..len].to_vec();
+            report_from(&mut f, BRIDGE);
+        }
+        assert!(!is_membership_report(&full[..40 + 14]));
     }
 
     #[test]

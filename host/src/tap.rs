@@ -120,6 +120,8 @@ struct Writer {
     scratch: Box<[u8]>,
     counters: TapCounters,
     name: String,
+    /// The node's own MAC, for multicast membership reports (see [`Tap::set_report_mac`]).
+    report_mac: Option<[u8; 6]>,
 }
 
 impl Writer {
@@ -231,9 +233,20 @@ impl Tap {
                 scratch: vec![0; frame_cap].into_boxed_slice(),
                 counters: TapCounters::default(),
                 name: actual,
+                report_mac: None,
             },
             mtu,
         })
+    }
+
+    /// Multicast membership reports (IGMP, MLD) that smoltcp sends leave with `mac` as their
+    /// source instead of the virtual MAC. smoltcp sends them from its interface's MAC whatever
+    /// the router's state, and a Backup's report from the virtual MAC would move a switch's
+    /// entry for it away from the Active (seen: MLD reports on an IPv6 Backup's step-down
+    /// black-holed VIP traffic until the Active's next announcement). The membership is the
+    /// node's, so its own MAC is the right source, and snooping switches keep forwarding.
+    pub fn set_report_mac(&mut self, mac: [u8; 6]) {
+        self.writer.report_mac = Some(mac);
     }
 
     /// The interface name the kernel gave the TAP.
@@ -526,6 +539,9 @@ impl phy::TxToken for TapTxToken<'_> {
         let w = self.writer;
         if len <= w.scratch.len() {
             let r = f(&mut w.scratch[..len]);
+            if let Some(mac) = w.report_mac {
+                crate::relay::report_from(&mut w.scratch[..len], mac);
+            }
             let fd = w.fd.get_ref().as_raw_fd();
             // Same accounting as `Writer::write`, without borrowing the scratch twice.
             match write_fd(fd, &w.scratch[..len]) {

@@ -7,6 +7,9 @@ mod datapath_common;
 #[path = "../src/layout.rs"]
 mod layout;
 #[allow(dead_code)]
+#[path = "../src/relay.rs"]
+mod relay;
+#[allow(dead_code)]
 #[path = "../src/sysctl.rs"]
 mod sysctl;
 #[allow(dead_code)]

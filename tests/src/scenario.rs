@@ -33,6 +33,10 @@ pub struct Failover {
     /// Assert at most this many VRRP + ARP frames from r1 in its first 50 ms after resume
     /// (None: only report).
     pub max_resume_frames: Option<usize>,
+    /// Assert that the client's longest gap around the takeback (r1 resumed, r2 stepping down)
+    /// stays under this bound (None: only report). A generous bound, for a regression that
+    /// black-holes the VIP until some later announcement, not for the precise figure.
+    pub max_takeback_outage: Option<Duration>,
     /// Assert that r2 falls silent for good after r1 resumes (no flap). keepalived at 10 ms on a
     /// loaded 2-core machine does flap (r1's adverts come up to 60 ms apart): report it there.
     pub strict_convergence: bool,
@@ -71,6 +75,7 @@ impl Failover {
                 duration: Duration::from_secs(240),
             },
             max_resume_frames: None,
+            max_takeback_outage: None,
             strict_convergence: true,
             check_states: false,
         }
@@ -415,6 +420,14 @@ pub fn pause_resume(lab: &Lab, prober: &str, spec: &Failover) -> Measure {
             m.resume_frames <= max,
             "{} VRRP/ARP frames from r1 in its first 50 ms after resume, goal <= {max}",
             m.resume_frames
+        );
+    }
+    if let Some(max) = spec.max_takeback_outage {
+        assert!(
+            m.takeback_outage_ms <= max.as_secs_f64() * 1000.0,
+            "client outage {:.3} ms around the takeback, bound {max:?}; see {}",
+            m.takeback_outage_ms,
+            lab.artifacts.display()
         );
     }
     if family == Family::Ipv6 {
