@@ -454,13 +454,10 @@ impl Daemon {
     fn unicast_adverts(&mut self) {
         let now = self.clock.now();
         for packet in std::mem::take(&mut self.inbox) {
-            let vrid = unicast::vrid_of(&packet);
-            let Some(r) = self.routers.iter_mut().find(|r| Some(r.vrid()) == vrid) else {
-                self.status
-                    .update(|s| s.count_unmatched_drop(vrrp_core::wire::DropReason::Vrid));
+            let Some(i) = self.router_index(unicast::vrid_of(&packet)) else {
                 continue;
             };
-            let events = &mut self.events;
+            let (r, events) = (&mut self.routers[i], &mut self.events);
             let vrid = r.vrid();
             r.stack
                 .handle_ipv4(now, &packet, &mut self.tap, &mut |e| events.push((vrid, e)));
@@ -471,17 +468,25 @@ impl Daemon {
             if m.dst.is_multicast() {
                 continue;
             }
-            let vrid = unicast::vrid_of_message(&m.message);
-            let Some(r) = self.routers.iter_mut().find(|r| Some(r.vrid()) == vrid) else {
-                self.status
-                    .update(|s| s.count_unmatched_drop(vrrp_core::wire::DropReason::Vrid));
+            let Some(i) = self.router_index(unicast::vrid_of_message(&m.message)) else {
                 continue;
             };
-            let events = &mut self.events;
+            let (r, events) = (&mut self.routers[i], &mut self.events);
             let vrid = r.vrid();
             r.stack
                 .handle_ipv6_message(now, &m, &mut self.tap, &mut |e| events.push((vrid, e)));
         }
+    }
+
+    /// The router a unicast advert of `vrid` is for; an advert for none (or too short to name
+    /// one) is counted as a `vrid` drop.
+    fn router_index(&mut self, vrid: Option<u8>) -> Option<usize> {
+        let i = self.routers.iter().position(|r| Some(r.vrid()) == vrid);
+        if i.is_none() {
+            self.status
+                .update(|s| s.count_unmatched_drop(vrrp_core::wire::DropReason::Vrid));
+        }
+        i
     }
 
     /// Starts the routers whose tracked checks have all given a first verdict, or all of them

@@ -4,68 +4,15 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use smoltcp::phy::Device;
-use vrrp_core::net::{Buffers, Event as CoreEvent, NetAddress, Resources, Stack};
+use vrrp_core::net::{Buffers, Event as CoreEvent, Resources, Stack};
 use vrrp_core::wire::DropReason;
-use vrrp_core::{ConfigError, Instant, Reason, State, Stats};
+use vrrp_core::{ConfigError, Instant, State, Stats};
 
 use crate::config::{CoreConfig, MAX_ADDRS};
 use crate::unicast::Received6;
 
-/// [`vrrp_core::net::Event`] with the addresses widened to [`IpAddr`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    StateChange {
-        from: State,
-        to: State,
-        reason: Reason,
-    },
-    AdvertSent {
-        priority: u8,
-    },
-    AdvertReceived {
-        source: IpAddr,
-        priority: u8,
-    },
-    Dropped {
-        reason: DropReason,
-    },
-    Announced {
-        frames: u16,
-    },
-    AddressMismatch {
-        source: IpAddr,
-    },
-    NotAccepted,
-    TxDropped,
-    UnicastAdvert {
-        priority: u8,
-        dst: IpAddr,
-    },
-}
-
-impl<A: NetAddress + Into<IpAddr>> From<CoreEvent<A>> for Event {
-    fn from(e: CoreEvent<A>) -> Event {
-        match e {
-            CoreEvent::StateChange { from, to, reason } => Event::StateChange { from, to, reason },
-            CoreEvent::AdvertSent { priority } => Event::AdvertSent { priority },
-            CoreEvent::AdvertReceived { source, priority } => Event::AdvertReceived {
-                source: source.into(),
-                priority,
-            },
-            CoreEvent::Dropped { reason } => Event::Dropped { reason },
-            CoreEvent::Announced { frames } => Event::Announced { frames },
-            CoreEvent::AddressMismatch { source } => Event::AddressMismatch {
-                source: source.into(),
-            },
-            CoreEvent::NotAccepted => Event::NotAccepted,
-            CoreEvent::TxDropped => Event::TxDropped,
-            CoreEvent::UnicastAdvert { priority, dst } => Event::UnicastAdvert {
-                priority,
-                dst: dst.into(),
-            },
-        }
-    }
-}
+/// The core's events with the addresses widened to [`IpAddr`], whatever the router's family.
+pub type Event = CoreEvent<IpAddr>;
 
 // One per virtual router, for the daemon's lifetime: boxing the larger IPv6 variant would
 // save nothing worth an indirection.
@@ -123,7 +70,7 @@ impl AnyStack {
         device: &mut D,
         on_event: &mut impl FnMut(Event),
     ) {
-        either!(self, s => s.poll(now, device, &mut |e| on_event(e.into())))
+        either!(self, s => s.poll(now, device, &mut |e| on_event(e.map_addr(Into::into))))
     }
 
     pub fn poll_ingress<D: Device + ?Sized>(
@@ -132,7 +79,7 @@ impl AnyStack {
         device: &mut D,
         on_event: &mut impl FnMut(Event),
     ) {
-        either!(self, s => s.poll_ingress(now, device, &mut |e| on_event(e.into())))
+        either!(self, s => s.poll_ingress(now, device, &mut |e| on_event(e.map_addr(Into::into))))
     }
 
     pub fn shutdown<D: Device + ?Sized>(
@@ -141,7 +88,7 @@ impl AnyStack {
         device: &mut D,
         on_event: &mut impl FnMut(Event),
     ) {
-        either!(self, s => s.shutdown(now, device, &mut |e| on_event(e.into())))
+        either!(self, s => s.shutdown(now, device, &mut |e| on_event(e.map_addr(Into::into))))
     }
 
     /// An IPv4 advert the kernel received (unicast); an IPv6 router counts it as a drop of
@@ -154,7 +101,9 @@ impl AnyStack {
         on_event: &mut impl FnMut(Event),
     ) {
         match self {
-            AnyStack::V4(s) => s.handle_ipv4(now, packet, device, &mut |e| on_event(e.into())),
+            AnyStack::V4(s) => s.handle_ipv4(now, packet, device, &mut |e| {
+                on_event(e.map_addr(Into::into))
+            }),
             AnyStack::V6(_) => on_event(Event::Dropped {
                 reason: DropReason::Protocol,
             }),
@@ -173,7 +122,7 @@ impl AnyStack {
     ) {
         match self {
             AnyStack::V6(s) => {
-                let on_event = &mut |e: CoreEvent<Ipv6Addr>| on_event(e.into());
+                let on_event = &mut |e: CoreEvent<Ipv6Addr>| on_event(e.map_addr(Into::into));
                 s.handle_message(now, m.src, m.dst, m.hop_limit, &m.message, device, on_event)
             }
             AnyStack::V4(_) => on_event(Event::Dropped {

@@ -103,7 +103,7 @@ impl<const SOCKETS: usize> Default for SocketResources<'_, SOCKETS> {
 /// What happened during a [`Stack::poll`], for logs, metrics and the simulator's timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Event<A: Address = Ipv4Addr> {
+pub enum Event<A = Ipv4Addr> {
     StateChange {
         from: State,
         to: State,
@@ -136,6 +136,30 @@ pub enum Event<A: Address = Ipv4Addr> {
         priority: u8,
         dst: A,
     },
+}
+
+impl<A> Event<A> {
+    /// The same event with its address (if any) mapped: a driver that runs routers of both
+    /// families reports them as `Event<core::net::IpAddr>` with `map_addr(Into::into)`.
+    pub fn map_addr<B>(self, f: impl FnOnce(A) -> B) -> Event<B> {
+        match self {
+            Event::StateChange { from, to, reason } => Event::StateChange { from, to, reason },
+            Event::AdvertSent { priority } => Event::AdvertSent { priority },
+            Event::AdvertReceived { source, priority } => Event::AdvertReceived {
+                source: f(source),
+                priority,
+            },
+            Event::Dropped { reason } => Event::Dropped { reason },
+            Event::Announced { frames } => Event::Announced { frames },
+            Event::AddressMismatch { source } => Event::AddressMismatch { source: f(source) },
+            Event::NotAccepted => Event::NotAccepted,
+            Event::TxDropped => Event::TxDropped,
+            Event::UnicastAdvert { priority, dst } => Event::UnicastAdvert {
+                priority,
+                dst: f(dst),
+            },
+        }
+    }
 }
 
 /// The virtual MAC of an IPv4 virtual router (RFC 9568 §7.3).
