@@ -23,7 +23,7 @@ use crate::health::{self, HealthChecks, HealthEvent, HealthTable};
 use crate::hooks::{Hooks, StateEvent};
 use crate::layout::{self, Layout, LayoutSpec};
 use crate::relay::{self, Relay};
-use crate::stack::{AnyStack, Event};
+use crate::stack::{self, AnyStack, Event};
 use crate::status::{self, Snapshot, StatusHandle};
 use crate::sysctl;
 use crate::tap::{self, Tap};
@@ -70,7 +70,7 @@ impl Router {
     ) -> Result<Router, RunError> {
         let core = cfg.to_core(primary)?;
         let vips = core.vips();
-        let mut stack = AnyStack::new(core, tap, now)
+        let mut stack = stack::new_stack(core, tap, now)
             .map_err(|e| RunError::Setup(format!("vrid {}: {e}", cfg.vrid())))?;
         // Unicast adverts leave through the kernel (see `unicast`), multicast ones through the TAP.
         stack.set_unicast_delegate(true);
@@ -473,8 +473,15 @@ impl Daemon {
             };
             let (r, events) = (&mut self.routers[i], &mut self.events);
             let vrid = r.vrid();
-            r.stack
-                .handle_ipv6_message(now, &m, &mut self.tap, &mut |e| events.push((vrid, e)));
+            r.stack.handle_message(
+                now,
+                m.src.into(),
+                m.dst.into(),
+                m.hop_limit,
+                &m.message,
+                &mut self.tap,
+                &mut |e| events.push((vrid, e)),
+            );
         }
     }
 
@@ -695,7 +702,7 @@ impl Daemon {
                 r.cfg = rc.clone();
                 continue;
             }
-            if rc.core.vips() != r.stack.vips() {
+            if !rc.core.vips().into_iter().eq(r.stack.vips()) {
                 warn!(
                     vrid = r.vrid(),
                     "reload changes the VIPs: lo is updated at the next restart"

@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 
 use bumpalo::Bump;
-use vrrp_core::net::{Buffers, Event, NetAddress, Resources, Stack};
+use vrrp_core::net::{Buffers, Event, Resources, Stack};
 use vrrp_core::wire::DropReason;
 use vrrp_core::{Config, Instant, Reason, State, Stats};
 
@@ -106,23 +106,10 @@ impl RouterConfig {
 }
 
 /// A simulated stack of either family.
-enum AnyStack<'b> {
-    V4(Stack<'b, MAX_VIPS, Ipv4Addr>),
-    V6(Stack<'b, MAX_VIPS, Ipv6Addr>),
-}
+type AnyStack<'b> = vrrp_core::net::AnyStack<'b, MAX_VIPS>;
 
-/// Evaluates `$e` with `$s` bound to the family-specific stack.
-macro_rules! either {
-    ($self:expr, $s:ident => $e:expr) => {
-        match $self {
-            AnyStack::V4($s) => $e,
-            AnyStack::V6($s) => $e,
-        }
-    };
-}
-
-/// What the timeline keeps of the core's events (the family's addresses are not needed).
-fn keep<A: NetAddress>(out: &mut Vec<Event>) -> impl FnMut(Event<A>) + '_ {
+/// What the timeline keeps of the core's events (the addresses are not needed).
+fn keep(out: &mut Vec<Event>) -> impl FnMut(Event<IpAddr>) + '_ {
     move |e| match e {
         Event::StateChange { from, to, reason } => {
             out.push(Event::StateChange { from, to, reason })
@@ -132,61 +119,22 @@ fn keep<A: NetAddress>(out: &mut Vec<Event>) -> impl FnMut(Event<A>) + '_ {
     }
 }
 
-impl<'b> AnyStack<'b> {
-    fn new(config: RouterConfig, port: &mut Port, arena: &'b Bump, now: Instant) -> AnyStack<'b> {
-        // A fresh process gets fresh socket memory; the arena frees it with the run.
-        let resources = arena.alloc(Resources::new());
-        let buffers = arena.alloc(Buffers::new());
-        const VALID: &str = "configs are validated when the scenario is loaded";
-        match config {
-            RouterConfig::V4(c) => {
-                AnyStack::V4(Stack::new(c, port, resources, buffers, now).expect(VALID))
-            }
-            RouterConfig::V6(c) => {
-                AnyStack::V6(Stack::new(c, port, resources, buffers, now).expect(VALID))
-            }
+/// A fresh process's stack: fresh socket memory, which the arena frees with the run.
+fn new_stack<'b>(
+    config: RouterConfig,
+    port: &mut Port,
+    arena: &'b Bump,
+    now: Instant,
+) -> AnyStack<'b> {
+    let resources = arena.alloc(Resources::new());
+    let buffers = arena.alloc(Buffers::new());
+    const VALID: &str = "configs are validated when the scenario is loaded";
+    match config {
+        RouterConfig::V4(c) => {
+            AnyStack::V4(Stack::new(c, port, resources, buffers, now).expect(VALID))
         }
-    }
-
-    fn state(&self) -> State {
-        either!(self, s => s.router().state())
-    }
-
-    fn priority(&self) -> u8 {
-        either!(self, s => s.router().priority())
-    }
-
-    fn stats(&self) -> &Stats {
-        either!(self, s => s.router().stats())
-    }
-
-    fn set_own_primary(&mut self, own: bool) {
-        either!(self, s => s.set_own_primary(own))
-    }
-
-    fn set_priority(&mut self, now: Instant, priority: u8) {
-        either!(self, s => s.set_priority(now, priority))
-    }
-
-    fn startup(&mut self, now: Instant) {
-        either!(self, s => s.startup(now))
-    }
-
-    fn poll_at(&mut self, now: Instant) -> Option<Instant> {
-        either!(self, s => s.poll_at(now))
-    }
-
-    fn poll(&mut self, now: Instant, port: &mut Port, out: &mut Vec<Event>) {
-        match self {
-            AnyStack::V4(s) => s.poll(now, port, &mut keep(out)),
-            AnyStack::V6(s) => s.poll(now, port, &mut keep(out)),
-        }
-    }
-
-    fn shutdown(&mut self, now: Instant, port: &mut Port, out: &mut Vec<Event>) {
-        match self {
-            AnyStack::V4(s) => s.shutdown(now, port, &mut keep(out)),
-            AnyStack::V6(s) => s.shutdown(now, port, &mut keep(out)),
+        RouterConfig::V6(c) => {
+            AnyStack::V6(Stack::new(c, port, resources, buffers, now).expect(VALID))
         }
     }
 }
@@ -690,7 +638,7 @@ impl<'b> Sim<'b> {
                         let vrid = vr.vrid;
                         let mut events = std::mem::take(&mut self.scratch_events);
                         if let Some(stack) = vr.stack.as_mut() {
-                            stack.shutdown(local, &mut vr.port, &mut events);
+                            stack.shutdown(local, &mut vr.port, &mut keep(&mut events));
                         }
                         self.scratch_events = events;
                         self.after_poll(i, k, vrid);
@@ -792,7 +740,7 @@ impl<'b> Sim<'b> {
         let local = n.clock.local(now);
         for vr in &mut n.vrs {
             vr.port.clear();
-            let mut stack = AnyStack::new(vr.config.clone(), &mut vr.port, arena, local);
+            let mut stack = new_stack(vr.config.clone(), &mut vr.port, arena, local);
             // The node's only stack, as on firmware: it answers ARP for the node's address and
             // receives the unicast adverts sent to it.
             stack.set_own_primary(true);
@@ -836,7 +784,7 @@ impl<'b> Sim<'b> {
                 let vrid = vr.vrid;
                 let mut events = std::mem::take(&mut self.scratch_events);
                 if let Some(stack) = vr.stack.as_mut() {
-                    stack.poll(local, &mut vr.port, &mut events);
+                    stack.poll(local, &mut vr.port, &mut keep(&mut events));
                 }
                 self.scratch_events = events;
                 self.after_poll(i, k, vrid);

@@ -9,6 +9,8 @@
 //! addresses so that an adapter for another smoltcp version (embassy-net) remains possible.
 
 mod announce;
+#[cfg(feature = "ipv6")]
+mod any;
 mod family;
 
 use core::cell::Cell;
@@ -30,6 +32,8 @@ use family::{Received, Verdict};
 pub use announce::gratuitous_arp;
 #[cfg(feature = "ipv6")]
 pub use announce::unsolicited_na;
+#[cfg(feature = "ipv6")]
+pub use any::AnyStack;
 pub use family::NetAddress;
 
 /// Largest IPv4 advertisement packet: 20 (IPv4) + 8 + 4 x 255 + 8 (v2 auth). An IPv6 router
