@@ -86,31 +86,45 @@ pub fn double_actives(
     tolerance: Micros,
 ) -> Vec<(Micros, Micros, Vec<usize>)> {
     let hs: Vec<_> = (0..nodes).map(|n| history(log, n, vrid)).collect();
-    let mut times: Vec<Micros> = hs.iter().flatten().map(|(t, _)| *t).collect();
+    let times: Vec<Micros> = hs.iter().flatten().map(|(t, _)| *t).collect();
+    spans(times, after, until, tolerance, |t| {
+        let serving: Vec<usize> = (0..nodes)
+            .filter(|&n| view_at(&hs[n], t).serving())
+            .collect();
+        (serving.len() >= 2).then_some(serving)
+    })
+}
+
+/// The spans, among instants `times` from `after` on, during which `bad(t)` says something is
+/// wrong, longer than `tolerance`: (start, end, what `bad` said at the start). `end` is `until`
+/// for a span still open.
+fn spans<T>(
+    mut times: Vec<Micros>,
+    after: Micros,
+    until: Micros,
+    tolerance: Micros,
+    bad: impl Fn(Micros) -> Option<T>,
+) -> Vec<(Micros, Micros, T)> {
     times.push(after);
     times.sort_unstable();
     times.dedup();
     let mut out = Vec::new();
-    let mut open: Option<(Micros, Vec<usize>)> = None;
+    let mut open: Option<(Micros, T)> = None;
     for &t in times.iter().filter(|&&t| t >= after) {
-        let serving: Vec<usize> = (0..nodes)
-            .filter(|&n| view_at(&hs[n], t).serving())
-            .collect();
-        match (&open, serving.len() >= 2) {
-            (None, true) => open = Some((t, serving)),
-            (Some((start, who)), false) => {
+        match (open.take(), bad(t)) {
+            (None, found) => open = found.map(|f| (t, f)),
+            (Some((start, what)), None) => {
                 if t - start > tolerance {
-                    out.push((*start, t, who.clone()));
+                    out.push((start, t, what));
                 }
-                open = None;
             }
-            _ => {}
+            (still, Some(_)) => open = still,
         }
     }
-    if let Some((start, who)) = open
+    if let Some((start, what)) = open
         && until - start > tolerance
     {
-        out.push((start, until, who));
+        out.push((start, until, what));
     }
     out
 }
@@ -359,13 +373,8 @@ pub fn apart(
         .iter()
         .map(|&v| (0..nodes).map(|n| history(log, n, v)).collect())
         .collect();
-    let mut times: Vec<Micros> = hs.iter().flatten().flatten().map(|(t, _)| *t).collect();
-    times.push(after);
-    times.sort_unstable();
-    times.dedup();
-    let mut out = Vec::new();
-    let mut open: Option<(Micros, Vec<Vec<usize>>)> = None;
-    for &t in times.iter().filter(|&&t| t >= after) {
+    let times: Vec<Micros> = hs.iter().flatten().flatten().map(|(t, _)| *t).collect();
+    spans(times, after, until, tolerance, |t| {
         let serving: Vec<Vec<usize>> = hs
             .iter()
             .map(|per_node| {
@@ -375,21 +384,6 @@ pub fn apart(
             })
             .collect();
         let same = serving.windows(2).all(|w| w[0] == w[1]);
-        match (&open, same) {
-            (None, false) => open = Some((t, serving)),
-            (Some((start, who)), true) => {
-                if t - start > tolerance {
-                    out.push((*start, t, who.clone()));
-                }
-                open = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some((start, who)) = open
-        && until - start > tolerance
-    {
-        out.push((start, until, who));
-    }
-    out
+        (!same).then_some(serving)
+    })
 }
