@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, Config, ConfigError, Effect, LogFormat, format_duration};
+use crate::config::{self, Config, Effect, LogFormat, format_duration};
+use crate::daemon::{self, RunOptions};
 use crate::status;
 
 #[derive(Debug, Parser)]
@@ -70,40 +71,6 @@ pub enum Command {
         #[arg(short, long, value_name = "OUT")]
         output: Option<PathBuf>,
     },
-}
-
-/// What `vrrpd run` hands to the daemon besides the validated config.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// The file `config` came from, re-read on SIGHUP.
-    pub config_path: PathBuf,
-}
-
-/// Why the daemon stopped with an error. [`exit_code`](RunError::exit_code) maps it.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// A configuration value the daemon refuses at start (exit 2), e.g. from
-    /// [`config::RouterConfig::to_core`] with the interface's address.
-    #[error("{}", .0.render())]
-    Config(#[from] ConfigError),
-    /// The host cannot run this configuration and the operator must change something
-    /// (exit 2). The message says exactly what, e.g. which sysctl to set.
-    #[error("{0}")]
-    Setup(String),
-    /// Anything else (exit 1).
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-    #[error(transparent)]
-    Other(#[from] Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl RunError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            RunError::Config(_) | RunError::Setup(_) => 2,
-            RunError::Io(_) | RunError::Other(_) => 1,
-        }
-    }
 }
 
 /// Loads the config for a command, printing the error with its source line on failure.
@@ -423,6 +390,37 @@ pub fn describe(c: &Config) -> String {
 
 fn std_duration(d: vrrp_core::Duration) -> std::time::Duration {
     std::time::Duration::from_micros(d.as_micros())
+}
+
+/// Runs one command line; what `main` returns.
+pub fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run { config, log_format } => run(config, log_format),
+        Command::Check { config } => check(&config),
+        Command::Status { json, addr, config } => status(json, addr, config),
+        Command::ImportKeepalived { file, output } => crate::import::run(&file, output.as_deref()),
+    }
+}
+
+/// `vrrpd run`: the daemon in the foreground until SIGTERM / SIGINT.
+fn run(config_path: PathBuf, log_format: Option<LogFormat>) -> ExitCode {
+    let cfg = match load(&config_path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let log_format = log_format.unwrap_or(cfg.log.format);
+    if let Err(e) = crate::logging::init(log_format, &cfg.log.level) {
+        eprintln!("vrrpd: logging: {e}");
+        return ExitCode::from(2);
+    }
+    match daemon::run(cfg, RunOptions { config_path }) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Logging is up, and its format is what the operator asked for.
+            tracing::error!("{e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,25 +3,12 @@
 //! there, and a start after a crash (state file or not) recovers first.
 
 mod datapath_common;
-#[allow(dead_code)]
-#[path = "../src/layout.rs"]
-mod layout;
-#[allow(dead_code)]
-#[path = "../src/relay.rs"]
-mod relay;
-#[allow(dead_code)]
-#[path = "../src/sysctl.rs"]
-mod sysctl;
-#[allow(dead_code)]
-#[path = "../src/tap.rs"]
-mod tap;
-
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use datapath_common::*;
-use layout::{Layout, LayoutError, LayoutSpec};
-use tap::Tap;
+use vrrp_host::datapath::layout::{Layout, LayoutError, LayoutSpec};
+use vrrp_host::datapath::tap::Tap;
 
 const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
 const VIP6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100));

@@ -44,7 +44,7 @@ use netlink_packet_route::route::{
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::sysctl;
+use super::sysctl;
 
 /// Where the state files live unless the daemon says otherwise.
 pub const DEFAULT_STATE_DIR: &str = "/run/vrrpd";
@@ -638,14 +638,7 @@ pub async fn uplink_mtu(uplink: &str) -> Result<u32> {
 }
 
 /// Undoes whatever an earlier vrrpd left for `spec` (a `kill -9`, a crash, a power cut of the
-/// container runtime). Returns whether there was anything to undo. [`Layout::apply`] calls this
-/// first; it is public for a `vrrpd cleanup`-style command, which does not exist yet.
-#[allow(dead_code)]
-pub async fn recover(spec: &LayoutSpec) -> Result<bool> {
-    let nl = Netlink::open()?;
-    recover_with(&nl, spec).await
-}
-
+/// container runtime). Returns whether there was anything to undo. [`Layout::apply`] runs it first.
 async fn recover_with(nl: &Netlink, spec: &LayoutSpec) -> Result<bool> {
     let path = spec.state_path();
     let mut state = read_state(&path)?;
@@ -930,8 +923,7 @@ impl Layout {
         remove_state(&self.state_path)
     }
 
-    // The recorded layout, for tests and a status view; the event loop has no use for it.
-    #[allow(dead_code)]
+    /// The layout as recorded before anything changed.
     pub fn snapshot(&self) -> &Snapshot {
         &self.snapshot
     }

@@ -8,7 +8,9 @@
 //! 1. [`Tap::recv_batch`] waits for readiness and reads every queued frame (up to the ring size);
 //! 2. [`Tap::drain_with`] shows each new frame to a classifier that sends it to the stack, relays
 //!    it (rewritten in place and written back into the TAP) or drops it;
-//! 3. `Interface::poll(now, &mut tap, ..)` consumes the frames left for the stack.
+//! 3. [`Tap::for_each_stack_frame`] hands the frames left for the stack to the routers' smoltcp
+//!    interfaces; between reads, routers transmit through [`Tap::transmitter`], which receives
+//!    nothing, so no router's poll takes a frame that belongs to all of them.
 //!
 //! Nothing here panics on an I/O error: failures are counted in [`TapCounters`] and logged.
 
@@ -20,6 +22,8 @@ use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
+
+use super::classify::{Verdict, report_from};
 
 /// Frames read per batch unless the caller asks otherwise.
 pub const DEFAULT_BATCH: usize = 64;
@@ -38,17 +42,6 @@ struct IfReq {
     name: [libc::c_char; libc::IFNAMSIZ],
     flags: libc::c_short,
     _pad: [u8; 22],
-}
-
-/// What the daemon decides for one received frame, before smoltcp sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Leave it for the smoltcp interface (ARP, VRRP, multicast).
-    Stack,
-    /// Write the (already rewritten) frame back into the TAP: traffic for a VIP bound for the kernel.
-    Relay,
-    /// Discard it.
-    Drop,
 }
 
 /// Totals since the device was opened. Plain counters: the event loop is single-threaded.
@@ -254,14 +247,11 @@ impl Tap {
         &self.writer.name
     }
 
-    // For the metrics endpoint; the event loop itself never needs them.
-    #[allow(dead_code)]
     pub fn counters(&self) -> TapCounters {
         self.writer.counters
     }
 
     /// Frames read and not yet consumed by the stack.
-    #[allow(dead_code)]
     pub fn pending(&self) -> usize {
         self.ring.len
     }
@@ -354,8 +344,7 @@ impl Tap {
     }
 
     /// Writes one frame into the TAP. Failures are counted and logged, and returned so a caller
-    /// that cares can tell. (The core transmits through the `Device` impl instead.)
-    #[allow(dead_code)]
+    /// that cares can tell. (The core transmits through [`Tap::transmitter`] instead.)
     pub fn send(&mut self, frame: &[u8]) -> io::Result<()> {
         let r = self.writer.write(frame);
         if r.is_ok() {
@@ -540,7 +529,7 @@ impl phy::TxToken for TapTxToken<'_> {
         if len <= w.scratch.len() {
             let r = f(&mut w.scratch[..len]);
             if let Some(mac) = w.report_mac {
-                crate::relay::report_from(&mut w.scratch[..len], mac);
+                report_from(&mut w.scratch[..len], mac);
             }
             let fd = w.fd.get_ref().as_raw_fd();
             // Same accounting as `Writer::write`, without borrowing the scratch twice.
@@ -566,31 +555,48 @@ impl phy::TxToken for TapTxToken<'_> {
     }
 }
 
-impl phy::Device for Tap {
-    type RxToken<'a> = TapRxToken<'a>;
-    type TxToken<'a> = TapTxToken<'a>;
+/// A [`phy::Device`] that transmits into the TAP and receives nothing: what a router's stack
+/// polls with outside [`Tap::for_each_stack_frame`]. Frames read from the TAP belong to every
+/// router on it, so no single router's poll may take one.
+pub struct TxDevice<'a> {
+    writer: &'a mut Writer,
+    mtu: usize,
+    burst: usize,
+}
+
+impl Tap {
+    /// The device a router's stack transmits through (timers, announcements, shutdown).
+    pub fn transmitter(&mut self) -> TxDevice<'_> {
+        TxDevice {
+            writer: &mut self.writer,
+            mtu: self.mtu,
+            burst: self.ring.bufs.len(),
+        }
+    }
+}
+
+impl phy::Device for TxDevice<'_> {
+    type RxToken<'a>
+        = TapRxToken<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = TapTxToken<'a>
+    where
+        Self: 'a;
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        let slot = self.ring.pop()?;
-        let len = self.ring.lens[slot];
-        Some((
-            TapRxToken {
-                frame: &self.ring.bufs[slot][..len],
-            },
-            TapTxToken {
-                writer: &mut self.writer,
-            },
-        ))
+        None
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<Self::TxToken<'_>> {
         Some(TapTxToken {
-            writer: &mut self.writer,
+            writer: self.writer,
         })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        capabilities(self.mtu, self.ring.bufs.len())
+        capabilities(self.mtu, self.burst)
     }
 }
 

@@ -1,8 +1,9 @@
-//! Classification of frames read from the TAP, and the relay of VIP traffic into the kernel.
+//! The user-space relay of VIP traffic into the kernel: the fallback where the kernel fast path
+//! cannot be installed, and the backstop for frames that reach the TAP while it lapses.
 //!
 //! While a virtual router is Active, its VIPs are local addresses on `lo` and smoltcp answers ARP
-//! for them with the virtual MAC, so clients send VIP traffic to the virtual MAC, which the bridge
-//! forwards to the TAP. [`Relay::verdict`] turns such a frame around: destination MAC = the
+//! for them with the virtual MAC, so clients send VIP traffic to the virtual MAC. A frame the
+//! bridge forwards to the TAP is turned around by [`Relay::verdict`]: destination MAC = the
 //! bridge's own, source MAC = the virtual MAC. Written back into the TAP, the bridge then delivers
 //! it to the local IP stack, where nginx (bound to 0.0.0.0) answers and the reply leaves through
 //! the kernel without crossing user space again.
@@ -10,91 +11,18 @@
 //! IPv6 works the same way with the IPv6 virtual MAC 00:00:5e:00:02:VRID, Neighbor Discovery in
 //! place of ARP. A link-local VIP is not relayed: the kernel scopes link-local addresses to an
 //! interface and would not take one of `lo`'s from the bridge, so smoltcp answers for it alone.
-//!
-//! Everything else smoltcp needs (ARP, Neighbor Discovery, VRRP = IP protocol 112, multicast)
-//! goes to the stack; unicast for an address we do not currently serve is dropped, as RFC 9568
-//! §6.4.2 requires of a Backup.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::tap::Verdict;
+use vrrp_core::wire::virtual_mac_octets;
 
-const ETH_HDR: usize = 14;
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_ARP: u16 = 0x0806;
-const ETHERTYPE_IPV6: u16 = 0x86dd;
-/// IP protocol number of VRRP (RFC 9568 §5.1.1.3).
-const PROTO_VRRP: u8 = 112;
-const PROTO_ICMPV6: u8 = 58;
-/// Router Solicitation ..= Redirect: Neighbor Discovery (RFC 4861 §4).
-const NDISC_TYPES: std::ops::RangeInclusive<u8> = 133..=137;
+use super::classify::{Verdict, classify};
 
-/// The IPv4 virtual router MAC address 00:00:5e:00:01:VRID (RFC 9568 §7.3).
-pub const fn virtual_mac(vrid: u8) -> [u8; 6] {
-    [0x00, 0x00, 0x5e, 0x00, 0x01, vrid]
-}
-
-/// The virtual MAC of `vrid` for a VIP of `vip`'s family (00:00:5e:00:02:VRID for IPv6).
+/// The virtual MAC of `vrid` for a VIP of `vip`'s family (RFC 9568 §7.3).
 pub fn virtual_mac_for(vrid: u8, vip: IpAddr) -> [u8; 6] {
     match vip {
-        IpAddr::V4(_) => virtual_mac(vrid),
-        IpAddr::V6(_) => [0x00, 0x00, 0x5e, 0x00, 0x02, vrid],
-    }
-}
-
-/// Decides what happens to one untagged Ethernet frame. `serves(dst_mac, dst_ip)` says whether
-/// unicast to `dst_ip` arriving at `dst_mac` is VIP traffic to relay.
-pub fn classify(frame: &[u8], serves: impl Fn([u8; 6], IpAddr) -> bool) -> Verdict {
-    if frame.len() < ETH_HDR {
-        return Verdict::Drop;
-    }
-    let dst_mac: [u8; 6] = frame[0..6].try_into().unwrap_or_default();
-    let ethertype = u16::from_be_bytes([frame[12], frame[13]]);
-    match ethertype {
-        ETHERTYPE_ARP => Verdict::Stack,
-        ETHERTYPE_IPV4 => {
-            let ip = &frame[ETH_HDR..];
-            if ip.len() < 20 || ip[0] >> 4 != 4 || ip[0] & 0x0f < 5 {
-                return Verdict::Drop;
-            }
-            let dst_ip = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
-            if ip[9] == PROTO_VRRP
-                || dst_mac[0] & 1 == 1
-                || dst_ip.is_multicast()
-                || dst_ip.is_broadcast()
-            {
-                Verdict::Stack
-            } else if serves(dst_mac, dst_ip.into()) {
-                Verdict::Relay
-            } else {
-                Verdict::Drop
-            }
-        }
-        ETHERTYPE_IPV6 => {
-            let ip = &frame[ETH_HDR..];
-            if ip.len() < 40 || ip[0] >> 4 != 6 {
-                return Verdict::Drop;
-            }
-            let next_header = ip[6];
-            let octets: [u8; 16] = ip[24..40].try_into().unwrap_or_default();
-            let dst_ip = Ipv6Addr::from(octets);
-            let ndisc =
-                next_header == PROTO_ICMPV6 && ip.get(40).is_some_and(|t| NDISC_TYPES.contains(t));
-            if next_header == PROTO_VRRP
-                || ndisc
-                || dst_mac[0] & 1 == 1
-                || dst_ip.is_multicast()
-                || dst_ip.is_unicast_link_local()
-            {
-                Verdict::Stack
-            } else if serves(dst_mac, dst_ip.into()) {
-                Verdict::Relay
-            } else {
-                Verdict::Drop
-            }
-        }
-        // VLAN tags, LLDP, STP and the like are not ours.
-        _ => Verdict::Drop,
+        IpAddr::V4(_) => virtual_mac_octets::<Ipv4Addr>(vrid),
+        IpAddr::V6(_) => virtual_mac_octets::<Ipv6Addr>(vrid),
     }
 }
 
@@ -102,7 +30,7 @@ pub fn classify(frame: &[u8], serves: impl Fn([u8; 6], IpAddr) -> bool) -> Verdi
 /// `bridge_mac`, the source the virtual MAC it was sent to, so the bridge keeps learning the
 /// virtual MAC on the TAP port. Frames shorter than an Ethernet header are left alone.
 pub fn rewrite_for_kernel(frame: &mut [u8], bridge_mac: [u8; 6]) {
-    if frame.len() < ETH_HDR {
+    if frame.len() < 14 {
         return;
     }
     frame.copy_within(0..6, 6);
@@ -144,56 +72,13 @@ impl Relay {
             .any(|&(vrid, vip)| vip == ip && virtual_mac_for(vrid, vip) == mac)
     }
 
-    /// Classifies `frame` and, when it is to be relayed, rewrites it in place: the classifier to
-    /// hand to [`crate::tap::Tap::drain_with`].
+    /// Classifies `frame` and, when it is to be relayed, rewrites it in place.
     pub fn verdict(&self, frame: &mut [u8]) -> Verdict {
         let v = classify(frame, |mac, ip| self.serves(mac, ip));
         if v == Verdict::Relay {
             rewrite_for_kernel(frame, self.bridge_mac);
         }
         v
-    }
-}
-
-/// IGMP (IP protocol 2).
-const PROTO_IGMP: u8 = 2;
-/// IPv6 Hop-by-Hop Options: MLD messages carry a Router Alert in one.
-const NH_HOP_BY_HOP: u8 = 0;
-/// MLDv1 report, MLDv2 report (RFC 2710, RFC 3810).
-const MLD_REPORTS: [u8; 2] = [131, 143];
-
-/// Whether `frame` is a multicast membership report: IGMP, or an MLD report (after at most a
-/// Hop-by-Hop header). Short or malformed frames are not.
-pub fn is_membership_report(frame: &[u8]) -> bool {
-    let Some(ethertype) = frame.get(12..14) else {
-        return false;
-    };
-    let ip = &frame[ETH_HDR.min(frame.len())..];
-    match u16::from_be_bytes([ethertype[0], ethertype[1]]) {
-        ETHERTYPE_IPV4 => ip.len() >= 20 && ip[0] >> 4 == 4 && ip[9] == PROTO_IGMP,
-        ETHERTYPE_IPV6 => {
-            if ip.len() < 40 || ip[0] >> 4 != 6 {
-                return false;
-            }
-            let (mut next, mut at) = (ip[6], 40);
-            if next == NH_HOP_BY_HOP {
-                let (Some(&nh), Some(&len)) = (ip.get(40), ip.get(41)) else {
-                    return false;
-                };
-                next = nh;
-                at += (usize::from(len) + 1) * 8;
-            }
-            next == PROTO_ICMPV6 && ip.get(at).is_some_and(|t| MLD_REPORTS.contains(t))
-        }
-        _ => false,
-    }
-}
-
-/// Gives a membership report the source MAC `mac` (see [`crate::tap::Tap::set_report_mac`]);
-/// leaves every other frame alone.
-pub fn report_from(frame: &mut [u8], mac: [u8; 6]) {
-    if is_membership_report(frame) {
-        frame[6..12].copy_from_slice(&mac);
     }
 }
 
@@ -205,6 +90,11 @@ pub fn on_lo(vip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::datapath::classify::{is_membership_report, report_from};
+
+    fn virtual_mac(vrid: u8) -> [u8; 6] {
+        virtual_mac_octets::<Ipv4Addr>(vrid)
+    }
 
     const BRIDGE: [u8; 6] = [0x02, 0x42, 0xc0, 0x00, 0x02, 0x01];
     const CLIENT: [u8; 6] = [0x02, 0x42, 0xc0, 0x00, 0x02, 0x32];
@@ -391,7 +281,7 @@ mod tests {
         let mut f = Vec::new();
         f.extend_from_slice(&[0x33, 0x33, 0, 0, 0, 0x16]);
         f.extend_from_slice(&virtual_mac_for(7, VIP6.into()));
-        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 36, NH_HOP_BY_HOP, 1]);
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 36, 0 /* Hop-by-Hop */, 1]);
         f.extend_from_slice(&Ipv6Addr::UNSPECIFIED.octets());
         f.extend_from_slice(&"ff02::16".parse::<Ipv6Addr>().unwrap().octets());
         f.extend_from_slice(&[58, 0, 5, 2, 0, 0, 1, 0]);
@@ -407,7 +297,7 @@ mod tests {
         report_from(&mut mld, BRIDGE);
         assert_eq!(mld[6..12], BRIDGE);
         let mut igmp = syn_to_vip();
-        igmp[14 + 9] = PROTO_IGMP;
+        igmp[14 + 9] = 2; // IGMP
         report_from(&mut igmp, BRIDGE);
         assert_eq!(igmp[6..12], BRIDGE);
         // Adverts, NAs and ordinary traffic keep their source (the virtual MAC for adverts).

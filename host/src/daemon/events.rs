@@ -1,0 +1,101 @@
+//! What the event loop does with the routers' events.
+
+use tracing::{debug, info, warn};
+use vrrp_core::State;
+
+use super::Daemon;
+use super::router::Event;
+use crate::hooks::StateEvent;
+
+impl Daemon {
+    /// Acts on what the routers reported: the data path serves an Active router's VIPs, the
+    /// status and the hooks hear of transitions; then the status takes every router's counters.
+    pub(super) fn handle_events(&mut self) {
+        let datapath = &mut self.datapath;
+        for (vrid, event) in std::mem::take(&mut self.events) {
+            let Some(r) = self.routers.iter().find(|r| r.vrid() == vrid) else {
+                continue;
+            };
+            // Events arrive every advert interval; a span per event would format and allocate
+            // even when nothing is logged. The VRID goes into each line instead.
+            match event {
+                Event::StateChange { from, to, reason } => {
+                    let router = &r.stack;
+                    info!(
+                        vrid, %from, %to, %reason,
+                        priority = router.priority(),
+                        "state change"
+                    );
+                    let Some(dp) = datapath.as_mut() else {
+                        continue;
+                    };
+                    if to == State::Active && r.vips.iter().all(|v| router.accepts(*v)) {
+                        dp.serve(vrid, &r.vips);
+                    } else if to == State::Active {
+                        // Accept_Mode off: ARP is answered, VIP traffic is not ours to take.
+                        info!(
+                            vrid,
+                            "accept mode off: VIP traffic is not relayed to the kernel"
+                        );
+                    } else {
+                        dp.stop(vrid);
+                    }
+                    let uptime = self.status.uptime();
+                    self.status.update(|s| {
+                        if let Some(rs) = s.router_mut(vrid) {
+                            rs.record_transition(from, to, reason, uptime);
+                        }
+                    });
+                    if let Some(h) = &self.hooks {
+                        h.notify(&StateEvent {
+                            vrid,
+                            from,
+                            to,
+                            reason,
+                            priority: router.priority(),
+                            vips: r.vips.clone(),
+                        });
+                    }
+                }
+                Event::Dropped { reason } => debug!(vrid, %reason, "advert dropped"),
+                Event::AddressMismatch { source } => {
+                    warn!(vrid, %source, "advert lists other virtual addresses than ours")
+                }
+                Event::TxDropped => warn!(vrid, "transmit queue full: frame dropped"),
+                Event::UnicastAdvert { priority, dst } => {
+                    if let Some(dp) = datapath.as_mut() {
+                        dp.transmit_unicast(vrid, dst, |buf| {
+                            r.stack.write_advert(priority, dst, buf)
+                        });
+                    }
+                }
+                Event::AdvertSent { priority } => debug!(vrid, priority, "advert sent"),
+                Event::AdvertReceived { source, priority } => {
+                    debug!(vrid, %source, priority, "advert received")
+                }
+                Event::Announced { frames } => debug!(vrid, frames, "VIPs announced (GARP / NA)"),
+                Event::NotAccepted => {}
+            }
+        }
+        let routers = &mut self.routers;
+        self.status.update(|s| {
+            for r in routers.iter_mut() {
+                if let Some(rs) = s.router_mut(r.vrid()) {
+                    let router = &r.stack;
+                    rs.set_stats(router.stats());
+                    rs.effective_priority = router.priority();
+                    // Runs once per loop turn (100 times a second at 10 ms): no allocation
+                    // unless something changed.
+                    let state = router.state().as_str();
+                    if rs.state != state {
+                        rs.state = state.to_owned();
+                    }
+                    if rs.primary.is_none() || r.primary_changed {
+                        rs.primary = Some(router.primary().to_string());
+                        r.primary_changed = false;
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,104 @@
+//! SIGHUP: the configuration re-read without a switchover where nothing changed.
+
+use tokio::sync::mpsc;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use super::Daemon;
+use super::router::Router;
+use crate::config::Config;
+use crate::health::{self, HealthEvent, HealthTable};
+use crate::hooks::Hooks;
+
+impl Daemon {
+    /// SIGHUP: re-read the config. Routers whose protocol parameters are unchanged keep running
+    /// (no switchover); checks, hooks and tracking are replaced. A changed router restarts
+    /// through Initialize, stepping down first if it was Active.
+    pub(super) async fn reload(&mut self) {
+        let new = match Config::load(&self.opts.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("reload refused, keeping the running config: {}", e.render());
+                return;
+            }
+        };
+        if new.interface != self.cfg.interface || new.status_listen != self.cfg.status_listen {
+            error!("reload refused: interface and status.listen need a restart");
+            return;
+        }
+        if new.supervise != self.cfg.supervise {
+            warn!("reload: supervise changes take effect at the next restart");
+        }
+        let old_vrids: Vec<u8> = self.routers.iter().map(|r| r.vrid()).collect();
+        let new_vrids: Vec<u8> = new.routers.iter().map(|r| r.vrid()).collect();
+        if old_vrids != new_vrids {
+            error!("reload refused: adding or removing virtual routers needs a restart");
+            return;
+        }
+        let now = self.clock.now();
+        for (r, rc) in self.routers.iter_mut().zip(&new.routers) {
+            if r.cfg.same_protocol(rc) {
+                r.cfg = rc.clone();
+                continue;
+            }
+            if !rc.core.vips().into_iter().eq(r.stack.vips()) {
+                warn!(
+                    vrid = r.vrid(),
+                    "reload changes the VIPs: lo is updated at the next restart"
+                );
+            }
+            info!(
+                vrid = r.vrid(),
+                "reload changes protocol parameters: restarting this router"
+            );
+            let events = &mut self.events;
+            let vrid = r.vrid();
+            let Some(dp) = self.datapath.as_mut() else {
+                return;
+            };
+            r.stack
+                .shutdown(now, &mut dp.transmitter(), &mut |e| events.push((vrid, e)));
+            let primary = r.stack.primary();
+            match Router::new(rc.clone(), primary, &mut dp.transmitter(), now) {
+                Ok(mut fresh) => {
+                    fresh.stack.startup(now);
+                    fresh.started = true;
+                    *r = fresh;
+                }
+                Err(e) => error!(vrid, "reload: {e}; the router stays in Initialize"),
+            }
+        }
+        // Checks that keep their name and definition keep their verdict: a reload must not count
+        // a healthy nginx as down until its new probe has run `rise` times.
+        let mut health = HealthTable::new(&new);
+        for c in &new.checks {
+            let same = self.cfg.checks.iter().any(|o| o == c);
+            if let (true, Some(up)) = (same, self.health.state(&c.name)) {
+                health.apply(&HealthEvent {
+                    check: c.name.clone(),
+                    up,
+                    detail: "carried over the reload".into(),
+                });
+            }
+        }
+        self.health = health;
+        self._checks = {
+            let (tx, rx) = mpsc::channel(64);
+            self.health_rx = rx;
+            health::spawn(&new.checks, tx)
+        };
+        self._checks.report_mode(&self.status);
+        if let Some(old) = self
+            .hooks
+            .replace(Hooks::spawn(&new.notify, &new.interface))
+        {
+            tokio::spawn(old.close().instrument(info_span!("old hooks")));
+        }
+        for r in &mut self.routers {
+            let p = self.health.priority(&r.cfg);
+            r.stack.set_priority(now, p);
+        }
+        self.cfg = new;
+        info!("configuration reloaded");
+        self.handle_events();
+    }
+}

@@ -1,0 +1,405 @@
+//! The data path: everything between the wire and the routers' smoltcp stacks.
+//!
+//! ```text
+//!   uplink ── bridge ── TAP ── [tap] ── [classify] ──┬── Stack  → the routers (Routers::frame)
+//!              │                                     ├── Relay  → rewritten, back into the TAP
+//!              │                                     └── Drop
+//!              └── kernel: VIPs on lo, nginx; unicast adverts → [unicast] → Routers::unicast*
+//! ```
+//!
+//! [`DataPath::start`] makes the kernel settings ([`sysctl`]), opens the TAP ([`tap`]), bridges
+//! it with the uplink ([`layout`]) and puts the VIPs on `lo`; [`DataPath::shutdown`] undoes all
+//! of it. The event loop waits in [`DataPath::recv`], then hands what was read to the routers
+//! with [`DataPath::ingest`]; on a router's state changes it calls [`DataPath::serve`] /
+//! [`DataPath::stop`]; routers transmit through [`DataPath::transmitter`] and
+//! [`DataPath::transmit_unicast`]. Nothing outside this module touches a socket or netlink for
+//! frames.
+
+pub mod classify;
+pub mod layout;
+pub mod relay;
+pub mod sysctl;
+pub mod tap;
+pub mod unicast;
+
+use std::io;
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::PathBuf;
+
+use smoltcp::wire::Ipv6Packet;
+use tracing::{debug, info, warn};
+
+use layout::{Addr, Layout, LayoutError, LayoutSpec};
+use relay::Relay;
+use tap::{FrameDevice, Tap, TxDevice};
+use unicast::{Received6, Unicast6Socket, UnicastSocket};
+
+/// What the data path hands to the virtual routers. The event loop implements it over its router
+/// table: the data path knows frames and sockets, not routers.
+pub trait Routers {
+    /// A frame for the routers' smoltcp interfaces (ARP, ND, multicast adverts): every router
+    /// polls `dev` in turn, rewinding it in between.
+    fn frame(&mut self, dev: &mut FrameDevice<'_>);
+    /// An IPv4 unicast advert (IP header included) for router `vrid`; `None` when the packet
+    /// is too short to name one.
+    fn unicast4(&mut self, vrid: Option<u8>, packet: &[u8], tx: &mut TxDevice<'_>);
+    /// An IPv6 unicast advert message (the kernel took the IP header) for router `vrid`.
+    fn unicast6(&mut self, vrid: Option<u8>, m: &Received6, tx: &mut TxDevice<'_>);
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataPathError {
+    /// The kernel settings cannot be made.
+    #[error(transparent)]
+    Sysctl(#[from] sysctl::SysctlError),
+    #[error("TAP {name} (/dev/net/tun): {source}")]
+    Tap {
+        name: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("uplink {uplink}: {source}")]
+    Uplink {
+        uplink: String,
+        #[source]
+        source: LayoutError,
+    },
+    #[error("interface layout: {0}")]
+    Layout(#[source] LayoutError),
+    #[error("{0}")]
+    StateDir(#[source] io::Error),
+    #[error("removing stale VIPs from lo: {0}")]
+    StaleVips(#[source] LayoutError),
+    #[error("adding VIP {vip} to lo: {source}")]
+    Vip {
+        vip: IpAddr,
+        #[source]
+        source: LayoutError,
+    },
+    #[error("raw socket for unicast adverts (peers): {0}")]
+    Unicast(#[source] io::Error),
+}
+
+/// Which unicast advert sockets to open: one per family that has routers with peers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UnicastFamilies {
+    pub v4: bool,
+    pub v6: bool,
+}
+
+/// The largest advert packet the core writes: an IPv6 header and 255 IPv6 addresses (an IPv4
+/// advert with options, 255 addresses and v2 authentication is shorter).
+const ADVERT_CAPACITY: usize = 40 + 8 + 16 * 255;
+
+pub struct DataPath {
+    tap: Tap,
+    relay: Relay,
+    layout: Layout,
+    /// The VIPs this data path put on `lo`.
+    vips: Vec<IpAddr>,
+    unicast: Option<UnicastSocket>,
+    unicast6: Option<Unicast6Socket>,
+    /// Unicast advert packets read but not yet handed to their router.
+    inbox: Vec<Vec<u8>>,
+    /// The same for IPv6: the messages with the IP header's fields.
+    inbox6: Vec<Received6>,
+    unicast_errors: u64,
+    /// Where the core writes a unicast advert packet.
+    advert: Box<[u8]>,
+}
+
+/// Interface names for the uplink's bridge and TAP (at most 15 bytes each).
+pub fn names(uplink: &str) -> (String, String) {
+    let short: String = uplink.chars().take(11).collect();
+    (format!("vbr-{short}"), format!("vtap-{short}"))
+}
+
+/// Where the layout's state file lives: one directory per network namespace, since `eth0` in one
+/// namespace is not `eth0` in another and `/run` may be shared between them (several nodes on one
+/// host, as in the tests; containers usually have their own `/run`).
+fn state_dir() -> io::Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let ns = std::fs::metadata("/proc/self/ns/net")
+        .map_err(|e| io::Error::new(e.kind(), format!("/proc/self/ns/net: {e}")))?;
+    Ok(std::path::Path::new(layout::DEFAULT_STATE_DIR).join(format!("netns-{}", ns.ino())))
+}
+
+impl DataPath {
+    /// Makes the kernel settings (before touching any interface, so a read-only /proc/sys
+    /// changes nothing), opens the TAP sized for the uplink's MTU, bridges it with the uplink
+    /// (undoing what a crashed run left first), and puts `vips` on `lo` (removing any other VIP
+    /// an earlier run left there). On failure nothing stays changed but the sysctls.
+    pub async fn start(
+        uplink: &str,
+        vips: &[IpAddr],
+        unicast: UnicastFamilies,
+    ) -> Result<DataPath, DataPathError> {
+        let (bridge, tap_name) = names(uplink);
+        for c in sysctl::ensure_vip_sysctls(&bridge)? {
+            info!("sysctl {c}");
+        }
+        let mut spec = LayoutSpec::new(uplink, &bridge, &tap_name);
+        spec.state_dir = state_dir().map_err(DataPathError::StateDir)?;
+        let uplink_err = |source| DataPathError::Uplink {
+            uplink: uplink.to_owned(),
+            source,
+        };
+        let mtu = layout::uplink_mtu(uplink).await.map_err(uplink_err)?;
+        let mut tap = Tap::open(&tap_name, mtu as usize, tap::DEFAULT_BATCH).map_err(|source| {
+            DataPathError::Tap {
+                name: tap_name.clone(),
+                source,
+            }
+        })?;
+        let layout = Layout::apply(&spec).await.map_err(DataPathError::Layout)?;
+        info!(%uplink, %bridge, tap = %tap.name(), "bridged the uplink with the TAP");
+        tap.set_report_mac(layout.bridge_mac());
+        let mut dp = DataPath {
+            relay: Relay::new(layout.bridge_mac()),
+            tap,
+            layout,
+            vips: Vec::new(),
+            unicast: None,
+            unicast6: None,
+            inbox: Vec::new(),
+            inbox6: Vec::new(),
+            unicast_errors: 0,
+            advert: vec![0; ADVERT_CAPACITY].into_boxed_slice(),
+        };
+        // From here on a failure must put the uplink back as it was.
+        match dp.finish_start(&bridge, vips, unicast).await {
+            Ok(()) => Ok(dp),
+            Err(e) => {
+                dp.shutdown().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn finish_start(
+        &mut self,
+        bridge: &str,
+        vips: &[IpAddr],
+        unicast: UnicastFamilies,
+    ) -> Result<(), DataPathError> {
+        let on_lo: Vec<IpAddr> = vips.iter().copied().filter(|v| relay::on_lo(*v)).collect();
+        let stale = self
+            .layout
+            .remove_stale_vips(&on_lo)
+            .await
+            .map_err(DataPathError::StaleVips)?;
+        if !stale.is_empty() {
+            warn!(?stale, "removed VIPs an earlier run left on lo");
+        }
+        // The VIPs stay on `lo` for the daemon's whole life, not only while Active: the kernel
+        // never answers ARP for them (`arp_ignore`), nothing reaches them unless the data path
+        // serves them, and a takeover then costs no netlink round trip on the failover path.
+        for &vip in &on_lo {
+            self.layout
+                .add_vip(vip)
+                .await
+                .map_err(|source| DataPathError::Vip { vip, source })?;
+            self.vips.push(vip);
+        }
+        if unicast.v4 {
+            self.unicast = Some(UnicastSocket::open().map_err(DataPathError::Unicast)?);
+        }
+        if unicast.v6 {
+            self.unicast6 = Some(Unicast6Socket::open(bridge).map_err(DataPathError::Unicast)?);
+        }
+        Ok(())
+    }
+
+    /// The node's own addresses (on the bridge), to choose advert sources and check peers.
+    pub fn addresses(&self) -> &[Addr] {
+        self.layout.addresses()
+    }
+
+    /// The node's IPv6 link-local address, the default source of IPv6 adverts.
+    pub fn link_local(&self) -> Option<Ipv6Addr> {
+        self.layout.link_local()
+    }
+
+    /// The TAP's frame counters since start.
+    pub fn tap_counters(&self) -> tap::TapCounters {
+        self.tap.counters()
+    }
+
+    /// The device routers transmit through outside [`DataPath::ingest`].
+    pub fn transmitter(&mut self) -> TxDevice<'_> {
+        self.tap.transmitter()
+    }
+
+    /// Router `vrid` became Active with Accept_Mode on: its VIP traffic goes to the kernel.
+    pub fn serve(&mut self, vrid: u8, vips: &[IpAddr]) {
+        self.relay.serve(vrid, vips);
+    }
+
+    /// Router `vrid` left Active (or does not accept VIP traffic): its VIP traffic stops.
+    pub fn stop(&mut self, vrid: u8) {
+        self.relay.stop(vrid);
+    }
+
+    /// Waits until the TAP or a unicast socket has something, and reads what is queued.
+    /// Cancel-safe: whatever a read returned is kept for the next [`DataPath::ingest`].
+    pub async fn recv(&mut self) -> io::Result<()> {
+        let DataPath {
+            tap,
+            unicast,
+            unicast6,
+            inbox,
+            inbox6,
+            ..
+        } = self;
+        tokio::select! {
+            r = tap.recv_batch() => r.map(drop).map_err(|e| io::Error::new(e.kind(), format!("TAP {}: {e}", tap.name()))),
+            r = recv_unicast(unicast, inbox) => r.map_err(|e| io::Error::new(e.kind(), format!("unicast advert socket: {e}"))),
+            r = recv_unicast6(unicast6, inbox6) => r.map_err(|e| io::Error::new(e.kind(), format!("IPv6 unicast advert socket: {e}"))),
+        }
+    }
+
+    /// Reads whatever is queued right now without waiting: after a freeze, what the others said
+    /// while we slept must reach the routers before their overdue timers fire.
+    pub fn recv_now(&mut self) {
+        if let Err(e) = self.tap.try_recv_batch() {
+            warn!("TAP {}: {e}", self.tap.name());
+        }
+        if let Some(u) = &mut self.unicast {
+            let inbox = &mut self.inbox;
+            if let Err(e) = u.try_recv_with(|p| inbox.push(p.to_vec())) {
+                warn!("unicast advert socket: {e}");
+            }
+        }
+        if let Some(u) = &mut self.unicast6 {
+            let inbox = &mut self.inbox6;
+            if let Err(e) = u.try_recv_with(|m| inbox.push(m)) {
+                warn!("IPv6 unicast advert socket: {e}");
+            }
+        }
+    }
+
+    /// Hands everything read so far to the routers: TAP frames batch by batch (VIP traffic
+    /// relayed to the kernel, the rest to every router's stack, reading on until the TAP is
+    /// empty), then the unicast adverts, each to its router.
+    pub fn ingest(&mut self, routers: &mut impl Routers) {
+        loop {
+            let relay = &self.relay;
+            let drained = self.tap.drain_with(|frame| relay.verdict(frame));
+            debug!(
+                stack = drained.stack,
+                relayed = drained.relayed,
+                dropped = drained.dropped,
+                "frames read from the TAP"
+            );
+            self.tap.for_each_stack_frame(|dev| routers.frame(dev));
+            match self.tap.try_recv_batch() {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    warn!("TAP {}: {e}", self.tap.name());
+                    break;
+                }
+            }
+        }
+        for packet in std::mem::take(&mut self.inbox) {
+            routers.unicast4(
+                unicast::vrid_of(&packet),
+                &packet,
+                &mut self.tap.transmitter(),
+            );
+        }
+        for m in std::mem::take(&mut self.inbox6) {
+            // Multicast adverts are the TAP's: the kernel joins no ff02::12, but should anything
+            // on the host join it, they must still be handled once.
+            if m.dst.is_multicast() {
+                continue;
+            }
+            routers.unicast6(
+                unicast::vrid_of_message(&m.message),
+                &m,
+                &mut self.tap.transmitter(),
+            );
+        }
+    }
+
+    /// Sends one unicast advert through the kernel, which resolves the peer with the node's own
+    /// MAC and address. `write` fills the buffer with the IP packet the core builds (as
+    /// `Stack::write_advert` does) and returns its length. A failure is logged (the first, then
+    /// every hundredth: each interval would repeat it) and counted.
+    pub fn transmit_unicast(
+        &mut self,
+        vrid: u8,
+        dst: IpAddr,
+        write: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) {
+        let sent = match write(&mut self.advert) {
+            None => Err(io::Error::other("advert not written")),
+            Some(len) => {
+                let packet = &self.advert[..len.min(self.advert.len())];
+                match dst {
+                    IpAddr::V4(dst) => match &self.unicast {
+                        Some(u) => u.send_to(packet, dst),
+                        None => Err(io::Error::other("no unicast socket")),
+                    },
+                    // The kernel writes the IPv6 header: send the message behind the core's.
+                    IpAddr::V6(dst) => match (&self.unicast6, Ipv6Packet::new_checked(packet)) {
+                        (Some(u), Ok(ip)) => u.send_to(ip.payload(), ip.src_addr(), dst),
+                        (None, _) => Err(io::Error::other("no IPv6 unicast socket")),
+                        (_, Err(_)) => Err(io::Error::other("advert not an IPv6 packet")),
+                    },
+                }
+            }
+        };
+        match sent {
+            Ok(()) => debug!(vrid, %dst, "unicast advert sent"),
+            Err(e) => {
+                self.unicast_errors += 1;
+                if self.unicast_errors % 100 == 1 {
+                    warn!(vrid, %dst, errors = self.unicast_errors, "unicast advert not sent: {e}");
+                }
+            }
+        }
+    }
+
+    /// Closes the TAP, takes the VIPs off `lo` and puts the uplink back as it was. Errors are
+    /// logged: at shutdown there is nobody left to hand them to.
+    pub async fn shutdown(self) {
+        let DataPath {
+            tap,
+            mut layout,
+            vips,
+            ..
+        } = self;
+        drop(tap);
+        for vip in vips {
+            if let Err(e) = layout.remove_vip(vip).await {
+                tracing::error!("removing VIP {vip} from lo: {e}");
+            }
+        }
+        if let Err(e) = layout.restore().await {
+            tracing::error!("restoring the interface layout: {e}");
+        }
+    }
+}
+
+/// Reads what the IPv6 unicast socket has queued into `inbox`; never resolves without a socket.
+async fn recv_unicast6(
+    socket: &mut Option<Unicast6Socket>,
+    inbox: &mut Vec<Received6>,
+) -> io::Result<()> {
+    match socket {
+        Some(s) => s.recv_with(|m| inbox.push(m)).await.map(drop),
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads what the unicast socket has queued into `inbox`; never resolves without a socket.
+async fn recv_unicast(
+    socket: &mut Option<UnicastSocket>,
+    inbox: &mut Vec<Vec<u8>>,
+) -> io::Result<()> {
+    match socket {
+        Some(s) => s.recv_with(|p| inbox.push(p.to_vec())).await.map(drop),
+        None => std::future::pending().await,
+    }
+}
