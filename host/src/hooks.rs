@@ -205,7 +205,6 @@ fn last_line(bytes: &[u8]) -> String {
 
 /// What one hook run did, for tests and for whoever wants to count hook failures.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // some fields are read only by tests and future reporters
 pub struct HookReport {
     pub command: String,
     pub event: StateEvent,
