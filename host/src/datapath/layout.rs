@@ -5,7 +5,7 @@
 //!   after:   bridge (the same addresses and routes, eth0's MAC)
 //!              ├── eth0     (port, no address)
 //!              └── tap      (port, IPv6 off; smoltcp with the virtual MAC sits behind it)
-//!            lo: + VIP/32 or VIP/128 while Active
+//!            lo: + every VIP/32 or VIP/128, for the daemon's whole life (see `DataPath::start`)
 //! ```
 //!
 //! The bridge takes the uplink's MAC so that neighbours' ARP and ND caches for the node's own
