@@ -12,7 +12,7 @@ use datapath_common::*;
 use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr};
 use vrrp_core::wire::virtual_mac_octets;
-use vrrp_host::datapath::classify::Verdict;
+use vrrp_host::datapath::classify::{Target, Verdict};
 use vrrp_host::datapath::tap::{FrameDevice, Tap, TxDevice};
 use vrrp_host::datapath::unicast::Received6;
 use vrrp_host::datapath::{self, DataPath, Routers, UnicastFamilies};
@@ -31,7 +31,7 @@ struct ArpAnswerer<'i, 's> {
 }
 
 impl Routers for ArpAnswerer<'_, '_> {
-    fn frame(&mut self, dev: &mut FrameDevice<'_>) {
+    fn frame(&mut self, _: Target, dev: &mut FrameDevice<'_>) {
         self.iface.poll(self.now, dev, self.sockets);
     }
     fn unicast4(&mut self, _: Option<u8>, _: &[u8], _: &mut TxDevice<'_>) {}

@@ -10,6 +10,7 @@ use vrrp_core::{ConfigError, Instant};
 
 use super::RunError;
 use crate::config::{CoreConfig, MAX_ADDRS, RouterConfig};
+use crate::datapath::classify::Target;
 use crate::datapath::layout::Addr;
 use crate::datapath::tap::{FrameDevice, TxDevice};
 use crate::datapath::unicast::Received6;
@@ -105,13 +106,27 @@ impl Table<'_> {
 }
 
 impl datapath::Routers for Table<'_> {
-    fn frame(&mut self, dev: &mut FrameDevice<'_>) {
+    fn frame(&mut self, target: Target, dev: &mut FrameDevice<'_>) {
+        let mut handled = false;
         for r in self.routers.iter_mut() {
+            let ours = match target {
+                Target::Advert { v6, vrid } => r.vrid() == vrid && r.cfg.core.is_v6() == v6,
+                Target::Owner(ip) => r.vips.contains(&ip),
+                Target::All => true,
+            };
+            if !ours {
+                continue;
+            }
+            handled = true;
             dev.rewind();
             let vrid = r.vrid();
             let events = &mut *self.events;
             r.stack
                 .poll_ingress(self.now, dev, &mut |e| events.push((vrid, e)));
+        }
+        if !handled && matches!(target, Target::Advert { .. }) {
+            self.status
+                .update(|s| s.count_unmatched_drop(DropReason::Vrid));
         }
     }
 

@@ -9,8 +9,8 @@
 use std::net::IpAddr;
 
 use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6ExtHeader,
-    Ipv6Packet,
+    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, IpProtocol,
+    Ipv4Packet, Ipv6Address, Ipv6ExtHeader, Ipv6Packet,
 };
 
 /// What the daemon decides for one received frame.
@@ -81,6 +81,68 @@ pub fn classify(frame: &[u8], serves: impl Fn([u8; 6], IpAddr) -> bool) -> Verdi
     }
 }
 
+/// Which virtual routers a frame for the stack concerns, so that each frame costs one router's
+/// work rather than every router's: with N routers on a link, N adverts per interval handed to N
+/// interfaces each would grow with N squared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A VRRP advert for this VRID (of the IPv6 or IPv4 family): its router alone.
+    Advert { v6: bool, vrid: u8 },
+    /// An ARP request or a Neighbor Solicitation for this address: the router that has it as a
+    /// VIP, and only while Active does that router answer.
+    Owner(IpAddr),
+    /// Anything else the stack takes (membership queries, other ND, ARP replies): every router.
+    All,
+}
+
+/// Neighbor Solicitation (RFC 4861 §4.3).
+const NDISC_NS: u8 = 135;
+
+/// The routers a frame already judged [`Verdict::Stack`] is for.
+pub fn target(frame: &[u8]) -> Target {
+    let Ok(eth) = EthernetFrame::new_checked(frame) else {
+        return Target::All;
+    };
+    let vrrp = vrrp_core::wire::IP_PROTOCOL;
+    match eth.ethertype() {
+        EthernetProtocol::Arp => match ArpPacket::new_checked(eth.payload()) {
+            Ok(arp) if arp.operation() == ArpOperation::Request => {
+                match <[u8; 4]>::try_from(arp.target_protocol_addr()) {
+                    Ok(ip) => Target::Owner(IpAddr::from(ip)),
+                    Err(_) => Target::All,
+                }
+            }
+            _ => Target::All,
+        },
+        EthernetProtocol::Ipv4 => match Ipv4Packet::new_checked(eth.payload()) {
+            // The VRID is the second octet of the advert in both versions (RFC 9568 §5.1).
+            Ok(ip) if u8::from(ip.next_header()) == vrrp => match ip.payload().get(1) {
+                Some(&vrid) => Target::Advert { v6: false, vrid },
+                None => Target::All,
+            },
+            _ => Target::All,
+        },
+        EthernetProtocol::Ipv6 => match Ipv6Packet::new_checked(eth.payload()) {
+            Ok(ip) if u8::from(ip.next_header()) == vrrp => match ip.payload().get(1) {
+                Some(&vrid) => Target::Advert { v6: true, vrid },
+                None => Target::All,
+            },
+            Ok(ip) if ip.next_header() == IpProtocol::Icmpv6 => {
+                let icmp = ip.payload();
+                match (icmp.first(), icmp.get(8..24)) {
+                    (Some(&NDISC_NS), Some(t)) => match <[u8; 16]>::try_from(t) {
+                        Ok(t) => Target::Owner(IpAddr::V6(Ipv6Address::from(t))),
+                        Err(_) => Target::All,
+                    },
+                    _ => Target::All,
+                }
+            }
+            _ => Target::All,
+        },
+        _ => Target::All,
+    }
+}
+
 /// Whether `frame` is a multicast membership report: IGMP, or an MLD report (after at most a
 /// Hop-by-Hop header). Short or malformed frames are not.
 pub fn is_membership_report(frame: &[u8]) -> bool {
@@ -122,5 +184,90 @@ pub fn report_from(frame: &mut [u8], mac: [u8; 6]) {
     if is_membership_report(frame) {
         let mut eth = EthernetFrame::new_unchecked(frame);
         eth.set_src_addr(EthernetAddress(mac));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn eth(ethertype: [u8; 2], dst: [u8; 6], payload: &[u8]) -> Vec<u8> {
+        let mut f = dst.to_vec();
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x50]);
+        f.extend_from_slice(&ethertype);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn ipv4(proto: u8, dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+        let len = (20 + payload.len()) as u16;
+        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 255, proto, 0, 0, 192, 0, 2, 50];
+        ip[2..4].copy_from_slice(&len.to_be_bytes());
+        ip.extend_from_slice(&dst);
+        ip.extend_from_slice(payload);
+        eth([0x08, 0x00], [0x01, 0x00, 0x5e, 0, 0, 0x12], &ip)
+    }
+
+    fn ipv6(nh: u8, payload: &[u8]) -> Vec<u8> {
+        let mut ip = vec![0x60, 0, 0, 0];
+        ip.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        ip.extend_from_slice(&[nh, 255]);
+        ip.extend_from_slice(&Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x50).octets());
+        ip.extend_from_slice(&Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12).octets());
+        ip.extend_from_slice(payload);
+        eth([0x86, 0xdd], [0x33, 0x33, 0, 0, 0, 0x12], &ip)
+    }
+
+    #[test]
+    fn adverts_go_to_the_router_of_their_vrid_and_family() {
+        let advert = [0x31, 51, 100, 1, 0, 100, 0, 0, 198, 51, 100, 100];
+        let f = ipv4(112, [224, 0, 0, 18], &advert);
+        assert_eq!(classify(&f, |_, _| false), Verdict::Stack);
+        assert_eq!(
+            target(&f),
+            Target::Advert {
+                v6: false,
+                vrid: 51
+            }
+        );
+        let f = ipv6(112, &advert);
+        assert_eq!(target(&f), Target::Advert { v6: true, vrid: 51 });
+        // Too short to name a VRID: every router sees it, and each counts it as malformed.
+        assert_eq!(target(&ipv4(112, [224, 0, 0, 18], &[0x31])), Target::All);
+    }
+
+    #[test]
+    fn arp_requests_and_solicitations_go_to_the_owner_of_the_address() {
+        let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 0x50, 192, 0, 2, 50];
+        arp.extend_from_slice(&[0; 6]);
+        arp.extend_from_slice(&[198, 51, 100, 100]);
+        let f = eth([0x08, 0x06], [0xff; 6], &arp);
+        assert_eq!(
+            target(&f),
+            Target::Owner(Ipv4Addr::new(198, 51, 100, 100).into())
+        );
+        // A reply is for whoever asked.
+        let mut reply = arp.clone();
+        reply[7] = 2;
+        assert_eq!(target(&eth([0x08, 0x06], [0xff; 6], &reply)), Target::All);
+
+        let vip6 = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100);
+        let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+        ns.extend_from_slice(&vip6.octets());
+        assert_eq!(target(&ipv6(58, &ns)), Target::Owner(vip6.into()));
+        // A Router Advertisement is everybody's.
+        let mut ra = ns.clone();
+        ra[0] = 134;
+        assert_eq!(target(&ipv6(58, &ra)), Target::All);
+    }
+
+    #[test]
+    fn anything_malformed_or_else_goes_to_every_router() {
+        let f = ipv4(2, [224, 0, 0, 1], &[0x11, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(target(&f), Target::All);
+        for len in 0..f.len() {
+            assert_eq!(target(&f[..len]), Target::All, "len {len}");
+        }
     }
 }

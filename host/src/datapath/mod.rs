@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use smoltcp::wire::Ipv6Packet;
 use tracing::{debug, info, warn};
 
+use classify::Target;
 use layout::{Addr, Layout, LayoutError, LayoutSpec};
 use relay::Relay;
 use tap::{FrameDevice, Tap, TxDevice};
@@ -38,8 +39,8 @@ use unicast::{Received6, Unicast6Socket, UnicastSocket};
 /// table: the data path knows frames and sockets, not routers.
 pub trait Routers {
     /// A frame for the routers' smoltcp interfaces (ARP, ND, multicast adverts): every router
-    /// polls `dev` in turn, rewinding it in between.
-    fn frame(&mut self, dev: &mut FrameDevice<'_>);
+    /// that `target` names polls `dev` in turn, rewinding it in between.
+    fn frame(&mut self, target: Target, dev: &mut FrameDevice<'_>);
     /// An IPv4 unicast advert (IP header included) for router `vrid`; `None` when the packet
     /// is too short to name one.
     fn unicast4(&mut self, vrid: Option<u8>, packet: &[u8], tx: &mut TxDevice<'_>);
@@ -291,7 +292,8 @@ impl DataPath {
                 dropped = drained.dropped,
                 "frames read from the TAP"
             );
-            self.tap.for_each_stack_frame(|dev| routers.frame(dev));
+            self.tap
+                .for_each_stack_frame(|dev| routers.frame(classify::target(dev.frame()), dev));
             match self.tap.try_recv_batch() {
                 Ok(0) => break,
                 Ok(_) => {}

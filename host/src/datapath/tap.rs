@@ -391,6 +391,11 @@ pub struct FrameDevice<'a> {
 }
 
 impl FrameDevice<'_> {
+    /// The frame this device receives.
+    pub fn frame(&self) -> &[u8] {
+        self.frame
+    }
+
     /// Makes the frame receivable again, for the next interface.
     pub fn rewind(&mut self) {
         self.unread = true;
