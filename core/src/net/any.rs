@@ -8,7 +8,7 @@ use smoltcp::phy::Device;
 
 use super::{Event, Stack};
 use crate::wire::DropReason;
-use crate::{Instant, State, Stats};
+use crate::{Duration, Instant, State, Stats};
 
 /// One [`Stack`] of either family. `N` bounds its VIP and peer lists.
 // The variants differ by the address lists' size only; a driver holds a handful of them.
@@ -149,6 +149,11 @@ impl<const N: usize> AnyStack<'_, N> {
 
     pub fn primary(&self) -> IpAddr {
         either!(self, s => s.router().config().primary.into())
+    }
+
+    /// Active_Down_Interval as this router computes it now (RFC 9568 §6.1).
+    pub fn active_down_interval(&self) -> Duration {
+        either!(self, s => s.router().active_down_interval())
     }
 
     /// The configured VIPs, in order.
