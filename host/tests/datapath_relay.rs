@@ -126,7 +126,7 @@ fn a_client_reaches_a_kernel_listener_through_the_vip_relay() {
             );
 
             // Active: smoltcp answers ARP with the virtual MAC, the relay carries the traffic.
-            dp.serve(VRID, &[VIP.into()]);
+            dp.serve(VRID, &[VIP.into()], Duration::from_secs(3));
             iface.update_ip_addrs(|a| {
                 a.push(IpCidr::new(IpAddress::Ipv4(VIP), 24)).unwrap();
             });

@@ -1,11 +1,19 @@
 //! What the event loop does with the routers' events.
 
+use std::time::Duration;
+
 use tracing::{debug, info, warn};
 use vrrp_core::State;
 
 use super::Daemon;
-use super::router::Event;
+use super::router::{AnyStack, Event};
 use crate::hooks::StateEvent;
+
+/// How long an Active router's VIP traffic may go to the kernel after its last advert: its
+/// Active_Down_Interval, after which a Backup takes over.
+fn lease(stack: &AnyStack) -> Duration {
+    Duration::from_micros(stack.active_down_interval().as_micros())
+}
 
 impl Daemon {
     /// Acts on what the routers reported: the data path serves an Active router's VIPs, the
@@ -30,7 +38,7 @@ impl Daemon {
                         continue;
                     };
                     if to == State::Active && r.vips.iter().all(|v| router.accepts(*v)) {
-                        dp.serve(vrid, &r.vips);
+                        dp.serve(vrid, &r.vips, lease(&r.stack));
                     } else if to == State::Active {
                         // Accept_Mode off: ARP is answered, VIP traffic is not ours to take.
                         info!(
@@ -69,7 +77,12 @@ impl Daemon {
                         });
                     }
                 }
-                Event::AdvertSent { priority } => debug!(vrid, priority, "advert sent"),
+                Event::AdvertSent { priority } => {
+                    debug!(vrid, priority, "advert sent");
+                    if let Some(dp) = datapath.as_mut() {
+                        dp.renew(vrid, lease(&r.stack));
+                    }
+                }
                 Event::AdvertReceived { source, priority } => {
                     debug!(vrid, %source, priority, "advert received")
                 }

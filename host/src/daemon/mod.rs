@@ -183,6 +183,7 @@ impl Daemon {
             let Some(datapath) = self.datapath.as_mut() else {
                 return Ok(());
             };
+            let mut received = false;
             tokio::select! {
                 biased;
                 _ = sigterm.recv() => {
@@ -196,7 +197,7 @@ impl Daemon {
                 _ = sighup.recv() => self.reload().await,
                 r = datapath.recv() => {
                     r.map_err(|e| RunError::Other(e.into()))?;
-                    self.ingest();
+                    received = true;
                 }
                 Some(ev) = self.health_rx.recv() => self.health_changed(ev),
                 status = wait_child(&mut self.child) => {
@@ -217,14 +218,27 @@ impl Daemon {
             // socket), so look at every queue ourselves: what the others said while we slept
             // must reach the routers before their overdue timers fire. A punctual wake-up
             // (every advert interval) skips the extra reads.
-            if self.note_freeze(wake) >= LATE_WAKE {
-                if let Some(dp) = self.datapath.as_mut() {
-                    dp.recv_now();
-                }
-                self.ingest();
-            }
+            self.after_wake(wake, received);
             self.poll();
         }
+    }
+
+    /// Whatever woke the loop, what was read goes to the routers before any timer runs. After
+    /// a freeze any branch can win the race (the timer, the TAP, the unicast socket), so every
+    /// queue is read here: what the others said while we slept must reach the routers before
+    /// their overdue timers fire, and VIP traffic that waited through the freeze is stale. A
+    /// punctual wake-up (every advert interval) skips the extra reads.
+    fn after_wake(&mut self, wake: Instant, received: bool) {
+        let late = self.note_freeze(wake);
+        if late >= LATE_WAKE
+            && let Some(dp) = self.datapath.as_mut()
+        {
+            dp.recv_now();
+            dp.discard_stale(late);
+        } else if !received {
+            return;
+        }
+        self.ingest();
     }
 
     /// How late the wake-up for `deadline` is. A wake-up long after the deadline means the

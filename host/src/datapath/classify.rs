@@ -22,6 +22,9 @@ pub enum Verdict {
     Relay,
     /// Discard it.
     Drop,
+    /// Discard it and count it as stale: VIP traffic that waited in the TAP through a freeze
+    /// longer than Active_Down_Interval, whose clients have moved to the new Active since.
+    Stale,
 }
 
 /// Router Solicitation ..= Redirect: Neighbor Discovery (RFC 4861 §4).
@@ -31,12 +34,12 @@ const MLD_REPORTS: [u8; 2] = [131, 143];
 
 /// Decides what happens to one untagged Ethernet frame. `serves(dst_mac, dst_ip)` says whether
 /// unicast to `dst_ip` arriving at `dst_mac` is VIP traffic to relay.
-pub fn classify(frame: &[u8], serves: impl Fn([u8; 6], IpAddr) -> bool) -> Verdict {
+pub fn classify(frame: &[u8], mut serves: impl FnMut([u8; 6], IpAddr) -> bool) -> Verdict {
     let Ok(eth) = EthernetFrame::new_checked(frame) else {
         return Verdict::Drop;
     };
     let dst_mac = eth.dst_addr();
-    let to_stack = |unicast_ip: Option<IpAddr>| match unicast_ip {
+    let mut to_stack = |unicast_ip: Option<IpAddr>| match unicast_ip {
         None => Verdict::Stack,
         Some(_) if dst_mac.is_multicast() => Verdict::Stack,
         Some(ip) if serves(dst_mac.0, ip) => Verdict::Relay,

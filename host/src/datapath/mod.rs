@@ -25,6 +25,7 @@ pub mod unicast;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use smoltcp::wire::Ipv6Packet;
 use tracing::{debug, info, warn};
@@ -105,8 +106,21 @@ pub struct DataPath {
     /// The same for IPv6: the messages with the IP header's fields.
     inbox6: Vec<Received6>,
     unicast_errors: u64,
+    /// The routers whose VIPs are served, with their leases.
+    served: Vec<Served>,
+    /// Routers whose VIP traffic in the TAP is stale until the end of the next ingest.
+    stale: Vec<u8>,
+    /// The stale frame count when [`DataPath::discard_stale`] was called.
+    stale_before: u64,
     /// Where the core writes a unicast advert packet.
     advert: Box<[u8]>,
+}
+
+/// A router whose VIP traffic goes to the kernel, and how long its last advert keeps it so.
+#[derive(Clone, Copy, Debug)]
+struct Served {
+    vrid: u8,
+    lease: Duration,
 }
 
 /// Interface names for the uplink's bridge and TAP (at most 15 bytes each).
@@ -165,6 +179,9 @@ impl DataPath {
             inbox: Vec::new(),
             inbox6: Vec::new(),
             unicast_errors: 0,
+            served: Vec::new(),
+            stale: Vec::new(),
+            stale_before: 0,
             advert: vec![0; ADVERT_CAPACITY].into_boxed_slice(),
         };
         // From here on a failure must put the uplink back as it was.
@@ -231,14 +248,41 @@ impl DataPath {
         self.tap.transmitter()
     }
 
-    /// Router `vrid` became Active with Accept_Mode on: its VIP traffic goes to the kernel.
-    pub fn serve(&mut self, vrid: u8, vips: &[IpAddr]) {
+    /// Router `vrid` became Active with Accept_Mode on: its VIP traffic goes to the kernel for
+    /// `lease` (its Active_Down_Interval), renewed at each of its adverts ([`DataPath::renew`]).
+    pub fn serve(&mut self, vrid: u8, vips: &[IpAddr], lease: Duration) {
         self.relay.serve(vrid, vips);
+        self.served.retain(|s| s.vrid != vrid);
+        self.served.push(Served { vrid, lease });
+    }
+
+    /// Router `vrid` sent an advert while serving: its lease runs `lease` from now.
+    pub fn renew(&mut self, vrid: u8, lease: Duration) {
+        if let Some(s) = self.served.iter_mut().find(|s| s.vrid == vrid) {
+            s.lease = lease;
+        }
     }
 
     /// Router `vrid` left Active (or does not accept VIP traffic): its VIP traffic stops.
     pub fn stop(&mut self, vrid: u8) {
         self.relay.stop(vrid);
+        self.served.retain(|s| s.vrid != vrid);
+    }
+
+    /// The daemon did not run for `frozen_for`: VIP traffic of a router whose lease is shorter
+    /// that waited in the TAP meanwhile is dropped and counted at the next
+    /// [`DataPath::ingest`], never relayed. Its clients have moved to the Active that took
+    /// over, and the kernel could only answer such a frame with a reset or a stray SYN-ACK.
+    /// Frames queued in the last `lease` of the freeze cannot be told from older ones; they
+    /// are dropped too (a retransmission away from the new Active).
+    pub fn discard_stale(&mut self, frozen_for: Duration) {
+        self.stale_before = self.tap.counters().stale;
+        self.stale = self
+            .served
+            .iter()
+            .filter(|s| s.lease < frozen_for)
+            .map(|s| s.vrid)
+            .collect();
     }
 
     /// Waits until the TAP or a unicast socket has something, and reads what is queued.
@@ -284,12 +328,15 @@ impl DataPath {
     /// empty), then the unicast adverts, each to its router.
     pub fn ingest(&mut self, routers: &mut impl Routers) {
         loop {
-            let relay = &self.relay;
-            let drained = self.tap.drain_with(|frame| relay.verdict(frame));
+            let (relay, stale) = (&self.relay, &self.stale);
+            let drained = self
+                .tap
+                .drain_with(|frame| relay.verdict_unless(frame, |vrid| stale.contains(&vrid)));
             debug!(
                 stack = drained.stack,
                 relayed = drained.relayed,
                 dropped = drained.dropped,
+                stale = drained.stale,
                 "frames read from the TAP"
             );
             self.tap
@@ -302,6 +349,16 @@ impl DataPath {
                     break;
                 }
             }
+        }
+        if !self.stale.is_empty() {
+            let dropped = self.tap.counters().stale - self.stale_before;
+            if dropped > 0 {
+                info!(
+                    dropped,
+                    "VIP frames that waited through the freeze dropped as stale"
+                );
+            }
+            self.stale.clear();
         }
         for packet in std::mem::take(&mut self.inbox) {
             routers.unicast4(

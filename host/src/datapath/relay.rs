@@ -67,18 +67,38 @@ impl Relay {
 
     /// Whether unicast to `ip` sent to `mac` is ours to relay.
     pub fn serves(&self, mac: [u8; 6], ip: IpAddr) -> bool {
+        self.router_for(mac, ip).is_some()
+    }
+
+    /// The router whose VIP `ip` at `mac` is, while it is served.
+    fn router_for(&self, mac: [u8; 6], ip: IpAddr) -> Option<u8> {
         self.served
             .iter()
-            .any(|&(vrid, vip)| vip == ip && virtual_mac_for(vrid, vip) == mac)
+            .find(|&&(vrid, vip)| vip == ip && virtual_mac_for(vrid, vip) == mac)
+            .map(|&(vrid, _)| vrid)
     }
 
     /// Classifies `frame` and, when it is to be relayed, rewrites it in place.
     pub fn verdict(&self, frame: &mut [u8]) -> Verdict {
-        let v = classify(frame, |mac, ip| self.serves(mac, ip));
-        if v == Verdict::Relay {
-            rewrite_for_kernel(frame, self.bridge_mac);
+        self.verdict_unless(frame, |_| false)
+    }
+
+    /// As [`Relay::verdict`], but VIP traffic of a router for which `stale(vrid)` holds is
+    /// dropped instead of relayed (see `DataPath::discard_stale`).
+    pub fn verdict_unless(&self, frame: &mut [u8], stale: impl Fn(u8) -> bool) -> Verdict {
+        let mut vrid = None;
+        let v = classify(frame, |mac, ip| {
+            vrid = self.router_for(mac, ip);
+            vrid.is_some()
+        });
+        match (v, vrid) {
+            (Verdict::Relay, Some(vrid)) if stale(vrid) => Verdict::Stale,
+            (Verdict::Relay, _) => {
+                rewrite_for_kernel(frame, self.bridge_mac);
+                Verdict::Relay
+            }
+            (v, _) => v,
         }
-        v
     }
 }
 
@@ -132,6 +152,26 @@ mod tests {
         assert_eq!(f[12..14], [0x08, 0x00]);
         // The IP packet is untouched: the kernel sees exactly what the client sent.
         assert_eq!(f[14..], ip_before[..]);
+    }
+
+    #[test]
+    fn stale_vip_traffic_is_dropped_not_rewritten() {
+        let mut f = syn_to_vip();
+        let before = f.clone();
+        assert_eq!(
+            relay().verdict_unless(&mut f, |vrid| vrid == 7),
+            Verdict::Stale
+        );
+        assert_eq!(f, before, "a stale frame is not rewritten");
+        // Another router's staleness does not touch this one's traffic.
+        assert_eq!(
+            relay().verdict_unless(&mut f, |vrid| vrid == 9),
+            Verdict::Relay
+        );
+        // Nor does staleness make the stack's frames disappear.
+        let mut vrrp = syn_to_vip();
+        vrrp[14 + 9] = 112;
+        assert_eq!(relay().verdict_unless(&mut vrrp, |_| true), Verdict::Stack);
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct TapCounters {
     pub relayed: u64,
     /// Frames the classifier dropped.
     pub filtered: u64,
+    /// VIP frames dropped because they waited through a freeze (see [`Verdict::Stale`]).
+    pub stale: u64,
 }
 
 /// Frames read but not yet consumed, oldest first. The buffers are allocated once in [`Tap::open`].
@@ -336,6 +338,10 @@ impl Tap {
                     self.writer.counters.filtered += 1;
                     stats.dropped += 1;
                 }
+                Verdict::Stale => {
+                    self.writer.counters.stale += 1;
+                    stats.stale += 1;
+                }
             }
         }
         ring.len = kept;
@@ -450,6 +456,7 @@ pub struct DrainStats {
     pub stack: usize,
     pub relayed: usize,
     pub dropped: usize,
+    pub stale: usize,
 }
 
 /// Reads frames into the ring until `EAGAIN` or the ring is full. Returns the frames added and
