@@ -348,15 +348,7 @@ impl RouterConfig {
     }
 }
 
-/// What a failing check does to the routers that track it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// Added to the priority: a positive weight while the check is up, a negative one while it
-    /// is down (keepalived's convention, so either polarity can be expressed).
-    Weight(i16),
-    /// While down, the priority is 0: an Active steps down, a Backup never takes over.
-    Fault,
-}
+pub use vrrp_core::track::Effect;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckKind {

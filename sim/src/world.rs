@@ -14,6 +14,8 @@ use std::rc::Rc;
 
 use bumpalo::Bump;
 use vrrp_core::net::{Buffers, Event, Resources, Stack};
+pub use vrrp_core::track::Effect;
+use vrrp_core::track::{Tracked, effective_priority};
 use vrrp_core::wire::DropReason;
 use vrrp_core::{Config, Instant, Reason, State, Stats};
 
@@ -172,40 +174,6 @@ pub struct Track {
     pub effect: Effect,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// Priority 0 while the link is down: an Active steps down, a Backup never takes over.
-    Fault,
-    /// Added while the link is down if negative, while it is up if positive.
-    Weight(i16),
-}
-
-/// The priority a router runs with, given the one it would run with untracked (`base`, 0 for a
-/// failed health check) and the links it tracks. The rule of vrrpd's `effective_priority`: a
-/// fault wins; weights add up and clamp to 1..=254, so only an untouched owner keeps 255.
-pub fn tracked_priority<'a>(
-    base: u8,
-    tracks: impl IntoIterator<Item = &'a (String, Effect)>,
-    down: &[String],
-) -> u8 {
-    if base == 0 {
-        return 0;
-    }
-    let mut sum: i32 = 0;
-    for (link, effect) in tracks {
-        let up = !down.contains(link);
-        match *effect {
-            Effect::Fault if !up => return 0,
-            Effect::Weight(w) if (w > 0) == up => sum += i32::from(w),
-            _ => {}
-        }
-    }
-    if sum == 0 {
-        return base;
-    }
-    (i32::from(base) + sum).clamp(1, 254) as u8
-}
-
 /// Something done to the world at a scheduled instant.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -334,6 +302,19 @@ impl Vr<'_> {
     fn priority(&self, down: &[String]) -> u8 {
         tracked_priority(self.base, &self.tracks, down)
     }
+}
+
+/// The priority a router runs with, given the one it would run with untracked (`base`, 0 for a
+/// failed health check), the links it tracks and the node's links without carrier: vrrpd's
+/// rule, [`effective_priority`], with a link up while it has carrier.
+fn tracked_priority(base: u8, tracks: &[(String, Effect)], down: &[String]) -> u8 {
+    effective_priority(
+        base,
+        tracks.iter().map(|(link, effect)| Tracked {
+            effect: *effect,
+            up: Some(!down.contains(link)),
+        }),
+    )
 }
 
 struct Node<'b> {
