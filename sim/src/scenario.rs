@@ -383,7 +383,7 @@ impl Parser {
                 format!("vrid {vrid} is not declared (add a `vrid {vrid} vip ...` line)")
             })?
             .clone();
-        if self.nodes[node].routers.iter().any(|c| c.vrid() == vrid) {
+        if self.nodes[node].routers.iter().any(|c| Vrid::of(c) == vrid) {
             return Err(format!("router joins vrid {vrid} twice"));
         }
         let spec = &self.nodes[node];
@@ -594,7 +594,7 @@ impl Parser {
             let spec = &self.nodes[node];
             if let Some(v) = vrids
                 .iter()
-                .find(|v| !spec.routers.iter().any(|c| c.vrid() == **v))
+                .find(|v| !spec.routers.iter().any(|c| Vrid::of(c) == **v))
             {
                 return Err(format!(
                     "router {} does not serve vrid {v} (its `vrrp {} {v}` line must come first)",
@@ -660,7 +660,7 @@ impl Parser {
             return Ok(v);
         }
         match self.nodes[node].routers.as_slice() {
-            [only] => Ok(only.vrid()),
+            [only] => Ok(Vrid::of(only)),
             _ => Err(format!(
                 "router {} serves several VRIDs (or none yet): say `vrid N`",
                 self.nodes[node].name
@@ -1507,7 +1507,7 @@ expect single-active vrid 10v6
         };
         assert_eq!((c.vrid, c.priority, c.adver_interval), (10, 150, 10));
         assert_eq!(c.vips.len(), 2);
-        assert_eq!(s.nodes[1].routers[1].vrid(), Vrid::v4(20));
+        assert_eq!(Vrid::of(&s.nodes[1].routers[1]), Vrid::v4(20));
         assert_eq!(
             s.expects[1],
             Expect::State {

@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 
 use bumpalo::Bump;
-use vrrp_core::net::{Buffers, Event, Resources, Stack};
+use vrrp_core::net::{Buffers, Event, Resources};
 pub use vrrp_core::track::Effect;
 use vrrp_core::track::{Tracked, effective_priority};
 use vrrp_core::wire::DropReason;
@@ -65,44 +65,14 @@ impl std::fmt::Display for Vrid {
 }
 
 /// The configuration of one virtual router of either family.
-#[derive(Debug, Clone)]
-pub enum RouterConfig {
-    V4(VrConfig),
-    V6(V6Config),
-}
+pub type RouterConfig = vrrp_core::net::AnyConfig<MAX_VIPS>;
 
-impl From<VrConfig> for RouterConfig {
-    fn from(c: VrConfig) -> RouterConfig {
-        RouterConfig::V4(c)
-    }
-}
-
-impl From<V6Config> for RouterConfig {
-    fn from(c: V6Config) -> RouterConfig {
-        RouterConfig::V6(c)
-    }
-}
-
-impl RouterConfig {
-    pub fn vrid(&self) -> Vrid {
-        match self {
-            RouterConfig::V4(c) => Vrid::v4(c.vrid),
-            RouterConfig::V6(c) => Vrid::v6(c.vrid),
-        }
-    }
-
-    pub fn priority(&self) -> u8 {
-        match self {
-            RouterConfig::V4(c) => c.priority,
-            RouterConfig::V6(c) => c.priority,
-        }
-    }
-
-    /// The IPv4 config, if this is an IPv4 router.
-    pub fn v4(&self) -> Option<&VrConfig> {
-        match self {
-            RouterConfig::V4(c) => Some(c),
-            RouterConfig::V6(_) => None,
+impl Vrid {
+    /// The identity of the router `config` configures.
+    pub fn of(config: &RouterConfig) -> Vrid {
+        Vrid {
+            id: config.vrid(),
+            v6: config.is_v6(),
         }
     }
 }
@@ -130,15 +100,8 @@ fn new_stack<'b>(
 ) -> AnyStack<'b> {
     let resources = arena.alloc(Resources::new());
     let buffers = arena.alloc(Buffers::new());
-    const VALID: &str = "configs are validated when the scenario is loaded";
-    match config {
-        RouterConfig::V4(c) => {
-            AnyStack::V4(Stack::new(c, port, resources, buffers, now).expect(VALID))
-        }
-        RouterConfig::V6(c) => {
-            AnyStack::V6(Stack::new(c, port, resources, buffers, now).expect(VALID))
-        }
-    }
+    AnyStack::new(config, port, resources, buffers, now)
+        .expect("configs are validated when the scenario is loaded")
 }
 
 /// The link every node has: its port on the simulated segment, which carries the adverts.
@@ -407,7 +370,7 @@ impl<'b> Sim<'b> {
                 .iter()
                 .map(|c| Vr {
                     config: c.clone(),
-                    vrid: c.vrid(),
+                    vrid: Vrid::of(c),
                     stack: None,
                     port: Port::new(spec.queue),
                     wake: None,
@@ -416,7 +379,7 @@ impl<'b> Sim<'b> {
                     tracks: spec
                         .tracks
                         .iter()
-                        .filter(|t| t.vrid == c.vrid())
+                        .filter(|t| t.vrid == Vrid::of(c))
                         .map(|t| (t.link.clone(), t.effect))
                         .collect(),
                 })
