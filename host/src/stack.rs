@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use smoltcp::phy::Device;
-use vrrp_core::net::{Buffers, Event as CoreEvent, Resources, Stack};
+use vrrp_core::net::{Buffers, Event as CoreEvent, Resources};
 use vrrp_core::{ConfigError, Instant};
 
 use crate::config::{CoreConfig, MAX_ADDRS};
@@ -24,8 +24,5 @@ pub fn new_stack<D: Device + ?Sized>(
 ) -> Result<AnyStack, ConfigError> {
     let resources = Box::leak(Box::new(Resources::new()));
     let buffers = Box::leak(Box::new(Buffers::new()));
-    Ok(match core {
-        CoreConfig::V4(c) => AnyStack::V4(Stack::new(c, device, resources, buffers, now)?),
-        CoreConfig::V6(c) => AnyStack::V6(Stack::new(c, device, resources, buffers, now)?),
-    })
+    AnyStack::new(core.0, device, resources, buffers, now)
 }
