@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# P6: footprint of vrrp-core + its smoltcp binding in a minimal thumbv7em-none-eabihf image, and
-# the size of one virtual router's state on this host.
+# BENCHMARKS.md P6: footprint of vrrp-core + its smoltcp binding in a minimal
+# thumbv7em-none-eabihf image, and the size of one virtual router's state on this host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add thumbv7em-none-eabihf >/dev/null 2>&1 || true

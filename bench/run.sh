@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Issue 6 benchmarks. Each one writes its figures, the exact command, the date and the machine
-# into its section of BENCHMARKS.md (between `<!-- bench:<id>:begin -->` and `<!-- bench:<id>:end -->`;
-# hand-written analysis lives outside the markers and survives reruns).
+# The benchmarks of BENCHMARKS.md. Each one writes its figures, the exact command, the date and the
+# machine into its section of BENCHMARKS.md (between `<!-- bench:<id>:begin -->` and
+# `<!-- bench:<id>:end -->`; hand-written analysis lives outside the markers and survives reruns).
 #
 #   bench/run.sh P1        # P1-P3: failover (pause/resume), keepalived and vrrpd interleaved
 #   bench/run.sh P4        # VIP data path (wrk), keepalived anchor

@@ -4,6 +4,7 @@
 //! - [`router`]: the sans-IO state machine of one virtual router.
 //! - [`net`]: the binding that runs a router on a `smoltcp` interface over any
 //!   `smoltcp::phy::Device`. It is the only module that names smoltcp types.
+//! - [`track`]: the priority a router runs with, given the checks it tracks.
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -11,6 +12,7 @@ pub mod config;
 mod log;
 pub mod net;
 pub mod router;
+pub mod track;
 pub mod wire;
 
 pub use config::{Config, ConfigError, Garp};

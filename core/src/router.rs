@@ -30,6 +30,7 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order of the RFC: drivers list them (metrics) from here.
     pub const ALL: [State; 3] = [State::Initialize, State::Backup, State::Active];
 
     pub const fn as_str(self) -> &'static str {
@@ -66,6 +67,7 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason: drivers list them (a counter per reason, at 0 before the first) from here.
     pub const ALL: [Reason; 6] = [
         Reason::Startup,
         Reason::AddressOwner,
@@ -92,6 +94,20 @@ impl fmt::Display for Reason {
         f.write_str(self.as_str())
     }
 }
+
+// A variant missing from `ALL` would be missing from every list built from it (a fresh metrics
+// exposition): these matches stop compiling when a variant is added, until `ALL` is looked at.
+const _: fn(State) = |s| match s {
+    State::Initialize | State::Backup | State::Active => {}
+};
+const _: fn(Reason) = |r| match r {
+    Reason::Startup
+    | Reason::AddressOwner
+    | Reason::ActiveDown
+    | Reason::HigherPriority
+    | Reason::Fault
+    | Reason::Shutdown => {}
+};
 
 /// What the router asks its driver to do, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

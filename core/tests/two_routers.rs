@@ -47,7 +47,7 @@ fn election_failover_failback() {
     assert_eq!(seg.state(1), State::Backup);
 }
 
-/// Issue budget: the state of one virtual router (4 VIPs) fits in 256 bytes.
+/// The RAM budget of a small board: the state of one virtual router (4 VIPs) fits in 256 bytes.
 #[test]
 fn router_state_fits_its_budget() {
     let size = std::mem::size_of::<vrrp_core::VirtualRouter<4>>();

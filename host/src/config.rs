@@ -78,87 +78,30 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
+use vrrp_core::net::AnyConfig;
 use vrrp_core::wire::{Auth, ChecksumMode, Version};
 
 /// Capacity of the VIP list and of the peer list of one virtual router in this build.
 pub const MAX_ADDRS: usize = 8;
 
-/// The core's per-router configuration, at this build's capacity, of either family.
-// One per virtual router, for the daemon's lifetime: boxing the larger IPv6 variant would
-// save nothing worth an indirection.
-#[allow(clippy::large_enum_variant)]
+/// The core's per-router configuration ([`AnyConfig`]), at this build's capacity, of either
+/// family, with its address lists as `Vec`s for the callers that keep or index them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CoreConfig {
-    V4(vrrp_core::Config<MAX_ADDRS, Ipv4Addr>),
-    V6(vrrp_core::Config<MAX_ADDRS, Ipv6Addr>),
-}
+pub struct CoreConfig(pub AnyConfig<MAX_ADDRS>);
 
-/// Evaluates `$e` with `$c` bound to the family-specific core configuration.
-macro_rules! either {
-    ($self:expr, $c:ident => $e:expr) => {
-        match $self {
-            CoreConfig::V4($c) => $e,
-            CoreConfig::V6($c) => $e,
-        }
-    };
+impl std::ops::Deref for CoreConfig {
+    type Target = AnyConfig<MAX_ADDRS>;
+    fn deref(&self) -> &AnyConfig<MAX_ADDRS> {
+        &self.0
+    }
 }
 
 impl CoreConfig {
-    pub fn is_v6(&self) -> bool {
-        matches!(self, CoreConfig::V6(_))
-    }
-    pub fn vrid(&self) -> u8 {
-        either!(self, c => c.vrid)
-    }
-    pub fn version(&self) -> Version {
-        either!(self, c => c.version)
-    }
-    pub fn priority(&self) -> u8 {
-        either!(self, c => c.priority)
-    }
-    pub fn adver_interval(&self) -> u16 {
-        either!(self, c => c.adver_interval)
-    }
-    pub fn preempt(&self) -> bool {
-        either!(self, c => c.preempt)
-    }
-    pub fn preempt_delay(&self) -> vrrp_core::Duration {
-        either!(self, c => c.preempt_delay)
-    }
-    pub fn accept_mode(&self) -> bool {
-        either!(self, c => c.accept_mode)
-    }
-    pub fn checksum(&self) -> ChecksumMode {
-        either!(self, c => c.checksum)
-    }
-    pub fn vip_prefix_len(&self) -> u8 {
-        either!(self, c => c.vip_prefix_len)
-    }
-    pub fn auth(&self) -> Auth {
-        either!(self, c => c.auth)
-    }
-    pub fn garp(&self) -> vrrp_core::Garp {
-        either!(self, c => c.garp)
-    }
-    #[cfg(test)]
-    pub fn primary(&self) -> IpAddr {
-        either!(self, c => c.primary.into())
-    }
     pub fn vips(&self) -> Vec<IpAddr> {
-        either!(self, c => c.vips.iter().map(|&a| a.into()).collect())
+        self.0.vips().collect()
     }
     pub fn peers(&self) -> Vec<IpAddr> {
-        either!(self, c => c.peers.iter().map(|&a| a.into()).collect())
-    }
-    pub fn validate(&self) -> Result<(), vrrp_core::ConfigError> {
-        either!(self, c => c.validate())
-    }
-    /// Skew_Time and Active_Down_Interval at the configured priority and interval.
-    pub fn timers(
-        &self,
-    ) -> Result<(vrrp_core::Duration, vrrp_core::Duration), vrrp_core::ConfigError> {
-        either!(self, c => vrrp_core::VirtualRouter::new(c.clone())
-            .map(|r| (r.skew_time(), r.active_down_interval())))
+        self.0.peers().collect()
     }
 }
 
@@ -325,9 +268,9 @@ impl RouterConfig {
     pub fn to_core(&self, interface_addr: IpAddr) -> Result<CoreConfig, ConfigError> {
         let mut core = self.core.clone();
         let primary = self.primary.unwrap_or(interface_addr);
-        match (&mut core, primary) {
-            (CoreConfig::V4(c), IpAddr::V4(p)) => c.primary = p,
-            (CoreConfig::V6(c), IpAddr::V6(p)) => c.primary = p,
+        match (&mut core.0, primary) {
+            (AnyConfig::V4(c), IpAddr::V4(p)) => c.primary = p,
+            (AnyConfig::V6(c), IpAddr::V6(p)) => c.primary = p,
             _ => {
                 return Err(self.at.table.error(format!(
                     "the interface address {primary} is not of the VIPs' family"
@@ -348,15 +291,7 @@ impl RouterConfig {
     }
 }
 
-/// What a failing check does to the routers that track it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// Added to the priority: a positive weight while the check is up, a negative one while it
-    /// is down (keepalived's convention, so either polarity can be expressed).
-    Weight(i16),
-    /// While down, the priority is 0: an Active steps down, a Backup never takes over.
-    Fault,
-}
+pub use vrrp_core::track::Effect;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckKind {
@@ -1227,7 +1162,7 @@ impl Validator<'_> {
                 c.auth = auth;
                 c.garp = garp;
                 c.peers = peers.iter().filter_map(unwrap).collect();
-                CoreConfig::$variant(c)
+                CoreConfig(AnyConfig::$variant(c))
             }};
         }
         // The placeholders stand in for the interface's address until run time (to_core); the

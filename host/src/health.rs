@@ -29,7 +29,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::config::{CheckConfig, CheckKind, Config, Effect, RouterConfig};
+use crate::config::{CheckConfig, CheckKind, Config, RouterConfig};
 use crate::proc_events::{self, Mode, Notice, ProcEvent};
 use crate::status::StatusHandle;
 
@@ -102,36 +102,7 @@ impl Debounce {
     }
 }
 
-/// One tracked check's contribution: its effect and its debounced state (`None` = undecided).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tracked {
-    pub effect: Effect,
-    pub up: Option<bool>,
-}
-
-/// The priority a router advertises given its configured `base` and the checks it tracks.
-///
-/// - Any `fault` check that is not up: 0 (the router steps down or stays Backup).
-/// - Otherwise `base` plus every positive weight whose check is up and every negative weight
-///   whose check is not up, clamped to 1..=254: only the configured address owner (255) may
-///   advertise 255, and then only while no weight applies.
-pub fn effective_priority(base: u8, tracked: impl IntoIterator<Item = Tracked>) -> u8 {
-    let mut sum: i32 = 0;
-    for t in tracked {
-        let up = t.up == Some(true);
-        match t.effect {
-            Effect::Fault if !up => return 0,
-            Effect::Fault => {}
-            Effect::Weight(w) if w > 0 && up => sum += i32::from(w),
-            Effect::Weight(w) if w < 0 && !up => sum += i32::from(w),
-            Effect::Weight(_) => {}
-        }
-    }
-    if base == 255 && sum == 0 {
-        return 255;
-    }
-    (i32::from(base) + sum).clamp(1, 254) as u8
-}
+pub use vrrp_core::track::{Tracked, effective_priority};
 
 /// The daemon's view of every check, fed with [`HealthEvent`]s.
 #[derive(Debug, Clone)]
@@ -593,63 +564,12 @@ async fn process_by_pidfile(pidfile: &Path) -> Result<i32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Effect;
     use std::collections::VecDeque;
     use std::net::SocketAddr;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
     use tokio::time::Instant;
-
-    fn t(effect: Effect, up: Option<bool>) -> Tracked {
-        Tracked { effect, up }
-    }
-
-    #[test]
-    fn priority_weights_fault_and_clamping() {
-        use Effect::{Fault, Weight};
-        assert_eq!(effective_priority(100, []), 100);
-        assert_eq!(effective_priority(100, [t(Weight(-60), Some(true))]), 100);
-        assert_eq!(effective_priority(100, [t(Weight(-60), Some(false))]), 40);
-        assert_eq!(
-            effective_priority(100, [t(Weight(-60), None)]),
-            40,
-            "undecided counts as down"
-        );
-        assert_eq!(effective_priority(100, [t(Weight(20), Some(true))]), 120);
-        assert_eq!(effective_priority(100, [t(Weight(20), Some(false))]), 100);
-        assert_eq!(effective_priority(100, [t(Weight(20), None)]), 100);
-        assert_eq!(
-            effective_priority(
-                100,
-                [t(Weight(20), Some(true)), t(Weight(-50), Some(false))]
-            ),
-            70
-        );
-        assert_eq!(
-            effective_priority(100, [t(Weight(-200), Some(false))]),
-            1,
-            "never below 1"
-        );
-        assert_eq!(
-            effective_priority(250, [t(Weight(50), Some(true))]),
-            254,
-            "never 255 by weight"
-        );
-        assert_eq!(effective_priority(255, [t(Weight(50), Some(true))]), 254);
-        assert_eq!(
-            effective_priority(255, [t(Weight(-10), Some(true))]),
-            255,
-            "owner while healthy"
-        );
-        assert_eq!(effective_priority(255, [t(Weight(-10), Some(false))]), 245);
-        assert_eq!(effective_priority(150, [t(Fault, Some(true))]), 150);
-        assert_eq!(effective_priority(150, [t(Fault, Some(false))]), 0);
-        assert_eq!(effective_priority(150, [t(Fault, None)]), 0);
-        assert_eq!(
-            effective_priority(255, [t(Weight(100), Some(true)), t(Fault, Some(false))]),
-            0,
-            "fault wins over any weight"
-        );
-    }
 
     #[test]
     fn debounce_rise_and_fall() {
@@ -1341,6 +1261,31 @@ mod tests {
         table.apply(&ev("disk", false));
         assert_eq!(table.priority(r1), 0);
         assert_eq!(table.state("web"), Some(true));
+    }
+
+    #[test]
+    fn table_owner_and_positive_weight() {
+        let text = "interface = \"eth0\"\n\
+            [[vrrp]]\nvrid = 1\npriority = 255\nprimary = \"192.0.2.1\"\n\
+            vips = [\"192.0.2.1\"]\ntrack = [\"web\"]\n\
+            [[vrrp]]\nvrid = 2\npriority = 100\nvips = [\"192.0.2.2\"]\ntrack = [\"web\"]\n\
+            [check.web]\nkind = \"tcp\"\naddr = \"127.0.0.1:80\"\nweight = 20\n";
+        let config = Config::parse(text, Path::new("t.toml")).unwrap();
+        let mut table = HealthTable::new(&config);
+        let (owner, r2) = (&config.routers[0], &config.routers[1]);
+        assert_eq!(
+            table.priority(owner),
+            255,
+            "undecided: a positive weight does not apply"
+        );
+        assert_eq!(table.priority(r2), 100);
+        table.apply(&HealthEvent {
+            check: "web".into(),
+            up: true,
+            detail: String::new(),
+        });
+        assert_eq!(table.priority(owner), 254, "a weight never yields 255");
+        assert_eq!(table.priority(r2), 120);
     }
 }
 

@@ -25,29 +25,6 @@ use tokio::net::{TcpListener, TcpStream};
 use vrrp_core::wire::DropReason;
 use vrrp_core::{Reason, State, Stats};
 
-/// Every transition reason, so that each counter exists (at 0) before its first increment.
-const REASONS: [Reason; 6] = [
-    Reason::Startup,
-    Reason::AddressOwner,
-    Reason::ActiveDown,
-    Reason::HigherPriority,
-    Reason::Fault,
-    Reason::Shutdown,
-];
-
-// A reason added to the core without being added to REASONS would be counted but missing from
-// a fresh exposition; this match stops compiling instead.
-const _: fn(Reason) = |r| match r {
-    Reason::Startup
-    | Reason::AddressOwner
-    | Reason::ActiveDown
-    | Reason::HigherPriority
-    | Reason::Fault
-    | Reason::Shutdown => {}
-};
-
-const STATES: [State; 3] = [State::Initialize, State::Backup, State::Active];
-
 /// What the daemon reports. Serialized as the `/status` JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -135,9 +112,12 @@ impl Snapshot {
                     priority: r.core.priority(),
                     effective_priority: r.core.priority(),
                     interval_ms: r.interval().as_millis() as u64,
-                    vips: r.core.vips().iter().map(|v| v.to_string()).collect(),
+                    vips: r.core.vips().into_iter().map(|v| v.to_string()).collect(),
                     primary: r.primary.map(|p| p.to_string()),
-                    transitions: REASONS.iter().map(|r| (r.as_str().to_owned(), 0)).collect(),
+                    transitions: Reason::ALL
+                        .iter()
+                        .map(|r| (r.as_str().to_owned(), 0))
+                        .collect(),
                     last_transition: None,
                     adverts_sent: 0,
                     adverts_received: 0,
@@ -294,7 +274,7 @@ pub fn render_metrics(s: &Snapshot) -> String {
     );
     for r in &s.routers {
         let vrid = r.vrid.to_string();
-        for state in STATES {
+        for state in State::ALL {
             let on = r.state == state.as_str();
             m.sample(&[("vrid", &vrid), ("state", state.as_str())], on.into());
         }

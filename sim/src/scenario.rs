@@ -1,20 +1,20 @@
 //! The scenario file: routers, their VRRP configs, timed faults and expectations, one statement
 //! per line, written to be read as a story. `sim/README.md` documents every statement; the
-//! files in `sim/scenarios/` are examples.
+//! files in `sim/scenarios/` are examples, and `sim/tests/scenarios.rs` runs every one of them and
+//! checks its expectations. This one is `sim/scenarios/seed-demo.vrrp`:
 //!
-//! ```text
-//! duration 30s
-//! router r1 192.0.2.11
-//! router r2 192.0.2.12
-//! vrid 10 vip 192.0.2.1 interval 1s
-//! vrrp r1 10 priority 150
-//! vrrp r2 10 priority 100
-//! at 10s pause r1
-//! at 16s resume r1
-//! expect r2 takeover at 13.609375s
-//! expect r1 silent 10s..16s
-//! expect r1 Active at 17s
-//! expect single-active after 4s
+#![doc = concat!("```text\n", include_str!("../scenarios/seed-demo.vrrp"), "```")]
+//!
+//! Run from Rust, with the scenario's seed:
+//!
+//! ```
+//! use vrrp_sim::scenario::Scenario;
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/seed-demo.vrrp");
+//! let scenario = Scenario::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+//! let outcome = vrrp_sim::run::run(&scenario, scenario.seed, false);
+//! assert!(outcome.passed(), "{:?}", outcome.checks);
+//! assert_eq!(outcome.checks.len(), 7);
 //! ```
 
 use std::collections::BTreeMap;
@@ -383,7 +383,7 @@ impl Parser {
                 format!("vrid {vrid} is not declared (add a `vrid {vrid} vip ...` line)")
             })?
             .clone();
-        if self.nodes[node].routers.iter().any(|c| c.vrid() == vrid) {
+        if self.nodes[node].routers.iter().any(|c| Vrid::of(c) == vrid) {
             return Err(format!("router joins vrid {vrid} twice"));
         }
         let spec = &self.nodes[node];
@@ -594,7 +594,7 @@ impl Parser {
             let spec = &self.nodes[node];
             if let Some(v) = vrids
                 .iter()
-                .find(|v| !spec.routers.iter().any(|c| c.vrid() == **v))
+                .find(|v| !spec.routers.iter().any(|c| Vrid::of(c) == **v))
             {
                 return Err(format!(
                     "router {} does not serve vrid {v} (its `vrrp {} {v}` line must come first)",
@@ -660,7 +660,7 @@ impl Parser {
             return Ok(v);
         }
         match self.nodes[node].routers.as_slice() {
-            [only] => Ok(only.vrid()),
+            [only] => Ok(Vrid::of(only)),
             _ => Err(format!(
                 "router {} serves several VRIDs (or none yet): say `vrid N`",
                 self.nodes[node].name
@@ -1507,7 +1507,7 @@ expect single-active vrid 10v6
         };
         assert_eq!((c.vrid, c.priority, c.adver_interval), (10, 150, 10));
         assert_eq!(c.vips.len(), 2);
-        assert_eq!(s.nodes[1].routers[1].vrid(), Vrid::v4(20));
+        assert_eq!(Vrid::of(&s.nodes[1].routers[1]), Vrid::v4(20));
         assert_eq!(
             s.expects[1],
             Expect::State {

@@ -319,7 +319,7 @@ impl Plan {
                     heal_at,
                     Action::Priority {
                         node: n,
-                        vrid: c.vrid(),
+                        vrid: Vrid::of(c),
                         priority: c.priority(),
                     },
                 ));
@@ -389,7 +389,7 @@ fn add_ipv6(
         let pos = spec
             .routers
             .iter()
-            .position(|c| c.vrid() == Vrid::v4(id))
+            .position(|c| Vrid::of(c) == Vrid::v4(id))
             .expect("joined");
         let v4 = spec.routers[pos].v4().expect("IPv4").clone();
         let (priority, interval) = if alone {
@@ -464,7 +464,7 @@ fn add_tracks(nodes: &mut [NodeSpec], all: &[Vrid], sync: Option<[Vrid; 2]>, ext
         let ca = spec
             .routers
             .iter()
-            .find(|c| c.vrid() == a)
+            .find(|c| Vrid::of(c) == a)
             .expect("joined")
             .clone();
         let (priority, interval, v3) = match &ca {
@@ -477,7 +477,7 @@ fn add_tracks(nodes: &mut [NodeSpec], all: &[Vrid], sync: Option<[Vrid; 2]>, ext
         };
         let v3 = v3 || b.v6;
         for c in spec.routers.iter_mut() {
-            if c.vrid() != a && c.vrid() != b {
+            if Vrid::of(c) != a && Vrid::of(c) != b {
                 continue;
             }
             match c {
@@ -571,7 +571,7 @@ fn top(nodes: &[NodeSpec], vrid: Vrid, excluded: &[usize]) -> usize {
             let c = nodes[n]
                 .routers
                 .iter()
-                .find(|c| c.vrid() == vrid)
+                .find(|c| Vrid::of(c) == vrid)
                 .expect("joined");
             (c.priority(), nodes[n].ip)
         })
@@ -681,7 +681,7 @@ pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
                     && matches!(e.kind, Kind::State { vrid: v, to: State::Active, .. } if v == vrid)
             });
             let spec = &plan.nodes[heir];
-            let adi = active_down_interval(router(spec, vrid));
+            let adi = router(spec, vrid).timers().expect("valid").1;
             let clock = Clock {
                 ppm: spec.drift_ppm,
             };
@@ -718,7 +718,7 @@ pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
             let clock = Clock {
                 ppm: spec.drift_ppm,
             };
-            let window = clock.global_len(u64::from(interval_cs(c)) * 10_000) - 1;
+            let window = clock.global_len(u64::from(c.adver_interval()) * 10_000) - 1;
             let all: Vec<(Micros, IpAddr)> = adverts_to(log, n, vrid)
                 .filter(|(_, p, _)| *p > 0)
                 .map(|(t, _, to)| (t, to))
@@ -727,7 +727,7 @@ pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
             dests.sort_unstable();
             dests.dedup();
             // A router with peers never sends to the group.
-            if has_peers(c)
+            if c.peers().next().is_some()
                 && let Some((t, to)) = all.iter().find(|(_, to)| to.is_multicast())
             {
                 violations.push(format!(
@@ -782,7 +782,7 @@ pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
                 let clock = Clock {
                     ppm: spec.drift_ppm,
                 };
-                clock.global_len(u64::from(interval_cs(router(spec, pair[0]))) * 10_000)
+                clock.global_len(u64::from(router(spec, pair[0]).adver_interval()) * 10_000)
             })
             .max()
             .unwrap_or(0);
@@ -873,33 +873,8 @@ fn fault_links(plan: &Plan, log: &[Entry], n: usize, vrid: Vrid, violations: &mu
 fn router(spec: &NodeSpec, vrid: Vrid) -> &RouterConfig {
     spec.routers
         .iter()
-        .find(|c| c.vrid() == vrid)
+        .find(|c| Vrid::of(c) == vrid)
         .expect("joined")
-}
-
-fn interval_cs(c: &RouterConfig) -> u16 {
-    match c {
-        RouterConfig::V4(c) => c.adver_interval,
-        RouterConfig::V6(c) => c.adver_interval,
-    }
-}
-
-fn has_peers(c: &RouterConfig) -> bool {
-    match c {
-        RouterConfig::V4(c) => !c.peers.is_empty(),
-        RouterConfig::V6(c) => !c.peers.is_empty(),
-    }
-}
-
-fn active_down_interval(c: &RouterConfig) -> vrrp_core::Duration {
-    match c {
-        RouterConfig::V4(c) => vrrp_core::VirtualRouter::new(c.clone())
-            .expect("valid")
-            .active_down_interval(),
-        RouterConfig::V6(c) => vrrp_core::VirtualRouter::new(c.clone())
-            .expect("valid")
-            .active_down_interval(),
-    }
 }
 
 /// Adverts `node` sent for `vrid`, with their destination, in order.

@@ -13,7 +13,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 
 use bumpalo::Bump;
-use vrrp_core::net::{Buffers, Event, Resources, Stack};
+use vrrp_core::net::{Buffers, Event, Resources};
+pub use vrrp_core::track::Effect;
+use vrrp_core::track::{Tracked, effective_priority};
 use vrrp_core::wire::DropReason;
 use vrrp_core::{Config, Instant, Reason, State, Stats};
 
@@ -63,44 +65,14 @@ impl std::fmt::Display for Vrid {
 }
 
 /// The configuration of one virtual router of either family.
-#[derive(Debug, Clone)]
-pub enum RouterConfig {
-    V4(VrConfig),
-    V6(V6Config),
-}
+pub type RouterConfig = vrrp_core::net::AnyConfig<MAX_VIPS>;
 
-impl From<VrConfig> for RouterConfig {
-    fn from(c: VrConfig) -> RouterConfig {
-        RouterConfig::V4(c)
-    }
-}
-
-impl From<V6Config> for RouterConfig {
-    fn from(c: V6Config) -> RouterConfig {
-        RouterConfig::V6(c)
-    }
-}
-
-impl RouterConfig {
-    pub fn vrid(&self) -> Vrid {
-        match self {
-            RouterConfig::V4(c) => Vrid::v4(c.vrid),
-            RouterConfig::V6(c) => Vrid::v6(c.vrid),
-        }
-    }
-
-    pub fn priority(&self) -> u8 {
-        match self {
-            RouterConfig::V4(c) => c.priority,
-            RouterConfig::V6(c) => c.priority,
-        }
-    }
-
-    /// The IPv4 config, if this is an IPv4 router.
-    pub fn v4(&self) -> Option<&VrConfig> {
-        match self {
-            RouterConfig::V4(c) => Some(c),
-            RouterConfig::V6(_) => None,
+impl Vrid {
+    /// The identity of the router `config` configures.
+    pub fn of(config: &RouterConfig) -> Vrid {
+        Vrid {
+            id: config.vrid(),
+            v6: config.is_v6(),
         }
     }
 }
@@ -128,15 +100,8 @@ fn new_stack<'b>(
 ) -> AnyStack<'b> {
     let resources = arena.alloc(Resources::new());
     let buffers = arena.alloc(Buffers::new());
-    const VALID: &str = "configs are validated when the scenario is loaded";
-    match config {
-        RouterConfig::V4(c) => {
-            AnyStack::V4(Stack::new(c, port, resources, buffers, now).expect(VALID))
-        }
-        RouterConfig::V6(c) => {
-            AnyStack::V6(Stack::new(c, port, resources, buffers, now).expect(VALID))
-        }
-    }
+    AnyStack::new(config, port, resources, buffers, now)
+        .expect("configs are validated when the scenario is loaded")
 }
 
 /// The link every node has: its port on the simulated segment, which carries the adverts.
@@ -170,40 +135,6 @@ pub struct Track {
     pub vrid: Vrid,
     pub link: String,
     pub effect: Effect,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// Priority 0 while the link is down: an Active steps down, a Backup never takes over.
-    Fault,
-    /// Added while the link is down if negative, while it is up if positive.
-    Weight(i16),
-}
-
-/// The priority a router runs with, given the one it would run with untracked (`base`, 0 for a
-/// failed health check) and the links it tracks. The rule of vrrpd's `effective_priority`: a
-/// fault wins; weights add up and clamp to 1..=254, so only an untouched owner keeps 255.
-pub fn tracked_priority<'a>(
-    base: u8,
-    tracks: impl IntoIterator<Item = &'a (String, Effect)>,
-    down: &[String],
-) -> u8 {
-    if base == 0 {
-        return 0;
-    }
-    let mut sum: i32 = 0;
-    for (link, effect) in tracks {
-        let up = !down.contains(link);
-        match *effect {
-            Effect::Fault if !up => return 0,
-            Effect::Weight(w) if (w > 0) == up => sum += i32::from(w),
-            _ => {}
-        }
-    }
-    if sum == 0 {
-        return base;
-    }
-    (i32::from(base) + sum).clamp(1, 254) as u8
 }
 
 /// Something done to the world at a scheduled instant.
@@ -336,6 +267,19 @@ impl Vr<'_> {
     }
 }
 
+/// The priority a router runs with, given the one it would run with untracked (`base`, 0 for a
+/// failed health check), the links it tracks and the node's links without carrier: vrrpd's
+/// rule, [`effective_priority`], with a link up while it has carrier.
+fn tracked_priority(base: u8, tracks: &[(String, Effect)], down: &[String]) -> u8 {
+    effective_priority(
+        base,
+        tracks.iter().map(|(link, effect)| Tracked {
+            effect: *effect,
+            up: Some(!down.contains(link)),
+        }),
+    )
+}
+
 struct Node<'b> {
     spec: NodeSpec,
     clock: Clock,
@@ -426,7 +370,7 @@ impl<'b> Sim<'b> {
                 .iter()
                 .map(|c| Vr {
                     config: c.clone(),
-                    vrid: c.vrid(),
+                    vrid: Vrid::of(c),
                     stack: None,
                     port: Port::new(spec.queue),
                     wake: None,
@@ -435,7 +379,7 @@ impl<'b> Sim<'b> {
                     tracks: spec
                         .tracks
                         .iter()
-                        .filter(|t| t.vrid == c.vrid())
+                        .filter(|t| t.vrid == Vrid::of(c))
                         .map(|t| (t.link.clone(), t.effect))
                         .collect(),
                 })

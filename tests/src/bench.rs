@@ -1,4 +1,4 @@
-//! The benchmarks of issue 6 (P1-P5) as library code, so that the full benchmarks
+//! The benchmarks BENCHMARKS.md P1-P5 as library code, so that the full benchmarks
 //! (`tests/tests/bench_*.rs`, ignored, run by `bench/run.sh`) and their smoke-size versions
 //! (`tests/tests/bench_smoke.rs`, in the normal test run) share one implementation.
 //!
@@ -159,8 +159,9 @@ pub fn append_measure(line: &str) {
     }
 }
 
-/// Writes the Markdown fragment of benchmark `id` (`P1`...) to `$VRRP_BENCH_MD_DIR/<id>.md` if
-/// that is set (bench/run.sh splices it into BENCHMARKS.md), and prints it.
+/// Writes the Markdown fragment of benchmark `id` (BENCHMARKS.md `P1`...) to
+/// `$VRRP_BENCH_MD_DIR/<id>.md` if that is set (bench/run.sh splices it into BENCHMARKS.md), and
+/// prints it.
 pub fn write_fragment(id: &str, md: &str) {
     println!("----- {id} -----\n{md}");
     if let Some(dir) = std::env::var_os("VRRP_BENCH_MD_DIR") {
@@ -182,7 +183,7 @@ pub fn attempt<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// P1-P3: failover.
+// BENCHMARKS.md P1-P3: failover.
 
 /// One configuration of the failover benchmark.
 #[derive(Debug, Clone)]
@@ -205,8 +206,9 @@ pub struct FailoverResults {
     pub failures: BTreeMap<(u64, &'static str), Vec<String>>,
 }
 
-/// P1-P3: `pause_resume` at each interval, `runs` times, both speakers in turn within each run
-/// so that they see the same machine load. No assertion on the figures (flaps are reported).
+/// BENCHMARKS.md P1-P3: `pause_resume` at each interval, `runs` times, both speakers in turn within
+/// each run so that they see the same machine load. No assertion on the figures (flaps are
+/// reported).
 pub fn failover(test: &str, prober: &str, spec: &FailoverRun) -> FailoverResults {
     let mut res = FailoverResults::default();
     for &interval in &spec.intervals {
@@ -270,7 +272,7 @@ impl FailoverResults {
         }
     }
 
-    /// The P1, P2 and P3 fragments.
+    /// The BENCHMARKS.md P1, P2 and P3 fragments.
     pub fn markdown(&self) -> [(&'static str, String); 3] {
         let (v, k) = ("vrrpd", "keepalived");
         let mut p1 = String::from(
@@ -374,7 +376,7 @@ fn speaker_static(s: &str) -> &'static str {
 }
 
 // ---------------------------------------------------------------------------------------------
-// P4: data path.
+// BENCHMARKS.md P4: data path.
 
 /// Starts nginx with keep-alive ([`crate::nginx::config_with`]) in `node`; waits until it listens on port 80.
 pub fn start_keepalive_nginx(lab: &Lab, node: &str, body: &str) -> ProcId {
@@ -519,9 +521,9 @@ pub struct Pair {
 /// Results of [`datapath`]: (speaker, close, conns) -> pairs.
 pub type DataPathResults = BTreeMap<(&'static str, bool, u32), Vec<Pair>>;
 
-/// P4: for each speaker, a lab with one router (r1, Active, nginx with keep-alive) and the
-/// client; wrk against r1's address and against the VIP, back to back, for every concurrency
-/// level, with keep-alive and with `Connection: close`; the speaker's CPU from /proc.
+/// BENCHMARKS.md P4: for each speaker, a lab with one router (r1, Active, nginx with keep-alive)
+/// and the client; wrk against r1's address and against the VIP, back to back, for every
+/// concurrency level, with keep-alive and with `Connection: close`; the speaker's CPU from /proc.
 pub fn datapath(test: &str, prober: &str, spec: &DataPathRun) -> DataPathResults {
     let mut res = DataPathResults::new();
     for &s in &spec.speakers {
@@ -607,7 +609,7 @@ fn curl_like(lab: &Lab, prober: &str, ip: Ipv4Addr) -> bool {
     client_get(lab, prober, ip, Duration::from_millis(300)).as_deref() == Ok("Primary")
 }
 
-/// The P4 fragment.
+/// The BENCHMARKS.md P4 fragment.
 pub fn datapath_markdown(res: &DataPathResults, secs: u32) -> String {
     let mut md = format!(
         "wrk -t1 for {secs} s per run from the client namespace; each row pairs a run against the VIP \
@@ -651,7 +653,7 @@ pub fn datapath_markdown(res: &DataPathResults, secs: u32) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// P5: footprint.
+// BENCHMARKS.md P5: footprint.
 
 /// One speaker's footprint over one run.
 #[derive(Debug, Clone, Copy)]
@@ -667,8 +669,9 @@ pub struct Footprint {
 /// Results of [`footprint`]: (speaker, node) -> runs.
 pub type FootprintResults = BTreeMap<(&'static str, &'static str), Vec<Footprint>>;
 
-/// P5: every speaker of `speakers` in its own lab (r1 Active at priority 200, r2 Backup at 100,
-/// I = `interval`), all running at the same time; CPU and memory of each seat over `secs`.
+/// BENCHMARKS.md P5: every speaker of `speakers` in its own lab (r1 Active at priority 200, r2
+/// Backup at 100, I = `interval`), all running at the same time; CPU and memory of each seat over
+/// `secs`.
 pub fn footprint(
     test: &str,
     prober: &str,
@@ -748,7 +751,7 @@ pub fn footprint(
     res
 }
 
-/// The P5 fragment.
+/// The BENCHMARKS.md P5 fragment.
 pub fn footprint_markdown(res: &FootprintResults, interval: Duration, secs: f64) -> String {
     let mut md = format!(
         "Both speakers run at the same time, each in its own lab (r1 Active, priority 200; r2 Backup, \

@@ -1,5 +1,6 @@
 //! Crafted VRRP advertisements (valid, or with one fault) and their injection from a namespace
-//! with the `inject` binary of this crate (issue 4 test 9: malformed and hostile adverts).
+//! with the `inject` binary of this crate (the malformed and hostile adverts of
+//! `tests/hostile.rs`).
 
 use std::net::Ipv4Addr;
 use std::time::Duration;

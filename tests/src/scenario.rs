@@ -1,6 +1,6 @@
-//! The pause / resume failover scenario (issue 4 tests 1-3 and 7, issue 6 P1-P3), for any pair of
-//! speakers, over IPv4 or IPv6 (the family of the VIPs in [`Failover::params`]; an IPv6 scenario
-//! needs a [`crate::Family::Ipv6`] lab).
+//! The pause / resume failover scenario (the end-to-end failover tests, BENCHMARKS.md P1-P3), for
+//! any pair of speakers, over IPv4 or IPv6 (the family of the VIPs in [`Failover::params`]; an IPv6
+//! scenario needs a [`crate::Family::Ipv6`] lab).
 //!
 //! Each router's adverts are read from the capture of what it sent (`from-<node>.pcap`), not by
 //! source address: over IPv6 the source is a link-local, FRR's a random one on its macvlan.
@@ -115,7 +115,7 @@ pub struct Measure {
     pub client_lag_ms: f64,
     /// Longest client gap with no success around the take-back (after resume).
     pub takeback_outage_ms: f64,
-    /// VRRP + ARP frames sent by r1 in its first 50 ms after resume (the P3 figure).
+    /// VRRP + ARP frames sent by r1 in its first 50 ms after resume (BENCHMARKS.md P3).
     pub resume_frames: usize,
     /// Every frame r1 sent in that window, including nginx's TCP answers to the connections
     /// that queued up in the kernel during the pause.
@@ -554,7 +554,7 @@ impl StopMeasure {
     }
 }
 
-/// Issue 4 test 5: SIGTERM to r1's speaker (nginx keeps running). Asserts that r1 sends a
+/// SIGTERM to r1's speaker (nginx keeps running). Asserts that r1 sends a
 /// priority-0 advert, that r2 takes over within its skew time (bound: 1.5 x skew + 50 ms, and
 /// less than 3I+skew) and that the client then gets "Secondary". Prints the MEASURE line.
 pub fn sigterm_takeover(lab: &Lab, prober: &str, spec: &Failover) -> StopMeasure {
@@ -703,7 +703,7 @@ impl HostileOutcome {
     }
 }
 
-/// Issue 4 test 9: malformed adverts injected from r3 (TTL 64, wrong checksum, truncated), each
+/// Malformed adverts injected from r3 (TTL 64, wrong checksum, truncated), each
 /// with priority 254 for 10 intervals, then (a control that the injected adverts are real) valid
 /// priority-254 adverts, which must silence r1. Needs a lab with three routers (r3 runs no
 /// speaker); `injector` is `env!("CARGO_BIN_EXE_inject")`. With `strict`, asserts that no

@@ -1,4 +1,4 @@
-//! P1-P3 of issue 6 (takeover silence, client outage, resume storm): `scenario::pause_resume`
+//! BENCHMARKS.md P1-P3 (takeover silence, client outage, resume storm): `scenario::pause_resume`
 //! repeated, keepalived and vrrpd interleaved run by run in one invocation. Not part of the
 //! default test run; `bench/run.sh P1` runs it and writes BENCHMARKS.md.
 //!

@@ -1,6 +1,6 @@
-//! P5 of issue 6 (daemon footprint): vrrpd and keepalived at I = 10 ms, each pair in its own lab,
-//! both labs running at the same time; RSS and CPU% of every seat. Not part of the default test
-//! run; `bench/run.sh P5` runs it (with the release vrrpd) and writes BENCHMARKS.md.
+//! BENCHMARKS.md P5 (daemon footprint): vrrpd and keepalived at I = 10 ms, each pair in its own
+//! lab, both labs running at the same time; RSS and CPU% of every seat. Not part of the default
+//! test run; `bench/run.sh P5` runs it (with the release vrrpd) and writes BENCHMARKS.md.
 //!
 //! | variable | effect (default) |
 //! |---|---|

@@ -1,5 +1,6 @@
-//! Smoke-size runs of the issue 6 benchmarks, in the normal test run so that they cannot rot:
-//! the P1-P5 machinery once, briefly, and `bench/run.sh --smoke P6 P7` into a temporary file.
+//! Smoke-size runs of the benchmarks of BENCHMARKS.md, in the normal test run so that they
+//! cannot rot: the P1-P5 machinery once, briefly, and `bench/run.sh --smoke P6 P7` into a
+//! temporary file.
 //! Only that figures were produced is asserted; the figures themselves belong to BENCHMARKS.md
 //! (`bench/run.sh`), never to assertions on a shared, noisy machine.
 
@@ -16,7 +17,7 @@ use vrrp_tests::router::Speaker;
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
 const BOTH: [Speaker; 2] = [Speaker::Keepalived, Speaker::Vrrpd];
 
-/// P1-P3: one pause / resume per speaker at I = 100 ms.
+/// BENCHMARKS.md P1-P3: one pause / resume per speaker at I = 100 ms.
 #[test]
 fn bench_smoke_failover() {
     if !require(&[Need::Keepalived, Need::Vrrpd]) {
@@ -44,7 +45,7 @@ fn bench_smoke_failover() {
     }
 }
 
-/// P4: one second of wrk per target and mode, 4 connections.
+/// BENCHMARKS.md P4: one second of wrk per target and mode, 4 connections.
 #[test]
 fn bench_smoke_datapath() {
     if !require(&[Need::Keepalived, Need::Vrrpd]) {
@@ -75,7 +76,7 @@ fn bench_smoke_datapath() {
     println!("{}", datapath_markdown(&res, 1));
 }
 
-/// P5: three seconds of both speakers at I = 10 ms.
+/// BENCHMARKS.md P5: three seconds of both speakers at I = 10 ms.
 #[test]
 fn bench_smoke_footprint() {
     if !require(&[Need::Keepalived, Need::Vrrpd]) {
@@ -94,7 +95,7 @@ fn bench_smoke_footprint() {
     println!("{}", footprint_markdown(&res, i, 3.0));
 }
 
-/// P6 and P7 through the script itself: `bench/run.sh --smoke --no-build P6 P7`.
+/// BENCHMARKS.md P6 and P7 through the script itself: `bench/run.sh --smoke --no-build P6 P7`.
 #[test]
 fn bench_smoke_run_sh() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

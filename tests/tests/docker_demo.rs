@@ -1,4 +1,4 @@
-//! The Docker demo (docker/, issue 5) on the real Docker engine: two nginx containers running
+//! The Docker demo (docker/) on the real Docker engine: two nginx containers running
 //! vrrpd, one VIP, a proxy on localhost:8000.
 //!
 //! Every test builds what it needs (docker/build.sh: the base image from Debian packages, cached;
@@ -6,12 +6,12 @@
 //! fails. Without a usable Docker engine (or not root) a test prints `skipped: <reason>`, unless
 //! `CI` is set: then it fails.
 //!
-//! Figures are printed as `MEASURE docker <test> <key>=<value>`. The tests are numbered as in the
-//! issue, which is also the order nextest runs them in: the first one pays for the cold build
+//! Figures are printed as `MEASURE docker <test> <key>=<value>`. The tests are numbered in the
+//! order nextest runs them in: the first one pays for the cold build
 //! (debootstrap of the base image, release build of vrrpd), not the long chaos test.
 //!
 //! Environment:
-//! - `VRRP_DOCKER_CHAOS_CYCLES` (default 100, the issue's count: about 3 minutes here): fault
+//! - `VRRP_DOCKER_CHAOS_CYCLES` (default 100: about 3 minutes here): fault
 //!   cycles of the chaos test;
 //! - `VRRP_DOCKER_CHAOS_SEED`: replay a chaos schedule (the seed is printed);
 //! - `VRRP_COMPOSE`: `docker-compose` or `docker compose`, instead of the first that works.
@@ -32,7 +32,7 @@ use vrrp_tests::unix_now;
 
 /// How long a fresh project may take to elect the master and serve "Primary".
 const CONVERGE: Duration = Duration::from_secs(30);
-/// The issue's bound: no request slower than this, and the VIP served again within it.
+/// The demo's bound: no request slower than this, and the VIP served again within it.
 const ONE_SECOND: f64 = 1.0;
 
 fn ms(s: f64) -> String {

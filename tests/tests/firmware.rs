@@ -1,4 +1,4 @@
-//! Issue 7: the core on a bare-metal board. The firmware (firmware/, an MPS2 AN386 Cortex-M4F
+//! The core on a bare-metal board. The firmware (firmware/, an MPS2 AN386 Cortex-M4F
 //! image with a LAN9118 driver) runs in QEMU in r1's seat, its TAP bridged to r1's port; vrrpd
 //! with nginx sits in r2, keepalived with nginx in r3, all VRRPv3 at 100 ms on VRID 10.
 //!

@@ -1,4 +1,4 @@
-//! Malformed adverts injected from a third namespace must be dropped (issue 4 test 9), shown on
+//! Malformed adverts injected from a third namespace must be dropped, shown on
 //! keepalived; the same scenario takes vrrpd once it exists.
 
 use std::time::Duration;

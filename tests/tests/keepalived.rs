@@ -1,5 +1,5 @@
 //! keepalived in both router seats: the harness proven on a real speaker, and the baseline that
-//! vrrpd is compared with (issue 4 test 7, issue 6 P1-P3).
+//! vrrpd is compared with (the failover scenario, BENCHMARKS.md P1-P3).
 
 use std::time::Duration;
 

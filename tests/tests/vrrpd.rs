@@ -1,4 +1,4 @@
-//! vrrpd on real namespaces with real nginx (issue 4's end-to-end tests), and interop with
+//! vrrpd on real namespaces with real nginx, and interop with
 //! keepalived and FRR in either seat.
 //!
 //! Timing is checked against generous bounds (this machine is noisy); the exact figures are in

@@ -33,7 +33,7 @@ pub use announce::gratuitous_arp;
 #[cfg(feature = "ipv6")]
 pub use announce::unsolicited_na;
 #[cfg(feature = "ipv6")]
-pub use any::AnyStack;
+pub use any::{AnyConfig, AnyStack};
 pub use family::NetAddress;
 
 /// Largest IPv4 advertisement packet: 20 (IPv4) + 8 + 4 x 255 + 8 (v2 auth). An IPv6 router

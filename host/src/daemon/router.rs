@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use vrrp_core::net::{Buffers, Event as CoreEvent, Resources, Stack};
+use vrrp_core::net::{Buffers, Event as CoreEvent, Resources};
 use vrrp_core::wire::DropReason;
 use vrrp_core::{ConfigError, Instant};
 
@@ -31,10 +31,7 @@ fn new_stack<D: smoltcp::phy::Device + ?Sized>(
 ) -> Result<AnyStack, ConfigError> {
     let resources = Box::leak(Box::new(Resources::new()));
     let buffers = Box::leak(Box::new(Buffers::new()));
-    Ok(match core {
-        CoreConfig::V4(c) => AnyStack::V4(Stack::new(c, device, resources, buffers, now)?),
-        CoreConfig::V6(c) => AnyStack::V6(Stack::new(c, device, resources, buffers, now)?),
-    })
+    AnyStack::new(core.0, device, resources, buffers, now)
 }
 
 pub(super) struct Router {

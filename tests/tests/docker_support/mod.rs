@@ -641,7 +641,7 @@ impl Sample {
 }
 
 /// A client polling GET / every 10 ms (start to start; the next request starts at once when
-/// one takes longer), like the seed. Each request has a 2 s timeout.
+/// one takes longer), like the client of the seed's demo. Each request has a 2 s timeout.
 pub struct Prober {
     samples: Arc<Mutex<Vec<Sample>>>,
     stop: Arc<AtomicBool>,
