@@ -1,0 +1,361 @@
+//! The fast path on a real kernel: network namespaces, a bridge, a veth, `ping` and `nft`.
+//!
+//! These need root. Without it they print `skipped: <reason>` and pass, except under `CI=true`,
+//! where they fail. Each test makes its own namespaces (named after the process id), enters the
+//! node's on its own thread, and deletes them when it ends, also on failure.
+
+use std::fs::File;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use nix::sched::{CloneFlags, setns};
+
+use super::FastPath;
+
+const BRIDGE: &str = "vbr-t";
+const UPLINK: &str = "vu-t";
+const VIP: &str = "192.0.2.100";
+const VMAC: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x01, 0x33];
+const TABLE: &str = "vrrpd-vbr-t";
+
+/// False (after saying why) when this test cannot run here; panics instead under `CI=true`.
+fn can_run() -> bool {
+    let why = if !nix::unistd::geteuid().is_root() {
+        Some("needs root (network namespaces, nftables)".to_owned())
+    } else {
+        ["ip", "nft", "ping"].iter().find_map(|tool| {
+            let found = Command::new(tool).arg("-V").output().is_ok();
+            (!found).then(|| format!("needs `{tool}`"))
+        })
+    };
+    match why {
+        None => true,
+        Some(why) if std::env::var("CI").as_deref() == Ok("true") => panic!("{why} (CI=true)"),
+        Some(why) => {
+            println!("skipped: {why}");
+            false
+        }
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    out
+}
+
+/// Runs `args` and panics with its stderr unless it succeeds.
+fn must(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Network namespaces that are deleted when this is dropped.
+struct Namespaces {
+    names: Vec<String>,
+}
+
+impl Namespaces {
+    fn new(tag: &str, roles: &[&str]) -> Namespaces {
+        let mut ns = Namespaces { names: Vec::new() };
+        for role in roles {
+            let name = format!("fp-{tag}-{role}-{}", std::process::id());
+            // A namespace of that name can only be a leftover of a dead process with our id.
+            let _ = run(&["ip", "netns", "del", &name]);
+            must(&["ip", "netns", "add", &name]);
+            ns.names.push(name);
+        }
+        ns
+    }
+
+    fn name(&self, i: usize) -> &str {
+        &self.names[i]
+    }
+
+    /// `args` run inside namespace `i`.
+    fn exec(&self, i: usize, args: &[&str]) -> Output {
+        let mut full = vec!["ip", "netns", "exec", self.name(i)];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+
+    fn must(&self, i: usize, args: &[&str]) -> String {
+        let mut full = vec!["ip", "netns", "exec", self.name(i)];
+        full.extend_from_slice(args);
+        must(&full)
+    }
+
+    /// Moves the calling thread (only) into namespace `i`: sockets it opens from now on are there.
+    fn enter(&self, i: usize) {
+        let path = format!("/run/netns/{}", self.name(i));
+        let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        setns(file, CloneFlags::CLONE_NEWNET).expect("setns");
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for name in &self.names {
+            let _ = run(&["ip", "netns", "del", name]);
+        }
+    }
+}
+
+const NODE: usize = 0;
+const CLIENT: usize = 1;
+
+/// The node holds bridge `vbr-t` with port `vu-t`, 192.0.2.1/24 on the bridge and the VIP on
+/// `lo` (the kernel never answers ARP for it); the client, at the other end of the veth, has
+/// 192.0.2.2/24 and a static neighbour entry sending the VIP to the virtual MAC. Returns the
+/// bridge's MAC.
+fn lan(ns: &Namespaces) -> [u8; 6] {
+    let (n, c) = (ns.name(NODE), ns.name(CLIENT));
+    for args in [
+        vec!["ip", "-n", n, "link", "add", BRIDGE, "type", "bridge"],
+        vec![
+            "ip", "-n", n, "link", "add", UPLINK, "type", "veth", "peer", "name", "vc-t", "netns",
+            c,
+        ],
+        vec!["ip", "-n", n, "link", "set", UPLINK, "master", BRIDGE, "up"],
+        vec!["ip", "-n", n, "link", "set", BRIDGE, "up"],
+        vec!["ip", "-n", n, "link", "set", "lo", "up"],
+        vec!["ip", "-n", n, "addr", "add", "192.0.2.1/24", "dev", BRIDGE],
+        vec!["ip", "-n", n, "addr", "add", "192.0.2.100/32", "dev", "lo"],
+        vec![
+            "ip",
+            "netns",
+            "exec",
+            n,
+            "sysctl",
+            "-qw",
+            "net.ipv4.conf.all.arp_ignore=1",
+        ],
+        vec!["ip", "-n", c, "link", "set", "vc-t", "up"],
+        vec!["ip", "-n", c, "link", "set", "lo", "up"],
+        vec!["ip", "-n", c, "addr", "add", "192.0.2.2/24", "dev", "vc-t"],
+        vec![
+            "ip",
+            "-n",
+            c,
+            "neigh",
+            "add",
+            VIP,
+            "lladdr",
+            "00:00:5e:00:01:33",
+            "dev",
+            "vc-t",
+            "nud",
+            "permanent",
+        ],
+    ] {
+        must(&args);
+    }
+    let json = ns.must(NODE, &["ip", "-j", "link", "show", BRIDGE]);
+    let links: serde_json::Value = serde_json::from_str(&json).expect("ip -j");
+    let text = links[0]["address"].as_str().expect("bridge address");
+    let mut mac = [0; 6];
+    for (byte, hex) in mac.iter_mut().zip(text.split(':')) {
+        *byte = u8::from_str_radix(hex, 16).expect("MAC");
+    }
+    // The client reaches the node itself (this also fills the node's ARP cache for the client).
+    assert!(ping(ns, "192.0.2.1", "1"), "the test LAN does not work");
+    mac
+}
+
+/// Whether one ping from the client to `dst` is answered within `wait` seconds.
+fn ping(ns: &Namespaces, dst: &str, wait: &str) -> bool {
+    ns.exec(CLIENT, &["ping", "-c1", "-q", "-W", wait, dst])
+        .status
+        .success()
+}
+
+fn tables(ns: &Namespaces) -> String {
+    ns.must(NODE, &["nft", "list", "tables"])
+}
+
+/// Polls `cond` every 10 ms for up to `limit`; the time it took to hold, if it did.
+fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+#[test]
+fn fastpath_serves_the_vip_while_refreshed() {
+    if !can_run() {
+        return;
+    }
+    let ns = Namespaces::new("serve", &["node", "client"]);
+    let bridge_mac = lan(&ns);
+    ns.enter(NODE);
+    let mut fp = FastPath::install(BRIDGE, UPLINK, bridge_mac).expect("install");
+    assert_eq!(fp.table(), TABLE);
+    assert!(tables(&ns).contains(TABLE), "{}", tables(&ns));
+
+    // (a) Nothing in the set: frames for the virtual MAC go nowhere.
+    assert!(!ping(&ns, VIP, "0.5"), "answered before any refresh");
+
+    // (b) Refreshed: the kernel answers for the VIP.
+    fp.refresh(VMAC, Duration::from_millis(300))
+        .expect("refresh");
+    let refreshed = Instant::now();
+    assert!(ping(&ns, VIP, "0.25"), "not answered after a refresh");
+
+    // (c) No further refresh: the element expires and the answers stop by themselves.
+    let set = || ns.must(NODE, &["nft", "list", "set", "bridge", TABLE, "alive"]);
+    let gone = within(Duration::from_secs(3), || {
+        !set().contains("00:00:5e:00:01:33")
+    });
+    let lifetime = refreshed.elapsed();
+    assert!(gone.is_some(), "the element never expired: {}", set());
+    println!(
+        "element listed for {} ms after refresh(300 ms)",
+        lifetime.as_millis()
+    );
+    assert!(
+        lifetime >= Duration::from_millis(250),
+        "expired early: {lifetime:?}"
+    );
+    let silent = within(Duration::from_secs(3), || !ping(&ns, VIP, "0.2"));
+    assert!(silent.is_some(), "still answered after the element expired");
+
+    // (d) Withdraw stops it at once.
+    fp.refresh(VMAC, Duration::from_secs(10)).expect("refresh");
+    assert!(ping(&ns, VIP, "1"), "not answered after a refresh");
+    fp.withdraw(VMAC).expect("withdraw");
+    assert!(!ping(&ns, VIP, "0.5"), "answered after withdraw");
+    fp.withdraw(VMAC).expect("withdraw of a missing element");
+
+    // (e) Remove leaves no table.
+    fp.remove().expect("remove");
+    assert!(!tables(&ns).contains(TABLE), "{}", tables(&ns));
+}
+
+#[test]
+fn fastpath_leaves_no_table_behind() {
+    if !can_run() {
+        return;
+    }
+    let ns = Namespaces::new("left", &["node"]);
+    ns.enter(NODE);
+    let mac = [0x02, 0, 0, 0, 0, 1];
+
+    // Killed (here: dropped, which closes the socket just as dying does): the kernel deletes
+    // the table it owned.
+    let mut fp = FastPath::install(BRIDGE, UPLINK, mac).expect("install");
+    fp.refresh(VMAC, Duration::from_secs(60)).expect("refresh");
+    assert!(tables(&ns).contains(TABLE));
+    assert!(
+        FastPath::install(BRIDGE, UPLINK, mac).is_err(),
+        "a second instance took over a live instance's table"
+    );
+    drop(fp);
+    assert!(
+        within(Duration::from_secs(2), || !tables(&ns).contains(TABLE)).is_some(),
+        "the table outlived its owner: {}",
+        tables(&ns)
+    );
+
+    // A table nobody owns (an older vrrpd's, or one made by hand) is a leftover.
+    ns.must(NODE, &["nft", "add", "table", "bridge", TABLE]);
+    ns.must(NODE, &["nft", "add", "chain", "bridge", TABLE, "stale"]);
+    assert!(FastPath::remove_leftover(BRIDGE).expect("remove_leftover"));
+    assert!(!tables(&ns).contains(TABLE), "{}", tables(&ns));
+    assert!(!FastPath::remove_leftover(BRIDGE).expect("remove_leftover"));
+
+    // install replaces one in the same transaction.
+    ns.must(NODE, &["nft", "add", "table", "bridge", TABLE]);
+    ns.must(NODE, &["nft", "add", "chain", "bridge", TABLE, "stale"]);
+    let fp = FastPath::install(BRIDGE, UPLINK, mac).expect("install over a leftover");
+    let listing = ns.must(NODE, &["nft", "list", "table", "bridge", TABLE]);
+    assert!(!listing.contains("stale"), "{listing}");
+    assert!(listing.contains("flags owner"), "{listing}");
+    assert!(
+        listing.contains("iifname \"vu-t\" ether daddr @alive ether daddr set 02:00:00:00:00:01 meta pkttype set host"),
+        "{listing}"
+    );
+    println!("{listing}");
+    fp.remove().expect("remove");
+    assert!(!tables(&ns).contains(TABLE));
+}
+
+#[test]
+fn fastpath_refresh_cost() {
+    if !can_run() {
+        return;
+    }
+    let ns = Namespaces::new("cost", &["node"]);
+    ns.enter(NODE);
+    let mut fp = FastPath::install(BRIDGE, UPLINK, [0x02, 0, 0, 0, 0, 1]).expect("install");
+    let n = 10_000;
+    let start = Instant::now();
+    for _ in 0..n {
+        fp.refresh(VMAC, Duration::from_millis(3_600))
+            .expect("refresh");
+    }
+    let per = start.elapsed() / n;
+    println!(
+        "refresh: {:.1} µs per call over {n} calls",
+        per.as_secs_f64() * 1e6
+    );
+    let set = ns.must(NODE, &["nft", "list", "set", "bridge", TABLE, "alive"]);
+    assert!(
+        set.contains("00:00:5e:00:01:33 timeout 3s600ms expires"),
+        "{set}"
+    );
+    let start = Instant::now();
+    for _ in 0..n / 10 {
+        fp.withdraw(VMAC).expect("withdraw");
+    }
+    println!(
+        "withdraw: {:.1} µs per call",
+        (start.elapsed() / (n / 10)).as_secs_f64() * 1e6
+    );
+    let err = fp
+        .refresh(VMAC, Duration::ZERO)
+        .expect_err("a zero timeout");
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    fp.remove().expect("remove");
+}
+
+#[test]
+fn fastpath_kernel_errors_are_clear() {
+    if !can_run() {
+        return;
+    }
+    let ns = Namespaces::new("err", &["node"]);
+    ns.enter(NODE);
+    let mut fp = FastPath::install(BRIDGE, UPLINK, [0x02, 0, 0, 0, 0, 1]).expect("install");
+    ns.must(NODE, &["nft", "list", "tables"]);
+    // Delete the table behind its back (as its owner would: through its own socket).
+    let mut other = FastPath::open(BRIDGE).expect("open");
+    let err = other
+        .transact(|b, t| b.del_table(t))
+        .expect_err("another socket deleted an owned table");
+    assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}");
+    fp.transact(|b, t| b.del_table(t)).expect("owner deletes");
+    let err = fp
+        .refresh(VMAC, Duration::from_secs(1))
+        .expect_err("no table");
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("add element") && text.contains(TABLE),
+        "{text}"
+    );
+    println!("{text}");
+    assert!(FastPath::install("", UPLINK, [0; 6]).is_err());
+    assert!(FastPath::install(BRIDGE, "sixteen-bytes-xx", [0; 6]).is_err());
+}
