@@ -39,11 +39,10 @@ fn can_run() -> bool {
 }
 
 fn run(args: &[&str]) -> Output {
-    let out = Command::new(args[0])
+    Command::new(args[0])
         .args(&args[1..])
         .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    out
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
 /// Runs `args` and panics with its stderr unless it succeeds.
