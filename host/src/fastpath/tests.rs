@@ -20,10 +20,15 @@ const TABLE: &str = "vrrpd-vbr-t";
 
 /// False (after saying why) when this test cannot run here; panics instead under `CI=true`.
 fn can_run() -> bool {
+    can_run_with(&[])
+}
+
+/// `can_run`, with `more` tools needed besides `ip`, `nft` and `ping`.
+fn can_run_with(more: &[&str]) -> bool {
     let why = if !nix::unistd::geteuid().is_root() {
         Some("needs root (network namespaces, nftables)".to_owned())
     } else {
-        ["ip", "nft", "ping"].iter().find_map(|tool| {
+        ["ip", "nft", "ping"].iter().chain(more).find_map(|tool| {
             let found = Command::new(tool).arg("-V").output().is_ok();
             (!found).then(|| format!("needs `{tool}`"))
         })
@@ -357,4 +362,226 @@ fn fastpath_kernel_errors_are_clear() {
     println!("{text}");
     assert!(FastPath::install("", UPLINK, [0; 6]).is_err());
     assert!(FastPath::install(BRIDGE, "sixteen-bytes-xx", [0; 6]).is_err());
+}
+
+/// Sends `frame` from the client's `vc-t` and prints (hex, one per line) every frame of
+/// `ethertype` addressed back to the sender within 700 ms.
+const PROBE: &str = r#"
+import socket, sys, time
+frame, ethertype = bytes.fromhex(sys.argv[1]), int(sys.argv[2], 16)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
+s.bind(("vc-t", 0))
+s.settimeout(0.05)
+s.send(frame)
+end = time.time() + 0.7
+while time.time() < end:
+    try:
+        data = s.recv(2048)
+    except socket.timeout:
+        continue
+    if data[0:6] == frame[6:12]:
+        print(data.hex())
+"#;
+
+/// The frames that answered `frame`, sent from the client.
+fn probe(ns: &Namespaces, frame: &[u8], ethertype: u16) -> Vec<Vec<u8>> {
+    let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+    let out = ns.must(
+        CLIENT,
+        &["python3", "-c", PROBE, &hex, &format!("{ethertype:04x}")],
+    );
+    out.lines()
+        .map(|line| {
+            (0..line.len() / 2)
+                .map(|i| u8::from_str_radix(&line[2 * i..2 * i + 2], 16).expect("hex"))
+                .collect()
+        })
+        .collect()
+}
+
+fn mac_of(ns: &Namespaces, i: usize, ifname: &str) -> [u8; 6] {
+    let json = ns.must(i, &["ip", "-j", "link", "show", ifname]);
+    let links: serde_json::Value = serde_json::from_str(&json).expect("ip -j");
+    let text = links[0]["address"].as_str().expect("address");
+    let mut mac = [0; 6];
+    for (byte, hex) in mac.iter_mut().zip(text.split(':')) {
+        *byte = u8::from_str_radix(hex, 16).expect("MAC");
+    }
+    mac
+}
+
+/// The Internet checksum of `data`.
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Unicast ARP and neighbour discovery for the VIPs, sent to the virtual MACs, are answered by
+/// the virtual router (here a namespace that owns the virtual MACs and the VIPs, standing in for
+/// smoltcp behind the TAP), never by the node's kernel, even while the fast path is on.
+#[test]
+fn fastpath_leaves_arp_and_nd_to_the_virtual_router() {
+    if !can_run_with(&["python3"]) {
+        return;
+    }
+    let ns = Namespaces::new("nd", &["node", "client", "router"]);
+    let bridge_mac = lan(&ns);
+    let (n, r) = (ns.name(NODE), ns.name(2));
+    let vmac6 = [0x00, 0x00, 0x5e, 0x00, 0x02, 0x33];
+    for args in [
+        vec![
+            "ip",
+            "-n",
+            n,
+            "link",
+            "add",
+            "vt4-t",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "vr4",
+            "address",
+            "00:00:5e:00:01:33",
+            "netns",
+            r,
+        ],
+        vec![
+            "ip",
+            "-n",
+            n,
+            "link",
+            "add",
+            "vt6-t",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "vr6",
+            "address",
+            "00:00:5e:00:02:33",
+            "netns",
+            r,
+        ],
+        vec![
+            "ip", "-n", n, "link", "set", "vt4-t", "master", BRIDGE, "up",
+        ],
+        vec![
+            "ip", "-n", n, "link", "set", "vt6-t", "master", BRIDGE, "up",
+        ],
+        vec![
+            "ip",
+            "-n",
+            n,
+            "addr",
+            "add",
+            "2001:db8::1/64",
+            "dev",
+            BRIDGE,
+            "nodad",
+        ],
+        vec![
+            "ip",
+            "-n",
+            n,
+            "addr",
+            "add",
+            "2001:db8::100/128",
+            "dev",
+            "lo",
+            "nodad",
+        ],
+        vec!["ip", "-n", r, "link", "set", "vr4", "up"],
+        vec!["ip", "-n", r, "link", "set", "vr6", "up"],
+        vec!["ip", "-n", r, "addr", "add", "192.0.2.100/24", "dev", "vr4"],
+        vec![
+            "ip",
+            "-n",
+            r,
+            "addr",
+            "add",
+            "2001:db8::100/64",
+            "dev",
+            "vr6",
+            "nodad",
+        ],
+        vec![
+            "ip",
+            "-n",
+            ns.name(CLIENT),
+            "addr",
+            "add",
+            "2001:db8::2/64",
+            "dev",
+            "vc-t",
+            "nodad",
+        ],
+    ] {
+        must(&args);
+    }
+    let client_mac = mac_of(&ns, CLIENT, "vc-t");
+    ns.enter(NODE);
+    let mut fp = FastPath::install(BRIDGE, UPLINK, bridge_mac).expect("install");
+    fp.refresh(VMAC, Duration::from_secs(30)).expect("refresh");
+    fp.refresh(vmac6, Duration::from_secs(30)).expect("refresh");
+    assert!(ping(&ns, VIP, "1"), "the fast path is not on");
+
+    // who-has 192.0.2.100 tell 192.0.2.2, unicast to the virtual MAC (a NUD probe).
+    let mut arp = Vec::new();
+    arp.extend_from_slice(&VMAC);
+    arp.extend_from_slice(&client_mac);
+    arp.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    arp.extend_from_slice(&client_mac);
+    arp.extend_from_slice(&[192, 0, 2, 2, 0, 0, 0, 0, 0, 0, 192, 0, 2, 100]);
+    let replies = probe(&ns, &arp, 0x0806);
+    let senders: Vec<&[u8]> = replies.iter().filter_map(|f| f.get(22..28)).collect();
+    assert_eq!(senders, [&VMAC[..]], "ARP answered by {senders:02x?}");
+
+    // A neighbour solicitation for 2001:db8::100, unicast to the virtual MAC.
+    let src: [u8; 16] = "2001:db8::2"
+        .parse::<std::net::Ipv6Addr>()
+        .unwrap()
+        .octets();
+    let dst: [u8; 16] = "2001:db8::100"
+        .parse::<std::net::Ipv6Addr>()
+        .unwrap()
+        .octets();
+    let mut icmp = vec![135, 0, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&dst);
+    icmp.extend_from_slice(&[1, 1]);
+    icmp.extend_from_slice(&client_mac);
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&src);
+    pseudo.extend_from_slice(&dst);
+    pseudo.extend_from_slice(&(icmp.len() as u32).to_be_bytes());
+    pseudo.extend_from_slice(&[0, 0, 0, 58]);
+    pseudo.extend_from_slice(&icmp);
+    icmp[2..4].copy_from_slice(&checksum(&pseudo).to_be_bytes());
+    let mut ns_frame = Vec::new();
+    ns_frame.extend_from_slice(&vmac6);
+    ns_frame.extend_from_slice(&client_mac);
+    ns_frame.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+    ns_frame.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
+    ns_frame.extend_from_slice(&[58, 255]);
+    ns_frame.extend_from_slice(&src);
+    ns_frame.extend_from_slice(&dst);
+    ns_frame.extend_from_slice(&icmp);
+    let replies = probe(&ns, &ns_frame, 0x86dd);
+    let advertisers: Vec<&[u8]> = replies
+        .iter()
+        .filter(|f| f.get(20) == Some(&58) && f.get(54) == Some(&136))
+        .filter_map(|f| f.get(6..12))
+        .collect();
+    assert_eq!(
+        advertisers,
+        [&vmac6[..]],
+        "NS answered by {advertisers:02x?}"
+    );
+    fp.remove().expect("remove");
 }
