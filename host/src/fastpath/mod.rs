@@ -155,8 +155,10 @@ impl FastPath {
             ));
         }
         let ms = u64::try_from(ms).unwrap_or(u64::MAX);
+        // Each add carries the timeout: re-adding an element without one would clear its
+        // timeout (kernel 6.18) rather than leave it alone.
         self.transact(|b, table| {
-            b.add_elem(table, SET, &mac, None);
+            b.add_elem(table, SET, &mac, Some(ms));
             b.del_elem(table, SET, &mac);
             b.add_elem(table, SET, &mac, Some(ms));
         })
@@ -165,7 +167,7 @@ impl FastPath {
     /// Stops the fast path for `mac` now (Backup, shutdown); fine if it was not on.
     pub fn withdraw(&mut self, mac: [u8; 6]) -> io::Result<()> {
         self.transact(|b, table| {
-            b.add_elem(table, SET, &mac, None);
+            b.add_elem(table, SET, &mac, Some(1));
             b.del_elem(table, SET, &mac);
         })
     }

@@ -265,6 +265,9 @@ fn fastpath_leaves_no_table_behind() {
         FastPath::install(BRIDGE, UPLINK, mac).is_err(),
         "a second instance took over a live instance's table"
     );
+    // Someone else's `nft flush ruleset` (a firewall tool) succeeds and leaves it alone.
+    ns.must(NODE, &["nft", "flush", "ruleset"]);
+    assert!(tables(&ns).contains(TABLE), "flushed: {}", tables(&ns));
     drop(fp);
     assert!(
         within(Duration::from_secs(2), || !tables(&ns).contains(TABLE)).is_some(),

@@ -471,7 +471,8 @@ impl<'a> Batch<'a> {
     }
 
     /// Adds `key` to `set`, expiring `timeout_ms` after this batch commits, or never. An element
-    /// already there is kept as it is (its expiry included).
+    /// already there stays, but what happens to its expiry depends on the kernel: 6.18 keeps it
+    /// for the same timeout, restarts it for another one, and drops it for none.
     pub fn add_elem(&mut self, table: &str, set: &str, key: &[u8], timeout_ms: Option<u64>) {
         self.op("add element", NFT_MSG_NEWSETELEM, NLM_F_CREATE, |b| {
             elem_list(b, table, set, key, timeout_ms);
