@@ -61,6 +61,13 @@ fn must(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs each command line (words split at spaces) with [`must`].
+fn script(lines: &[String]) {
+    for line in lines {
+        must(&line.split_whitespace().collect::<Vec<_>>());
+    }
+}
+
 /// Network namespaces that are deleted when this is dropped.
 struct Namespaces {
     names: Vec<String>,
@@ -116,51 +123,28 @@ const NODE: usize = 0;
 const CLIENT: usize = 1;
 
 /// The node holds bridge `vbr-t` with port `vu-t`, 192.0.2.1/24 on the bridge and the VIP on
-/// `lo` (the kernel never answers ARP for it); the client, at the other end of the veth, has
+/// `lo` (the kernel never answers ARP for it, nor names it in its own); the client, at the other end of the veth, has
 /// 192.0.2.2/24 and a static neighbour entry sending the VIP to the virtual MAC. Returns the
 /// bridge's MAC.
 fn lan(ns: &Namespaces) -> [u8; 6] {
     let (n, c) = (ns.name(NODE), ns.name(CLIENT));
-    for args in [
-        vec!["ip", "-n", n, "link", "add", BRIDGE, "type", "bridge"],
-        vec![
-            "ip", "-n", n, "link", "add", UPLINK, "type", "veth", "peer", "name", "vc-t", "netns",
-            c,
-        ],
-        vec!["ip", "-n", n, "link", "set", UPLINK, "master", BRIDGE, "up"],
-        vec!["ip", "-n", n, "link", "set", BRIDGE, "up"],
-        vec!["ip", "-n", n, "link", "set", "lo", "up"],
-        vec!["ip", "-n", n, "addr", "add", "192.0.2.1/24", "dev", BRIDGE],
-        vec!["ip", "-n", n, "addr", "add", "192.0.2.100/32", "dev", "lo"],
-        vec![
-            "ip",
-            "netns",
-            "exec",
-            n,
-            "sysctl",
-            "-qw",
-            "net.ipv4.conf.all.arp_ignore=1",
-        ],
-        vec!["ip", "-n", c, "link", "set", "vc-t", "up"],
-        vec!["ip", "-n", c, "link", "set", "lo", "up"],
-        vec!["ip", "-n", c, "addr", "add", "192.0.2.2/24", "dev", "vc-t"],
-        vec![
-            "ip",
-            "-n",
-            c,
-            "neigh",
-            "add",
-            VIP,
-            "lladdr",
-            "00:00:5e:00:01:33",
-            "dev",
-            "vc-t",
-            "nud",
-            "permanent",
-        ],
-    ] {
-        must(&args);
-    }
+    script(&[
+        format!("ip -n {n} link add {BRIDGE} type bridge"),
+        format!("ip -n {n} link add {UPLINK} type veth peer name vc-t netns {c}"),
+        format!("ip -n {n} link set {UPLINK} master {BRIDGE} up"),
+        format!("ip -n {n} link set {BRIDGE} up"),
+        format!("ip -n {n} link set lo up"),
+        format!("ip -n {n} addr add 192.0.2.1/24 dev {BRIDGE}"),
+        format!("ip -n {n} addr add {VIP}/32 dev lo"),
+        format!("ip netns exec {n} sysctl -qw net.ipv4.conf.all.arp_ignore=1"),
+        // Or the node's ARP requests, sent with a VIP as sender when it answers from one,
+        // would teach the client that the VIP is at the bridge's MAC.
+        format!("ip netns exec {n} sysctl -qw net.ipv4.conf.all.arp_announce=2"),
+        format!("ip -n {c} link set vc-t up"),
+        format!("ip -n {c} link set lo up"),
+        format!("ip -n {c} addr add 192.0.2.2/24 dev vc-t"),
+        format!("ip -n {c} neigh add {VIP} lladdr 00:00:5e:00:01:33 dev vc-t nud permanent"),
+    ]);
     let json = ns.must(NODE, &["ip", "-j", "link", "show", BRIDGE]);
     let links: serde_json::Value = serde_json::from_str(&json).expect("ip -j");
     let text = links[0]["address"].as_str().expect("bridge address");
@@ -211,11 +195,16 @@ fn fastpath_serves_the_vip_while_refreshed() {
     // (a) Nothing in the set: frames for the virtual MAC go nowhere.
     assert!(!ping(&ns, VIP, "0.5"), "answered before any refresh");
 
-    // (b) Refreshed: the kernel answers for the VIP.
-    fp.refresh(VMAC, Duration::from_millis(300))
-        .expect("refresh");
-    let refreshed = Instant::now();
-    assert!(ping(&ns, VIP, "0.25"), "not answered after a refresh");
+    // (b) Refreshed: the kernel answers for the VIP (a few tries: starting `ping` on a loaded
+    // machine may take a good part of the 300 ms).
+    let mut refreshed = Instant::now();
+    let answered = (0..5).any(|_| {
+        fp.refresh(VMAC, Duration::from_millis(300))
+            .expect("refresh");
+        refreshed = Instant::now();
+        ping(&ns, VIP, "0.25")
+    });
+    assert!(answered, "not answered after a refresh");
 
     // (c) No further refresh: the element expires and the answers stop by themselves.
     let set = || ns.must(NODE, &["nft", "list", "set", "bridge", TABLE, "alive"]);
@@ -367,224 +356,74 @@ fn fastpath_kernel_errors_are_clear() {
     assert!(FastPath::install(BRIDGE, "sixteen-bytes-xx", [0; 6]).is_err());
 }
 
-/// Sends `frame` from the client's `vc-t` and prints (hex, one per line) every frame of
-/// `ethertype` addressed back to the sender within 700 ms.
-const PROBE: &str = r#"
-import socket, sys, time
-frame, ethertype = bytes.fromhex(sys.argv[1]), int(sys.argv[2], 16)
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype))
-s.bind(("vc-t", 0))
-s.settimeout(0.05)
-s.send(frame)
-end = time.time() + 0.7
-while time.time() < end:
-    try:
-        data = s.recv(2048)
-    except socket.timeout:
-        continue
-    if data[0:6] == frame[6:12]:
-        print(data.hex())
-"#;
-
-/// The frames that answered `frame`, sent from the client.
-fn probe(ns: &Namespaces, frame: &[u8], ethertype: u16) -> Vec<Vec<u8>> {
-    let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
-    let out = ns.must(
-        CLIENT,
-        &["python3", "-c", PROBE, &hex, &format!("{ethertype:04x}")],
-    );
-    out.lines()
-        .map(|line| {
-            (0..line.len() / 2)
-                .map(|i| u8::from_str_radix(&line[2 * i..2 * i + 2], 16).expect("hex"))
-                .collect()
-        })
-        .collect()
-}
-
-fn mac_of(ns: &Namespaces, i: usize, ifname: &str) -> [u8; 6] {
-    let json = ns.must(i, &["ip", "-j", "link", "show", ifname]);
-    let links: serde_json::Value = serde_json::from_str(&json).expect("ip -j");
-    let text = links[0]["address"].as_str().expect("address");
-    let mut mac = [0; 6];
-    for (byte, hex) in mac.iter_mut().zip(text.split(':')) {
-        *byte = u8::from_str_radix(hex, 16).expect("MAC");
-    }
-    mac
-}
-
-/// The Internet checksum of `data`.
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+/// The client's neighbour entry for `addr`: its state and link-layer address.
+fn neighbour(ns: &Namespaces, addr: &str) -> String {
+    ns.must(CLIENT, &["ip", "neigh", "show", addr, "dev", "vc-t"])
 }
 
 /// Unicast ARP and neighbour discovery for the VIPs, sent to the virtual MACs, are answered by
 /// the virtual router (here a namespace that owns the virtual MACs and the VIPs, standing in for
-/// smoltcp behind the TAP), never by the node's kernel, even while the fast path is on.
+/// smoltcp behind the TAP), never diverted to the node's kernel, even while the fast path is on.
+/// The client's own neighbour unreachability detection makes the unicast probes: a stale entry
+/// in use becomes reachable only if the virtual router answers.
 #[test]
 fn fastpath_leaves_arp_and_nd_to_the_virtual_router() {
-    if !can_run_with(&["python3"]) {
+    if !can_run() {
         return;
     }
     let ns = Namespaces::new("nd", &["node", "client", "router"]);
     let bridge_mac = lan(&ns);
-    let (n, r) = (ns.name(NODE), ns.name(2));
+    let (n, c, r) = (ns.name(NODE), ns.name(CLIENT), ns.name(2));
     let vmac6 = [0x00, 0x00, 0x5e, 0x00, 0x02, 0x33];
-    for args in [
-        vec![
-            "ip",
-            "-n",
-            n,
-            "link",
-            "add",
-            "vt4-t",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "vr4",
-            "address",
-            "00:00:5e:00:01:33",
-            "netns",
-            r,
-        ],
-        vec![
-            "ip",
-            "-n",
-            n,
-            "link",
-            "add",
-            "vt6-t",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "vr6",
-            "address",
-            "00:00:5e:00:02:33",
-            "netns",
-            r,
-        ],
-        vec![
-            "ip", "-n", n, "link", "set", "vt4-t", "master", BRIDGE, "up",
-        ],
-        vec![
-            "ip", "-n", n, "link", "set", "vt6-t", "master", BRIDGE, "up",
-        ],
-        vec![
-            "ip",
-            "-n",
-            n,
-            "addr",
-            "add",
-            "2001:db8::1/64",
-            "dev",
-            BRIDGE,
-            "nodad",
-        ],
-        vec![
-            "ip",
-            "-n",
-            n,
-            "addr",
-            "add",
-            "2001:db8::100/128",
-            "dev",
-            "lo",
-            "nodad",
-        ],
-        vec!["ip", "-n", r, "link", "set", "vr4", "up"],
-        vec!["ip", "-n", r, "link", "set", "vr6", "up"],
-        vec!["ip", "-n", r, "addr", "add", "192.0.2.100/24", "dev", "vr4"],
-        vec![
-            "ip",
-            "-n",
-            r,
-            "addr",
-            "add",
-            "2001:db8::100/64",
-            "dev",
-            "vr6",
-            "nodad",
-        ],
-        vec![
-            "ip",
-            "-n",
-            ns.name(CLIENT),
-            "addr",
-            "add",
-            "2001:db8::2/64",
-            "dev",
-            "vc-t",
-            "nodad",
-        ],
-    ] {
-        must(&args);
-    }
-    let client_mac = mac_of(&ns, CLIENT, "vc-t");
+    script(&[
+        format!(
+            "ip -n {n} link add vt4-t type veth peer name vr4 address 00:00:5e:00:01:33 netns {r}"
+        ),
+        format!(
+            "ip -n {n} link add vt6-t type veth peer name vr6 address 00:00:5e:00:02:33 netns {r}"
+        ),
+        format!("ip -n {n} link set vt4-t master {BRIDGE} up"),
+        format!("ip -n {n} link set vt6-t master {BRIDGE} up"),
+        format!("ip -n {n} addr add 2001:db8::1/64 dev {BRIDGE} nodad"),
+        format!("ip -n {n} addr add 2001:db8::100/128 dev lo nodad"),
+        format!("ip -n {r} link set vr4 up"),
+        format!("ip -n {r} link set vr6 up"),
+        format!("ip -n {r} addr add {VIP}/24 dev vr4"),
+        format!("ip -n {r} addr add 2001:db8::100/64 dev vr6 nodad"),
+        format!("ip -n {c} addr add 2001:db8::2/64 dev vc-t nodad"),
+        format!("ip netns exec {c} sysctl -qw net.ipv4.neigh.vc-t.delay_first_probe_time=0"),
+        format!("ip netns exec {c} sysctl -qw net.ipv6.neigh.vc-t.delay_first_probe_time=0"),
+        format!("ip -n {c} neigh replace {VIP} lladdr 00:00:5e:00:01:33 dev vc-t nud stale"),
+        format!(
+            "ip -n {c} neigh replace 2001:db8::100 lladdr 00:00:5e:00:02:33 dev vc-t nud stale"
+        ),
+    ]);
+    // The client reaches the node over IPv6 (once the new links' addresses are usable).
+    let v6 = within(Duration::from_secs(5), || ping(&ns, "2001:db8::1", "1"));
+    assert!(v6.is_some(), "the test LAN does not work over IPv6");
     ns.enter(NODE);
     let mut fp = FastPath::install(BRIDGE, UPLINK, bridge_mac).expect("install");
     fp.refresh(VMAC, Duration::from_secs(30)).expect("refresh");
     fp.refresh(vmac6, Duration::from_secs(30)).expect("refresh");
-    assert!(ping(&ns, VIP, "1"), "the fast path is not on");
 
-    // who-has 192.0.2.100 tell 192.0.2.2, unicast to the virtual MAC (a NUD probe).
-    let mut arp = Vec::new();
-    arp.extend_from_slice(&VMAC);
-    arp.extend_from_slice(&client_mac);
-    arp.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
-    arp.extend_from_slice(&client_mac);
-    arp.extend_from_slice(&[192, 0, 2, 2, 0, 0, 0, 0, 0, 0, 192, 0, 2, 100]);
-    let replies = probe(&ns, &arp, 0x0806);
-    let senders: Vec<&[u8]> = replies.iter().filter_map(|f| f.get(22..28)).collect();
-    assert_eq!(senders, [&VMAC[..]], "ARP answered by {senders:02x?}");
-
-    // A neighbour solicitation for 2001:db8::100, unicast to the virtual MAC.
-    let src: [u8; 16] = "2001:db8::2"
-        .parse::<std::net::Ipv6Addr>()
-        .unwrap()
-        .octets();
-    let dst: [u8; 16] = "2001:db8::100"
-        .parse::<std::net::Ipv6Addr>()
-        .unwrap()
-        .octets();
-    let mut icmp = vec![135, 0, 0, 0, 0, 0, 0, 0];
-    icmp.extend_from_slice(&dst);
-    icmp.extend_from_slice(&[1, 1]);
-    icmp.extend_from_slice(&client_mac);
-    let mut pseudo = Vec::new();
-    pseudo.extend_from_slice(&src);
-    pseudo.extend_from_slice(&dst);
-    pseudo.extend_from_slice(&(icmp.len() as u32).to_be_bytes());
-    pseudo.extend_from_slice(&[0, 0, 0, 58]);
-    pseudo.extend_from_slice(&icmp);
-    icmp[2..4].copy_from_slice(&checksum(&pseudo).to_be_bytes());
-    let mut ns_frame = Vec::new();
-    ns_frame.extend_from_slice(&vmac6);
-    ns_frame.extend_from_slice(&client_mac);
-    ns_frame.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
-    ns_frame.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
-    ns_frame.extend_from_slice(&[58, 255]);
-    ns_frame.extend_from_slice(&src);
-    ns_frame.extend_from_slice(&dst);
-    ns_frame.extend_from_slice(&icmp);
-    let replies = probe(&ns, &ns_frame, 0x86dd);
-    let advertisers: Vec<&[u8]> = replies
-        .iter()
-        .filter(|f| f.get(20) == Some(&58) && f.get(54) == Some(&136))
-        .filter_map(|f| f.get(6..12))
-        .collect();
-    assert_eq!(
-        advertisers,
-        [&vmac6[..]],
-        "NS answered by {advertisers:02x?}"
-    );
+    for (vip, vmac) in [
+        (VIP, "00:00:5e:00:01:33"),
+        ("2001:db8::100", "00:00:5e:00:02:33"),
+    ] {
+        // Using the stale entry starts the probes (unicast to the virtual MAC).
+        assert!(
+            ping(&ns, vip, "1"),
+            "{vip} not answered through the fast path"
+        );
+        let reachable = within(Duration::from_secs(5), || {
+            let entry = neighbour(&ns, vip);
+            entry.contains("REACHABLE") || entry.contains("FAILED")
+        });
+        let entry = neighbour(&ns, vip);
+        assert!(
+            reachable.is_some() && entry.contains("REACHABLE") && entry.contains(vmac),
+            "the virtual router did not answer the client's probe for {vip}: {entry}"
+        );
+    }
     fp.remove().expect("remove");
 }
