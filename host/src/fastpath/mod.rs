@@ -22,8 +22,8 @@
 //! to the bridge's host stack; every other frame is bridged as before (to the TAP, where smoltcp
 //! is the virtual router). ARP and neighbour solicitations/advertisements stay with smoltcp even
 //! when unicast to the virtual MAC: a client's unicast ARP or NUD probe must be answered by the
-//! virtual router, and the kernel would either ignore it (`arp_ignore`) or answer for the VIP
-//! with the node's own MAC. The `iifname` test keeps the table to its own bridge (a `bridge`
+//! virtual router. The kernel leaves them unanswered (the VIP is not on the bridge), the
+//! client's entry fails, and it loses the VIP until it resolves it again. The `iifname` test keeps the table to its own bridge (a `bridge`
 //! family chain sees every bridge of the namespace, and one VRID's MAC may be in use on two
 //! LANs); `meta ibrname` would say that directly, but needs `nft_meta_bridge`, which some kernels
 //! lack.
@@ -43,10 +43,15 @@
 //! # The protocol
 //! vrrpd does not run `nft`: it speaks nf_tables netlink (`NETLINK_NETFILTER`) itself, one
 //! socket kept open, each change one batch (one transaction: all or nothing). Re-adding an
-//! element that is there does not move its expiry, so a refresh is add (a no-op if present),
-//! delete, add with the new timeout, in one batch: one `sendmsg` and one ack, no allocation.
-//! A maintained crate that builds these messages without C (libnftnl), bindgen or the `nft`
-//! binary, under a permissive licence, was not found; the few messages needed are in `wire`.
+//! element that is there does not restart its timeout (kernel 6.18 does only when the timeout
+//! value changes), so a refresh is add (a no-op if present), delete, add, in one batch: one
+//! `sendmsg`, one ack, no allocation.
+//!
+//! The messages are written by hand in `wire` (a few hundred lines, checked against the bytes
+//! `nft --debug=mnl` sends). rustables (GPL-3.0, bindgen) and nftnl (C libnftnl) do not fit a
+//! static musl build, and the `nftables` crate runs `nft`. netlink-packet-netfilter (MIT, from
+//! the rust-netlink family vrrpd already uses) has typed nf_tables messages since 0.4; it would
+//! build a tree of vectors for every refresh, for the sake of seven message kinds.
 
 mod wire;
 
@@ -68,7 +73,8 @@ const SET: &str = "alive";
 /// Names the set inside the install batch, before it has a handle.
 const SET_ID: u32 = 1;
 const CHAIN: &str = "pre";
-/// Before anything else at bridge prerouting (`NF_BR_PRI_NAT_DST_BRIDGED` is -300 too).
+/// `dstnat` of the bridge family (`NF_BR_PRI_NAT_DST_BRIDGED`), where destination MACs are
+/// rewritten: before any filtering a firewall may do on the bridge.
 const PRIORITY: i32 = -300;
 /// `PACKET_HOST` (`linux/if_packet.h`).
 const PACKET_HOST: u8 = 0;
@@ -301,11 +307,15 @@ impl fmt::Display for NftError {
         let os = io::Error::from_raw_os_error(self.errno);
         write!(
             f,
-            "nf_tables: {} in table bridge {}: {os}",
-            self.op, self.table
+            "nf_tables, table bridge {}: {}: {os}",
+            self.table, self.op
         )?;
         if let Some(detail) = &self.detail {
             write!(f, " ({detail})")?;
+        }
+        if self.errno == libc::EPERM {
+            // Without CAP_NET_ADMIN, the first batch of the socket fails the same way.
+            f.write_str(" (another live process owns the table, or vrrpd lacks CAP_NET_ADMIN)")?;
         }
         Ok(())
     }

@@ -250,10 +250,12 @@ fn fastpath_leaves_no_table_behind() {
     let mut fp = FastPath::install(BRIDGE, UPLINK, mac).expect("install");
     fp.refresh(VMAC, Duration::from_secs(60)).expect("refresh");
     assert!(tables(&ns).contains(TABLE));
-    assert!(
-        FastPath::install(BRIDGE, UPLINK, mac).is_err(),
-        "a second instance took over a live instance's table"
-    );
+    // A live (say, frozen) instance's table is not a leftover.
+    let err = FastPath::install(BRIDGE, UPLINK, mac).expect_err("took over a live table");
+    assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}");
+    let err = FastPath::remove_leftover(BRIDGE).expect_err("removed a live table");
+    assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}");
+    println!("{err}");
     // Someone else's `nft flush ruleset` (a firewall tool) succeeds and leaves it alone.
     ns.must(NODE, &["nft", "flush", "ruleset"]);
     assert!(tables(&ns).contains(TABLE), "flushed: {}", tables(&ns));
