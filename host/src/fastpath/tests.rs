@@ -429,3 +429,106 @@ fn fastpath_leaves_arp_and_nd_to_the_virtual_router() {
     }
     fp.remove().expect("remove");
 }
+
+/// Names the node namespace to [`fastpath_stand_in_daemon`] when the test below runs it.
+const STAND_IN_NS: &str = "VRRPD_FASTPATH_STAND_IN_NS";
+
+/// Not a test of its own: run by [`fastpath_fences_a_frozen_then_killed_daemon`] as a separate
+/// process (this test binary, filtered to this test) that behaves like an Active vrrpd: it
+/// refreshes the fast path every 50 ms with a 300 ms timeout until it is stopped or killed.
+#[test]
+fn fastpath_stand_in_daemon() {
+    let Ok(ns) = std::env::var(STAND_IN_NS) else {
+        return;
+    };
+    let file = File::open(format!("/run/netns/{ns}")).expect("netns");
+    setns(file, CloneFlags::CLONE_NEWNET).expect("setns");
+    let mac_text = std::env::var("VRRPD_FASTPATH_STAND_IN_MAC").expect("MAC");
+    let mut bridge_mac = [0; 6];
+    for (byte, hex) in bridge_mac.iter_mut().zip(mac_text.split(':')) {
+        *byte = u8::from_str_radix(hex, 16).expect("MAC");
+    }
+    let mut fp = FastPath::install(BRIDGE, UPLINK, bridge_mac).expect("install");
+    fp.refresh(VMAC, Duration::from_millis(300))
+        .expect("refresh");
+    println!("ready");
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        fp.refresh(VMAC, Duration::from_millis(300))
+            .expect("refresh");
+    }
+}
+
+/// A child process, killed when this is dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The fence itself: a frozen daemon's VIPs stop being answered once the element it no longer
+/// refreshes expires (the table stays, owned by the frozen process); a killed daemon's table
+/// goes with its socket.
+#[test]
+fn fastpath_fences_a_frozen_then_killed_daemon() {
+    use std::io::BufRead;
+    if !can_run_with(&["kill"]) {
+        return;
+    }
+    let ns = Namespaces::new("fence", &["node", "client"]);
+    let bridge_mac = lan(&ns);
+    let mac_text: Vec<String> = bridge_mac.iter().map(|b| format!("{b:02x}")).collect();
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = Child(
+        Command::new(exe)
+            .args([
+                "--exact",
+                "fastpath::tests::fastpath_stand_in_daemon",
+                "--nocapture",
+            ])
+            .env(STAND_IN_NS, ns.name(NODE))
+            .env("VRRPD_FASTPATH_STAND_IN_MAC", mac_text.join(":"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn the stand-in daemon"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let ready = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line == "ready");
+    assert!(ready, "the stand-in daemon did not start");
+    let pid = child.0.id().to_string();
+
+    assert!(
+        ping(&ns, VIP, "1"),
+        "not answered while the daemon refreshes"
+    );
+    must(&["kill", "-STOP", &pid]);
+    let frozen = Instant::now();
+    let silent = within(Duration::from_secs(3), || !ping(&ns, VIP, "0.2"));
+    assert!(
+        silent.is_some(),
+        "still answered 3 s after the daemon froze"
+    );
+    println!(
+        "frozen daemon: VIP silent {} ms after SIGSTOP",
+        frozen.elapsed().as_millis()
+    );
+    assert!(
+        tables(&ns).contains(TABLE),
+        "the frozen daemon's table is gone"
+    );
+
+    must(&["kill", "-KILL", &pid]);
+    let _ = child.0.wait();
+    let gone = within(Duration::from_secs(2), || !tables(&ns).contains(TABLE));
+    assert!(
+        gone.is_some(),
+        "the killed daemon's table stayed: {}",
+        tables(&ns)
+    );
+}
