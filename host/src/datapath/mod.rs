@@ -16,6 +16,7 @@
 //! frames.
 
 pub mod classify;
+pub mod fastpath;
 pub mod layout;
 pub mod relay;
 pub mod sysctl;

@@ -1,0 +1,330 @@
+//! The kernel fast path for VIP traffic, fenced by vrrpd's liveness.
+//!
+//! While vrrpd is Active, frames from the LAN to the virtual MAC (00:00:5e:00:01:VRID for IPv4,
+//! 00:00:5e:00:02:VRID for IPv6) should reach the kernel, which serves the VIPs (they are local
+//! addresses on `lo`), without a detour through the TAP and user space. [`FastPath`] installs
+//! one nftables table of family `bridge` for the daemon's bridge:
+//!
+//! ```text
+//! table bridge vrrpd-<bridge> {
+//!     flags owner
+//!     set alive { type ether_addr; flags timeout; }
+//!     chain pre {
+//!         type filter hook prerouting priority -300; policy accept;
+//!         ether type arp accept
+//!         ether type ip6 meta l4proto ipv6-icmp icmpv6 type 135-136 accept
+//!         iifname <uplink> ether daddr @alive ether daddr set <bridge MAC> meta pkttype set host
+//!     }
+//! }
+//! ```
+//!
+//! A frame from the uplink to a MAC in `@alive` is rewritten to the bridge's own MAC and handed
+//! to the bridge's host stack; every other frame is bridged as before (to the TAP, where smoltcp
+//! is the virtual router). ARP and neighbour solicitations/advertisements stay with smoltcp even
+//! when unicast to the virtual MAC: a client's unicast ARP or NUD probe must be answered by the
+//! virtual router. The kernel leaves them unanswered (the VIP is not on the bridge), the
+//! client's entry fails, and it loses the VIP until it resolves it again. The `iifname` test keeps the table to its own bridge (a `bridge`
+//! family chain sees every bridge of the namespace, and one VRID's MAC may be in use on two
+//! LANs); `meta ibrname` would say that directly, but needs `nft_meta_bridge`, which some kernels
+//! lack.
+//!
+//! # The fence
+//! An element of `@alive` expires by itself: the daemon calls [`FastPath::refresh`] at every
+//! advertisement with a timeout of Active_Down_Interval (RFC 9568 §6.1), so when vrrpd is
+//! frozen (`SIGSTOP`, `docker pause`) the kernel stops answering for the VIPs on the same
+//! deadline the Backups take over on, with no process left to clean up. The table is owned by
+//! the netlink socket (`NFT_TABLE_F_OWNER`): when vrrpd dies, the kernel deletes it at once.
+//!
+//! That is why this is nftables rather than a plain `tc` pedit rule or a BPF program attached
+//! to the bridge: those stay in the kernel, unchanged, after the daemon that installed them is
+//! frozen or killed, so a dead node would keep answering for the VIPs next to the new Active.
+//! A set element with a timeout is a kernel timer that the daemon must keep pushing forward.
+//!
+//! # The protocol
+//! vrrpd does not run `nft`: it speaks nf_tables netlink (`NETLINK_NETFILTER`) itself, one
+//! socket kept open, each change one batch (one transaction: all or nothing). Re-adding an
+//! element that is there does not restart its timeout (kernel 6.18 does only when the timeout
+//! value changes), so a refresh is add (a no-op if present), delete, add, in one batch: one
+//! `sendmsg`, one ack, no allocation.
+//!
+//! The messages are written by hand in `wire` (a few hundred lines, checked against the bytes
+//! `nft --debug=mnl` sends). rustables (GPL-3.0, bindgen) and nftnl (C libnftnl) do not fit a
+//! static musl build, and the `nftables` crate runs `nft`. netlink-packet-netfilter (MIT, from
+//! the rust-netlink family vrrpd already uses) has typed nf_tables messages since 0.4; it would
+//! build a tree of vectors for every refresh, for the sake of seven message kinds.
+
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use netlink_sys::{Socket, SocketAddr};
+use nix::sys::socket::{setsockopt, sockopt};
+use nix::sys::time::TimeVal;
+
+use wire::{Base, Batch, CmpOp, MetaKey, NF_BR_PRE_ROUTING, NFT_REG_1, Sent};
+
+/// The set of virtual MACs whose frames go to the kernel.
+const SET: &str = "alive";
+/// Names the set inside the install batch, before it has a handle.
+const SET_ID: u32 = 1;
+const CHAIN: &str = "pre";
+/// `dstnat` of the bridge family (`NF_BR_PRI_NAT_DST_BRIDGED`), where destination MACs are
+/// rewritten: before any filtering a firewall may do on the bridge.
+const PRIORITY: i32 = -300;
+/// `PACKET_HOST` (`linux/if_packet.h`).
+const PACKET_HOST: u8 = 0;
+/// Interface names are at most 15 bytes plus a NUL (`IFNAMSIZ`).
+const IFNAMSIZ: usize = 16;
+/// The kernel answers a batch before `send` returns; this only bounds a kernel that does not.
+const ACK_WAIT: Duration = Duration::from_secs(1);
+/// Room for any ack (requests are not echoed back: `NETLINK_CAP_ACK`).
+const RX_LEN: usize = 8192;
+
+/// The nftables fast path of one bridge (see the module documentation).
+///
+/// Dropping it without [`FastPath::remove`] closes its socket, and the kernel deletes the table
+/// exactly as it does when vrrpd is killed.
+pub struct FastPath {
+    sock: Socket,
+    table: String,
+    seq: u32,
+    tx: Vec<u8>,
+    rx: Vec<u8>,
+}
+
+impl fmt::Debug for FastPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FastPath")
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+impl FastPath {
+    /// Installs the table of `bridge` (named `vrrpd-<bridge>`), diverting frames that come in on
+    /// the bridge port `uplink` for a virtual MAC in the set to `bridge_mac`. A table of that
+    /// name that an earlier run left is replaced, in the same transaction; one that a live
+    /// process owns is not (`PermissionDenied`). The set starts empty: nothing is diverted
+    /// until [`FastPath::refresh`].
+    pub fn install(bridge: &str, uplink: &str, bridge_mac: [u8; 6]) -> io::Result<FastPath> {
+        let uplink_name = ifname(uplink)?;
+        let mut fp = FastPath::open(bridge)?;
+        fp.transact(|b, table| {
+            b.add_table(table, false, false);
+            b.del_table(table);
+            b.add_table(table, true, true);
+            b.add_mac_set(table, SET, SET_ID);
+            b.add_base_chain(table, CHAIN, NF_BR_PRE_ROUTING, PRIORITY);
+            b.add_rule("add rule (ARP)", table, CHAIN, |e| {
+                e.payload_load(Base::Link, 12, 2, NFT_REG_1)
+                    .cmp(CmpOp::Eq, NFT_REG_1, &[0x08, 0x06])
+                    .accept();
+            });
+            b.add_rule("add rule (neighbour discovery)", table, CHAIN, |e| {
+                e.payload_load(Base::Link, 12, 2, NFT_REG_1)
+                    .cmp(CmpOp::Eq, NFT_REG_1, &[0x86, 0xdd])
+                    .meta_load(MetaKey::L4Proto, NFT_REG_1)
+                    .cmp(CmpOp::Eq, NFT_REG_1, &[58])
+                    .payload_load(Base::Transport, 0, 1, NFT_REG_1)
+                    .cmp(CmpOp::Gte, NFT_REG_1, &[135])
+                    .cmp(CmpOp::Lte, NFT_REG_1, &[136])
+                    .accept();
+            });
+            b.add_rule("add rule (virtual MAC)", table, CHAIN, |e| {
+                e.meta_load(MetaKey::IifName, NFT_REG_1)
+                    .cmp(CmpOp::Eq, NFT_REG_1, &uplink_name)
+                    .payload_load(Base::Link, 0, 6, NFT_REG_1)
+                    .lookup(SET, SET_ID, NFT_REG_1)
+                    .immediate(NFT_REG_1, &bridge_mac)
+                    .payload_write(Base::Link, 0, 6, NFT_REG_1)
+                    .immediate(NFT_REG_1, &[PACKET_HOST])
+                    .meta_set(MetaKey::PktType, NFT_REG_1);
+            });
+        })?;
+        Ok(fp)
+    }
+
+    /// Lets frames for `mac` through to the kernel until `timeout` from now (rounded up to a
+    /// millisecond; the kernel counts in jiffies), whether or not they were already. A
+    /// `timeout` of zero is `InvalidInput`: call [`FastPath::withdraw`].
+    pub fn refresh(&mut self, mac: [u8; 6], timeout: Duration) -> io::Result<()> {
+        let ms = timeout.as_nanos().div_ceil(1_000_000);
+        if ms == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "fast path: a refresh needs a timeout above zero",
+            ));
+        }
+        let ms = u64::try_from(ms).unwrap_or(u64::MAX);
+        // Each add carries the timeout: re-adding an element without one would clear its
+        // timeout (kernel 6.18) rather than leave it alone.
+        self.transact(|b, table| {
+            b.add_elem(table, SET, &mac, Some(ms));
+            b.del_elem(table, SET, &mac);
+            b.add_elem(table, SET, &mac, Some(ms));
+        })
+    }
+
+    /// Stops the fast path for `mac` now (Backup, shutdown); fine if it was not on.
+    pub fn withdraw(&mut self, mac: [u8; 6]) -> io::Result<()> {
+        self.transact(|b, table| {
+            b.add_elem(table, SET, &mac, Some(1));
+            b.del_elem(table, SET, &mac);
+        })
+    }
+
+    /// Deletes the table (clean stop); fine if it is already gone.
+    pub fn remove(mut self) -> io::Result<()> {
+        match self.transact(|b, table| b.del_table(table)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
+    }
+
+    /// Deletes the table of `bridge` that an earlier run left, if any; true if there was one.
+    /// A table owned by a live process (a frozen vrrpd) is `PermissionDenied`.
+    pub fn remove_leftover(bridge: &str) -> io::Result<bool> {
+        let mut fp = FastPath::open(bridge)?;
+        match fp.transact(|b, table| b.del_table(table)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The table's name, `vrrpd-<bridge>`.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn open(bridge: &str) -> io::Result<FastPath> {
+        ifname(bridge)?;
+        let mut sock = Socket::new(wire::NETLINK_NETFILTER)?;
+        sock.bind_auto()?;
+        sock.connect(&SocketAddr::new(0, 0))?;
+        sock.set_cap_ack(true)?;
+        sock.set_ext_ack(true)?;
+        let wait = TimeVal::new(ACK_WAIT.as_secs() as _, 0);
+        setsockopt(&sock, sockopt::ReceiveTimeout, &wait)?;
+        Ok(FastPath {
+            sock,
+            table: format!("vrrpd-{bridge}"),
+            seq: 1,
+            tx: Vec::with_capacity(1024),
+            rx: vec![0; RX_LEN],
+        })
+    }
+
+    /// Sends one batch that `build` fills, and waits for the kernel's verdict on it.
+    fn transact(&mut self, build: impl FnOnce(&mut Batch<'_>, &str)) -> io::Result<()> {
+        let mut batch = Batch::new(&mut self.tx, self.seq);
+        build(&mut batch, &self.table);
+        let sent = batch.finish();
+        self.seq = sent.end.wrapping_add(1);
+        let n = self.sock.send(&self.tx, 0)?;
+        if n != self.tx.len() {
+            return Err(io::Error::other(format!(
+                "nf_tables: sent {n} of {} bytes",
+                self.tx.len()
+            )));
+        }
+        self.await_verdict(&sent)
+    }
+
+    /// Reads the kernel's answers to `sent` up to the one that ends it; the first error wins.
+    fn await_verdict(&mut self, sent: &Sent) -> io::Result<()> {
+        let mut failure: Option<NftError> = None;
+        loop {
+            let mut buf = &mut self.rx[..];
+            let n = match self.sock.recv(&mut buf, 0) {
+                Ok(n) => n.min(self.rx.len()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(match failure {
+                        Some(f) => f.into(),
+                        None => io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("nf_tables: no answer to a batch on table {}", self.table),
+                        ),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
+            let mut done = false;
+            for ack in wire::acks(&self.rx[..n]) {
+                if !sent.contains(ack.seq) {
+                    continue;
+                }
+                if ack.errno != 0 && failure.is_none() {
+                    failure = Some(NftError {
+                        op: sent.op(ack.seq),
+                        table: self.table.clone(),
+                        errno: ack.errno,
+                        detail: ack.msg.map(str::to_owned),
+                    });
+                }
+                // An error on a batch marker means the kernel dropped the whole batch.
+                done |= Some(ack.seq) == sent.acked || ack.seq == sent.first || ack.seq == sent.end;
+            }
+            if done {
+                return match failure {
+                    Some(f) => Err(f.into()),
+                    None => Ok(()),
+                };
+            }
+        }
+    }
+}
+
+/// `name` as a 16-byte, NUL-padded interface name, or `InvalidInput`.
+fn ifname(name: &str) -> io::Result<[u8; IFNAMSIZ]> {
+    let mut out = [0; IFNAMSIZ];
+    if name.is_empty() || name.len() >= IFNAMSIZ || name.contains(['\0', '/']) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("fast path: {name:?} is not an interface name (1 to 15 bytes)"),
+        ));
+    }
+    out[..name.len()].copy_from_slice(name.as_bytes());
+    Ok(out)
+}
+
+/// The kernel refused a message of a batch (and with it the whole batch).
+#[derive(Debug)]
+struct NftError {
+    op: &'static str,
+    table: String,
+    errno: i32,
+    detail: Option<String>,
+}
+
+impl fmt::Display for NftError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let os = io::Error::from_raw_os_error(self.errno);
+        write!(
+            f,
+            "nf_tables, table bridge {}: {}: {os}",
+            self.table, self.op
+        )?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        if self.errno == libc::EPERM {
+            // Without CAP_NET_ADMIN, the first batch of the socket fails the same way.
+            f.write_str(" (another live process owns the table, or vrrpd lacks CAP_NET_ADMIN)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for NftError {}
+
+impl From<NftError> for io::Error {
+    fn from(e: NftError) -> io::Error {
+        io::Error::new(io::Error::from_raw_os_error(e.errno).kind(), e)
+    }
+}
