@@ -32,6 +32,7 @@ use smoltcp::wire::Ipv6Packet;
 use tracing::{debug, info, warn};
 
 use classify::Target;
+use fastpath::FastPath;
 use layout::{Addr, Layout, LayoutError, LayoutSpec};
 use relay::Relay;
 use tap::{FrameDevice, Tap, TxDevice};
@@ -95,6 +96,9 @@ pub struct UnicastFamilies {
 const ADVERT_CAPACITY: usize = 40 + 8 + 16 * 255;
 
 pub struct DataPath {
+    /// The kernel fast path; `None` in relay mode.
+    fastpath: Option<FastPath>,
+    fastpath_errors: u64,
     tap: Tap,
     relay: Relay,
     layout: Layout,
@@ -121,7 +125,32 @@ pub struct DataPath {
 #[derive(Clone, Copy, Debug)]
 struct Served {
     vrid: u8,
+    /// The virtual MAC its VIP traffic arrives at.
+    mac: [u8; 6],
     lease: Duration,
+}
+
+/// How VIP traffic reaches the kernel while a router is Active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The kernel fast path ([`fastpath`]) where it can be installed, else the relay.
+    #[default]
+    Auto,
+    /// Every VIP frame through user space ([`relay`]): the fallback, and a baseline to measure.
+    Relay,
+    /// What `Auto` got: the fast path is installed.
+    Kernel,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::Relay => "relay",
+            Mode::Kernel => "kernel",
+        }
+    }
 }
 
 /// Interface names for the uplink's bridge and TAP (at most 15 bytes each).
@@ -149,6 +178,7 @@ impl DataPath {
         uplink: &str,
         vips: &[IpAddr],
         unicast: UnicastFamilies,
+        mode: Mode,
     ) -> Result<DataPath, DataPathError> {
         let (bridge, tap_name) = names(uplink);
         for c in sysctl::ensure_vip_sysctls(&bridge)? {
@@ -170,7 +200,27 @@ impl DataPath {
         let layout = Layout::apply(&spec).await.map_err(DataPathError::Layout)?;
         info!(%uplink, %bridge, tap = %tap.name(), "bridged the uplink with the TAP");
         tap.set_report_mac(layout.bridge_mac());
+        let fastpath = match mode {
+            Mode::Relay => {
+                info!("data path: VIP traffic through the user-space relay (configured)");
+                None
+            }
+            Mode::Auto | Mode::Kernel => {
+                match FastPath::install(&bridge, uplink, layout.bridge_mac()) {
+                    Ok(fp) => {
+                        info!(table = fp.table(), "data path: VIP traffic through the kernel fast path (nftables)");
+                        Some(fp)
+                    }
+                    Err(e) => {
+                        warn!("data path: the kernel fast path cannot be installed ({e}); VIP traffic goes through the user-space relay");
+                        None
+                    }
+                }
+            }
+        };
         let mut dp = DataPath {
+            fastpath,
+            fastpath_errors: 0,
             relay: Relay::new(layout.bridge_mac()),
             tap,
             layout,
@@ -251,23 +301,79 @@ impl DataPath {
 
     /// Router `vrid` became Active with Accept_Mode on: its VIP traffic goes to the kernel for
     /// `lease` (its Active_Down_Interval), renewed at each of its adverts ([`DataPath::renew`]).
+    ///
+    /// With the fast path, the kernel takes the router's frames itself until the lease runs
+    /// out, so a frozen or killed daemon stops answering for the VIPs when a Backup takes over;
+    /// the relay stays armed for whatever reaches the TAP meanwhile (a lease that lapsed while
+    /// the daemon was merely slow).
     pub fn serve(&mut self, vrid: u8, vips: &[IpAddr], lease: Duration) {
-        self.relay.serve(vrid, vips);
-        self.served.retain(|s| s.vrid != vrid);
-        self.served.push(Served { vrid, lease });
+        let on_lo: Vec<IpAddr> = vips.iter().copied().filter(|v| relay::on_lo(*v)).collect();
+        self.relay.serve(vrid, &on_lo);
+        self.stop_lease(vrid);
+        if let Some(&vip) = on_lo.first() {
+            let mac = relay::virtual_mac_for(vrid, vip);
+            self.served.push(Served { vrid, mac, lease });
+            self.lease(mac, lease);
+        }
     }
 
     /// Router `vrid` sent an advert while serving: its lease runs `lease` from now.
     pub fn renew(&mut self, vrid: u8, lease: Duration) {
-        if let Some(s) = self.served.iter_mut().find(|s| s.vrid == vrid) {
-            s.lease = lease;
-        }
+        let Some(s) = self.served.iter_mut().find(|s| s.vrid == vrid) else {
+            return;
+        };
+        s.lease = lease;
+        let mac = s.mac;
+        self.lease(mac, lease);
     }
 
     /// Router `vrid` left Active (or does not accept VIP traffic): its VIP traffic stops.
     pub fn stop(&mut self, vrid: u8) {
         self.relay.stop(vrid);
-        self.served.retain(|s| s.vrid != vrid);
+        self.stop_lease(vrid);
+    }
+
+    fn stop_lease(&mut self, vrid: u8) {
+        let Some(i) = self.served.iter().position(|s| s.vrid == vrid) else {
+            return;
+        };
+        let mac = self.served.swap_remove(i).mac;
+        if let Some(fp) = &mut self.fastpath {
+            let r = fp.withdraw(mac);
+            self.note_fastpath(r);
+        }
+    }
+
+    fn lease(&mut self, mac: [u8; 6], lease: Duration) {
+        if let Some(fp) = &mut self.fastpath {
+            let r = fp.refresh(mac, lease);
+            self.note_fastpath(r);
+        }
+    }
+
+    /// A failed fast-path update leaves the relay to carry the traffic; it is logged (the first,
+    /// then every hundredth: each advert would repeat it) and counted.
+    fn note_fastpath(&mut self, r: io::Result<()>) {
+        if let Err(e) = r {
+            self.fastpath_errors += 1;
+            if self.fastpath_errors % 100 == 1 {
+                warn!(errors = self.fastpath_errors, "kernel fast path: {e}; the relay carries the VIP traffic");
+            }
+        }
+    }
+
+    /// How VIP traffic reaches the kernel: [`Mode::Kernel`] or [`Mode::Relay`].
+    pub fn mode(&self) -> Mode {
+        if self.fastpath.is_some() {
+            Mode::Kernel
+        } else {
+            Mode::Relay
+        }
+    }
+
+    /// Failed fast-path updates since start.
+    pub fn fastpath_errors(&self) -> u64 {
+        self.fastpath_errors
     }
 
     /// The daemon did not run for `frozen_for`: VIP traffic of a router whose lease is shorter
@@ -425,11 +531,16 @@ impl DataPath {
     /// logged: at shutdown there is nobody left to hand them to.
     pub async fn shutdown(self) {
         let DataPath {
+            fastpath,
             tap,
             mut layout,
             vips,
             ..
         } = self;
+        // The kernel stops answering for the VIPs first, then the frames' way out goes.
+        if let Some(Err(e)) = fastpath.map(FastPath::remove) {
+            tracing::error!("removing the kernel fast path: {e}");
+        }
         drop(tap);
         for vip in vips {
             if let Err(e) = layout.remove_vip(vip).await {
