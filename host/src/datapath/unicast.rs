@@ -11,8 +11,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6, recvmsg, sendmsg,
-    sendto, setsockopt, sockopt,
+    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6, recvmsg,
+    sendmsg, sendto, setsockopt, sockopt,
 };
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
@@ -27,7 +27,7 @@ pub struct UnicastSocket {
 
 impl UnicastSocket {
     pub fn open() -> io::Result<UnicastSocket> {
-        let fd = raw_socket(libc::AF_INET)?;
+        let fd = raw_socket(AddressFamily::Inet)?;
         // We write the IP header (TTL 255, the router's primary as source); the kernel fills in
         // the length, ID and header checksum.
         let one: libc::c_int = 1;
@@ -113,12 +113,12 @@ fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// A non-blocking raw socket of `family` for VRRP's protocol number.
-fn raw_socket(family: libc::c_int) -> io::Result<OwnedFd> {
+fn raw_socket(family: AddressFamily) -> io::Result<OwnedFd> {
     // nix's `SockProtocol` names no protocol 112, so the socket comes from libc.
     // SAFETY: socket(2) takes no pointers; the result is checked before use.
     let raw = unsafe {
         libc::socket(
-            family,
+            family as libc::c_int,
             libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
             i32::from(vrrp_core::wire::IP_PROTOCOL),
         )
@@ -181,7 +181,7 @@ impl Unicast6Socket {
     /// Opens the socket on `bridge` (where the node's addresses live).
     pub fn open(bridge: &str) -> io::Result<Unicast6Socket> {
         let ifindex = nix::net::if_::if_nametoindex(bridge)?;
-        let fd = raw_socket(libc::AF_INET6)?;
+        let fd = raw_socket(AddressFamily::Inet6)?;
         setsockopt(&fd, sockopt::Ipv6Ttl, &255)?;
         setsockopt(&fd, sockopt::Ipv6MulticastHops, &255)?;
         setsockopt(&fd, sockopt::Ipv6RecvPacketInfo, &true)?;
