@@ -548,9 +548,11 @@ async fn process_by_pidfile(pidfile: &Path) -> Result<i32, String> {
     if pid <= 0 {
         return Err(format!("{}: {pid} is not a pid", pidfile.display()));
     }
-    // SAFETY: signal 0 performs only the existence and permission checks.
-    let rc = unsafe { libc::kill(pid, 0) };
-    let alive = rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // No signal: only the existence and permission checks.
+    let alive = matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Ok(()) | Err(nix::errno::Errno::EPERM)
+    );
     if alive && !is_zombie(&Path::new("/proc").join(pid.to_string())) {
         Ok(pid)
     } else {

@@ -24,6 +24,8 @@ use std::net::IpAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::sync::mpsc;
@@ -123,11 +125,9 @@ struct GroupKill(Option<i32>);
 impl Drop for GroupKill {
     fn drop(&mut self) {
         if let Some(pgid) = self.0 {
-            // SAFETY: kill(2) has no memory effects. The group leader has not been reaped
-            // (we never saw it exit), so its pgid cannot have been reused.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
+            // The group leader has not been reaped (we never saw it exit), so its pgid cannot
+            // have been reused.
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
         }
     }
 }
@@ -483,13 +483,7 @@ pub(crate) mod tests {
         )
         .await;
         assert!(
-            matches!(
-                out,
-                CommandOutcome::Signaled {
-                    signal: libc::SIGTERM,
-                    ..
-                }
-            ),
+            matches!(out, CommandOutcome::Signaled { signal, .. } if signal == Signal::SIGTERM as i32),
             "{out}"
         );
         let out = run_command(&["/nonexistent/hook".into()], &env, t).await;

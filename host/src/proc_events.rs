@@ -21,6 +21,7 @@ use std::io;
 use std::time::Duration;
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_CONNECTOR};
+use nix::errno::Errno;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::{broadcast, watch};
@@ -475,8 +476,8 @@ impl Connector {
             .map_err(|e| format!("proc connector socket: {e}"))?;
         socket
             .bind(&SocketAddr::new(0, CN_IDX_PROC))
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::EPERM) => format!(
+            .map_err(|e| match e.raw_os_error().map(Errno::from_raw) {
+                Some(Errno::EPERM) => format!(
                     "joining the proc connector group was refused ({e}): it needs CAP_NET_ADMIN in the initial user namespace"
                 ),
                 _ => format!("joining the proc connector group: {e}"),
@@ -500,8 +501,8 @@ impl Connector {
         // The port is unique among this protocol's sockets, so the acknowledgement carrying it
         // (plus one) is ours and not another listener's.
         conn.send(&mcast_request(PROC_CN_MCAST_LISTEN, None, port, port))
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::ECONNREFUSED) => format!(
+            .map_err(|e| match e.raw_os_error().map(Errno::from_raw) {
+                Some(Errno::ECONNREFUSED) => format!(
                     "the kernel's proc connector is not reachable from this network namespace ({e}): it serves the initial one only"
                 ),
                 _ => format!("subscribing to process events: {e}"),
@@ -622,7 +623,7 @@ pub async fn listen(notices: broadcast::Sender<Notice>, mode: watch::Sender<Mode
                     }
                 }
             }
-            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+            Err(e) if e.raw_os_error() == Some(Errno::ENOBUFS as i32) => {
                 let _ = notices.send(Notice::Overrun);
             }
             Err(e) => break format!("proc connector: {e}"),

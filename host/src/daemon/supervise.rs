@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use tracing::{info, warn};
 
 use super::RunError;
@@ -33,9 +35,9 @@ impl Supervised {
     /// SIGTERM, then SIGKILL after the grace period.
     pub async fn terminate(mut self) {
         if let Some(pid) = self.child.id() {
-            // SAFETY: kill(2) on our own child's pid; it cannot have been reaped and reused
-            // because we hold the `Child` and have not waited on it.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            // Our own child's pid: it cannot have been reaped and reused because we hold the
+            // `Child` and have not waited on it.
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
         }
         match tokio::time::timeout(self.grace, self.child.wait()).await {
             Ok(Ok(status)) => info!(process = %self.name, %status, "supervised process stopped"),

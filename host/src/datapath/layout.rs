@@ -41,6 +41,7 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteScope, RouteType,
     RouteVia,
 };
+use nix::errno::Errno;
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, RouteMessageBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +51,6 @@ use super::sysctl;
 pub const DEFAULT_STATE_DIR: &str = "/run/vrrpd";
 /// How long to wait for the bridge to forward after it is brought up.
 const UP_TIMEOUT: Duration = Duration::from_secs(5);
-const ENOENT: i32 = libc::ENOENT;
 /// The kernel maintains the `local` table itself.
 const TABLE_LOCAL: u32 = 255;
 
@@ -97,16 +97,16 @@ fn nl_err(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> LayoutErr
 }
 
 /// The errno of a netlink error answer, if that is what `e` is.
-fn errno(e: &rtnetlink::Error) -> Option<i32> {
+fn errno(e: &rtnetlink::Error) -> Option<Errno> {
     match e {
-        rtnetlink::Error::NetlinkError(m) => Some(-m.raw_code()),
+        rtnetlink::Error::NetlinkError(m) => Some(Errno::from_raw(-m.raw_code())),
         _ => None,
     }
 }
 
 /// Treats "already there" (on add) and "not there" (on delete) as success: restoring must be
 /// idempotent, it may run twice after crashes at any point.
-fn tolerate(r: Result<(), rtnetlink::Error>, ok: &[i32]) -> Result<(), rtnetlink::Error> {
+fn tolerate(r: Result<(), rtnetlink::Error>, ok: &[Errno]) -> Result<(), rtnetlink::Error> {
     match r {
         Err(e) if errno(&e).is_some_and(|n| ok.contains(&n)) => Ok(()),
         r => r,
@@ -234,7 +234,7 @@ impl Netlink {
             .await;
         match r {
             Ok(m) => Ok(m),
-            Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
+            Err(e) if errno(&e) == Some(Errno::ENODEV) => Ok(None),
             Err(e) => Err(nl_err(format!("look up {name}"))(e)),
         }
     }
@@ -250,7 +250,7 @@ impl Netlink {
             .await;
         match r {
             Ok(m) => Ok(m),
-            Err(e) if errno(&e) == Some(libc::ENODEV) => Ok(None),
+            Err(e) if errno(&e) == Some(Errno::ENODEV) => Ok(None),
             Err(e) => Err(nl_err(format!("look up link {index}"))(e)),
         }
     }
@@ -336,7 +336,7 @@ impl Netlink {
         if let Some(m) = a.metric {
             msg.attributes.push(AddressAttribute::RoutePriority(m));
         }
-        tolerate(req.execute().await, &[libc::EEXIST])
+        tolerate(req.execute().await, &[Errno::EEXIST])
             .map_err(nl_err(format!("add {}/{} to {ifname}", a.addr, a.prefix)))
     }
 
@@ -352,7 +352,7 @@ impl Netlink {
                 .build(),
         };
         let r = self.handle.address().del(msg).execute().await;
-        tolerate(r, &[libc::EADDRNOTAVAIL, libc::ENODEV, ENOENT])
+        tolerate(r, &[Errno::EADDRNOTAVAIL, Errno::ENODEV, Errno::ENOENT])
             .map_err(nl_err(format!("remove {addr}/{prefix} from {ifname}")))
     }
 
@@ -363,7 +363,7 @@ impl Netlink {
             .add(route_message(oif, r))
             .execute()
             .await;
-        tolerate(res, &[libc::EEXIST]).map_err(nl_err(format!(
+        tolerate(res, &[Errno::EEXIST]).map_err(nl_err(format!(
             "add route {}/{} via {:?} table {}",
             r.dst, r.prefix, r.gateway, r.table
         )))
@@ -376,7 +376,7 @@ impl Netlink {
             .del(route_message(oif, r))
             .execute()
             .await;
-        tolerate(res, &[libc::ESRCH, libc::ENODEV]).map_err(nl_err(format!(
+        tolerate(res, &[Errno::ESRCH, Errno::ENODEV]).map_err(nl_err(format!(
             "remove route {}/{} via {:?} table {}",
             r.dst, r.prefix, r.gateway, r.table
         )))
@@ -397,7 +397,7 @@ impl Netlink {
 
     async fn del_link(&self, index: u32, name: &str) -> Result<()> {
         let r = self.handle.link().del(index).execute().await;
-        tolerate(r, &[libc::ENODEV]).map_err(nl_err(format!("delete {name}")))
+        tolerate(r, &[Errno::ENODEV]).map_err(nl_err(format!("delete {name}")))
     }
 }
 

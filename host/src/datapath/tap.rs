@@ -16,8 +16,11 @@
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use tokio::io::Interest;
@@ -31,18 +34,22 @@ pub const DEFAULT_BATCH: usize = 64;
 const L2_OVERHEAD: usize = 14 + 4;
 
 // <linux/if_tun.h>
-// `libc::Ioctl` is the request type of ioctl(2): c_ulong on glibc, c_int on musl.
-const TUNSETIFF: libc::Ioctl = 0x4004_54ca as libc::Ioctl;
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 
 /// `struct ifreq` as TUNSETIFF reads it: the name, the flags, and the rest of the 40-byte union.
 #[repr(C)]
 struct IfReq {
-    name: [libc::c_char; libc::IFNAMSIZ],
+    name: [u8; libc::IFNAMSIZ],
     flags: libc::c_short,
     _pad: [u8; 22],
 }
+
+// TUNSETIFF is declared `_IOW('T', 202, int)` but takes a `struct ifreq` and writes the chosen
+// name back into it, so the request code says int and the function passes the ifreq mutably.
+const TUNSETIFF: nix::sys::ioctl::ioctl_num_type =
+    nix::request_code_write!(b'T', 202, std::mem::size_of::<libc::c_int>());
+nix::ioctl_readwrite_bad!(tun_set_iff, TUNSETIFF, IfReq);
 
 /// Totals since the device was opened. Plain counters: the event loop is single-threaded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -122,7 +129,7 @@ struct Writer {
 impl Writer {
     /// Writes one frame. Errors are counted and logged; the frame is never retried.
     fn write(&mut self, frame: &[u8]) -> io::Result<()> {
-        let r = write_fd(self.fd.get_ref().as_raw_fd(), frame);
+        let r = write_fd(self.fd.get_ref(), frame);
         match &r {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -145,21 +152,14 @@ impl Writer {
     }
 }
 
-fn write_fd(fd: RawFd, frame: &[u8]) -> io::Result<()> {
+fn write_fd(fd: impl AsFd, frame: &[u8]) -> io::Result<()> {
     loop {
-        // SAFETY: `frame` is a valid buffer of `frame.len()` bytes for the duration of the call.
-        let n = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
-        if n >= 0 {
+        match nix::unistd::write(&fd, frame) {
             // A TAP write is one frame: the kernel takes all of it or fails.
-            return if n as usize == frame.len() {
-                Ok(())
-            } else {
-                Err(io::Error::new(io::ErrorKind::WriteZero, "short TAP write"))
-            };
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
+            Ok(n) if n == frame.len() => return Ok(()),
+            Ok(_) => return Err(io::Error::new(io::ErrorKind::WriteZero, "short TAP write")),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -182,32 +182,22 @@ impl Tap {
                 format!("invalid interface name {name:?}"),
             ));
         }
-        // SAFETY: a NUL-terminated path literal; the result is checked.
-        let raw = unsafe {
-            libc::open(
-                c"/dev/net/tun".as_ptr(),
-                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a descriptor we just opened and own exclusively.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = nix::fcntl::open(
+            "/dev/net/tun",
+            OFlag::O_RDWR | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
         let mut req = IfReq {
             name: [0; libc::IFNAMSIZ],
             flags: IFF_TAP | IFF_NO_PI,
             _pad: [0; 22],
         };
-        for (d, s) in req.name.iter_mut().zip(name.bytes()) {
-            *d = s as libc::c_char;
-        }
-        // SAFETY: TUNSETIFF reads and writes a `struct ifreq`, which `IfReq` lays out exactly.
-        if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut req) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the kernel NUL-terminates the name it returns within IFNAMSIZ.
-        let actual = unsafe { CStr::from_ptr(req.name.as_ptr()) }
+        req.name[..name.len()].copy_from_slice(name.as_bytes());
+        // SAFETY: `fd` is open, and `req` is a live, exclusively borrowed `IfReq`, which lays out
+        // the `struct ifreq` TUNSETIFF reads and writes exactly.
+        unsafe { tun_set_iff(fd.as_raw_fd(), &mut req) }?;
+        let actual = CStr::from_bytes_until_nul(&req.name)
+            .map_err(|_| io::Error::other("TUNSETIFF returned an unterminated name"))?
             .to_string_lossy()
             .into_owned();
         let frame_cap = mtu + L2_OVERHEAD;
@@ -279,7 +269,7 @@ impl Tap {
                 .ready(Interest::READABLE | Interest::ERROR)
                 .await?;
             let (n, drained) = read_batch(
-                guard.get_inner().as_raw_fd(),
+                guard.get_inner(),
                 &mut self.ring,
                 &mut self.writer.counters,
                 &self.writer.name,
@@ -295,9 +285,8 @@ impl Tap {
 
     /// Reads whatever is queued without waiting (e.g. the burst that queued during a freeze).
     pub fn try_recv_batch(&mut self) -> io::Result<usize> {
-        let fd = self.writer.fd.get_ref().as_raw_fd();
         read_batch(
-            fd,
+            self.writer.fd.get_ref(),
             &mut self.ring,
             &mut self.writer.counters,
             &self.writer.name,
@@ -462,7 +451,7 @@ pub struct DrainStats {
 /// Reads frames into the ring until `EAGAIN` or the ring is full. Returns the frames added and
 /// whether the kernel queue was seen empty.
 fn read_batch(
-    fd: RawFd,
+    fd: &OwnedFd,
     ring: &mut Ring,
     counters: &mut TapCounters,
     name: &str,
@@ -474,28 +463,27 @@ fn read_batch(
         attempts -= 1;
         let slot = ring.slot(ring.len);
         let buf = &mut ring.bufs[slot];
-        // SAFETY: `buf` is a valid, writable buffer of `buf.len()` bytes.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            let n = n as usize;
-            if n == buf.len() {
+        let e = match nix::unistd::read(fd, buf) {
+            Ok(n) if n == buf.len() => {
                 // Filled the spare byte: longer than the MTU we sized for, so possibly truncated.
                 counters.rx_errors += 1;
                 tracing::debug!(tap = name, "oversized frame dropped");
                 continue;
             }
-            ring.lens[slot] = n;
-            ring.len += 1;
-            counters.rx_frames += 1;
-            added += 1;
-            continue;
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EAGAIN) => return Ok((added, true)),
-            Some(libc::EINTR) => attempts += 1,
+            Ok(n) => {
+                ring.lens[slot] = n;
+                ring.len += 1;
+                counters.rx_frames += 1;
+                added += 1;
+                continue;
+            }
+            Err(e) => e,
+        };
+        match e {
+            Errno::EAGAIN => return Ok((added, true)),
+            Errno::EINTR => attempts += 1,
             // The frame was consumed and lost; the descriptor is fine.
-            Some(libc::EINVAL | libc::EFAULT | libc::EMSGSIZE) => {
+            Errno::EINVAL | Errno::EFAULT | Errno::EMSGSIZE => {
                 counters.rx_errors += 1;
                 tracing::debug!(tap = name, error = %e, "TAP read failed, frame lost");
             }
@@ -505,7 +493,7 @@ fn read_batch(
                 // Report a failing descriptor only when there is nothing else to hand over;
                 // the frames already read are processed first and the error comes back next time.
                 return if added == 0 {
-                    Err(e)
+                    Err(e.into())
                 } else {
                     Ok((added, false))
                 };
@@ -543,9 +531,8 @@ impl phy::TxToken for TapTxToken<'_> {
             if let Some(mac) = w.report_mac {
                 report_from(&mut w.scratch[..len], mac);
             }
-            let fd = w.fd.get_ref().as_raw_fd();
             // Same accounting as `Writer::write`, without borrowing the scratch twice.
-            match write_fd(fd, &w.scratch[..len]) {
+            match write_fd(w.fd.get_ref(), &w.scratch[..len]) {
                 Ok(()) => w.counters.tx_frames += 1,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => w.counters.tx_dropped += 1,
                 Err(e) => {
@@ -651,5 +638,18 @@ mod tests {
     #[test]
     fn ifreq_is_the_kernel_size() {
         assert_eq!(std::mem::size_of::<IfReq>(), 40);
+    }
+
+    // MIPS, PowerPC and SPARC encode an ioctl's direction in other bits.
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        target_arch = "arm",
+        target_arch = "riscv64"
+    ))]
+    #[test]
+    fn tunsetiff_is_the_kernel_request_code() {
+        assert_eq!(TUNSETIFF, 0x4004_54ca);
     }
 }
