@@ -482,13 +482,14 @@ fn fastpath_fences_a_frozen_then_killed_daemon() {
     let bridge_mac = lan(&ns);
     let mac_text: Vec<String> = bridge_mac.iter().map(|b| format!("{b:02x}")).collect();
     let exe = std::env::current_exe().expect("test binary");
+    // The test's own name, wherever the module sits in the crate.
+    let stand_in = format!(
+        "{}::fastpath_stand_in_daemon",
+        module_path!().trim_start_matches("vrrp_host::")
+    );
     let mut child = Child(
         Command::new(exe)
-            .args([
-                "--exact",
-                "fastpath::tests::fastpath_stand_in_daemon",
-                "--nocapture",
-            ])
+            .args(["--exact", &stand_in, "--nocapture"])
             .env(STAND_IN_NS, ns.name(NODE))
             .env("VRRPD_FASTPATH_STAND_IN_MAC", mac_text.join(":"))
             .stdout(std::process::Stdio::piped())
