@@ -1,0 +1,175 @@
+//! `vrrpd import-keepalived FILE [-o OUT]`: converts the keepalived.conf subset that nginx HA
+//! setups use into a vrrpd configuration.
+//!
+//! Whatever the output does not reproduce of keepalived's behaviour is listed by FILE:LINE, as
+//! `# not translated:` comments at the top of the output and on stderr; nothing is dropped
+//! silently. Exit status: 0 everything translated, 3 something listed, 2 the file cannot be
+//! converted (a syntax error, or a value keepalived itself refuses or replaces with a default,
+//! reported as `FILE:LINE:COL: key path: why`), 1 the output could not be written.
+//!
+//! The parser is hand-written: no maintained crate reads keepalived.conf, whose grammar is
+//! keepalived's own (words on a line, brace blocks, `!`/`#` comments anywhere outside quotes,
+//! `"`/`'` quotes that join words, `include` with globs relative to the including file).
+
+mod convert;
+#[cfg(test)]
+mod fixture_tests;
+mod glob;
+mod lexer;
+mod model;
+mod parser;
+mod report;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::config::Config;
+use convert::Converter;
+
+/// Exit status when the output was written but lists settings it does not reproduce.
+pub const EXIT_UNTRANSLATED: u8 = 3;
+
+// ---------------------------------------------------------------------------------------------
+// Results.
+
+/// A keepalived.conf that cannot be converted. `Display` gives `FILE:LINE:COL: KEY: why`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    pub file: String,
+    /// 1-based line and column; `None` when the file could not be read.
+    pub position: Option<(usize, usize)>,
+    /// keepalived key path such as `vrrp_instance VI_1.priority`; may be empty.
+    pub key: String,
+    pub message: String,
+    source_line: Option<String>,
+}
+
+impl ImportError {
+    /// The error followed by the source line and a caret under the column.
+    pub fn render(&self) -> String {
+        let mut out = self.to_string();
+        if let (Some(line), Some((_, col))) = (&self.source_line, self.position) {
+            let pad: String = line
+                .chars()
+                .take(col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let _ = write!(out, "\n    {line}\n    {pad}^");
+        }
+        out
+    }
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": {}", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// A keepalived setting whose behaviour the output does not reproduce (fully).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untranslated {
+    pub file: String,
+    pub line: usize,
+    /// The setting as written (words joined by single spaces).
+    pub what: String,
+    pub why: String,
+}
+
+impl fmt::Display for Untranslated {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file, self.line, self.what, self.why
+        )
+    }
+}
+
+/// A converted configuration.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// The vrrpd TOML, with the untranslated list at the top.
+    pub toml: String,
+    /// In file order (the main file's lines interleaved with those of included files as
+    /// keepalived reads them).
+    pub untranslated: Vec<Untranslated>,
+}
+
+/// Converts the keepalived configuration at `path`.
+pub fn import_file(path: &Path) -> Result<Imported, ImportError> {
+    let mut conv = Converter::default();
+    let stmts = conv.load(path, None)?;
+    conv.translate(&stmts)
+}
+
+/// Converts `text` as if it were the file `path`: `include`s are resolved against its directory.
+#[cfg(test)]
+pub fn import_str(text: &str, path: &Path) -> Result<Imported, ImportError> {
+    let mut conv = Converter::default();
+    let stmts = conv.load(path, Some(text))?;
+    conv.translate(&stmts)
+}
+
+/// `vrrpd import-keepalived`.
+pub fn run(file: &Path, output: Option<&Path>) -> ExitCode {
+    let imported = match import_file(file) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("vrrpd: {}", e.render());
+            return ExitCode::from(2);
+        }
+    };
+    // The converter checks every value itself; this guards against its own bugs, so that it
+    // never hands out a file that `vrrpd run` would refuse.
+    let out_name = output.map_or_else(|| PathBuf::from("<stdout>"), Path::to_path_buf);
+    if let Err(e) = Config::parse(&imported.toml, &out_name) {
+        eprintln!(
+            "vrrpd: bug: the converted configuration does not validate:\n{}",
+            e.render()
+        );
+        return ExitCode::FAILURE;
+    }
+    match output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &imported.toml) {
+                eprintln!("vrrpd: cannot write {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+        None => print!("{}", imported.toml),
+    }
+    for u in &imported.untranslated {
+        eprintln!("vrrpd: not translated: {u}");
+    }
+    if imported.untranslated.is_empty() {
+        if let Some(path) = output {
+            eprintln!(
+                "vrrpd: wrote {}; validate it with: vrrpd check --config {}",
+                path.display(),
+                path.display()
+            );
+        }
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "vrrpd: {} keepalived setting(s) not translated (also listed at the top of {})",
+            imported.untranslated.len(),
+            out_name.display()
+        );
+        ExitCode::from(EXIT_UNTRANSLATED)
+    }
+}
