@@ -51,33 +51,7 @@ impl Converter {
                 }
                 "interval" => s.interval = self.seconds(st, &key, 0..=86400)?,
                 "timeout" => s.timeout = Some(self.seconds(st, &key, 0..=86400)?),
-                "weight" => {
-                    let (w, rest) = st
-                        .args()
-                        .split_first()
-                        .ok_or_else(|| self.error(st.pos(), &key, "a value is missing"))?;
-                    s.weight = match int_arg(&w.text) {
-                        Some(n) if (-254..=254).contains(&n) => n as i32,
-                        _ => {
-                            return Err(self.error(
-                                w.pos,
-                                &key,
-                                format!("{:?}: a weight is -254..=254", w.text),
-                            ));
-                        }
-                    };
-                    match rest.first().map(|w| w.text.as_str()) {
-                        None | Some("noreverse") => {}
-                        Some("reverse") => {
-                            return Err(self.error(
-                                rest[0].pos,
-                                &key,
-                                "`reverse` weights cannot be expressed in vrrpd: invert the script instead",
-                            ));
-                        }
-                        Some(_) => return Err(self.error(rest[0].pos, &key, "unexpected value")),
-                    }
-                }
+                "weight" => s.weight = self.script_weight(st, &key)?,
                 "rise" => s.rise = self.int(st, &key, 1..=1000, "")? as u32,
                 "fall" => s.fall = self.int(st, &key, 1..=1000, "")? as u32,
                 "user" => self.list(
@@ -112,7 +86,44 @@ impl Converter {
             return Err(self.error(pos, &format!("{path}.script"), "the command is empty"));
         }
         s.script = text.clone();
-        if shell_syntax(&argv) {
+        self.script_probe(stmt, &mut s, text, &argv);
+        Ok(s)
+    }
+
+    /// `weight N [reverse|noreverse]` of a `vrrp_script`.
+    fn script_weight(&self, st: &Stmt, key: &str) -> Result<i32, ImportError> {
+        let (w, rest) = st
+            .args()
+            .split_first()
+            .ok_or_else(|| self.error(st.pos(), key, "a value is missing"))?;
+        let weight = match int_arg(&w.text) {
+            Some(n) if (-254..=254).contains(&n) => n as i32,
+            _ => {
+                return Err(self.error(
+                    w.pos,
+                    key,
+                    format!("{:?}: a weight is -254..=254", w.text),
+                ));
+            }
+        };
+        match rest.first().map(|w| w.text.as_str()) {
+            None | Some("noreverse") => {}
+            Some("reverse") => {
+                return Err(self.error(
+                    rest[0].pos,
+                    key,
+                    "`reverse` weights cannot be expressed in vrrpd: invert the script instead",
+                ));
+            }
+            Some(_) => return Err(self.error(rest[0].pos, key, "unexpected value")),
+        }
+        Ok(weight)
+    }
+
+    /// The probe standing for the script, listed when the translation may not be what keepalived
+    /// did; and a timeout longer than the interval, cut to it.
+    fn script_probe(&mut self, stmt: &Stmt, s: &mut Script, text: String, argv: &[String]) {
+        if shell_syntax(argv) {
             s.probe = Probe::Command(vec!["/bin/sh".into(), "-c".into(), text]);
             let st = stmt
                 .block
@@ -125,7 +136,7 @@ impl Converter {
                 "uses shell syntax, which keepalived 2 passes to the program as plain arguments (no shell): translated as /bin/sh -c, check that this is what was meant",
             );
         } else {
-            let (probe, notes) = classify(&argv);
+            let (probe, notes) = classify(argv);
             s.probe = probe;
             s.notes.extend(notes);
             if matches!(s.probe, Probe::Http(_)) {
@@ -159,7 +170,6 @@ impl Converter {
             );
             s.timeout = Some(s.interval);
         }
-        Ok(s)
     }
 }
 
