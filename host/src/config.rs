@@ -170,8 +170,8 @@ const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 
-/// A configuration that cannot run. `Display` gives `FILE:LINE:COL: KEY: why`; [`render`]
-/// adds the offending source line.
+/// A configuration that cannot run, or a keepalived.conf that cannot be converted. `Display`
+/// gives `FILE:LINE:COL: KEY: why`; [`render`] adds the offending source line.
 ///
 /// [`render`]: ConfigError::render
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +187,17 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// An error about `file` as a whole (it cannot be read, say): no line to point at.
+    pub fn whole_file(file: impl Into<PathBuf>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: file.into(),
+            position: None,
+            key: String::new(),
+            message: message.into(),
+            source_line: None,
+        }
+    }
+
     /// The error followed by the source line and a caret under the column.
     pub fn render(&self) -> String {
         let mut out = self.to_string();
@@ -229,6 +240,24 @@ pub struct Location {
 }
 
 impl Location {
+    /// `line` and `col` are 1-based; `source_line` is the text of that line, which
+    /// [`ConfigError::render`] quotes.
+    pub fn new(
+        file: PathBuf,
+        line: usize,
+        col: usize,
+        key: String,
+        source_line: String,
+    ) -> Location {
+        Location {
+            file,
+            line,
+            col,
+            key,
+            source_line,
+        }
+    }
+
     pub fn error(&self, message: impl Into<String>) -> ConfigError {
         ConfigError {
             file: self.file.clone(),
@@ -461,12 +490,8 @@ pub struct NotifyConfig {
 impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: path.to_owned(),
-            position: None,
-            key: String::new(),
-            message: format!("cannot read the config file: {e}"),
-            source_line: None,
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::whole_file(path, format!("cannot read the config file: {e}"))
         })?;
         Config::parse(&text, path)
     }

@@ -23,11 +23,10 @@ mod report;
 mod tests;
 
 use std::fmt;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use convert::Converter;
 
 /// Exit status when the output was written but lists settings it does not reproduce.
@@ -36,48 +35,9 @@ pub const EXIT_UNTRANSLATED: u8 = 3;
 // ---------------------------------------------------------------------------------------------
 // Results.
 
-/// A keepalived.conf that cannot be converted. `Display` gives `FILE:LINE:COL: KEY: why`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportError {
-    pub file: String,
-    /// 1-based line and column; `None` when the file could not be read.
-    pub position: Option<(usize, usize)>,
-    /// keepalived key path such as `vrrp_instance VI_1.priority`; may be empty.
-    pub key: String,
-    pub message: String,
-    source_line: Option<String>,
-}
-
-impl ImportError {
-    /// The error followed by the source line and a caret under the column.
-    pub fn render(&self) -> String {
-        let mut out = self.to_string();
-        if let (Some(line), Some((_, col))) = (&self.source_line, self.position) {
-            let pad: String = line
-                .chars()
-                .take(col.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            let _ = write!(out, "\n    {line}\n    {pad}^");
-        }
-        out
-    }
-}
-
-impl fmt::Display for ImportError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some((line, col)) = self.position {
-            write!(f, ":{line}:{col}")?;
-        }
-        if !self.key.is_empty() {
-            write!(f, ": {}", self.key)?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for ImportError {}
+/// A keepalived.conf that cannot be converted: the same diagnostic as a vrrpd configuration
+/// error, with a keepalived key path such as `vrrp_instance VI_1.priority` (possibly empty).
+pub type ImportError = ConfigError;
 
 /// A keepalived setting whose behaviour the output does not reproduce (fully).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -87,12 +87,11 @@ impl Converter {
         let text = match text {
             Some(t) => t,
             None => {
-                owned = std::fs::read_to_string(path).map_err(|e| ImportError {
-                    file: name.clone(),
-                    position: None,
-                    key: String::new(),
-                    message: format!("cannot read the keepalived configuration: {e}"),
-                    source_line: None,
+                owned = std::fs::read_to_string(path).map_err(|e| {
+                    ImportError::whole_file(
+                        path,
+                        format!("cannot read the keepalived configuration: {e}"),
+                    )
                 })?;
                 &owned
             }

@@ -14,6 +14,8 @@ mod values;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::config::Location;
+
 use super::lexer::{Pos, Word};
 use super::model::*;
 use super::parser::{SourceFile, Stmt};
@@ -33,13 +35,16 @@ pub(super) struct Converter {
 impl Converter {
     pub(super) fn error(&self, pos: Pos, key: &str, message: impl Into<String>) -> ImportError {
         let f = &self.files[pos.file];
-        ImportError {
-            file: f.name.clone(),
-            position: Some((pos.line, pos.col)),
-            key: key.to_owned(),
-            message: message.into(),
-            source_line: f.lines.get(pos.line - 1).cloned(),
-        }
+        // Every position comes from the lexer, which only ever points into a line of the file.
+        let line = f.lines.get(pos.line - 1).cloned().unwrap_or_default();
+        Location::new(
+            PathBuf::from(&f.name),
+            pos.line,
+            pos.col,
+            key.to_owned(),
+            line,
+        )
+        .error(message)
     }
 
     /// Where a statement is, for comments: the line in the main file, FILE:LINE in an included one.
@@ -122,14 +127,10 @@ impl Converter {
         // The checks of instances left out after their trackers were read.
         checks.retain(|name, _| routers.iter().any(|r| r.track.contains(name)));
         if routers.is_empty() {
-            return Err(ImportError {
-                file: self.files[0].name.clone(),
-                position: None,
-                key: String::new(),
-                message: "no vrrp_instance to translate: vrrpd needs at least one virtual router"
-                    .into(),
-                source_line: None,
-            });
+            return Err(ImportError::whole_file(
+                &self.files[0].name,
+                "no vrrp_instance to translate: vrrpd needs at least one virtual router",
+            ));
         }
         for (name, s) in &scripts {
             if !checks
