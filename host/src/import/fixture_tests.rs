@@ -4,10 +4,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{CheckKind, Config, Effect};
-
 use super::tests::{MINIMAL, accepted, refused, run_hook};
 use super::*;
+use crate::config::{CheckKind, Config, Effect};
 // ---- The realistic files in host/tests/keepalived/.
 
 fn fixture_dir() -> String {

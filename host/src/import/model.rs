@@ -1,9 +1,10 @@
 //! What the converter builds from keepalived statements before it renders them as TOML.
 
-use super::lexer::Pos;
-use super::parser::Stmt;
 use std::net::IpAddr;
 use std::time::Duration;
+
+use super::lexer::Pos;
+use super::parser::Stmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Probe {

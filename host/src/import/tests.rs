@@ -4,9 +4,8 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::{CheckKind, Config, Effect};
-
 use super::*;
+use crate::config::{CheckKind, Config, Effect};
 
 impl Imported {
     pub(super) fn untranslated_lines(&self, file: &str) -> Vec<usize> {

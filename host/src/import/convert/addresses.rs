@@ -1,9 +1,9 @@
 //! `virtual_ipaddress` and `unicast_peer`.
 
-use super::values::unusable;
 use std::net::IpAddr;
 
 use super::Converter;
+use super::values::unusable;
 use crate::import::ImportError;
 use crate::import::model::*;
 use crate::import::parser::Stmt;

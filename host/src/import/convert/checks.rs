@@ -1,9 +1,9 @@
 //! `track_script` and `track_interface`: the checks a router tracks, and their weights.
 
-use super::values::int_arg;
 use std::collections::BTreeMap;
 
 use super::Converter;
+use super::values::int_arg;
 use crate::import::ImportError;
 use crate::import::model::*;
 use crate::import::parser::Stmt;

@@ -1,9 +1,8 @@
 //! `global_defs`.
 
+use super::Converter;
 use super::keywords::{inert_global, unsupported};
 use super::values::bool_arg;
-
-use super::Converter;
 use crate::import::ImportError;
 use crate::import::model::*;
 use crate::import::parser::Stmt;

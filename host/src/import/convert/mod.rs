@@ -14,13 +14,12 @@ mod values;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::config::Location;
-
 use super::lexer::{Pos, Word};
 use super::model::*;
 use super::parser::{SourceFile, Stmt};
 use super::report::render;
 use super::{ImportError, Imported, Untranslated};
+use crate::config::Location;
 use keywords::unsupported;
 use sync_group::group_members;
 

@@ -1,10 +1,10 @@
 //! keepalived's notify scripts, as one vrrpd hook per VRID.
 
-use super::script::split_argv;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::Converter;
+use super::script::split_argv;
 use crate::import::ImportError;
 use crate::import::lexer::Pos;
 use crate::import::parser::Stmt;

@@ -1,10 +1,10 @@
 //! `vrrp_script`: the script, and the native check it stands for when vrrpd has one.
 
-use super::values::{int_arg, seconds_arg};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::Converter;
+use super::values::{int_arg, seconds_arg};
 use crate::config::format_duration;
 use crate::import::ImportError;
 use crate::import::model::*;

@@ -1,10 +1,10 @@
 //! `vrrp_sync_group`.
 
-use super::keywords::unsupported;
-use super::notify::notify_script;
 use std::collections::BTreeMap;
 
 use super::Converter;
+use super::keywords::unsupported;
+use super::notify::notify_script;
 use crate::import::ImportError;
 use crate::import::lexer::{Pos, Word};
 use crate::import::model::*;
