@@ -28,6 +28,7 @@ use std::process::ExitCode;
 
 use crate::config::{Config, ConfigError};
 use convert::Converter;
+use parser::Sources;
 
 /// Exit status when the output was written but lists settings it does not reproduce.
 pub const EXIT_UNTRANSLATED: u8 = 3;
@@ -71,17 +72,17 @@ pub struct Imported {
 
 /// Converts the keepalived configuration at `path`.
 pub fn import_file(path: &Path) -> Result<Imported, ImportError> {
-    let mut conv = Converter::default();
-    let stmts = conv.load(path, None)?;
-    conv.translate(&stmts)
+    let mut src = Sources::default();
+    let stmts = src.load(path, None)?;
+    Converter::new(src).translate(&stmts)
 }
 
 /// Converts `text` as if it were the file `path`: `include`s are resolved against its directory.
 #[cfg(test)]
 pub fn import_str(text: &str, path: &Path) -> Result<Imported, ImportError> {
-    let mut conv = Converter::default();
-    let stmts = conv.load(path, Some(text))?;
-    conv.translate(&stmts)
+    let mut src = Sources::default();
+    let stmts = src.load(path, Some(text))?;
+    Converter::new(src).translate(&stmts)
 }
 
 /// `vrrpd import-keepalived`.

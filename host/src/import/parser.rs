@@ -1,9 +1,10 @@
 //! The statement tree: blocks, brace styles, and `include`s resolved as keepalived resolves them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::config::Location;
 
 use super::ImportError;
-use super::convert::Converter;
 use super::glob::glob;
 use super::lexer::{Pos, Tok, Word, lex};
 
@@ -76,7 +77,37 @@ pub(super) struct SourceFile {
     pub(super) lines: Vec<String>,
 }
 
-impl Converter {
+/// The files read so far, the main one first, and the statements met on the way that the
+/// output does not reproduce.
+#[derive(Default)]
+pub(super) struct Sources {
+    pub(super) files: Vec<SourceFile>,
+    /// Where, the statement as written, and why.
+    pub(super) untranslated: Vec<(Pos, String, String)>,
+    /// Canonical paths of the files being read, to refuse include cycles.
+    reading: Vec<PathBuf>,
+}
+
+impl Sources {
+    pub(super) fn error(&self, pos: Pos, key: &str, message: impl Into<String>) -> ImportError {
+        let f = &self.files[pos.file];
+        // Every position comes from the lexer, which only ever points into a line of the file.
+        let line = f.lines.get(pos.line - 1).cloned().unwrap_or_default();
+        Location::new(
+            PathBuf::from(&f.name),
+            pos.line,
+            pos.col,
+            key.to_owned(),
+            line,
+        )
+        .error(message)
+    }
+
+    pub(super) fn list(&mut self, stmt: &Stmt, why: impl Into<String>) {
+        self.untranslated
+            .push((stmt.pos(), stmt.text(), why.into()));
+    }
+
     pub(super) fn load(
         &mut self,
         path: &Path,

@@ -12,38 +12,28 @@ mod sync_group;
 mod values;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use super::lexer::{Pos, Word};
 use super::model::*;
-use super::parser::{SourceFile, Stmt};
+use super::parser::{Sources, Stmt};
 use super::report::render;
 use super::{ImportError, Imported, Untranslated};
-use crate::config::Location;
 use keywords::unsupported;
 use sync_group::group_members;
 
-#[derive(Default)]
+/// Translates the statements of the files in `src`, and lists what the output does not
+/// reproduce next to what reading them listed already.
 pub(super) struct Converter {
-    pub(super) files: Vec<SourceFile>,
-    pub(super) untranslated: Vec<(Pos, String, String)>,
-    /// Canonical paths of the files being read, to refuse include cycles.
-    pub(super) reading: Vec<PathBuf>,
+    src: Sources,
 }
 
 impl Converter {
+    pub(super) fn new(src: Sources) -> Converter {
+        Converter { src }
+    }
+
     pub(super) fn error(&self, pos: Pos, key: &str, message: impl Into<String>) -> ImportError {
-        let f = &self.files[pos.file];
-        // Every position comes from the lexer, which only ever points into a line of the file.
-        let line = f.lines.get(pos.line - 1).cloned().unwrap_or_default();
-        Location::new(
-            PathBuf::from(&f.name),
-            pos.line,
-            pos.col,
-            key.to_owned(),
-            line,
-        )
-        .error(message)
+        self.src.error(pos, key, message)
     }
 
     /// Where a statement is, for comments: the line in the main file, FILE:LINE in an included one.
@@ -51,13 +41,12 @@ impl Converter {
         if pos.file == 0 {
             format!("line {}", pos.line)
         } else {
-            format!("{}:{}", self.files[pos.file].name, pos.line)
+            format!("{}:{}", self.src.files[pos.file].name, pos.line)
         }
     }
 
     pub(super) fn list(&mut self, stmt: &Stmt, why: impl Into<String>) {
-        self.untranslated
-            .push((stmt.pos(), stmt.text(), why.into()));
+        self.src.list(stmt, why);
     }
 
     /// Lists every entry of a block (or the statement itself when it has none): each tracked
@@ -127,7 +116,7 @@ impl Converter {
         checks.retain(|name, _| routers.iter().any(|r| r.track.contains(name)));
         if routers.is_empty() {
             return Err(ImportError::whole_file(
-                &self.files[0].name,
+                &self.src.files[0].name,
                 "no vrrp_instance to translate: vrrpd needs at least one virtual router",
             ));
         }
@@ -303,20 +292,22 @@ impl Converter {
         checks: &BTreeMap<String, Check>,
         sync_groups: &[Group],
     ) -> Imported {
-        self.untranslated
+        self.src
+            .untranslated
             .sort_by_key(|(pos, _, _)| (pos.file, pos.line, pos.col));
         let untranslated: Vec<Untranslated> = self
+            .src
             .untranslated
             .iter()
             .map(|(pos, what, why)| Untranslated {
-                file: self.files[pos.file].name.clone(),
+                file: self.src.files[pos.file].name.clone(),
                 line: pos.line,
                 what: what.clone(),
                 why: why.clone(),
             })
             .collect();
         let toml = render(
-            &self.files[0].name,
+            &self.src.files[0].name,
             &untranslated,
             header_notes,
             routers,
