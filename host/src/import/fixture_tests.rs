@@ -7,8 +7,6 @@ use std::time::Duration;
 use super::tests::{MINIMAL, accepted, refused, run_hook};
 use super::*;
 use crate::config::{CheckKind, Config, Effect};
-// ---- The realistic files in host/tests/keepalived/.
-
 fn fixture_dir() -> String {
     format!("{}/tests/keepalived/", env!("CARGO_MANIFEST_DIR"))
 }

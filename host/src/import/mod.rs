@@ -33,9 +33,6 @@ use parser::Sources;
 /// Exit status when the output was written but lists settings it does not reproduce.
 pub const EXIT_UNTRANSLATED: u8 = 3;
 
-// ---------------------------------------------------------------------------------------------
-// Results.
-
 /// A keepalived.conf that cannot be converted: the same diagnostic as a vrrpd configuration
 /// error, with a keepalived key path such as `vrrp_instance VI_1.priority` (possibly empty).
 pub type ImportError = ConfigError;

@@ -13,39 +13,7 @@ impl Converter {
         // Several virtual_ipaddress blocks make one list.
         let mut first_prefix: Option<u8> = (!r.vips.is_empty()).then_some(r.prefix);
         for v in s.block.iter().flatten() {
-            let text = v.key();
-            let (addr, len) = match text.split_once('/') {
-                Some((a, l)) => (a, Some(l)),
-                None => (text, None),
-            };
-            let ip: IpAddr = match addr.parse() {
-                Ok(ip) => ip,
-                Err(_) => {
-                    return Err(self.error(
-                        v.pos(),
-                        key,
-                        format!("{text:?} is not an IPv4 or IPv6 address"),
-                    ));
-                }
-            };
-            if unusable(ip) {
-                return Err(self.error(v.pos(), key, format!("{ip} cannot be a virtual address")));
-            }
-            // keepalived installs a VIP without a prefix as a host address (/32, /128).
-            let max = if ip.is_ipv6() { 128 } else { 32 };
-            let len = match len {
-                None => max,
-                Some(l) => match l.parse::<u8>() {
-                    Ok(n) if (1..=max).contains(&n) => n,
-                    _ => {
-                        return Err(self.error(
-                            v.pos(),
-                            key,
-                            format!("{text:?}: the prefix length must be 1..={max}"),
-                        ));
-                    }
-                },
-            };
+            let (ip, len) = self.vip_address(v, key)?;
             // keepalived: the first address (or native_ipv6) sets the instance's family, and it
             // ignores addresses of the other one.
             match &r.v6 {
@@ -66,50 +34,7 @@ impl Converter {
                 }
                 Some(_) => {}
             }
-            let mut opts = v.args().iter();
-            let mut dropped = None;
-            let mut extra = Vec::new();
-            while let Some(o) = opts.next() {
-                match o.text.as_str() {
-                    "dev" => match opts.next() {
-                        Some(d) if d.text == r.interface => {}
-                        Some(d) => {
-                            dropped = Some(format!(
-                                "on dev {}, not the instance's interface {}: vrrpd serves VIPs on its uplink only",
-                                d.text, r.interface
-                            ))
-                        }
-                        None => return Err(self.error(o.pos, key, "`dev` needs an interface")),
-                    },
-                    "label" => {
-                        let l = opts
-                            .next()
-                            .ok_or_else(|| self.error(o.pos, key, "`label` needs a name"))?;
-                        extra.push(format!(
-                            "label {}: vrrpd installs the VIP on its TAP without an alias label (scripts that look for {} will not find it)",
-                            l.text, l.text
-                        ));
-                    }
-                    // The kernel gives an IPv6 address the scope of its prefix anyway.
-                    "scope"
-                        if ip.is_ipv6()
-                            && opts.clone().next().is_some_and(|w| {
-                                let link = matches!(ip, IpAddr::V6(a) if a.is_unicast_link_local());
-                                w.text == if link { "link" } else { "global" }
-                            }) =>
-                    {
-                        opts.next();
-                    }
-                    "brd" | "scope" | "peer" | "preferred_lft" => {
-                        let val = opts.next().map_or("", |w| w.text.as_str());
-                        extra.push(format!(
-                            "{} {val}: vrrpd has no such address option",
-                            o.text
-                        ));
-                    }
-                    other => extra.push(format!("{other}: vrrpd has no such address option")),
-                }
-            }
+            let (dropped, extra) = self.vip_options(v, ip, &r.interface, key)?;
             if let Some(why) = dropped {
                 self.list(v, why);
                 continue;
@@ -152,6 +77,100 @@ impl Converter {
             r.prefix = p;
         }
         Ok(())
+    }
+
+    /// An address of `virtual_ipaddress`, with its prefix length (keepalived's default for none).
+    fn vip_address(&self, v: &Stmt, key: &str) -> Result<(IpAddr, u8), ImportError> {
+        let text = v.key();
+        let (addr, len) = match text.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (text, None),
+        };
+        let ip: IpAddr = match addr.parse() {
+            Ok(ip) => ip,
+            Err(_) => {
+                return Err(self.error(
+                    v.pos(),
+                    key,
+                    format!("{text:?} is not an IPv4 or IPv6 address"),
+                ));
+            }
+        };
+        if unusable(ip) {
+            return Err(self.error(v.pos(), key, format!("{ip} cannot be a virtual address")));
+        }
+        // keepalived installs a VIP without a prefix as a host address (/32, /128).
+        let max = if ip.is_ipv6() { 128 } else { 32 };
+        let len = match len {
+            None => max,
+            Some(l) => match l.parse::<u8>() {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => {
+                    return Err(self.error(
+                        v.pos(),
+                        key,
+                        format!("{text:?}: the prefix length must be 1..={max}"),
+                    ));
+                }
+            },
+        };
+        Ok((ip, len))
+    }
+
+    /// The options after an address: why the address is left out (it is on another device), if
+    /// it is, and the options vrrpd cannot reproduce.
+    fn vip_options(
+        &self,
+        v: &Stmt,
+        ip: IpAddr,
+        interface: &str,
+        key: &str,
+    ) -> Result<(Option<String>, Vec<String>), ImportError> {
+        let mut opts = v.args().iter();
+        let mut dropped = None;
+        let mut extra = Vec::new();
+        while let Some(o) = opts.next() {
+            match o.text.as_str() {
+                "dev" => match opts.next() {
+                    Some(d) if d.text == interface => {}
+                    Some(d) => {
+                        dropped = Some(format!(
+                            "on dev {}, not the instance's interface {}: vrrpd serves VIPs on its uplink only",
+                            d.text, interface
+                        ))
+                    }
+                    None => return Err(self.error(o.pos, key, "`dev` needs an interface")),
+                },
+                "label" => {
+                    let l = opts
+                        .next()
+                        .ok_or_else(|| self.error(o.pos, key, "`label` needs a name"))?;
+                    extra.push(format!(
+                        "label {}: vrrpd installs the VIP on its TAP without an alias label (scripts that look for {} will not find it)",
+                        l.text, l.text
+                    ));
+                }
+                // The kernel gives an IPv6 address the scope of its prefix anyway.
+                "scope"
+                    if ip.is_ipv6()
+                        && opts.clone().next().is_some_and(|w| {
+                            let link = matches!(ip, IpAddr::V6(a) if a.is_unicast_link_local());
+                            w.text == if link { "link" } else { "global" }
+                        }) =>
+                {
+                    opts.next();
+                }
+                "brd" | "scope" | "peer" | "preferred_lft" => {
+                    let val = opts.next().map_or("", |w| w.text.as_str());
+                    extra.push(format!(
+                        "{} {val}: vrrpd has no such address option",
+                        o.text
+                    ));
+                }
+                other => extra.push(format!("{other}: vrrpd has no such address option")),
+            }
+        }
+        Ok((dropped, extra))
     }
 
     pub(super) fn peers(

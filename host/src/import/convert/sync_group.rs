@@ -43,50 +43,7 @@ impl Converter {
             );
             return Ok(None);
         }
-        let mut members: Vec<usize> = Vec::new();
-        for w in group_members(g) {
-            let entry = Stmt {
-                words: vec![
-                    Word {
-                        text: "group:".into(),
-                        pos: w.pos,
-                    },
-                    w.clone(),
-                ],
-                block: None,
-            };
-            match routers.iter().position(|r| r.name == w.text) {
-                Some(i) if members.contains(&i) => {
-                    self.list(&entry, "listed twice: keepalived ignores the repetition too");
-                }
-                Some(i) => {
-                    if let Some(other) = done.iter().find(|o| o.vrids.contains(&routers[i].vrid)) {
-                        self.list(
-                            &entry,
-                            format!(
-                                "already in vrrp_sync_group {} ({}): an instance belongs to one sync group, keepalived ignores it here too",
-                                other.name, other.at
-                            ),
-                        );
-                    } else {
-                        members.push(i);
-                    }
-                }
-                None => match dropped.get(&w.text) {
-                    Some((at, why)) => self.list(
-                        &entry,
-                        format!(
-                            "vrrp_instance {} ({at}) {why} and not translated: nothing here keeps it with the other members",
-                            w.text
-                        ),
-                    ),
-                    None => self.list(
-                        &entry,
-                        "no vrrp_instance has this name: keepalived ignores it too",
-                    ),
-                },
-            }
-        }
+        let members = self.group_routers(g, routers, done, dropped);
         if members.len() < 2 {
             let names: Vec<&str> = members.iter().map(|&i| routers[i].name.as_str()).collect();
             self.list(
@@ -160,6 +117,62 @@ impl Converter {
             ));
         }
         Ok(Some(group))
+    }
+
+    /// The indices in `routers` of the group's members; the names that are no member (twice,
+    /// in an earlier group, left out, unknown) are listed.
+    fn group_routers(
+        &mut self,
+        g: &Stmt,
+        routers: &[Router],
+        done: &[Group],
+        dropped: &BTreeMap<String, (String, String)>,
+    ) -> Vec<usize> {
+        let mut members: Vec<usize> = Vec::new();
+        for w in group_members(g) {
+            let entry = Stmt {
+                words: vec![
+                    Word {
+                        text: "group:".into(),
+                        pos: w.pos,
+                    },
+                    w.clone(),
+                ],
+                block: None,
+            };
+            match routers.iter().position(|r| r.name == w.text) {
+                Some(i) if members.contains(&i) => {
+                    self.list(&entry, "listed twice: keepalived ignores the repetition too");
+                }
+                Some(i) => {
+                    if let Some(other) = done.iter().find(|o| o.vrids.contains(&routers[i].vrid)) {
+                        self.list(
+                            &entry,
+                            format!(
+                                "already in vrrp_sync_group {} ({}): an instance belongs to one sync group, keepalived ignores it here too",
+                                other.name, other.at
+                            ),
+                        );
+                    } else {
+                        members.push(i);
+                    }
+                }
+                None => match dropped.get(&w.text) {
+                    Some((at, why)) => self.list(
+                        &entry,
+                        format!(
+                            "vrrp_instance {} ({at}) {why} and not translated: nothing here keeps it with the other members",
+                            w.text
+                        ),
+                    ),
+                    None => self.list(
+                        &entry,
+                        "no vrrp_instance has this name: keepalived ignores it too",
+                    ),
+                },
+            }
+        }
+        members
     }
 }
 
