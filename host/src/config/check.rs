@@ -12,8 +12,8 @@ use super::raw::*;
 use super::validate::Validator;
 use super::{ConfigError, Effect, format_duration};
 
-pub(super) const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-pub(super) const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckKind {
@@ -97,7 +97,7 @@ pub struct CheckConfig {
 }
 
 /// A key only some check kinds take: name, where it is set, the kinds that take it.
-pub(super) type KindKey<'k> = (&'static str, Option<Range<usize>>, &'k [&'k str]);
+type KindKey<'k> = (&'static str, Option<Range<usize>>, &'k [&'k str]);
 
 impl Validator<'_> {
     pub(super) fn check(

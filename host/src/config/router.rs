@@ -12,8 +12,8 @@ use super::raw::*;
 use super::validate::Validator;
 use super::{CheckConfig, ConfigError, CoreConfig, Location, MAX_ADDRS, format_duration};
 
-pub(super) const DEFAULT_PREFIX_LEN: u8 = 24;
-pub(super) const DEFAULT_PREFIX_LEN_V6: u8 = 64;
+const DEFAULT_PREFIX_LEN: u8 = 24;
+const DEFAULT_PREFIX_LEN_V6: u8 = 64;
 
 /// One `[[vrrp]]` table.
 #[derive(Debug, Clone)]
@@ -441,7 +441,7 @@ impl Validator<'_> {
         }
     }
 
-    pub(super) fn ip(&self, s: &Spanned<String>) -> Result<IpAddr, ConfigError> {
+    fn ip(&self, s: &Spanned<String>) -> Result<IpAddr, ConfigError> {
         let addr: IpAddr = s.get_ref().parse().or_else(|_| {
             self.err(
                 s.span(),
@@ -459,7 +459,7 @@ impl Validator<'_> {
     }
 
     /// `ADDR[/LEN]`; the default length is /24 for IPv4 and /64 for IPv6.
-    pub(super) fn cidr(&self, s: &Spanned<String>) -> Result<(IpAddr, u8), ConfigError> {
+    fn cidr(&self, s: &Spanned<String>) -> Result<(IpAddr, u8), ConfigError> {
         let (addr, len) = match s.get_ref().split_once('/') {
             None => (s.get_ref().as_str(), None),
             Some((a, l)) => (a, Some(l)),

@@ -14,7 +14,7 @@ pub(super) struct Source<'a> {
 }
 
 impl Source<'_> {
-    pub(super) fn line_col(&self, pos: usize) -> (usize, usize, String) {
+    fn line_col(&self, pos: usize) -> (usize, usize, String) {
         let pos = pos.min(self.text.len());
         let before = &self.text[..pos];
         let line = before.matches('\n').count() + 1;
@@ -48,7 +48,7 @@ impl Source<'_> {
 }
 
 #[derive(Clone)]
-pub(super) enum Seg {
+enum Seg {
     Key(String),
     Index(usize),
 }
@@ -80,18 +80,13 @@ pub(super) fn key_path_at(root: &DeTable, span: &Range<usize>) -> String {
     out
 }
 
-pub(super) fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start
         && (inner.end <= outer.end || (inner.start == inner.end && inner.start < outer.end))
         && outer.start < outer.end
 }
 
-pub(super) fn walk_table(
-    t: &DeTable,
-    span: &Range<usize>,
-    path: &mut Vec<Seg>,
-    best: &mut Vec<Seg>,
-) {
+fn walk_table(t: &DeTable, span: &Range<usize>, path: &mut Vec<Seg>, best: &mut Vec<Seg>) {
     for (k, v) in t.iter() {
         path.push(Seg::Key(k.get_ref().to_string()));
         if (covers(&k.span(), span) || covers(&v.span(), span)) && path.len() > best.len() {
@@ -102,12 +97,7 @@ pub(super) fn walk_table(
     }
 }
 
-pub(super) fn walk_value(
-    v: &DeValue,
-    span: &Range<usize>,
-    path: &mut Vec<Seg>,
-    best: &mut Vec<Seg>,
-) {
+fn walk_value(v: &DeValue, span: &Range<usize>, path: &mut Vec<Seg>, best: &mut Vec<Seg>) {
     match v {
         DeValue::Table(t) => walk_table(t, span, path, best),
         DeValue::Array(a) => {

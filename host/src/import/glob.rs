@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 /// `*`, `?` and `[...]` (with `!`/`^` negation and ranges), as glob(3) matches one name.
-pub(super) fn glob_match(pattern: &[char], name: &[char]) -> bool {
+fn glob_match(pattern: &[char], name: &[char]) -> bool {
     match pattern.first() {
         None => name.is_empty(),
         Some('*') => (0..=name.len()).any(|skip| glob_match(&pattern[1..], &name[skip..])),

@@ -35,7 +35,7 @@ pub(super) fn lex(text: &str, file: usize) -> Result<Vec<Tok>, (Pos, String)> {
         let mut cur: Option<Word> = None;
         let mut quote: Option<(char, usize)> = None;
         let mut chars = line.chars().enumerate();
-        pub(super) fn flush(cur: &mut Option<Word>, toks: &mut Vec<Tok>) {
+        fn flush(cur: &mut Option<Word>, toks: &mut Vec<Tok>) {
             if let Some(w) = cur.take() {
                 toks.push(Tok::Word(w));
             }

@@ -51,7 +51,7 @@ impl Stmt {
 
 /// Blocks that only exist at the top level: meeting one inside another block means a `}` is
 /// missing, which is far more useful to say there than at the end of the file.
-pub(super) const TOP_LEVEL_BLOCKS: &[&str] = &[
+const TOP_LEVEL_BLOCKS: &[&str] = &[
     "global_defs",
     "vrrp_instance",
     "vrrp_script",
@@ -68,7 +68,7 @@ pub(super) const TOP_LEVEL_BLOCKS: &[&str] = &[
     "linkbeat_interfaces",
 ];
 
-pub(super) const INCLUDE_KEYWORDS: &[&str] = &[
+const INCLUDE_KEYWORDS: &[&str] = &[
     "include", "includer", "includem", "includew", "includeb", "includea",
 ];
 

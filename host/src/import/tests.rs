@@ -17,7 +17,7 @@ impl Imported {
     }
 }
 
-pub(super) fn conv(text: &str) -> Imported {
+fn conv(text: &str) -> Imported {
     import_str(text, Path::new("keepalived.conf")).unwrap_or_else(|e| panic!("{}", e.render()))
 }
 

@@ -11,11 +11,7 @@ use crate::import::parser::Stmt;
 impl Converter {
     /// `weight N [reverse|noreverse]` after a tracker's name: the weight, if given, and whether
     /// it is reversed.
-    pub(super) fn tracker_weight(
-        &self,
-        t: &Stmt,
-        key: &str,
-    ) -> Result<(Option<i32>, bool), ImportError> {
+    fn tracker_weight(&self, t: &Stmt, key: &str) -> Result<(Option<i32>, bool), ImportError> {
         match t.args() {
             [] => Ok((None, false)),
             [w, v, rest @ ..] if w.text == "weight" => {

@@ -16,8 +16,8 @@ use crate::import::model::*;
 use crate::import::parser::Stmt;
 
 /// keepalived's gratuitous ARP defaults: 5 at once, 5 more 5 s later.
-pub(super) const KEEPALIVED_GARP_REPEAT: u8 = 5;
-pub(super) const KEEPALIVED_GARP_DELAY: Duration = Duration::from_secs(5);
+const KEEPALIVED_GARP_REPEAT: u8 = 5;
+const KEEPALIVED_GARP_DELAY: Duration = Duration::from_secs(5);
 
 /// What an instance's statements say that only means something once all of them are read
 /// (the family, for one, is known after the last address).

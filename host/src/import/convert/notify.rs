@@ -41,7 +41,7 @@ impl Converter {
     }
 }
 
-pub(super) fn sh_quote(s: &str) -> String {
+fn sh_quote(s: &str) -> String {
     if !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-./:=@%+,".contains(&b))

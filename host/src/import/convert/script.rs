@@ -208,7 +208,7 @@ pub(super) fn split_argv(s: &str) -> Vec<String> {
 }
 
 /// Words a shell would treat specially: keepalived 2 does not run scripts through a shell.
-pub(super) fn shell_syntax(argv: &[String]) -> bool {
+fn shell_syntax(argv: &[String]) -> bool {
     argv.iter().any(|w| {
         ["|", "||", "&&", ";", ">", "<", ">>", "2>&1", "&"].contains(&w.as_str())
             || w.starts_with(['<', '>'])
@@ -219,12 +219,12 @@ pub(super) fn shell_syntax(argv: &[String]) -> bool {
     })
 }
 
-pub(super) fn basename(p: &str) -> &str {
+fn basename(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
 
 /// Maps the obvious script idioms to vrrpd's native checks; anything else stays a command.
-pub(super) fn classify(argv: &[String]) -> (Probe, Vec<String>) {
+fn classify(argv: &[String]) -> (Probe, Vec<String>) {
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();
     let Some((&prog, rest)) = words.split_first() else {
         return (Probe::Command(argv.to_vec()), Vec::new());
@@ -319,7 +319,7 @@ pub(super) fn curl(args: &[&str]) -> Option<(Probe, Vec<String>)> {
 }
 
 /// `nc -z [-w N] IP PORT`.
-pub(super) fn netcat(args: &[&str]) -> Option<String> {
+fn netcat(args: &[&str]) -> Option<String> {
     let mut zero_io = false;
     let mut operands = Vec::new();
     let mut i = 0;
