@@ -12,6 +12,9 @@ use super::{
     Config, ConfigError, DEFAULT_STATUS_LISTEN, Location, LogConfig, LogFormat, RouterConfig,
 };
 
+/// Judges the raw schema against the text it came from, so that every error carries the line,
+/// the column and the key path of the value at fault. One method per table, in the file of its
+/// topic.
 pub(super) struct Validator<'a> {
     pub(super) src: Source<'a>,
     pub(super) tree: &'a DeTable<'a>,
@@ -51,6 +54,7 @@ impl Validator<'_> {
         T::try_from(n).or_else(|_| self.err(v.span(), "out of range"))
     }
 
+    /// The whole file: the top-level keys here, each table by its own method.
     pub(super) fn file(&self, raw: RawFile) -> Result<Config, ConfigError> {
         let interface = raw.interface.get_ref().trim();
         if interface.is_empty() || interface.len() > 15 || interface.contains(['/', ' ', '\t']) {
