@@ -4,16 +4,18 @@
 //! failed); 2 a configuration the daemon refuses (bad file, bad value, a host setting it cannot
 //! make) or a command-line usage error.
 
-use std::fmt::Write as _;
+mod describe;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{self, Config, Effect, LogFormat, format_duration};
+use crate::config::{self, Config, LogFormat};
 use crate::daemon::{self, RunOptions};
 use crate::status;
+use describe::describe;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -152,246 +154,6 @@ fn connectable(listen: SocketAddr) -> SocketAddr {
     }
 }
 
-/// The `vrrpd check` report: routers with their RFC 9568 timers as the core computes them,
-/// checks and hooks.
-pub fn describe(c: &Config) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{}: OK", c.file.display());
-    let _ = writeln!(
-        out,
-        "uplink {}; status on http://{}/status; logs {}, level {:?}",
-        c.interface,
-        c.status_listen,
-        match c.log.format {
-            LogFormat::Human => "human",
-            LogFormat::Json => "json",
-        },
-        c.log.level
-    );
-    for r in &c.routers {
-        let core = &r.core;
-        let _ = writeln!(
-            out,
-            "\nVRID {}: VRRPv{}, priority {}{}, advert interval {}",
-            core.vrid(),
-            core.version().number(),
-            core.priority(),
-            if core.priority() == 255 {
-                " (address owner)"
-            } else {
-                ""
-            },
-            format_duration(r.interval()),
-        );
-        let vips: Vec<String> = core
-            .vips()
-            .iter()
-            .map(|v| format!("{v}/{}", core.vip_prefix_len()))
-            .collect();
-        let _ = writeln!(out, "  VIPs                  {}", vips.join(", "));
-        let _ = writeln!(
-            out,
-            "  virtual MAC           00:00:5e:00:0{}:{:02x}",
-            if core.is_v6() { 2 } else { 1 },
-            core.vrid()
-        );
-        let _ = writeln!(
-            out,
-            "  primary address       {}",
-            r.primary.map_or_else(
-                || {
-                    let family = if core.is_v6() {
-                        "IPv6 link-local"
-                    } else {
-                        "IPv4"
-                    };
-                    format!("the {family} address of {} at start", c.interface)
-                },
-                |p| p.to_string()
-            )
-        );
-        let _ = writeln!(
-            out,
-            "  preempt               {}",
-            if core.preempt() {
-                format!(
-                    "yes, after {} from start",
-                    format_duration(std_duration(core.preempt_delay()))
-                )
-            } else {
-                "no".into()
-            }
-        );
-        let _ = writeln!(
-            out,
-            "  accept mode           {}",
-            if core.accept_mode() { "yes" } else { "no" }
-        );
-        if core.version() == vrrp_core::wire::Version::V3 {
-            let _ = writeln!(
-                out,
-                "  checksum              {}",
-                match core.checksum() {
-                    vrrp_core::wire::ChecksumMode::PseudoHeader => "pseudo-header",
-                    vrrp_core::wire::ChecksumMode::MessageOnly => "message-only",
-                }
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "  authentication        {}",
-                match core.auth() {
-                    vrrp_core::wire::Auth::None => "none",
-                    vrrp_core::wire::Auth::Simple(_) => "simple password (clear text)",
-                }
-            );
-        }
-        let peers: Vec<String> = core.peers().iter().map(|p| p.to_string()).collect();
-        let _ = writeln!(
-            out,
-            "  peers                 {}",
-            if peers.is_empty() {
-                "any source".to_owned()
-            } else {
-                peers.join(", ")
-            }
-        );
-        let _ = writeln!(
-            out,
-            "  {}  {} per VIP, {} more burst(s) every {}",
-            if core.is_v6() {
-                "unsolicited NA      "
-            } else {
-                "gratuitous ARP      "
-            },
-            core.garp().burst,
-            core.garp().repeats,
-            format_duration(std_duration(core.garp().repeat_delay))
-        );
-        match core.timers() {
-            Ok((skew, down)) => {
-                let _ = writeln!(
-                    out,
-                    "  Skew_Time             {}",
-                    format_duration(std_duration(skew))
-                );
-                let _ = writeln!(
-                    out,
-                    "  Active_Down_Interval  {} (3 x interval + Skew_Time: a Backup takes over after this much silence)",
-                    format_duration(std_duration(down))
-                );
-            }
-            Err(e) => {
-                let _ = writeln!(out, "  timers                unavailable: {e}");
-            }
-        }
-        if !r.track.is_empty() {
-            let mut worst_weight = 0i32;
-            let mut fault = false;
-            let mut parts = Vec::new();
-            for name in &r.track {
-                let Some(check) = c.check(name) else { continue };
-                match check.effect {
-                    Effect::Weight(w) => {
-                        parts.push(format!("{name} (weight {w:+})"));
-                        if w < 0 {
-                            worst_weight += i32::from(w);
-                        }
-                    }
-                    Effect::Fault => {
-                        parts.push(format!("{name} (fault)"));
-                        fault = true;
-                    }
-                }
-            }
-            let _ = writeln!(out, "  tracks                {}", parts.join(", "));
-            if worst_weight != 0 {
-                let _ = writeln!(
-                    out,
-                    "  priority if negative-weight checks are down  {}",
-                    crate::health::effective_priority(
-                        core.priority(),
-                        std::iter::once(crate::health::Tracked {
-                            effect: Effect::Weight(worst_weight.clamp(-254, 254) as i16),
-                            up: Some(false),
-                        })
-                    )
-                );
-            }
-            if fault {
-                let _ = writeln!(
-                    out,
-                    "  priority while a fault check is down        0 (steps down, never takes over)"
-                );
-            }
-        }
-    }
-    if !c.checks.is_empty() {
-        let _ = writeln!(out, "\nchecks:");
-        for check in &c.checks {
-            let effect = match check.effect {
-                Effect::Weight(w) if w < 0 => format!("weight {w} while down"),
-                Effect::Weight(w) => format!("weight +{w} while up"),
-                Effect::Fault => "fault (priority 0) while down".into(),
-            };
-            let _ = writeln!(
-                out,
-                "  {:<12} {}\n  {:<12} every {}, timeout {}, up after {} success(es), down after {} failure(s), {effect}",
-                check.name,
-                check.kind,
-                "",
-                format_duration(check.interval),
-                format_duration(check.timeout),
-                check.rise,
-                check.fall,
-            );
-        }
-    }
-    let _ = writeln!(out, "\nnotify hooks:");
-    if c.notify.is_empty() {
-        let _ = writeln!(out, "  none");
-    }
-    for hook in &c.notify {
-        let _ = writeln!(
-            out,
-            "  {:?}, killed after {}",
-            hook.command,
-            format_duration(hook.timeout)
-        );
-    }
-    if !c.notify.is_empty() {
-        let _ = writeln!(
-            out,
-            "  environment: VRRP_STATE VRRP_PREVIOUS_STATE VRRP_VRID VRRP_REASON VRRP_PRIORITY VRRP_INTERFACE VRRP_VIPS"
-        );
-    }
-    if !c.sync_groups.is_empty() {
-        let _ = writeln!(out, "\nsync groups (members share their tracked checks):");
-        for g in &c.sync_groups {
-            let _ = writeln!(out, "  {}: VRIDs {:?}", g.name, g.vrids);
-        }
-    }
-    let _ = writeln!(out, "\nsupervised process:");
-    match &c.supervise {
-        None => {
-            let _ = writeln!(out, "  none");
-        }
-        Some(sv) => {
-            let _ = writeln!(
-                out,
-                "  {:?}: its exit stops vrrpd (exit 1, after stepping down); SIGTERM, then SIGKILL after {}",
-                sv.command,
-                format_duration(sv.grace)
-            );
-        }
-    }
-    out
-}
-
-fn std_duration(d: vrrp_core::Duration) -> std::time::Duration {
-    std::time::Duration::from_micros(d.as_micros())
-}
-
 /// Runs one command line; what `main` returns.
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
@@ -465,32 +227,6 @@ mod tests {
             "--config is required"
         );
         assert!(Cli::try_parse_from(["vrrpd", "run", "-c", "x", "--log-format", "xml"]).is_err());
-    }
-
-    #[test]
-    fn check_report_has_the_core_timers() {
-        let c = Config::parse(
-            include_str!("../examples/vrrpd.toml"),
-            Path::new("vrrpd.toml"),
-        )
-        .unwrap();
-        let text = describe(&c);
-        // priority 150, interval 100 ms: Skew_Time = (256 - 150) * 100 ms / 256 = 41.406 ms.
-        assert!(text.contains("Skew_Time             41.406ms"), "{text}");
-        assert!(text.contains("Active_Down_Interval  341.406ms"), "{text}");
-        assert!(
-            text.contains("VRID 51: VRRPv3, priority 150, advert interval 100ms"),
-            "{text}"
-        );
-        assert!(text.contains("00:00:5e:00:01:33"), "{text}");
-        assert!(
-            text.contains("priority if negative-weight checks are down  90"),
-            "{text}"
-        );
-        assert!(
-            text.contains("nginx        http GET http://127.0.0.1/ expect 200"),
-            "{text}"
-        );
     }
 
     #[test]

@@ -84,9 +84,14 @@ fn a_client_reaches_a_kernel_listener_through_the_vip_relay() {
             for dev in ["all", "default"] {
                 std::fs::write(format!("/proc/sys/net/ipv4/conf/{dev}/rp_filter"), "1").unwrap();
             }
-            let mut dp = DataPath::start(UPLINK, &[VIP.into()], UnicastFamilies::default(), datapath::Mode::Relay)
-                .await
-                .expect("start");
+            let mut dp = DataPath::start(
+                UPLINK,
+                &[VIP.into()],
+                UnicastFamilies::default(),
+                datapath::Mode::Relay,
+            )
+            .await
+            .expect("start");
             let (bridge, tap) = datapath::names(UPLINK);
             let sysctl = |k: &str| {
                 let path = format!("/proc/sys/net/ipv4/conf/{k}");

@@ -208,11 +208,16 @@ impl DataPath {
             Mode::Auto | Mode::Kernel => {
                 match FastPath::install(&bridge, uplink, layout.bridge_mac()) {
                     Ok(fp) => {
-                        info!(table = fp.table(), "data path: VIP traffic through the kernel fast path (nftables)");
+                        info!(
+                            table = fp.table(),
+                            "data path: VIP traffic through the kernel fast path (nftables)"
+                        );
                         Some(fp)
                     }
                     Err(e) => {
-                        warn!("data path: the kernel fast path cannot be installed ({e}); VIP traffic goes through the user-space relay");
+                        warn!(
+                            "data path: the kernel fast path cannot be installed ({e}); VIP traffic goes through the user-space relay"
+                        );
                         None
                     }
                 }
@@ -357,7 +362,10 @@ impl DataPath {
         if let Err(e) = r {
             self.fastpath_errors += 1;
             if self.fastpath_errors % 100 == 1 {
-                warn!(errors = self.fastpath_errors, "kernel fast path: {e}; the relay carries the VIP traffic");
+                warn!(
+                    errors = self.fastpath_errors,
+                    "kernel fast path: {e}; the relay carries the VIP traffic"
+                );
             }
         }
     }

@@ -1,0 +1,328 @@
+//! The `vrrpd check` report: what the configuration makes vrrpd do, section by section.
+
+use std::fmt::Write as _;
+
+use vrrp_core::wire::{Auth, ChecksumMode, Version};
+
+use crate::config::{Config, CoreConfig, Effect, LogFormat, RouterConfig, format_duration};
+use crate::health::{Tracked, effective_priority};
+
+/// The `vrrpd check` report: routers with their RFC 9568 timers as the core computes them,
+/// checks and hooks.
+pub fn describe(c: &Config) -> String {
+    let mut out = String::new();
+    header(&mut out, c);
+    for r in &c.routers {
+        router(&mut out, c, r);
+    }
+    checks(&mut out, c);
+    hooks(&mut out, c);
+    sync_groups(&mut out, c);
+    supervised(&mut out, c);
+    out
+}
+
+fn header(out: &mut String, c: &Config) {
+    let _ = writeln!(out, "{}: OK", c.file.display());
+    let _ = writeln!(
+        out,
+        "uplink {}; status on http://{}/status; logs {}, level {:?}",
+        c.interface,
+        c.status_listen,
+        match c.log.format {
+            LogFormat::Human => "human",
+            LogFormat::Json => "json",
+        },
+        c.log.level
+    );
+}
+
+/// One virtual router: its addresses, its protocol settings, its timers and what it tracks.
+fn router(out: &mut String, c: &Config, r: &RouterConfig) {
+    let core = &r.core;
+    let _ = writeln!(
+        out,
+        "\nVRID {}: VRRPv{}, priority {}{}, advert interval {}",
+        core.vrid(),
+        core.version().number(),
+        core.priority(),
+        if core.priority() == 255 {
+            " (address owner)"
+        } else {
+            ""
+        },
+        format_duration(r.interval()),
+    );
+    addresses(out, c, r);
+    protocol(out, core);
+    timers(out, core);
+    if !r.track.is_empty() {
+        tracking(out, c, r);
+    }
+}
+
+/// The VIPs, the virtual MAC and the address adverts come from.
+fn addresses(out: &mut String, c: &Config, r: &RouterConfig) {
+    let core = &r.core;
+    let vips: Vec<String> = core
+        .vips()
+        .iter()
+        .map(|v| format!("{v}/{}", core.vip_prefix_len()))
+        .collect();
+    let _ = writeln!(out, "  VIPs                  {}", vips.join(", "));
+    let _ = writeln!(
+        out,
+        "  virtual MAC           00:00:5e:00:0{}:{:02x}",
+        if core.is_v6() { 2 } else { 1 },
+        core.vrid()
+    );
+    let _ = writeln!(
+        out,
+        "  primary address       {}",
+        r.primary.map_or_else(
+            || {
+                let family = if core.is_v6() {
+                    "IPv6 link-local"
+                } else {
+                    "IPv4"
+                };
+                format!("the {family} address of {} at start", c.interface)
+            },
+            |p| p.to_string()
+        )
+    );
+}
+
+/// Preemption, accept mode, checksum or authentication, peers and gratuitous ARP / NA.
+fn protocol(out: &mut String, core: &CoreConfig) {
+    let _ = writeln!(
+        out,
+        "  preempt               {}",
+        if core.preempt() {
+            format!(
+                "yes, after {} from start",
+                format_duration(std_duration(core.preempt_delay()))
+            )
+        } else {
+            "no".into()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  accept mode           {}",
+        if core.accept_mode() { "yes" } else { "no" }
+    );
+    if core.version() == Version::V3 {
+        let _ = writeln!(
+            out,
+            "  checksum              {}",
+            match core.checksum() {
+                ChecksumMode::PseudoHeader => "pseudo-header",
+                ChecksumMode::MessageOnly => "message-only",
+            }
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  authentication        {}",
+            match core.auth() {
+                Auth::None => "none",
+                Auth::Simple(_) => "simple password (clear text)",
+            }
+        );
+    }
+    let peers: Vec<String> = core.peers().iter().map(|p| p.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "  peers                 {}",
+        if peers.is_empty() {
+            "any source".to_owned()
+        } else {
+            peers.join(", ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  {}  {} per VIP, {} more burst(s) every {}",
+        if core.is_v6() {
+            "unsolicited NA      "
+        } else {
+            "gratuitous ARP      "
+        },
+        core.garp().burst,
+        core.garp().repeats,
+        format_duration(std_duration(core.garp().repeat_delay))
+    );
+}
+
+/// Skew_Time and Active_Down_Interval as the core computes them (RFC 9568 §6.1).
+fn timers(out: &mut String, core: &CoreConfig) {
+    match core.timers() {
+        Ok((skew, down)) => {
+            let _ = writeln!(
+                out,
+                "  Skew_Time             {}",
+                format_duration(std_duration(skew))
+            );
+            let _ = writeln!(
+                out,
+                "  Active_Down_Interval  {} (3 x interval + Skew_Time: a Backup takes over after this much silence)",
+                format_duration(std_duration(down))
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  timers                unavailable: {e}");
+        }
+    }
+}
+
+/// The tracked checks, and the priority left when they are down.
+fn tracking(out: &mut String, c: &Config, r: &RouterConfig) {
+    let mut worst_weight = 0i32;
+    let mut fault = false;
+    let mut parts = Vec::new();
+    for name in &r.track {
+        let Some(check) = c.check(name) else { continue };
+        match check.effect {
+            Effect::Weight(w) => {
+                parts.push(format!("{name} (weight {w:+})"));
+                if w < 0 {
+                    worst_weight += i32::from(w);
+                }
+            }
+            Effect::Fault => {
+                parts.push(format!("{name} (fault)"));
+                fault = true;
+            }
+        }
+    }
+    let _ = writeln!(out, "  tracks                {}", parts.join(", "));
+    if worst_weight != 0 {
+        let _ = writeln!(
+            out,
+            "  priority if negative-weight checks are down  {}",
+            effective_priority(
+                r.core.priority(),
+                std::iter::once(Tracked {
+                    effect: Effect::Weight(worst_weight.clamp(-254, 254) as i16),
+                    up: Some(false),
+                })
+            )
+        );
+    }
+    if fault {
+        let _ = writeln!(
+            out,
+            "  priority while a fault check is down        0 (steps down, never takes over)"
+        );
+    }
+}
+
+fn checks(out: &mut String, c: &Config) {
+    if c.checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nchecks:");
+    for check in &c.checks {
+        let effect = match check.effect {
+            Effect::Weight(w) if w < 0 => format!("weight {w} while down"),
+            Effect::Weight(w) => format!("weight +{w} while up"),
+            Effect::Fault => "fault (priority 0) while down".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<12} {}\n  {:<12} every {}, timeout {}, up after {} success(es), down after {} failure(s), {effect}",
+            check.name,
+            check.kind,
+            "",
+            format_duration(check.interval),
+            format_duration(check.timeout),
+            check.rise,
+            check.fall,
+        );
+    }
+}
+
+fn hooks(out: &mut String, c: &Config) {
+    let _ = writeln!(out, "\nnotify hooks:");
+    if c.notify.is_empty() {
+        let _ = writeln!(out, "  none");
+        return;
+    }
+    for hook in &c.notify {
+        let _ = writeln!(
+            out,
+            "  {:?}, killed after {}",
+            hook.command,
+            format_duration(hook.timeout)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  environment: VRRP_STATE VRRP_PREVIOUS_STATE VRRP_VRID VRRP_REASON VRRP_PRIORITY VRRP_INTERFACE VRRP_VIPS"
+    );
+}
+
+fn sync_groups(out: &mut String, c: &Config) {
+    if c.sync_groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nsync groups (members share their tracked checks):");
+    for g in &c.sync_groups {
+        let _ = writeln!(out, "  {}: VRIDs {:?}", g.name, g.vrids);
+    }
+}
+
+fn supervised(out: &mut String, c: &Config) {
+    let _ = writeln!(out, "\nsupervised process:");
+    match &c.supervise {
+        None => {
+            let _ = writeln!(out, "  none");
+        }
+        Some(sv) => {
+            let _ = writeln!(
+                out,
+                "  {:?}: its exit stops vrrpd (exit 1, after stepping down); SIGTERM, then SIGKILL after {}",
+                sv.command,
+                format_duration(sv.grace)
+            );
+        }
+    }
+}
+
+fn std_duration(d: vrrp_core::Duration) -> std::time::Duration {
+    std::time::Duration::from_micros(d.as_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn check_report_has_the_core_timers() {
+        let c = Config::parse(
+            include_str!("../../examples/vrrpd.toml"),
+            Path::new("vrrpd.toml"),
+        )
+        .unwrap();
+        let text = describe(&c);
+        // priority 150, interval 100 ms: Skew_Time = (256 - 150) * 100 ms / 256 = 41.406 ms.
+        assert!(text.contains("Skew_Time             41.406ms"), "{text}");
+        assert!(text.contains("Active_Down_Interval  341.406ms"), "{text}");
+        assert!(
+            text.contains("VRID 51: VRRPv3, priority 150, advert interval 100ms"),
+            "{text}"
+        );
+        assert!(text.contains("00:00:5e:00:01:33"), "{text}");
+        assert!(
+            text.contains("priority if negative-weight checks are down  90"),
+            "{text}"
+        );
+        assert!(
+            text.contains("nginx        http GET http://127.0.0.1/ expect 200"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The `vrrpd` configuration file: TOML, validated completely before anything runs.
+//!
+//! Every error names the file, the line and column, the key path (`vrrp[0].interval`) and what
+//! is wrong; the CLI exits 2 on any of them. Unknown keys are errors and no bad value is replaced
+//! by a default. Defaults apply only to keys that are absent, and are listed here and in
+//! `host/examples/vrrpd.toml`.
+//!
+//! ```toml
+//! interface = "eth0"                   # the uplink (required)
+//!
+//! [status]
+//! listen = "127.0.0.1:9100"            # default; GET /status, /metrics, /healthz
+//!
+//! [log]
+//! format = "human"                     # "human" (default) | "json"; `--log-format` overrides
+//! level = "info"                       # tracing EnvFilter directive; RUST_LOG overrides
+//!
+//! [[vrrp]]                             # one table per virtual router, at least one
+//! vrid = 51                            # 1..=255, unique (required)
+//! version = 3                          # 3 (default) | 2
+//! priority = 150                       # 1..=255 (required); 255 = address owner, needs `primary`
+//! interval = "100ms"                   # default "1s"; v3: multiple of 10ms, 10ms..=40.95s;
+//!                                      # v2: whole seconds, 1s..=255s
+//! vips = ["192.0.2.100/24"]            # 1..=8 addresses of one family; prefix optional
+//!                                      # (default /24, IPv6 /64), one prefix length for all VIPs
+//!                                      # of a router; IPv6: the first is link-local, e.g.
+//!                                      # ["fe80::33/64", "2001:db8::1/64"], version 3 only
+//! preempt = true                       # default true
+//! preempt_delay = "0s"                 # default 0
+//! accept = true                        # default true (see below)
+//! checksum = "pseudo-header"           # v3 only: "pseudo-header" (default) | "message-only"
+//! auth_pass = "secret"                 # v2 only, 1..=8 bytes, sent in clear text
+//! garp = { burst = 1, repeats = 1, repeat_delay = "2s" }   # defaults shown
+//! peers = ["192.0.2.12"]               # unicast peer list: adverts from others are dropped;
+//!                                      # IPv6: the peers' link-local addresses
+//! primary = "192.0.2.11"               # default: the interface's IPv4 address (IPv6: its
+//!                                      # link-local address) at run time
+//! track = ["nginx"]                    # names of [check.NAME] tables
+//!
+//! [check.nginx]
+//! kind = "http"                        # "http" | "tcp" | "process" | "command" (required)
+//! url = "http://127.0.0.1/healthz"     # http: plain http only
+//! expect_status = 200                  # http: default 200
+//! body = "ok"                          # http: optional substring of the body
+//! # addr = "127.0.0.1:80"              # tcp
+//! # name = "nginx" | pidfile = "/run/nginx.pid"   # process: exactly one of them
+//!                                      # process: also re-probed at once on kernel process events
+//! # command = ["/usr/local/bin/check"] # command: argv, exit 0 = up
+//! # interface = "eth0"                 # interface: up while it has carrier
+//! interval = "100ms"                   # default "1s", at least 10ms
+//! timeout = "80ms"                     # default = interval, at most interval
+//! rise = 2                             # consecutive successes to go up (default 1)
+//! fall = 2                             # consecutive failures to go down (default 1)
+//! weight = -60                         # -254..=254, or:
+//! # fault = true                       # down = priority 0 (go Backup); exactly one of the two
+//!
+//! [[notify]]                           # or: notify = { command = [...], timeout = "5s" }
+//! command = ["/usr/local/bin/vrrp-notify"]
+//! timeout = "5s"                       # default 5s; the hook is killed after it
+//!
+//! [supervise]                          # optional: vrrpd runs nginx as its child
+//! command = ["/usr/sbin/nginx", "-g", "daemon off;"]
+//! grace = "5s"                         # default 5s between SIGTERM and SIGKILL
+//! ```
+//!
+//! `accept` defaults to true, unlike RFC 9568's Accept_Mode default: the point of the VIP is
+//! that nginx serves it, so a non-owner Active must accept traffic addressed to it. keepalived
+//! behaves the same way unless `vrrp_strict` is set.
+
+mod check;
+mod duration;
+mod error;
+mod model;
+mod notify;
+mod raw;
+mod router;
+mod source;
+mod supervise;
+mod sync_group;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use check::{CheckConfig, CheckKind};
+pub use duration::{format_duration, parse_duration};
+pub use error::{ConfigError, Location};
+pub use model::{CoreConfig, Effect};
+pub use notify::NotifyConfig;
+pub use router::RouterConfig;
+pub use supervise::SuperviseConfig;
+pub use sync_group::SyncGroup;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use toml::de::DeTable;
+
+use raw::RawFile;
+use source::Source;
+use validate::Validator;
+
+/// Capacity of the VIP list and of the peer list of one virtual router in this build.
+pub const MAX_ADDRS: usize = 8;
+
+/// Default status endpoint: loopback only, since it is unauthenticated.
+pub const DEFAULT_STATUS_LISTEN: &str = "127.0.0.1:9100";
+
+/// `log.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing_subscriber::EnvFilter` directive, already validated.
+    pub level: String,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub interface: String,
+    pub status_listen: SocketAddr,
+    pub log: LogConfig,
+    pub routers: Vec<RouterConfig>,
+    /// Sorted by name.
+    pub checks: Vec<CheckConfig>,
+    pub notify: Vec<NotifyConfig>,
+    pub supervise: Option<SuperviseConfig>,
+    pub sync_groups: Vec<SyncGroup>,
+}
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::whole_file(path, format!("cannot read the config file: {e}"))
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates `text`; `file` is only used in error messages.
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let src = Source { text, file };
+        let tree = DeTable::parse(text).map_err(|e| src.toml_error(&e, None))?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| src.toml_error(&e, Some(&tree)))?;
+        Validator {
+            src,
+            tree: tree.get_ref(),
+        }
+        .file(raw)
+    }
+
+    pub fn check(&self, name: &str) -> Option<&CheckConfig> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+}

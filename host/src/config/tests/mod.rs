@@ -1,0 +1,276 @@
+//! Loading and validating whole files: top-level keys, sections, errors.
+
+mod check;
+mod router;
+
+use std::path::Path;
+use std::time::Duration;
+
+use vrrp_core::wire::{ChecksumMode, Version};
+
+use super::notify::DEFAULT_HOOK_TIMEOUT;
+use super::supervise::DEFAULT_SUPERVISE_GRACE;
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("test.toml"))
+}
+
+fn err(text: &str) -> ConfigError {
+    match parse(text) {
+        Ok(_) => panic!("accepted a bad config:\n{text}"),
+        Err(e) => e,
+    }
+}
+
+const HEAD: &str = "interface = \"eth0\"\n";
+const ROUTER: &str = "[[vrrp]]\nvrid = 51\npriority = 100\nvips = [\"192.0.2.100\"]\n";
+
+/// Asserts that `text` is refused at `line` (1-based) with the key path `key` and a
+/// message containing `why`.
+#[track_caller]
+fn refused(text: &str, line: usize, key: &str, why: &str) {
+    let e = err(text);
+    let shown = e.to_string();
+    assert_eq!(
+        e.position.map(|p| p.0),
+        Some(line),
+        "wrong line: {shown}\n{text}"
+    );
+    assert_eq!(e.key, key, "wrong key: {shown}\n{text}");
+    assert!(shown.contains(why), "message lacks {why:?}: {shown}");
+    assert!(shown.starts_with(&format!("test.toml:{line}:")), "{shown}");
+}
+
+/// `ROUTER` plus `extra` lines inside the same [[vrrp]] table; `extra` starts at line 6.
+fn router_with(extra: &str) -> String {
+    format!("{HEAD}{ROUTER}{extra}")
+}
+
+#[test]
+fn minimal_config_gets_documented_defaults() {
+    let c = parse(&router_with("")).unwrap();
+    assert_eq!(c.interface, "eth0");
+    assert_eq!(c.status_listen, DEFAULT_STATUS_LISTEN.parse().unwrap());
+    assert_eq!(c.log.format, LogFormat::Human);
+    let r = &c.routers[0];
+    assert_eq!(r.core.version(), Version::V3);
+    assert_eq!(r.core.adver_interval(), 100);
+    assert!(r.core.preempt());
+    assert!(
+        r.core.accept_mode(),
+        "accept defaults to true so that nginx serves the VIP"
+    );
+    assert_eq!(r.core.checksum(), ChecksumMode::PseudoHeader);
+    assert_eq!(r.core.vip_prefix_len(), 24);
+    assert_eq!(r.core.garp(), vrrp_core::Garp::default());
+    assert_eq!(r.primary, None);
+    assert!(c.checks.is_empty() && c.notify.is_empty());
+}
+
+#[test]
+fn example_config_is_valid() {
+    let text = include_str!("../../../examples/vrrpd.toml");
+    let c = Config::parse(text, Path::new("examples/vrrpd.toml")).unwrap();
+    let nginx = c.check("nginx").expect("the example tracks nginx");
+    assert!(matches!(nginx.kind, CheckKind::Http { .. }));
+    assert_eq!(nginx.interval, Duration::from_millis(100));
+    assert!(c.routers[0].track.contains(&"nginx".to_owned()));
+    let backup = include_str!("../../../examples/backup.toml");
+    let b = Config::parse(backup, Path::new("examples/backup.toml")).unwrap();
+    assert!(b.routers[0].core.priority() < c.routers[0].core.priority());
+    assert_eq!(b.routers[0].core.vips(), c.routers[0].core.vips());
+}
+
+#[test]
+fn notify_as_one_inline_table() {
+    let c = parse(&format!(
+        "{HEAD}notify = {{ command = [\"/bin/echo\"] }}\n{ROUTER}"
+    ))
+    .unwrap();
+    assert_eq!(c.notify.len(), 1);
+    assert_eq!(c.notify[0].timeout, DEFAULT_HOOK_TIMEOUT);
+}
+
+#[test]
+fn bad_top_level() {
+    refused(ROUTER, 1, "", "missing field `interface`");
+    refused(
+        &format!("interface = \"\"\n{ROUTER}"),
+        1,
+        "interface",
+        "not a Linux interface name",
+    );
+    refused(
+        &format!("interface = \"a-very-long-name0\"\n{ROUTER}"),
+        1,
+        "interface",
+        "1..=15 bytes",
+    );
+    refused(
+        &format!("{HEAD}colour = \"blue\"\n{ROUTER}"),
+        2,
+        "colour",
+        "unknown field `colour`",
+    );
+    refused(
+        &format!("{HEAD}[status]\nlisten = \"localhost\"\n{ROUTER}"),
+        3,
+        "status.listen",
+        "not an IP:PORT",
+    );
+    refused(
+        &format!("{HEAD}[status]\nlsten = \"127.0.0.1:1\"\n{ROUTER}"),
+        3,
+        "status.lsten",
+        "unknown field",
+    );
+    refused(
+        &format!("{HEAD}[log]\nformat = \"xml\"\n{ROUTER}"),
+        3,
+        "log.format",
+        "unknown log format \"xml\"",
+    );
+    refused(
+        &format!("{HEAD}[log]\nlevel = \"vrrpd=[\"\n{ROUTER}"),
+        3,
+        "log.level",
+        "invalid log level",
+    );
+    refused(HEAD, 1, "", "missing field `vrrp`");
+    refused(
+        &format!("{HEAD}vrrp = []\n"),
+        2,
+        "vrrp",
+        "at least one [[vrrp]]",
+    );
+    refused(
+        &format!("{HEAD}[[vrrp]]\nvrid = 1\npriority = 100\nvips = [\"192.0.2.1\"\n"),
+        5,
+        "",
+        "unclosed array",
+    );
+}
+
+#[test]
+fn sync_groups_share_tracking() {
+    let text = format!(
+        "{HEAD}[[vrrp]]\nvrid = 10\npriority = 100\nvips = [\"192.0.2.1\"]\ntrack = [\"web\"]\n\
+             [[vrrp]]\nvrid = 20\npriority = 100\nvips = [\"198.51.100.1\"]\ntrack = [\"link\"]\n\
+             [[vrrp]]\nvrid = 30\npriority = 100\nvips = [\"203.0.113.1\"]\n\
+             [check.web]\nkind = \"tcp\"\naddr = \"127.0.0.1:80\"\nweight = -50\n\
+             [check.link]\nkind = \"interface\"\ninterface = \"eth1\"\nfault = true\n\
+             [[sync_group]]\nname = \"public-private\"\nvrids = [10, 20]\n"
+    );
+    let c = parse(&text).unwrap();
+    assert_eq!(c.sync_groups[0].vrids, [10, 20]);
+    let track = |v: u8| {
+        c.routers
+            .iter()
+            .find(|r| r.vrid() == v)
+            .unwrap()
+            .track
+            .clone()
+    };
+    assert_eq!(track(10), ["web", "link"]);
+    assert_eq!(track(20), ["web", "link"]);
+    assert!(track(30).is_empty(), "not a member");
+
+    let bad = |group: &str| format!("{HEAD}{ROUTER}[[sync_group]]\n{group}\n");
+    refused(
+        &bad("name = \"g\"\nvrids = [51]"),
+        8,
+        "sync_group[0].vrids",
+        "at least two",
+    );
+    refused(
+        &bad("name = \"g\"\nvrids = [51, 52]"),
+        8,
+        "sync_group[0].vrids[1]",
+        "no [[vrrp]] has VRID 52",
+    );
+    refused(
+        &bad("name = \"g\"\nvrids = [51, 51]"),
+        8,
+        "sync_group[0].vrids[1]",
+        "listed twice",
+    );
+    refused(&bad("vrids = [51, 51]"), 6, "sync_group[0]", "name");
+}
+
+#[test]
+fn supervise_section() {
+    let c = parse(&format!(
+        "{HEAD}[supervise]\ncommand = [\"/usr/sbin/nginx\", \"-g\", \"daemon off;\"]\n{ROUTER}"
+    ))
+    .unwrap();
+    let sv = c.supervise.unwrap();
+    assert_eq!(sv.command, ["/usr/sbin/nginx", "-g", "daemon off;"]);
+    assert_eq!(sv.grace, DEFAULT_SUPERVISE_GRACE);
+    refused(
+        &format!("{HEAD}[supervise]\ncommand = []\n{ROUTER}"),
+        3,
+        "supervise.command",
+        "needs a program",
+    );
+    refused(
+        &format!("{HEAD}[supervise]\ncommand = [\"/bin/true\"]\nrestart = true\n{ROUTER}"),
+        4,
+        "supervise.restart",
+        "unknown field",
+    );
+}
+
+#[test]
+fn bad_notify() {
+    refused(
+        &format!("{HEAD}[[notify]]\ncommand = []\n{ROUTER}"),
+        3,
+        "notify[0].command",
+        "needs a program",
+    );
+    refused(
+        &format!("{HEAD}[[notify]]\n{ROUTER}"),
+        2,
+        "notify[0]",
+        "missing field `command`",
+    );
+    refused(
+        &format!("{HEAD}[[notify]]\ncommand = [\"/bin/true\"]\ntimeout = \"0s\"\n{ROUTER}"),
+        4,
+        "notify[0].timeout",
+        "more than 0",
+    );
+    refused(
+        &format!("{HEAD}notify = {{ command = [\"/bin/true\"], timout = \"1s\" }}\n{ROUTER}"),
+        2,
+        "notify.timout",
+        "unknown field `timout`",
+    );
+    refused(
+        &format!("{HEAD}notify = \"/bin/true\"\n{ROUTER}"),
+        2,
+        "notify",
+        "a table or an array of tables",
+    );
+}
+
+#[test]
+fn render_points_at_the_column() {
+    let e = err(&router_with("interval = \"15ms\"\n"));
+    let r = e.render();
+    let lines: Vec<&str> = r.lines().collect();
+    assert_eq!(lines[1], "    interval = \"15ms\"");
+    assert_eq!(lines[2], "               ^");
+}
+
+#[test]
+fn unreadable_file() {
+    let e = Config::load(Path::new("/nonexistent/vrrpd.toml")).unwrap_err();
+    assert_eq!(e.position, None);
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/vrrpd.toml: cannot read"),
+        "{e}"
+    );
+}

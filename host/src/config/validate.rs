@@ -1,0 +1,161 @@
+//! The validator: every value of the raw schema checked, with the key path of the bad one.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::DeTable;
+
+use super::raw::*;
+use super::source::{Source, key_path_at};
+use super::{
+    Config, ConfigError, DEFAULT_STATUS_LISTEN, Location, LogConfig, LogFormat, RouterConfig,
+};
+
+/// Judges the raw schema against the text it came from, so that every error carries the line,
+/// the column and the key path of the value at fault. One method per table, in the file of its
+/// topic.
+pub(super) struct Validator<'a> {
+    pub(super) src: Source<'a>,
+    pub(super) tree: &'a DeTable<'a>,
+}
+
+impl Validator<'_> {
+    pub(super) fn at(&self, span: Range<usize>) -> Location {
+        let key = key_path_at(self.tree, &span);
+        self.src.location(span, key)
+    }
+
+    pub(super) fn err<T>(
+        &self,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Result<T, ConfigError> {
+        Err(self.at(span).error(message))
+    }
+
+    pub(super) fn int<T: TryFrom<i64>>(
+        &self,
+        v: &Spanned<i64>,
+        range: Range<i64>,
+        what: &str,
+    ) -> Result<T, ConfigError> {
+        let n = *v.get_ref();
+        if !range.contains(&n) {
+            return self.err(
+                v.span(),
+                format!(
+                    "{n} is out of range: {what} must be {}..={}",
+                    range.start,
+                    range.end - 1
+                ),
+            );
+        }
+        T::try_from(n).or_else(|_| self.err(v.span(), "out of range"))
+    }
+
+    /// The whole file: the top-level keys here, each table by its own method.
+    pub(super) fn file(&self, raw: RawFile) -> Result<Config, ConfigError> {
+        let interface = raw.interface.get_ref().trim();
+        if interface.is_empty() || interface.len() > 15 || interface.contains(['/', ' ', '\t']) {
+            return self.err(
+                raw.interface.span(),
+                format!(
+                    "{:?} is not a Linux interface name (1..=15 bytes, no '/' or spaces)",
+                    raw.interface.get_ref()
+                ),
+            );
+        }
+
+        let status_listen = match raw.status.and_then(|s| s.listen) {
+            None => DEFAULT_STATUS_LISTEN.parse().expect("valid default"),
+            Some(l) => l.get_ref().parse::<SocketAddr>().or_else(|_| {
+                self.err(
+                    l.span(),
+                    format!(
+                        "{:?} is not an IP:PORT address, e.g. \"127.0.0.1:9100\"",
+                        l.get_ref()
+                    ),
+                )
+            })?,
+        };
+
+        let mut log = LogConfig {
+            format: LogFormat::Human,
+            level: "info".into(),
+        };
+        if let Some(raw_log) = raw.log {
+            if let Some(f) = raw_log.format {
+                log.format = match f.get_ref().as_str() {
+                    "human" => LogFormat::Human,
+                    "json" => LogFormat::Json,
+                    other => {
+                        return self.err(
+                            f.span(),
+                            format!("unknown log format {other:?}: expected \"human\" or \"json\""),
+                        );
+                    }
+                };
+            }
+            if let Some(l) = raw_log.level {
+                if let Err(e) = tracing_subscriber::EnvFilter::try_new(l.get_ref()) {
+                    return self.err(l.span(), format!("invalid log level directive: {e}"));
+                }
+                log.level = l.into_inner();
+            }
+        }
+
+        let mut checks = Vec::new();
+        for (name, check) in &raw.check {
+            checks.push(self.check(name, check)?);
+        }
+
+        if raw.vrrp.get_ref().is_empty() {
+            return self.err(
+                raw.vrrp.span(),
+                "at least one [[vrrp]] virtual router is required",
+            );
+        }
+        let mut routers: Vec<RouterConfig> = Vec::new();
+        for r in raw.vrrp.get_ref() {
+            let router = self.router(r, &checks)?;
+            if routers.iter().any(|o| o.vrid() == router.vrid()) {
+                return self.err(
+                    r.get_ref().vrid.span(),
+                    format!("VRID {} is configured twice", router.vrid()),
+                );
+            }
+            routers.push(router);
+        }
+
+        let notify = match raw.notify {
+            None => Vec::new(),
+            Some(n) => match n {
+                OneOrMany::One(one) => vec![self.notify(&one)?],
+                OneOrMany::Many(many) => many
+                    .iter()
+                    .map(|n| self.notify(n))
+                    .collect::<Result<_, _>>()?,
+            },
+        };
+
+        let supervise = match &raw.supervise {
+            None => None,
+            Some(sv) => Some(self.supervise(sv.get_ref())?),
+        };
+
+        let sync_groups = self.sync_groups(&raw.sync_group, &mut routers)?;
+
+        Ok(Config {
+            file: self.src.file.to_owned(),
+            interface: interface.to_owned(),
+            status_listen,
+            log,
+            routers,
+            checks,
+            notify,
+            supervise,
+            sync_groups,
+        })
+    }
+}

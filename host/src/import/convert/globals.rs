@@ -1,0 +1,47 @@
+//! `global_defs`.
+
+use super::Converter;
+use super::keywords::{inert_global, unsupported};
+use super::values::bool_arg;
+use crate::import::ImportError;
+use crate::import::model::*;
+use crate::import::parser::Stmt;
+
+impl Converter {
+    pub(super) fn globals(
+        &mut self,
+        stmt: &Stmt,
+        g: &mut Globals,
+        notes: &mut Vec<String>,
+    ) -> Result<(), ImportError> {
+        for s in stmt.block.iter().flatten() {
+            let key = format!("global_defs.{}", s.key());
+            match s.key() {
+                "vrrp_version" => {
+                    let w = self.one_arg(s, &key)?;
+                    g.version = match w.text.as_str() {
+                        "2" => 2,
+                        "3" => 3,
+                        _ => return Err(self.error(w.pos, &key, "must be 2 or 3")),
+                    };
+                    g.version_at = Some(s.pos());
+                }
+                "vrrp_strict" => g.strict = true,
+                "vrrp_garp_master_repeat" => g.garp_repeat = Some(self.garp_repeat(s, &key)?),
+                "vrrp_garp_master_delay" => g.garp_delay = Some(self.seconds(s, &key, 0..=1000)?),
+                "vrrp_min_garp" => g.min_garp = bool_arg(s.args()).unwrap_or(true),
+                "v3_checksum_as_v2" => g.checksum_as_v2 = bool_arg(s.args()).unwrap_or(true),
+                k => {
+                    if let Some(why) = inert_global(k) {
+                        notes.push(format!("{} ({}): {why}", s.text(), self.loc(s.pos())));
+                    } else if let Some(why) = unsupported(k) {
+                        self.list(s, why);
+                    } else {
+                        self.list(s, "not supported by vrrpd");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

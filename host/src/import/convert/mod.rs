@@ -1,0 +1,319 @@
+//! From the statement tree to the translated model: one submodule per keepalived block.
+
+mod addresses;
+mod auth;
+mod checks;
+mod globals;
+mod instance;
+mod keywords;
+mod notify;
+mod script;
+mod sync_group;
+mod values;
+
+use std::collections::BTreeMap;
+
+use super::lexer::{Pos, Word};
+use super::model::*;
+use super::parser::{Sources, Stmt};
+use super::report::render;
+use super::{ImportError, Imported, Untranslated};
+use keywords::unsupported;
+use sync_group::group_members;
+
+/// Translates the statements of the files in `src`, and lists what the output does not
+/// reproduce next to what reading them listed already.
+pub(super) struct Converter {
+    src: Sources,
+}
+
+impl Converter {
+    pub(super) fn new(src: Sources) -> Converter {
+        Converter { src }
+    }
+
+    pub(super) fn error(&self, pos: Pos, key: &str, message: impl Into<String>) -> ImportError {
+        self.src.error(pos, key, message)
+    }
+
+    /// Where a statement is, for comments: the line in the main file, FILE:LINE in an included one.
+    pub(super) fn loc(&self, pos: Pos) -> String {
+        if pos.file == 0 {
+            format!("line {}", pos.line)
+        } else {
+            format!("{}:{}", self.src.files[pos.file].name, pos.line)
+        }
+    }
+
+    pub(super) fn list(&mut self, stmt: &Stmt, why: impl Into<String>) {
+        self.src.list(stmt, why);
+    }
+
+    /// Lists every entry of a block (or the statement itself when it has none): each tracked
+    /// interface gets its own line number.
+    pub(super) fn list_entries(&mut self, stmt: &Stmt, why: &str) {
+        match &stmt.block {
+            Some(b) if !b.is_empty() => {
+                for s in b {
+                    let mut s = s.clone();
+                    s.words.insert(
+                        0,
+                        Word {
+                            text: format!("{}:", stmt.key()),
+                            pos: s.pos(),
+                        },
+                    );
+                    self.list(&s, why);
+                }
+            }
+            _ => self.list(stmt, why),
+        }
+    }
+}
+
+/// The top-level statements sorted by kind, before any instance is translated.
+struct TopLevel<'t> {
+    globals: Globals,
+    header_notes: Vec<String>,
+    scripts: BTreeMap<String, Script>,
+    instances: Vec<&'t Stmt>,
+    groups: Vec<&'t Stmt>,
+}
+
+/// Where each VRID is taken: the instance, where it is, and whether it is IPv6.
+type VridUse = BTreeMap<u8, (String, String, bool)>;
+
+/// Instances left out of the output, by name: where they are and why.
+type Dropped = BTreeMap<String, (String, String)>;
+
+impl Converter {
+    pub(super) fn translate(mut self, top: &[Stmt]) -> Result<Imported, ImportError> {
+        let TopLevel {
+            globals,
+            mut header_notes,
+            scripts,
+            instances,
+            groups,
+        } = self.top_level(top)?;
+        let membership = self.memberships(&groups);
+        let mut checks: BTreeMap<String, Check> = BTreeMap::new();
+        let (mut routers, dropped) =
+            self.instances(&instances, &globals, &scripts, &mut checks, &membership)?;
+        let mut sync_groups: Vec<Group> = Vec::new();
+        for g in groups {
+            if let Some(group) = self.sync_group(
+                g,
+                &scripts,
+                &mut checks,
+                &mut routers,
+                &sync_groups,
+                &dropped,
+            )? {
+                sync_groups.push(group);
+            }
+        }
+        // The checks of instances left out after their trackers were read.
+        checks.retain(|name, _| routers.iter().any(|r| r.track.contains(name)));
+        if routers.is_empty() {
+            return Err(ImportError::whole_file(
+                &self.src.files[0].name,
+                "no vrrp_instance to translate: vrrpd needs at least one virtual router",
+            ));
+        }
+        for (name, s) in &scripts {
+            if !checks
+                .values()
+                .any(|c| matches!(&c.origin, Origin::Script(s) if &s.name == name))
+            {
+                header_notes.push(format!(
+                    "vrrp_script {name} ({}) is tracked by no translated instance: keepalived does not run it either",
+                    self.loc(s.pos)
+                ));
+            }
+        }
+        Ok(self.output(&header_notes, &routers, &checks, &sync_groups))
+    }
+
+    /// Reads `global_defs` and the scripts, and sets the instances and sync groups aside.
+    fn top_level<'t>(&mut self, top: &'t [Stmt]) -> Result<TopLevel<'t>, ImportError> {
+        let mut t = TopLevel {
+            globals: Globals {
+                version: 2,
+                version_at: None,
+                strict: false,
+                garp_repeat: None,
+                garp_delay: None,
+                min_garp: false,
+                checksum_as_v2: false,
+            },
+            header_notes: Vec::new(),
+            scripts: BTreeMap::new(),
+            instances: Vec::new(),
+            groups: Vec::new(),
+        };
+        for stmt in top {
+            match stmt.key() {
+                "global_defs" => {
+                    self.globals(stmt, &mut t.globals, &mut t.header_notes)?;
+                }
+                "vrrp_script" => {
+                    let s = self.script(stmt)?;
+                    if let Some(old) = t.scripts.get(&s.name) {
+                        return Err(self.error(
+                            stmt.args()[0].pos,
+                            "vrrp_script",
+                            format!(
+                                "vrrp_script {} is already defined ({})",
+                                s.name,
+                                self.loc(old.pos)
+                            ),
+                        ));
+                    }
+                    t.scripts.insert(s.name.clone(), s);
+                }
+                "vrrp_instance" => t.instances.push(stmt),
+                "vrrp_sync_group" => t.groups.push(stmt),
+                key => {
+                    let why = unsupported(key)
+                        .unwrap_or("unknown keyword (keepalived ignores it too, with a warning)");
+                    self.list(stmt, why);
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    /// keepalived ignores the weighted trackers of a sync group's members: which instances
+    /// are members must be known before they are translated.
+    fn memberships(&self, groups: &[&Stmt]) -> BTreeMap<String, Membership> {
+        let mut membership: BTreeMap<String, Membership> = BTreeMap::new();
+        for g in groups {
+            let weights = g
+                .block
+                .iter()
+                .flatten()
+                .any(|s| matches!(s.key(), "sync_group_tracking_weight" | "global_tracking"));
+            let name = g.args().first().map_or("", |w| w.text.as_str());
+            for m in group_members(g) {
+                membership.entry(m.text.clone()).or_insert(Membership {
+                    group: name.to_owned(),
+                    at: self.loc(g.pos()),
+                    weights,
+                });
+            }
+        }
+        membership
+    }
+
+    /// Translates the instances in file order, with the ones left out and why.
+    fn instances(
+        &mut self,
+        instances: &[&Stmt],
+        globals: &Globals,
+        scripts: &BTreeMap<String, Script>,
+        checks: &mut BTreeMap<String, Check>,
+        membership: &BTreeMap<String, Membership>,
+    ) -> Result<(Vec<Router>, Dropped), ImportError> {
+        let mut routers: Vec<Router> = Vec::new();
+        let mut vrid_at = VridUse::new();
+        let mut dropped = Dropped::new();
+        for &stmt in instances {
+            let name = stmt.args().first().map(|w| w.text.clone());
+            let member = name.as_ref().and_then(|n| membership.get(n));
+            let r = match self.instance(stmt, globals, scripts, checks, routers.first(), member)? {
+                Ok(r) => r,
+                Err(why) => {
+                    if let Some(n) = name {
+                        dropped.insert(n, (self.loc(stmt.pos()), why));
+                    }
+                    continue;
+                }
+            };
+            if let Some(why) = self.vrid_taken(stmt, &r, &vrid_at)? {
+                if let Some(n) = name {
+                    dropped.insert(n, (self.loc(stmt.pos()), why));
+                }
+                continue;
+            }
+            vrid_at.insert(r.vrid, (r.name.clone(), self.loc(stmt.pos()), r.is_v6()));
+            routers.push(r);
+        }
+        Ok((routers, dropped))
+    }
+
+    /// Whether `r`'s VRID is already used: an error within one family, the reason `r` is left
+    /// out when the other family has it.
+    fn vrid_taken(
+        &mut self,
+        stmt: &Stmt,
+        r: &Router,
+        vrid_at: &VridUse,
+    ) -> Result<Option<String>, ImportError> {
+        let Some((other, line, other_v6)) = vrid_at.get(&r.vrid) else {
+            return Ok(None);
+        };
+        let vrid_stmt = stmt
+            .block
+            .iter()
+            .flatten()
+            .find(|s| s.key() == "virtual_router_id");
+        if *other_v6 != r.is_v6() {
+            // RFC 9568 §4: an IPv4 and an IPv6 virtual router are separate, and
+            // keepalived runs both; vrrpd's configuration names a router by its VRID.
+            let why = format!(
+                "VRID {} is also used by the {} vrrp_instance {other} ({line}): keepalived runs both, an IPv4 and an IPv6 virtual router being separate, but a VRID names one router in vrrpd's configuration: give one of them another VRID on every node",
+                r.vrid,
+                if *other_v6 { "IPv6" } else { "IPv4" }
+            );
+            match vrid_stmt {
+                Some(s) => self.list(s, why),
+                None => self.list(stmt, why),
+            }
+            return Ok(Some(
+                "shares its VRID with an instance of the other family".into(),
+            ));
+        }
+        let at = vrid_stmt.map_or(stmt.pos(), |s| s.args()[0].pos);
+        Err(self.error(
+            at,
+            &format!("vrrp_instance {}.virtual_router_id", r.name),
+            format!(
+                "VRID {} is also used by vrrp_instance {other} ({line}) on {}: one VRID is one virtual router on a link",
+                r.vrid, r.interface
+            ),
+        ))
+    }
+
+    /// The TOML, with the untranslated settings in file order.
+    fn output(
+        mut self,
+        header_notes: &[String],
+        routers: &[Router],
+        checks: &BTreeMap<String, Check>,
+        sync_groups: &[Group],
+    ) -> Imported {
+        self.src
+            .untranslated
+            .sort_by_key(|(pos, _, _)| (pos.file, pos.line, pos.col));
+        let untranslated: Vec<Untranslated> = self
+            .src
+            .untranslated
+            .iter()
+            .map(|(pos, what, why)| Untranslated {
+                file: self.src.files[pos.file].name.clone(),
+                line: pos.line,
+                what: what.clone(),
+                why: why.clone(),
+            })
+            .collect();
+        let toml = render(
+            &self.src.files[0].name,
+            &untranslated,
+            header_notes,
+            routers,
+            checks,
+            sync_groups,
+        );
+        Imported { toml, untranslated }
+    }
+}
