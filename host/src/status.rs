@@ -87,7 +87,7 @@ pub struct CheckStatus {
     /// Debounced state changes.
     pub changes: u64,
     /// Process checks only: `events` while kernel process events wake the check besides its
-    /// polling, `polling` otherwise (see [`crate::proc_events`]).
+    /// polling, `polling` otherwise (the kernel's process events).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<String>,
 }
@@ -144,7 +144,7 @@ impl Snapshot {
         self.routers.iter_mut().find(|r| r.vrid == vrid)
     }
 
-    /// Records a debounced health change (a [`crate::health::HealthEvent`]).
+    /// Records a debounced change of a health check.
     pub fn record_check(&mut self, name: &str, up: bool, detail: &str) {
         if let Some(c) = self.checks.iter_mut().find(|c| c.name == name) {
             c.up = Some(up);
@@ -153,7 +153,7 @@ impl Snapshot {
         }
     }
 
-    /// Records how the process checks learn of changes ([`crate::proc_events::Mode::as_str`]).
+    /// Records how the process checks learn of changes (`events` or `polling`).
     pub fn record_process_watch(&mut self, watch: &str) {
         for c in self.checks.iter_mut().filter(|c| c.watch.is_some()) {
             c.watch = Some(watch.to_owned());

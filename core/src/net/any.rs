@@ -8,7 +8,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use smoltcp::phy::Device;
 
 use super::{Event, RawBuffers, SocketResources, Stack};
-use crate::wire::{Auth, ChecksumMode, DropReason, Version};
+use crate::wire::{Auth, ChecksumMode, DropReason, Version, virtual_mac_octets};
 use crate::{Config, ConfigError, Duration, Garp, Instant, State, Stats, VirtualRouter};
 
 /// The configuration of one virtual router of either family. `N` bounds its VIP and peer lists.
@@ -81,6 +81,14 @@ impl<const N: usize> AnyConfig<N> {
 
     pub fn vrid(&self) -> u8 {
         either!(self, c => c.vrid)
+    }
+
+    /// The virtual MAC of this router (RFC 9568 §7.3): 00:00:5e:00:01:VRID or 00:00:5e:00:02:VRID.
+    pub fn virtual_mac(&self) -> [u8; 6] {
+        match self {
+            AnyConfig::V4(c) => virtual_mac_octets::<Ipv4Addr>(c.vrid),
+            AnyConfig::V6(c) => virtual_mac_octets::<Ipv6Addr>(c.vrid),
+        }
     }
 
     pub fn version(&self) -> Version {

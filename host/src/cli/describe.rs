@@ -70,12 +70,12 @@ fn addresses(out: &mut String, c: &Config, r: &RouterConfig) {
         .map(|v| format!("{v}/{}", core.vip_prefix_len()))
         .collect();
     let _ = writeln!(out, "  VIPs                  {}", vips.join(", "));
-    let _ = writeln!(
-        out,
-        "  virtual MAC           00:00:5e:00:0{}:{:02x}",
-        if core.is_v6() { 2 } else { 1 },
-        core.vrid()
-    );
+    let mac: Vec<String> = core
+        .virtual_mac()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let _ = writeln!(out, "  virtual MAC           {}", mac.join(":"));
     let _ = writeln!(
         out,
         "  primary address       {}",
@@ -308,21 +308,16 @@ mod tests {
         )
         .unwrap();
         let text = describe(&c);
-        // priority 150, interval 100 ms: Skew_Time = (256 - 150) * 100 ms / 256 = 41.406 ms.
-        assert!(text.contains("Skew_Time             41.406ms"), "{text}");
-        assert!(text.contains("Active_Down_Interval  341.406ms"), "{text}");
-        assert!(
-            text.contains("VRID 51: VRRPv3, priority 150, advert interval 100ms"),
-            "{text}"
-        );
-        assert!(text.contains("00:00:5e:00:01:33"), "{text}");
-        assert!(
-            text.contains("priority if negative-weight checks are down  90"),
-            "{text}"
-        );
-        assert!(
-            text.contains("nginx        http GET http://127.0.0.1/ expect 200"),
-            "{text}"
-        );
+        for want in [
+            // priority 150, interval 100 ms: Skew_Time = (256 - 150) * 100 ms / 256 = 41.406 ms.
+            "Skew_Time             41.406ms",
+            "Active_Down_Interval  341.406ms",
+            "VRID 51: VRRPv3, priority 150, advert interval 100ms",
+            "00:00:5e:00:01:33",
+            "priority if negative-weight checks are down  90",
+            "nginx        http GET http://127.0.0.1/ expect 200",
+        ] {
+            assert!(text.contains(want), "{want:?} missing from:\n{text}");
+        }
     }
 }
