@@ -41,6 +41,26 @@ pub struct Snapshot {
     /// Adverts dropped before they could be matched to a virtual router (unknown VRID, bad
     /// TTL or length before the VRID could be read), by [`DropReason::as_str`].
     pub unmatched_drops: BTreeMap<String, u64>,
+    /// How VIP traffic reaches the kernel and what the TAP saw.
+    pub datapath: DatapathStatus,
+}
+
+/// The data path's mode and frame counters.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatapathStatus {
+    /// `kernel` (the nftables fast path) or `relay` (user space); empty before start.
+    pub mode: String,
+    /// Frames read from the TAP. With the fast path, VIP traffic does not count here.
+    pub tap_rx_frames: u64,
+    /// Frames written into the TAP (adverts, announcements, ARP / ND answers).
+    pub tap_tx_frames: u64,
+    /// VIP frames relayed through user space.
+    pub relayed_frames: u64,
+    /// VIP frames that waited in the TAP through a freeze longer than Active_Down_Interval,
+    /// dropped instead of relayed.
+    pub stale_frames: u64,
+    /// Failed updates of the fast path (the relay carried the traffic meanwhile).
+    pub fastpath_errors: u64,
 }
 
 /// One virtual router.
@@ -137,6 +157,7 @@ impl Snapshot {
                 })
                 .collect(),
             unmatched_drops: zero_drops(),
+            datapath: DatapathStatus::default(),
         }
     }
 
@@ -243,6 +264,44 @@ impl StatusHandle {
 // ---------------------------------------------------------------------------------------------
 // Prometheus text exposition.
 
+fn datapath_metrics(m: &mut Metrics, d: &DatapathStatus) {
+    m.family(
+        "vrrpd_datapath_mode",
+        "gauge",
+        "1 for how VIP traffic reaches the kernel: kernel (nftables fast path) or relay (user space).",
+    );
+    for mode in ["kernel", "relay"] {
+        m.sample(&[("mode", mode)], (d.mode == mode).into());
+    }
+    m.family(
+        "vrrpd_tap_frames_total",
+        "counter",
+        "Frames read from (rx) and written into (tx) the TAP.",
+    );
+    m.sample(&[("direction", "rx")], d.tap_rx_frames);
+    m.sample(&[("direction", "tx")], d.tap_tx_frames);
+    for (name, help, value) in [
+        (
+            "vrrpd_relayed_frames_total",
+            "VIP frames relayed into the kernel through user space.",
+            d.relayed_frames,
+        ),
+        (
+            "vrrpd_stale_frames_total",
+            "VIP frames that waited in the TAP through a freeze longer than Active_Down_Interval, dropped.",
+            d.stale_frames,
+        ),
+        (
+            "vrrpd_fastpath_errors_total",
+            "Failed updates of the kernel fast path (the relay carried the traffic meanwhile).",
+            d.fastpath_errors,
+        ),
+    ] {
+        m.family(name, "counter", help);
+        m.sample(&[], value);
+    }
+}
+
 /// Renders `s` in the Prometheus text format (version 0.0.4).
 pub fn render_metrics(s: &Snapshot) -> String {
     let mut m = Metrics::default();
@@ -340,6 +399,7 @@ pub fn render_metrics(s: &Snapshot) -> String {
     for (reason, n) in &s.unmatched_drops {
         m.sample(&[("reason", reason)], *n);
     }
+    datapath_metrics(&mut m, &s.datapath);
     m.family(
         "vrrpd_check_up",
         "gauge",
@@ -561,6 +621,19 @@ pub fn render_human(s: &Snapshot) -> String {
         s.interface,
         crate::config::format_duration(Duration::from_secs(s.uptime_ms / 1000))
     );
+    let d = &s.datapath;
+    let _ = writeln!(
+        out,
+        "VIP traffic: {} (TAP: {} frames in, {} relayed, {} stale)",
+        match d.mode.as_str() {
+            "kernel" => "kernel fast path",
+            "relay" => "user-space relay",
+            _ => "not started",
+        },
+        d.tap_rx_frames,
+        d.relayed_frames,
+        d.stale_frames
+    );
     if let Some(ms) = s.last_freeze_ms {
         let _ = writeln!(out, "last freeze: {ms} ms ({} freezes)", s.freezes);
     }
@@ -747,6 +820,14 @@ mod tests {
         s.record_check("quo-te", false, "refused \"x\"\n");
         s.record_freeze(Duration::from_millis(2500));
         s.count_unmatched_drop(DropReason::Vrid);
+        s.datapath = DatapathStatus {
+            mode: "kernel".into(),
+            tap_rx_frames: 40,
+            tap_tx_frames: 30,
+            relayed_frames: 3,
+            stale_frames: 2,
+            fastpath_errors: 1,
+        };
         let m = parse_exposition(&render_metrics(&s));
         let get = |k: &str| *m.get(k).unwrap_or_else(|| panic!("missing {k}"));
         assert_eq!(get(r#"vrrpd_router_state{vrid="51",state="Active"}"#), 1.0);
@@ -782,6 +863,18 @@ mod tests {
         assert_eq!(get(r#"vrrpd_check_up{check="quo-te"}"#), 0.0);
         assert_eq!(get("vrrpd_last_freeze_seconds"), 2.5);
         assert_eq!(get("vrrpd_router_effective_priority{vrid=\"51\"}"), 150.0);
+        assert_eq!(get(r#"vrrpd_datapath_mode{mode="kernel"}"#), 1.0);
+        assert_eq!(get(r#"vrrpd_datapath_mode{mode="relay"}"#), 0.0);
+        assert_eq!(get(r#"vrrpd_tap_frames_total{direction="rx"}"#), 40.0);
+        assert_eq!(get(r#"vrrpd_tap_frames_total{direction="tx"}"#), 30.0);
+        assert_eq!(get("vrrpd_relayed_frames_total"), 3.0);
+        assert_eq!(get("vrrpd_stale_frames_total"), 2.0);
+        assert_eq!(get("vrrpd_fastpath_errors_total"), 1.0);
+        let human = render_human(&s);
+        assert!(
+            human.contains("VIP traffic: kernel fast path (TAP: 40 frames in, 3 relayed, 2 stale)"),
+            "{human}"
+        );
     }
 
     #[test]

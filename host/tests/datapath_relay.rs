@@ -88,7 +88,7 @@ fn a_client_reaches_a_kernel_listener_through_the_vip_relay() {
                 UPLINK,
                 &[VIP.into()],
                 UnicastFamilies::default(),
-                datapath::Mode::Relay,
+                vrrp_host::config::DatapathMode::Relay,
             )
             .await
             .expect("start");

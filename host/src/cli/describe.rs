@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use vrrp_core::wire::{Auth, ChecksumMode, Version};
 
-use crate::config::{Config, CoreConfig, Effect, LogFormat, RouterConfig, format_duration};
+use crate::config::{
+    Config, CoreConfig, DatapathMode, Effect, LogFormat, RouterConfig, format_duration,
+};
 use crate::health::{Tracked, effective_priority};
 
 /// The `vrrpd check` report: routers with their RFC 9568 timers as the core computes them,
@@ -34,6 +36,14 @@ fn header(out: &mut String, c: &Config) {
             LogFormat::Json => "json",
         },
         c.log.level
+    );
+    let _ = writeln!(
+        out,
+        "VIP traffic: {}",
+        match c.datapath {
+            DatapathMode::Auto => "kernel fast path (nftables), user-space relay if unavailable",
+            DatapathMode::Relay => "user-space relay",
+        }
     );
 }
 
@@ -316,6 +326,7 @@ mod tests {
             "00:00:5e:00:01:33",
             "priority if negative-weight checks are down  90",
             "nginx        http GET http://127.0.0.1/ expect 200",
+            "VIP traffic: kernel fast path (nftables), user-space relay if unavailable",
         ] {
             assert!(text.contains(want), "{want:?} missing from:\n{text}");
         }

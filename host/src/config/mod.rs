@@ -120,11 +120,22 @@ pub struct LogConfig {
     pub level: String,
 }
 
+/// How VIP traffic reaches the kernel while a router is Active (`datapath`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DatapathMode {
+    /// The kernel fast path (nftables) where it can be installed, else the user-space relay.
+    #[default]
+    Auto,
+    /// Always the user-space relay: where nftables must not be touched, or as a baseline.
+    Relay,
+}
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub file: PathBuf,
     pub interface: String,
+    pub datapath: DatapathMode,
     pub status_listen: SocketAddr,
     pub log: LogConfig,
     pub routers: Vec<RouterConfig>,

@@ -13,6 +13,7 @@ use super::duration::Dur;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFile {
     pub(super) interface: Spanned<String>,
+    pub(super) datapath: Option<Spanned<String>>,
     pub(super) status: Option<RawStatus>,
     pub(super) log: Option<RawLog>,
     pub(super) vrrp: Spanned<Vec<Spanned<RawRouter>>>,

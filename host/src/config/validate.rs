@@ -9,7 +9,8 @@ use toml::de::DeTable;
 use super::raw::*;
 use super::source::{Source, key_path_at};
 use super::{
-    Config, ConfigError, DEFAULT_STATUS_LISTEN, Location, LogConfig, LogFormat, RouterConfig,
+    Config, ConfigError, DEFAULT_STATUS_LISTEN, DatapathMode, Location, LogConfig, LogFormat,
+    RouterConfig,
 };
 
 /// Judges the raw schema against the text it came from, so that every error carries the line,
@@ -78,6 +79,20 @@ impl Validator<'_> {
                     ),
                 )
             })?,
+        };
+
+        let datapath = match raw.datapath {
+            None => DatapathMode::Auto,
+            Some(d) => match d.get_ref().as_str() {
+                "auto" => DatapathMode::Auto,
+                "relay" => DatapathMode::Relay,
+                other => {
+                    return self.err(
+                        d.span(),
+                        format!("unknown data path {other:?}: expected \"auto\" or \"relay\""),
+                    );
+                }
+            },
         };
 
         let mut log = LogConfig {
@@ -149,6 +164,7 @@ impl Validator<'_> {
         Ok(Config {
             file: self.src.file.to_owned(),
             interface: interface.to_owned(),
+            datapath,
             status_listen,
             log,
             routers,

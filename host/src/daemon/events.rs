@@ -91,7 +91,20 @@ impl Daemon {
             }
         }
         let routers = &mut self.routers;
+        let datapath = self.datapath.as_ref();
         self.status.update(|s| {
+            if let Some(dp) = datapath {
+                let c = dp.tap_counters();
+                let d = &mut s.datapath;
+                if d.mode != dp.mode().as_str() {
+                    d.mode = dp.mode().as_str().to_owned();
+                }
+                d.tap_rx_frames = c.rx_frames;
+                d.tap_tx_frames = c.tx_frames;
+                d.relayed_frames = c.relayed;
+                d.stale_frames = c.stale;
+                d.fastpath_errors = dp.fastpath_errors();
+            }
             for r in routers.iter_mut() {
                 if let Some(rs) = s.router_mut(r.vrid()) {
                     let router = &r.stack;

@@ -23,7 +23,7 @@ use vrrp_core::Instant;
 pub use error::{RunError, RunOptions};
 
 use crate::config::Config;
-use crate::datapath::{DataPath, Mode, UnicastFamilies};
+use crate::datapath::{DataPath, UnicastFamilies};
 use crate::health::{self, HealthChecks, HealthEvent, HealthTable};
 use crate::hooks::Hooks;
 use crate::status::{self, Snapshot, StatusHandle};
@@ -95,7 +95,7 @@ impl Daemon {
             v4: with_peers(false),
             v6: with_peers(true),
         };
-        let mut datapath = DataPath::start(&cfg.interface, &vips, unicast, Mode::Auto)
+        let mut datapath = DataPath::start(&cfg.interface, &vips, unicast, cfg.datapath)
             .await
             .map_err(|e| RunError::Setup(e.to_string()))?;
         // From here on a failure must put the uplink back as it was.

@@ -21,8 +21,11 @@ impl Daemon {
                 return;
             }
         };
-        if new.interface != self.cfg.interface || new.status_listen != self.cfg.status_listen {
-            error!("reload refused: interface and status.listen need a restart");
+        if new.interface != self.cfg.interface
+            || new.status_listen != self.cfg.status_listen
+            || new.datapath != self.cfg.datapath
+        {
+            error!("reload refused: interface, datapath and status.listen need a restart");
             return;
         }
         if new.supervise != self.cfg.supervise {

@@ -31,6 +31,7 @@ use std::time::Duration;
 use smoltcp::wire::Ipv6Packet;
 use tracing::{debug, info, warn};
 
+use crate::config::DatapathMode;
 use classify::Target;
 use fastpath::FastPath;
 use layout::{Addr, Layout, LayoutError, LayoutSpec};
@@ -130,25 +131,20 @@ struct Served {
     lease: Duration,
 }
 
-/// How VIP traffic reaches the kernel while a router is Active.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+/// How VIP traffic reaches the kernel while a router is Active, as installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// The kernel fast path ([`fastpath`]) where it can be installed, else the relay.
-    #[default]
-    Auto,
+    /// The kernel fast path ([`fastpath`]).
+    Kernel,
     /// Every VIP frame through user space ([`relay`]): the fallback, and a baseline to measure.
     Relay,
-    /// What `Auto` got: the fast path is installed.
-    Kernel,
 }
 
 impl Mode {
     pub fn as_str(self) -> &'static str {
         match self {
-            Mode::Auto => "auto",
-            Mode::Relay => "relay",
             Mode::Kernel => "kernel",
+            Mode::Relay => "relay",
         }
     }
 }
@@ -178,7 +174,7 @@ impl DataPath {
         uplink: &str,
         vips: &[IpAddr],
         unicast: UnicastFamilies,
-        mode: Mode,
+        mode: DatapathMode,
     ) -> Result<DataPath, DataPathError> {
         let (bridge, tap_name) = names(uplink);
         for c in sysctl::ensure_vip_sysctls(&bridge)? {
@@ -201,27 +197,25 @@ impl DataPath {
         info!(%uplink, %bridge, tap = %tap.name(), "bridged the uplink with the TAP");
         tap.set_report_mac(layout.bridge_mac());
         let fastpath = match mode {
-            Mode::Relay => {
+            DatapathMode::Relay => {
                 info!("data path: VIP traffic through the user-space relay (configured)");
                 None
             }
-            Mode::Auto | Mode::Kernel => {
-                match FastPath::install(&bridge, uplink, layout.bridge_mac()) {
-                    Ok(fp) => {
-                        info!(
-                            table = fp.table(),
-                            "data path: VIP traffic through the kernel fast path (nftables)"
-                        );
-                        Some(fp)
-                    }
-                    Err(e) => {
-                        warn!(
-                            "data path: the kernel fast path cannot be installed ({e}); VIP traffic goes through the user-space relay"
-                        );
-                        None
-                    }
+            DatapathMode::Auto => match FastPath::install(&bridge, uplink, layout.bridge_mac()) {
+                Ok(fp) => {
+                    info!(
+                        table = fp.table(),
+                        "data path: VIP traffic through the kernel fast path (nftables)"
+                    );
+                    Some(fp)
                 }
-            }
+                Err(e) => {
+                    warn!(
+                        "data path: the kernel fast path cannot be installed ({e}); VIP traffic goes through the user-space relay"
+                    );
+                    None
+                }
+            },
         };
         let mut dp = DataPath {
             fastpath,

@@ -72,12 +72,18 @@ fn minimal_config_gets_documented_defaults() {
 fn example_config_is_valid() {
     let text = include_str!("../../../examples/vrrpd.toml");
     let c = Config::parse(text, Path::new("examples/vrrpd.toml")).unwrap();
+    assert_eq!(c.datapath, DatapathMode::Auto);
     let nginx = c.check("nginx").expect("the example tracks nginx");
     assert!(matches!(nginx.kind, CheckKind::Http { .. }));
     assert_eq!(nginx.interval, Duration::from_millis(100));
     assert!(c.routers[0].track.contains(&"nginx".to_owned()));
     let backup = include_str!("../../../examples/backup.toml");
     let b = Config::parse(backup, Path::new("examples/backup.toml")).unwrap();
+    // Absent means auto.
+    assert_eq!(b.datapath, DatapathMode::Auto);
+    let relay = text.replace("datapath = \"auto\"", "datapath = \"relay\"");
+    let r = Config::parse(&relay, Path::new("relay.toml")).unwrap();
+    assert_eq!(r.datapath, DatapathMode::Relay);
     assert!(b.routers[0].core.priority() < c.routers[0].core.priority());
     assert_eq!(b.routers[0].core.vips(), c.routers[0].core.vips());
 }
@@ -124,6 +130,12 @@ fn bad_top_level() {
         3,
         "status.lsten",
         "unknown field",
+    );
+    refused(
+        &format!("{HEAD}datapath = \"kernel\"\n{ROUTER}"),
+        2,
+        "datapath",
+        "unknown data path \"kernel\": expected \"auto\" or \"relay\"",
     );
     refused(
         &format!("{HEAD}[log]\nformat = \"xml\"\n{ROUTER}"),
