@@ -13,6 +13,7 @@
 //! - [`router`]: a VRRP speaker in a router seat ([`router::Speaker`]: keepalived, FRR, vrrpd).
 //! - [`capture`]: tcpdump on the bridge and on each router's port, pcap analysis.
 //! - [`craft`]: crafted (valid or malformed) VRRP adverts, injected with the `inject` binary.
+//! - [`fastpath`]: vrrpd's kernel fast path from outside (nftables table and set, status counters).
 //! - [`probe`]: the HTTP prober in the client namespace and its analysis.
 //! - [`scenario`]: the pause / resume failover scenario and its measurements.
 //! - [`prereq`]: skip / fail logic for missing prerequisites.
@@ -20,6 +21,7 @@
 pub mod bench;
 pub mod capture;
 pub mod craft;
+pub mod fastpath;
 pub mod frr;
 pub mod keepalived;
 pub mod lab;
