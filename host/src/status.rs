@@ -132,7 +132,7 @@ impl Snapshot {
                     priority: r.core.priority(),
                     effective_priority: r.core.priority(),
                     interval_ms: r.interval().as_millis() as u64,
-                    vips: r.core.vips().into_iter().map(|v| v.to_string()).collect(),
+                    vips: r.core.vips().map(|v| v.to_string()).collect(),
                     primary: r.primary.map(|p| p.to_string()),
                     transitions: Reason::ALL
                         .iter()

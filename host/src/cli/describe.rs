@@ -76,7 +76,6 @@ fn addresses(out: &mut String, c: &Config, r: &RouterConfig) {
     let core = &r.core;
     let vips: Vec<String> = core
         .vips()
-        .iter()
         .map(|v| format!("{v}/{}", core.vip_prefix_len()))
         .collect();
     let _ = writeln!(out, "  VIPs                  {}", vips.join(", "));
@@ -141,7 +140,7 @@ fn protocol(out: &mut String, core: &CoreConfig) {
             }
         );
     }
-    let peers: Vec<String> = core.peers().iter().map(|p| p.to_string()).collect();
+    let peers: Vec<String> = core.peers().map(|p| p.to_string()).collect();
     let _ = writeln!(
         out,
         "  peers                 {}",

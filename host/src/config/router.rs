@@ -60,7 +60,7 @@ impl RouterConfig {
     pub fn to_core(&self, interface_addr: IpAddr) -> Result<CoreConfig, ConfigError> {
         let mut core = self.core.clone();
         let primary = self.primary.unwrap_or(interface_addr);
-        match (&mut core.0, primary) {
+        match (&mut core, primary) {
             (AnyConfig::V4(c), IpAddr::V4(p)) => c.primary = p,
             (AnyConfig::V6(c), IpAddr::V6(p)) => c.primary = p,
             _ => {
@@ -531,7 +531,7 @@ impl Parts {
                 c.auth = self.auth;
                 c.garp = self.garp;
                 c.peers = self.peers.iter().filter_map(unwrap).collect();
-                CoreConfig(AnyConfig::$variant(c))
+                AnyConfig::$variant(c)
             }};
         }
         // The placeholders stand in for the interface's address until run time (to_core); the

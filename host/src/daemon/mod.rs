@@ -89,7 +89,7 @@ impl Daemon {
         let with_peers = |v6: bool| {
             cfg.routers
                 .iter()
-                .any(|r| r.core.is_v6() == v6 && !r.core.peers().is_empty())
+                .any(|r| r.core.is_v6() == v6 && r.core.peers().next().is_some())
         };
         let unicast = UnicastFamilies {
             v4: with_peers(false),

@@ -43,7 +43,7 @@ impl Daemon {
                 r.cfg = rc.clone();
                 continue;
             }
-            if !rc.core.vips().into_iter().eq(r.stack.vips()) {
+            if !rc.core.vips().eq(r.stack.vips()) {
                 warn!(
                     vrid = r.vrid(),
                     "reload changes the VIPs: lo is updated at the next restart"

@@ -31,7 +31,7 @@ fn new_stack<D: smoltcp::phy::Device + ?Sized>(
 ) -> Result<AnyStack, ConfigError> {
     let resources = Box::leak(Box::new(Resources::new()));
     let buffers = Box::leak(Box::new(Buffers::new()));
-    AnyStack::new(core.0, device, resources, buffers, now)
+    AnyStack::new(core, device, resources, buffers, now)
 }
 
 pub(super) struct Router {
@@ -53,7 +53,7 @@ impl Router {
         now: Instant,
     ) -> Result<Router, RunError> {
         let core = cfg.to_core(primary)?;
-        let vips = core.vips();
+        let vips = core.vips().collect();
         let mut stack = new_stack(core, tx, now)
             .map_err(|e| RunError::Setup(format!("vrid {}: {e}", cfg.vrid())))?;
         // Unicast adverts leave through the kernel (see `DataPath::transmit_unicast`), multicast
@@ -172,7 +172,6 @@ fn check_peers(addresses: &[Addr], rc: &RouterConfig) -> Result<(), RunError> {
     let peers: Vec<Ipv4Addr> = rc
         .core
         .peers()
-        .into_iter()
         .filter_map(|p| match p {
             IpAddr::V4(p) => Some(p),
             IpAddr::V6(_) => None,
@@ -215,8 +214,8 @@ fn primary_address(dp: &DataPath, rc: &RouterConfig) -> Result<IpAddr, RunError>
             ))
         });
     }
-    let vip = match rc.core.vips().first() {
-        Some(IpAddr::V4(v)) => Some(*v),
+    let vip = match rc.core.vips().next() {
+        Some(IpAddr::V4(v)) => Some(v),
         _ => None,
     };
     let prefix = rc.core.vip_prefix_len();

@@ -98,7 +98,7 @@ fn brace_on_its_own_line_and_one_line_blocks() {
         "vrrp_instance VI_1\n{\n interface eth0\n virtual_router_id 7\n virtual_ipaddress { 10.0.0.1/24 10.0.0.2/24 }\n}\n",
     );
     // `{ a b }` on one line is one statement `a b` to keepalived: b is an option of a.
-    assert_eq!(cfg.routers[0].core.vips().len(), 1);
+    assert_eq!(cfg.routers[0].core.vips().count(), 1);
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn vip_forms() {
             "192.0.2.100/24 dev eth0\n        192.0.2.101/24 dev eth0 label eth0:1\n        192.0.2.102/24 dev eth1\n        192.0.2.103/25\n        2001:db8::1/64\n        192.0.2.100/24",
         ));
     assert_eq!(
-        cfg.routers[0].core.vips().as_slice(),
+        cfg.routers[0].core.vips().collect::<Vec<_>>(),
         [Ipv4Addr::new(192, 0, 2, 100), Ipv4Addr::new(192, 0, 2, 101)]
     );
     assert_eq!(imp.untranslated_lines("keepalived.conf"), [7, 8, 9, 10, 11]);

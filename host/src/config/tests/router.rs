@@ -27,7 +27,7 @@ fn full_router_table() {
     assert_eq!(r.core.version(), Version::V2);
     assert_eq!(r.core.adver_interval(), 300);
     assert_eq!(r.core.vip_prefix_len(), 28);
-    assert_eq!(r.core.vips().len(), 2);
+    assert_eq!(r.core.vips().count(), 2);
     assert!(!r.core.preempt() && !r.core.accept_mode());
     assert_eq!(
         r.core.preempt_delay(),
@@ -37,7 +37,7 @@ fn full_router_table() {
     assert_eq!(r.core.garp().burst, 3);
     assert_eq!(r.core.garp().repeats, 0);
     assert_eq!(
-        r.core.peers().as_slice(),
+        r.core.peers().collect::<Vec<_>>(),
         &["198.51.100.9".parse::<Ipv4Addr>().unwrap()]
     );
     assert_eq!(r.primary, Some("198.51.100.3".parse().unwrap()));
@@ -320,7 +320,7 @@ fn ipv6_router_takes_the_link_local_primary_at_run_time() {
     let r = &c.routers[0];
     assert!(r.core.is_v6());
     assert_eq!(r.core.vip_prefix_len(), 64);
-    let vips: Vec<String> = r.core.vips().iter().map(|v| v.to_string()).collect();
+    let vips: Vec<String> = r.core.vips().map(|v| v.to_string()).collect();
     assert_eq!(vips, ["fe80::52", "2001:db8::100"]);
     let ll: IpAddr = "fe80::11".parse().unwrap();
     let core = r.to_core(ll).unwrap();
@@ -342,12 +342,7 @@ fn ipv6_router_takes_link_local_peers() {
         "{HEAD}{V6_ROUTER}peers = [\"fe80::12\", \"fe80::13\"]\n"
     ))
     .unwrap();
-    let peers: Vec<String> = c.routers[0]
-        .core
-        .peers()
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
+    let peers: Vec<String> = c.routers[0].core.peers().map(|p| p.to_string()).collect();
     assert_eq!(peers, ["fe80::12", "fe80::13"]);
 }
 
