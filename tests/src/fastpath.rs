@@ -307,7 +307,10 @@ mod tests {
 
     #[test]
     fn nft_durations() {
-        assert_eq!(parse_nft_duration("320ms"), Some(Duration::from_millis(320)));
+        assert_eq!(
+            parse_nft_duration("320ms"),
+            Some(Duration::from_millis(320))
+        );
         assert_eq!(
             parse_nft_duration("1s20ms"),
             Some(Duration::from_millis(1020))
