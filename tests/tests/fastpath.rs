@@ -8,14 +8,14 @@
 
 use std::time::{Duration, Instant};
 
-use vrrp_tests::capture::{Capture, Payload};
+use vrrp_tests::capture::{Capture, Payload, Pcap, TCPDUMP};
 use vrrp_tests::fastpath::{
     Datapath, Fence, TABLE, alive, alive_timeout, datapath, fastpath_table, icmp_echo, status,
     tables, transitions, try_status, virtual_mac,
 };
 use vrrp_tests::lab::{ProcId, proc_state};
 use vrrp_tests::nginx::Nginx;
-use vrrp_tests::prereq::{Need, require};
+use vrrp_tests::prereq::{Need, decide, is_ci, require};
 use vrrp_tests::probe::{ProbeOpts, Prober, Probes, client_get};
 use vrrp_tests::router::{Router, Speaker, VrrpParams, vrrpd_config_toml};
 use vrrp_tests::{Lab, VIP, unix_now, wait_for, wait_until};
@@ -23,10 +23,30 @@ use vrrp_tests::{Lab, VIP, unix_now, wait_for, wait_until};
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
 const INJECT: &str = env!("CARGO_BIN_EXE_inject");
 const VRID: u8 = 10;
+/// nftables' command line, to read vrrpd's table and set.
+const NFT: &str = "/usr/sbin/nft";
 
 /// The slack on the fence beyond Active_Down_Interval: the kernel counts the element's timeout
 /// in jiffies, and the lease is renewed just after the advert leaves.
 const FENCE_SLACK: Duration = Duration::from_millis(5);
+
+/// Whether the test can run: vrrpd and the lab's needs, `nft` and `more` tools. Otherwise prints
+/// `skipped: <reason>` and returns false, or panics under CI.
+fn ready(more: &[&str]) -> bool {
+    if !require(&[Need::Vrrpd]) {
+        return false;
+    }
+    let missing: Vec<&str> = std::iter::once(NFT)
+        .chain(more.iter().copied())
+        .filter(|t| !std::path::Path::new(t).exists())
+        .collect();
+    let check = if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} not found", missing.join(", ")))
+    };
+    decide(check, is_ci()).unwrap_or_else(|msg| panic!("{msg}"))
+}
 
 /// VRRPv3, VRID 10, priority 200, 100 ms: Active_Down_Interval 321.875 ms.
 fn params() -> VrrpParams {
@@ -175,7 +195,7 @@ impl<'a> Fenced<'a> {
 /// completes requests (ARP and the like only), nothing is relayed, and wrk sees no error.
 #[test]
 fn fastpath_vip_traffic_stays_out_of_vrrpd_while_active() {
-    if !require(&[Need::Vrrpd]) {
+    if !ready(&[vrrp_tests::bench::WRK]) {
         return;
     }
     let lab = Lab::new("fastpath_vip_traffic_stays_out_of_vrrpd_while_active", 1);
@@ -219,7 +239,7 @@ fn fastpath_vip_traffic_stays_out_of_vrrpd_while_active() {
 /// answered (the injection itself works).
 #[test]
 fn fastpath_backup_takes_no_vip_traffic() {
-    if !require(&[Need::Vrrpd]) {
+    if !ready(&[]) {
         return;
     }
     let lab = Lab::new("fastpath_backup_takes_no_vip_traffic", 2);
@@ -245,6 +265,34 @@ fn fastpath_backup_takes_no_vip_traffic() {
     assert_eq!(alive(&lab, "r1"), Some(vec![virtual_mac(VRID)]));
     let relayed_before = datapath(&lab, "r2").relayed_frames;
 
+    // What reaches r2's uplink, to show that the frames injected onto its port arrived.
+    let arrived = lab.artifacts.join("r2-eth0-icmp-in.pcap");
+    let arrived_s = arrived.display().to_string();
+    let dump = lab.spawn_opts(
+        "r2",
+        "tcpdump-r2-eth0",
+        TCPDUMP,
+        &[
+            "-i",
+            "eth0",
+            "-n",
+            "--immediate-mode",
+            "-U",
+            "-Z",
+            "root",
+            "-Q",
+            "in",
+            "-w",
+            &arrived_s,
+            "icmp",
+        ],
+        true,
+    );
+    wait_until(Duration::from_secs(10), || {
+        lab.log(dump).contains("listening on")
+    })
+    .expect("tcpdump in r2 listening");
+
     let client = lab.client().clone();
     let frames: Vec<Vec<u8>> = (1..=5)
         .map(|seq| icmp_echo(client.mac, virtual_mac(VRID), client.ip, VIP, 0x7272, seq))
@@ -256,7 +304,7 @@ fn fastpath_backup_takes_no_vip_traffic() {
             .iter()
             .map(|f| f.iter().map(|b| format!("{b:02x}")).collect())
             .collect();
-        let mut args = vec!["--iface", port.as_str(), "--interval-ms", "20"];
+        let mut args = vec!["--iface", port.as_str()];
         args.extend(hex.iter().map(String::as_str));
         lab.exec_ok("sw", INJECT, &args);
     };
@@ -272,11 +320,23 @@ fn fastpath_backup_takes_no_vip_traffic() {
     // r1 answers the frames injected after r2's: by then r2 has had its chance.
     let took = wait_until(Duration::from_secs(5), || replies_from("r1") >= 1)
         .expect("r1, the Active, never answered the injected echo requests");
+    let at_r2 = wait_for(Duration::from_secs(5), || {
+        let n = Pcap::read_partial(&arrived)
+            .frames
+            .iter()
+            .filter(|f| {
+                f.dst_mac == virtual_mac(VRID)
+                    && matches!(f.payload, Payload::Ipv4 { dst, .. } if dst == VIP)
+            })
+            .count();
+        (n >= frames.len()).then_some(n)
+    })
+    .expect("the echo requests injected onto r2's port never reached its uplink");
     let r2_replies = replies_from("r2");
     let r2 = datapath(&lab, "r2");
     println!(
-        "MEASURE fastpath-backup r1_replies={} r2_replies={r2_replies} r1_answer_ms={:.1} \
-         r2_relayed_frames={}",
+        "MEASURE fastpath-backup r2_received={at_r2} r2_replies={r2_replies} r1_replies={} \
+         r1_answer_ms={:.1} r2_relayed_frames={}",
         replies_from("r1"),
         took.as_secs_f64() * 1e3,
         r2.relayed_frames
@@ -303,7 +363,7 @@ fn freeze(lab: &Lab, proc: ProcId) -> f64 {
 /// again.
 #[test]
 fn fastpath_sigstop_of_vrrpd_fences_the_vip() {
-    if !require(&[Need::Vrrpd]) {
+    if !ready(&[]) {
         return;
     }
     let lab = Lab::new("fastpath_sigstop_of_vrrpd_fences_the_vip", 1);
@@ -345,7 +405,7 @@ fn fastpath_sigstop_of_vrrpd_fences_the_vip() {
 /// again.
 #[test]
 fn fastpath_kill9_removes_the_table_and_restart_serves_again() {
-    if !require(&[Need::Vrrpd]) {
+    if !ready(&[]) {
         return;
     }
     let lab = Lab::new(
@@ -414,7 +474,7 @@ fn fastpath_kill9_removes_the_table_and_restart_serves_again() {
 /// probe across the reload, the mode stays "kernel" and no transition is counted.
 #[test]
 fn fastpath_sighup_unchanged_keeps_the_fast_path() {
-    if !require(&[Need::Vrrpd]) {
+    if !ready(&[]) {
         return;
     }
     let lab = Lab::new("fastpath_sighup_unchanged_keeps_the_fast_path", 1);
@@ -501,7 +561,7 @@ fn fastpath_sighup_unchanged_keeps_the_fast_path() {
 /// requests.
 #[test]
 fn fastpath_relay_fallback_serves_the_vip() {
-    if !require(&[Need::Vrrpd]) {
+    if !ready(&[]) {
         return;
     }
     let lab = Lab::new("fastpath_relay_fallback_serves_the_vip", 1);
