@@ -8,12 +8,15 @@
 #   bench/run.sh P5        # daemon footprint at I = 10 ms, 60 s, keepalived anchor
 #   bench/run.sh P6        # core size (bench/core-size.sh)
 #   bench/run.sh P7        # simulator speed (vrrp-sim bench)
+#   bench/run.sh P9        # direct-to-VIP clients through 1 s pauses: keepalived, relay, fast path
+#   bench/run.sh P11       # CPU and RSS with N = 1..200 virtual routers, keepalived side by side
 #   bench/run.sh all       # all of them (P2 and P3 come from P1's runs)
 #   bench/run.sh --smoke all   # smoke size, into a temporary file (or $BENCHMARKS_MD)
 #
 # Options: --smoke, --no-build (use the binaries as built). Environment: CARGO_TARGET_DIR,
 # VRRPD_BIN (default: the release vrrpd this script builds), BENCHMARKS_MD (output file),
-# VRRP_BENCH_RUNS / _SECS / _CONNS / _INTERVALS_MS (see tests/tests/bench_*.rs). Needs root.
+# VRRP_BENCH_RUNS / _SECS / _CONNS / _INTERVALS_MS / _SETTLE_SECS / _SCALE_N (see
+# tests/tests/bench_*.rs). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -27,14 +30,14 @@ for a in "$@"; do
   case "$a" in
     --smoke) smoke=1 ;;
     --no-build) build=0 ;;
-    all) ids+=(P1 P4 P5 P6 P7) ;;
+    all) ids+=(P1 P4 P5 P6 P7 P9 P11) ;;
     P1|P2|P3) ids+=(P1) ;;
-    P4|P5|P6|P7) ids+=("$a") ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $a (P1..P7, all, --smoke, --no-build)" >&2; exit 2 ;;
+    P4|P5|P6|P7|P9|P11) ids+=("$a") ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $a (P1..P7, P9, P11, all, --smoke, --no-build)" >&2; exit 2 ;;
   esac
 done
-[ ${#ids[@]} -gt 0 ] || ids=(P1 P4 P5 P6 P7)
+[ ${#ids[@]} -gt 0 ] || ids=(P1 P4 P5 P6 P7 P9 P11)
 # shellcheck disable=SC2207
 ids=($(printf '%s\n' "${ids[@]}" | awk '!seen[$0]++'))
 
@@ -94,7 +97,7 @@ e2e() {
   local env_desc
   env_desc=$(env | grep -E '^VRRP_BENCH_' | sort | tr '\n' ' ' || true)
   echo "== ${env_desc}VRRPD_BIN=$VRRPD_BIN $cmd" >&2
-  rm -f "$work"/P?.md
+  rm -f "$work"/P*.md
   env VRRP_BENCH_MD_DIR="$work" VRRP_MEASURE_FILE="$work/measure.txt" \
     "$CARGO" test --quiet -p vrrp-tests --test "$test" -- --ignored --nocapture --test-threads=1 \
     | tee "$work/$test.log" || return 1
@@ -105,9 +108,9 @@ e2e() {
 }
 
 need_e2e=0
-for id in "${ids[@]}"; do case $id in P1|P4|P5) need_e2e=1 ;; esac; done
+for id in "${ids[@]}"; do case $id in P1|P4|P5|P9|P11) need_e2e=1 ;; esac; done
 if [ "$need_e2e" = 1 ]; then
-  [ "$(id -u)" = 0 ] || { echo "P1-P5 need root (network namespaces)" >&2; exit 1; }
+  [ "$(id -u)" = 0 ] || { echo "P1-P5, P9 and P11 need root (network namespaces)" >&2; exit 1; }
   if [ "$build" = 1 ]; then
     "$CARGO" build --quiet --release -p vrrp-host
     "$CARGO" test --quiet --no-run -p vrrp-tests
@@ -141,6 +144,20 @@ for id in "${ids[@]}"; do
       fi
       if e2e bench_footprint; then splice P5 "$work/P5.md" "$LAST_CMD"; else status=1; fi
       unset VRRP_BENCH_RUNS VRRP_BENCH_SECS
+      ;;
+    P9)
+      if [ "$smoke" = 1 ]; then
+        export VRRP_BENCH_RUNS=2
+      fi
+      if e2e bench_pause_clients; then splice P9 "$work/P9.md" "$LAST_CMD"; else status=1; fi
+      unset VRRP_BENCH_RUNS
+      ;;
+    P11)
+      if [ "$smoke" = 1 ]; then
+        export VRRP_BENCH_RUNS=1 VRRP_BENCH_SECS=3 VRRP_BENCH_SETTLE_SECS=1 VRRP_BENCH_SCALE_N=1,16
+      fi
+      if e2e bench_scale; then splice P11 "$work/P11.md" "$LAST_CMD"; else status=1; fi
+      unset VRRP_BENCH_RUNS VRRP_BENCH_SECS VRRP_BENCH_SETTLE_SECS VRRP_BENCH_SCALE_N
       ;;
     P6)
       if bench/core-size.sh >"$work/core-size.txt"; then

@@ -19,6 +19,8 @@
 //! - [`prereq`]: skip / fail logic for missing prerequisites.
 
 pub mod bench;
+pub mod bench_pause;
+pub mod bench_scale;
 pub mod capture;
 pub mod craft;
 pub mod fastpath;
