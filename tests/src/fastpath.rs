@@ -87,6 +87,27 @@ pub fn datapath(lab: &Lab, node: &str) -> Datapath {
     Datapath::of(&status(lab, node))
 }
 
+/// Path of curl, to read the metrics endpoint from inside a namespace.
+pub const CURL: &str = "/usr/bin/curl";
+
+/// vrrpd's Prometheus metrics (`GET /metrics` on its status address) in `node`.
+pub fn metrics(lab: &Lab, node: &str) -> String {
+    let url = format!("http://{VRRPD_STATUS}/metrics");
+    lab.exec_ok(node, CURL, &["-sf", "--max-time", "2", &url])
+}
+
+/// The value of the sample `series` (name and labels as exposed, e.g.
+/// `vrrpd_datapath_mode{mode="kernel"}`) in a metrics text.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
 /// Every state transition the status counts, over all routers and reasons.
 pub fn transitions(status: &serde_json::Value) -> u64 {
     status["routers"]
@@ -363,6 +384,25 @@ mod tests {
                 handle: 7
             }]
         );
+    }
+
+    #[test]
+    fn metric_samples() {
+        let text = "# HELP vrrpd_datapath_mode How VIP traffic reaches the kernel.\n\
+                    # TYPE vrrpd_datapath_mode gauge\n\
+                    vrrpd_datapath_mode{mode=\"kernel\"} 1\n\
+                    vrrpd_datapath_mode{mode=\"relay\"} 0\n\
+                    vrrpd_relayed_frames_total 12\n";
+        assert_eq!(
+            metric(text, r#"vrrpd_datapath_mode{mode="kernel"}"#),
+            Some(1.0)
+        );
+        assert_eq!(
+            metric(text, r#"vrrpd_datapath_mode{mode="relay"}"#),
+            Some(0.0)
+        );
+        assert_eq!(metric(text, "vrrpd_relayed_frames_total"), Some(12.0));
+        assert_eq!(metric(text, "vrrpd_relayed_frames"), None);
     }
 
     #[test]

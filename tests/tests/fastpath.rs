@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use vrrp_tests::capture::{Capture, Payload, Pcap, TCPDUMP};
 use vrrp_tests::fastpath::{
-    Datapath, Fence, TABLE, alive, alive_timeout, datapath, fastpath_table, icmp_echo, status,
-    tables, transitions, try_status, virtual_mac,
+    CURL, Datapath, Fence, TABLE, alive, alive_timeout, datapath, fastpath_table, icmp_echo,
+    metric, metrics, status, tables, transitions, try_status, virtual_mac,
 };
 use vrrp_tests::lab::{ProcId, proc_state};
 use vrrp_tests::nginx::Nginx;
@@ -195,7 +195,7 @@ impl<'a> Fenced<'a> {
 /// completes requests (ARP and the like only), nothing is relayed, and wrk sees no error.
 #[test]
 fn fastpath_vip_traffic_stays_out_of_vrrpd_while_active() {
-    if !ready(&[vrrp_tests::bench::WRK]) {
+    if !ready(&[vrrp_tests::bench::WRK, CURL]) {
         return;
     }
     let lab = Lab::new("fastpath_vip_traffic_stays_out_of_vrrpd_while_active", 1);
@@ -230,6 +230,17 @@ fn fastpath_vip_traffic_stays_out_of_vrrpd_while_active() {
     );
     assert_eq!(relayed, 0, "frames were relayed: {before:?} -> {after:?}");
     assert_eq!(after.fastpath_errors, 0, "{after:?}");
+    let m = metrics(&lab, "r1");
+    assert_eq!(
+        metric(&m, r#"vrrpd_datapath_mode{mode="kernel"}"#),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, r#"vrrpd_datapath_mode{mode="relay"}"#),
+        Some(0.0),
+        "{m}"
+    );
 }
 
 /// Test 2: a Backup takes no VIP traffic. With r1 Active and r2 Backup, r1's set `alive` holds
@@ -382,6 +393,9 @@ fn fastpath_sigstop_of_vrrpd_fences_the_vip() {
         "the element outlived its lease: {:?}",
         alive(&lab, "r1")
     );
+    // Only the VIP is fenced: nginx still answers on r1's own address.
+    let own = client_get(&lab, PROBER, lab.node("r1").ip, Duration::from_millis(300));
+    assert_eq!(own.as_deref(), Ok("Primary"), "nginx on r1 did not answer");
 
     let t_cont = unix_now();
     lab.signal(vrrpd, libc::SIGCONT);
@@ -561,7 +575,7 @@ fn fastpath_sighup_unchanged_keeps_the_fast_path() {
 /// requests.
 #[test]
 fn fastpath_relay_fallback_serves_the_vip() {
-    if !ready(&[]) {
+    if !ready(&[CURL]) {
         return;
     }
     let lab = Lab::new("fastpath_relay_fallback_serves_the_vip", 1);
@@ -587,11 +601,26 @@ fn fastpath_relay_fallback_serves_the_vip() {
         "MEASURE fastpath-relay requests={n} relayed_frames={relayed} tap_rx_frames={}",
         after.tap_rx_frames - before.tap_rx_frames
     );
-    // A request is at least SYN, ACK with the request, FIN and the last ACK from the client.
+    // Each request brings at least the SYN, the handshake's ACK and the request itself.
     assert!(
         relayed >= 3 * n,
         "{relayed} frames relayed for {n} requests"
     );
     assert_eq!(after.mode, "relay", "{after:?}");
     assert!(ours.is_empty(), "relay mode installed tables: {ours:?}");
+    let m = metrics(&lab, "r1");
+    assert_eq!(
+        metric(&m, r#"vrrpd_datapath_mode{mode="relay"}"#),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, r#"vrrpd_datapath_mode{mode="kernel"}"#),
+        Some(0.0),
+        "{m}"
+    );
+    assert!(
+        metric(&m, "vrrpd_relayed_frames_total").is_some_and(|v| v >= after.relayed_frames as f64),
+        "{m}"
+    );
 }
