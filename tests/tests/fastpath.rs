@@ -1,6 +1,7 @@
 //! vrrpd's kernel fast path on real namespaces: while a router is Active its VIP traffic goes to
 //! the kernel without passing through vrrpd, a Backup takes none, and the fence holds: a frozen
-//! vrrpd stops answering for the VIP one Active_Down_Interval after its last advert, a killed
+//! vrrpd stops answering for the VIP within one Active_Down_Interval of its last advert (the
+//! kernel's element timeout, in whole jiffies, runs out a few milliseconds before it), a killed
 //! one at once (its table goes with its netlink socket). A reload keeps the fast path; the relay
 //! still works where it is configured.
 //!
@@ -508,21 +509,21 @@ fn fastpath_sighup_unchanged_keeps_the_fast_path() {
     let t0 = unix_now();
     let mut samples = 0usize;
     let mut missing = Vec::new();
-    let mut sample = |samples: &mut usize| {
-        *samples += 1;
+    let mut sample = || {
+        samples += 1;
         let s = alive(&lab, "r1");
         if !s.as_ref().is_some_and(|s| s.contains(&virtual_mac(VRID))) {
             missing.push((unix_now(), s));
         }
     };
     for _ in 0..20 {
-        sample(&mut samples);
+        sample();
     }
     lab.signal(vrrpd, libc::SIGHUP);
     let t_hup = unix_now();
     // Sample until the reload is done and two leases later.
     let reloaded = wait_for(Duration::from_secs(5), || {
-        sample(&mut samples);
+        sample();
         lab.log(vrrpd)
             .contains("configuration reloaded")
             .then(unix_now)
@@ -530,7 +531,7 @@ fn fastpath_sighup_unchanged_keeps_the_fast_path() {
     .unwrap_or_else(|_| panic!("reload not logged: {}", lab.log(vrrpd)));
     let lease = p.active_down_interval().as_secs_f64();
     while unix_now() < reloaded + 2.0 * lease {
-        sample(&mut samples);
+        sample();
     }
     let t1 = unix_now();
     let probes = wait_records_past(
