@@ -149,9 +149,11 @@ impl FastPath {
         Ok(fp)
     }
 
-    /// Lets frames for `mac` through to the kernel until `timeout` from now (rounded up to a
-    /// millisecond; the kernel counts in jiffies), whether or not they were already. A
-    /// `timeout` of zero is `InvalidInput`: call [`FastPath::withdraw`].
+    /// Lets frames for `mac` through to the kernel until `timeout` from now, whether or not they
+    /// were already. The timeout goes to the kernel in whole milliseconds (rounded up), and the
+    /// kernel truncates it to whole jiffies (4 ms at 250 Hz): the element runs out up to a
+    /// jiffy early, never late, so the fence holds before a Backup's takeover. A `timeout` of
+    /// zero is `InvalidInput`: call [`FastPath::withdraw`].
     pub fn refresh(&mut self, mac: [u8; 6], timeout: Duration) -> io::Result<()> {
         let ms = timeout.as_nanos().div_ceil(1_000_000);
         if ms == 0 {
