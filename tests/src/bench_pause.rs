@@ -115,6 +115,10 @@ pub struct PauseOutcome {
     pub timeouts: usize,
     /// Successful answers from r2 ("Secondary"): the Backup carried the VIP.
     pub secondary: usize,
+    /// Failures that ended after the resume (the take-back), the rest ended during the pause.
+    pub failed_after_resume: usize,
+    /// Resets that arrived after the resume.
+    pub resets_after_resume: usize,
 }
 
 /// Whether a prober error means the client got an RST: `read:Connection_reset_by_peer_(os
@@ -133,8 +137,8 @@ pub fn is_timeout(err: &str) -> bool {
 }
 
 impl PauseOutcome {
-    /// Counts the records of one prober run.
-    pub fn of(probes: &[Probe]) -> PauseOutcome {
+    /// Counts the records of one prober run around a resume at `resumed` (Unix seconds).
+    pub fn of(probes: &[Probe], resumed: f64) -> PauseOutcome {
         let mut o = PauseOutcome {
             requests: probes.len(),
             ..PauseOutcome::default()
@@ -144,9 +148,12 @@ impl PauseOutcome {
                 Ok(body) if body == "Secondary" => o.secondary += 1,
                 Ok(_) => {}
                 Err(e) => {
+                    let after = p.end >= resumed;
                     o.failed += 1;
+                    o.failed_after_resume += usize::from(after);
                     if is_reset(e) {
                         o.resets += 1;
+                        o.resets_after_resume += usize::from(after);
                     } else if is_timeout(e) {
                         o.timeouts += 1;
                     }
@@ -230,8 +237,8 @@ fn start_seat(test: &str, prober: &str, v: Variant, spec: &PauseClientsRun) -> S
     seat
 }
 
-/// One prober run around one pause of r1; returns its records.
-fn one_pause(seat: &Seat, prober: &str, spec: &PauseClientsRun) -> Vec<Probe> {
+/// One prober run around one pause of r1; returns its records and the time of the resume.
+fn one_pause(seat: &Seat, prober: &str, spec: &PauseClientsRun) -> (Vec<Probe>, f64) {
     let lab = &seat.lab;
     // The run: up to 1 s to get going, the pause, the settling time.
     let lead = Duration::from_secs(1);
@@ -265,12 +272,12 @@ fn one_pause(seat: &Seat, prober: &str, spec: &PauseClientsRun) -> Vec<Probe> {
     seat.alive();
     lab.pause("r1");
     std::thread::sleep(spec.pause);
-    lab.resume("r1");
+    let resumed = lab.resume("r1");
     // The run ends by itself; every request it started is then recorded.
     wait_until(duration + spec.probe_timeout * 2, || !lab.is_running(id))
         .expect("prober finishes its run");
     seat.alive();
-    Probes::parse(&lab.log(id)).0
+    (Probes::parse(&lab.log(id)).0, resumed)
 }
 
 /// BENCHMARKS.md P9: every variant of `spec` in its own lab, `spec.pauses` pauses each, going
@@ -290,8 +297,8 @@ pub fn pause_clients(test: &str, prober: &str, spec: &PauseClientsRun) -> PauseC
     for k in 0..spec.pauses {
         for seat in seats.iter_mut() {
             match attempt(|| one_pause(seat, prober, spec)) {
-                Ok(probes) => {
-                    let o = PauseOutcome::of(&probes);
+                Ok((probes, resumed)) => {
+                    let o = PauseOutcome::of(&probes, resumed);
                     let errs: std::collections::BTreeMap<&str, usize> = probes
                         .iter()
                         .filter_map(|p| p.result.as_ref().err())
@@ -301,13 +308,16 @@ pub fn pause_clients(test: &str, prober: &str, spec: &PauseClientsRun) -> PauseC
                         });
                     let line = format!(
                         "MEASURE pause-clients-{} pause={k} requests={} failed={} resets={} \
-                         timeouts={} secondary={} errors={errs:?}",
+                         timeouts={} secondary={} failed_after_resume={} \
+                         resets_after_resume={} errors={errs:?}",
                         seat.variant.slug(),
                         o.requests,
                         o.failed,
                         o.resets,
                         o.timeouts,
-                        o.secondary
+                        o.secondary,
+                        o.failed_after_resume,
+                        o.resets_after_resume
                     );
                     println!("{line}");
                     append_measure(&line);
@@ -336,11 +346,12 @@ impl PauseClientsResults {
              VIP every {} ms (timeout {} ms) from just before the pause until at least {} s after the \
              resume; r1 (every process of its namespace) is frozen for {} ms. A reset is a failure on an RST \
              (connection reset, refused, broken pipe); a timeout is a request that got no answer in \
-             time. Figures are min / **median** / max over the pauses.\n\n\
+             time; \"after the resume\" counts the failures that ended after r1 was resumed (the take-back). \
+             Figures are min / **median** / max over the pauses.\n\n\
              | speaker | data path (status) | pauses | requests per pause | failed per pause | \
-             resets per pause | timeouts per pause | answered by r2 per pause | goal: fewer failed \
-             than keepalived and the relay |\n\
-             |---|---|---|---|---|---|---|---|---|\n",
+             of them after the resume | resets per pause | of them after the resume | timeouts per \
+             pause | answered by r2 per pause | goal: fewer failed than keepalived and the relay |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n",
             spec.interval.as_millis(),
             spec.probe_interval.as_millis(),
             spec.probe_timeout.as_millis(),
@@ -374,13 +385,15 @@ impl PauseClientsResults {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {verdict} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {verdict} |",
                 v.name(),
                 if mode.is_empty() { "?" } else { mode },
                 outs.len(),
                 mmm(&fig(outs, |o| o.requests), 0),
                 mmm(&fig(outs, |o| o.failed), 0),
+                mmm(&fig(outs, |o| o.failed_after_resume), 0),
                 mmm(&fig(outs, |o| o.resets), 0),
+                mmm(&fig(outs, |o| o.resets_after_resume), 0),
                 mmm(&fig(outs, |o| o.timeouts), 0),
                 mmm(&fig(outs, |o| o.secondary), 0),
             );
@@ -423,7 +436,7 @@ mod tests {
             "1.0 1.1 ok Primary\n1.1 2.1 err timeout\n1.2 1.3 err read:Connection_reset_by_peer\n\
              1.3 1.4 ok Secondary\n1.4 1.5 err connect:No_route_to_host\n",
         );
-        let o = PauseOutcome::of(&p.0);
+        let o = PauseOutcome::of(&p.0, 1.35);
         assert_eq!(
             o,
             PauseOutcome {
@@ -431,7 +444,9 @@ mod tests {
                 failed: 3,
                 resets: 1,
                 timeouts: 1,
-                secondary: 1
+                secondary: 1,
+                failed_after_resume: 2,
+                resets_after_resume: 0,
             }
         );
     }

@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use crate::bench::{Mem, append_measure, median, mem_of, mmm, speaker_pids};
+use crate::bench::{Mem, append_measure, attempt, median, mem_of, mmm, speaker_pids};
 use crate::keepalived::{self, KEEPALIVED};
-use crate::lab::Lab;
+use crate::lab::{Lab, ProcId};
 use crate::router::{Router, Speaker, VRRPD_STATUS, VrrpParams, vrrpd_bin};
 use crate::wait_until;
 
@@ -184,15 +184,24 @@ pub struct ScaleFigures {
     pub cpu_pct: f64,
 }
 
-/// Results of [`scale`]: (case, speaker, node) -> one entry per run.
-pub type ScaleResults =
-    std::collections::BTreeMap<(ScaleCase, &'static str, &'static str), Vec<ScaleFigures>>;
+/// Results of [`scale`].
+#[derive(Debug, Default)]
+pub struct ScaleResults {
+    /// (case, speaker, node) -> one entry per run that settled.
+    pub figures:
+        std::collections::BTreeMap<(ScaleCase, &'static str, &'static str), Vec<ScaleFigures>>,
+    /// Runs of a case that gave no figures (some virtual router never settled in its role, or
+    /// lost it during the window), with the reason.
+    pub failures: Vec<(ScaleCase, usize, String)>,
+}
 
 struct Pair {
     speaker: Speaker,
     lab: Lab,
     /// vrrpd's routers (keepalived's processes are found by name).
     vrrpd: Option<[Router; 2]>,
+    /// keepalived's parent processes in r1 and r2 (their logs).
+    keepalived: Vec<ProcId>,
 }
 
 fn start_pair(test: &str, s: Speaker, c: ScaleCase, run: usize) -> Pair {
@@ -205,6 +214,7 @@ fn start_pair(test: &str, s: Speaker, c: ScaleCase, run: usize) -> Pair {
         ),
         2,
     );
+    let mut keepalived = Vec::new();
     let vrrpd = match s {
         Speaker::Vrrpd => {
             let start = |node: &str, prio: u8| {
@@ -221,7 +231,7 @@ fn start_pair(test: &str, s: Speaker, c: ScaleCase, run: usize) -> Pair {
                 );
                 let args = keepalived::args(&conf, &lab.tmp_dir(&format!("keepalived-{node}")));
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                lab.spawn(node, &format!("keepalived-{node}"), KEEPALIVED, &args);
+                keepalived.push(lab.spawn(node, &format!("keepalived-{node}"), KEEPALIVED, &args));
             }
             None
         }
@@ -230,6 +240,7 @@ fn start_pair(test: &str, s: Speaker, c: ScaleCase, run: usize) -> Pair {
         speaker: s,
         lab,
         vrrpd,
+        keepalived,
     }
 }
 
@@ -253,6 +264,33 @@ impl Pair {
         }
     }
 
+    /// Where the roles stand, for a failure message.
+    fn describe(&self, n: usize) -> String {
+        let lab = &self.lab;
+        match &self.vrrpd {
+            Some(_) => format!(
+                "r1 Active for {}/{n}, r2 Backup for {}/{n}",
+                vrrpd_count(lab, "r1", "Active"),
+                vrrpd_count(lab, "r2", "Backup")
+            ),
+            None => {
+                let masters = |i: usize| {
+                    self.keepalived
+                        .get(i)
+                        .map_or(0, |&p| lab.log(p).matches("Entering MASTER STATE").count())
+                };
+                format!(
+                    "r1 holds {}/{n} VIPs, r2 holds {}; instances entered MASTER {} times in r1, \
+                     {} times in r2",
+                    vips_held(lab, "r1", n),
+                    vips_held(lab, "r2", n),
+                    masters(0),
+                    masters(1)
+                )
+            }
+        }
+    }
+
     fn pids(&self, node: &str) -> Vec<i32> {
         let r = self.vrrpd.as_ref().map(|rs| &rs[usize::from(node == "r2")]);
         seat_pids(&self.lab, node, r)
@@ -260,76 +298,108 @@ impl Pair {
 }
 
 /// BENCHMARKS.md P11: for each run and case, `speakers` each in its own lab, all at the same time;
-/// CPU and memory of every seat over `spec.secs`.
+/// CPU and memory of every seat over `spec.secs`. A run in which some virtual router does not
+/// settle in its role within 60 s, or loses it during the window, gives no figures and is
+/// reported in [`ScaleResults::failures`].
 pub fn scale(test: &str, speakers: &[Speaker], spec: &ScaleRun) -> ScaleResults {
-    let mut res = ScaleResults::new();
+    let mut res = ScaleResults::default();
     for run in 0..spec.runs {
         for &c in &spec.cases {
-            let pairs: Vec<Pair> = speakers
-                .iter()
-                .map(|&s| start_pair(test, s, c, run))
-                .collect();
-            for p in &pairs {
-                wait_until(Duration::from_secs(60), || p.settled(c.n)).unwrap_or_else(|e| {
-                    panic!(
-                        "{} with {} routers: r1 not Active / r2 not Backup for all: {e}; see {}",
-                        p.speaker.name(),
+            match attempt(|| measure_case(test, speakers, spec, c, run)) {
+                Ok(figs) => {
+                    for (s, node, f) in figs {
+                        res.figures.entry((c, s, node)).or_default().push(f);
+                    }
+                }
+                Err(e) => {
+                    let line = format!(
+                        "BENCHFAIL scale n={} interval_ms={} run={run}: {}",
                         c.n,
-                        p.lab.artifacts.display()
-                    )
-                });
-            }
-            std::thread::sleep(spec.settle);
-            let seats: Vec<(Speaker, &'static str, Vec<i32>)> = pairs
-                .iter()
-                .flat_map(|p| {
-                    [
-                        (p.speaker, "r1", p.pids("r1")),
-                        (p.speaker, "r2", p.pids("r2")),
-                    ]
-                })
-                .collect();
-            for (s, node, pids) in &seats {
-                assert!(!pids.is_empty(), "no {} process in {node}", s.name());
-            }
-            let t0: Vec<u64> = seats.iter().map(|(_, _, p)| cpu_ns_of(p)).collect();
-            let start = Instant::now();
-            std::thread::sleep(Duration::from_secs_f64(spec.secs));
-            let wall = start.elapsed().as_secs_f64();
-            for ((s, node, pids), t0) in seats.iter().zip(t0) {
-                let dt = cpu_ns_of(pids).saturating_sub(t0) as f64 / 1e9;
-                let f = ScaleFigures {
-                    procs: pids.len(),
-                    mem: mem_of(pids),
-                    cpu_pct: dt / wall * 100.0,
-                };
-                let line = format!(
-                    "MEASURE scale-{}-{node} run={run} n={} interval_ms={} secs={wall:.1} \
-                     procs={} rss_kb={} pss_kb={} cpu_pct={:.3}",
-                    s.name(),
-                    c.n,
-                    c.interval.as_millis(),
-                    f.procs,
-                    f.mem.rss_kb,
-                    f.mem.pss_kb,
-                    f.cpu_pct
-                );
-                println!("{line}");
-                append_measure(&line);
-                res.entry((c, s.name(), node)).or_default().push(f);
-            }
-            for p in &pairs {
-                assert!(
-                    p.settled(c.n),
-                    "{} with {} routers lost a role during the window; see {}",
-                    p.speaker.name(),
-                    c.n,
-                    p.lab.artifacts.display()
-                );
+                        c.interval.as_millis(),
+                        e.replace('\n', " ")
+                    );
+                    println!("{line}");
+                    append_measure(&line);
+                    res.failures.push((c, run, e));
+                }
             }
         }
     }
     res
+}
+
+/// One run of one case: (speaker, node, figures) per seat.
+fn measure_case(
+    test: &str,
+    speakers: &[Speaker],
+    spec: &ScaleRun,
+    c: ScaleCase,
+    run: usize,
+) -> Vec<(&'static str, &'static str, ScaleFigures)> {
+    let pairs: Vec<Pair> = speakers
+        .iter()
+        .map(|&s| start_pair(test, s, c, run))
+        .collect();
+    for p in &pairs {
+        if let Err(e) = wait_until(Duration::from_secs(60), || p.settled(c.n)) {
+            panic!(
+                "{} with {} routers did not settle: {e}: {}",
+                p.speaker.name(),
+                c.n,
+                p.describe(c.n)
+            );
+        }
+    }
+    std::thread::sleep(spec.settle);
+    let seats: Vec<(Speaker, &'static str, Vec<i32>)> = pairs
+        .iter()
+        .flat_map(|p| {
+            [
+                (p.speaker, "r1", p.pids("r1")),
+                (p.speaker, "r2", p.pids("r2")),
+            ]
+        })
+        .collect();
+    for (s, node, pids) in &seats {
+        assert!(!pids.is_empty(), "no {} process in {node}", s.name());
+    }
+    let t0: Vec<u64> = seats.iter().map(|(_, _, p)| cpu_ns_of(p)).collect();
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(spec.secs));
+    let wall = start.elapsed().as_secs_f64();
+    let mut figs = Vec::new();
+    for ((s, node, pids), t0) in seats.iter().zip(t0) {
+        let dt = cpu_ns_of(pids).saturating_sub(t0) as f64 / 1e9;
+        let f = ScaleFigures {
+            procs: pids.len(),
+            mem: mem_of(pids),
+            cpu_pct: dt / wall * 100.0,
+        };
+        let line = format!(
+            "MEASURE scale-{}-{node} run={run} n={} interval_ms={} secs={wall:.1} \
+             procs={} rss_kb={} pss_kb={} cpu_pct={:.3}",
+            s.name(),
+            c.n,
+            c.interval.as_millis(),
+            f.procs,
+            f.mem.rss_kb,
+            f.mem.pss_kb,
+            f.cpu_pct
+        );
+        println!("{line}");
+        append_measure(&line);
+        figs.push((s.name(), *node, f));
+    }
+    for p in &pairs {
+        assert!(
+            p.settled(c.n),
+            "{} with {} routers lost a role during the window: {}",
+            p.speaker.name(),
+            c.n,
+            p.describe(c.n)
+        );
+    }
+    figs
 }
 
 /// The BENCHMARKS.md P11 fragment.
@@ -341,7 +411,7 @@ pub fn scale_markdown(res: &ScaleResults, spec: &ScaleRun) -> String {
          every router has its role. CPU % is the time on the CPU of all the speaker's processes and \
          threads (`/proc/PID/task/*/schedstat`, nanoseconds) over wall time, percent of one core (kernel work outside the processes, such as the nftables fast \
          path, is not counted); VmRSS is summed over them (keepalived: parent + VRRP child). \
-         {} run(s) per case; min / **median** / max.\n\n\
+         {} run(s) per case, each case's labs built afresh; min / **median** / max.\n\n\
          | N | I | speaker | seat | procs | CPU % | CPU % / N (median) | VmRSS (KiB) | PSS (KiB) | \
          goal: vrrpd ≤ keepalived (CPU, RSS) |\n\
          |---|---|---|---|---|---|---|---|---|---|\n",
@@ -350,15 +420,16 @@ pub fn scale_markdown(res: &ScaleResults, spec: &ScaleRun) -> String {
         spec.runs
     );
     let med = |k: &(ScaleCase, &'static str, &'static str), f: fn(&ScaleFigures) -> f64| {
-        res.get(k)
+        res.figures
+            .get(k)
             .map(|v| median(&v.iter().map(f).collect::<Vec<_>>()))
     };
-    let mut keys: Vec<_> = res.keys().copied().collect();
+    let mut keys: Vec<_> = res.figures.keys().copied().collect();
     // Cases at 100 ms by N first, then the faster interval; keepalived before vrrpd, r1 first.
     keys.sort_by_key(|(c, s, n)| (std::cmp::Reverse(c.interval), c.n, *s, *n));
     for k in keys {
         let (c, s, node) = k;
-        let runs = &res[&k];
+        let runs = &res.figures[&k];
         let f = |g: fn(&ScaleFigures) -> f64| runs.iter().map(g).collect::<Vec<f64>>();
         let cpu = |r: &ScaleFigures| r.cpu_pct;
         let rss = |r: &ScaleFigures| r.mem.rss_kb as f64;
@@ -404,6 +475,18 @@ pub fn scale_markdown(res: &ScaleResults, spec: &ScaleRun) -> String {
             mmm(&f(rss), 0),
             mmm(&f(|r| r.mem.pss_kb as f64), 0),
         );
+    }
+    if !res.failures.is_empty() {
+        md += "\nRuns without figures (not counted above):\n";
+        for (c, run, e) in &res.failures {
+            let _ = writeln!(
+                md,
+                "- N = {} at {} ms, run {run}: {}",
+                c.n,
+                c.interval.as_millis(),
+                e.lines().next().unwrap_or("")
+            );
+        }
     }
     md
 }

@@ -46,5 +46,5 @@ fn bench_scale() {
     };
     let res = scale("bench_scale", &[Speaker::Keepalived, Speaker::Vrrpd], &spec);
     write_fragment("P11", &scale_markdown(&res, &spec));
-    assert!(!res.is_empty(), "no figures");
+    assert!(!res.figures.is_empty(), "no figures: {:?}", res.failures);
 }
