@@ -191,6 +191,9 @@ struct Seat {
     routers: [Router; 2],
     mode: String,
     outcomes: Vec<PauseOutcome>,
+    /// With `$VRRP_BENCH_CAPTURE` set: tcpdump on the bridge and every port, for a post-mortem
+    /// (with `VRRP_KEEP_ARTIFACTS=1`; the probers' logs stay there too, one per pause).
+    _capture: Option<crate::capture::Capture>,
 }
 
 impl Seat {
@@ -209,6 +212,8 @@ impl Seat {
 
 fn start_seat(test: &str, prober: &str, v: Variant, spec: &PauseClientsRun) -> Seat {
     let lab = Lab::new(&format!("{test}-{}", v.slug()), 2);
+    let capture =
+        std::env::var_os("VRRP_BENCH_CAPTURE").map(|_| crate::capture::Capture::start(&lab));
     let nginx = [
         Nginx::start(&lab, "r1", "Primary"),
         Nginx::start(&lab, "r2", "Secondary"),
@@ -225,6 +230,7 @@ fn start_seat(test: &str, prober: &str, v: Variant, spec: &PauseClientsRun) -> S
         routers,
         mode: "n/a".to_string(),
         outcomes: Vec::new(),
+        _capture: capture,
     };
     wait_until(Duration::from_secs(30), || {
         seat.alive();
@@ -238,7 +244,7 @@ fn start_seat(test: &str, prober: &str, v: Variant, spec: &PauseClientsRun) -> S
 }
 
 /// One prober run around one pause of r1; returns its records and the time of the resume.
-fn one_pause(seat: &Seat, prober: &str, spec: &PauseClientsRun) -> (Vec<Probe>, f64) {
+fn one_pause(seat: &Seat, prober: &str, spec: &PauseClientsRun, k: usize) -> (Vec<Probe>, f64) {
     let lab = &seat.lab;
     // The run: up to 1 s to get going, the pause, the settling time.
     let lead = Duration::from_secs(1);
@@ -252,7 +258,7 @@ fn one_pause(seat: &Seat, prober: &str, spec: &PauseClientsRun) -> (Vec<Probe>, 
     let vip = VIP.to_string();
     let id: ProcId = lab.spawn(
         "client",
-        "prober",
+        &format!("prober-{k}"),
         prober,
         &[
             "--interval-ms",
@@ -296,7 +302,7 @@ pub fn pause_clients(test: &str, prober: &str, spec: &PauseClientsRun) -> PauseC
     }
     for k in 0..spec.pauses {
         for seat in seats.iter_mut() {
-            match attempt(|| one_pause(seat, prober, spec)) {
+            match attempt(|| one_pause(seat, prober, spec, k)) {
                 Ok((probes, resumed)) => {
                     let o = PauseOutcome::of(&probes, resumed);
                     let errs: std::collections::BTreeMap<&str, usize> = probes

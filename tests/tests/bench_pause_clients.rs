@@ -8,6 +8,7 @@
 //! | `VRRP_BENCH_RUNS` | pauses per speaker (20) |
 //! | `VRRP_MEASURE_FILE` | collects the MEASURE lines |
 //! | `VRRP_BENCH_MD_DIR` | where the P9.md fragment goes |
+//! | `VRRP_BENCH_CAPTURE` | set: tcpdump in every lab, for a post-mortem with `VRRP_KEEP_ARTIFACTS=1` |
 
 use vrrp_tests::bench::{runs, write_fragment};
 use vrrp_tests::bench_pause::{PauseClientsRun, pause_clients};
