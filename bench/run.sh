@@ -33,7 +33,7 @@ for a in "$@"; do
     all) ids+=(P1 P4 P5 P6 P7 P9 P11) ;;
     P1|P2|P3) ids+=(P1) ;;
     P4|P5|P6|P7|P9|P11) ids+=("$a") ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown argument: $a (P1..P7, P9, P11, all, --smoke, --no-build)" >&2; exit 2 ;;
   esac
 done
