@@ -409,8 +409,8 @@ pub fn scale_markdown(res: &ScaleResults, spec: &ScaleRun) -> String {
          Active for VRIDs 1..=N (priority 200), r2 Backup for all (priority 100), VRRPv3, one VIP \
          per virtual router (192.0.2.20 upwards, /24). The window ({:.0} s) opens {:.0} s after \
          every router has its role. CPU % is the time on the CPU of all the speaker's processes and \
-         threads (`/proc/PID/task/*/schedstat`, nanoseconds) over wall time, percent of one core (kernel work outside the processes, such as the nftables fast \
-         path, is not counted); VmRSS is summed over them (keepalived: parent + VRRP child). \
+         threads (`/proc/PID/task/*/schedstat`, nanoseconds) over wall time, percent of one core (system calls count, the nftables lease refresh included; softirq \
+         work, such as forwarding frames, does not); VmRSS is summed over them (keepalived: parent + VRRP child). \
          {} run(s) per case, each case's labs built afresh; min / **median** / max.\n\n\
          | N | I | speaker | seat | procs | CPU % | CPU % / N (median) | VmRSS (KiB) | PSS (KiB) | \
          goal: vrrpd ≤ keepalived (CPU, RSS) |\n\

@@ -1,6 +1,7 @@
 //! BENCHMARKS.md P4 (VIP data path): wrk from the client namespace against the VIP and against the
 //! Active's own address, same lab, back to back, for keepalived (the anchor: the kernel serves its
-//! VIP) and vrrpd (VIP traffic relayed through its TAP). Not part of the default test run;
+//! VIP) and vrrpd (its default data path: the kernel fast path while Active). Not part of the
+//! default test run;
 //! `bench/run.sh P4` runs it and writes BENCHMARKS.md.
 //!
 //! | variable | effect (default) |
