@@ -90,6 +90,9 @@ impl Daemon {
                 Event::NotAccepted => {}
             }
         }
+        if let Some(dp) = self.datapath.as_mut() {
+            dp.flush_renewals();
+        }
         let routers = &mut self.routers;
         let datapath = self.datapath.as_ref();
         self.status.update(|s| {

@@ -114,6 +114,8 @@ pub struct DataPath {
     unicast_errors: u64,
     /// The routers whose VIPs are served, with their leases.
     served: Vec<Served>,
+    /// Lease renewals waiting for [`DataPath::flush_renewals`].
+    renewals: Vec<([u8; 6], Duration)>,
     /// Routers whose VIP traffic in the TAP is stale until the end of the next ingest.
     stale: Vec<u8>,
     /// The stale frame count when [`DataPath::discard_stale`] was called.
@@ -129,6 +131,8 @@ struct Served {
     /// The virtual MAC its VIP traffic arrives at.
     mac: [u8; 6],
     lease: Duration,
+    /// When the fast path last renewed its lease.
+    renewed: std::time::Instant,
 }
 
 /// How VIP traffic reaches the kernel while a router is Active, as installed.
@@ -230,6 +234,7 @@ impl DataPath {
             inbox6: Vec::new(),
             unicast_errors: 0,
             served: Vec::new(),
+            renewals: Vec::new(),
             stale: Vec::new(),
             stale_before: 0,
             advert: vec![0; ADVERT_CAPACITY].into_boxed_slice(),
@@ -311,19 +316,46 @@ impl DataPath {
         self.stop_lease(vrid);
         if let Some(&vip) = on_lo.first() {
             let mac = relay::virtual_mac_for(vrid, vip);
-            self.served.push(Served { vrid, mac, lease });
-            self.lease(mac, lease);
+            let renewed = std::time::Instant::now();
+            self.served.push(Served {
+                vrid,
+                mac,
+                lease,
+                renewed,
+            });
+            self.renewals.push((mac, lease));
+            self.flush_renewals();
         }
     }
 
-    /// Router `vrid` sent an advert while serving: its lease runs `lease` from now.
+    /// Router `vrid` sent an advert while serving: its lease runs `lease` from now. The kernel's
+    /// copy is renewed once a third of the lease has passed (every second advert, with a lease
+    /// of Active_Down_Interval = 3 intervals + Skew_Time), in one transaction with the other
+    /// routers' at [`DataPath::flush_renewals`]. It therefore ends within Active_Down_Interval
+    /// of the last advert, as the fence requires, and at least one interval after the next.
     pub fn renew(&mut self, vrid: u8, lease: Duration) {
         let Some(s) = self.served.iter_mut().find(|s| s.vrid == vrid) else {
             return;
         };
         s.lease = lease;
-        let mac = s.mac;
-        self.lease(mac, lease);
+        let now = std::time::Instant::now();
+        if now.duration_since(s.renewed) * 3 < lease {
+            return;
+        }
+        s.renewed = now;
+        self.renewals.push((s.mac, lease));
+    }
+
+    /// Sends the lease renewals of this turn of the event loop to the kernel, in one transaction.
+    pub fn flush_renewals(&mut self) {
+        if self.renewals.is_empty() {
+            return;
+        }
+        if let Some(fp) = &mut self.fastpath {
+            let r = fp.refresh_all(&self.renewals);
+            self.note_fastpath(r);
+        }
+        self.renewals.clear();
     }
 
     /// Router `vrid` left Active (or does not accept VIP traffic): its VIP traffic stops.
@@ -337,15 +369,10 @@ impl DataPath {
             return;
         };
         let mac = self.served.swap_remove(i).mac;
+        // A renewal queued earlier in this turn must not bring the lease back after this.
+        self.renewals.retain(|(m, _)| *m != mac);
         if let Some(fp) = &mut self.fastpath {
             let r = fp.withdraw(mac);
-            self.note_fastpath(r);
-        }
-    }
-
-    fn lease(&mut self, mac: [u8; 6], lease: Duration) {
-        if let Some(fp) = &mut self.fastpath {
-            let r = fp.refresh(mac, lease);
             self.note_fastpath(r);
         }
     }

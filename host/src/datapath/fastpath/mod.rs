@@ -155,20 +155,39 @@ impl FastPath {
     /// jiffy early, never late, so the fence holds before a Backup's takeover. A `timeout` of
     /// zero is `InvalidInput`: call [`FastPath::withdraw`].
     pub fn refresh(&mut self, mac: [u8; 6], timeout: Duration) -> io::Result<()> {
-        let ms = timeout.as_nanos().div_ceil(1_000_000);
-        if ms == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "fast path: a refresh needs a timeout above zero",
-            ));
+        self.refresh_all(&[(mac, timeout)])
+    }
+
+    /// [`FastPath::refresh`] of several MACs in one transaction: the kernel's commit, not the
+    /// elements, is most of a refresh's cost, so routers whose adverts left together renew
+    /// together.
+    pub fn refresh_all(&mut self, leases: &[([u8; 6], Duration)]) -> io::Result<()> {
+        if leases.is_empty() {
+            return Ok(());
         }
-        let ms = u64::try_from(ms).unwrap_or(u64::MAX);
+        let mut ms = Vec::with_capacity(leases.len());
+        for (_, timeout) in leases {
+            let t = timeout.as_nanos().div_ceil(1_000_000);
+            if t == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "fast path: a refresh needs a timeout above zero",
+                ));
+            }
+            ms.push(u64::try_from(t).unwrap_or(u64::MAX));
+        }
         // Each add carries the timeout: re-adding an element without one would clear its
         // timeout (kernel 6.18) rather than leave it alone.
+        let elems = || {
+            leases
+                .iter()
+                .zip(&ms)
+                .map(|((mac, _), &ms)| (&mac[..], Some(ms)))
+        };
         self.transact(|b, table| {
-            b.add_elem(table, SET, &mac, Some(ms));
-            b.del_elem(table, SET, &mac);
-            b.add_elem(table, SET, &mac, Some(ms));
+            b.add_elems(table, SET, elems());
+            b.del_elems(table, SET, leases.iter().map(|(mac, _)| &mac[..]));
+            b.add_elems(table, SET, elems());
         })
     }
 

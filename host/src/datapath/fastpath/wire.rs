@@ -474,29 +474,56 @@ impl<'a> Batch<'a> {
     /// already there stays, but what happens to its expiry depends on the kernel: 6.18 keeps it
     /// for the same timeout, restarts it for another one, and drops it for none.
     pub fn add_elem(&mut self, table: &str, set: &str, key: &[u8], timeout_ms: Option<u64>) {
+        self.add_elems(table, set, [(key, timeout_ms)]);
+    }
+
+    /// [`Batch::add_elem`] of every (key, timeout) of `elems`, in one message.
+    pub fn add_elems<'k>(
+        &mut self,
+        table: &str,
+        set: &str,
+        elems: impl IntoIterator<Item = (&'k [u8], Option<u64>)>,
+    ) {
         self.op("add element", NFT_MSG_NEWSETELEM, NLM_F_CREATE, |b| {
-            elem_list(b, table, set, key, timeout_ms);
+            elem_list(b, table, set, elems);
         });
     }
 
     /// Deletes `key` from `set`; fails the whole batch with `ENOENT` if it is not there.
     pub fn del_elem(&mut self, table: &str, set: &str, key: &[u8]) {
+        self.del_elems(table, set, [key]);
+    }
+
+    /// [`Batch::del_elem`] of every key of `keys`, in one message.
+    pub fn del_elems<'k>(
+        &mut self,
+        table: &str,
+        set: &str,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) {
         self.op("delete element", NFT_MSG_DELSETELEM, 0, |b| {
-            elem_list(b, table, set, key, None);
+            elem_list(b, table, set, keys.into_iter().map(|k| (k, None)));
         });
     }
 }
 
-fn elem_list(b: &mut Vec<u8>, table: &str, set: &str, key: &[u8], timeout_ms: Option<u64>) {
+fn elem_list<'k>(
+    b: &mut Vec<u8>,
+    table: &str,
+    set: &str,
+    elems: impl IntoIterator<Item = (&'k [u8], Option<u64>)>,
+) {
     put_str(b, NFTA_SET_ELEM_LIST_TABLE, table);
     put_str(b, NFTA_SET_ELEM_LIST_SET, set);
     nest(b, NFTA_SET_ELEM_LIST_ELEMENTS, |b| {
-        nest(b, NFTA_LIST_ELEM, |b| {
-            if let Some(ms) = timeout_ms {
-                put_attr(b, NFTA_SET_ELEM_TIMEOUT, &ms.to_be_bytes());
-            }
-            put_value(b, NFTA_SET_ELEM_KEY, key);
-        });
+        for (key, timeout_ms) in elems {
+            nest(b, NFTA_LIST_ELEM, |b| {
+                if let Some(ms) = timeout_ms {
+                    put_attr(b, NFTA_SET_ELEM_TIMEOUT, &ms.to_be_bytes());
+                }
+                put_value(b, NFTA_SET_ELEM_KEY, key);
+            });
+        }
     });
 }
 
