@@ -1,6 +1,6 @@
 //! Smoke-size runs of the benchmarks of BENCHMARKS.md, in the normal test run so that they
-//! cannot rot: the P1-P5 machinery once, briefly, and `bench/run.sh --smoke P6 P7` into a
-//! temporary file.
+//! cannot rot: the P1-P5, P9 and P11 machinery once, briefly, and `bench/run.sh --smoke P6 P7`
+//! into a temporary file.
 //! Only that figures were produced is asserted; the figures themselves belong to BENCHMARKS.md
 //! (`bench/run.sh`), never to assertions on a shared, noisy machine.
 
@@ -11,6 +11,8 @@ use vrrp_tests::bench::{
     DataPathRun, FailoverRun, WRK, datapath, datapath_markdown, failover, footprint,
     footprint_markdown,
 };
+use vrrp_tests::bench_pause::{PauseClientsRun, pause_clients};
+use vrrp_tests::bench_scale::{ScaleCase, ScaleRun, scale, scale_markdown};
 use vrrp_tests::prereq::{Need, is_ci, require};
 use vrrp_tests::router::Speaker;
 
@@ -120,4 +122,58 @@ fn bench_smoke_run_sh() {
     ] {
         assert!(md.contains(want), "{want:?} missing from\n{md}");
     }
+}
+
+/// BENCHMARKS.md P9: one pause per variant (keepalived, the relay, the fast path).
+#[test]
+fn bench_smoke_pause_clients() {
+    if !require(&[Need::Keepalived, Need::Vrrpd]) {
+        return;
+    }
+    let spec = PauseClientsRun::p9(1);
+    let res = pause_clients("bench_smoke_pause_clients", PROBER, &spec);
+    for (variant, mode, outcomes) in &res.rows {
+        assert_eq!(
+            outcomes.len(),
+            1,
+            "{variant:?} ({mode}): {:?}",
+            res.failures
+        );
+    }
+    assert_eq!(res.rows.len(), spec.variants.len(), "{:?}", res.failures);
+    assert!(
+        res.markdown(&spec)
+            .contains("| vrrpd, default datapath | kernel |")
+    );
+}
+
+/// BENCHMARKS.md P11: two virtual routers at 100 ms, a two-second window.
+#[test]
+fn bench_smoke_scale() {
+    if !require(&[Need::Keepalived, Need::Vrrpd]) {
+        return;
+    }
+    let case = ScaleCase {
+        n: 2,
+        interval: Duration::from_millis(100),
+    };
+    let spec = ScaleRun {
+        cases: vec![case],
+        settle: Duration::from_secs(1),
+        secs: 2.0,
+        runs: 1,
+    };
+    let res = scale("bench_smoke_scale", &BOTH, &spec);
+    // keepalived may not settle on a loaded machine (BENCHMARKS.md P11 lists such runs); vrrpd
+    // must give both seats' figures.
+    for seat in ["r1", "r2"] {
+        assert!(
+            res.figures
+                .keys()
+                .any(|(_, s, n)| *s == "vrrpd" && *n == seat),
+            "no vrrpd figures for {seat}: {:?}",
+            res.failures
+        );
+    }
+    assert!(scale_markdown(&res, &spec).contains("| 2 | 100 ms | vrrpd |"));
 }
