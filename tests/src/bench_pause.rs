@@ -15,7 +15,7 @@ use crate::bench::{append_measure, attempt, mmm};
 use crate::lab::{Lab, ProcId};
 use crate::nginx::Nginx;
 use crate::probe::{Probe, Probes, client_get};
-use crate::router::{Router, Speaker, VRRPD_STATUS, VrrpParams, vrrpd_bin, vrrpd_config_toml};
+use crate::router::{Router, Speaker, VrrpParams, vrrpd_config_toml};
 use crate::{VIP, wait_until};
 
 /// A speaker and, for vrrpd, the data path it is told to use.
@@ -176,10 +176,7 @@ pub struct PauseClientsResults {
 
 /// `datapath.mode` of the vrrpd in `node` (empty if it does not answer).
 pub fn vrrpd_datapath_mode(lab: &Lab, node: &str) -> String {
-    let bin = vrrpd_bin().display().to_string();
-    let out = lab.exec(node, &bin, &["status", "--json", "--addr", VRRPD_STATUS]);
-    serde_json::from_slice::<serde_json::Value>(&out.stdout)
-        .ok()
+    crate::router::try_status(lab, node)
         .and_then(|v| v["datapath"]["mode"].as_str().map(str::to_string))
         .unwrap_or_default()
 }

@@ -13,7 +13,8 @@ use std::time::Duration;
 use crate::craft::checksum;
 use crate::lab::{Lab, mac_string, parse_mac};
 use crate::probe::Probes;
-use crate::router::{VRRPD_STATUS, vrrpd_bin};
+use crate::router::VRRPD_STATUS;
+pub use crate::router::{status, try_status};
 
 /// The fast path's table for uplink `eth0` (bridge `vbr-eth0`).
 pub const TABLE: &str = "vrrpd-vbr-eth0";
@@ -24,22 +25,6 @@ pub const SET: &str = "alive";
 /// The IPv4 virtual MAC of `vrid`, 00:00:5e:00:01:VRID (RFC 9568 §7.3).
 pub fn virtual_mac(vrid: u8) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, 0x01, vrid]
-}
-
-/// `vrrpd status --json` of the daemon in `node`, or None while it does not answer (starting,
-/// stopped, frozen).
-pub fn try_status(lab: &Lab, node: &str) -> Option<serde_json::Value> {
-    let bin = vrrpd_bin().display().to_string();
-    let out = lab.exec(node, &bin, &["status", "--json", "--addr", VRRPD_STATUS]);
-    if !out.status.success() {
-        return None;
-    }
-    serde_json::from_slice(&out.stdout).ok()
-}
-
-/// Like [`try_status`], panicking when the daemon does not answer.
-pub fn status(lab: &Lab, node: &str) -> serde_json::Value {
-    try_status(lab, node).unwrap_or_else(|| panic!("vrrpd in {node} gives no status"))
 }
 
 /// The `datapath` object of vrrpd's status.

@@ -209,6 +209,27 @@ impl Probes {
     }
 }
 
+/// Waits until a GET of `ip` from the client (300 ms timeout each) answers `body`; panics after
+/// `within`, naming the lab's artifacts.
+pub fn wait_client_body(
+    lab: &Lab,
+    prober: &str,
+    ip: impl Into<IpAddr>,
+    body: &str,
+    within: Duration,
+) {
+    let ip = ip.into();
+    crate::wait_until(within, || {
+        client_get(lab, prober, ip, Duration::from_millis(300)).as_deref() == Ok(body)
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "client never got {body:?} from {ip}; artifacts in {}",
+            lab.artifacts.display()
+        )
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

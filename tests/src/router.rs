@@ -419,6 +419,22 @@ pub fn vrrpd_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("vrrpd"))
 }
 
+/// `vrrpd status --json` of the daemon in `node`; `None` when it does not answer (not started,
+/// stopped, frozen).
+pub fn try_status(lab: &Lab, node: &str) -> Option<serde_json::Value> {
+    let bin = vrrpd_bin().display().to_string();
+    let out = lab.exec(node, &bin, &["status", "--json", "--addr", VRRPD_STATUS]);
+    if !out.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Like [`try_status`], panicking when the daemon does not answer.
+pub fn status(lab: &Lab, node: &str) -> serde_json::Value {
+    try_status(lab, node).unwrap_or_else(|| panic!("vrrpd in {node} gives no status"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

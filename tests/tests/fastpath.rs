@@ -17,7 +17,7 @@ use vrrp_tests::fastpath::{
 use vrrp_tests::lab::{ProcId, proc_state};
 use vrrp_tests::nginx::Nginx;
 use vrrp_tests::prereq::{Need, decide, is_ci, require};
-use vrrp_tests::probe::{ProbeOpts, Prober, Probes, client_get};
+use vrrp_tests::probe::{ProbeOpts, Prober, Probes, client_get, wait_client_body};
 use vrrp_tests::router::{Router, Speaker, VrrpParams, vrrpd_config_toml};
 use vrrp_tests::{Lab, VIP, unix_now, wait_for, wait_until};
 
@@ -58,14 +58,8 @@ fn get(lab: &Lab) -> Result<String, String> {
     client_get(lab, PROBER, VIP, Duration::from_millis(300))
 }
 
-/// Waits until the client gets `body` from the VIP.
 fn wait_body(lab: &Lab, body: &str, within: Duration) {
-    wait_until(within, || get(lab).as_deref() == Ok(body)).unwrap_or_else(|_| {
-        panic!(
-            "client never got {body:?}; artifacts in {}",
-            lab.artifacts.display()
-        )
-    });
+    wait_client_body(lab, PROBER, VIP, body, within);
 }
 
 /// Waits until the set `alive` of `node` holds the virtual MAC; returns how long it took.

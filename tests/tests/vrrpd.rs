@@ -12,8 +12,8 @@ use vrrp_tests::capture::{Capture, Pcap};
 use vrrp_tests::lab::mac_string;
 use vrrp_tests::nginx::Nginx;
 use vrrp_tests::prereq::{Need, require};
-use vrrp_tests::probe::{ProbeOpts, Prober, client_get};
-use vrrp_tests::router::{Router, Speaker, VrrpParams, vrrpd_config_toml};
+use vrrp_tests::probe::{ProbeOpts, Prober, client_get, wait_client_body};
+use vrrp_tests::router::{Router, Speaker, VrrpParams, status, vrrpd_config_toml};
 use vrrp_tests::scenario::{Failover, hostile_adverts, pause_resume, sigterm_takeover};
 use vrrp_tests::{Family, Lab, VIP, VIP6, wait_until};
 
@@ -30,29 +30,12 @@ fn claims_since(cap: &Capture, t: f64) -> BTreeMap<String, (usize, usize)> {
     since.arp_claims(VIP)
 }
 
-/// `vrrpd status --json` of the daemon in `node`.
-fn status(lab: &Lab, node: &str) -> serde_json::Value {
-    let bin = vrrp_tests::router::vrrpd_bin().display().to_string();
-    let args = [
-        "status",
-        "--json",
-        "--addr",
-        vrrp_tests::router::VRRPD_STATUS,
-    ];
-    serde_json::from_str(&lab.exec_ok(node, &bin, &args)).expect("status JSON")
-}
-
 fn get(lab: &Lab) -> Result<String, String> {
     client_get(lab, PROBER, VIP, Duration::from_millis(300))
 }
 
 fn wait_body(lab: &Lab, body: &str, within: Duration) {
-    wait_until(within, || get(lab).as_deref() == Ok(body)).unwrap_or_else(|_| {
-        panic!(
-            "client never got {body:?}; artifacts in {}",
-            lab.artifacts.display()
-        )
-    });
+    wait_client_body(lab, PROBER, VIP, body, within);
 }
 
 /// Tests 1-3: the client gets Primary through the VIP; pausing every process of r1 moves it to

@@ -311,10 +311,9 @@ impl DataPath {
     /// the relay stays armed for whatever reaches the TAP meanwhile (a lease that lapsed while
     /// the daemon was merely slow).
     pub fn serve(&mut self, vrid: u8, vips: &[IpAddr], lease: Duration) {
-        let on_lo: Vec<IpAddr> = vips.iter().copied().filter(|v| relay::on_lo(*v)).collect();
-        self.relay.serve(vrid, &on_lo);
+        self.relay.serve(vrid, vips);
         self.stop_lease(vrid);
-        if let Some(&vip) = on_lo.first() {
+        if let Some(&vip) = vips.iter().find(|v| relay::on_lo(**v)) {
             let mac = relay::virtual_mac_for(vrid, vip);
             let renewed = std::time::Instant::now();
             self.served.push(Served {
