@@ -33,7 +33,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::DatapathMode;
 use classify::Target;
-use fastpath::FastPath;
+use fastpath::{FastPath, Lease};
 use layout::{Addr, Layout, LayoutError, LayoutSpec};
 use relay::Relay;
 use tap::{FrameDevice, Tap, TxDevice};
@@ -114,8 +114,8 @@ pub struct DataPath {
     unicast_errors: u64,
     /// The routers whose VIPs are served, with their leases.
     served: Vec<Served>,
-    /// Lease renewals waiting for [`DataPath::flush_renewals`].
-    renewals: Vec<([u8; 6], Duration)>,
+    /// Leases whose timeout changed, waiting for [`DataPath::flush_renewals`].
+    renewals: Vec<Lease>,
     /// Routers whose VIP traffic in the TAP is stale until the end of the next ingest.
     stale: Vec<u8>,
     /// The stale frame count when [`DataPath::discard_stale`] was called.
@@ -124,16 +124,9 @@ pub struct DataPath {
     advert: Box<[u8]>,
 }
 
-/// A router whose VIP traffic goes to the kernel, and how long its last advert keeps it so.
-#[derive(Clone, Copy, Debug)]
-struct Served {
-    vrid: u8,
-    /// The virtual MAC its VIP traffic arrives at.
-    mac: [u8; 6],
-    lease: Duration,
-    /// When the fast path last renewed its lease.
-    renewed: std::time::Instant,
-}
+/// A router whose VIP traffic goes to the kernel: its virtual MAC, and how long its last advert
+/// keeps it so.
+type Served = Lease;
 
 /// How VIP traffic reaches the kernel while a router is Active, as installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -304,57 +297,52 @@ impl DataPath {
     }
 
     /// Router `vrid` became Active with Accept_Mode on: its VIP traffic goes to the kernel for
-    /// `lease` (its Active_Down_Interval), renewed at each of its adverts ([`DataPath::renew`]).
+    /// `lease` (its Active_Down_Interval) after each of its adverts.
     ///
-    /// With the fast path, the kernel takes the router's frames itself until the lease runs
-    /// out, so a frozen or killed daemon stops answering for the VIPs when a Backup takes over;
-    /// the relay stays armed for whatever reaches the TAP meanwhile (a lease that lapsed while
-    /// the daemon was merely slow).
+    /// With the fast path, the kernel takes the router's frames itself, and each of its adverts
+    /// leaving on the uplink renews the lease in the kernel (see [`fastpath`]), so a frozen or
+    /// killed daemon stops answering for the VIPs when a Backup takes over; the relay stays
+    /// armed for whatever reaches the TAP meanwhile (a lease that lapsed while the daemon was
+    /// merely slow).
     pub fn serve(&mut self, vrid: u8, vips: &[IpAddr], lease: Duration) {
         self.relay.serve(vrid, vips);
         self.stop_lease(vrid);
         if let Some(&vip) = vips.iter().find(|v| relay::on_lo(**v)) {
-            let mac = relay::virtual_mac_for(vrid, vip);
-            let renewed = std::time::Instant::now();
-            self.served.push(Served {
+            let served = Lease {
                 vrid,
-                mac,
-                lease,
-                renewed,
-            });
-            self.renewals.push((mac, lease));
-            self.flush_renewals();
+                v6: vip.is_ipv6(),
+                mac: relay::virtual_mac_for(vrid, vip),
+                timeout: lease,
+            };
+            self.served.push(served);
+            if let Some(fp) = &mut self.fastpath {
+                let r = fp.serve(&served);
+                self.note_fastpath(r);
+            }
         }
     }
 
-    /// Router `vrid` sent an advert while serving: its lease runs `lease` from now. The kernel's
-    /// copy is renewed once a third of the lease has passed (every second advert, with a lease
-    /// of Active_Down_Interval = 3 intervals + Skew_Time), in one transaction with the other
-    /// routers' at [`DataPath::flush_renewals`]. It therefore ends within Active_Down_Interval
-    /// of the last advert, as the fence requires, and at least one interval after the next.
+    /// Router `vrid` sent an advert while serving, with `lease` as its Active_Down_Interval.
+    /// The kernel renews the lease from the advert itself; only a changed lease (a new priority
+    /// changes Skew_Time) is sent to it, at [`DataPath::flush_renewals`].
     pub fn renew(&mut self, vrid: u8, lease: Duration) {
         let Some(s) = self.served.iter_mut().find(|s| s.vrid == vrid) else {
             return;
         };
-        s.lease = lease;
-        let now = std::time::Instant::now();
-        if now.duration_since(s.renewed) * 3 < lease {
-            return;
+        if s.timeout != lease {
+            s.timeout = lease;
+            self.renewals.push(*s);
         }
-        s.renewed = now;
-        self.renewals.push((s.mac, lease));
     }
 
-    /// Sends the lease renewals of this turn of the event loop to the kernel, in one transaction.
+    /// Sends the leases that changed in this turn of the event loop to the kernel.
     pub fn flush_renewals(&mut self) {
-        if self.renewals.is_empty() {
-            return;
+        for lease in std::mem::take(&mut self.renewals) {
+            if let Some(fp) = &mut self.fastpath {
+                let r = fp.renew_for(&lease);
+                self.note_fastpath(r);
+            }
         }
-        if let Some(fp) = &mut self.fastpath {
-            let r = fp.refresh_all(&self.renewals);
-            self.note_fastpath(r);
-        }
-        self.renewals.clear();
     }
 
     /// Router `vrid` left Active (or does not accept VIP traffic): its VIP traffic stops.
@@ -367,11 +355,11 @@ impl DataPath {
         let Some(i) = self.served.iter().position(|s| s.vrid == vrid) else {
             return;
         };
-        let mac = self.served.swap_remove(i).mac;
-        // A renewal queued earlier in this turn must not bring the lease back after this.
-        self.renewals.retain(|(m, _)| *m != mac);
+        let lease = self.served.swap_remove(i);
+        // A change queued earlier in this turn must not touch a chain that is gone.
+        self.renewals.retain(|l| l.vrid != vrid);
         if let Some(fp) = &mut self.fastpath {
-            let r = fp.withdraw(mac);
+            let r = fp.withdraw(&lease);
             self.note_fastpath(r);
         }
     }
@@ -415,7 +403,7 @@ impl DataPath {
         self.stale = self
             .served
             .iter()
-            .filter(|s| s.lease < frozen_for)
+            .filter(|s| s.timeout < frozen_for)
             .map(|s| s.vrid)
             .collect();
     }
@@ -476,6 +464,9 @@ impl DataPath {
             );
             self.tap
                 .for_each_stack_frame(|dev| routers.frame(classify::target(dev.frame()), dev));
+            if !self.tap.may_have_more() {
+                break;
+            }
             match self.tap.try_recv_batch() {
                 Ok(0) => break,
                 Ok(_) => {}

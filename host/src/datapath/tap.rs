@@ -170,6 +170,9 @@ pub struct Tap {
     ring: Ring,
     writer: Writer,
     mtu: usize,
+    /// The last read ended on `EAGAIN`: the kernel had nothing more queued. Whatever comes
+    /// after is a new edge for the reactor, so reading again at once would be a wasted call.
+    drained: bool,
 }
 
 impl Tap {
@@ -221,6 +224,7 @@ impl Tap {
                 report_mac: None,
             },
             mtu,
+            drained: false,
         })
     }
 
@@ -274,6 +278,7 @@ impl Tap {
                 &mut self.writer.counters,
                 &self.writer.name,
             )?;
+            self.drained = drained;
             if drained {
                 guard.clear_ready();
             }
@@ -285,13 +290,20 @@ impl Tap {
 
     /// Reads whatever is queued without waiting (e.g. the burst that queued during a freeze).
     pub fn try_recv_batch(&mut self) -> io::Result<usize> {
-        read_batch(
+        let (n, drained) = read_batch(
             self.writer.fd.get_ref(),
             &mut self.ring,
             &mut self.writer.counters,
             &self.writer.name,
-        )
-        .map(|r| r.0)
+        )?;
+        self.drained = drained;
+        Ok(n)
+    }
+
+    /// Whether the kernel may hold frames the last read left (it stopped on a full ring or an
+    /// error rather than on `EAGAIN`).
+    pub fn may_have_more(&self) -> bool {
+        !self.drained
     }
 
     /// Shows every frame read since the last call to `classify`, oldest first. A frame judged

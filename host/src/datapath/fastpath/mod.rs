@@ -8,12 +8,22 @@
 //! ```text
 //! table bridge vrrpd-<bridge> {
 //!     flags owner
-//!     set alive { type ether_addr; flags timeout; }
+//!     set alive { type ether_addr; flags dynamic,timeout; }
+//!     map leases4 { typeof @th,8,8 : verdict; }        # VRID -> jump v4-<VRID>
+//!     map leases6 { typeof @th,8,8 : verdict; }        # VRID -> jump v6-<VRID>
 //!     chain pre {
 //!         type filter hook prerouting priority -300; policy accept;
 //!         ether type arp accept
 //!         ether type ip6 meta l4proto ipv6-icmp icmpv6 type 135-136 accept
 //!         iifname <uplink> ether daddr @alive ether daddr set <bridge MAC> meta pkttype set host
+//!     }
+//!     chain lease {
+//!         type filter hook postrouting priority 0; policy accept;
+//!         oifname <uplink> ip protocol vrrp @th,8,8 vmap @leases4
+//!         oifname <uplink> ip6 nexthdr vrrp @th,8,8 vmap @leases6
+//!     }
+//!     chain v4-<VRID> {                                # one per served router
+//!         update @alive { <virtual MAC> timeout <Active_Down_Interval> }
 //!     }
 //! }
 //! ```
@@ -23,35 +33,44 @@
 //! is the virtual router). ARP and neighbour solicitations/advertisements stay with smoltcp even
 //! when unicast to the virtual MAC: a client's unicast ARP or NUD probe must be answered by the
 //! virtual router. The kernel leaves them unanswered (the VIP is not on the bridge), the
-//! client's entry fails, and it loses the VIP until it resolves it again. The `iifname` test keeps the table to its own bridge (a `bridge`
-//! family chain sees every bridge of the namespace, and one VRID's MAC may be in use on two
-//! LANs); `meta ibrname` would say that directly, but needs `nft_meta_bridge`, which some kernels
-//! lack.
+//! client's entry fails, and it loses the VIP until it resolves it again. The `iifname` and
+//! `oifname` tests keep the table to its own bridge (a `bridge` family chain sees every bridge of
+//! the namespace, and one VRID's MAC may be in use on two LANs); `meta ibrname` would say that
+//! directly, but needs `nft_meta_bridge`, which some kernels lack.
 //!
 //! # The fence
-//! An element of `@alive` expires by itself: the daemon calls [`FastPath::refresh`] at every
-//! advertisement with a timeout of Active_Down_Interval (RFC 9568 §6.1), so when vrrpd is
-//! frozen (`SIGSTOP`, `docker pause`) the kernel stops answering for the VIPs on the same
+//! An element of `@alive` expires by itself, Active_Down_Interval (RFC 9568 §6.1) after it was
+//! last renewed, and what renews it is the router's own advert leaving on the uplink: the
+//! `lease` chain sends each advert (multicast from the TAP, or unicast from the host's raw
+//! socket) through the verdict map of its family to its router's chain, whose `update` restarts
+//! the timeout, in the kernel, on the advert's way out. When vrrpd is frozen (`SIGSTOP`,
+//! `docker pause`), its adverts stop and the kernel stops answering for the VIPs on the same
 //! deadline the Backups take over on, with no process left to clean up. The table is owned by
 //! the netlink socket (`NFT_TABLE_F_OWNER`): when vrrpd dies, the kernel deletes it at once.
+//! [`FastPath::serve`] starts a lease (the first element, with its timeout, and the router's
+//! chain) and [`FastPath::withdraw`] ends it, each one transaction on a state change; nothing is
+//! sent to the kernel per advert. (Renewing from user space costs a netlink transaction every
+//! second advert, about 10-14 µs of kernel time each: a sixth of an Active's CPU at 10 ms.)
 //!
 //! That is why this is nftables rather than a plain `tc` pedit rule or a BPF program attached
 //! to the bridge: those stay in the kernel, unchanged, after the daemon that installed them is
 //! frozen or killed, so a dead node would keep answering for the VIPs next to the new Active.
-//! A set element with a timeout is a kernel timer that the daemon must keep pushing forward.
+//! A set element with a timeout is a kernel timer that only the daemon's adverts push forward.
+//! The `update` must name its timeout: without one the kernel restarts the element with the
+//! set's timeout (none: the element would never expire), not the element's own.
 //!
 //! # The protocol
 //! vrrpd does not run `nft`: it speaks nf_tables netlink (`NETLINK_NETFILTER`) itself, one
 //! socket kept open, each change one batch (one transaction: all or nothing). Re-adding an
 //! element that is there does not restart its timeout (kernel 6.18 does only when the timeout
-//! value changes), so a refresh is add (a no-op if present), delete, add, in one batch: one
-//! `sendmsg`, one ack, no allocation.
+//! value changes), so starting a lease is add (a no-op if present), delete, add, in one batch.
 //!
 //! The messages are written by hand in `wire` (a few hundred lines, checked against the bytes
 //! `nft --debug=mnl` sends). rustables (GPL-3.0, bindgen) and nftnl (C libnftnl) do not fit a
 //! static musl build, and the `nftables` crate runs `nft`. netlink-packet-netfilter (MIT, from
-//! the rust-netlink family vrrpd already uses) has typed nf_tables messages since 0.4; it would
-//! build a tree of vectors for every refresh, for the sake of seven message kinds.
+//! the rust-netlink family vrrpd already uses) has typed nf_tables messages since 0.4; this
+//! encoder stays because it covers exactly the dozen message kinds used here and its bytes are
+//! tested against nft's.
 
 mod wire;
 
@@ -66,13 +85,23 @@ use netlink_sys::{Socket, SocketAddr};
 use nix::sys::socket::{setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 
-use wire::{Base, Batch, CmpOp, MetaKey, NF_BR_PRE_ROUTING, NFT_REG_1, Sent};
+use wire::{Base, Batch, CmpOp, MetaKey, NF_BR_POST_ROUTING, NF_BR_PRE_ROUTING, NFT_REG_1, Sent};
 
 /// The set of virtual MACs whose frames go to the kernel.
 const SET: &str = "alive";
 /// Names the set inside the install batch, before it has a handle.
 const SET_ID: u32 = 1;
 const CHAIN: &str = "pre";
+/// The chain that sees every frame leaving on the uplink, where adverts renew leases.
+const LEASE_CHAIN: &str = "lease";
+/// Verdict maps from VRID to the lease chain of that router, one per address family: name,
+/// batch ID, EtherType, and where the IP header names the next protocol.
+const LEASES: [(&str, u32, [u8; 2], u32); 2] = [
+    ("leases4", 2, [0x08, 0x00], 9),
+    ("leases6", 3, [0x86, 0xdd], 6),
+];
+/// The IP protocol number of VRRP.
+const VRRP: u8 = 112;
 /// `dstnat` of the bridge family (`NF_BR_PRI_NAT_DST_BRIDGED`), where destination MACs are
 /// rewritten: before any filtering a firewall may do on the bridge.
 const PRIORITY: i32 = -300;
@@ -110,7 +139,7 @@ impl FastPath {
     /// the bridge port `uplink` for a virtual MAC in the set to `bridge_mac`. A table of that
     /// name that an earlier run left is replaced, in the same transaction; one that a live
     /// process owns is not (`PermissionDenied`). The set starts empty: nothing is diverted
-    /// until [`FastPath::refresh`].
+    /// until [`FastPath::serve`].
     pub fn install(bridge: &str, uplink: &str, bridge_mac: [u8; 6]) -> io::Result<FastPath> {
         let uplink_name = ifname(uplink)?;
         let mut fp = FastPath::open(bridge)?;
@@ -119,6 +148,9 @@ impl FastPath {
             b.del_table(table);
             b.add_table(table, true, true);
             b.add_mac_set(table, SET, SET_ID);
+            for (map, id, _, _) in LEASES {
+                b.add_byte_vmap(table, map, id);
+            }
             b.add_base_chain(table, CHAIN, NF_BR_PRE_ROUTING, PRIORITY);
             b.add_rule("add rule (ARP)", table, CHAIN, |e| {
                 e.payload_load(Base::Link, 12, 2, NFT_REG_1)
@@ -145,57 +177,83 @@ impl FastPath {
                     .immediate(NFT_REG_1, &[PACKET_HOST])
                     .meta_set(MetaKey::PktType, NFT_REG_1);
             });
+            b.add_base_chain(table, LEASE_CHAIN, NF_BR_POST_ROUTING, 0);
+            for (map, id, ethertype, protocol_at) in LEASES {
+                b.add_rule(
+                    "add rule (advert renews its lease)",
+                    table,
+                    LEASE_CHAIN,
+                    |e| {
+                        // The IP header's protocol field rather than `meta l4proto`: nft 1.0.6
+                        // aborts listing a bridge rule with `meta l4proto` and `@th` (anyone's
+                        // `nft list ruleset` would). Adverts carry no IPv6 extension headers.
+                        e.meta_load(MetaKey::OifName, NFT_REG_1)
+                            .cmp(CmpOp::Eq, NFT_REG_1, &uplink_name)
+                            .payload_load(Base::Link, 12, 2, NFT_REG_1)
+                            .cmp(CmpOp::Eq, NFT_REG_1, &ethertype)
+                            .payload_load(Base::Network, protocol_at, 1, NFT_REG_1)
+                            .cmp(CmpOp::Eq, NFT_REG_1, &[VRRP])
+                            // The VRID: the second byte of the advert, in VRRPv2 as in v3.
+                            .payload_load(Base::Transport, 1, 1, NFT_REG_1)
+                            .lookup_verdict(map, id, NFT_REG_1);
+                    },
+                );
+            }
         })?;
         Ok(fp)
     }
 
-    /// Lets frames for `mac` through to the kernel until `timeout` from now, whether or not they
-    /// were already. The timeout goes to the kernel in whole milliseconds (rounded up), and the
-    /// kernel truncates it to whole jiffies (4 ms at 250 Hz): the element runs out up to a
-    /// jiffy early, never late, so the fence holds before a Backup's takeover. A `timeout` of
-    /// zero is `InvalidInput`: call [`FastPath::withdraw`].
-    pub fn refresh(&mut self, mac: [u8; 6], timeout: Duration) -> io::Result<()> {
-        self.refresh_all(&[(mac, timeout)])
-    }
-
-    /// [`FastPath::refresh`] of several MACs in one transaction: the kernel's commit, not the
-    /// elements, is most of a refresh's cost, so routers whose adverts left together renew
-    /// together.
-    pub fn refresh_all(&mut self, leases: &[([u8; 6], Duration)]) -> io::Result<()> {
-        if leases.is_empty() {
-            return Ok(());
-        }
-        let mut ms = Vec::with_capacity(leases.len());
-        for (_, timeout) in leases {
-            let t = timeout.as_nanos().div_ceil(1_000_000);
-            if t == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "fast path: a refresh needs a timeout above zero",
-                ));
-            }
-            ms.push(u64::try_from(t).unwrap_or(u64::MAX));
-        }
-        // Each add carries the timeout: re-adding an element without one would clear its
-        // timeout (kernel 6.18) rather than leave it alone.
-        let elems = || {
-            leases
-                .iter()
-                .zip(&ms)
-                .map(|((mac, _), &ms)| (&mac[..], Some(ms)))
-        };
+    /// Serves `lease` from now on: frames for its MAC go to the kernel for `lease.timeout`, and
+    /// every advert of its router that leaves on the uplink restarts that timeout, in the
+    /// kernel. Must not be serving it already (see [`FastPath::withdraw`]).
+    pub fn serve(&mut self, lease: &Lease) -> io::Result<()> {
+        let ms = timeout_ms(lease.timeout)?;
+        let chain = lease.chain();
         self.transact(|b, table| {
-            b.add_elems(table, SET, elems());
-            b.del_elems(table, SET, leases.iter().map(|(mac, _)| &mac[..]));
-            b.add_elems(table, SET, elems());
+            b.add_chain(table, &chain);
+            add_lease_rule(b, table, &chain, lease.mac, ms);
+            b.add_jump(table, lease.map(), &[lease.vrid], &chain);
+            b.add_elem(table, SET, &lease.mac, Some(ms));
+            b.del_elem(table, SET, &lease.mac);
+            b.add_elem(table, SET, &lease.mac, Some(ms));
         })
     }
 
-    /// Stops the fast path for `mac` now (Backup, shutdown); fine if it was not on.
-    pub fn withdraw(&mut self, mac: [u8; 6]) -> io::Result<()> {
+    /// A served lease's timeout changed (a new priority changes Skew_Time): the next adverts
+    /// renew it for `lease.timeout`.
+    pub fn renew_for(&mut self, lease: &Lease) -> io::Result<()> {
+        let ms = timeout_ms(lease.timeout)?;
+        let chain = lease.chain();
         self.transact(|b, table| {
-            b.add_elem(table, SET, &mac, Some(1));
+            b.flush_chain(table, &chain);
+            add_lease_rule(b, table, &chain, lease.mac, ms);
+        })
+    }
+
+    /// Stops serving `lease` now (Backup, shutdown): its frames and its adverts no longer
+    /// reach the table. It must be served.
+    pub fn withdraw(&mut self, lease: &Lease) -> io::Result<()> {
+        let chain = lease.chain();
+        self.transact(|b, table| {
+            b.del_elems(table, lease.map(), [&[lease.vrid][..]]);
+            b.flush_chain(table, &chain);
+            b.del_chain(table, &chain);
+            // Adding first makes the delete succeed whether or not the element had expired.
+            b.add_elem(table, SET, &lease.mac, Some(1));
+            b.del_elem(table, SET, &lease.mac);
+        })
+    }
+
+    /// Lets frames for `mac` through to the kernel until `timeout` from now, whether or not they
+    /// were already, with no router's adverts renewing it (a test's stand-in for
+    /// [`FastPath::serve`]).
+    #[cfg(test)]
+    fn refresh(&mut self, mac: [u8; 6], timeout: Duration) -> io::Result<()> {
+        let ms = timeout_ms(timeout)?;
+        self.transact(|b, table| {
+            b.add_elem(table, SET, &mac, Some(ms));
             b.del_elem(table, SET, &mac);
+            b.add_elem(table, SET, &mac, Some(ms));
         })
     }
 
@@ -298,6 +356,47 @@ impl FastPath {
                 };
             }
         }
+    }
+}
+
+/// A router whose VIP traffic the fast path serves: its virtual MAC, for how long after each of
+/// its adverts (its Active_Down_Interval).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub vrid: u8,
+    pub v6: bool,
+    pub mac: [u8; 6],
+    pub timeout: Duration,
+}
+
+impl Lease {
+    fn chain(&self) -> String {
+        format!("v{}-{}", if self.v6 { 6 } else { 4 }, self.vrid)
+    }
+
+    fn map(&self) -> &'static str {
+        LEASES[usize::from(self.v6)].0
+    }
+}
+
+/// The lease chain's one rule: restart `mac`'s timeout.
+fn add_lease_rule(b: &mut Batch<'_>, table: &str, chain: &str, mac: [u8; 6], ms: u64) {
+    b.add_rule("add rule (renew the lease)", table, chain, |e| {
+        e.immediate(NFT_REG_1, &mac)
+            .dynset_update(SET, NFT_REG_1, ms);
+    });
+}
+
+/// A timeout in whole milliseconds, rounded up; the kernel truncates it to whole jiffies (4 ms at
+/// 250 Hz), so an element runs out up to a jiffy early, never late: the fence holds before a
+/// Backup's takeover. Zero is `InvalidInput`.
+fn timeout_ms(timeout: Duration) -> io::Result<u64> {
+    match timeout.as_nanos().div_ceil(1_000_000) {
+        0 => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "fast path: a lease needs a timeout above zero",
+        )),
+        t => Ok(u64::try_from(t).unwrap_or(u64::MAX)),
     }
 }
 

@@ -36,7 +36,9 @@ const NFPROTO_BRIDGE: u8 = 7;
 const NFT_MSG_NEWTABLE: u16 = 0;
 const NFT_MSG_DELTABLE: u16 = 2;
 const NFT_MSG_NEWCHAIN: u16 = 3;
+const NFT_MSG_DELCHAIN: u16 = 5;
 const NFT_MSG_NEWRULE: u16 = 6;
+const NFT_MSG_DELRULE: u16 = 8;
 const NFT_MSG_NEWSET: u16 = 9;
 const NFT_MSG_NEWSETELEM: u16 = 12;
 const NFT_MSG_DELSETELEM: u16 = 14;
@@ -65,20 +67,32 @@ const NFTA_SET_NAME: u16 = 2;
 const NFTA_SET_FLAGS: u16 = 3;
 const NFTA_SET_KEY_TYPE: u16 = 4;
 const NFTA_SET_KEY_LEN: u16 = 5;
+const NFTA_SET_DATA_TYPE: u16 = 6;
+const NFTA_SET_DATA_LEN: u16 = 7;
 const NFTA_SET_ID: u16 = 10;
+const NFT_SET_MAP: u32 = 0x8;
 const NFT_SET_TIMEOUT: u32 = 0x10;
+/// Updated from the packet path (`dynset`).
+const NFT_SET_EVAL: u32 = 0x20;
 /// nft's `TYPE_ETHERADDR` (`include/datatype.h` in nftables): only `nft list` reads it.
+const TYPE_INTEGER: u32 = 4;
 const TYPE_ETHERADDR: u32 = 9;
+/// The data type of a verdict map (`NFT_DATA_VERDICT`).
+const NFT_DATA_VERDICT: u32 = 0xffff_ff00;
 
 const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
 const NFTA_SET_ELEM_LIST_SET: u16 = 2;
 const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
 const NFTA_SET_ELEM_KEY: u16 = 1;
+const NFTA_SET_ELEM_DATA: u16 = 2;
 const NFTA_SET_ELEM_TIMEOUT: u16 = 4;
 
 const NFTA_DATA_VALUE: u16 = 1;
 const NFTA_DATA_VERDICT: u16 = 2;
 const NFTA_VERDICT_CODE: u16 = 1;
+const NFTA_VERDICT_CHAIN: u16 = 2;
+/// `NFT_JUMP` (-3) as the kernel reads it.
+const NFT_JUMP: u32 = -3i32 as u32;
 const NF_ACCEPT: u32 = 1;
 
 const NFTA_EXPR_NAME: u16 = 1;
@@ -97,6 +111,7 @@ const NFTA_CMP_DATA: u16 = 3;
 
 const NFTA_LOOKUP_SET: u16 = 1;
 const NFTA_LOOKUP_SREG: u16 = 2;
+const NFTA_LOOKUP_DREG: u16 = 3;
 const NFTA_LOOKUP_SET_ID: u16 = 4;
 
 const NFTA_PAYLOAD_DREG: u16 = 1;
@@ -108,6 +123,13 @@ const NFTA_PAYLOAD_SREG: u16 = 5;
 const NFTA_META_DREG: u16 = 1;
 const NFTA_META_KEY: u16 = 2;
 const NFTA_META_SREG: u16 = 3;
+
+const NFTA_DYNSET_SET_NAME: u16 = 1;
+const NFTA_DYNSET_OP: u16 = 3;
+const NFTA_DYNSET_SREG_KEY: u16 = 4;
+const NFTA_DYNSET_TIMEOUT: u16 = 6;
+/// `NFT_DYNSET_OP_UPDATE`: add the key, or restart its timeout if it is there.
+const NFT_DYNSET_OP_UPDATE: u32 = 1;
 
 /// `enum nft_cmp_ops`.
 #[derive(Clone, Copy)]
@@ -121,6 +143,7 @@ pub enum CmpOp {
 #[derive(Clone, Copy)]
 pub enum Base {
     Link = 0,
+    Network = 1,
     Transport = 2,
 }
 
@@ -129,6 +152,8 @@ pub enum Base {
 pub enum MetaKey {
     /// The bridge port a frame came in on (`dev->name`, 16 bytes).
     IifName = 6,
+    /// The bridge port a frame leaves on (16 bytes).
+    OifName = 7,
     /// `skb->pkt_type`.
     PktType = 19,
     /// The layer-4 protocol number (one byte).
@@ -137,6 +162,8 @@ pub enum MetaKey {
 
 /// `enum nf_inet_hooks` as the bridge family numbers them: `NF_BR_PRE_ROUTING`.
 pub const NF_BR_PRE_ROUTING: u32 = 0;
+/// `NF_BR_POST_ROUTING`: every frame leaving on a bridge port, forwarded or the host's own.
+pub const NF_BR_POST_ROUTING: u32 = 4;
 
 /// A netlink attribute header plus `data`, padded to 4 bytes.
 fn put_attr(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
@@ -235,6 +262,29 @@ impl Exprs<'_> {
         })
     }
 
+    /// `lookup` in the verdict map `set` (created in this batch with `set_id`): the verdict
+    /// of `sreg`'s element (a jump), or nothing if it has none.
+    pub fn lookup_verdict(&mut self, set: &str, set_id: u32, sreg: u32) -> &mut Self {
+        self.expr("lookup", |b| {
+            put_u32(b, NFTA_LOOKUP_SREG, sreg);
+            put_str(b, NFTA_LOOKUP_SET, set);
+            put_u32(b, NFTA_LOOKUP_SET_ID, set_id);
+            put_u32(b, NFTA_LOOKUP_DREG, NFT_REG_VERDICT);
+        })
+    }
+
+    /// `dynset update`: adds `sreg` to `set`, or restarts its timeout, expiring `timeout_ms`
+    /// from now. The timeout must be given: without one the kernel takes the set's (none, so
+    /// the element would never expire), not the element's own.
+    pub fn dynset_update(&mut self, set: &str, sreg: u32, timeout_ms: u64) -> &mut Self {
+        self.expr("dynset", |b| {
+            put_str(b, NFTA_DYNSET_SET_NAME, set);
+            put_u32(b, NFTA_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+            put_u32(b, NFTA_DYNSET_SREG_KEY, sreg);
+            put_attr(b, NFTA_DYNSET_TIMEOUT, &timeout_ms.to_be_bytes());
+        })
+    }
+
     /// `immediate`: loads `data` into `dreg`.
     pub fn immediate(&mut self, dreg: u32, data: &[u8]) -> &mut Self {
         self.expr("immediate", |b| {
@@ -273,7 +323,7 @@ impl Exprs<'_> {
 }
 
 /// How many messages one batch can hold, between its begin and end markers.
-pub const MAX_OPS: usize = 12;
+pub const MAX_OPS: usize = 16;
 
 /// One nfnetlink batch (one transaction: the kernel applies all of it or none of it).
 ///
@@ -419,7 +469,8 @@ impl<'a> Batch<'a> {
         });
     }
 
-    /// Creates a set of Ethernet addresses whose elements carry a timeout.
+    /// Creates a set of Ethernet addresses whose elements carry a timeout, which rules may
+    /// update (`dynset`).
     pub fn add_mac_set(&mut self, table: &str, set: &str, set_id: u32) {
         self.op(
             "create set",
@@ -428,12 +479,79 @@ impl<'a> Batch<'a> {
             |b| {
                 put_str(b, NFTA_SET_TABLE, table);
                 put_str(b, NFTA_SET_NAME, set);
-                put_u32(b, NFTA_SET_FLAGS, NFT_SET_TIMEOUT);
+                put_u32(b, NFTA_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
                 put_u32(b, NFTA_SET_KEY_TYPE, TYPE_ETHERADDR);
                 put_u32(b, NFTA_SET_KEY_LEN, 6);
                 put_u32(b, NFTA_SET_ID, set_id);
             },
         );
+    }
+
+    /// Creates a verdict map keyed by one byte (`typeof @th,8,8 : verdict`).
+    pub fn add_byte_vmap(&mut self, table: &str, set: &str, set_id: u32) {
+        self.op(
+            "create map",
+            NFT_MSG_NEWSET,
+            NLM_F_CREATE | NLM_F_EXCL,
+            |b| {
+                put_str(b, NFTA_SET_TABLE, table);
+                put_str(b, NFTA_SET_NAME, set);
+                put_u32(b, NFTA_SET_FLAGS, NFT_SET_MAP);
+                put_u32(b, NFTA_SET_KEY_TYPE, TYPE_INTEGER);
+                put_u32(b, NFTA_SET_KEY_LEN, 1);
+                put_u32(b, NFTA_SET_DATA_TYPE, NFT_DATA_VERDICT);
+                put_u32(b, NFTA_SET_DATA_LEN, 0);
+                put_u32(b, NFTA_SET_ID, set_id);
+            },
+        );
+    }
+
+    /// Creates a regular chain (no hook: reached by a jump).
+    pub fn add_chain(&mut self, table: &str, chain: &str) {
+        self.op(
+            "create chain",
+            NFT_MSG_NEWCHAIN,
+            NLM_F_CREATE | NLM_F_EXCL,
+            |b| {
+                put_str(b, NFTA_CHAIN_TABLE, table);
+                put_str(b, NFTA_CHAIN_NAME, chain);
+            },
+        );
+    }
+
+    /// Deletes `chain`, which must be empty and unreferenced by then.
+    pub fn del_chain(&mut self, table: &str, chain: &str) {
+        self.op("delete chain", NFT_MSG_DELCHAIN, 0, |b| {
+            put_str(b, NFTA_CHAIN_TABLE, table);
+            put_str(b, NFTA_CHAIN_NAME, chain);
+        });
+    }
+
+    /// Deletes every rule of `chain`.
+    pub fn flush_chain(&mut self, table: &str, chain: &str) {
+        self.op("flush chain", NFT_MSG_DELRULE, 0, |b| {
+            put_str(b, NFTA_RULE_TABLE, table);
+            put_str(b, NFTA_RULE_CHAIN, chain);
+        });
+    }
+
+    /// Maps `key` to a jump to `chain` in the verdict map `set`.
+    pub fn add_jump(&mut self, table: &str, set: &str, key: &[u8], chain: &str) {
+        self.op("add map element", NFT_MSG_NEWSETELEM, NLM_F_CREATE, |b| {
+            put_str(b, NFTA_SET_ELEM_LIST_TABLE, table);
+            put_str(b, NFTA_SET_ELEM_LIST_SET, set);
+            nest(b, NFTA_SET_ELEM_LIST_ELEMENTS, |b| {
+                nest(b, NFTA_LIST_ELEM, |b| {
+                    put_value(b, NFTA_SET_ELEM_KEY, key);
+                    nest(b, NFTA_SET_ELEM_DATA, |b| {
+                        nest(b, NFTA_DATA_VERDICT, |b| {
+                            put_u32(b, NFTA_VERDICT_CODE, NFT_JUMP);
+                            put_str(b, NFTA_VERDICT_CHAIN, chain);
+                        });
+                    });
+                });
+            });
+        });
     }
 
     /// Creates a base chain of type `filter` on `hook` at `priority`, policy accept.
