@@ -184,12 +184,14 @@ impl FastPath {
                     table,
                     LEASE_CHAIN,
                     |e| {
-                        // The IP header's protocol field rather than `meta l4proto`: nft 1.0.6
-                        // aborts listing a bridge rule with `meta l4proto` and `@th` (anyone's
-                        // `nft list ruleset` would). Adverts carry no IPv6 extension headers.
+                        // `meta protocol` and the IP header's protocol field, as nft writes
+                        // `ip protocol vrrp`: nft 1.0.6 aborts listing a bridge rule with
+                        // `meta l4proto` and `@th`, and `nft -j list tables` aborts on an
+                        // EtherType loaded from the link header before a lookup (anyone's
+                        // firewall tooling would). Adverts carry no IPv6 extension headers.
                         e.meta_load(MetaKey::OifName, NFT_REG_1)
                             .cmp(CmpOp::Eq, NFT_REG_1, &uplink_name)
-                            .payload_load(Base::Link, 12, 2, NFT_REG_1)
+                            .meta_load(MetaKey::Protocol, NFT_REG_1)
                             .cmp(CmpOp::Eq, NFT_REG_1, &ethertype)
                             .payload_load(Base::Network, protocol_at, 1, NFT_REG_1)
                             .cmp(CmpOp::Eq, NFT_REG_1, &[VRRP])

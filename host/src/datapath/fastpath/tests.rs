@@ -356,6 +356,9 @@ fn fastpath_adverts_renew_the_lease() {
     let mut fp = FastPath::install(BRIDGE, UPLINK, bridge_mac).expect("install");
     let listing = ns.must(NODE, &["nft", "list", "table", "bridge", TABLE]);
     println!("{listing}");
+    // Other tools list the namespace's tables too; nft 1.0.6 must not choke on ours.
+    ns.must(NODE, &["nft", "-j", "list", "tables"]);
+    ns.must(NODE, &["nft", "-j", "list", "ruleset"]);
     assert!(
         listing.contains("ip protocol vrrp @th,8,8 vmap @leases4"),
         "{listing}"

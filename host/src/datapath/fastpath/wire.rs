@@ -150,6 +150,8 @@ pub enum Base {
 /// `enum nft_meta_keys`.
 #[derive(Clone, Copy)]
 pub enum MetaKey {
+    /// The EtherType (`skb->protocol`, two bytes, network order).
+    Protocol = 1,
     /// The bridge port a frame came in on (`dev->name`, 16 bytes).
     IifName = 6,
     /// The bridge port a frame leaves on (16 bytes).
