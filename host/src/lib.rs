@@ -18,4 +18,5 @@ pub mod hooks;
 pub mod import;
 pub mod logging;
 pub mod proc_events;
+pub mod ratelimit;
 pub mod status;

@@ -10,6 +10,7 @@ mod events;
 mod reload;
 mod router;
 mod supervise;
+mod takeover;
 pub mod timer;
 
 use std::net::IpAddr;
