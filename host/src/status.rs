@@ -44,6 +44,9 @@ pub struct Snapshot {
     pub unmatched_drops: BTreeMap<String, u64>,
     /// How VIP traffic reaches the kernel and what the TAP saw.
     pub datapath: DatapathStatus,
+    /// What `[process]` achieved: the event loop's scheduling, locked memory, refusals.
+    #[serde(default)]
+    pub process: crate::process::ProcessStatus,
 }
 
 /// The data path's mode and frame counters.
@@ -226,6 +229,7 @@ impl Snapshot {
                 .collect(),
             unmatched_drops: zero_drops(),
             datapath: DatapathStatus::default(),
+            process: Default::default(),
         }
     }
 
@@ -722,6 +726,22 @@ pub fn render_human(s: &Snapshot) -> String {
     );
     if let Some(ms) = s.last_freeze_ms {
         let _ = writeln!(out, "last freeze: {ms} ms ({} freezes)", s.freezes);
+    }
+    let p = &s.process;
+    if !p.scheduling.is_empty() {
+        let _ = writeln!(
+            out,
+            "process: event loop {}, memory {}",
+            p.scheduling,
+            if p.memory_locked {
+                "locked"
+            } else {
+                "not locked"
+            }
+        );
+    }
+    for e in &p.errors {
+        let _ = writeln!(out, "process: {e}");
     }
     for r in &s.routers {
         let _ = writeln!(
