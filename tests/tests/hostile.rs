@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use vrrp_tests::craft::{AdvertSpec, Fault, inject};
 use vrrp_tests::prereq::{Need, require};
-use vrrp_tests::router::{Router, Speaker, VrrpParams, status, try_status};
+use vrrp_tests::router::{
+    Router, Speaker, VRRPD_STATUS, VrrpParams, link_local_vip, status, try_status,
+};
 use vrrp_tests::scenario::{Failover, hostile_adverts};
-use vrrp_tests::{Lab, wait_until};
+use vrrp_tests::{Family, Lab, VIP, VIP6, wait_until};
 
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
 const INJECT: &str = env!("CARGO_BIN_EXE_inject");
@@ -72,6 +74,20 @@ fn vrrpd_flood_logs_a_summary_and_counts_every_advert() {
         try_status(&lab, "r1").is_some_and(|v| v["routers"][0]["state"] == "Active")
     })
     .expect("r1 Active");
+    // Alone on the link, r1 took over when Active_Down_Interval after its start ran out, and
+    // says so with the figures.
+    let t = &status(&lab, "r1")["routers"][0]["last_transition"];
+    assert_eq!(t["reason"], "active_down", "{t}");
+    let k = &t["takeover"];
+    assert_eq!(k["wait"], "active_down_interval", "{t}");
+    assert!(k["late_ms"].as_f64().is_some_and(|l| l >= 0.0), "{t}");
+    assert!(k["last_advert"].is_null(), "nobody spoke before: {t}");
+    let log = lab.log(r1.procs()[0]);
+    assert!(
+        log.contains("took over: active_down_interval expired at")
+            && log.contains("no advert heard since start"),
+        "{log}"
+    );
 
     let tap_rx = |lab: &Lab| {
         status(lab, "r1")["datapath"]["tap_rx_frames"]
@@ -182,4 +198,113 @@ fn vrrpd_flood_logs_a_summary_and_counts_every_advert() {
         "adverts for another VRID counted in r1's router: {}",
         after["routers"][0]["drops"]
     );
+}
+
+/// Adverts for a virtual router this daemon does not run count in `unmatched_drops`, whatever
+/// way they come: a VRID it runs in neither family, or one it runs in the other family only
+/// (VRIDs are per family), by multicast (TAP) or by unicast (the kernel's sockets), IPv4 and
+/// IPv6. No router's `drops` count them.
+#[test]
+fn vrrpd_counts_adverts_for_other_routers_as_unmatched() {
+    if !require(&[Need::Vrrpd]) {
+        return;
+    }
+    let lab = Lab::with_family("vrrpd_counts_unmatched", 1, Family::Ipv6);
+    let client = lab.client().clone();
+    let r1 = lab.node("r1").clone();
+    // VRID 10 runs over IPv6 only, VRID 20 over IPv4 only; both with the client as their
+    // peer, so that both unicast sockets are open.
+    let config = format!(
+        "interface = \"eth0\"\n[status]\nlisten = \"{VRRPD_STATUS}\"\n\
+         [[vrrp]]\nvrid = 10\npriority = 200\ninterval = \"100ms\"\n\
+         vips = [\"{}/64\", \"{VIP6}/64\"]\npeers = [\"{}\"]\n\
+         [[vrrp]]\nvrid = 20\npriority = 200\ninterval = \"100ms\"\n\
+         vips = [\"{VIP}/24\"]\npeers = [\"{}\"]\n",
+        link_local_vip(10),
+        client.link_local,
+        client.ip
+    );
+    let params = VrrpParams::v3_ipv6(10, 200, Duration::from_millis(100));
+    let _r = Router::vrrpd(&lab, "r1", &params, &config);
+    wait_until(Duration::from_secs(15), || {
+        try_status(&lab, "r1").is_some_and(|v| {
+            v["routers"]
+                .as_array()
+                .is_some_and(|rs| rs.iter().all(|r| r["state"] == "Active"))
+        })
+    })
+    .expect("both routers Active");
+
+    let v4 = |vrid: u8, dst: Option<(Ipv4Addr, [u8; 6])>| {
+        let mut a = AdvertSpec::v3(client.mac, client.ip, vrid, 100, 10);
+        let Some((ip, mac)) = dst else {
+            return a.frame(Fault::None);
+        };
+        a.dst = ip;
+        let mut f = a.frame(Fault::None);
+        f[..6].copy_from_slice(&mac);
+        f
+    };
+    let all_routers: std::net::Ipv6Addr = "ff02::12".parse().unwrap();
+    let v6 = |vrid: u8, dst: std::net::Ipv6Addr, mac: [u8; 6]| {
+        let vip = link_local_vip(vrid);
+        vrrp_tests::craft::advert6_frame(
+            client.mac,
+            client.link_local,
+            dst,
+            mac,
+            vrid,
+            100,
+            10,
+            &[vip],
+        )
+    };
+    let group_mac = [0x33, 0x33, 0, 0, 0, 0x12];
+    let frames = [
+        // A VRID nobody runs.
+        v4(99, None),
+        v4(99, Some((r1.ip, r1.mac))),
+        v6(99, all_routers, group_mac),
+        v6(99, r1.link_local, r1.mac),
+        // Each router's VRID in the other family.
+        v4(10, None),
+        v4(10, Some((r1.ip, r1.mac))),
+        v6(20, all_routers, group_mac),
+        v6(20, r1.link_local, r1.mac),
+    ];
+    let before = status(&lab, "r1");
+    let unmatched = |v: &serde_json::Value| v["unmatched_drops"]["vrid"].as_u64().unwrap_or(0);
+    let rounds = 20;
+    inject(
+        &lab,
+        INJECT,
+        "client",
+        &frames,
+        rounds,
+        Duration::from_millis(5),
+    );
+    let want = unmatched(&before) + (frames.len() * rounds) as u64;
+    let mut seen = 0;
+    let _ = wait_until(Duration::from_secs(5), || {
+        seen = unmatched(&status(&lab, "r1"));
+        seen >= want
+    });
+    // Late ones, if any, would show up as more than wanted.
+    std::thread::sleep(Duration::from_millis(300));
+    let after = status(&lab, "r1");
+    assert_eq!(unmatched(&after), want, "unmatched vrid drops");
+    for r in after["routers"].as_array().unwrap() {
+        let counted: u64 = r["drops"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|n| n.as_u64())
+            .sum();
+        assert_eq!(
+            counted, 0,
+            "VRID {} counted drops: {}",
+            r["vrid"], r["drops"]
+        );
+        assert_eq!(r["state"], "Active", "VRID {} disturbed", r["vrid"]);
+    }
 }
