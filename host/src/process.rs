@@ -29,6 +29,16 @@ pub struct ProcessStatus {
     pub errors: Vec<String>,
 }
 
+impl ProcessStatus {
+    /// The real-time priority in `scheduling`; 0 for a normal policy.
+    pub fn realtime_priority(&self) -> u8 {
+        match self.scheduling.split_once(' ') {
+            Some(("SCHED_RR" | "SCHED_FIFO", p)) => p.parse().unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
 /// Applies `cfg` to the calling thread (the event loop's) and the process; logs and returns
 /// the outcome.
 pub fn apply(cfg: &ProcessConfig) -> ProcessStatus {

@@ -407,6 +407,18 @@ pub fn render_metrics(s: &Snapshot) -> String {
         "Process freezes detected on waking.",
     );
     m.sample(&[], s.freezes);
+    m.family(
+        "vrrpd_realtime_priority",
+        "gauge",
+        "Real-time (SCHED_RR / SCHED_FIFO) priority of the event loop thread; 0 for normal scheduling.",
+    );
+    m.sample(&[], s.process.realtime_priority().into());
+    m.family(
+        "vrrpd_memory_locked",
+        "gauge",
+        "1 while the daemon's memory is locked (mlockall).",
+    );
+    m.sample(&[], s.process.memory_locked.into());
 
     m.family(
         "vrrpd_router_state",
@@ -923,10 +935,16 @@ mod tests {
         drops[DropReason::Checksum.index()] = 2;
         let stats = Stats {
             adverts_sent: 7,
+            address_mismatches: 5,
             drops,
             ..Stats::default()
         };
         s.routers[0].set_stats(&stats);
+        s.process = crate::process::ProcessStatus {
+            scheduling: "SCHED_RR 10".into(),
+            memory_locked: true,
+            errors: Vec::new(),
+        };
         s.record_check("nginx", true, "200 OK");
         s.record_check("quo-te", false, "refused \"x\"\n");
         s.record_freeze(Duration::from_millis(2500));
@@ -956,6 +974,9 @@ mod tests {
             0.0
         );
         assert_eq!(get(r#"vrrpd_adverts_sent_total{vrid="51"}"#), 7.0);
+        assert_eq!(get(r#"vrrpd_address_mismatches_total{vrid="51"}"#), 5.0);
+        assert_eq!(get("vrrpd_realtime_priority"), 10.0);
+        assert_eq!(get("vrrpd_memory_locked"), 1.0);
         assert_eq!(
             get(r#"vrrpd_adverts_dropped_total{vrid="51",reason="checksum"}"#),
             2.0
