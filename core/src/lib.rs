@@ -17,4 +17,4 @@ pub mod wire;
 
 pub use config::{Config, ConfigError, Garp};
 pub use embassy_time::{Duration, Instant};
-pub use router::{Action, Reason, State, Stats, VirtualRouter};
+pub use router::{Action, DownWait, Heard, Reason, State, Stats, Takeover, VirtualRouter};

@@ -149,6 +149,73 @@ impl Stats {
     }
 }
 
+/// An advert the router accepted: who sent it, with what priority, when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Heard<A = Ipv4Addr> {
+    pub source: A,
+    pub priority: u8,
+    pub at: Instant,
+}
+
+/// What a Backup waited for before it took over on its own ([`Reason::ActiveDown`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DownWait {
+    /// Active_Down_Interval, from startup or from the last advert.
+    ActiveDownInterval,
+    /// Skew_Time, after the Active announced its departure with priority 0.
+    SkewTime,
+}
+
+impl DownWait {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DownWait::ActiveDownInterval => "active_down_interval",
+            DownWait::SkewTime => "skew_time",
+        }
+    }
+}
+
+/// Why a [`Reason::ActiveDown`] takeover happened, so that a driver can explain it: which
+/// deadline expired, how late its timer was handled, and what was last heard.
+/// [`VirtualRouter::handle_timeout`] returns it; the router keeps no copy (its state has a RAM
+/// budget, see `tests/two_routers.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Takeover<A = Ipv4Addr> {
+    pub wait: DownWait,
+    pub deadline: Instant,
+    /// The `now` of the [`VirtualRouter::handle_timeout`] that took over.
+    pub fired: Instant,
+    /// The last advert accepted before, from startup on (none: nobody was ever heard).
+    pub last_advert: Option<Heard<A>>,
+}
+
+impl<A> Takeover<A> {
+    /// How long after its deadline the timer was handled: a frozen or overloaded process
+    /// shows here.
+    pub fn late(&self) -> Duration {
+        self.fired
+            .checked_duration_since(self.deadline)
+            .unwrap_or(Duration::from_ticks(0))
+    }
+
+    /// The same with its address mapped (see [`crate::net::Event::map_addr`]).
+    pub fn map_addr<B>(self, f: impl FnOnce(A) -> B) -> Takeover<B> {
+        Takeover {
+            wait: self.wait,
+            deadline: self.deadline,
+            fired: self.fired,
+            last_advert: self.last_advert.map(|h| Heard {
+                source: f(h.source),
+                priority: h.priority,
+                at: h.at,
+            }),
+        }
+    }
+}
+
 /// A deadline, or none. `Option<Instant>` would take 16 bytes where 8 do: `Instant::MAX` is
 /// never a deadline a router sets (it is 584,000 years after boot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +251,13 @@ pub struct VirtualRouter<const N: usize, A: Address = Ipv4Addr> {
     /// Active_Adver_Interval in centiseconds (learned from the Active in VRRPv3).
     active_adver_interval: u16,
     down_timer: Timer,
+    /// What the down timer waits for (for [`Takeover`]).
+    down_wait: DownWait,
+    /// The last advert accepted ([`Heard`], flat so that the fields pack); `heard_at` is off
+    /// until the first.
+    heard_source: A,
+    heard_priority: u8,
+    heard_at: Timer,
     adver_timer: Timer,
     garp_timer: Timer,
     garp_left: u8,
@@ -205,6 +279,10 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
             config,
             state: State::Initialize,
             down_timer: Timer::OFF,
+            down_wait: DownWait::ActiveDownInterval,
+            heard_source: A::MULTICAST,
+            heard_priority: 0,
+            heard_at: Timer::OFF,
             adver_timer: Timer::OFF,
             garp_timer: Timer::OFF,
             garp_left: 0,
@@ -229,6 +307,15 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
 
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The last advert accepted (from another router; our own looped back are not).
+    pub fn last_advert(&self) -> Option<Heard<A>> {
+        self.heard_at.get().map(|at| Heard {
+            source: self.heard_source,
+            priority: self.heard_priority,
+            at,
+        })
     }
 
     /// Active_Adver_Interval in centiseconds.
@@ -347,6 +434,9 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
             Ok(false) => Ok(()),
             Ok(true) => {
                 self.stats.adverts_received += 1;
+                self.heard_source = source;
+                self.heard_priority = advert.priority;
+                self.heard_at = Timer::at(now);
                 if !advert.addresses.same_set(&self.config.vips) {
                     self.stats.address_mismatches += 1;
                     self.push(Action::AddressMismatch { source });
@@ -396,6 +486,7 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
                 if advert.priority == 0 {
                     if self.priority != 0 {
                         self.down_timer = Timer::at(now + self.skew_time());
+                        self.down_wait = DownWait::SkewTime;
                     }
                 } else if !self.may_preempt(now) || advert.priority >= self.priority {
                     self.learn_interval(advert);
@@ -445,11 +536,21 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
         }
     }
 
-    /// Fires every timer that is due at `now`, each at most once.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    /// Fires every timer that is due at `now`, each at most once. Returns why, if this made
+    /// a Backup take over ([`Reason::ActiveDown`]).
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<Takeover<A>> {
         let due = |t: Timer| t.get().is_some_and(|t| t <= now);
         match self.state {
-            State::Backup if due(self.down_timer) => self.become_active(now, Reason::ActiveDown),
+            State::Backup if due(self.down_timer) => {
+                let takeover = Takeover {
+                    wait: self.down_wait,
+                    deadline: self.down_timer.0,
+                    fired: now,
+                    last_advert: self.last_advert(),
+                };
+                self.become_active(now, Reason::ActiveDown);
+                return Some(takeover);
+            }
             State::Active => {
                 if due(self.adver_timer) {
                     self.replied = false;
@@ -467,6 +568,7 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
             }
             _ => {}
         }
+        None
     }
 
     /// Counts an advert the driver dropped before it could be parsed into a [`Repr`].
@@ -502,6 +604,7 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
 
     fn arm_down_timer(&mut self, now: Instant, after: Duration) {
         self.down_timer = Timer::at_if(self.priority != 0, now + after);
+        self.down_wait = DownWait::ActiveDownInterval;
     }
 
     fn cancel_timers(&mut self) {

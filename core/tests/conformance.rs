@@ -746,3 +746,65 @@ fn c23_unicast_peers_get_unicast_adverts_and_strangers_are_dropped() {
     seg.run_until(now + Duration::from_micros(SKEW_100));
     assert_eq!(seg.state(1), State::Active);
 }
+
+/// A takeover explains itself: the deadline that expired (Active_Down_Interval from the last
+/// advert), how late its timer was handled, and the last advert heard.
+#[test]
+fn c24_takeover_names_its_deadline_lateness_and_last_advert() {
+    use vrrp_core::{DownWait, Heard, Takeover};
+    let mut r = router(100, 12);
+    r.startup(at(0));
+    assert_eq!(r.last_advert(), None);
+    inject_advert(&mut r, at(1_000_000), &advert(200, 11)).unwrap();
+    inject_advert(&mut r, at(2_000_000), &advert(200, 11)).unwrap();
+    let deadline = at(2_000_000 + DOWN_100);
+    assert_eq!(r.poll_timeout(), Some(deadline));
+    assert_eq!(r.handle_timeout(deadline - Duration::from_micros(1)), None);
+    // The timer is handled 1.5 ms late (a busy host).
+    let t = r.handle_timeout(deadline + Duration::from_micros(1_500));
+    assert_eq!(r.state(), State::Active);
+    let t = t.expect("explained");
+    assert_eq!(
+        t,
+        Takeover {
+            wait: DownWait::ActiveDownInterval,
+            deadline,
+            fired: deadline + Duration::from_micros(1_500),
+            last_advert: Some(Heard {
+                source: addr(11),
+                priority: 200,
+                at: at(2_000_000),
+            }),
+        }
+    );
+    assert_eq!(t.late(), Duration::from_micros(1_500));
+    // An Active's timers explain nothing.
+    assert_eq!(r.handle_timeout(deadline + Duration::from_secs(1)), None);
+}
+
+/// After a priority-0 advert the deadline is Skew_Time; a router that never heard anyone says
+/// so (no last advert).
+#[test]
+fn c25_takeover_after_priority_0_and_after_silence() {
+    use vrrp_core::DownWait;
+    let mut r = router(100, 12);
+    r.startup(at(0));
+    inject_advert(&mut r, at(1_000_000), &advert(200, 11)).unwrap();
+    inject_advert(&mut r, at(1_500_000), &advert(0, 11)).unwrap();
+    let t = r.handle_timeout(at(1_500_000 + SKEW_100)).unwrap();
+    assert_eq!(t.wait, DownWait::SkewTime);
+    assert_eq!(t.deadline, at(1_500_000 + SKEW_100));
+    assert_eq!(t.late(), Duration::from_micros(0));
+    assert_eq!(
+        t.last_advert.map(|h| (h.priority, h.at)),
+        Some((0, at(1_500_000)))
+    );
+
+    let mut quiet = router(100, 12);
+    quiet.startup(at(0));
+    let t = quiet.handle_timeout(at(DOWN_100 + 7)).unwrap();
+    assert_eq!(t.wait, DownWait::ActiveDownInterval);
+    assert_eq!(t.deadline, at(DOWN_100));
+    assert_eq!(t.late(), Duration::from_micros(7));
+    assert_eq!(t.last_advert, None);
+}

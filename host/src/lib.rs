@@ -18,4 +18,6 @@ pub mod hooks;
 pub mod import;
 pub mod logging;
 pub mod proc_events;
+pub mod process;
+pub mod ratelimit;
 pub mod status;

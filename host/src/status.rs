@@ -38,11 +38,15 @@ pub struct Snapshot {
     pub freezes: u64,
     pub routers: Vec<RouterStatus>,
     pub checks: Vec<CheckStatus>,
-    /// Adverts dropped before they could be matched to a virtual router (unknown VRID, bad
-    /// TTL or length before the VRID could be read), by [`DropReason::as_str`].
+    /// Adverts that match no virtual router of this daemon, by [`DropReason::as_str`]: `vrid`
+    /// for a VRID (of that address family, multicast or unicast) it does not run, `length` for
+    /// one too short to name a VRID. They never count in a router's `drops`.
     pub unmatched_drops: BTreeMap<String, u64>,
     /// How VIP traffic reaches the kernel and what the TAP saw.
     pub datapath: DatapathStatus,
+    /// What `[process]` achieved: the event loop's scheduling, locked memory, refusals.
+    #[serde(default)]
+    pub process: crate::process::ProcessStatus,
 }
 
 /// The data path's mode and frame counters.
@@ -84,8 +88,15 @@ pub struct RouterStatus {
     pub transitions: BTreeMap<String, u64>,
     pub last_transition: Option<Transition>,
     pub adverts_sent: u64,
+    /// Valid adverts from other routers, including those counted in `address_mismatches`.
     pub adverts_received: u64,
-    /// Drops by [`DropReason::as_str`], every reason present.
+    /// Valid adverts that listed other virtual addresses than ours (RFC 9568 §7.1: logged,
+    /// processed anyway). Every one is counted; the log line about them is rate-limited.
+    #[serde(default)]
+    pub address_mismatches: u64,
+    /// Adverts for this virtual router (its VRID and family) dropped, by [`DropReason::as_str`],
+    /// every reason present. Adverts for a VRID this daemon does not run are in
+    /// [`Snapshot::unmatched_drops`], never here.
     pub drops: BTreeMap<String, u64>,
 }
 
@@ -96,6 +107,65 @@ pub struct Transition {
     pub reason: String,
     /// Uptime at the transition, in milliseconds.
     pub at_ms: u64,
+    /// Why a Backup took over on its own (reason `active_down`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takeover: Option<TakeoverStatus>,
+}
+
+/// What a Backup waited for before it became Active (reason `active_down`), from the core's
+/// [`vrrp_core::Takeover`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TakeoverStatus {
+    /// `active_down_interval`, or `skew_time` after a priority-0 advert.
+    pub wait: String,
+    /// The deadline that expired, on the daemon's clock (milliseconds since it started).
+    pub deadline_ms: f64,
+    /// How long after the deadline the timer was handled.
+    pub late_ms: f64,
+    /// The last advert accepted before the takeover; none if nobody was ever heard.
+    pub last_advert: Option<HeardStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeardStatus {
+    pub source: String,
+    pub priority: u8,
+    /// How long before the takeover it arrived.
+    pub before_ms: f64,
+}
+
+impl TakeoverStatus {
+    /// One sentence for the log and `vrrpd status`.
+    pub fn explain(&self) -> String {
+        let heard = match &self.last_advert {
+            Some(h) => format!(
+                "last advert from {} (priority {}) {:.1} ms before",
+                h.source, h.priority, h.before_ms
+            ),
+            None => "no advert heard since start".to_owned(),
+        };
+        format!(
+            "took over: {} expired at {:.1} ms, timer handled {:.3} ms late; {heard}",
+            self.wait, self.deadline_ms, self.late_ms
+        )
+    }
+
+    pub fn new(t: &vrrp_core::Takeover<std::net::IpAddr>) -> TakeoverStatus {
+        let ms = |d: vrrp_core::Duration| d.as_micros() as f64 / 1000.0;
+        let since = |from: vrrp_core::Instant, to: vrrp_core::Instant| {
+            ms(to.checked_duration_since(from).unwrap_or_default())
+        };
+        TakeoverStatus {
+            wait: t.wait.as_str().to_owned(),
+            deadline_ms: t.deadline.as_micros() as f64 / 1000.0,
+            late_ms: ms(t.late()),
+            last_advert: t.last_advert.map(|h| HeardStatus {
+                source: h.source.to_string(),
+                priority: h.priority,
+                before_ms: since(h.at, t.fired),
+            }),
+        }
+    }
 }
 
 /// One health check.
@@ -143,6 +213,7 @@ impl Snapshot {
                     last_transition: None,
                     adverts_sent: 0,
                     adverts_received: 0,
+                    address_mismatches: 0,
                     drops: zero_drops(),
                 })
                 .collect(),
@@ -160,6 +231,7 @@ impl Snapshot {
                 .collect(),
             unmatched_drops: zero_drops(),
             datapath: DatapathStatus::default(),
+            process: Default::default(),
         }
     }
 
@@ -204,8 +276,16 @@ fn zero_drops() -> BTreeMap<String, u64> {
 }
 
 impl RouterStatus {
-    /// Records an `Action::StateChange`; `uptime` is [`StatusHandle::uptime`].
-    pub fn record_transition(&mut self, from: State, to: State, reason: Reason, uptime: Duration) {
+    /// Records an `Action::StateChange`; `uptime` is [`StatusHandle::uptime`]. `takeover`
+    /// explains a takeover for [`Reason::ActiveDown`].
+    pub fn record_transition(
+        &mut self,
+        from: State,
+        to: State,
+        reason: Reason,
+        uptime: Duration,
+        takeover: Option<TakeoverStatus>,
+    ) {
         self.state = to.as_str().to_owned();
         *self
             .transitions
@@ -216,6 +296,7 @@ impl RouterStatus {
             to: to.as_str().to_owned(),
             reason: reason.as_str().to_owned(),
             at_ms: uptime.as_millis() as u64,
+            takeover,
         });
     }
 
@@ -223,6 +304,7 @@ impl RouterStatus {
     pub fn set_stats(&mut self, stats: &Stats) {
         self.adverts_sent = stats.adverts_sent.into();
         self.adverts_received = stats.adverts_received.into();
+        self.address_mismatches = stats.address_mismatches.into();
         for reason in DropReason::ALL {
             self.drops
                 .insert(reason.as_str().to_owned(), stats.drops(reason).into());
@@ -332,6 +414,18 @@ pub fn render_metrics(s: &Snapshot) -> String {
         "Process freezes detected on waking.",
     );
     m.sample(&[], s.freezes);
+    m.family(
+        "vrrpd_realtime_priority",
+        "gauge",
+        "Real-time (SCHED_RR / SCHED_FIFO) priority of the event loop thread; 0 for normal scheduling.",
+    );
+    m.sample(&[], s.process.realtime_priority().into());
+    m.family(
+        "vrrpd_memory_locked",
+        "gauge",
+        "1 while the daemon's memory is locked (mlockall).",
+    );
+    m.sample(&[], s.process.memory_locked.into());
 
     m.family(
         "vrrpd_router_state",
@@ -386,6 +480,14 @@ pub fn render_metrics(s: &Snapshot) -> String {
     );
     for r in &s.routers {
         m.sample(&[("vrid", &r.vrid.to_string())], r.adverts_received);
+    }
+    m.family(
+        "vrrpd_address_mismatches_total",
+        "counter",
+        "Valid advertisements that listed other virtual addresses than ours.",
+    );
+    for r in &s.routers {
+        m.sample(&[("vrid", &r.vrid.to_string())], r.address_mismatches);
     }
     m.family(
         "vrrpd_adverts_dropped_total",
@@ -644,6 +746,22 @@ pub fn render_human(s: &Snapshot) -> String {
     if let Some(ms) = s.last_freeze_ms {
         let _ = writeln!(out, "last freeze: {ms} ms ({} freezes)", s.freezes);
     }
+    let p = &s.process;
+    if !p.scheduling.is_empty() {
+        let _ = writeln!(
+            out,
+            "process: event loop {}, memory {}",
+            p.scheduling,
+            if p.memory_locked {
+                "locked"
+            } else {
+                "not locked"
+            }
+        );
+    }
+    for e in &p.errors {
+        let _ = writeln!(out, "process: {e}");
+    }
     for r in &s.routers {
         let _ = writeln!(
             out,
@@ -662,11 +780,14 @@ pub fn render_human(s: &Snapshot) -> String {
                 "  last transition: {} -> {} ({}) at {} ms",
                 t.from, t.to, t.reason, t.at_ms
             );
+            if let Some(k) = &t.takeover {
+                let _ = writeln!(out, "    {}", k.explain());
+            }
         }
         let _ = writeln!(
             out,
-            "  adverts: {} sent, {} received",
-            r.adverts_sent, r.adverts_received
+            "  adverts: {} sent, {} received ({} with other addresses)",
+            r.adverts_sent, r.adverts_received, r.address_mismatches
         );
         let nonzero = |m: &BTreeMap<String, u64>| {
             m.iter()
@@ -808,21 +929,29 @@ mod tests {
             State::Backup,
             Reason::Startup,
             Duration::ZERO,
+            None,
         );
         s.routers[0].record_transition(
             State::Backup,
             State::Active,
             Reason::ActiveDown,
             Duration::from_secs(3),
+            None,
         );
         let mut drops = [0; DropReason::ALL.len()];
         drops[DropReason::Checksum.index()] = 2;
         let stats = Stats {
             adverts_sent: 7,
+            address_mismatches: 5,
             drops,
             ..Stats::default()
         };
         s.routers[0].set_stats(&stats);
+        s.process = crate::process::ProcessStatus {
+            scheduling: "SCHED_RR 10".into(),
+            memory_locked: true,
+            errors: Vec::new(),
+        };
         s.record_check("nginx", true, "200 OK");
         s.record_check("quo-te", false, "refused \"x\"\n");
         s.record_freeze(Duration::from_millis(2500));
@@ -853,6 +982,9 @@ mod tests {
             0.0
         );
         assert_eq!(get(r#"vrrpd_adverts_sent_total{vrid="51"}"#), 7.0);
+        assert_eq!(get(r#"vrrpd_address_mismatches_total{vrid="51"}"#), 5.0);
+        assert_eq!(get("vrrpd_realtime_priority"), 10.0);
+        assert_eq!(get("vrrpd_memory_locked"), 1.0);
         assert_eq!(
             get(r#"vrrpd_adverts_dropped_total{vrid="51",reason="checksum"}"#),
             2.0
@@ -922,6 +1054,7 @@ mod tests {
                 State::Backup,
                 Reason::Startup,
                 Duration::ZERO,
+                None,
             )
         });
         let json: Snapshot = serde_json::from_str(&fetch(addr, "/status").await.unwrap()).unwrap();
@@ -970,6 +1103,65 @@ mod tests {
         assert!(
             text.contains("quo-te") && text.contains("pending"),
             "{text}"
+        );
+    }
+
+    /// A takeover for Active_Down_Interval carries the core's figures into the JSON and the
+    /// human status: the wait, how late the timer fired, the last advert heard.
+    #[test]
+    fn takeover_is_explained_in_the_status() {
+        use std::net::{IpAddr, Ipv4Addr};
+        use vrrp_core::{DownWait, Heard, Instant as At, Takeover};
+        let us = At::from_micros;
+        let t: Takeover<IpAddr> = Takeover {
+            wait: DownWait::ActiveDownInterval,
+            deadline: us(5_609_375),
+            fired: us(5_611_375),
+            last_advert: Some(Heard {
+                source: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 11)),
+                priority: 200,
+                at: us(2_000_000),
+            }),
+        };
+        let mut s = snapshot();
+        s.routers[0].record_transition(
+            State::Backup,
+            State::Active,
+            Reason::ActiveDown,
+            Duration::from_secs(6),
+            Some(TakeoverStatus::new(&t)),
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        let k = &json["routers"][0]["last_transition"]["takeover"];
+        assert_eq!(k["wait"], "active_down_interval");
+        assert_eq!(k["deadline_ms"], 5609.375);
+        assert_eq!(k["late_ms"], 2.0);
+        assert_eq!(k["last_advert"]["source"], "192.0.2.11");
+        assert_eq!(k["last_advert"]["priority"], 200);
+        assert_eq!(k["last_advert"]["before_ms"], 3611.375);
+        let back: Snapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, s);
+        let text = render_human(&s);
+        assert!(
+            text.contains(
+                "took over: active_down_interval expired at 5609.4 ms, timer handled 2.000 ms \
+                 late; last advert from 192.0.2.11 (priority 200) 3611.4 ms before"
+            ),
+            "{text}"
+        );
+        // Other transitions carry none.
+        s.routers[0].record_transition(
+            State::Active,
+            State::Backup,
+            Reason::HigherPriority,
+            Duration::from_secs(7),
+            None,
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        assert!(
+            json["routers"][0]["last_transition"]
+                .get("takeover")
+                .is_none()
         );
     }
 

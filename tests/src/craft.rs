@@ -2,7 +2,7 @@
 //! with the `inject` binary of this crate (the malformed and hostile adverts of
 //! `tests/hostile.rs`).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::VIP;
@@ -131,6 +131,46 @@ impl AdvertSpec {
     }
 }
 
+/// A valid VRRPv3 advert over IPv6 (hop limit 255) from `src` to `dst` (ff02::12 or a
+/// peer's address, whose MAC is `dst_mac`), listing `addrs`.
+#[allow(clippy::too_many_arguments)]
+pub fn advert6_frame(
+    src_mac: [u8; 6],
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    dst_mac: [u8; 6],
+    vrid: u8,
+    priority: u8,
+    interval_cs: u16,
+    addrs: &[Ipv6Addr],
+) -> Vec<u8> {
+    let mut vrrp = vec![0x31, vrid, priority, u8::try_from(addrs.len()).unwrap()];
+    vrrp.extend_from_slice(&(interval_cs & 0x0fff).to_be_bytes());
+    vrrp.extend_from_slice(&[0, 0]);
+    for a in addrs {
+        vrrp.extend_from_slice(&a.octets());
+    }
+    let len = u16::try_from(vrrp.len()).unwrap();
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&src.octets());
+    pseudo.extend_from_slice(&dst.octets());
+    pseudo.extend_from_slice(&u32::from(len).to_be_bytes());
+    pseudo.extend_from_slice(&[0, 0, 0, 112]);
+    pseudo.extend_from_slice(&vrrp);
+    let csum = checksum(&pseudo);
+    vrrp[6..8].copy_from_slice(&csum.to_be_bytes());
+    let mut f = Vec::new();
+    f.extend_from_slice(&dst_mac);
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+    f.extend_from_slice(&len.to_be_bytes());
+    f.extend_from_slice(&[112, 255]);
+    f.extend_from_slice(&src.octets());
+    f.extend_from_slice(&dst.octets());
+    f.extend_from_slice(&vrrp);
+    f
+}
+
 /// The Internet checksum (RFC 1071).
 pub fn checksum(data: &[u8]) -> u16 {
     let mut sum: u32 = 0;
@@ -215,6 +255,25 @@ mod tests {
             "IP total length"
         );
         assert_eq!(checksum(&short[14..34]), 0);
+    }
+
+    #[test]
+    fn ipv6_advert_checksums_over_its_pseudo_header() {
+        let src: Ipv6Addr = "fe80::100".parse().unwrap();
+        let dst: Ipv6Addr = "ff02::12".parse().unwrap();
+        let vip: Ipv6Addr = "fe80::63".parse().unwrap();
+        let mac = [0x33, 0x33, 0, 0, 0, 0x12];
+        let f = advert6_frame([2, 0, 0, 0, 0, 1], src, dst, mac, 99, 100, 10, &[vip]);
+        assert_eq!(f.len(), 14 + 40 + 8 + 16);
+        assert_eq!(&f[12..14], &[0x86, 0xdd]);
+        assert_eq!((f[20], f[21]), (112, 255), "next header, hop limit");
+        assert_eq!(u16::from_be_bytes([f[18], f[19]]), 24, "payload length");
+        let mut pseudo = Vec::new();
+        pseudo.extend_from_slice(&f[22..54]);
+        pseudo.extend_from_slice(&[0, 0, 0, 24, 0, 0, 0, 112]);
+        pseudo.extend_from_slice(&f[54..]);
+        assert_eq!(checksum(&pseudo), 0, "VRRPv3 checksum");
+        assert_eq!((f[55], f[56], f[57]), (99, 100, 1), "vrid, priority, count");
     }
 
     #[test]

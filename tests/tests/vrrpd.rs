@@ -680,3 +680,46 @@ fn vrrpd_sync_group_moves_two_vrids_on_interface_loss() {
     lab.exec_ok("r1", "ip", &["link", "set", "trk1", "up"]);
     both("Primary");
 }
+
+/// `[process]` on a running vrrpd: its event loop (the main thread) runs SCHED_RR at the
+/// configured priority and its memory is locked, as the kernel and `vrrpd status` both say.
+#[test]
+fn vrrpd_runs_realtime_with_locked_memory() {
+    if !require(&[Need::Vrrpd]) {
+        return;
+    }
+    let lab = Lab::new("vrrpd_runs_realtime_with_locked_memory", 1);
+    let params = VrrpParams::v3(10, 200, Duration::from_millis(100));
+    let config = format!(
+        "{}\n[process]\nrealtime_priority = 10\nlock_memory = true\n",
+        vrrpd_config_toml(&params)
+    );
+    let r1 = Router::vrrpd(&lab, "r1", &params, &config);
+    wait_until(Duration::from_secs(10), || {
+        r1.state(&lab) == vrrp_tests::router::State::Active
+    })
+    .expect("r1 Active");
+    let pid = lab.pid(r1.procs()[0]);
+    let v = status(&lab, "r1");
+    let p = &v["process"];
+    let sched = std::fs::read_to_string(format!("/proc/{pid}/sched")).unwrap();
+    let policy = sched
+        .lines()
+        .find(|l| l.starts_with("policy"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    let proc_status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let locked_kb: u64 = proc_status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    println!("MEASURE process: status {p}, kernel policy {policy}, VmLck {locked_kb} kB");
+    assert_eq!(p["scheduling"], "SCHED_RR 10", "{p}");
+    assert_eq!(policy, "2", "SCHED_RR in /proc/{pid}/sched");
+    assert_eq!(p["memory_locked"], true, "{p}");
+    assert!(locked_kb > 0, "VmLck 0 kB");
+    assert_eq!(p["errors"].as_array().map(Vec::len), Some(0), "{p}");
+}

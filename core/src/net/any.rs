@@ -9,7 +9,7 @@ use smoltcp::phy::Device;
 
 use super::{Event, RawBuffers, SocketResources, Stack};
 use crate::wire::{Auth, ChecksumMode, DropReason, Version, virtual_mac_octets};
-use crate::{Config, ConfigError, Duration, Garp, Instant, State, Stats, VirtualRouter};
+use crate::{Config, ConfigError, Duration, Garp, Instant, State, Stats, Takeover, VirtualRouter};
 
 /// The configuration of one virtual router of either family. `N` bounds its VIP and peer lists.
 // The variants differ by the address lists' size only; a driver holds a handful of them.
@@ -298,6 +298,11 @@ impl<const N: usize> AnyStack<'_, N> {
 
     pub fn stats(&self) -> &Stats {
         either!(self, s => s.router().stats())
+    }
+
+    /// [`Stack::last_takeover`].
+    pub fn last_takeover(&self) -> Option<Takeover<IpAddr>> {
+        either!(self, s => s.last_takeover().copied().map(|t| t.map_addr(Into::into)))
     }
 
     pub fn primary(&self) -> IpAddr {

@@ -24,7 +24,7 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpProtocol};
 
 use crate::Instant;
 use crate::config::{Config, ConfigError};
-use crate::router::{Action, Reason, State, VirtualRouter};
+use crate::router::{Action, Reason, State, Takeover, VirtualRouter};
 use crate::wire::{self, Address, DropReason};
 
 use family::{Received, Verdict};
@@ -192,6 +192,8 @@ pub struct Stack<'a, const N: usize, A: NetAddress = Ipv4Addr> {
     own_primary: bool,
     /// Unicast adverts go to the driver (see [`Stack::set_unicast_delegate`]).
     unicast_delegate: bool,
+    /// Why the router last took over on its own (see [`Stack::last_takeover`]).
+    takeover: Option<Takeover<A>>,
 }
 
 /// Addresses a smoltcp interface holds in this build (`iface-max-addr-count-8`).
@@ -242,6 +244,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             claimed: false,
             own_primary: false,
             unicast_delegate: false,
+            takeover: None,
         })
     }
 
@@ -275,6 +278,12 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
 
     pub fn interface(&self) -> &Interface {
         &self.iface
+    }
+
+    /// Why the router last became Active for [`Reason::ActiveDown`]: read it when its
+    /// [`Event::StateChange`] arrives.
+    pub fn last_takeover(&self) -> Option<&Takeover<A>> {
+        self.takeover.as_ref()
     }
 
     /// Leaves Initialize; the resulting actions run at the next [`poll`](Self::poll).
@@ -323,8 +332,10 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         on_event: &mut impl FnMut(Event<A>),
     ) {
         self.poll_ingress(now, device, on_event);
-        if self.router.poll_timeout().is_some_and(|t| t <= now) {
-            self.router.handle_timeout(now);
+        if self.router.poll_timeout().is_some_and(|t| t <= now)
+            && let Some(t) = self.router.handle_timeout(now)
+        {
+            self.takeover = Some(t);
         }
         self.apply_actions(now, device, on_event);
         self.egress(now, device);

@@ -21,7 +21,29 @@ pub fn describe(c: &Config) -> String {
     hooks(&mut out, c);
     sync_groups(&mut out, c);
     supervised(&mut out, c);
+    process(&mut out, c);
     out
+}
+
+fn process(out: &mut String, c: &Config) {
+    let p = &c.process;
+    let _ = writeln!(out, "\nprocess:");
+    let _ = match p.realtime_priority {
+        Some(n) => writeln!(
+            out,
+            "  event loop thread: SCHED_RR priority {n} (needs CAP_SYS_NICE; not inherited by checks, hooks, the supervised process)"
+        ),
+        None => writeln!(out, "  event loop thread: normal scheduling"),
+    };
+    let _ = writeln!(
+        out,
+        "  memory: {}",
+        if p.lock_memory {
+            "locked with mlockall (needs CAP_IPC_LOCK)"
+        } else {
+            "not locked"
+        }
+    );
 }
 
 fn header(out: &mut String, c: &Config) {
@@ -326,8 +348,23 @@ mod tests {
             "priority if negative-weight checks are down  90",
             "nginx        http GET http://127.0.0.1/ expect 200",
             "VIP traffic: kernel fast path (nftables), user-space relay if unavailable",
+            "event loop thread: normal scheduling",
+            "memory: not locked",
         ] {
             assert!(text.contains(want), "{want:?} missing from:\n{text}");
         }
+    }
+
+    #[test]
+    fn check_report_shows_the_process_section() {
+        let text = "interface = \"eth0\"\n[process]\nrealtime_priority = 20\nlock_memory = true\n\
+            [[vrrp]]\nvrid = 51\npriority = 150\nvips = [\"192.0.2.100\"]\n";
+        let c = Config::parse(text, Path::new("t.toml")).unwrap();
+        let text = describe(&c);
+        assert!(
+            text.contains("event loop thread: SCHED_RR priority 20 (needs CAP_SYS_NICE")
+                && text.contains("memory: locked with mlockall (needs CAP_IPC_LOCK)"),
+            "{text}"
+        );
     }
 }

@@ -61,6 +61,12 @@
 //! [supervise]                          # optional: vrrpd runs nginx as its child
 //! command = ["/usr/sbin/nginx", "-g", "daemon off;"]
 //! grace = "5s"                         # default 5s between SIGTERM and SIGKILL
+//!
+//! [process]                            # optional, applied at start (needs a restart)
+//! realtime_priority = 10               # 1..=99: SCHED_RR for the event loop thread (needs
+//!                                      # CAP_SYS_NICE); keepalived's vrrp_rt_priority
+//! lock_memory = true                   # default false: mlockall, never paged out (needs
+//!                                      # CAP_IPC_LOCK); keepalived's vrrp_no_swap
 //! ```
 //!
 //! `accept` defaults to true, unlike RFC 9568's Accept_Mode default: the point of the VIP is
@@ -72,6 +78,7 @@ mod duration;
 mod error;
 mod model;
 mod notify;
+mod process;
 mod raw;
 mod router;
 mod source;
@@ -86,6 +93,7 @@ pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location};
 pub use model::{CoreConfig, Effect};
 pub use notify::NotifyConfig;
+pub use process::{ProcessConfig, REALTIME_PRIORITIES};
 pub use router::RouterConfig;
 pub use supervise::SuperviseConfig;
 pub use sync_group::SyncGroup;
@@ -144,6 +152,7 @@ pub struct Config {
     pub notify: Vec<NotifyConfig>,
     pub supervise: Option<SuperviseConfig>,
     pub sync_groups: Vec<SyncGroup>,
+    pub process: ProcessConfig,
 }
 
 impl Config {

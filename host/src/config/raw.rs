@@ -21,6 +21,7 @@ pub(super) struct RawFile {
     pub(super) check: BTreeMap<Spanned<String>, Spanned<RawCheck>>,
     pub(super) notify: Option<OneOrMany<RawNotify>>,
     pub(super) supervise: Option<Spanned<RawSupervise>>,
+    pub(super) process: Option<RawProcess>,
     #[serde(default)]
     pub(super) sync_group: Vec<Spanned<RawSyncGroup>>,
 }
@@ -37,6 +38,13 @@ pub(super) struct RawSyncGroup {
 pub(super) struct RawSupervise {
     pub(super) command: Spanned<Vec<String>>,
     pub(super) grace: Option<Spanned<Dur>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProcess {
+    pub(super) realtime_priority: Option<Spanned<i64>>,
+    pub(super) lock_memory: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -160,6 +160,10 @@ impl Validator<'_> {
         };
 
         let sync_groups = self.sync_groups(&raw.sync_group, &mut routers)?;
+        let process = match &raw.process {
+            None => Default::default(),
+            Some(p) => self.process(p)?,
+        };
 
         Ok(Config {
             file: self.src.file.to_owned(),
@@ -172,6 +176,7 @@ impl Validator<'_> {
             notify,
             supervise,
             sync_groups,
+            process,
         })
     }
 }

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 use vrrp_core::State;
 
-use super::Daemon;
 use super::router::{AnyStack, Event};
+use super::{Daemon, takeover};
 use crate::hooks::StateEvent;
+use crate::ratelimit::{self, Kind};
+use crate::warn_limited;
 
 /// How long an Active router's VIP traffic may go to the kernel after its last advert: its
 /// Active_Down_Interval, after which a Backup takes over.
@@ -29,10 +31,11 @@ impl Daemon {
             match event {
                 Event::StateChange { from, to, reason } => {
                     let router = &r.stack;
+                    let takeover = takeover::explain(router, reason);
                     info!(
                         vrid, %from, %to, %reason,
                         priority = router.priority(),
-                        "state change"
+                        "state change{}", takeover::suffix(takeover.as_ref())
                     );
                     let Some(dp) = datapath.as_mut() else {
                         continue;
@@ -51,7 +54,7 @@ impl Daemon {
                     let uptime = self.status.uptime();
                     self.status.update(|s| {
                         if let Some(rs) = s.router_mut(vrid) {
-                            rs.record_transition(from, to, reason, uptime);
+                            rs.record_transition(from, to, reason, uptime, takeover);
                         }
                     });
                     if let Some(h) = &self.hooks {
@@ -67,9 +70,16 @@ impl Daemon {
                 }
                 Event::Dropped { reason } => debug!(vrid, %reason, "advert dropped"),
                 Event::AddressMismatch { source } => {
-                    warn!(vrid, %source, "advert lists other virtual addresses than ours")
+                    warn_limited!(Kind::AddressMismatch, vrid, vrid, %source, "advert lists other virtual addresses than ours")
                 }
-                Event::TxDropped => warn!(vrid, "transmit queue full: frame dropped"),
+                Event::TxDropped => {
+                    warn_limited!(
+                        Kind::TxQueueFull,
+                        vrid,
+                        vrid,
+                        "transmit queue full: frame dropped"
+                    )
+                }
                 Event::UnicastAdvert { priority, dst } => {
                     if let Some(dp) = datapath.as_mut() {
                         dp.transmit_unicast(vrid, dst, |buf| {
@@ -93,6 +103,7 @@ impl Daemon {
         if let Some(dp) = self.datapath.as_mut() {
             dp.flush_renewals();
         }
+        ratelimit::flush();
         let routers = &mut self.routers;
         let datapath = self.datapath.as_ref();
         self.status.update(|s| {

@@ -10,6 +10,7 @@ mod events;
 mod reload;
 mod router;
 mod supervise;
+mod takeover;
 pub mod timer;
 
 use std::net::IpAddr;
@@ -85,6 +86,8 @@ fn first_verdicts(cfg: &Config) -> StdDuration {
 
 impl Daemon {
     async fn start(cfg: Config, opts: RunOptions) -> Result<Daemon, RunError> {
+        // First, on the loop's own thread, so that MCL_FUTURE covers what follows.
+        let process = crate::process::apply(&cfg.process);
         let vips: Vec<IpAddr> = cfg.routers.iter().flat_map(|r| r.core.vips()).collect();
         let with_peers = |v6: bool| {
             cfg.routers
@@ -120,6 +123,7 @@ impl Daemon {
             }
         };
         let status = StatusHandle::new(Snapshot::new(&cfg));
+        status.update(|s| s.process = process);
         tokio::spawn(status::serve(listener, status.clone()));
         let (tx, health_rx) = mpsc::channel(64);
         let mut checks = health::spawn(&cfg.checks, tx);

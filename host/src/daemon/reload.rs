@@ -31,6 +31,9 @@ impl Daemon {
         if new.supervise != self.cfg.supervise {
             warn!("reload: supervise changes take effect at the next restart");
         }
+        if new.process != self.cfg.process {
+            warn!("reload: process changes take effect at the next restart");
+        }
         let old_vrids: Vec<u8> = self.routers.iter().map(|r| r.vrid()).collect();
         let new_vrids: Vec<u8> = new.routers.iter().map(|r| r.vrid()).collect();
         if old_vrids != new_vrids {

@@ -90,15 +90,28 @@ pub(super) struct Table<'a> {
 }
 
 impl Table<'_> {
-    /// The index of the router a unicast advert of `vrid` is for; an advert for none (or too
-    /// short to name one) is counted as a `vrid` drop.
-    fn router(&self, vrid: Option<u8>) -> Option<usize> {
-        let i = self.routers.iter().position(|r| Some(r.vrid()) == vrid);
+    /// The index of the router a unicast advert of `vrid` and family `v6` is for; an advert
+    /// for none is counted as unmatched (see [`unmatched`]).
+    fn router(&self, vrid: Option<u8>, v6: bool) -> Option<usize> {
+        let i = vrid.and_then(|vrid| {
+            self.routers
+                .iter()
+                .position(|r| r.vrid() == vrid && r.cfg.core.is_v6() == v6)
+        });
         if i.is_none() {
             self.status
-                .update(|s| s.count_unmatched_drop(DropReason::Vrid));
+                .update(|s| s.count_unmatched_drop(unmatched(vrid)));
         }
         i
+    }
+}
+
+/// Why an advert no router took counts as unmatched: too short to name a VRID, or a VRID (of
+/// its family) this daemon does not run. A router's own `drops` only count its own adverts.
+fn unmatched(vrid: Option<u8>) -> DropReason {
+    match vrid {
+        None => DropReason::Length,
+        Some(_) => DropReason::Vrid,
     }
 }
 
@@ -109,6 +122,7 @@ impl datapath::Routers for Table<'_> {
             let ours = match target {
                 Target::Advert { v6, vrid } => r.vrid() == vrid && r.cfg.core.is_v6() == v6,
                 Target::Owner(ip) => r.vips.contains(&ip),
+                Target::Short => false,
                 Target::All => true,
             };
             if !ours {
@@ -121,15 +135,21 @@ impl datapath::Routers for Table<'_> {
             r.stack
                 .poll_ingress(self.now, dev, &mut |e| events.push((vrid, e)));
         }
-        if !handled && matches!(target, Target::Advert { .. }) {
-            self.status
-                .update(|s| s.count_unmatched_drop(DropReason::Vrid));
+        let unmatched = match target {
+            Target::Advert { vrid, .. } if !handled => Some(unmatched(Some(vrid))),
+            Target::Short => Some(unmatched(None)),
+            _ => None,
+        };
+        if let Some(reason) = unmatched {
+            self.status.update(|s| s.count_unmatched_drop(reason));
         }
     }
 
     fn unicast4(&mut self, vrid: Option<u8>, packet: &[u8], tx: &mut TxDevice<'_>) {
         let now = self.now;
-        let Some(i) = self.router(vrid) else { return };
+        let Some(i) = self.router(vrid, false) else {
+            return;
+        };
         let r = &mut self.routers[i];
         let vrid = r.vrid();
         let stack = &mut r.stack;
@@ -139,7 +159,9 @@ impl datapath::Routers for Table<'_> {
 
     fn unicast6(&mut self, vrid: Option<u8>, m: &Received6, tx: &mut TxDevice<'_>) {
         let now = self.now;
-        let Some(i) = self.router(vrid) else { return };
+        let Some(i) = self.router(vrid, true) else {
+            return;
+        };
         let r = &mut self.routers[i];
         let vrid = r.vrid();
         let stack = &mut r.stack;

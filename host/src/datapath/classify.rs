@@ -94,6 +94,8 @@ pub enum Target {
     /// An ARP request or a Neighbor Solicitation for this address: the router that has it as a
     /// VIP, and only while Active does that router answer.
     Owner(IpAddr),
+    /// A VRRP packet too short to name a VRID: no router's.
+    Short,
     /// Anything else the stack takes (membership queries, other ND, ARP replies): every router.
     All,
 }
@@ -121,14 +123,14 @@ pub fn target(frame: &[u8]) -> Target {
             // The VRID is the second octet of the advert in both versions (RFC 9568 §5.1).
             Ok(ip) if u8::from(ip.next_header()) == vrrp => match ip.payload().get(1) {
                 Some(&vrid) => Target::Advert { v6: false, vrid },
-                None => Target::All,
+                None => Target::Short,
             },
             _ => Target::All,
         },
         EthernetProtocol::Ipv6 => match Ipv6Packet::new_checked(eth.payload()) {
             Ok(ip) if u8::from(ip.next_header()) == vrrp => match ip.payload().get(1) {
                 Some(&vrid) => Target::Advert { v6: true, vrid },
-                None => Target::All,
+                None => Target::Short,
             },
             Ok(ip) if ip.next_header() == IpProtocol::Icmpv6 => {
                 let icmp = ip.payload();
@@ -237,7 +239,7 @@ mod tests {
         let f = ipv6(112, &advert);
         assert_eq!(target(&f), Target::Advert { v6: true, vrid: 51 });
         // Too short to name a VRID: every router sees it, and each counts it as malformed.
-        assert_eq!(target(&ipv4(112, [224, 0, 0, 18], &[0x31])), Target::All);
+        assert_eq!(target(&ipv4(112, [224, 0, 0, 18], &[0x31])), Target::Short);
     }
 
     #[test]

@@ -444,13 +444,21 @@ impl DataPath {
         if let Some(u) = &mut self.unicast {
             let inbox = &mut self.inbox;
             if let Err(e) = u.try_recv_with(|p| inbox.push(p.to_vec())) {
-                warn!("unicast advert socket: {e}");
+                crate::warn_limited!(
+                    crate::ratelimit::Kind::UnicastRecv,
+                    0,
+                    "unicast advert socket: {e}"
+                );
             }
         }
         if let Some(u) = &mut self.unicast6 {
             let inbox = &mut self.inbox6;
             if let Err(e) = u.try_recv_with(|m| inbox.push(m)) {
-                warn!("IPv6 unicast advert socket: {e}");
+                crate::warn_limited!(
+                    crate::ratelimit::Kind::UnicastRecv,
+                    0,
+                    "IPv6 unicast advert socket: {e}"
+                );
             }
         }
     }
@@ -518,8 +526,8 @@ impl DataPath {
 
     /// Sends one unicast advert through the kernel, which resolves the peer with the node's own
     /// MAC and address. `write` fills the buffer with the IP packet the core builds (as
-    /// `Stack::write_advert` does) and returns its length. A failure is logged (the first, then
-    /// every hundredth: each interval would repeat it) and counted.
+    /// `Stack::write_advert` does) and returns its length. A failure is counted and logged
+    /// through [`crate::ratelimit`] (each interval would repeat it).
     pub fn transmit_unicast(
         &mut self,
         vrid: u8,
@@ -548,9 +556,7 @@ impl DataPath {
             Ok(()) => debug!(vrid, %dst, "unicast advert sent"),
             Err(e) => {
                 self.unicast_errors += 1;
-                if self.unicast_errors % 100 == 1 {
-                    warn!(vrid, %dst, errors = self.unicast_errors, "unicast advert not sent: {e}");
-                }
+                crate::warn_limited!(crate::ratelimit::Kind::UnicastSend, vrid, vrid, %dst, errors = self.unicast_errors, "unicast advert not sent: {e}");
             }
         }
     }

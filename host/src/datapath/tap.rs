@@ -29,6 +29,7 @@ use tokio::io::unix::AsyncFd;
 use super::uplink::Uplink;
 
 use super::classify::{Verdict, report_from};
+use crate::ratelimit::Kind;
 
 /// Frames read per batch unless the caller asks otherwise.
 pub const DEFAULT_BATCH: usize = 64;
@@ -142,18 +143,13 @@ impl Writer {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 self.counters.tx_dropped += 1;
-                if self.counters.tx_dropped.is_power_of_two() {
-                    tracing::warn!(tap = %self.name, dropped = self.counters.tx_dropped,
-                        "TAP transmit queue full, frame dropped");
-                }
+                crate::warn_limited!(Kind::TxQueueFull, 0, tap = %self.name,
+                    dropped = self.counters.tx_dropped, "TAP transmit queue full, frame dropped");
             }
             Err(e) => {
                 self.counters.tx_errors += 1;
-                // Power-of-two sampling keeps a persistent failure from flooding the log.
-                if self.counters.tx_errors.is_power_of_two() {
-                    tracing::warn!(tap = %self.name, errors = self.counters.tx_errors, error = %e,
-                        "TAP write failed, frame dropped");
-                }
+                crate::warn_limited!(Kind::TapWriteFailed, 0, tap = %self.name,
+                    errors = self.counters.tx_errors, error = %e, "TAP write failed, frame dropped");
             }
         }
         r
@@ -516,7 +512,7 @@ fn read_batch(
             }
             _ => {
                 counters.rx_errors += 1;
-                tracing::warn!(tap = name, error = %e, "TAP read failed");
+                crate::warn_limited!(Kind::TapReadFailed, 0, tap = name, error = %e, "TAP read failed");
                 // Report a failing descriptor only when there is nothing else to hand over;
                 // the frames already read are processed first and the error comes back next time.
                 return if added == 0 {
@@ -583,10 +579,8 @@ impl phy::TxToken for TapTxToken<'_> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => w.counters.tx_dropped += 1,
                 Err(e) => {
                     w.counters.tx_errors += 1;
-                    if w.counters.tx_errors.is_power_of_two() {
-                        tracing::warn!(tap = %w.name, errors = w.counters.tx_errors, error = %e,
-                            "TAP write failed, frame dropped");
-                    }
+                    crate::warn_limited!(Kind::TapWriteFailed, 0, tap = %w.name,
+                        errors = w.counters.tx_errors, error = %e, "TAP write failed, frame dropped");
                 }
             }
             r
@@ -594,7 +588,7 @@ impl phy::TxToken for TapTxToken<'_> {
             // smoltcp never exceeds the MTU we report; if it did, the frame could not be sent
             // whole anyway. Count it and let `f` fill a throwaway buffer.
             w.counters.tx_errors += 1;
-            tracing::warn!(tap = %w.name, len, "frame longer than the TAP MTU not sent");
+            crate::warn_limited!(Kind::TapOversized, 0, tap = %w.name, len, "frame longer than the TAP MTU not sent");
             f(&mut vec![0; len])
         }
     }

@@ -131,4 +131,8 @@ pub(super) struct Globals {
     pub(super) garp_delay: Option<Duration>,
     pub(super) min_garp: bool,
     pub(super) checksum_as_v2: bool,
+    /// `vrrp_rt_priority`: `[process] realtime_priority`.
+    pub(super) rt_priority: Option<u8>,
+    /// `vrrp_no_swap`: `[process] lock_memory`.
+    pub(super) no_swap: bool,
 }

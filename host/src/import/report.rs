@@ -46,6 +46,7 @@ pub(super) fn render(
     source: &str,
     untranslated: &[Untranslated],
     notes: &[String],
+    globals: &Globals,
     routers: &[Router],
     checks: &BTreeMap<String, Check>,
     groups: &[Group],
@@ -53,6 +54,7 @@ pub(super) fn render(
     let mut out = String::new();
     header(&mut out, source, untranslated, notes);
     let _ = writeln!(out, "\ninterface = {}", q(&routers[0].interface));
+    process(&mut out, globals);
     for r in routers {
         router(&mut out, r);
     }
@@ -77,6 +79,20 @@ pub(super) fn render(
     }
     hooks(&mut out, routers, groups);
     out
+}
+
+/// keepalived's scheduling and swapping settings of its VRRP process.
+fn process(out: &mut String, g: &Globals) {
+    if g.rt_priority.is_none() && !g.no_swap {
+        return;
+    }
+    out.push_str("\n[process]\n");
+    if let Some(p) = g.rt_priority {
+        let _ = writeln!(out, "# vrrp_rt_priority {p}\nrealtime_priority = {p}");
+    }
+    if g.no_swap {
+        out.push_str("# vrrp_no_swap\nlock_memory = true\n");
+    }
 }
 
 /// Where the file comes from, then what it does not reproduce and what needs no setting.

@@ -564,3 +564,45 @@ fn include_of_missing_file_is_listed() {
     let imp = conv(&format!("include /nonexistent/dir/*.conf\n{MINIMAL}"));
     assert_eq!(imp.untranslated_lines("keepalived.conf"), [1]);
 }
+
+#[test]
+fn realtime_priority_and_no_swap_become_the_process_section() {
+    let (imp, cfg) = accepted(&format!(
+        "global_defs {{\n vrrp_rt_priority 50\n vrrp_no_swap\n}}\n{MINIMAL}"
+    ));
+    assert!(imp.untranslated.is_empty(), "{:?}", imp.untranslated);
+    assert!(
+        imp.toml
+            .contains("\n[process]\n# vrrp_rt_priority 50\nrealtime_priority = 50\n# vrrp_no_swap\nlock_memory = true\n"),
+        "{}",
+        imp.toml
+    );
+    assert_eq!(
+        cfg.process,
+        crate::config::ProcessConfig {
+            realtime_priority: Some(50),
+            lock_memory: true
+        }
+    );
+    let (imp, cfg) = accepted(&format!(
+        "global_defs {{\n vrrp_rt_priority 1\n}}\n{MINIMAL}"
+    ));
+    assert_eq!(cfg.process.realtime_priority, Some(1));
+    assert!(!cfg.process.lock_memory && !imp.toml.contains("lock_memory"));
+    let (imp, cfg) = accepted(MINIMAL);
+    assert_eq!(cfg.process, Default::default());
+    assert!(!imp.toml.contains("[process]"));
+    for bad in ["0", "100", "-3"] {
+        let e = refused(&format!(
+            "global_defs {{\n vrrp_rt_priority {bad}\n}}\n{MINIMAL}"
+        ));
+        let shown = e.to_string();
+        assert_eq!(e.key, "global_defs.vrrp_rt_priority", "{shown}");
+        assert_eq!(e.position.map(|p| p.0), Some(2), "{shown}");
+        assert!(shown.contains("must be 1..=99"), "{shown}");
+    }
+    let e = refused(&format!(
+        "global_defs {{\n vrrp_rt_priority high\n}}\n{MINIMAL}"
+    ));
+    assert!(e.to_string().contains("not a number"), "{e}");
+}

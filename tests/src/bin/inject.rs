@@ -29,8 +29,12 @@ fn allowed(f: &[u8]) -> bool {
         return false;
     }
     let in_segment = |a: &[u8]| a.len() >= 3 && a[..3] == [192, 0, 2];
+    // Link-local (never routed) or 2001:db8::/32 (documentation), as the IPv6 labs use.
+    let in_segment6 =
+        |a: &[u8]| (a[0] == 0xfe && a[1] & 0xc0 == 0x80) || a[..4] == [0x20, 0x01, 0x0d, 0xb8];
     match u16::from_be_bytes([f[12], f[13]]) {
         0x0800 => f.len() >= 34 && in_segment(&f[26..30]),
+        0x86dd => f.len() >= 54 && in_segment6(&f[22..38]),
         0x0806 => f.len() >= 42 && in_segment(&f[28..32]) && in_segment(&f[38..42]),
         _ => false,
     }
@@ -61,7 +65,9 @@ fn main() {
             hex => {
                 let f = parse_hex(hex).unwrap_or_else(|| fail("frames are hex strings"));
                 if !allowed(&f) {
-                    fail("only IPv4 from 192.0.2.0/24 and ARP within it");
+                    fail(
+                        "only IPv4 from 192.0.2.0/24, ARP within it, IPv6 from fe80::/10 or 2001:db8::/32",
+                    );
                 }
                 frames.push(f)
             }

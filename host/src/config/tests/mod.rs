@@ -286,3 +286,45 @@ fn unreadable_file() {
         "{e}"
     );
 }
+
+#[test]
+fn process_section() {
+    assert_eq!(
+        parse(&router_with("")).unwrap().process,
+        ProcessConfig::default()
+    );
+    let c = parse(&format!(
+        "{HEAD}[process]\nrealtime_priority = 99\nlock_memory = true\n{ROUTER}"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.process,
+        ProcessConfig {
+            realtime_priority: Some(99),
+            lock_memory: true
+        }
+    );
+    let c = parse(&format!("{HEAD}[process]\nrealtime_priority = 1\n{ROUTER}")).unwrap();
+    assert_eq!(c.process.realtime_priority, Some(1));
+    assert!(!c.process.lock_memory);
+    for bad in ["0", "100", "-1"] {
+        refused(
+            &format!("{HEAD}[process]\nrealtime_priority = {bad}\n{ROUTER}"),
+            3,
+            "process.realtime_priority",
+            "the SCHED_RR priority must be 1..=99",
+        );
+    }
+    refused(
+        &format!("{HEAD}[process]\nlock_memory = \"yes\"\n{ROUTER}"),
+        3,
+        "process.lock_memory",
+        "invalid type",
+    );
+    refused(
+        &format!("{HEAD}[process]\nnice = 5\n{ROUTER}"),
+        3,
+        "process.nice",
+        "unknown field `nice`",
+    );
+}

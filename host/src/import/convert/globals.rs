@@ -31,6 +31,12 @@ impl Converter {
                 "vrrp_garp_master_delay" => g.garp_delay = Some(self.seconds(s, &key, 0..=1000)?),
                 "vrrp_min_garp" => g.min_garp = bool_arg(s.args()).unwrap_or(true),
                 "v3_checksum_as_v2" => g.checksum_as_v2 = bool_arg(s.args()).unwrap_or(true),
+                // keepalived reports a priority outside 1..=99 and runs without one.
+                "vrrp_rt_priority" => {
+                    let range = crate::config::REALTIME_PRIORITIES;
+                    g.rt_priority = Some(self.int(s, &key, range, " (SCHED_RR)")? as u8);
+                }
+                "vrrp_no_swap" => g.no_swap = bool_arg(s.args()).unwrap_or(true),
                 k => {
                     if let Some(why) = inert_global(k) {
                         notes.push(format!("{} ({}): {why}", s.text(), self.loc(s.pos())));

@@ -89,8 +89,6 @@ pub(super) fn inert_global(key: &str) -> Option<&'static str> {
         "vrrp_check_unicast_src" => "vrrpd always drops adverts from sources outside `peers`",
         "max_auto_priority"
         | "vrrp_priority"
-        | "vrrp_no_swap"
-        | "vrrp_rt_priority"
         | "vrrp_rlimit_rttime"
         | "vrrp_cpu_affinity"
         | "checker_priority"

@@ -131,7 +131,7 @@ impl Converter {
                 ));
             }
         }
-        Ok(self.output(&header_notes, &routers, &checks, &sync_groups))
+        Ok(self.output(&header_notes, &globals, &routers, &checks, &sync_groups))
     }
 
     /// Reads `global_defs` and the scripts, and sets the instances and sync groups aside.
@@ -145,6 +145,8 @@ impl Converter {
                 garp_delay: None,
                 min_garp: false,
                 checksum_as_v2: false,
+                rt_priority: None,
+                no_swap: false,
             },
             header_notes: Vec::new(),
             scripts: BTreeMap::new(),
@@ -288,6 +290,7 @@ impl Converter {
     fn output(
         mut self,
         header_notes: &[String],
+        globals: &Globals,
         routers: &[Router],
         checks: &BTreeMap<String, Check>,
         sync_groups: &[Group],
@@ -310,6 +313,7 @@ impl Converter {
             &self.src.files[0].name,
             &untranslated,
             header_notes,
+            globals,
             routers,
             checks,
             sync_groups,
