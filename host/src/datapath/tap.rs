@@ -566,10 +566,9 @@ impl phy::TxToken for TapTxToken<'_> {
                     // Through the TAP instead, below.
                     Err(e) => {
                         w.counters.uplink_tx_errors += 1;
-                        if w.counters.uplink_tx_errors.is_power_of_two() {
-                            tracing::warn!(errors = w.counters.uplink_tx_errors, error = %e,
-                                "advert not sent on the uplink; sent through the TAP");
-                        }
+                        crate::warn_limited!(Kind::UplinkSend, 0,
+                            errors = w.counters.uplink_tx_errors, error = %e,
+                            "advert not sent on the uplink; sent through the TAP");
                     }
                 }
             }
