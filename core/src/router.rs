@@ -186,11 +186,15 @@ pub struct VirtualRouter<const N: usize, A: Address = Ipv4Addr> {
     down_timer: Timer,
     adver_timer: Timer,
     garp_timer: Timer,
-    garp_left: u8,
+    /// Index in [`Garp::repeat_at`](crate::Garp::repeat_at) of the burst `garp_timer` is for.
+    garp_next: u8,
     /// An immediate advert (RFC 9568 §6.4.3) went out since the Adver_Timer last fired. Bounds
     /// the replies to one per interval, so a thawed Active that finds a queue of stale adverts
     /// answers once, not once per queued frame.
     replied: bool,
+    /// When the last announcement went out (meaningful while Active: set on becoming Active).
+    /// The last advert needs no field: every advert an Active sends restarts the Adver_Timer.
+    last_announce: Instant,
     preempt_after: Instant,
     actions: Deque<Action<A>, ACTIONS>,
     stats: Stats,
@@ -207,8 +211,9 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
             down_timer: Timer::OFF,
             adver_timer: Timer::OFF,
             garp_timer: Timer::OFF,
-            garp_left: 0,
+            garp_next: 0,
             replied: false,
+            last_announce: Instant::from_ticks(0),
             preempt_after: Instant::from_ticks(0),
             actions: Deque::new(),
             stats: Stats::default(),
@@ -413,26 +418,43 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
                     self.push(Action::ReleaseVips);
                     self.transition(State::Backup, Reason::HigherPriority);
                     self.arm_down_timer(now, self.active_down_interval());
-                } else if !self.replied {
-                    // Priority 0 (the Active is leaving) or a lower priority (RFC 9568 §6.4.3):
-                    // re-assert at once rather than at the next interval.
-                    self.replied = true;
-                    self.send_advert(self.priority);
-                    if advert.priority != 0 {
-                        // Another router acted as Active (it took over while we were frozen or
-                        // cut off) and announced the VIPs from its own port, perhaps at its own
-                        // MAC: announce them once more so that switches and neighbours follow us
-                        // back. A unicast advert leaves from the node's own MAC and would not
-                        // move a switch's entry for the virtual MAC. keepalived sends five per
-                        // VIP for every such advert; the reply budget makes this one burst.
-                        self.push(Action::Announce {
-                            count: self.config.garp.burst,
-                        });
+                } else if advert.priority == 0 {
+                    // The Active is leaving (RFC 9568 §6.4.3): re-assert at once, or the Backups
+                    // take over after Skew_Time.
+                    if !self.replied {
+                        self.reply(now);
                     }
-                    self.adver_timer = Timer::at(now + self.adver_interval());
+                } else {
+                    // A lower priority (RFC 9568 §6.4.3): another router acts as Active (it
+                    // took over while we were frozen or cut off). Re-assert at once, unless an
+                    // advert of ours left less than half an interval ago: the sender's advert
+                    // then crossed ours (a thawed Active's overdue advert, then the rival's own
+                    // before it heard it) and ours will move it; a second one would only add
+                    // to the burst. A rival that really missed ours hears the next periodic one
+                    // at most an interval later, RFC 5798's behaviour.
+                    let last_advert = self.adver_timer.get().map(|t| t - self.adver_interval());
+                    let crossed = last_advert.is_some_and(|t| now < t + self.adver_interval() / 2);
+                    if !self.replied && !crossed {
+                        self.reply(now);
+                    }
+                    // It announced the VIPs from its own port, perhaps at its own MAC: announce
+                    // them once more so that switches and neighbours follow us back (a unicast
+                    // advert leaves from the node's own MAC and would not move a switch's entry
+                    // for the virtual MAC). At most once an interval, counting the takeover
+                    // schedule's bursts: keepalived sends five per VIP for every such advert.
+                    if now >= self.last_announce + self.adver_interval() {
+                        self.announce(now);
+                    }
                 }
             }
         }
+    }
+
+    /// An immediate advert, which restarts the Adver_Timer.
+    fn reply(&mut self, now: Instant) {
+        self.replied = true;
+        self.send_advert(self.priority);
+        self.adver_timer = Timer::at(now + self.adver_interval());
     }
 
     fn may_preempt(&self, now: Instant) -> bool {
@@ -456,13 +478,14 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
                     self.send_advert(self.priority);
                     self.adver_timer = Timer::at(now + self.adver_interval());
                 }
-                if due(self.garp_timer) {
-                    self.push(Action::Announce {
-                        count: self.config.garp.burst,
-                    });
-                    self.garp_left = self.garp_left.saturating_sub(1);
-                    self.garp_timer =
-                        Timer::at_if(self.garp_left > 0, now + self.config.garp.repeat_delay);
+                if let Some(scheduled) = self.garp_timer.get().filter(|t| *t <= now) {
+                    // A reply that went out at or after the scheduled instant (a thaw's queued
+                    // adverts come first) already did this burst's work.
+                    if self.last_announce < scheduled {
+                        self.announce(now);
+                    }
+                    let since = scheduled - self.garp_offset(self.garp_next);
+                    self.schedule_garp(since, now);
                 }
             }
             _ => {}
@@ -492,12 +515,39 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
         self.transition(State::Active, reason);
         self.send_advert(self.priority);
         self.push(Action::ClaimVips);
+        self.announce(now);
+        self.adver_timer = Timer::at(now + self.adver_interval());
+        self.garp_next = 0;
+        self.schedule_garp(now, now);
+    }
+
+    fn announce(&mut self, now: Instant) {
+        self.last_announce = now;
         self.push(Action::Announce {
             count: self.config.garp.burst,
         });
-        self.adver_timer = Timer::at(now + self.adver_interval());
-        self.garp_left = self.config.garp.repeats;
-        self.garp_timer = Timer::at_if(self.garp_left > 0, now + self.config.garp.repeat_delay);
+    }
+
+    /// Arms the GARP timer for the next burst after `now` of the schedule that began at
+    /// `since` (the takeover). Bursts whose instant passed while the router was frozen are
+    /// skipped: overdue, they fired once.
+    fn schedule_garp(&mut self, since: Instant, now: Instant) {
+        while let Some(offset) = self.config.garp.repeat(self.garp_next) {
+            if since + offset > now {
+                self.garp_timer = Timer::at(since + offset);
+                return;
+            }
+            self.garp_next += 1;
+        }
+        self.garp_timer = Timer::OFF;
+    }
+
+    /// The offset of burst `k`; the takeover instant is the GARP timer's deadline minus it.
+    fn garp_offset(&self, k: u8) -> Duration {
+        self.config
+            .garp
+            .repeat(k)
+            .unwrap_or(Duration::from_ticks(0))
     }
 
     fn arm_down_timer(&mut self, now: Instant, after: Duration) {
