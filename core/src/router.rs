@@ -192,6 +192,8 @@ pub struct VirtualRouter<const N: usize, A: Address = Ipv4Addr> {
     /// the replies to one per interval, so a thawed Active that finds a queue of stale adverts
     /// answers once, not once per queued frame.
     replied: bool,
+    /// The last advert was an Adver_Timer that fired an interval or more late (a thaw).
+    overdue_advert: bool,
     /// When the last announcement went out (meaningful while Active: set on becoming Active).
     /// The last advert needs no field: every advert an Active sends restarts the Adver_Timer.
     last_announce: Instant,
@@ -213,6 +215,7 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
             garp_timer: Timer::OFF,
             garp_next: 0,
             replied: false,
+            overdue_advert: false,
             last_announce: Instant::from_ticks(0),
             preempt_after: Instant::from_ticks(0),
             actions: Deque::new(),
@@ -426,23 +429,28 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
                     }
                 } else {
                     // A lower priority (RFC 9568 §6.4.3): another router acts as Active (it
-                    // took over while we were frozen or cut off). Re-assert at once, unless an
-                    // advert of ours left less than half an interval ago: the sender's advert
-                    // then crossed ours (a thawed Active's overdue advert, then the rival's own
-                    // before it heard it) and ours will move it; a second one would only add
-                    // to the burst. A rival that really missed ours hears the next periodic one
-                    // at most an interval later, RFC 5798's behaviour.
+                    // took over while we were frozen or cut off, or it could not hear us).
+                    // Re-assert at once; a running Active's last advert does not excuse a
+                    // reply, since the sender evidently missed it. One exception: the first
+                    // half interval after a thawed Active's overdue advert, when the others'
+                    // adverts that arrive were sent before they heard it (they were Active
+                    // during the freeze, and a router that was not frozen hears a frame as it
+                    // arrives). That advert will move them; a second one would only add to the
+                    // thaw's burst.
                     let last_advert = self.adver_timer.get().map(|t| t - self.adver_interval());
-                    let crossed = last_advert.is_some_and(|t| now < t + self.adver_interval() / 2);
-                    if !self.replied && !crossed {
-                        self.reply(now);
-                    }
-                    // It announced the VIPs from its own port, perhaps at its own MAC: announce
-                    // them once more so that switches and neighbours follow us back (a unicast
-                    // advert leaves from the node's own MAC and would not move a switch's entry
-                    // for the virtual MAC). At most once an interval, counting the takeover
-                    // schedule's bursts: keepalived sends five per VIP for every such advert.
-                    if now >= self.last_announce + self.adver_interval() {
+                    let crossed = self.overdue_advert
+                        && last_advert.is_some_and(|t| now < t + self.adver_interval() / 2);
+                    if !self.replied {
+                        if crossed {
+                            self.replied = true;
+                        } else {
+                            self.reply(now);
+                        }
+                        // It announced the VIPs from its own port, perhaps at its own MAC:
+                        // announce them once more so that switches and neighbours follow us
+                        // back (a unicast advert leaves from the node's own MAC and would not
+                        // move a switch's entry for the virtual MAC). keepalived sends five per
+                        // VIP for every such advert; the reply budget makes this one burst.
                         self.announce(now);
                     }
                 }
@@ -473,9 +481,12 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
         match self.state {
             State::Backup if due(self.down_timer) => self.become_active(now, Reason::ActiveDown),
             State::Active => {
-                if due(self.adver_timer) {
+                if let Some(deadline) = self.adver_timer.get().filter(|t| *t <= now) {
                     self.replied = false;
                     self.send_advert(self.priority);
+                    // An interval or more late: at least one advert was missed, the router
+                    // did not run (a freeze).
+                    self.overdue_advert = now >= deadline + self.adver_interval();
                     self.adver_timer = Timer::at(now + self.adver_interval());
                 }
                 if let Some(scheduled) = self.garp_timer.get().filter(|t| *t <= now) {
@@ -561,6 +572,7 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
     }
 
     fn send_advert(&mut self, priority: u8) {
+        self.overdue_advert = false;
         self.stats.adverts_sent += 1;
         self.push(Action::SendAdvert { priority });
     }
