@@ -8,25 +8,106 @@ use heapless::Vec;
 
 use crate::wire::{Address, AddressFamily, Auth, ChecksumMode, Version};
 
-/// Gratuitous ARP (IPv4) or unsolicited Neighbor Advertisements (IPv6) on becoming Active: one burst right away, then `repeats` more bursts spaced by
-/// `repeat_delay`. keepalived sends 5 per VIP at once and 5 more after 5 s; a quiet network
-/// needs one, a lossy one a repeat.
+/// Most repeats a [`Garp`] schedule holds.
+pub const GARP_REPEATS: usize = 8;
+// The message of `ConfigError::GarpRepeats` names the figure.
+const _: () = assert!(GARP_REPEATS == 8);
+
+/// Gratuitous ARP (IPv4) or unsolicited Neighbor Advertisements (IPv6) on becoming Active: a
+/// burst at once, then one more burst at each offset of [`repeat_at`](Garp::repeat_at), measured
+/// from the takeover.
+///
+/// The default is one frame per VIP at 0, 10, 30, 100, 300 and 1000 ms. The first repeat is
+/// what wins a race: an old Active that does not use the virtual MAC (keepalived's default) may
+/// still announce the VIPs at its own MAC just after we took over (a burst back to back, a few
+/// milliseconds long), and a neighbour keeps the last announcement it heard. 10 ms comes after
+/// such a burst and bounds the outage it causes to about that. Each later gap is about three
+/// times the one before, so announcements spread out over time (a rival that spaces its own, a
+/// lost frame) cost frames in proportion to the log of the time covered: six per VIP in the
+/// first second, where keepalived sends ten over five seconds. The schedule ends at 1 s: by then
+/// the Backups have heard our adverts (at the default interval) and a VRRP rival has stepped
+/// down. RFC 4861 §7.2.6 allows a node three unsolicited NAs, a second apart, for a change of
+/// its own link-layer address; this answers a race with another node's announcements instead,
+/// as keepalived's bursts of five do, and the schedule can be shortened for a strict link.
+///
+/// Only a takeover starts the schedule; an Active that stays Active (thawed after a freeze)
+/// never restarts it. Offsets are kept in centiseconds, the unit of Advertisement_Interval, so
+/// that the schedule costs 18 bytes of a router's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Garp {
     /// Frames per VIP in each burst (at least 1).
     pub burst: u8,
-    /// Bursts after the first one.
-    pub repeats: u8,
-    pub repeat_delay: Duration,
+    repeats: u8,
+    repeat_at: [u16; GARP_REPEATS],
+}
+
+impl Garp {
+    /// The default repeat offsets, in milliseconds.
+    pub const DEFAULT_REPEAT_AT_MS: [u64; 5] = [10, 30, 100, 300, 1000];
+
+    /// `burst` frames per VIP at once, then again at each offset of `repeat_at`: strictly
+    /// increasing, multiples of 10 ms in 10 ms..=655.35 s, at most [`GARP_REPEATS`].
+    pub fn new(burst: u8, repeat_at: &[Duration]) -> Result<Garp, ConfigError> {
+        if burst == 0 {
+            return Err(ConfigError::GarpBurst);
+        }
+        if repeat_at.len() > GARP_REPEATS {
+            return Err(ConfigError::GarpRepeats);
+        }
+        let mut g = Garp {
+            burst,
+            repeats: repeat_at.len() as u8,
+            repeat_at: [0; GARP_REPEATS],
+        };
+        let mut after = 0;
+        for (slot, t) in g.repeat_at.iter_mut().zip(repeat_at) {
+            let us = t.as_micros();
+            let cs = us / 10_000;
+            if us % 10_000 != 0 || cs <= after || cs > u64::from(u16::MAX) {
+                return Err(ConfigError::GarpSchedule);
+            }
+            *slot = cs as u16;
+            after = cs;
+        }
+        Ok(g)
+    }
+
+    /// The older shape of the schedule: `repeats` bursts after the first, `delay` apart.
+    pub fn evenly(burst: u8, repeats: u8, delay: Duration) -> Result<Garp, ConfigError> {
+        if usize::from(repeats) > GARP_REPEATS {
+            return Err(ConfigError::GarpRepeats);
+        }
+        let mut at = [Duration::from_ticks(0); GARP_REPEATS];
+        for (k, t) in at.iter_mut().enumerate().take(repeats.into()) {
+            *t = delay * (k as u32 + 1);
+        }
+        Garp::new(burst, &at[..repeats.into()])
+    }
+
+    /// Offsets from the takeover of the bursts after the first, ascending.
+    pub fn repeat_at(&self) -> impl ExactSizeIterator<Item = Duration> + Clone + '_ {
+        self.repeat_at[..usize::from(self.repeats)]
+            .iter()
+            .map(|&cs| Duration::from_micros(u64::from(cs) * 10_000))
+    }
+
+    /// The `k`-th offset of [`repeat_at`](Self::repeat_at).
+    pub(crate) fn repeat(&self, k: u8) -> Option<Duration> {
+        self.repeat_at().nth(k.into())
+    }
 }
 
 impl Default for Garp {
     fn default() -> Self {
+        let mut repeat_at = [0; GARP_REPEATS];
+        for (cs, ms) in repeat_at.iter_mut().zip(Garp::DEFAULT_REPEAT_AT_MS) {
+            *cs = (ms / 10) as u16;
+        }
         Garp {
             burst: 1,
-            repeats: 1,
-            repeat_delay: Duration::from_secs(2),
+            repeats: Garp::DEFAULT_REPEAT_AT_MS.len() as u8,
+            repeat_at,
         }
     }
 }
@@ -158,6 +239,8 @@ pub enum ConfigError {
     TooManyVips,
     PrefixLen,
     GarpBurst,
+    GarpRepeats,
+    GarpSchedule,
     OwnerWithoutAddress,
     V2OverIpv6,
     PrimaryNotLinkLocal,
@@ -176,6 +259,11 @@ impl fmt::Display for ConfigError {
             ConfigError::TooManyVips => "too many virtual addresses for this build",
             ConfigError::PrefixLen => "VIP prefix length must be 1..=32 (IPv4) or 1..=128 (IPv6)",
             ConfigError::GarpBurst => "gratuitous ARP / NA burst must be at least 1",
+            ConfigError::GarpRepeats => "at most 8 gratuitous ARP / NA repeats after the first burst",
+            ConfigError::GarpSchedule => {
+                "gratuitous ARP / NA repeat offsets must be strictly increasing multiples of 10 ms, \
+                 10 ms..=655.35 s"
+            }
             ConfigError::V2OverIpv6 => "VRRPv2 has no IPv6: IPv6 virtual routers run version 3",
             ConfigError::PrimaryNotLinkLocal => {
                 "an IPv6 virtual router's primary address must be link-local (fe80::/10)"

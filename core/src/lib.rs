@@ -15,6 +15,6 @@ pub mod router;
 pub mod track;
 pub mod wire;
 
-pub use config::{Config, ConfigError, Garp};
+pub use config::{Config, ConfigError, GARP_REPEATS, Garp};
 pub use embassy_time::{Duration, Instant};
 pub use router::{Action, DownWait, Heard, Reason, State, Stats, Takeover, VirtualRouter};

@@ -260,11 +260,17 @@ pub struct VirtualRouter<const N: usize, A: Address = Ipv4Addr> {
     heard_at: Timer,
     adver_timer: Timer,
     garp_timer: Timer,
-    garp_left: u8,
+    /// Index in [`Garp::repeat_at`](crate::Garp::repeat_at) of the burst `garp_timer` is for.
+    garp_next: u8,
     /// An immediate advert (RFC 9568 §6.4.3) went out since the Adver_Timer last fired. Bounds
     /// the replies to one per interval, so a thawed Active that finds a queue of stale adverts
     /// answers once, not once per queued frame.
     replied: bool,
+    /// The last advert was an Adver_Timer that fired an interval or more late (a thaw).
+    overdue_advert: bool,
+    /// When the last announcement went out (meaningful while Active: set on becoming Active).
+    /// The last advert needs no field: every advert an Active sends restarts the Adver_Timer.
+    last_announce: Instant,
     preempt_after: Instant,
     actions: Deque<Action<A>, ACTIONS>,
     stats: Stats,
@@ -285,8 +291,10 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
             heard_at: Timer::OFF,
             adver_timer: Timer::OFF,
             garp_timer: Timer::OFF,
-            garp_left: 0,
+            garp_next: 0,
             replied: false,
+            overdue_advert: false,
+            last_announce: Instant::from_ticks(0),
             preempt_after: Instant::from_ticks(0),
             actions: Deque::new(),
             stats: Stats::default(),
@@ -504,26 +512,48 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
                     self.push(Action::ReleaseVips);
                     self.transition(State::Backup, Reason::HigherPriority);
                     self.arm_down_timer(now, self.active_down_interval());
-                } else if !self.replied {
-                    // Priority 0 (the Active is leaving) or a lower priority (RFC 9568 §6.4.3):
-                    // re-assert at once rather than at the next interval.
-                    self.replied = true;
-                    self.send_advert(self.priority);
-                    if advert.priority != 0 {
-                        // Another router acted as Active (it took over while we were frozen or
-                        // cut off) and announced the VIPs from its own port, perhaps at its own
-                        // MAC: announce them once more so that switches and neighbours follow us
-                        // back. A unicast advert leaves from the node's own MAC and would not
-                        // move a switch's entry for the virtual MAC. keepalived sends five per
-                        // VIP for every such advert; the reply budget makes this one burst.
-                        self.push(Action::Announce {
-                            count: self.config.garp.burst,
-                        });
+                } else if advert.priority == 0 {
+                    // The Active is leaving (RFC 9568 §6.4.3): re-assert at once, or the Backups
+                    // take over after Skew_Time.
+                    if !self.replied {
+                        self.reply(now);
                     }
-                    self.adver_timer = Timer::at(now + self.adver_interval());
+                } else {
+                    // A lower priority (RFC 9568 §6.4.3): another router acts as Active (it
+                    // took over while we were frozen or cut off, or it could not hear us).
+                    // Re-assert at once; a running Active's last advert does not excuse a
+                    // reply, since the sender evidently missed it. One exception: the first
+                    // half interval after a thawed Active's overdue advert, when the others'
+                    // adverts that arrive were sent before they heard it (they were Active
+                    // during the freeze, and a router that was not frozen hears a frame as it
+                    // arrives). That advert will move them; a second one would only add to the
+                    // thaw's burst.
+                    let last_advert = self.adver_timer.get().map(|t| t - self.adver_interval());
+                    let crossed = self.overdue_advert
+                        && last_advert.is_some_and(|t| now < t + self.adver_interval() / 2);
+                    if !self.replied {
+                        if crossed {
+                            self.replied = true;
+                        } else {
+                            self.reply(now);
+                        }
+                        // It announced the VIPs from its own port, perhaps at its own MAC:
+                        // announce them once more so that switches and neighbours follow us
+                        // back (a unicast advert leaves from the node's own MAC and would not
+                        // move a switch's entry for the virtual MAC). keepalived sends five per
+                        // VIP for every such advert; the reply budget makes this one burst.
+                        self.announce(now);
+                    }
                 }
             }
         }
+    }
+
+    /// An immediate advert, which restarts the Adver_Timer.
+    fn reply(&mut self, now: Instant) {
+        self.replied = true;
+        self.send_advert(self.priority);
+        self.adver_timer = Timer::at(now + self.adver_interval());
     }
 
     fn may_preempt(&self, now: Instant) -> bool {
@@ -552,18 +582,22 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
                 return Some(takeover);
             }
             State::Active => {
-                if due(self.adver_timer) {
+                if let Some(deadline) = self.adver_timer.get().filter(|t| *t <= now) {
                     self.replied = false;
                     self.send_advert(self.priority);
+                    // An interval or more late: at least one advert was missed, the router
+                    // did not run (a freeze).
+                    self.overdue_advert = now >= deadline + self.adver_interval();
                     self.adver_timer = Timer::at(now + self.adver_interval());
                 }
-                if due(self.garp_timer) {
-                    self.push(Action::Announce {
-                        count: self.config.garp.burst,
-                    });
-                    self.garp_left = self.garp_left.saturating_sub(1);
-                    self.garp_timer =
-                        Timer::at_if(self.garp_left > 0, now + self.config.garp.repeat_delay);
+                if let Some(scheduled) = self.garp_timer.get().filter(|t| *t <= now) {
+                    // A reply that went out at or after the scheduled instant (a thaw's queued
+                    // adverts come first) already did this burst's work.
+                    if self.last_announce < scheduled {
+                        self.announce(now);
+                    }
+                    let since = scheduled - self.garp_offset(self.garp_next);
+                    self.schedule_garp(since, now);
                 }
             }
             _ => {}
@@ -594,12 +628,39 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
         self.transition(State::Active, reason);
         self.send_advert(self.priority);
         self.push(Action::ClaimVips);
+        self.announce(now);
+        self.adver_timer = Timer::at(now + self.adver_interval());
+        self.garp_next = 0;
+        self.schedule_garp(now, now);
+    }
+
+    fn announce(&mut self, now: Instant) {
+        self.last_announce = now;
         self.push(Action::Announce {
             count: self.config.garp.burst,
         });
-        self.adver_timer = Timer::at(now + self.adver_interval());
-        self.garp_left = self.config.garp.repeats;
-        self.garp_timer = Timer::at_if(self.garp_left > 0, now + self.config.garp.repeat_delay);
+    }
+
+    /// Arms the GARP timer for the next burst after `now` of the schedule that began at
+    /// `since` (the takeover). Bursts whose instant passed while the router was frozen are
+    /// skipped: overdue, they fired once.
+    fn schedule_garp(&mut self, since: Instant, now: Instant) {
+        while let Some(offset) = self.config.garp.repeat(self.garp_next) {
+            if since + offset > now {
+                self.garp_timer = Timer::at(since + offset);
+                return;
+            }
+            self.garp_next += 1;
+        }
+        self.garp_timer = Timer::OFF;
+    }
+
+    /// The offset of burst `k`; the takeover instant is the GARP timer's deadline minus it.
+    fn garp_offset(&self, k: u8) -> Duration {
+        self.config
+            .garp
+            .repeat(k)
+            .unwrap_or(Duration::from_ticks(0))
     }
 
     fn arm_down_timer(&mut self, now: Instant, after: Duration) {
@@ -614,6 +675,7 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
     }
 
     fn send_advert(&mut self, priority: u8) {
+        self.overdue_advert = false;
         self.stats.adverts_sent += 1;
         self.push(Action::SendAdvert { priority });
     }

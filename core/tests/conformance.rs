@@ -10,7 +10,7 @@ use common::*;
 use smoltcp::wire::EthernetAddress;
 use vrrp_core::net::{Event, virtual_mac};
 use vrrp_core::wire::{Auth, DropReason, Version};
-use vrrp_core::{Action, Config, Duration, Instant, Reason, State, VirtualRouter};
+use vrrp_core::{Action, Config, Duration, Garp, Instant, Reason, State, VirtualRouter};
 
 const VMAC: EthernetAddress = virtual_mac(10);
 const DOWN_200: u64 = 3_218_750;
@@ -29,9 +29,12 @@ fn drain(r: &mut VirtualRouter<4>) -> Vec<Action> {
     std::iter::from_fn(|| r.poll_action()).collect()
 }
 
-/// A router alone on its link that has become Active at [`DOWN_200`].
+/// A router alone on its link that has become Active at [`DOWN_200`], with no announcement
+/// repeats: only its Adver_Timer runs.
 fn lone_active(priority: u8) -> VirtualRouter<4> {
-    let mut r = router(priority, 20);
+    let mut c = config(priority, 20);
+    c.garp = Garp::new(1, &[]).unwrap();
+    let mut r = VirtualRouter::new(c).unwrap();
     r.startup(at(0));
     let t = r.poll_timeout().unwrap();
     r.handle_timeout(t);
@@ -297,6 +300,68 @@ fn c12_active_hearing_lower_priority_stays_and_adverts_at_once() {
     assert_eq!(drain(&mut r), []);
     r.handle_timeout(now + Duration::from_secs(1));
     assert_eq!(drain(&mut r), [Action::SendAdvert { priority: 200 }]);
+}
+
+/// A thawed Active whose overdue advert left before the rival's advert arrived (the rival, Active
+/// during the freeze, sent it before it heard ours) sends no second advert, whatever the phase
+/// of the rival's adverts; the announcement still goes out, once. Half an interval later the
+/// rival's advert is no crossing, and after a punctual advert there is none: both get a reply
+/// (a router that became Active without hearing ours must hear one at once).
+#[test]
+fn c12c_thawed_active_sends_one_advert_whatever_the_phase() {
+    for gap_ms in [0, 1, 49, 499] {
+        let mut r = lone_active(200);
+        // Frozen from DOWN_200 + 0.5 s to DOWN_200 + 6 s: the Adver_Timer (DOWN_200 + 1 s) is
+        // overdue, nothing was queued, so it fires first, then the rival's advert arrives.
+        let thaw = at(DOWN_200 + 6_000_000);
+        r.handle_timeout(thaw);
+        assert_eq!(drain(&mut r), [Action::SendAdvert { priority: 200 }]);
+        let heard = thaw + Duration::from_millis(gap_ms);
+        inject_advert(&mut r, heard, &advert(100, 12)).unwrap();
+        assert_eq!(
+            drain(&mut r),
+            [Action::Announce { count: 1 }],
+            "rival advert {gap_ms} ms after the overdue advert"
+        );
+        assert_eq!(r.poll_timeout(), Some(thaw + Duration::from_secs(1)));
+        assert_eq!(
+            r.stats().adverts_sent,
+            2,
+            "the takeover advert and one at the thaw"
+        );
+    }
+    let mut r = lone_active(200);
+    let thaw = at(DOWN_200 + 6_000_000);
+    r.handle_timeout(thaw);
+    drain(&mut r);
+    let late = thaw + Duration::from_millis(500);
+    inject_advert(&mut r, late, &advert(100, 12)).unwrap();
+    assert_eq!(
+        drain(&mut r),
+        [
+            Action::SendAdvert { priority: 200 },
+            Action::Announce { count: 1 }
+        ]
+    );
+    assert_eq!(r.poll_timeout(), Some(late + Duration::from_secs(1)));
+
+    let mut r = lone_active(200);
+    let punctual = at(DOWN_200 + 1_000_000);
+    r.handle_timeout(punctual);
+    drain(&mut r);
+    inject_advert(
+        &mut r,
+        punctual + Duration::from_millis(1),
+        &advert(100, 12),
+    )
+    .unwrap();
+    assert_eq!(
+        drain(&mut r),
+        [
+            Action::SendAdvert { priority: 200 },
+            Action::Announce { count: 1 }
+        ]
+    );
 }
 
 #[test]

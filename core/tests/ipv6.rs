@@ -336,6 +336,37 @@ fn ipv6_election_advert_format_announcement_and_failover() {
     assert_eq!(r2[2], (r2[0].0, na(VIP)));
 }
 
+/// The announcement schedule holds for unsolicited NAs as for gratuitous ARP: one NA per VIP at
+/// the takeover and at 10, 30, 100, 300 and 1000 ms after it, each at the virtual MAC.
+#[test]
+fn ipv6_unsolicited_na_schedule() {
+    let mut seg = Segment::new(vec![config(100, 12)]);
+    seg.start_all();
+    seg.run_until(at(DOWN_100 + 10_000_000));
+    assert_eq!(seg.state(0), State::Active);
+    let mut times = Vec::new();
+    for (t, f) in frames_of(&seg.wire, 0) {
+        if let Frame::Na {
+            src_mac,
+            flags,
+            target,
+            lladdr,
+            ..
+        } = f
+        {
+            assert_eq!(src_mac, VMAC);
+            assert_eq!(lladdr, Some(RawHardwareAddress::from(VMAC)));
+            assert!(!flags.contains(NdiscNeighborFlags::SOLICITED));
+            times.push(((t.as_micros() - DOWN_100), target));
+        }
+    }
+    let want: Vec<(u64, Ipv6Addr)> = [0, 10_000, 30_000, 100_000, 300_000, 1_000_000]
+        .into_iter()
+        .flat_map(|us| [(us, LL_VIP), (us, VIP)])
+        .collect();
+    assert_eq!(times, want);
+}
+
 /// RFC 9568 §6.4.3 breaks an equal-priority tie by the larger primary address: IPv6 compares
 /// the link-local sources as 128-bit numbers.
 #[test]

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod device;
 pub mod expect;
 pub mod link;
+pub mod neighbor;
 pub mod pcap;
 pub mod replay;
 pub mod rng;

@@ -992,18 +992,33 @@ fn set_option<A: Address>(c: &mut Config<MAX_VIPS, A>, k: &str, v: &str) -> Res<
         "preempt-delay" => c.preempt_delay = vrrp_core::Duration::from_micros(parse_duration(v)?),
         "accept" => c.accept_mode = yes_no(v)?,
         "garp" => {
-            let parts: Vec<&str> = v.split(',').collect();
-            let [burst, repeats, delay] = parts.as_slice() else {
-                return Err("garp is BURST,REPEATS,DELAY like 1,1,2s".into());
-            };
-            c.garp = Garp {
-                burst: burst
-                    .parse()
-                    .map_err(|_| format!("`{burst}` is not a count"))?,
-                repeats: repeats
-                    .parse()
-                    .map_err(|_| format!("`{repeats}` is not a count"))?,
-                repeat_delay: vrrp_core::Duration::from_micros(parse_duration(delay)?),
+            // BURST[,AT...] (offsets from the takeover), or the older BURST,REPEATS,DELAY.
+            let mut parts = v.split(',');
+            let burst = parts.next().unwrap_or_default();
+            let burst: u8 = burst
+                .parse()
+                .map_err(|_| format!("`{burst}` is not a count"))?;
+            let rest: Vec<&str> = parts.collect();
+            let shape = "garp is BURST[,AT...] like 1,10ms,1s, or BURST,REPEATS,DELAY like 1,1,2s";
+            c.garp = match rest.as_slice() {
+                [] => {
+                    let mut g = Garp::default();
+                    g.burst = burst;
+                    g
+                }
+                [repeats, delay] if repeats.bytes().all(|b| b.is_ascii_digit()) => {
+                    let repeats = repeats.parse().map_err(|_| shape.to_string())?;
+                    let delay = vrrp_core::Duration::from_micros(parse_duration(delay)?);
+                    Garp::evenly(burst, repeats, delay).map_err(|e| e.to_string())?
+                }
+                at => {
+                    let at = at
+                        .iter()
+                        .map(|t| parse_duration(t).map(vrrp_core::Duration::from_micros))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| format!("{e} ({shape})"))?;
+                    Garp::new(burst, &at).map_err(|e| e.to_string())?
+                }
             };
         }
         _ => return Err(format!("unknown VRRP option `{k}`")),

@@ -21,6 +21,7 @@ use vrrp_core::{Config, Instant, Reason, State, Stats};
 
 use crate::device::{Frame, Port};
 use crate::link::{Fault, Faults, Scope};
+use crate::neighbor::NeighborCache;
 use crate::pcap::Recorder;
 use crate::rng::Rng;
 use crate::time::{Clock, Micros};
@@ -292,8 +293,13 @@ struct Node<'b> {
 }
 
 enum Pending {
-    Deliver { node: usize, frame: Frame },
+    Deliver {
+        node: usize,
+        frame: Frame,
+    },
     Action(Action),
+    /// A frame from a host outside the routers ([`Sim::send_at`]).
+    Outside(Frame),
 }
 
 struct Queued {
@@ -344,6 +350,8 @@ pub struct Sim<'b> {
     scratch_events: Vec<Event>,
     /// Frames put on the wire.
     pub frames: u64,
+    /// A listening client, if [`Sim::listen`] placed one.
+    client: Option<NeighborCache>,
 }
 
 impl<'b> Sim<'b> {
@@ -363,6 +371,7 @@ impl<'b> Sim<'b> {
             scratch_delays: Vec::new(),
             scratch_events: Vec::new(),
             frames: 0,
+            client: None,
         };
         for (i, spec) in specs.into_iter().enumerate() {
             let vrs = spec
@@ -457,6 +466,23 @@ impl<'b> Sim<'b> {
         }));
     }
 
+    /// Puts `frame` on the wire at `at`, from a host that is no router here (a rival speaker, a
+    /// client): every node receives it at that instant, outside the link faults.
+    pub fn send_at(&mut self, at: Micros, frame: Vec<u8>) {
+        self.push(at, Pending::Outside(Rc::from(frame)));
+    }
+
+    /// Places a client on the segment that hears every frame as it is sent and keeps a
+    /// neighbour cache for `cache`'s addresses.
+    pub fn listen(&mut self, cache: NeighborCache) {
+        self.client = Some(cache);
+    }
+
+    /// The listening client's cache.
+    pub fn client(&self) -> Option<&NeighborCache> {
+        self.client.as_ref()
+    }
+
     /// The recorded pcap (empty unless [`Options::pcap`]).
     pub fn take_pcap(&mut self) -> Vec<u8> {
         self.recorder
@@ -494,6 +520,7 @@ impl<'b> Sim<'b> {
                 match q.what {
                     Pending::Deliver { node, frame } => self.deliver(node, frame),
                     Pending::Action(a) => self.apply(a),
+                    Pending::Outside(frame) => self.outside_frame(frame),
                 }
             }
             self.poll_due();
@@ -790,6 +817,19 @@ impl<'b> Sim<'b> {
         }
     }
 
+    fn outside_frame(&mut self, frame: Frame) {
+        self.frames += 1;
+        if let Some(r) = self.recorder.as_mut() {
+            r.record(self.now, &frame);
+        }
+        if let Some(c) = self.client.as_mut() {
+            c.observe(self.now, &frame);
+        }
+        for to in 0..self.nodes.len() {
+            self.deliver(to, frame.clone());
+        }
+    }
+
     fn transmit(&mut self, from: usize, frame: &[u8]) {
         // No carrier, no wire: the frame is not on the capture either.
         if !self.nodes[from].carrier {
@@ -798,6 +838,9 @@ impl<'b> Sim<'b> {
         self.frames += 1;
         if let Some(r) = self.recorder.as_mut() {
             r.record(self.now, frame);
+        }
+        if let Some(c) = self.client.as_mut() {
+            c.observe(self.now, frame);
         }
         let frame: Frame = Rc::from(frame);
         let mut delays = std::mem::take(&mut self.scratch_delays);

@@ -84,14 +84,20 @@ fn the_capture_holds_rfc9568_ipv6_frames() {
     // One advert per second from each Active, the first from r1 at 3.414062.
     assert_eq!(adverts[0].1, ll(0x11));
     assert_eq!(adverts[0].2, 150);
-    // An announcement per VIP at each takeover and again 2 s later (the default announcement
-    // repeat, as for IPv4's gratuitous ARP): r1 at 3.414062 and 5.414062, r2 at 13.023437 and
-    // 15.023437; r1 never lost Active, and at its thaw (16 s) it announces once more, having
-    // heard r2's lower-priority adverts: r2 acted as Active and drew the VIPs to its port.
+    // An announcement per VIP at each takeover and 10, 30, 100, 300 and 1000 ms after it (the
+    // default schedule, as for IPv4's gratuitous ARP): r1 from 3.414062, r2 from 13.023437; r1
+    // never lost Active, and at its thaw (16 s) it announces once more, having heard r2's
+    // lower-priority adverts: r2 acted as Active and drew the VIPs to its port.
     let lla: Ipv6Addr = "fe80::1".parse().unwrap();
     let gua: Ipv6Addr = "2001:db8::1".parse().unwrap();
-    assert_eq!(nas.len(), 10, "{nas:?}");
-    assert_eq!(nas[8].0, 16_000_000, "{nas:?}");
+    let schedule = |from: u64| [0, 10_000, 30_000, 100_000, 300_000, 1_000_000].map(|d| from + d);
+    let want: Vec<u64> = schedule(3_414_062)
+        .into_iter()
+        .chain(schedule(13_023_437))
+        .chain([16_000_000])
+        .collect();
+    let got: Vec<u64> = nas.chunks(2).map(|pair| pair[0].0).collect();
+    assert_eq!(got, want, "{nas:?}");
     for pair in nas.chunks(2) {
         assert_eq!(pair[0].0, pair[1].0);
         assert_eq!([pair[0].1, pair[1].1], [lla, gua]);
@@ -108,7 +114,7 @@ fn the_capture_holds_rfc9568_ipv6_frames() {
                 }
         })
         .count();
-    assert_eq!(na_entries, 10);
+    assert_eq!(na_entries, 26);
     let lines = vrrp_sim::timeline::render(&out.log, &out.names, false);
     for line in [
         "   3.414062 r1/10v6 Backup -> Active (active_down) | sent mld, advert p150, na x2",

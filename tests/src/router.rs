@@ -187,18 +187,19 @@ impl Router {
         }
     }
 
-    /// keepalived in `node`: config and notify script in the artifacts, state from the notify
-    /// script's file.
+    /// keepalived in `node`: config and FIFO reader in the artifacts, state from the reader's
+    /// file.
     pub fn keepalived(lab: &Lab, node: &str, params: &VrrpParams) -> Router {
         let n = lab.node(node);
         let run_dir = lab.tmp_dir(&format!("keepalived-{node}"));
         let state_file = lab.artifacts.join(format!("keepalived-{node}.state"));
         let notify = run_dir.join("notify.sh");
+        let fifo = run_dir.join("notify.fifo");
         fs::write(&notify, keepalived::notify_script(&state_file)).expect("write notify");
         fs::set_permissions(&notify, fs::Permissions::from_mode(0o755)).expect("chmod notify");
         let conf = lab.write_artifact(
             &format!("keepalived-{node}.conf"),
-            &keepalived::config(params, n, &notify),
+            &keepalived::config(params, n, &fifo, &notify),
         );
         let args = keepalived::args(&conf, &run_dir);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -312,7 +313,7 @@ impl Router {
         }
     }
 
-    /// The state-change log (keepalived's notify file), for the artifacts / debugging.
+    /// The state-change log (written by keepalived's FIFO reader), for the artifacts / debugging.
     pub fn state_log(&self) -> Option<&Path> {
         self.state_file.as_deref()
     }

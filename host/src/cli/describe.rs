@@ -172,17 +172,25 @@ fn protocol(out: &mut String, core: &CoreConfig) {
             peers.join(", ")
         }
     );
+    let garp = core.garp();
+    let repeats: Vec<String> = garp
+        .repeat_at()
+        .map(|t| format!("+{}", format_duration(std_duration(t))))
+        .collect();
     let _ = writeln!(
         out,
-        "  {}  {} per VIP, {} more burst(s) every {}",
+        "  {}  {} per VIP at the takeover{}",
         if core.is_v6() {
             "unsolicited NA      "
         } else {
             "gratuitous ARP      "
         },
-        core.garp().burst,
-        core.garp().repeats,
-        format_duration(std_duration(core.garp().repeat_delay))
+        garp.burst,
+        if repeats.is_empty() {
+            ", no repeat".to_owned()
+        } else {
+            format!(", again at {}", repeats.join(", "))
+        }
     );
 }
 

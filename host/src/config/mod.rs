@@ -30,7 +30,12 @@
 //! accept = true                        # default true (see below)
 //! checksum = "pseudo-header"           # v3 only: "pseudo-header" (default) | "message-only"
 //! auth_pass = "secret"                 # v2 only, 1..=8 bytes, sent in clear text
-//! garp = { burst = 1, repeats = 1, repeat_delay = "2s" }   # defaults shown
+//! garp = { burst = 1, repeat_at = ["10ms", "30ms", "100ms", "300ms", "1s"] }   # defaults
+//!                                      # gratuitous ARP / unsolicited NA: `burst` per VIP at
+//!                                      # the takeover and at each offset after it (up to 8,
+//!                                      # increasing, multiples of 10ms); the older form
+//!                                      # `repeats = 1, repeat_delay = "2s"` (evenly spaced)
+//!                                      # still loads
 //! peers = ["192.0.2.12"]               # unicast peer list: adverts from others are dropped;
 //!                                      # IPv6: the peers' link-local addresses
 //! primary = "192.0.2.11"               # default: the interface's IPv4 address (IPv6: its

@@ -85,6 +85,8 @@ pub(super) struct RawRouter {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGarp {
     pub(super) burst: Option<Spanned<i64>>,
+    pub(super) repeat_at: Option<Spanned<Vec<Spanned<Dur>>>>,
+    /// The older form of `repeat_at`: this many bursts, `repeat_delay` apart.
     pub(super) repeats: Option<Spanned<i64>>,
     pub(super) repeat_delay: Option<Spanned<Dur>>,
 }

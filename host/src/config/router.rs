@@ -315,20 +315,70 @@ impl Validator<'_> {
     }
 
     fn garp(&self, raw: &RawRouter) -> Result<vrrp_core::Garp, ConfigError> {
-        let mut garp = vrrp_core::Garp::default();
-        if let Some(g) = &raw.garp {
-            let g = g.get_ref();
-            if let Some(b) = &g.burst {
-                garp.burst = self.int(b, 1..256, "garp.burst")?;
-            }
-            if let Some(r) = &g.repeats {
-                garp.repeats = self.int(r, 0..256, "garp.repeats")?;
-            }
-            if let Some(d) = &g.repeat_delay {
-                garp.repeat_delay = embassy(d.get_ref().0);
-            }
+        let Some(g) = &raw.garp else {
+            return Ok(vrrp_core::Garp::default());
+        };
+        let g = g.get_ref();
+        let mut schedule = vrrp_core::Garp::default();
+        if let Some(b) = &g.burst {
+            schedule.burst = self.int(b, 1..256, "garp.burst")?;
         }
-        Ok(garp)
+        let burst = schedule.burst;
+        let older = g.repeats.as_ref().map(|r| r.span());
+        let older = older.or_else(|| g.repeat_delay.as_ref().map(|d| d.span()));
+        if let Some(at) = &g.repeat_at {
+            if let Some(span) = older {
+                return self.err(
+                    span,
+                    "`repeats` and `repeat_delay` are the older form of `repeat_at`: give one or the other",
+                );
+            }
+            let mut offsets = Vec::new();
+            for d in at.get_ref() {
+                let shown = format_duration(d.get_ref().0);
+                let t = embassy(d.get_ref().0);
+                if vrrp_core::Garp::new(1, &[t]).is_err() {
+                    return self.err(
+                        d.span(),
+                        format!("{shown}: an offset is a multiple of 10ms, 10ms..=655.35s"),
+                    );
+                }
+                if offsets.last().is_some_and(|&last| t <= last) {
+                    return self.err(
+                        d.span(),
+                        format!(
+                            "{shown}: the offsets are measured from the takeover and must increase"
+                        ),
+                    );
+                }
+                offsets.push(t);
+            }
+            return vrrp_core::Garp::new(burst, &offsets)
+                .or_else(|e| self.err(at.span(), e.to_string()));
+        }
+        if older.is_none() {
+            return Ok(schedule);
+        }
+        // The older form, kept so that existing files load: `repeats` bursts `repeat_delay`
+        // apart (then defaults 1 and 2s).
+        let repeats = match &g.repeats {
+            Some(r) => self.int(r, 0..vrrp_core::GARP_REPEATS as i64 + 1, "garp.repeats")?,
+            None => 1,
+        };
+        let delay = g
+            .repeat_delay
+            .as_ref()
+            .map_or(Duration::from_secs(2), |d| d.get_ref().0);
+        vrrp_core::Garp::evenly(burst, repeats, embassy(delay)).or_else(|_| {
+            let span = g.repeat_delay.as_ref().map(|d| d.span());
+            self.err(
+                span.or(older).unwrap_or_default(),
+                format!(
+                    "{}: the repeats fall at multiples of it, each a multiple of 10ms up to 655.35s",
+                    format_duration(delay)
+                ),
+            )
+        })
     }
 
     fn peers(&self, raw: &RawRouter, v6: bool) -> Result<Vec<IpAddr>, ConfigError> {
@@ -560,7 +610,11 @@ fn core_error_span(
         vrrp_core::ConfigError::NoVips
         | vrrp_core::ConfigError::TooManyVips
         | vrrp_core::ConfigError::PrefixLen => raw.vips.span(),
-        vrrp_core::ConfigError::GarpBurst => raw.garp.as_ref().map_or(table_span, |g| g.span()),
+        vrrp_core::ConfigError::GarpBurst
+        | vrrp_core::ConfigError::GarpRepeats
+        | vrrp_core::ConfigError::GarpSchedule => {
+            raw.garp.as_ref().map_or(table_span, |g| g.span())
+        }
         vrrp_core::ConfigError::OwnerWithoutAddress
         | vrrp_core::ConfigError::PrimaryNotLinkLocal => raw
             .primary

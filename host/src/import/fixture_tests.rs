@@ -71,7 +71,7 @@ priority = 150
 interval = "1s"
 vips = ["192.168.10.100/24"]
 auth_pass = "s3cret"
-garp = { burst = 5, repeats = 1, repeat_delay = "5s" }
+garp = { burst = 5, repeat_at = ["5s"] }
 track = ["chk_nginx", "link_eth0"]
 
 [check.chk_nginx]
@@ -127,7 +127,7 @@ interval = "3s"
 vips = ["10.0.0.10/32", "10.0.0.11/32"]
 preempt_delay = "30s"
 auth_pass = "long pas"
-garp = { burst = 3, repeats = 1, repeat_delay = "1s" }
+garp = { burst = 3, repeat_at = ["1s"] }
 track = ["link_ens3"]
 
 [check.link_ens3]
@@ -186,7 +186,11 @@ fn v3_fast_facts() {
         r.core.checksum(),
         vrrp_core::wire::ChecksumMode::MessageOnly
     );
-    assert_eq!(r.core.garp().repeats, 0, "vrrp_garp_master_delay 0");
+    assert_eq!(
+        r.core.garp().repeat_at().len(),
+        0,
+        "vrrp_garp_master_delay 0"
+    );
     let c = cfg.check("chk_http").unwrap();
     let CheckKind::Http { connect, path, .. } = &c.kind else {
         panic!("{:?}", c.kind)

@@ -143,12 +143,19 @@ fn router(out: &mut String, r: &Router) {
     if let Some(p) = &r.auth_pass {
         let _ = writeln!(out, "auth_pass = {}", q(p));
     }
+    // keepalived's second set is one repeat at garp_master_delay; vrrpd counts offsets in
+    // whole centiseconds, so a finer delay is rounded up.
+    let second: Vec<String> = (r.garp.1 > 0)
+        .then(|| {
+            format_duration(r.garp.2.as_millis().div_ceil(10) as u32 * Duration::from_millis(10))
+        })
+        .into_iter()
+        .collect();
     let _ = writeln!(
         out,
-        "garp = {{ burst = {}, repeats = {}, repeat_delay = {} }}",
+        "garp = {{ burst = {}, repeat_at = {} }}",
         r.garp.0,
-        r.garp.1,
-        q(&format_duration(r.garp.2))
+        list(&second)
     );
     if !r.peers.is_empty() {
         let _ = writeln!(out, "peers = {}", list(&r.peers));

@@ -56,7 +56,7 @@ version = 2
 priority = 150
 interval = \"1s\"
 vips = [\"192.0.2.100/24\"]
-garp = { burst = 5, repeats = 1, repeat_delay = \"5s\" }
+garp = { burst = 5, repeat_at = [\"5s\"] }
 track = [\"link_eth0\"]
 
 [check.link_eth0]
@@ -360,10 +360,28 @@ fn garp_settings() {
         MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 1")
     ));
     let g = cfg.routers[0].core.garp();
-    assert_eq!((g.burst, g.repeats), (2, 1));
-    assert_eq!(g.repeat_delay.as_millis(), 1000);
+    assert_eq!(g.burst, 2);
+    assert!(g.repeat_at().eq([vrrp_core::Duration::from_secs(1)]));
     let (_, cfg) = accepted(&MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 0"));
-    assert_eq!(cfg.routers[0].core.garp().repeats, 0, "0: no second set");
+    assert_eq!(
+        cfg.routers[0].core.garp().repeat_at().len(),
+        0,
+        "0: no second set"
+    );
+    // vrrpd counts offsets in centiseconds: a finer delay is rounded up, not refused.
+    let (imp, cfg) =
+        accepted(&MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 0.005"));
+    assert!(imp.toml.contains("repeat_at = [\"10ms\"]"), "{}", imp.toml);
+    assert!(
+        cfg.routers[0]
+            .core
+            .garp()
+            .repeat_at()
+            .eq([vrrp_core::Duration::from_millis(10)])
+    );
+    // Beyond what a schedule holds: refused with the range, not turned into a bad file.
+    let e = refused(&MINIMAL.replace("priority 150", "priority 150\n garp_master_delay 700"));
+    assert!(e.to_string().contains("0..=655"), "{e}");
 }
 
 #[test]

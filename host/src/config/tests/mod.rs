@@ -86,6 +86,9 @@ fn example_config_is_valid() {
     assert_eq!(r.datapath, DatapathMode::Relay);
     assert!(b.routers[0].core.priority() < c.routers[0].core.priority());
     assert!(b.routers[0].core.vips().eq(c.routers[0].core.vips()));
+    // Both say they show the default schedule.
+    assert_eq!(c.routers[0].core.garp(), vrrp_core::Garp::default());
+    assert_eq!(b.routers[0].core.garp(), vrrp_core::Garp::default());
 }
 
 #[test]

@@ -14,7 +14,7 @@ fn full_router_table() {
              [[vrrp]]\nvrid = 7\nversion = 2\npriority = 254\ninterval = \"3s\"\n\
              vips = [\"198.51.100.1/28\", \"198.51.100.2/28\"]\npreempt = false\n\
              preempt_delay = \"1.5s\"\naccept = false\nauth_pass = \"12345678\"\n\
-             garp = {{ burst = 3, repeats = 0, repeat_delay = \"500ms\" }}\n\
+             garp = {{ burst = 3, repeat_at = [\"20ms\", \"2s\"] }}\n\
              peers = [\"198.51.100.9\"]\nprimary = \"198.51.100.3\"\ntrack = [\"up\"]\n\
              [check.up]\nkind = \"tcp\"\naddr = \"127.0.0.1:80\"\ninterval = \"200ms\"\n\
              timeout = \"150ms\"\nrise = 3\nfall = 2\nweight = -60\n\
@@ -35,7 +35,12 @@ fn full_router_table() {
     );
     assert_eq!(r.core.auth(), Auth::Simple(*b"12345678"));
     assert_eq!(r.core.garp().burst, 3);
-    assert_eq!(r.core.garp().repeats, 0);
+    assert!(
+        r.core
+            .garp()
+            .repeat_at()
+            .eq([20, 2000].map(vrrp_core::Duration::from_millis))
+    );
     assert_eq!(
         r.core.peers().collect::<Vec<_>>(),
         &["198.51.100.9".parse::<Ipv4Addr>().unwrap()]
@@ -75,6 +80,35 @@ fn intervals() {
             "VRRPv2 advert interval is whole seconds",
         );
     }
+}
+
+/// The announcement schedule: `repeat_at`, and the older `repeats` / `repeat_delay` pair, which
+/// existing files use, as evenly spaced offsets.
+#[test]
+fn garp_schedules() {
+    let garp = |extra: &str| {
+        parse(&router_with(&format!("garp = {{ {extra} }}\n")))
+            .unwrap()
+            .routers[0]
+            .core
+            .garp()
+    };
+    let ms = vrrp_core::Duration::from_millis;
+    let g = garp("burst = 2");
+    assert_eq!(g.burst, 2);
+    assert!(g.repeat_at().eq(vrrp_core::Garp::default().repeat_at()));
+    assert_eq!(garp("repeat_at = []").repeat_at().len(), 0);
+    // The old defaults written out, as the shipped examples did.
+    let g = garp("burst = 1, repeats = 1, repeat_delay = \"2s\"");
+    assert!(g.repeat_at().eq([ms(2000)]));
+    assert!(garp("repeats = 2").repeat_at().eq([ms(2000), ms(4000)]));
+    assert!(
+        garp("repeats = 3, repeat_delay = \"500ms\"")
+            .repeat_at()
+            .eq([ms(500), ms(1000), ms(1500)])
+    );
+    assert!(garp("repeat_delay = \"5s\"").repeat_at().eq([ms(5000)]));
+    assert_eq!(garp("repeats = 0").repeat_at().len(), 0);
 }
 
 #[test]
@@ -160,6 +194,36 @@ fn bad_router_values() {
             "garp = { repeat_delay = 2 }",
             "vrrp[0].garp.repeat_delay",
             "duration string",
+        ),
+        (
+            "garp = { repeats = 9 }",
+            "vrrp[0].garp.repeats",
+            "garp.repeats must be 0..=8",
+        ),
+        (
+            "garp = { repeat_delay = \"15ms\" }",
+            "vrrp[0].garp.repeat_delay",
+            "multiple of 10ms",
+        ),
+        (
+            "garp = { repeat_at = [\"10ms\", \"10ms\"] }",
+            "vrrp[0].garp.repeat_at[1]",
+            "must increase",
+        ),
+        (
+            "garp = { repeat_at = [\"0ms\"] }",
+            "vrrp[0].garp.repeat_at[0]",
+            "multiple of 10ms",
+        ),
+        (
+            "garp = { repeat_at = [\"1s\", \"2s\", \"3s\", \"4s\", \"5s\", \"6s\", \"7s\", \"8s\", \"9s\"] }",
+            "vrrp[0].garp.repeat_at",
+            "at most 8",
+        ),
+        (
+            "garp = { repeat_at = [\"1s\"], repeats = 1 }",
+            "vrrp[0].garp.repeats",
+            "older form of `repeat_at`",
         ),
         (
             "garp = { bursts = 2 }",

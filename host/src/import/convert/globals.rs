@@ -28,7 +28,7 @@ impl Converter {
                 }
                 "vrrp_strict" => g.strict = true,
                 "vrrp_garp_master_repeat" => g.garp_repeat = Some(self.garp_repeat(s, &key)?),
-                "vrrp_garp_master_delay" => g.garp_delay = Some(self.seconds(s, &key, 0..=1000)?),
+                "vrrp_garp_master_delay" => g.garp_delay = Some(self.seconds(s, &key, 0..=655)?),
                 "vrrp_min_garp" => g.min_garp = bool_arg(s.args()).unwrap_or(true),
                 "v3_checksum_as_v2" => g.checksum_as_v2 = bool_arg(s.args()).unwrap_or(true),
                 // keepalived reports a priority outside 1..=99 and runs without one.

@@ -308,7 +308,7 @@ impl Converter {
             "nopreempt" => r.preempt = false,
             "preempt" => {}
             "preempt_delay" => r.preempt_delay = Some(self.seconds(s, &key, 0..=1000)?),
-            "garp_master_delay" => set.garp_delay_set = Some(self.seconds(s, &key, 0..=1000)?),
+            "garp_master_delay" => set.garp_delay_set = Some(self.seconds(s, &key, 0..=655)?),
             "garp_master_repeat" => r.garp.0 = self.garp_repeat(s, &key)?,
             "accept" => set.explicit_accept = Some(true),
             "no_accept" => set.explicit_accept = Some(false),
