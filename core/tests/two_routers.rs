@@ -47,12 +47,14 @@ fn election_failover_failback() {
     assert_eq!(seg.state(1), State::Backup);
 }
 
-/// The RAM budget of a small board: the state of one virtual router (4 VIPs) fits in 256 bytes.
+/// The RAM budget of a small board: the state of one virtual router (4 VIPs) fits in 272 bytes.
+/// It was 256 until the router kept the last advert it accepted (to explain a takeover) and the
+/// announcement schedule (offsets and a position) at the same time: 16 bytes a router.
 #[test]
 fn router_state_fits_its_budget() {
     let size = std::mem::size_of::<vrrp_core::VirtualRouter<4>>();
     println!("size_of::<VirtualRouter<4>>() = {size}");
-    assert!(size <= 256, "VirtualRouter<4> is {size} bytes");
+    assert!(size <= 272, "VirtualRouter<4> is {size} bytes");
 }
 
 /// A RAM-tight build: buffers sized for one VIP, and a spare socket slot for a service.
