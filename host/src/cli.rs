@@ -171,10 +171,13 @@ fn run(config_path: PathBuf, log_format: Option<LogFormat>) -> ExitCode {
         Err(code) => return code,
     };
     let log_format = log_format.unwrap_or(cfg.log.format);
-    if let Err(e) = crate::logging::init(log_format, &cfg.log.level) {
-        eprintln!("vrrpd: logging: {e}");
-        return ExitCode::from(2);
-    }
+    let _log = match crate::logging::init(log_format, &cfg.log.level) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("vrrpd: logging: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match daemon::run(cfg, RunOptions { config_path }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

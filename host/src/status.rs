@@ -305,9 +305,15 @@ impl RouterStatus {
         self.adverts_sent = stats.adverts_sent.into();
         self.adverts_received = stats.adverts_received.into();
         self.address_mismatches = stats.address_mismatches.into();
+        // Every turn of the event loop, for every router: no allocation once the keys exist.
         for reason in DropReason::ALL {
-            self.drops
-                .insert(reason.as_str().to_owned(), stats.drops(reason).into());
+            let n = stats.drops(reason).into();
+            match self.drops.get_mut(reason.as_str()) {
+                Some(v) => *v = n,
+                None => {
+                    self.drops.insert(reason.as_str().to_owned(), n);
+                }
+            }
         }
     }
 }
@@ -414,6 +420,12 @@ pub fn render_metrics(s: &Snapshot) -> String {
         "Process freezes detected on waking.",
     );
     m.sample(&[], s.freezes);
+    m.family(
+        "vrrpd_log_lines_dropped_total",
+        "counter",
+        "Log lines dropped because the log's reader (stderr) could not keep up.",
+    );
+    m.sample(&[], crate::logging::dropped_lines());
     m.family(
         "vrrpd_realtime_priority",
         "gauge",
