@@ -9,7 +9,8 @@
 //! interface = "eth0"                   # the uplink (required)
 //!
 //! [status]
-//! listen = "127.0.0.1:9100"            # default; GET /status, /metrics, /healthz
+//! listen = "127.0.0.1:9100"            # default; GET /status, /metrics, /healthz; at most 64
+//!                                      # connections, 16 KiB request heads (crate::status)
 //!
 //! [log]
 //! format = "human"                     # "human" (default) | "json"; `--log-format` overrides
