@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{self, Config, LogFormat};
 use crate::daemon::{self, RunOptions};
 use crate::status;
-use describe::describe;
+pub use describe::describe;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -9,7 +9,7 @@
 //!
 //! The endpoint is unauthenticated and read-only; the default listen address is loopback.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -585,9 +585,28 @@ impl Metrics {
 // ---------------------------------------------------------------------------------------------
 // Server.
 
+/// Connections served at once. The endpoint is for an operator and a metrics scraper, so a
+/// few suffice; beyond this the oldest connection is closed to make room for the new one, so
+/// that clients which connect and send nothing cannot lock the endpoint out (a finished
+/// request takes milliseconds, so a real client is never the oldest for long), and the daemon's
+/// descriptors stay bounded for its checks, hooks and sockets.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// Largest request head (request line and headers) read; a longer one is answered 431 and the
+/// connection closed. hyper's smallest allowed buffer is 8 KiB.
+pub const MAX_REQUEST_HEAD: usize = 16 * 1024;
+
+/// Time a client has to send a complete request head, from the start of the connection or of
+/// each further request on it; a client that trickles bytes (slowloris) is cut off after it.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Serves `handle` on `listener` until the future is dropped. Each connection runs on its own
-/// task so that one slow client cannot stall another; runs on a current-thread runtime.
+/// task so that one slow client cannot stall another; runs on a current-thread runtime. The
+/// limits are [`MAX_CONNECTIONS`], [`MAX_REQUEST_HEAD`] and [`HEADER_READ_TIMEOUT`]; request
+/// bodies are never read (every path is a GET), so a body's size does not matter.
 pub async fn serve(listener: TcpListener, handle: StatusHandle) {
+    // Oldest first.
+    let mut open: VecDeque<tokio::task::AbortHandle> = VecDeque::new();
     loop {
         let (stream, _peer) = match listener.accept().await {
             Ok(c) => c,
@@ -598,20 +617,30 @@ pub async fn serve(listener: TcpListener, handle: StatusHandle) {
                 continue;
             }
         };
+        open.retain(|c| !c.is_finished());
+        if open.len() >= MAX_CONNECTIONS
+            && let Some(oldest) = open.pop_front()
+        {
+            // Dropping the connection's future closes its socket.
+            oldest.abort();
+            tracing::debug!("status endpoint: too many connections, closed the oldest");
+        }
         let handle = handle.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let handle = handle.clone();
                 async move { Ok::<_, Infallible>(respond(&req, &handle)) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(5))
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(MAX_REQUEST_HEAD)
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "status endpoint: connection error");
             }
         });
+        open.push_back(task.abort_handle());
     }
 }
 
@@ -1083,6 +1112,57 @@ mod tests {
             Err(ClientError::Status { status, .. }) => assert_eq!(status, StatusCode::NOT_FOUND),
             other => panic!("{other:?}"),
         }
+        server.abort();
+    }
+
+    /// Clients that connect and send nothing hold no more than MAX_CONNECTIONS descriptors,
+    /// and cannot keep a real client out; a request head over MAX_REQUEST_HEAD is refused.
+    #[tokio::test(flavor = "current_thread")]
+    async fn idle_and_oversized_clients_do_not_lock_the_endpoint_out() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(serve(listener, StatusHandle::new(snapshot())));
+
+        let mut idle = Vec::new();
+        for _ in 0..MAX_CONNECTIONS * 3 {
+            idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        assert_eq!(fetch(addr, "/healthz").await.unwrap(), "ok\n");
+        // The server closed the oldest idle ones to make room: they read end-of-file.
+        let mut closed = 0;
+        for s in &mut idle {
+            let mut b = [0u8; 1];
+            if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(20), s.read(&mut b)).await
+            {
+                closed += 1;
+            }
+        }
+        assert!(
+            closed >= MAX_CONNECTIONS * 2,
+            "{closed} of {} idle connections closed",
+            idle.len()
+        );
+
+        let mut big = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "GET /status HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(MAX_REQUEST_HEAD * 4)
+        );
+        // The server may close before it has read everything; what it answers is the point.
+        let _ = big.write_all(head.as_bytes()).await;
+        let mut answer = Vec::new();
+        let _ = big.read_to_end(&mut answer).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+            "{answer}"
+        );
+        assert!(
+            !answer.contains("routers"),
+            "no status for an oversized request"
+        );
         server.abort();
     }
 

@@ -1,16 +1,22 @@
 //! Malformed adverts injected from a third namespace must be dropped, shown on
-//! keepalived; the same scenario takes vrrpd once it exists.
+//! keepalived; the same scenario takes vrrpd once it exists. And vrrpd's status endpoint under
+//! a flood of idle connections and oversized requests: adverts keep their schedule and
+//! `/status` keeps answering.
 
-use std::net::Ipv4Addr;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use vrrp_tests::capture::Capture;
 use vrrp_tests::craft::{AdvertSpec, Fault, inject};
 use vrrp_tests::prereq::{Need, require};
 use vrrp_tests::router::{
-    Router, Speaker, VRRPD_STATUS, VrrpParams, link_local_vip, status, try_status,
+    Router, Speaker, State, VRRPD_STATUS, VrrpParams, link_local_vip, status, try_status,
 };
 use vrrp_tests::scenario::{Failover, hostile_adverts};
-use vrrp_tests::{Family, Lab, VIP, VIP6, wait_until};
+use vrrp_tests::{Family, Lab, VIP, VIP6, unix_now, wait_until};
 
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
 const INJECT: &str = env!("CARGO_BIN_EXE_inject");
@@ -307,4 +313,260 @@ fn vrrpd_counts_adverts_for_other_routers_as_unmatched() {
         );
         assert_eq!(r["state"], "Active", "VRID {} disturbed", r["vrid"]);
     }
+}
+
+/// Idle connections opened to the Active's status endpoint.
+const IDLE: usize = 1000;
+
+/// What the oversized and slow requests got back.
+#[derive(Debug)]
+struct Oversized {
+    /// First line of the answer to a 1 MiB header, or "" if the server just closed.
+    huge_header: String,
+    /// Same for a GET announcing a 100 MB body and sending 8 MiB of it.
+    huge_body: String,
+    /// How long a client trickling one header line every 500 ms was kept.
+    slowloris: Duration,
+}
+
+/// Raises this process's descriptor limit to its hard limit: the flood holds 1,000 sockets.
+fn raise_nofile() {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut l), 0);
+        l.rlim_cur = l.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &l), 0);
+    }
+    assert!(
+        l.rlim_cur as usize > IDLE + 100,
+        "RLIMIT_NOFILE hard limit {} is too low for the flood",
+        l.rlim_max
+    );
+}
+
+/// Moves the calling thread into network namespace `ns` (sockets it opens live there).
+fn enter_netns(ns: &str) {
+    let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("open netns");
+    // SAFETY: setns on a descriptor we own; it affects this thread only.
+    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
+}
+
+/// The first line the server answers, or "" when it closes without answering.
+fn answer_line(s: &mut TcpStream) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.contains(&b'\n') {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("no answer and no close within 15 s: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&buf);
+    text.lines().next().unwrap_or("").trim().to_owned()
+}
+
+fn oversized_requests(addr: &str) -> Oversized {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    let head = format!(
+        "GET /status HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1 << 20)
+    );
+    // The server may close before it has read it all.
+    let _ = s.write_all(head.as_bytes());
+    let huge_header = answer_line(&mut s);
+
+    let mut s = TcpStream::connect(addr).unwrap();
+    // A server that neither reads the body nor closes would block the writes for ever.
+    s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = s.write_all(b"GET /status HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+    let chunk = vec![b'b'; 1 << 16];
+    for _ in 0..128 {
+        if s.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let huge_body = answer_line(&mut s);
+
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let start = Instant::now();
+    let _ = s.write_all(b"GET /status HTTP/1.1\r\n");
+    let mut b = [0u8; 1];
+    loop {
+        // Read once per 500 ms: Ok(0) or a reset is the server closing; a timeout means it
+        // still waits for the rest of the head, so send one more header line.
+        match s.read(&mut b) {
+            Ok(_) => break,
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut => {
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "a slowloris client is still served after 60 s"
+                );
+                if s.write_all(b"X-Slow: 1\r\n").is_err() {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    Oversized {
+        huge_header,
+        huge_body,
+        slowloris: start.elapsed(),
+    }
+}
+
+fn open_fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// 1,000 idle connections to the Active's status endpoint, a 1 MiB header, a 100 MB body and a
+/// slowloris client, all at once: r1 keeps advertising on schedule (no silence over 3I + skew
+/// in the capture of what it sends), nobody changes state, `/status` answers throughout, and the
+/// daemon's descriptors stay bounded.
+#[test]
+fn vrrpd_status_endpoint_survives_a_connection_flood() {
+    if !require(&[Need::Vrrpd, Need::Tcpdump]) {
+        return;
+    }
+    let lab = Lab::new("vrrpd_status_endpoint_survives_a_connection_flood", 2);
+    let p1 = VrrpParams::v3(10, 200, Duration::from_millis(100));
+    let p2 = p1.with_priority(100);
+    let cap = Capture::start(&lab);
+    let r1 = Router::start(&lab, "r1", Speaker::Vrrpd, &p1);
+    let r2 = Router::start(&lab, "r2", Speaker::Vrrpd, &p2);
+    wait_until(Duration::from_secs(20), || {
+        r1.state(&lab) == State::Active && r2.state(&lab) == State::Backup
+    })
+    .expect("r1 Active, r2 Backup");
+    let pid = lab.pid(r1.procs()[0]);
+    let fds_before = open_fds(pid);
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let nofile = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap_or("?")
+        .to_owned();
+    let log = || lab.log(r1.procs()[0]) + &lab.log(r2.procs()[0]);
+    let changes_before = log().matches("state change").count();
+
+    // Only now: the daemons keep the descriptor limit they were started with, as under an
+    // init system.
+    raise_nofile();
+    let t0 = unix_now();
+    let ns = lab.ns("r1");
+    let (connected_tx, connected) = mpsc::channel();
+    let (done, done_rx) = mpsc::channel::<()>();
+    let flood = std::thread::spawn(move || {
+        enter_netns(&ns);
+        let idle: Vec<TcpStream> = (0..IDLE)
+            .map(|_| TcpStream::connect(VRRPD_STATUS).expect("connect"))
+            .collect();
+        connected_tx.send(()).unwrap();
+        let oversized = oversized_requests(VRRPD_STATUS);
+        done_rx.recv().unwrap();
+        // How many idle connections the server closed (end-of-file, or reset).
+        let closed = idle
+            .iter()
+            .filter(|s| {
+                s.set_nonblocking(true).unwrap();
+                match (&**s).read(&mut [0u8; 1]) {
+                    Ok(n) => n == 0,
+                    Err(e) => e.kind() != ErrorKind::WouldBlock,
+                }
+            })
+            .count();
+        (oversized, closed)
+    });
+    connected
+        .recv_timeout(Duration::from_secs(30))
+        .expect("1,000 connections opened");
+
+    // `/status` answers while the flood holds, each time within `vrrpd status`'s own 3 s.
+    let mut worst_status = Duration::ZERO;
+    let mut worst_fds = 0;
+    let hold = Instant::now();
+    while hold.elapsed() < Duration::from_secs(10) {
+        let t = Instant::now();
+        let v = try_status(&lab, "r1").expect("r1's /status answers during the flood");
+        worst_status = worst_status.max(t.elapsed());
+        assert_eq!(v["routers"][0]["state"], "Active");
+        worst_fds = worst_fds.max(open_fds(pid));
+    }
+    done.send(()).unwrap();
+    let (oversized, closed) = flood.join().expect("flood thread");
+    let t1 = unix_now();
+
+    let times = cap.from_node_now("r1").advert_times_any(t0, t1);
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    let worst_gap = gaps.iter().copied().fold(0.0, f64::max);
+    let line = format!(
+        "flood of {IDLE} idle connections + oversized requests for {:.1} s: {} adverts from r1, \
+         worst silence {:.1} ms (3I + skew = {:.1} ms); /status worst {:.0} ms; r1's fds {} -> \
+         at most {} (limit {}); {} idle connections closed by the server; 1 MiB header: {:?}; 100 MB body: \
+         {:?}; slowloris cut after {:.1} s",
+        t1 - t0,
+        times.len(),
+        worst_gap * 1e3,
+        p1.active_down_interval().as_secs_f64() * 1e3,
+        worst_status.as_secs_f64() * 1e3,
+        fds_before,
+        worst_fds,
+        nofile,
+        closed,
+        oversized.huge_header,
+        oversized.huge_body,
+        oversized.slowloris.as_secs_f64()
+    );
+    eprintln!("{line}");
+    lab.write_artifact("status-flood.txt", &line);
+
+    assert!(r1.is_running(&lab) && r2.is_running(&lab), "{}", log());
+    assert!(!log().contains("panicked"), "{}", log());
+    assert_eq!(
+        log().matches("state change").count(),
+        changes_before,
+        "a state change during the flood:\n{}",
+        log()
+    );
+    assert!(
+        times.len() as f64 >= (t1 - t0) / 0.1 * 0.8,
+        "r1 sent {} adverts in {:.1} s",
+        times.len(),
+        t1 - t0
+    );
+    assert!(
+        worst_gap <= p1.active_down_interval().as_secs_f64(),
+        "{line}"
+    );
+    // The limits of host/src/status.rs: 64 connections, 16 KiB heads, 5 s for a head.
+    assert!(worst_fds <= fds_before + 64 + 8, "{line}");
+    assert!(closed >= IDLE - 64, "{line}");
+    assert!(
+        oversized.huge_header.is_empty() || oversized.huge_header.starts_with("HTTP/1.1 431"),
+        "{line}"
+    );
+    assert!(
+        oversized.slowloris >= Duration::from_secs(4)
+            && oversized.slowloris < Duration::from_secs(8),
+        "{line}"
+    );
 }

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::raw::*;
 use super::validate::Validator;
-use super::{ConfigError, Effect, format_duration};
+use super::{ConfigError, Effect, INTERFACE_NAME_RULE, format_duration};
 
 const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(10);
@@ -195,8 +195,13 @@ impl Validator<'_> {
                 None => missing("interface")?,
                 Some(i) => {
                     let name = i.get_ref();
-                    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) {
-                        return self.err(i.span(), format!("{name:?} is not an interface name"));
+                    if !super::is_interface_name(name) {
+                        return self.err(
+                            i.span(),
+                            format!(
+                                "{name:?} is not a Linux interface name ({INTERFACE_NAME_RULE})"
+                            ),
+                        );
                     }
                     CheckKind::Interface { name: name.clone() }
                 }

@@ -9,7 +9,8 @@
 //! interface = "eth0"                   # the uplink (required)
 //!
 //! [status]
-//! listen = "127.0.0.1:9100"            # default; GET /status, /metrics, /healthz
+//! listen = "127.0.0.1:9100"            # default; GET /status, /metrics, /healthz; at most 64
+//!                                      # connections, 16 KiB request heads (crate::status)
 //!
 //! [log]
 //! format = "human"                     # "human" (default) | "json"; `--log-format` overrides
@@ -117,6 +118,23 @@ pub const MAX_ADDRS: usize = 8;
 
 /// Default status endpoint: loopback only, since it is unauthenticated.
 pub const DEFAULT_STATUS_LISTEN: &str = "127.0.0.1:9100";
+
+/// What the kernel accepts as a network interface name (`dev_valid_name`): 1..=15 bytes, not
+/// `.` or `..`, no `/`, `:` or whitespace. Control characters are refused too: the kernel takes
+/// them, but no real interface has one, and a name is echoed into logs, messages and the comments
+/// of a converted file.
+pub fn is_interface_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+}
+
+/// Why a name fails [`is_interface_name`], for error messages.
+pub const INTERFACE_NAME_RULE: &str = "1..=15 bytes; no '/', ':', whitespace or control characters";
 
 /// `log.format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -9,8 +9,8 @@ use toml::de::DeTable;
 use super::raw::*;
 use super::source::{Source, key_path_at};
 use super::{
-    Config, ConfigError, DEFAULT_STATUS_LISTEN, DatapathMode, Location, LogConfig, LogFormat,
-    RouterConfig,
+    Config, ConfigError, DEFAULT_STATUS_LISTEN, DatapathMode, INTERFACE_NAME_RULE, Location,
+    LogConfig, LogFormat, RouterConfig, is_interface_name,
 };
 
 /// Judges the raw schema against the text it came from, so that every error carries the line,
@@ -58,11 +58,11 @@ impl Validator<'_> {
     /// The whole file: the top-level keys here, each table by its own method.
     pub(super) fn file(&self, raw: RawFile) -> Result<Config, ConfigError> {
         let interface = raw.interface.get_ref().trim();
-        if interface.is_empty() || interface.len() > 15 || interface.contains(['/', ' ', '\t']) {
+        if !is_interface_name(interface) {
             return self.err(
                 raw.interface.span(),
                 format!(
-                    "{:?} is not a Linux interface name (1..=15 bytes, no '/' or spaces)",
+                    "{:?} is not a Linux interface name ({INTERFACE_NAME_RULE})",
                     raw.interface.get_ref()
                 ),
             );

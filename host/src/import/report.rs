@@ -35,10 +35,20 @@ pub(super) fn list<T: fmt::Display>(items: &[T]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// Comment lines, with newlines inside a comment turned into more comment lines.
+/// Comment lines, with newlines inside a comment turned into more comment lines. The text
+/// quotes keepalived.conf, which may hold any character: TOML allows none of the control
+/// characters but tab in a comment, so the others are written as `\u{XXXX}`.
 pub(super) fn comment(out: &mut String, text: &str) {
     for line in text.lines() {
-        let _ = writeln!(out, "# {line}");
+        out.push_str("# ");
+        for c in line.chars() {
+            if c.is_control() && c != '\t' {
+                let _ = write!(out, "\\u{{{:04X}}}", c as u32);
+            } else {
+                out.push(c);
+            }
+        }
+        out.push('\n');
     }
 }
 
@@ -97,9 +107,9 @@ fn process(out: &mut String, g: &Globals) {
 
 /// Where the file comes from, then what it does not reproduce and what needs no setting.
 fn header(out: &mut String, source: &str, untranslated: &[Untranslated], notes: &[String]) {
-    let _ = writeln!(
+    comment(
         out,
-        "# vrrpd configuration converted from {source} by `vrrpd import-keepalived`."
+        &format!("vrrpd configuration converted from {source} by `vrrpd import-keepalived`."),
     );
     out.push_str("# Review it, then validate it with: vrrpd check --config FILE\n");
     if !untranslated.is_empty() {
@@ -118,7 +128,8 @@ fn header(out: &mut String, source: &str, untranslated: &[Untranslated], notes: 
 
 /// One `[[vrrp]]` table.
 fn router(out: &mut String, r: &Router) {
-    let _ = writeln!(out, "\n[[vrrp]]\n# vrrp_instance {} ({})", r.name, r.at);
+    out.push_str("\n[[vrrp]]\n");
+    comment(out, &format!("vrrp_instance {} ({})", r.name, r.at));
     for c in &r.comments {
         comment(out, c);
     }
@@ -170,11 +181,8 @@ fn router(out: &mut String, r: &Router) {
 
 /// One `[[sync_group]]` table.
 fn sync_group(out: &mut String, g: &Group) {
-    let _ = writeln!(
-        out,
-        "\n[[sync_group]]\n# vrrp_sync_group {} ({})",
-        g.name, g.at
-    );
+    out.push_str("\n[[sync_group]]\n");
+    comment(out, &format!("vrrp_sync_group {} ({})", g.name, g.at));
     out.push_str("# keepalived moves the members between states together; vrrpd gives every member the\n# checks of all members, so that they fail over together. Both need the members in the same\n# priority order on every node.\n");
     for c in &g.comments {
         comment(out, c);
@@ -203,10 +211,13 @@ fn interface_check(
         q(&format_duration(link_interval))
     );
     if c.weight == 0 {
-        let _ = writeln!(
+        comment(
             out,
-            "# keepalived puts the instance at FAULT while {name} has no link; vrrpd gives it\n# priority 0, so it steps down and never takes over\nfault = true"
+            &format!(
+                "keepalived puts the instance at FAULT while {name} has no link; vrrpd gives it\npriority 0, so it steps down and never takes over"
+            ),
         );
+        out.push_str("fault = true\n");
     } else {
         let _ = writeln!(out, "weight = {}", c.weight);
     }
@@ -214,10 +225,10 @@ fn interface_check(
 
 /// The `[check.NAME]` table of a `vrrp_script`.
 fn script_check(out: &mut String, c: &Check, s: &Script) {
-    let _ = writeln!(
+    let _ = writeln!(out, "\n[check.{}]", c.name);
+    comment(
         out,
-        "\n[check.{}]\n# vrrp_script {} ({}): script {:?}",
-        c.name, s.name, s.at, s.script
+        &format!("vrrp_script {} ({}): script {:?}", s.name, s.at, s.script),
     );
     for n in &s.notes {
         comment(out, n);
@@ -268,14 +279,18 @@ fn hooks(out: &mut String, routers: &[Router], groups: &[Group]) {
         );
     }
     for r in hooks {
-        let _ = writeln!(out, "[[notify]]\n# vrrp_instance {}", r.name);
+        out.push_str("[[notify]]\n");
+        comment(out, &format!("vrrp_instance {}", r.name));
         hook(out, r.notify.as_deref().expect("filtered"));
     }
     for (g, vrid, script) in group_hooks {
-        let _ = writeln!(
+        out.push_str("[[notify]]\n");
+        comment(
             out,
-            "[[notify]]\n# vrrp_sync_group {} ({}): keepalived runs these when the group changes state;\n# the members move together, so this hook follows its first member, VRID {vrid}",
-            g.name, g.at
+            &format!(
+                "vrrp_sync_group {} ({}): keepalived runs these when the group changes state;\nthe members move together, so this hook follows its first member, VRID {vrid}",
+                g.name, g.at
+            ),
         );
         hook(out, script);
     }
@@ -283,8 +298,13 @@ fn hooks(out: &mut String, routers: &[Router], groups: &[Group]) {
 
 /// The command and timeout of one `[[notify]]` hook running `script`.
 fn hook(out: &mut String, script: &str) {
-    // A literal multi-line string keeps the shell program readable; it cannot hold `'''`.
-    if script.contains("'''") {
+    // A literal multi-line string keeps the shell program readable; it cannot hold `'''`, nor
+    // a control character other than tab and newline.
+    if script.contains("'''")
+        || script
+            .chars()
+            .any(|c| c.is_control() && c != '\t' && c != '\n')
+    {
         let _ = writeln!(out, "command = [\"/bin/sh\", \"-c\", {}]", q(script));
     } else {
         let _ = writeln!(out, "command = [\"/bin/sh\", \"-c\", '''\n{script}''']");

@@ -624,3 +624,41 @@ fn realtime_priority_and_no_swap_become_the_process_section() {
     ));
     assert!(e.to_string().contains("not a number"), "{e}");
 }
+
+/// keepalived.conf may hold control characters anywhere; the output quotes keepalived's words
+/// in comments and strings, where TOML refuses them raw.
+#[test]
+fn control_characters_never_reach_the_output_raw() {
+    // An unknown keyword (listed in a comment), an instance and a sync group name (comments),
+    // a notify script (a multi-line literal string otherwise).
+    let text = "vrrp_sync_group G\u{1}1 {\n    group {\n        VI\u{7f}1\n    }\n    notify_master \"/bin/true \u{1b}x\"\n}\nvrrp_instance VI\u{7f}1 {\n    interface eth0\n    virtual_router_id 51\n    priority 150\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n    t\u{7}ack_script {\n        chk\n    }\n    notify_master \"/bin/true \u{1}\"\n}\n";
+    let (imp, cfg) = accepted(text);
+    assert!(
+        imp.toml.contains("t\\u{0007}ack_script"),
+        "the unknown keyword, escaped:\n{}",
+        imp.toml
+    );
+    assert!(imp.toml.contains("# vrrp_instance VI\\u{007F}1 (line 7)"));
+    assert!(
+        imp.untranslated.iter().any(|u| u.what.contains('\u{7}')),
+        "stderr and the untranslated list keep the word as written"
+    );
+    assert!(
+        cfg.notify.iter().any(|n| n.command[2].contains('\u{1}')),
+        "the script keeps its bytes: {:?}",
+        cfg.notify
+    );
+}
+
+#[test]
+fn an_instance_interface_the_kernel_would_refuse_is_an_error() {
+    for bad in ["eth/0", "eth\u{1}", "eth0:1", "a-name-too-long-for-linux"] {
+        let text = MINIMAL.replace("eth0", bad);
+        let e = refused(&text).render();
+        assert!(
+            e.contains("keepalived.conf:2:15: vrrp_instance VI_1.interface"),
+            "{e}"
+        );
+        assert!(e.contains("not a Linux interface name"), "{e}");
+    }
+}

@@ -246,7 +246,7 @@ fn interface_check() {
         &check("kind = \"interface\"\ninterface = \"a/b\"\nfault = true"),
         9,
         "check.c.interface",
-        "not an interface name",
+        "not a Linux interface name",
     );
     refused(
         &check("kind = \"tcp\"\naddr = \"127.0.0.1:1\"\ninterface = \"eth0\"\nfault = true"),

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::Converter;
 use super::values::int_arg;
+use crate::config::{INTERFACE_NAME_RULE, is_interface_name};
 use crate::import::ImportError;
 use crate::import::model::*;
 use crate::import::parser::Stmt;
@@ -67,10 +68,10 @@ impl Converter {
                 }
                 TrackKind::Interface => {
                     let iface = t.key();
-                    if iface.len() > 15 || iface.contains(['/', ' ', '\t']) || iface.is_empty() {
+                    if !is_interface_name(iface) {
                         self.list(
                             t,
-                            "not a Linux interface name (1..=15 bytes, no '/' or spaces): keepalived finds no such interface and tracks nothing either",
+                            format!("not a Linux interface name ({INTERFACE_NAME_RULE}): keepalived finds no such interface and tracks nothing either"),
                         );
                         continue;
                     }

@@ -9,7 +9,7 @@ use super::checks::{UPLINK_NOTE, add_check, check_name};
 use super::keywords::unsupported;
 use super::notify::notify_script;
 use super::values::{bool_arg, seconds_arg, unusable};
-use crate::config::format_duration;
+use crate::config::{INTERFACE_NAME_RULE, format_duration, is_interface_name};
 use crate::import::ImportError;
 use crate::import::lexer::Pos;
 use crate::import::model::*;
@@ -105,10 +105,19 @@ impl Converter {
                 "has no `interface`: vrrpd needs the uplink the VIPs live on",
             ));
         };
-        let interface = self
-            .one_arg(iface, &format!("{path}.interface"))?
-            .text
-            .clone();
+        let word = self.one_arg(iface, &format!("{path}.interface"))?;
+        if !is_interface_name(&word.text) {
+            // keepalived finds no such interface and refuses the instance.
+            return Err(self.error(
+                word.pos,
+                &format!("{path}.interface"),
+                format!(
+                    "{:?} is not a Linux interface name ({INTERFACE_NAME_RULE})",
+                    word.text
+                ),
+            ));
+        }
+        let interface = word.text.clone();
         if let Some(first) = first
             && first.interface != interface
         {
