@@ -11,7 +11,7 @@
 //! (debootstrap of the base image, release build of vrrpd), not the long chaos test.
 //!
 //! Environment:
-//! - `VRRP_DOCKER_CHAOS_CYCLES` (default 100: about 3 minutes here): fault
+//! - `VRRP_DOCKER_CHAOS_CYCLES` (default 100: about 6 minutes here): fault
 //!   cycles of the chaos test;
 //! - `VRRP_DOCKER_CHAOS_SEED`: replay a chaos schedule (the seed is printed);
 //! - `VRRP_COMPOSE`: `docker-compose` or `docker compose`, instead of the first that works.
