@@ -93,6 +93,8 @@ struct SoakResult {
     errors: u64,
     socket_errors: String,
     faults: Vec<Fault>,
+    /// Faults the engine refused (`docker pause` failing to freeze), with its error.
+    not_injected: Vec<String>,
     /// VIP moves no fault explains.
     unexplained: Vec<StateChange>,
     /// VIP moves per node: (total, attributed).
@@ -139,6 +141,7 @@ fn soak(test: &str, spec: &SoakRun) -> Option<SoakResult> {
     let mut faults = Vec::new();
     let slot = spec.slot.as_secs_f64();
     let mut settled = started;
+    let mut not_injected = Vec::new();
     for k in 1.. {
         // On schedule, unless the last fault has not settled yet: its transitions must not be
         // taken for the next one's.
@@ -154,15 +157,36 @@ fn soak(test: &str, spec: &SoakRun) -> Option<SoakResult> {
             FaultKind::PauseMaster
         };
         let start = unix_now();
-        match kind {
-            FaultKind::PauseMaster => {
-                demo.docker_on("pause", MASTER);
-                std::thread::sleep(spec.hold);
-                demo.docker_on("unpause", MASTER);
-            }
-            FaultKind::Restart(n) => demo.docker_on("restart", n),
-        }
+        let injected = match kind {
+            FaultKind::PauseMaster => match demo.try_docker_on("pause", MASTER) {
+                Ok(()) => {
+                    std::thread::sleep(spec.hold);
+                    // Thawing must not fail for good: try again until it works.
+                    let _ = vrrp_tests::wait_until(Duration::from_secs(30), || {
+                        demo.try_docker_on("unpause", MASTER).is_ok()
+                    });
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            FaultKind::Restart(n) => demo.try_docker_on("restart", n),
+        };
         let end = unix_now();
+        if let Err(e) = injected {
+            // Nothing was done: not a fault. Counted, and the soak goes on.
+            println!(
+                "{test}: +{:.1} s: {} failed: {e}",
+                start - started,
+                kind.describe()
+            );
+            not_injected.push(format!(
+                "+{:.1} s, {}: {e}",
+                start - started,
+                kind.describe()
+            ));
+            settled = unix_now();
+            continue;
+        }
         // The master Active and the backup Backup again (not asserted: a benchmark reports).
         let _ = vrrp_tests::wait_until(Duration::from_secs(30), || {
             demo.vrrp_state(MASTER).as_deref() == Some("Active")
@@ -248,6 +272,7 @@ fn soak(test: &str, spec: &SoakRun) -> Option<SoakResult> {
         errors: parsed.errors,
         socket_errors,
         faults,
+        not_injected,
         unexplained,
         per_node,
     })
@@ -265,6 +290,7 @@ fn measure_all(test: &str, r: &SoakResult) {
     m("p99_ms", format!("{:.1}", r.p99_ms));
     m("max_ms", format!("{:.1}", r.max_ms));
     m("faults", r.faults.len().to_string());
+    m("faults_not_injected", r.not_injected.len().to_string());
     m(
         "faults_as_expected",
         r.faults
@@ -367,6 +393,13 @@ fn markdown(r: &SoakResult) -> String {
             k.describe(),
             of.len(),
             hist.join(", ")
+        );
+    }
+    if !r.not_injected.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nFaults the engine refused (not counted above): {}.",
+            r.not_injected.join("; ")
         );
     }
     let odd: Vec<&Fault> = r

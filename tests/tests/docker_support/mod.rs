@@ -308,6 +308,18 @@ impl Demo {
         run(&mut docker(&[verb, &id]));
     }
 
+    /// [`Demo::docker_on`] that reports a failure instead of panicking (a busy host can make
+    /// `docker pause` fail: "unable to freeze").
+    pub fn try_docker_on(&self, verb: &str, service: &str) -> Result<(), String> {
+        let id = self.container(service);
+        let out = docker(&[verb, &id]).output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
     /// The VRRP state vrrpd reports in `service` (`vrrpd status --json`), or None when it does
     /// not answer (paused, stopped, restarting).
     pub fn vrrp_state(&self, service: &str) -> Option<String> {
