@@ -125,7 +125,10 @@ pub struct Config<const N: usize, A: Address = Ipv4Addr> {
     /// Advertisement_Interval in centiseconds (VRRPv2: a multiple of 100).
     pub adver_interval: u16,
     pub preempt: bool,
-    /// A Backup does not preempt until this long after startup.
+    /// How long a Backup must have outranked the Active before it preempts (keepalived's
+    /// `preempt_delay`): counted from startup, from a return from fault, and from the first
+    /// advert it outranks after one it did not; an advert at or above its priority starts the
+    /// count again. Taking over from a silent Active (Active_Down_Interval) never waits.
     pub preempt_delay: Duration,
     /// Accept packets addressed to the VIPs while Active (RFC 9568 §6.1 Accept_Mode).
     pub accept_mode: bool,

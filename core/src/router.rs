@@ -271,7 +271,13 @@ pub struct VirtualRouter<const N: usize, A: Address = Ipv4Addr> {
     /// When the last announcement went out (meaningful while Active: set on becoming Active).
     /// The last advert needs no field: every advert an Active sends restarts the Adver_Timer.
     last_announce: Instant,
-    preempt_after: Instant,
+    /// While Backup: from when it may preempt a lower-priority Active (keepalived's
+    /// `preempt_delay`). Armed at startup, and again by the first lower-priority advert after an
+    /// advert it could not preempt; off after any advert at or above its own priority. So a
+    /// priority that has to hold for `preempt_delay` before the router takes over, which keeps a
+    /// check that rises and falls again (a node still starting up, a service slow under load)
+    /// from moving the VIP back and forth.
+    preempt_timer: Timer,
     actions: Deque<Action<A>, ACTIONS>,
     stats: Stats,
 }
@@ -295,7 +301,7 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
             replied: false,
             overdue_advert: false,
             last_announce: Instant::from_ticks(0),
-            preempt_after: Instant::from_ticks(0),
+            preempt_timer: Timer::OFF,
             actions: Deque::new(),
             stats: Stats::default(),
         })
@@ -371,7 +377,7 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
         if self.state != State::Initialize {
             return;
         }
-        self.preempt_after = now + self.config.preempt_delay;
+        self.preempt_timer = Timer::at(now + self.config.preempt_delay);
         if self.config.priority == 255 && self.priority == 255 {
             self.become_active(now, Reason::AddressOwner);
         } else {
@@ -414,7 +420,11 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
                 self.down_timer = Timer::OFF;
             }
             State::Backup if priority == 0 => self.down_timer = Timer::OFF,
-            State::Backup if was == 0 => self.arm_down_timer(now, self.active_down_interval()),
+            State::Backup if was == 0 => {
+                // Back from a fault: like a start, the priority has to hold before preempting.
+                self.preempt_timer = Timer::at(now + self.config.preempt_delay);
+                self.arm_down_timer(now, self.active_down_interval());
+            }
             _ => {}
         }
     }
@@ -496,7 +506,7 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
                         self.down_timer = Timer::at(now + self.skew_time());
                         self.down_wait = DownWait::SkewTime;
                     }
-                } else if !self.may_preempt(now) || advert.priority >= self.priority {
+                } else if !self.may_preempt(now, advert.priority) {
                     self.learn_interval(advert);
                     self.arm_down_timer(now, self.active_down_interval());
                 }
@@ -556,8 +566,23 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
         self.adver_timer = Timer::at(now + self.adver_interval());
     }
 
-    fn may_preempt(&self, now: Instant) -> bool {
-        self.config.preempt && now >= self.preempt_after
+    /// Whether a Backup may let its Active_Down_Timer run out on an Active advertising
+    /// `priority` (not 0), and so take over. Keeps [`Self::preempt_timer`] as keepalived keeps
+    /// its preempt time: an advert it cannot outrank stops the delay, the first one it can
+    /// outrank starts it.
+    fn may_preempt(&mut self, now: Instant, priority: u8) -> bool {
+        if !self.config.preempt {
+            return false;
+        }
+        if priority >= self.priority {
+            self.preempt_timer = Timer::OFF;
+            return false;
+        }
+        let Some(from) = self.preempt_timer.get() else {
+            self.preempt_timer = Timer::at(now + self.config.preempt_delay);
+            return self.config.preempt_delay == Duration::from_ticks(0);
+        };
+        now >= from
     }
 
     fn learn_interval(&mut self, advert: &Repr<'_>) {

@@ -131,7 +131,7 @@ fn protocol(out: &mut String, core: &CoreConfig) {
         "  preempt               {}",
         if core.preempt() {
             format!(
-                "yes, after {} from start",
+                "yes, once it has outranked the Active for {}",
                 format_duration(std_duration(core.preempt_delay()))
             )
         } else {

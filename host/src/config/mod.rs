@@ -27,7 +27,9 @@
 //!                                      # of a router; IPv6: the first is link-local, e.g.
 //!                                      # ["fe80::33/64", "2001:db8::1/64"], version 3 only
 //! preempt = true                       # default true
-//! preempt_delay = "0s"                 # default 0
+//! preempt_delay = "0s"                 # default 0: how long this router must have outranked
+//!                                      # the Active before it takes over (from start, and again
+//!                                      # after every advert it did not outrank)
 //! accept = true                        # default true (see below)
 //! checksum = "pseudo-header"           # v3 only: "pseudo-header" (default) | "message-only"
 //! auth_pass = "secret"                 # v2 only, 1..=8 bytes, sent in clear text
