@@ -146,6 +146,9 @@ struct Trace<'f> {
     t0: i64,
     end: i64,
     seat_mac: Option<[u8; 6]>,
+    /// The first frame from the seat's address, of any kind (an IGMP join at start-up, an ARP):
+    /// its daemon was running by then.
+    seat_first: Option<i64>,
     /// Frames fed to the seat: VRRP and ARP not sent by it.
     feed: Vec<(i64, &'f [u8])>,
     seat: Vec<Advert>,
@@ -163,6 +166,7 @@ fn read<'f>(frames: &'f [TraceFrame], seat: Ipv4Addr) -> Trace<'f> {
         t0,
         end: frames.last().map_or(0, |f| f.at as i64 - t0),
         seat_mac: None,
+        seat_first: None,
         feed: Vec::new(),
         seat: Vec::new(),
         others: Vec::new(),
@@ -185,6 +189,12 @@ fn read<'f>(frames: &'f [TraceFrame], seat: Ipv4Addr) -> Trace<'f> {
     }
     for f in frames {
         let at = f.at as i64 - t0;
+        if tr.seat_first.is_none()
+            && f.data.get(12..14) == Some(&[0x08, 0x00][..])
+            && f.data.get(26..30) == Some(&seat.octets()[..])
+        {
+            tr.seat_first = Some(at);
+        }
         match classify(&f.data) {
             FrameKind::Advert {
                 to: std::net::IpAddr::V6(_),
@@ -470,7 +480,11 @@ pub fn replay(frames: &[TraceFrame], opts: &Options) -> Result<Report, String> {
     // When the seat's daemon started is not in the trace. If the seat is the first router to
     // advertise, it won an election nobody else took part in: start it one Active_Down_Interval
     // before that advert, which reproduces it (so that first change matches by construction).
-    // Otherwise start it with the capture.
+    // Otherwise it was running by its first frame of any kind (the IGMP join a daemon sends at
+    // start-up), or by the others' first advert if that came first; with no frame of its own
+    // before, start it with the capture. Starting it with the capture when its daemon started
+    // later would have it take over before the others' first advert, which the real one never
+    // saw happen.
     let probe = vrrp_core::VirtualRouter::new(config.clone()).map_err(|e| e.to_string())?;
     let adi = probe.active_down_interval().as_micros() as i64;
     let first_seat = tr.seat.first().map(|a| a.at);
@@ -478,7 +492,7 @@ pub fn replay(frames: &[TraceFrame], opts: &Options) -> Result<Report, String> {
     let (startup, aligned) = match (opts.overrides.startup, first_seat) {
         (Some(s), _) => ((s * 1e6).round() as i64, false),
         (None, Some(f)) if f < first_other => (f - adi, true),
-        _ => (0, false),
+        _ => (tr.seat_first.map_or(0, |s| s.min(first_other)), false),
     };
     notes.push(if aligned {
         format!(

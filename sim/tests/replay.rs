@@ -145,3 +145,21 @@ fn tolerance_is_enforced() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("<-- differs"));
 }
+
+/// Two vrrpd in the e2e lab (`vrrpd::vrrpd_v3_100ms_pause_resume`, 2026-12-04, VRRP, ARP and
+/// IGMP frames kept): the daemons started 150 ms into the capture, so r1's first advert came at
+/// 475 ms. Started with the capture, r2's seat took over at 361 ms, which the real r2 never did;
+/// its IGMP join at 150 ms says when it was running.
+#[test]
+fn a_seat_that_started_after_the_capture_starts_at_its_first_frame() {
+    let pcap = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/late-start.pcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_vrrp-sim"))
+        .arg("replay")
+        .arg(&pcap)
+        .args(["--seat", "192.0.2.12", "--tolerance-ms", "25"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("startup: 0.150705 s"), "{text}");
+}
