@@ -107,7 +107,6 @@ pub enum Kind {
     TapOversized,
     UnicastSend,
     UnicastRecv,
-    UplinkSend,
 }
 
 impl Kind {
@@ -121,7 +120,6 @@ impl Kind {
             Kind::TapOversized => "frame longer than the TAP MTU not sent",
             Kind::UnicastSend => "unicast advert not sent",
             Kind::UnicastRecv => "unicast advert socket",
-            Kind::UplinkSend => "advert not sent on the uplink; sent through the TAP",
         }
     }
 }

@@ -58,8 +58,6 @@ pub struct DatapathStatus {
     pub tap_rx_frames: u64,
     /// Frames written into the TAP (adverts, announcements, ARP / ND answers).
     pub tap_tx_frames: u64,
-    /// Adverts sent on the uplink directly, past the TAP and the bridge (with the fast path).
-    pub uplink_tx_frames: u64,
     /// VIP frames relayed through user space.
     pub relayed_frames: u64,
     /// VIP frames that waited in the TAP through a freeze longer than Active_Down_Interval,
@@ -371,11 +369,6 @@ fn datapath_metrics(m: &mut Metrics, d: &DatapathStatus) {
     m.sample(&[("direction", "rx")], d.tap_rx_frames);
     m.sample(&[("direction", "tx")], d.tap_tx_frames);
     for (name, help, value) in [
-        (
-            "vrrpd_uplink_tx_frames_total",
-            "Adverts sent on the uplink directly, past the TAP and the bridge.",
-            d.uplink_tx_frames,
-        ),
         (
             "vrrpd_relayed_frames_total",
             "VIP frames relayed into the kernel through user space.",
@@ -1001,7 +994,6 @@ mod tests {
             mode: "kernel".into(),
             tap_rx_frames: 40,
             tap_tx_frames: 30,
-            uplink_tx_frames: 25,
             relayed_frames: 3,
             stale_frames: 2,
             fastpath_errors: 1,
@@ -1049,7 +1041,6 @@ mod tests {
         assert_eq!(get(r#"vrrpd_tap_frames_total{direction="rx"}"#), 40.0);
         assert_eq!(get(r#"vrrpd_tap_frames_total{direction="tx"}"#), 30.0);
         assert_eq!(get("vrrpd_relayed_frames_total"), 3.0);
-        assert_eq!(get("vrrpd_uplink_tx_frames_total"), 25.0);
         assert_eq!(get("vrrpd_stale_frames_total"), 2.0);
         assert_eq!(get("vrrpd_fastpath_errors_total"), 1.0);
         let human = render_human(&s);

@@ -38,8 +38,6 @@ pub struct Datapath {
     pub tap_rx_frames: u64,
     /// Frames written into the TAP.
     pub tap_tx_frames: u64,
-    /// Adverts sent on the uplink directly.
-    pub uplink_tx_frames: u64,
     /// VIP frames relayed through user space.
     pub relayed_frames: u64,
     /// VIP frames dropped after a freeze instead of relayed.
@@ -64,7 +62,6 @@ impl Datapath {
                 .to_owned(),
             tap_rx_frames: n("tap_rx_frames"),
             tap_tx_frames: n("tap_tx_frames"),
-            uplink_tx_frames: n("uplink_tx_frames"),
             relayed_frames: n("relayed_frames"),
             stale_frames: n("stale_frames"),
             fastpath_errors: n("fastpath_errors"),

@@ -201,30 +201,15 @@ fn fastpath_vip_traffic_stays_out_of_vrrpd_while_active() {
     wait_alive(&lab, "r1", Duration::from_secs(5));
 
     let before = datapath(&lab, "r1");
-    let started = std::time::Instant::now();
     assert_eq!(before.mode, "kernel", "{before:?}");
     let w = vrrp_tests::bench::wrk(&lab, VIP, 16, 2, false);
     let after = datapath(&lab, "r1");
-    let elapsed = started.elapsed();
     let tap_rx = after.tap_rx_frames - before.tap_rx_frames;
-    let tap_tx = after.tap_tx_frames - before.tap_tx_frames;
-    let uplink_tx = after.uplink_tx_frames - before.uplink_tx_frames;
     let relayed = after.relayed_frames - before.relayed_frames;
     println!(
         "MEASURE fastpath-wrk requests={} rps={:.0} p99_ms={:.3} errors={} tap_rx_frames={tap_rx} \
-         relayed_frames={relayed} tap_tx_frames={tap_tx} uplink_tx_frames={uplink_tx}",
+         relayed_frames={relayed}",
         w.requests, w.rps, w.p99_ms, w.errors
-    );
-    // The adverts (every interval) leave on the uplink, but one a second through the TAP; the
-    // TAP also carries a few ARP answers (wrk's client resolving the VIP).
-    let adverts = (elapsed.as_millis() / p.advert_int.as_millis()) as u64;
-    assert!(
-        uplink_tx >= adverts / 2,
-        "{uplink_tx} of about {adverts} adverts left on the uplink directly: {before:?} -> {after:?}"
-    );
-    assert!(
-        tap_tx <= elapsed.as_secs() + 1 + 4,
-        "{tap_tx} frames went through the TAP in {elapsed:?}: {before:?} -> {after:?}"
     );
     assert_eq!(after.mode, "kernel", "{after:?}");
     assert!(

@@ -22,7 +22,6 @@ pub mod relay;
 pub mod sysctl;
 pub mod tap;
 pub mod unicast;
-pub mod uplink;
 
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
@@ -205,14 +204,6 @@ impl DataPath {
                         table = fp.table(),
                         "data path: VIP traffic through the kernel fast path (nftables)"
                     );
-                    // Only with the fast path: the relay needs the bridge to keep forwarding
-                    // the virtual MACs to the TAP, which adverts through the TAP guarantee.
-                    match uplink::Uplink::open(uplink) {
-                        Ok(u) => tap.set_uplink(u),
-                        Err(e) => {
-                            warn!("adverts go through the TAP: no packet socket on {uplink} ({e})")
-                        }
-                    }
                     Some(fp)
                 }
                 Err(e) => {

@@ -26,8 +26,6 @@ use smoltcp::time::Instant;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use super::uplink::Uplink;
-
 use super::classify::{Verdict, report_from};
 use crate::ratelimit::Kind;
 
@@ -63,10 +61,6 @@ pub struct TapCounters {
     pub rx_errors: u64,
     /// Frames written by smoltcp or [`Tap::send`].
     pub tx_frames: u64,
-    /// Adverts smoltcp sent on the uplink directly, past the TAP ([`super::uplink`]).
-    pub uplink_tx_frames: u64,
-    /// Sends on the uplink that failed (the advert then went through the TAP).
-    pub uplink_tx_errors: u64,
     /// Writes that failed (the frame is lost).
     pub tx_errors: u64,
     /// Writes refused with `EAGAIN` (the frame is dropped, not retried).
@@ -131,8 +125,6 @@ struct Writer {
     name: String,
     /// The node's own MAC, for multicast membership reports (see [`Tap::set_report_mac`]).
     report_mac: Option<[u8; 6]>,
-    /// Where periodic adverts leave, if not through the TAP (see [`Tap::set_uplink`]).
-    uplink: Option<Uplink>,
 }
 
 impl Writer {
@@ -226,7 +218,6 @@ impl Tap {
                 counters: TapCounters::default(),
                 name: actual,
                 report_mac: None,
-                uplink: None,
             },
             mtu,
             drained: false,
@@ -241,12 +232,6 @@ impl Tap {
     /// node's, so its own MAC is the right source, and snooping switches keep forwarding.
     pub fn set_report_mac(&mut self, mac: [u8; 6]) {
         self.writer.report_mac = Some(mac);
-    }
-
-    /// Multicast adverts that smoltcp sends leave on `uplink` directly from now on, but for one
-    /// per router and second (see [`super::uplink`]).
-    pub fn set_uplink(&mut self, uplink: Uplink) {
-        self.writer.uplink = Some(uplink);
     }
 
     /// The interface name the kernel gave the TAP.
@@ -553,24 +538,6 @@ impl phy::TxToken for TapTxToken<'_> {
             let r = f(&mut w.scratch[..len]);
             if let Some(mac) = w.report_mac {
                 report_from(&mut w.scratch[..len], mac);
-            }
-            let frame = &w.scratch[..len];
-            if let Some(up) = &mut w.uplink
-                && up.takes(frame, std::time::Instant::now())
-            {
-                match up.send(frame) {
-                    Ok(()) => {
-                        w.counters.uplink_tx_frames += 1;
-                        return r;
-                    }
-                    // Through the TAP instead, below.
-                    Err(e) => {
-                        w.counters.uplink_tx_errors += 1;
-                        crate::warn_limited!(Kind::UplinkSend, 0,
-                            errors = w.counters.uplink_tx_errors, error = %e,
-                            "advert not sent on the uplink; sent through the TAP");
-                    }
-                }
             }
             // Same accounting as `Writer::write`, without borrowing the scratch twice.
             match write_fd(w.fd.get_ref(), &w.scratch[..len]) {

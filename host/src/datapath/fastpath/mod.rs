@@ -36,8 +36,8 @@
 //! them unanswered (the VIP is not on the bridge), the client's entry fails, and it loses the VIP
 //! until it resolves it again. Hooking the uplink device, not the bridge, keeps the table to its
 //! own LAN (one VRID's MAC may be in use on two), and its egress hook sees every advert that
-//! leaves, whichever way it was sent: from the TAP through the bridge, from the host's raw
-//! socket (unicast), or from a packet socket on the uplink.
+//! leaves, whichever way it was sent: from the TAP through the bridge (multicast) or from the
+//! host's raw socket (unicast).
 //!
 //! # The fence
 //! An element of `@alive` expires by itself, Active_Down_Interval (RFC 9568 §6.1) after it was
