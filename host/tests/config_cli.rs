@@ -1,15 +1,9 @@
 //! The `vrrpd` binary's command line: exit codes and messages of `check`, `run` and `status`.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn vrrpd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vrrpd"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("vrrpd runs")
-}
+mod cli_common;
+use cli_common::vrrpd;
 
 fn example() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

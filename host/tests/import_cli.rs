@@ -2,15 +2,9 @@
 //! outputs that `vrrpd check` accepts, on the keepalived.conf files in tests/keepalived/.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn vrrpd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vrrpd"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("vrrpd runs")
-}
+mod cli_common;
+use cli_common::vrrpd;
 
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,11 +11,13 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use vrrp_host::cli::describe;
 use vrrp_host::config::Config;
 use vrrp_host::import::import_file;
+
+mod cli_common;
+use cli_common::vrrpd;
 
 /// Mutated inputs per seed file, in-process.
 const IN_PROCESS: usize = 250;
@@ -179,14 +181,6 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_default()
-}
-
-fn vrrpd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vrrpd"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("vrrpd runs")
 }
 
 /// The binary agrees with the in-process outcome, says something on stderr when it refuses, and

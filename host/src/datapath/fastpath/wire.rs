@@ -257,21 +257,24 @@ impl Exprs<'_> {
     /// `lookup`: the rule stops unless `sreg` is an element of `set` (created in this batch
     /// with `set_id`).
     pub fn lookup(&mut self, set: &str, set_id: u32, sreg: u32) -> &mut Self {
-        self.expr("lookup", |b| {
-            put_u32(b, NFTA_LOOKUP_SREG, sreg);
-            put_str(b, NFTA_LOOKUP_SET, set);
-            put_u32(b, NFTA_LOOKUP_SET_ID, set_id);
-        })
+        self.lookup_into(set, set_id, sreg, None)
     }
 
     /// `lookup` in the verdict map `set` (created in this batch with `set_id`): the verdict
     /// of `sreg`'s element (a jump), or nothing if it has none.
     pub fn lookup_verdict(&mut self, set: &str, set_id: u32, sreg: u32) -> &mut Self {
+        self.lookup_into(set, set_id, sreg, Some(NFT_REG_VERDICT))
+    }
+
+    /// `lookup` of `sreg` in `set`, the element's data into `dreg` for a map.
+    fn lookup_into(&mut self, set: &str, set_id: u32, sreg: u32, dreg: Option<u32>) -> &mut Self {
         self.expr("lookup", |b| {
             put_u32(b, NFTA_LOOKUP_SREG, sreg);
             put_str(b, NFTA_LOOKUP_SET, set);
             put_u32(b, NFTA_LOOKUP_SET_ID, set_id);
-            put_u32(b, NFTA_LOOKUP_DREG, NFT_REG_VERDICT);
+            if let Some(dreg) = dreg {
+                put_u32(b, NFTA_LOOKUP_DREG, dreg);
+            }
         })
     }
 
