@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod datapath;
+pub mod fdtable;
 pub mod health;
 pub mod hooks;
 pub mod import;

@@ -42,15 +42,28 @@ const LATE_WAKE: StdDuration = StdDuration::from_millis(2);
 
 /// Runs the daemon until SIGTERM / SIGINT, on its own current-thread runtime.
 pub fn run(cfg: Config, opts: RunOptions) -> Result<(), RunError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime()?;
     rt.block_on(async move {
         let mut daemon = Daemon::start(cfg, opts).await?;
         let result = daemon.run().await;
         daemon.stop().await;
         result
     })
+}
+
+/// The daemon's current-thread runtime.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        // The blocking pool's threads (process checks' /proc scans, pidfile reads) must not
+        // keep the data path's descriptors open past the event loop thread: see
+        // crate::fdtable.
+        .on_thread_start(|| {
+            if let Err(e) = crate::fdtable::drop_sockets_and_devices() {
+                tracing::warn!("a blocking-pool thread shares the event loop's descriptors: {e}");
+            }
+        })
+        .build()
 }
 
 struct Daemon {
@@ -373,5 +386,40 @@ impl Daemon {
             datapath.shutdown().await;
         }
         info!("stopped; interface layout restored");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    /// A blocking-pool thread does not hold the event loop's descriptors, so a fast path
+    /// socket closes with the event loop thread (see crate::fdtable).
+    #[test]
+    fn blocking_pool_threads_hold_none_of_the_loops_descriptors() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let fd = socket.as_raw_fd();
+        // The blocking thread wakes the loop when its task ends: run the loop on a thread of
+        // its own, so a broken wake-up fails the test instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = super::runtime().expect("runtime");
+            let seen = rt.block_on(async move {
+                tokio::task::spawn_blocking(move || {
+                    (crate::fdtable::holds(fd), crate::fdtable::holds(2))
+                })
+                .await
+            });
+            let _ = tx.send(seen);
+        });
+        let (held, stderr) = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the blocking task's end never woke the event loop")
+            .unwrap();
+        assert!(stderr, "the blocking thread lost stderr");
+        assert!(
+            !held,
+            "a blocking-pool thread holds the loop's descriptor {fd}"
+        );
     }
 }
