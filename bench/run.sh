@@ -9,14 +9,16 @@
 #   bench/run.sh P6        # core size (bench/core-size.sh)
 #   bench/run.sh P7        # simulator speed (vrrp-sim bench)
 #   bench/run.sh P9        # direct-to-VIP clients through 1 s pauses: keepalived, relay, fast path
+#   bench/run.sh P10       # soak of the Docker demo: 10 min of wrk, CPU hog, pauses and restarts
 #   bench/run.sh P11       # CPU and RSS with N = 1..200 virtual routers, keepalived side by side
 #   bench/run.sh all       # all of them (P2 and P3 come from P1's runs)
 #   bench/run.sh --smoke all   # smoke size, into a temporary file (or $BENCHMARKS_MD)
 #
 # Options: --smoke, --no-build (use the binaries as built). Environment: CARGO_TARGET_DIR,
 # VRRPD_BIN (default: the release vrrpd this script builds), BENCHMARKS_MD (output file),
-# VRRP_BENCH_RUNS / _SECS / _CONNS / _INTERVALS_MS / _SETTLE_SECS / _SCALE_N (see
-# tests/tests/bench_*.rs). Needs root.
+# VRRP_BENCH_RUNS / _SECS / _CONNS / _INTERVALS_MS / _SETTLE_SECS / _SCALE_N / _SEED (see
+# tests/tests/bench_*.rs). Needs root; P10 needs Docker (it is not part of `all`: it takes
+# 10 minutes and loads every core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -32,9 +34,9 @@ for a in "$@"; do
     --no-build) build=0 ;;
     all) ids+=(P1 P4 P5 P6 P7 P9 P11) ;;
     P1|P2|P3) ids+=(P1) ;;
-    P4|P5|P6|P7|P9|P11) ids+=("$a") ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $a (P1..P7, P9, P11, all, --smoke, --no-build)" >&2; exit 2 ;;
+    P4|P5|P6|P7|P9|P10|P11) ids+=("$a") ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $a (P1..P7, P9, P10, P11, all, --smoke, --no-build)" >&2; exit 2 ;;
   esac
 done
 [ ${#ids[@]} -gt 0 ] || ids=(P1 P4 P5 P6 P7 P9 P11)
@@ -109,6 +111,11 @@ e2e() {
 
 need_e2e=0
 for id in "${ids[@]}"; do case $id in P1|P4|P5|P9|P11) need_e2e=1 ;; esac; done
+for id in "${ids[@]}"; do
+  # P10 builds its own static vrrpd (docker/build.sh, called by the test) and needs root for
+  # the Docker demo's tests.
+  if [ "$id" = P10 ] && [ "$(id -u)" != 0 ]; then echo "P10 needs root (Docker)" >&2; exit 1; fi
+done
 if [ "$need_e2e" = 1 ]; then
   [ "$(id -u)" = 0 ] || { echo "P1-P5, P9 and P11 need root (network namespaces)" >&2; exit 1; }
   if [ "$build" = 1 ]; then
@@ -151,6 +158,15 @@ for id in "${ids[@]}"; do
       fi
       if e2e bench_pause_clients; then splice P9 "$work/P9.md" "$LAST_CMD"; else status=1; fi
       unset VRRP_BENCH_RUNS
+      ;;
+    P10)
+      # The demo's image takes the static vrrpd docker/build.sh builds, not $VRRPD_BIN.
+      [ "$smoke" = 1 ] && export VRRP_BENCH_SECS=60
+      if VRRPD_BIN='' e2e bench_soak; then
+        LAST_CMD="${VRRP_BENCH_SECS:+VRRP_BENCH_SECS=$VRRP_BENCH_SECS }cargo test -p vrrp-tests --test bench_soak -- --ignored --nocapture --test-threads=1"
+        splice P10 "$work/P10.md" "$LAST_CMD"
+      else status=1; fi
+      unset VRRP_BENCH_SECS
       ;;
     P11)
       if [ "$smoke" = 1 ]; then

@@ -424,7 +424,8 @@ pub struct WrkResult {
     pub errors: u64,
 }
 
-fn latency_ms(s: &str) -> Option<f64> {
+/// A wrk latency (`12.34ms`, `1.2s`) in milliseconds.
+pub fn latency_ms(s: &str) -> Option<f64> {
     let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic())?);
     let v: f64 = num.parse().ok()?;
     Some(match unit {

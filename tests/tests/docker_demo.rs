@@ -11,7 +11,7 @@
 //! (debootstrap of the base image, release build of vrrpd), not the long chaos test.
 //!
 //! Environment:
-//! - `VRRP_DOCKER_CHAOS_CYCLES` (default 100: about 3 minutes here): fault
+//! - `VRRP_DOCKER_CHAOS_CYCLES` (default 100: about 6 minutes here): fault
 //!   cycles of the chaos test;
 //! - `VRRP_DOCKER_CHAOS_SEED`: replay a chaos schedule (the seed is printed);
 //! - `VRRP_COMPOSE`: `docker-compose` or `docker compose`, instead of the first that works.
@@ -551,4 +551,95 @@ fn docker_6_teardown_leaves_nothing() {
     );
     let base = run(Command::new("docker").args(["images", "-q", "vrrp-demo-base"]));
     assert!(!base.stdout.is_empty(), "the cached base image must stay");
+}
+
+/// How long after the master is back a flap would still show: before the start-up rule, the
+/// last one came 9 s after the start.
+const QUIET_AFTER: Duration = Duration::from_secs(12);
+
+/// Test 7: a master that rejoins takes the VIP back once. `compose restart` of the master, then
+/// `docker kill` + `compose start`: each time the backup changes state exactly twice (Backup ->
+/// Active when the master goes, Active -> Backup when it is back), counted by the backup's own
+/// vrrpd (`vrrpd status`), and the client sees no failed request and none slower than 1 s. A
+/// busy loop runs on every core meanwhile: a busy host delays checks and adverts, which is when
+/// a rejoin used to flap.
+#[test]
+fn docker_7_rejoin_takes_over_once() {
+    let test = "rejoin";
+    let Some(demo) = Demo::up(test) else { return };
+    demo.wait_converged(CONVERGE);
+    let _hog = CpuHog::start(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let prober = Prober::start(demo.port);
+
+    for what in ["restart", "kill_start"] {
+        let before = demo.transitions(BACKUP).expect("the backup's status");
+        let t0 = unix_now();
+        if what == "restart" {
+            demo.compose_run(&["restart", MASTER]);
+        } else {
+            demo.docker_on("kill", MASTER);
+            demo.wait_vrrp_state(BACKUP, "Active", Duration::from_secs(5));
+            demo.compose_run(&["start", MASTER]);
+        }
+        let back = demo.wait_converged(CONVERGE);
+        measure(
+            test,
+            &format!("{what}_start_to_primary_ms"),
+            back.as_millis(),
+        );
+        // Nothing may move any more: watch the whole time the old start-up flapped.
+        std::thread::sleep(QUIET_AFTER);
+        let after = demo.transitions(BACKUP).expect("the backup's status");
+        let changes = demo.state_changes(BACKUP, t0);
+        let s = prober.samples().window(t0, unix_now());
+        println!("{what}: {}", s.summary());
+        for c in &changes {
+            println!(
+                "  {BACKUP} at +{} ms after the fault: {} -> {} ({})",
+                ms(c.at - t0),
+                c.from,
+                c.to,
+                c.reason
+            );
+        }
+        measure(test, &format!("{what}_backup_transitions"), after - before);
+        measure(test, &format!("{what}_failed"), s.failures().len());
+        measure(test, &format!("{what}_max_latency_ms"), ms(s.max_latency()));
+        assert_eq!(
+            after - before,
+            2,
+            "{what}: the backup changed state {} times, expected Backup -> Active -> Backup: \
+             {changes:?}",
+            after - before
+        );
+        // The proxy retries what fails within 900 ms: a rejoin may fail no request.
+        assert!(
+            s.failures().is_empty(),
+            "{what}: failed requests: {:?}",
+            s.failures().iter().take(5).collect::<Vec<_>>()
+        );
+        assert!(
+            s.max_latency() < ONE_SECOND,
+            "{what}: a request took {} ms",
+            ms(s.max_latency())
+        );
+        assert_eq!(demo.vrrp_state(MASTER).as_deref(), Some("Active"));
+    }
+}
+
+mod parse_tests {
+    use super::docker_support::{StateChange, rfc3339_unix};
+
+    #[test]
+    fn a_state_change_line() {
+        let line = "2026-12-04T13:20:00.250000000Z 2026-12-04T13:20:00.249Z  INFO vrrp_host::daemon::events: \u{1b}[3mstate change\u{1b}[0m vrid=51 \u{1b}[3mfrom\u{1b}[0m\u{1b}[2m=\u{1b}[0mBackup to=Active reason=active_down priority=100";
+        let c = StateChange::parse("b", line).unwrap();
+        assert_eq!((c.from.as_str(), c.to.as_str()), ("Backup", "Active"));
+        assert_eq!(c.reason, "active_down");
+        assert!(c.moves_vip());
+        // 2026-12-04T13:20:00Z
+        assert!((c.at - 1_796_390_400.25).abs() < 1e-6, "{}", c.at);
+        assert!(StateChange::parse("b", "2026-12-04T13:20:00Z health check changed").is_none());
+        assert_eq!(rfc3339_unix("1970-01-01T00:00:01.5Z"), Some(1.5));
+    }
 }

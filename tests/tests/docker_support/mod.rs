@@ -308,6 +308,18 @@ impl Demo {
         run(&mut docker(&[verb, &id]));
     }
 
+    /// [`Demo::docker_on`] that reports a failure instead of panicking (a busy host can make
+    /// `docker pause` fail: "unable to freeze").
+    pub fn try_docker_on(&self, verb: &str, service: &str) -> Result<(), String> {
+        let id = self.container(service);
+        let out = docker(&[verb, &id]).output().map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
     /// The VRRP state vrrpd reports in `service` (`vrrpd status --json`), or None when it does
     /// not answer (paused, stopped, restarting).
     pub fn vrrp_state(&self, service: &str) -> Option<String> {
@@ -320,6 +332,47 @@ impl Demo {
             return None;
         }
         json_str_field(&String::from_utf8_lossy(&out.stdout), "state")
+    }
+
+    /// `vrrpd status --json` in `service`, or None when it does not answer.
+    pub fn status_json(&self, service: &str) -> Option<serde_json::Value> {
+        let id = self.container(service);
+        let out = Command::new("docker")
+            .args(["exec", &id, "/usr/local/bin/vrrpd", "status", "--json"])
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    /// The state changes vrrpd in `service` has counted since it started (its status: every
+    /// reason's counter, summed), or None when it does not answer.
+    pub fn transitions(&self, service: &str) -> Option<u64> {
+        let s = self.status_json(service)?;
+        let counters = s["routers"][0]["transitions"].as_object()?;
+        Some(counters.values().filter_map(|v| v.as_u64()).sum())
+    }
+
+    /// Every state change `service`'s vrrpd logged at or after `since` (Unix seconds), across
+    /// restarts of its container (`docker logs` keeps them), in order.
+    pub fn state_changes(&self, service: &str, since: f64) -> Vec<StateChange> {
+        let id = self.container(service);
+        let out = docker(&["logs", "-t", &id]).output();
+        let Ok(out) = out else {
+            return Vec::new();
+        };
+        // vrrpd logs to stderr; docker keeps both streams.
+        let text = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        let mut v: Vec<StateChange> = text
+            .lines()
+            .filter_map(|l| StateChange::parse(service, l))
+            .filter(|c| c.at >= since)
+            .collect();
+        v.sort_by(|a, b| a.at.total_cmp(&b.at));
+        v
     }
 
     /// The host PID of the vrrpd process in `service`'s container (its main process).
@@ -870,5 +923,121 @@ impl Rng {
     /// Uniform in `[lo, hi)`.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next_u64() % (hi - lo).max(1)
+    }
+}
+
+/// One `state change` line of vrrpd's log, as `docker logs -t` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateChange {
+    pub service: String,
+    /// Unix seconds (docker's timestamp of the line).
+    pub at: f64,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+impl StateChange {
+    /// Parses `<RFC 3339 time> ... state change vrid=51 from=Backup to=Active reason=...`;
+    /// colour codes, if the log has them, are ignored.
+    pub fn parse(service: &str, line: &str) -> Option<StateChange> {
+        let plain = strip_ansi(line);
+        let (stamp, rest) = plain.split_once(' ')?;
+        if !rest.contains("state change") {
+            return None;
+        }
+        let field = |key: &str| {
+            rest.split_whitespace()
+                .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+                .map(str::to_string)
+        };
+        Some(StateChange {
+            service: service.to_string(),
+            at: rfc3339_unix(stamp)?,
+            from: field("from")?,
+            to: field("to")?,
+            reason: field("reason")?,
+        })
+    }
+
+    /// Into or out of Active: a change of who serves the VIP.
+    pub fn moves_vip(&self) -> bool {
+        self.from == "Active" || self.to == "Active"
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `2026-12-04T13:20:00.123456789Z` (UTC, as docker writes it) in Unix seconds.
+pub fn rfc3339_unix(s: &str) -> Option<f64> {
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.split(':');
+    let (hh, mm) = (
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<i64>().ok()?,
+    );
+    let sec: f64 = t.next()?.parse().ok()?;
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hh * 3600 + mm * 60) as f64 + sec)
+}
+
+/// A busy loop on each of `n` threads (normal priority) until dropped: a busy host.
+pub struct CpuHog {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl CpuHog {
+    pub fn start(n: usize) -> CpuHog {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
+                    }
+                })
+            })
+            .collect();
+        CpuHog { stop, threads }
+    }
+}
+
+impl Drop for CpuHog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
     }
 }
