@@ -302,37 +302,82 @@ impl Drop for ArpPoker {
     }
 }
 
-/// ARP replies for the VIP per sender MAC, and the largest number of replies to one request.
-fn arp_replies(pcap: &Pcap, from: f64) -> (BTreeMap<String, usize>, usize) {
-    let mut per_mac = BTreeMap::new();
-    let mut max_per_request = 0;
-    let mut current: Option<usize> = None;
+/// How long after a takeover advert the old Active may still answer: until that advert has
+/// reached it and its loop has turned (a millisecond or two; generous for a loaded machine).
+const HANDOVER_OVERLAP: f64 = 0.020;
+
+/// ARP replies for the VIP in a capture.
+struct ArpReplies {
+    /// Replies per sender MAC.
+    per_mac: BTreeMap<String, usize>,
+    /// The largest number of replies to one request, requests near a takeover left out.
+    max_per_request: usize,
+    /// Requests answered twice within [`HANDOVER_OVERLAP`] of a takeover advert: both
+    /// routers were Active until the old one saw the new one's first advert.
+    handover_doubles: usize,
+}
+
+/// Times of the adverts whose source differs from the previous advert's (a takeover).
+fn takeovers(pcap: &Pcap, from: f64) -> Vec<f64> {
+    let mut last = None;
+    let mut out = Vec::new();
+    for f in &pcap.frames {
+        if let Payload::Vrrp(a) = &f.payload
+            && f.ts >= from
+            && a.priority > 0
+        {
+            if last.is_some_and(|src| src != a.src) {
+                out.push(f.ts);
+            }
+            last = Some(a.src);
+        }
+    }
+    out
+}
+
+fn arp_replies(pcap: &Pcap, from: f64) -> ArpReplies {
+    let handovers = takeovers(pcap, from);
+    let near_takeover = |t: f64| handovers.iter().any(|&h| (t - h).abs() <= HANDOVER_OVERLAP);
+    let mut out = ArpReplies {
+        per_mac: BTreeMap::new(),
+        max_per_request: 0,
+        handover_doubles: 0,
+    };
+    // The current request: its time and its replies so far.
+    let mut current: Option<(f64, usize)> = None;
+    let close = |out: &mut ArpReplies, req: Option<(f64, usize)>| {
+        if let Some((t, n)) = req {
+            if n > 1 && near_takeover(t) {
+                out.handover_doubles += 1;
+            } else {
+                out.max_per_request = out.max_per_request.max(n);
+            }
+        }
+    };
     for (t, _, a) in pcap.arps() {
         if t < from {
             continue;
         }
         if a.op == 1 && a.target_ip == VIP && a.sender_ip != VIP {
             // A new request (from the host): count the replies until the next one.
-            if let Some(n) = current {
-                max_per_request = max_per_request.max(n);
-            }
-            current = Some(0);
+            close(&mut out, current.take());
+            current = Some((t, 0));
         } else if a.op == 2 && a.sender_ip == VIP && !a.is_gratuitous() {
-            *per_mac.entry(mac_string(&a.sender_mac)).or_insert(0) += 1;
-            if let Some(n) = current.as_mut() {
+            *out.per_mac.entry(mac_string(&a.sender_mac)).or_insert(0) += 1;
+            if let Some((_, n)) = current.as_mut() {
                 *n += 1;
             }
         }
     }
-    if let Some(n) = current {
-        max_per_request = max_per_request.max(n);
-    }
-    (per_mac, max_per_request)
+    close(&mut out, current);
+    out
 }
 
 /// Test 4: `kill -9` of vrrpd inside the master: the container exits, `restart:` brings it
 /// back and it takes the VIP back; on the Docker bridge only the virtual MAC ever answers ARP
-/// for the VIP, one reply per request (a VIP left on the dead node's `lo` must not answer).
+/// for the VIP, one reply per request (a VIP left on the dead node's `lo` must not answer;
+/// the old Active may still answer in the millisecond before the new one's first advert reaches
+/// it, which is counted, not failed).
 #[test]
 fn docker_4_kill9_vrrpd_restarts_master() {
     let test = "kill9";
@@ -371,11 +416,16 @@ fn docker_4_kill9_vrrpd_restarts_master() {
     let s = prober.stop().window(t0, unix_now());
     drop(poker);
     let pcap = capture.finish();
-    let (per_mac, max_per_request) = arp_replies(&pcap, t0 - 0.5);
+    let ArpReplies {
+        per_mac,
+        max_per_request,
+        handover_doubles,
+    } = arp_replies(&pcap, t0 - 0.5);
     for (mac, n) in &per_mac {
         measure(test, &format!("arp_replies[{mac}]"), n);
     }
     measure(test, "arp_max_replies_per_request", max_per_request);
+    measure(test, "arp_handover_doubles", handover_doubles);
     let vmac = mac_string(&VIRTUAL_MAC);
     assert!(
         per_mac.keys().all(|m| *m == vmac),
@@ -387,7 +437,7 @@ fn docker_4_kill9_vrrpd_restarts_master() {
     );
     assert!(
         max_per_request <= 1,
-        "two answers to one ARP request for the VIP (two Actives)"
+        "two answers to one ARP request for the VIP, away from any takeover (two Actives)"
     );
     assert_clean(test, "kill9", &s);
 }
