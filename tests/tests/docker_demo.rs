@@ -693,3 +693,59 @@ mod parse_tests {
         assert_eq!(rfc3339_unix("1970-01-01T00:00:01.5Z"), Some(1.5));
     }
 }
+
+/// Test 8: the quick start's `docker/demo` wrapper, with whichever compose this machine has:
+/// `up` returns only once the VIP answers Primary (the first request after it says Primary),
+/// `pause` / `unpause master` move the VIP, `status` reads a node's vrrpd without a TTY, and
+/// `down` leaves no container, network or image of the project.
+#[test]
+fn docker_8_demo_wrapper_up_pause_status_down() {
+    let test = "wrapper";
+    let Some(demo) = Demo::prepare(test) else {
+        return;
+    };
+    let ok = |args: &[&str]| {
+        let out = demo.wrapper(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "docker/demo {args:?}: {}\n{text}",
+            out.status
+        );
+        text
+    };
+    let t = Instant::now();
+    ok(&["up"]);
+    measure(test, "up_s", format!("{:.1}", t.elapsed().as_secs_f64()));
+    let (status, body) = demo.get().expect("GET right after docker/demo up");
+    assert_eq!(
+        (status, body.trim()),
+        (200, "Primary"),
+        "the first answer after docker/demo up"
+    );
+
+    ok(&["pause", "master"]);
+    demo.wait_body("Secondary", Duration::from_secs(5));
+    ok(&["unpause", "master"]);
+    demo.wait_body("Primary", Duration::from_secs(10));
+
+    let status = ok(&["status", "master"]);
+    assert!(
+        status.contains("Active"),
+        "docker/demo status master:\n{status}"
+    );
+    let refused = demo.wrapper(&["pause", "nobody"]);
+    assert_eq!(refused.status.code(), Some(2), "an unknown node is refused");
+
+    ok(&["down"]);
+    let left = project_leftovers(&demo.project, &demo.image);
+    assert_eq!(
+        left,
+        (0, 0, 0),
+        "containers, networks, images left by docker/demo down"
+    );
+}

@@ -188,6 +188,20 @@ impl Demo {
     /// `compose up -d --build`. `None` when Docker is not usable here (printed as `skipped: ...`),
     /// a panic instead under CI.
     pub fn up(test: &str) -> Option<Demo> {
+        let demo = Demo::prepare(test)?;
+        let t = Instant::now();
+        demo.compose_run(&["up", "-d", "--build"]);
+        measure(
+            test,
+            "compose_up_s",
+            format!("{:.1}", t.elapsed().as_secs_f64()),
+        );
+        Some(demo)
+    }
+
+    /// Everything [`Demo::up`] does before `compose up`: the build, a project name, a port.
+    /// Dropping the result takes down whatever was started under that project.
+    pub fn prepare(test: &str) -> Option<Demo> {
         let compose = match vrrp_tests::prereq::decide(
             prerequisites().map(|_| ()),
             vrrp_tests::prereq::is_ci(),
@@ -233,14 +247,19 @@ impl Demo {
             demo.image,
             demo.port
         );
-        let t = Instant::now();
-        demo.compose_run(&["up", "-d", "--build"]);
-        measure(
-            test,
-            "compose_up_s",
-            format!("{:.1}", t.elapsed().as_secs_f64()),
-        );
         Some(demo)
+    }
+
+    /// `docker/demo ARGS` for this project (its name, image and port in the environment).
+    pub fn wrapper(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(repo().join("docker/demo"));
+        c.args(args)
+            .env("COMPOSE_PROJECT_NAME", &self.project)
+            .env("VRRP_DEMO_BASE", &self.base)
+            .env("VRRP_DEMO_IMAGE", &self.image)
+            .env("VRRP_DEMO_PORT", self.port.to_string())
+            .stdin(Stdio::null());
+        c.output().expect("run docker/demo")
     }
 
     /// The compose command with this project's name, file and environment.
