@@ -63,7 +63,8 @@ fn assert_clean(test: &str, what: &str, s: &Samples) {
 }
 
 /// Test 1: `compose up` with the build, then localhost:8000 says Primary; the nodes run without
-/// --privileged and report healthy through `vrrpd status`.
+/// --privileged and report healthy through `vrrpd status`; their metrics are published on the
+/// host.
 #[test]
 fn docker_1_compose_up_serves_primary() {
     let test = "up";
@@ -92,6 +93,16 @@ fn docker_1_compose_up_serves_primary() {
             demo.state(service).health == "healthy"
         })
         .unwrap_or_else(|e| panic!("{service} not healthy: {:?} ({e})", demo.state(service)));
+    }
+    // Each node's status and metrics are published on the host.
+    for (service, port) in [(MASTER, demo.status_ports.0), (BACKUP, demo.status_ports.1)] {
+        let (code, body) = http_get_path(port, "/metrics", Duration::from_secs(2))
+            .unwrap_or_else(|e| panic!("{service}'s metrics on 127.0.0.1:{port}: {e}"));
+        assert_eq!(code, 200, "{service}'s /metrics on 127.0.0.1:{port}");
+        assert!(
+            body.contains("vrrpd_datapath_mode"),
+            "{service}'s /metrics on 127.0.0.1:{port}:\n{body}"
+        );
     }
     let size =
         run(Command::new("docker").args(["image", "inspect", "-f", "{{.Size}}", &demo.image]));

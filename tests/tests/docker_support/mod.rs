@@ -142,6 +142,8 @@ pub struct Demo {
     pub project: String,
     pub image: String,
     pub port: u16,
+    /// Host ports of the master's and the backup's vrrpd status (compose publishes them).
+    pub status_ports: (u16, u16),
     compose: Vec<String>,
     base: String,
     down: AtomicBool,
@@ -235,6 +237,7 @@ impl Demo {
             image: format!("vrrp-demo-test:{project}"),
             project,
             port: pick_port(),
+            status_ports: (free_port(), free_port()),
             compose,
             base,
             down: AtomicBool::new(false),
@@ -258,6 +261,8 @@ impl Demo {
             .env("VRRP_DEMO_BASE", &self.base)
             .env("VRRP_DEMO_IMAGE", &self.image)
             .env("VRRP_DEMO_PORT", self.port.to_string())
+            .env("VRRP_DEMO_STATUS_MASTER", self.status_ports.0.to_string())
+            .env("VRRP_DEMO_STATUS_BACKUP", self.status_ports.1.to_string())
             .stdin(Stdio::null());
         c.output().expect("run docker/demo")
     }
@@ -274,6 +279,8 @@ impl Demo {
             .env("VRRP_DEMO_BASE", &self.base)
             .env("VRRP_DEMO_IMAGE", &self.image)
             .env("VRRP_DEMO_PORT", self.port.to_string())
+            .env("VRRP_DEMO_STATUS_MASTER", self.status_ports.0.to_string())
+            .env("VRRP_DEMO_STATUS_BACKUP", self.status_ports.1.to_string())
             .stdin(Stdio::null());
         c
     }
@@ -644,6 +651,11 @@ fn pick_port() -> u16 {
     if std::net::TcpListener::bind("127.0.0.1:8000").is_ok() {
         return 8000;
     }
+    free_port()
+}
+
+/// A port on 127.0.0.1 that nothing listens on now.
+fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -664,6 +676,11 @@ fn json_str_field(json: &str, key: &str) -> Option<String> {
 
 /// HTTP/1.0 GET / on 127.0.0.1:port: (status, body).
 pub fn http_get(port: u16, timeout: Duration) -> Result<(u16, String), String> {
+    http_get_path(port, "/", timeout)
+}
+
+/// `GET path` on 127.0.0.1:`port`: status code and body.
+pub fn http_get_path(port: u16, path: &str, timeout: Duration) -> Result<(u16, String), String> {
     let deadline = Instant::now() + timeout;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
@@ -671,7 +688,7 @@ pub fn http_get(port: u16, timeout: Duration) -> Result<(u16, String), String> {
         .saturating_duration_since(Instant::now())
         .max(Duration::from_millis(1));
     s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
         .map_err(|e| format!("write: {e}"))?;
     let mut buf = Vec::with_capacity(512);
     s.read_to_end(&mut buf).map_err(|e| format!("read: {e}"))?;
