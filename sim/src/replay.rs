@@ -13,7 +13,9 @@
 //!    thaw if it came during a freeze), or when its adverts stop for longer than its
 //!    Active_Down_Interval while it is not frozen (no Backup would have waited longer; placed
 //!    when its next advert was due). A late advert is not a state change: a loaded keepalived
-//!    at 10 ms adverts is often 15 ms late and still Active for everyone.
+//!    at 10 ms adverts is often 15 ms late and still Active for everyone. An advert of the seat
+//!    sooner than Active_Down_Interval after one that beats it proves it was still Active
+//!    (the two crossed): it steps down right after its own, unless it keeps advertising.
 //! 4. The verdict compares the two lists of state changes, paired by time (each with the
 //!    nearest change of the other side to the same state, at most Active_Down_Interval apart):
 //!    every change paired, each pair within the tolerance. Each change is also held to RFC
@@ -368,12 +370,16 @@ fn infer(
 ) -> Vec<(i64, State)> {
     let mut out = Vec::new();
     let mut active = false;
+    // The seat advertised after an advert that beats it: it had sent it before reading that
+    // one (the two crossed), and steps down right after unless it keeps advertising.
+    let mut crossed = false;
     for (k, a) in tr.seat.iter().enumerate() {
         if a.priority == 0 {
             if active {
                 out.push((a.at, State::Backup));
                 active = false;
             }
+            crossed = false;
             continue;
         }
         if !active {
@@ -386,8 +392,16 @@ fn infer(
             .iter()
             .find(|o| o.at > a.at && o.at < next && o.at <= tr.end && beats(o, a.priority, seat))
         {
-            out.push((thawed(freezes, b.at), State::Backup));
-            active = false;
+            let at = thawed(freezes, b.at);
+            // A Backup takes over no sooner than Active_Down_Interval after the last advert
+            // that beat it: an advert sooner than that proves the seat was still Active.
+            if next == i64::MAX || next - at >= adi {
+                out.push((if crossed { a.at } else { at }, State::Backup));
+                active = false;
+                crossed = false;
+            } else {
+                crossed = true;
+            }
             continue;
         }
         // A freeze that begins before the Backups give up on it explains the silence until
@@ -398,10 +412,15 @@ fn infer(
                 base = base.max(f.1);
             }
         }
-        if next > base + adi && base + adi <= tr.end {
+        let silent = next > base + adi && base + adi <= tr.end;
+        if crossed && (silent || next == i64::MAX) {
+            out.push((a.at, State::Backup));
+            active = false;
+        } else if silent {
             out.push((base + interval, State::Backup));
             active = false;
         }
+        crossed = false;
     }
     out
 }

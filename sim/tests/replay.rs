@@ -283,3 +283,40 @@ fn a_simulated_pause_replays_exactly_in_both_seats() {
     assert_eq!(r2.max_abs_diff_ms, 0.0);
     assert_eq!(r2.verdict, "match", "{text}");
 }
+
+/// The seed demo with one more advert of r2, 0.3 ms after r1's first advert after its thaw:
+/// r2 sent it before reading r1's (the two crossed, as they do on a real wire). It proves r2
+/// was still Active then, not that it stepped down and took over again: one step-down, right
+/// after it, 0.3 ms after RFC 9568's instant and ours.
+#[test]
+fn an_advert_that_crossed_a_better_one_is_no_second_takeover() {
+    let mut frames = simulate(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/seed-demo.vrrp"),
+        )
+        .unwrap(),
+    );
+    let is_r2_advert =
+        |f: &TraceFrame| f.data.get(23) == Some(&112) && f.data[26..30] == [192, 0, 2, 12];
+    let last = frames
+        .iter()
+        .rev()
+        .find(|f| is_r2_advert(f) && f.at < 16_000_000)
+        .expect("r2 advertised while r1 was paused");
+    let crossing = TraceFrame {
+        at: 16_000_300,
+        data: last.data.clone(),
+    };
+    frames.push(crossing);
+    frames.sort_by_key(|f| f.at);
+    let r2 = vrrp_sim::replay::replay(&frames, &options("192.0.2.12", None)).unwrap();
+    let text = render(&r2, 2_000);
+    assert_eq!(
+        changes(&r2.real),
+        [(13.023437, "Active"), (16.0003, "Backup")],
+        "{text}"
+    );
+    assert_eq!(r2.verdict, "match", "{text}");
+    let rfc = r2.transitions[1].rfc.as_ref().unwrap();
+    assert_eq!((rfc.real_ms, rfc.ours_ms), (Some(0.3), Some(0.0)), "{text}");
+}
