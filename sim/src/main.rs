@@ -56,10 +56,11 @@ enum Command {
     /// Put our core in one router's seat of a real trace and compare what it does.
     Replay {
         trace: PathBuf,
-        /// The address the seat's router advertises from.
+        /// The address the seat's router advertises from (IPv4, or IPv6 link-local).
         #[arg(long)]
-        seat: std::net::Ipv4Addr,
-        /// pause/resume lines (`pause r1 <unix time>`) that freeze and thaw the seat.
+        seat: std::net::IpAddr,
+        /// pause/resume lines (`pause r1 <unix time>` or `pause r1 at <unix time>`) that freeze
+        /// and thaw the seat; lines of other kinds are skipped.
         #[arg(long)]
         events: Option<PathBuf>,
         /// The seat's host name in the events file (inferred from the trace by default).
@@ -80,7 +81,7 @@ enum Command {
         #[arg(long)]
         version: Option<u8>,
         #[arg(long)]
-        vip: Vec<std::net::Ipv4Addr>,
+        vip: Vec<std::net::IpAddr>,
         /// Seconds after the first frame when the seat's daemon starts.
         #[arg(long)]
         startup: Option<f64>,

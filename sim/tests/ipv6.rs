@@ -1,7 +1,7 @@
 //! IPv6 virtual routers in the simulator: the frames on the wire are RFC 9568's (virtual MAC
 //! 00:00:5e:00:02:VRID, link-local source, ff02::12, hop limit 255, unsolicited NAs to
 //! ff02::1), the timeline and the expectations see them as they see IPv4's, the pcap is
-//! deterministic, and replay refuses an IPv6-only trace cleanly.
+//! deterministic, and replay seats IPv6 routers.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
@@ -225,10 +225,11 @@ fn same_vrid_two_families_are_separate_routers() {
     }
 }
 
-/// Replay seats an IPv4 router: an IPv6-only capture of our own is refused with a clear error
-/// (exit 2, no panic); a dual-stack one replays its IPv4 router and ignores the IPv6 frames.
+/// Replay seats an IPv4 or an IPv6 router: an IPv6-only capture of our own replays in either
+/// IPv6 seat to the microsecond, an IPv4 seat on it is refused with a clear error (exit 2, no
+/// panic), and a dual-stack one replays its IPv4 router and ignores the IPv6 frames.
 #[test]
-fn replay_refuses_ipv6_only_and_ignores_ipv6_frames() {
+fn replay_seats_ipv6_routers_and_refuses_a_seat_of_the_other_family() {
     let write = |name: &str| {
         let s = load(name);
         let out = vrrp_sim::run::run(&s, s.seed, true);
@@ -238,26 +239,40 @@ fn replay_refuses_ipv6_only_and_ignores_ipv6_frames() {
         path
     };
     let replay = |path: &PathBuf, seat: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_vrrp-sim"))
+        Command::new(env!("CARGO_BIN_EXE_vrrp-sim"))
             .arg("replay")
             .arg(path)
-            .args(["--seat", seat])
+            .args(["--seat", seat, "--json"])
             .output()
-            .unwrap();
-        let _ = std::fs::remove_file(path);
-        out
+            .unwrap()
     };
-    let out = replay(&write("ipv6-seed-demo.vrrp"), "192.0.2.11");
+    let v6 = write("ipv6-seed-demo.vrrp");
+    let out = replay(&v6, "192.0.2.11");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("IPv6 is not supported in replay"), "{err}");
+    assert!(err.contains("none over IPv4"), "{err}");
 
-    let out = replay(&write("ipv6-dual-stack.vrrp"), "192.0.2.12");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(text.contains("verdict: match"), "{text}");
+    // r2 takes over 3.609375 s after r1's last advert before the pause and steps down at r1's
+    // first advert after it, in the trace and in our seat alike.
+    let out = replay(&v6, "fe80::12");
+    let _ = std::fs::remove_file(&v6);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{v}");
+    assert_eq!(v["verdict"], "match");
+    let t = v["transitions"].as_array().unwrap();
+    assert_eq!(t.len(), 2, "{v}");
+    assert_eq!(t[0]["state"], "Active");
+    assert_eq!(t[0]["real"], 13.023437);
+    assert_eq!(t[0]["ours"], 13.023437);
+    assert_eq!(t[0]["rfc"]["real_ms"], 0.0);
+    assert_eq!(t[1]["state"], "Backup");
+    assert_eq!(t[1]["real"], 16.0);
+    assert_eq!(t[1]["ours"], 16.0);
+
+    let dual = write("ipv6-dual-stack.vrrp");
+    let out = replay(&dual, "192.0.2.12");
+    let _ = std::fs::remove_file(&dual);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out.status.success(), "{v}");
+    assert_eq!(v["verdict"], "match");
 }
