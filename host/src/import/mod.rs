@@ -4,8 +4,9 @@
 //! Whatever the output does not reproduce of keepalived's behaviour is listed by FILE:LINE, as
 //! `# not translated:` comments at the top of the output and on stderr; nothing is dropped
 //! silently. Exit status: 0 everything translated, 3 something listed, 2 the file cannot be
-//! converted (a syntax error, or a value keepalived itself refuses or replaces with a default,
-//! reported as `FILE:LINE:COL: key path: why`), 1 the output could not be written.
+//! converted (syntax errors, or values keepalived itself refuses or replaces with a default,
+//! each reported as `FILE:LINE:COL: key path: why`, all of them in one run), 1 the output could
+//! not be written.
 //!
 //! The parser is hand-written: no maintained crate reads keepalived.conf, whose grammar is
 //! keepalived's own (words on a line, brace blocks, `!`/`#` comments anywhere outside quotes,
@@ -57,6 +58,52 @@ impl fmt::Display for Untranslated {
     }
 }
 
+/// Every mistake of a keepalived.conf that cannot be converted, in the order met: reading goes
+/// on after each (an unclosed block ends at the next top-level keyword or at the end of the
+/// file), so one run reports them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportErrors(pub Vec<ImportError>);
+
+impl ImportErrors {
+    /// The first mistake.
+    pub fn first(&self) -> &ImportError {
+        &self.0[0]
+    }
+
+    /// Each mistake rendered as [`ImportError::render`] does, one after the other.
+    pub fn render(&self) -> String {
+        self.0
+            .iter()
+            .map(ImportError::render)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl From<ImportError> for ImportErrors {
+    fn from(e: ImportError) -> ImportErrors {
+        ImportErrors(vec![e])
+    }
+}
+
+impl From<Vec<ImportError>> for ImportErrors {
+    fn from(v: Vec<ImportError>) -> ImportErrors {
+        ImportErrors(v)
+    }
+}
+
+impl fmt::Display for ImportErrors {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
 /// A converted configuration.
 #[derive(Debug, Clone)]
 pub struct Imported {
@@ -68,26 +115,31 @@ pub struct Imported {
 }
 
 /// Converts the keepalived configuration at `path`.
-pub fn import_file(path: &Path) -> Result<Imported, ImportError> {
+pub fn import_file(path: &Path) -> Result<Imported, ImportErrors> {
     let mut src = Sources::default();
     let stmts = src.load(path, None)?;
-    Converter::new(src).translate(&stmts)
+    Ok(Converter::new(src).translate(&stmts)?)
 }
 
 /// Converts `text` as if it were the file `path`: `include`s are resolved against its directory.
 #[cfg(test)]
-pub fn import_str(text: &str, path: &Path) -> Result<Imported, ImportError> {
+pub fn import_str(text: &str, path: &Path) -> Result<Imported, ImportErrors> {
     let mut src = Sources::default();
     let stmts = src.load(path, Some(text))?;
-    Converter::new(src).translate(&stmts)
+    Ok(Converter::new(src).translate(&stmts)?)
 }
 
 /// `vrrpd import-keepalived`.
 pub fn run(file: &Path, output: Option<&Path>) -> ExitCode {
     let imported = match import_file(file) {
         Ok(i) => i,
-        Err(e) => {
-            eprintln!("vrrpd: {}", e.render());
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("vrrpd: {}", e.render());
+            }
+            if errors.0.len() > 1 {
+                eprintln!("vrrpd: {} errors in {}", errors.0.len(), file.display());
+            }
             return ExitCode::from(2);
         }
     };

@@ -84,6 +84,9 @@ pub(super) struct Sources {
     pub(super) files: Vec<SourceFile>,
     /// Where, the statement as written, and why.
     pub(super) untranslated: Vec<(Pos, String, String)>,
+    /// Mistakes reading and converting met so far, in the order met: reading goes on after
+    /// each, so that one run reports them all.
+    pub(super) errors: Vec<ImportError>,
     /// Canonical paths of the files being read, to refuse include cycles.
     reading: Vec<PathBuf>,
 }
@@ -101,6 +104,18 @@ impl Sources {
             line,
         )
         .error(message)
+    }
+
+    /// Records a mistake and goes on; a second one at the same place (the same missing `}`
+    /// seen from each enclosing block) is the same mistake.
+    pub(super) fn record(&mut self, e: ImportError) {
+        if !self
+            .errors
+            .iter()
+            .any(|o| o.file == e.file && o.position == e.position)
+        {
+            self.errors.push(e);
+        }
     }
 
     pub(super) fn list(&mut self, stmt: &Stmt, why: impl Into<String>) {
@@ -159,22 +174,27 @@ impl Sources {
         loop {
             match toks.get(*i) {
                 None => {
-                    return match open {
-                        None => Ok(out),
-                        Some(s) => Err(self.error(
+                    // An unclosed block ends with the file: what it holds is still read.
+                    if let Some(s) = open {
+                        let e = self.error(
                             s.pos(),
                             &s.text().replace(" { ... }", ""),
                             "this block is never closed: a `}` is missing",
-                        )),
-                    };
+                        );
+                        self.record(e);
+                    }
+                    return Ok(out);
                 }
                 Some(Tok::Eol) => *i += 1,
                 Some(Tok::Close(pos)) => {
                     *i += 1;
-                    return match open {
-                        Some(_) => Ok(out),
-                        None => Err(self.error(*pos, "", "`}` without a matching `{`")),
-                    };
+                    match open {
+                        Some(_) => return Ok(out),
+                        None => {
+                            let e = self.error(*pos, "", "`}` without a matching `{`");
+                            self.record(e);
+                        }
+                    }
                 }
                 Some(Tok::Open(pos)) => {
                     let pos = *pos;
@@ -186,10 +206,23 @@ impl Sources {
                             out.last_mut().expect("just seen").block = Some(block);
                             may_open = false;
                         }
-                        _ => return Err(self.error(pos, "", "`{` without a keyword before it")),
+                        _ => {
+                            let e = self.error(pos, "", "`{` without a keyword before it");
+                            self.record(e);
+                            // Its block belongs to nothing: read past it.
+                            let orphan = Stmt {
+                                words: vec![Word {
+                                    text: "{".into(),
+                                    pos,
+                                }],
+                                block: None,
+                            };
+                            self.block(toks, i, Some(&orphan), path)?;
+                        }
                     }
                 }
                 Some(Tok::Word(_)) => {
+                    let start = *i;
                     let mut words = Vec::new();
                     while let Some(Tok::Word(w)) = toks.get(*i) {
                         words.push(w.clone());
@@ -199,7 +232,9 @@ impl Sources {
                     if let Some(outer) = open
                         && TOP_LEVEL_BLOCKS.contains(&stmt.key())
                     {
-                        return Err(self.error(
+                        // The open block ends here, as keepalived's own recovery has it; the
+                        // keyword is read again at the top level.
+                        let e = self.error(
                             stmt.pos(),
                             &outer.text().replace(" { ... }", ""),
                             format!(
@@ -207,7 +242,10 @@ impl Sources {
                                 stmt.key(),
                                 outer.pos().line
                             ),
-                        ));
+                        );
+                        self.record(e);
+                        *i = start;
+                        return Ok(out);
                     }
                     if let Some(Tok::Open(_)) = toks.get(*i) {
                         *i += 1;
@@ -217,7 +255,10 @@ impl Sources {
                         may_open = matches!(toks.get(*i), Some(Tok::Eol));
                     }
                     if INCLUDE_KEYWORDS.contains(&stmt.key()) {
-                        out.extend(self.include(&stmt, path)?);
+                        match self.include(&stmt, path) {
+                            Ok(stmts) => out.extend(stmts),
+                            Err(e) => self.record(e),
+                        }
                         may_open = false;
                     } else {
                         out.push(stmt);

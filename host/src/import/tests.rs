@@ -32,7 +32,7 @@ pub(super) fn accepted(text: &str) -> (Imported, Config) {
 pub(super) fn refused(text: &str) -> ImportError {
     match import_str(text, Path::new("keepalived.conf")) {
         Ok(i) => panic!("accepted:\n{}", i.toml),
-        Err(e) => e,
+        Err(e) => e.first().clone(),
     }
 }
 
@@ -386,8 +386,15 @@ fn garp_settings() {
 
 #[test]
 fn strict_mode_turns_accept_off() {
-    let (_, cfg) = accepted(&format!("global_defs {{\n vrrp_strict\n}}\n{MINIMAL}"));
+    let (imp, cfg) = accepted(&format!("global_defs {{\n vrrp_strict\n}}\n{MINIMAL}"));
     assert!(!cfg.routers[0].core.accept_mode());
+    // Its meaning changes, so it is listed by line like every such setting.
+    let listed: Vec<_> = imp
+        .untranslated
+        .iter()
+        .map(|u| (u.line, u.what.as_str()))
+        .collect();
+    assert_eq!(listed, [(2, "vrrp_strict")], "{:?}", imp.untranslated);
     let (_, cfg) = accepted(&format!(
         "global_defs {{\n vrrp_strict\n}}\n{}",
         MINIMAL.replace("priority 150", "priority 150\n accept")
@@ -661,4 +668,31 @@ fn an_instance_interface_the_kernel_would_refuse_is_an_error() {
         );
         assert!(e.contains("not a Linux interface name"), "{e}");
     }
+}
+
+/// A block that is never closed, bad values inside it, and a bad value in the next instance:
+/// one run reports every mistake, each by line, in file order.
+#[test]
+fn every_mistake_is_reported_in_one_run() {
+    let text = "global_defs {\n    vrrp_version 4\n}\n\
+        vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 300\n    priority 0\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n\
+        vrrp_instance VI_2 {\n    interface eth0\n    virtual_router_id 52\n    priority 150\n    advert_int abc\n    virtual_ipaddress {\n        192.0.2.101/24\n    }\n}\n";
+    let errors = import_str(text, Path::new("keepalived.conf")).unwrap_err();
+    let lines: Vec<(usize, &str)> = errors
+        .0
+        .iter()
+        .map(|e| (e.position.map_or(0, |p| p.0), e.key.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (11, "vrrp_instance VI_1"),
+            (2, "global_defs.vrrp_version"),
+            (6, "vrrp_instance VI_1.virtual_router_id"),
+            (7, "vrrp_instance VI_1.priority"),
+            (15, "vrrp_instance VI_2.advert_int"),
+        ],
+        "{}",
+        errors.render()
+    );
 }

@@ -7,14 +7,25 @@ use crate::import::ImportError;
 use crate::import::model::*;
 use crate::import::parser::Stmt;
 
+/// What `vrrp_strict` / `strict_mode` become, listed by line because their meaning changes.
+pub(super) const STRICT: &str = "keepalived's strict RFC mode: vrrpd keeps its accept = false part (on every instance without its own accept or no_accept, unless it owns the VIPs at priority 255); keepalived's other strict checks (no authentication, no unicast peers) are not applied";
+
 impl Converter {
-    pub(super) fn globals(
+    /// Reads `global_defs`; a setting with a mistake is reported and the next one read.
+    pub(super) fn globals(&mut self, stmt: &Stmt, g: &mut Globals, notes: &mut Vec<String>) {
+        for s in stmt.block.iter().flatten() {
+            let r = self.global(s, g, notes);
+            self.recover(r);
+        }
+    }
+
+    fn global(
         &mut self,
-        stmt: &Stmt,
+        s: &Stmt,
         g: &mut Globals,
         notes: &mut Vec<String>,
     ) -> Result<(), ImportError> {
-        for s in stmt.block.iter().flatten() {
+        {
             let key = format!("global_defs.{}", s.key());
             match s.key() {
                 "vrrp_version" => {
@@ -26,7 +37,10 @@ impl Converter {
                     };
                     g.version_at = Some(s.pos());
                 }
-                "vrrp_strict" => g.strict = true,
+                "vrrp_strict" => {
+                    g.strict = true;
+                    self.list(s, STRICT);
+                }
                 "vrrp_garp_master_repeat" => g.garp_repeat = Some(self.garp_repeat(s, &key)?),
                 "vrrp_garp_master_delay" => g.garp_delay = Some(self.seconds(s, &key, 0..=655)?),
                 "vrrp_min_garp" => g.min_garp = bool_arg(s.args()).unwrap_or(true),

@@ -132,17 +132,21 @@ impl Converter {
         }
 
         let mut r = new_router(name.text.clone(), self.loc(stmt.pos()), interface, g);
-        if g.strict {
-            r.comments
-                .push("vrrp_strict: keepalived drops traffic to the VIPs on a non-owner".into());
-        }
         let mut set = Settings {
             strict: g.strict,
             ..Settings::default()
         };
         let trackables = Trackables { scripts, member };
+        // Every setting's mistake is reported; the instance is left out after the first.
+        let mut failed = None;
         for &s in &body {
-            self.instance_setting(s, &path, &mut r, &mut set, &trackables, checks)?;
+            if let Err(e) = self.instance_setting(s, &path, &mut r, &mut set, &trackables, checks) {
+                failed.get_or_insert_with(|| e.clone());
+                self.src.record(e);
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
 
         let Some(vrid) = set.vrid else {
@@ -321,7 +325,12 @@ impl Converter {
             "garp_master_repeat" => r.garp.0 = self.garp_repeat(s, &key)?,
             "accept" => set.explicit_accept = Some(true),
             "no_accept" => set.explicit_accept = Some(false),
-            "strict_mode" => set.strict = bool_arg(s.args()).unwrap_or(true),
+            "strict_mode" => {
+                set.strict = bool_arg(s.args()).unwrap_or(true);
+                if set.strict {
+                    self.list(s, super::globals::STRICT);
+                }
+            }
             "v3_checksum_as_v2" => r.message_only = bool_arg(s.args()).unwrap_or(true),
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 self.notify_entry(s, &key, &mut set.notify)?;

@@ -87,38 +87,51 @@ type VridUse = BTreeMap<u8, (String, String, bool)>;
 type Dropped = BTreeMap<String, (String, String)>;
 
 impl Converter {
-    pub(super) fn translate(mut self, top: &[Stmt]) -> Result<Imported, ImportError> {
+    /// The translation, or every mistake met reading and converting (in the order met).
+    pub(super) fn translate(mut self, top: &[Stmt]) -> Result<Imported, Vec<ImportError>> {
         let TopLevel {
             globals,
             mut header_notes,
             scripts,
             instances,
             groups,
-        } = self.top_level(top)?;
+        } = match self.top_level(top) {
+            Ok(t) => t,
+            Err(e) => return Err(self.fail(e)),
+        };
         let membership = self.memberships(&groups);
         let mut checks: BTreeMap<String, Check> = BTreeMap::new();
         let (mut routers, dropped) =
-            self.instances(&instances, &globals, &scripts, &mut checks, &membership)?;
+            match self.instances(&instances, &globals, &scripts, &mut checks, &membership) {
+                Ok(x) => x,
+                Err(e) => return Err(self.fail(e)),
+            };
         let mut sync_groups: Vec<Group> = Vec::new();
         for g in groups {
-            if let Some(group) = self.sync_group(
+            match self.sync_group(
                 g,
                 &scripts,
                 &mut checks,
                 &mut routers,
                 &sync_groups,
                 &dropped,
-            )? {
-                sync_groups.push(group);
+            ) {
+                Ok(Some(group)) => sync_groups.push(group),
+                Ok(None) => {}
+                Err(e) => self.src.record(e),
             }
+        }
+        if !self.src.errors.is_empty() {
+            return Err(std::mem::take(&mut self.src.errors));
         }
         // The checks of instances left out after their trackers were read.
         checks.retain(|name, _| routers.iter().any(|r| r.track.contains(name)));
         if routers.is_empty() {
-            return Err(ImportError::whole_file(
+            let e = ImportError::whole_file(
                 &self.src.files[0].name,
                 "no vrrp_instance to translate: vrrpd needs at least one virtual router",
-            ));
+            );
+            return Err(self.fail(e));
         }
         for (name, s) in &scripts {
             if !checks
@@ -132,6 +145,19 @@ impl Converter {
             }
         }
         Ok(self.output(&header_notes, &globals, &routers, &checks, &sync_groups))
+    }
+
+    /// Every mistake met so far and `last`, which ends the conversion.
+    fn fail(&mut self, last: ImportError) -> Vec<ImportError> {
+        self.src.record(last);
+        std::mem::take(&mut self.src.errors)
+    }
+
+    /// Records the mistake of one setting, whose conversion then goes on with the next.
+    fn recover(&mut self, r: Result<(), ImportError>) {
+        if let Err(e) = r {
+            self.src.record(e);
+        }
     }
 
     /// Reads `global_defs` and the scripts, and sets the instances and sync groups aside.
@@ -155,13 +181,17 @@ impl Converter {
         };
         for stmt in top {
             match stmt.key() {
-                "global_defs" => {
-                    self.globals(stmt, &mut t.globals, &mut t.header_notes)?;
-                }
+                "global_defs" => self.globals(stmt, &mut t.globals, &mut t.header_notes),
                 "vrrp_script" => {
-                    let s = self.script(stmt)?;
+                    let s = match self.script(stmt) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            self.src.record(e);
+                            continue;
+                        }
+                    };
                     if let Some(old) = t.scripts.get(&s.name) {
-                        return Err(self.error(
+                        let e = self.error(
                             stmt.args()[0].pos,
                             "vrrp_script",
                             format!(
@@ -169,7 +199,9 @@ impl Converter {
                                 s.name,
                                 self.loc(old.pos)
                             ),
-                        ));
+                        );
+                        self.src.record(e);
+                        continue;
                     }
                     t.scripts.insert(s.name.clone(), s);
                 }
@@ -222,9 +254,17 @@ impl Converter {
         for &stmt in instances {
             let name = stmt.args().first().map(|w| w.text.clone());
             let member = name.as_ref().and_then(|n| membership.get(n));
-            let r = match self.instance(stmt, globals, scripts, checks, routers.first(), member)? {
-                Ok(r) => r,
-                Err(why) => {
+            let r = match self.instance(stmt, globals, scripts, checks, routers.first(), member) {
+                Ok(Ok(r)) => r,
+                Err(e) => {
+                    // Reported; the other instances are still read, for their own mistakes.
+                    self.src.record(e);
+                    if let Some(n) = name {
+                        dropped.insert(n, (self.loc(stmt.pos()), "has errors".into()));
+                    }
+                    continue;
+                }
+                Ok(Err(why)) => {
                     if let Some(n) = name {
                         dropped.insert(n, (self.loc(stmt.pos()), why));
                     }
