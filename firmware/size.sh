@@ -30,6 +30,7 @@ llvm-objdump -d -l --no-show-raw-insn "$elf" | awk '
     if (p ~ /heapless-/) return "heapless"
     if (p ~ /embassy-time/) return "embassy-time"
     if (p ~ /cortex-m/) return "cortex-m, -rt, -semihosting"
+    if (p ~ /\/(defmt|defmt-semihosting|semihosting)-[0-9]/) return "defmt, defmt-semihosting, semihosting"
     if (p ~ /\/firmware\/src\//) return "firmware (driver, HTTP, loop)"
     if (p ~ /\/core\/src\//) return "vrrp-core"
     return "other"

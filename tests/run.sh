@@ -6,7 +6,8 @@
 #   bash tests/run.sh --no-deps  # only run
 #
 # As root it installs the Debian packages the end-to-end tests use (only when one is missing;
-# apt-get update first), the thumbv7em-none-eabihf target and cargo-nextest. Without root it
+# apt-get update first), the thumbv7em-none-eabihf target, cargo-nextest and defmt-print (the
+# firmware test decodes the firmware's defmt log with it). Without root it
 # installs nothing and runs every test anyway: those that need root, network namespaces, nginx,
 # keepalived, FRR, QEMU or Docker print `skipped: <reason>` and pass (with CI=true they fail
 # instead). Then it runs the nextest suite and the doctests, which nextest does not run.
@@ -58,6 +59,10 @@ install_deps() {
   say "rust target and tools"
   rustup target add thumbv7em-none-eabihf
   command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+  # tests/tests/firmware.rs decodes the firmware's defmt log with it: built once per machine,
+  # where the defmt-decoder crate in vrrp-tests would be compiled again by every build of the
+  # workspace.
+  command -v defmt-print >/dev/null || cargo install --locked defmt-print --version 1.2.0
 }
 
 [ "$deps" = 1 ] && install_deps

@@ -27,6 +27,22 @@ fn read(addr: usize) -> u32 {
     unsafe { read_volatile(addr as *const u32) }
 }
 
+/// Ticks of 25 MHz since reset.
+fn ticks() -> u64 {
+    let coarse = u64::from(read(CLK100HZ)) * TICKS_PER_CENTISECOND;
+    let fine = u64::from(read(COUNTER));
+    // The wrap count whose extension of `fine` lies nearest the coarse estimate: the two
+    // differ by at most 10 ms plus the read latency, far less than half a wrap (85 s).
+    let wraps = (coarse + (1 << 31)).saturating_sub(fine) >> 32;
+    (wraps << 32) + fine
+}
+
+/// µs since reset, for log timestamps: readable from anywhere (the logger has no `Clock`), at
+/// the price of the monotonic guard that [`Clock::now`] adds.
+pub fn uptime_us() -> u64 {
+    ticks() / (HZ / 1_000_000)
+}
+
 impl Clock {
     /// # Safety
     /// Only on an MPS2 AN385/AN386 image (or QEMU's `mps2-an385` / `mps2-an386`).
@@ -36,19 +52,9 @@ impl Clock {
         Clock { last: 0 }
     }
 
-    /// Ticks of 25 MHz since reset.
-    fn ticks(&self) -> u64 {
-        let coarse = u64::from(read(CLK100HZ)) * TICKS_PER_CENTISECOND;
-        let fine = u64::from(read(COUNTER));
-        // The wrap count whose extension of `fine` lies nearest the coarse estimate: the two
-        // differ by at most 10 ms plus the read latency, far less than half a wrap (85 s).
-        let wraps = (coarse + (1 << 31)).saturating_sub(fine) >> 32;
-        (wraps << 32) + fine
-    }
-
     pub fn now(&mut self) -> Instant {
         // Monotonic even if the two registers are read across a coarse tick.
-        self.last = self.last.max(self.ticks());
+        self.last = self.last.max(ticks());
         Instant::from_micros(self.last / (HZ / 1_000_000))
     }
 }

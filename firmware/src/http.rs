@@ -3,7 +3,7 @@
 
 use core::fmt::Write as _;
 
-use smoltcp::iface::{SocketHandle, SocketSet, SocketStorage};
+use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 
 /// Concurrent connections. A socket is busy from SYN to our FIN's ACK (a few ms here), and
@@ -26,15 +26,6 @@ impl Buffers {
     }
 }
 
-/// The socket table, apart from [`Buffers`]: its empty value is not all zeros.
-pub struct Storage([SocketStorage<'static>; SOCKETS]);
-
-impl Storage {
-    pub const fn new() -> Self {
-        Storage([SocketStorage::EMPTY; SOCKETS])
-    }
-}
-
 pub struct Http {
     handles: [SocketHandle; SOCKETS],
     response: heapless::String<160>,
@@ -42,13 +33,10 @@ pub struct Http {
 }
 
 impl Http {
-    pub fn new(
-        buffers: &'static mut Buffers,
-        storage: &'static mut Storage,
-        body: &str,
-    ) -> (Http, SocketSet<'static>) {
+    /// Adds the responder's sockets to `sockets`, which must have room for [`SOCKETS`] more: the
+    /// core's own set, so they share its interface and answer on the VIPs it claims.
+    pub fn new<'a>(buffers: &'a mut Buffers, sockets: &mut SocketSet<'a>, body: &str) -> Http {
         let Buffers { rx, tx } = buffers;
-        let mut sockets = SocketSet::new(&mut storage.0[..]);
         let mut rx = rx.iter_mut();
         let mut tx = tx.iter_mut();
         let handles = core::array::from_fn(|_| {
@@ -69,18 +57,17 @@ impl Http {
              Connection: close\r\n\r\n{body}",
             body.len()
         );
-        (
-            Http {
-                handles,
-                response,
-                served: 0,
-            },
-            sockets,
-        )
+        Http {
+            handles,
+            response,
+            served: 0,
+        }
     }
 
-    /// Moves every connection along: listen, answer the first request bytes, close.
-    pub fn serve(&mut self, sockets: &mut SocketSet<'_>) {
+    /// Moves every connection along: listen, answer the first request bytes, close. Returns
+    /// whether a response was queued (it leaves at the stack's next poll).
+    pub fn serve(&mut self, sockets: &mut SocketSet<'_>) -> bool {
+        let mut answered = false;
         for &h in &self.handles {
             let s = sockets.get_mut::<tcp::Socket>(h);
             match s.state() {
@@ -98,10 +85,12 @@ impl Http {
                 let _ = s.recv(|data| (data.len(), ()));
                 if s.send_slice(self.response.as_bytes()).is_ok() {
                     self.served += 1;
+                    answered = true;
                 }
                 s.close();
             }
         }
+        answered
     }
 
     /// Resets every connection (the VIP moved away: their peer now talks to another router).

@@ -53,7 +53,7 @@ const TX_CMD_A_LAST: u32 = 1 << 12;
 const TX_STS_ES: u32 = 1 << 15;
 
 /// Why the controller could not be brought up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, defmt::Format)]
 pub enum InitError {
     /// BYTE_TEST did not read 0x87654321: nothing (or a byte-swapped bus) at this address.
     NotFound(u32),
@@ -207,11 +207,6 @@ impl Lan9118 {
             }
             self.counters.rx_errors += 1;
         }
-    }
-
-    /// The frame [`read_frame`](Self::read_frame) last returned.
-    pub fn frame(&self) -> &[u8] {
-        &self.rx[..self.rx_len]
     }
 
     /// A transmit token if the TX data FIFO has room for a full frame and its command words.

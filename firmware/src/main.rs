@@ -2,10 +2,11 @@
 //! LAN9118 Ethernet controller, as QEMU's `mps2-an386` emulates it.
 //!
 //! One virtual router (configured from the semihosting command line, see [`args`]) runs on the
-//! core's smoltcp binding; an HTTP responder answers on the VIP while the router is Active;
-//! state changes are logged through semihosting. The loop polls both interfaces, then sleeps
-//! (WFI) until the next 1 ms SysTick unless a frame is waiting: the router's timers need no
-//! better resolution, and the board idles between ticks.
+//! core's smoltcp binding; an HTTP responder on the same interface answers on the VIP while the
+//! router is Active. Logs are defmt frames on the semihosting console, decoded on the host by
+//! `defmt-print` (README.md). The loop polls the stack, then sleeps (WFI) until the next 1 ms
+//! SysTick unless a frame is waiting: the router's timers need no better resolution, and the
+//! board idles between ticks.
 #![no_std]
 #![no_main]
 
@@ -14,69 +15,67 @@ mod clock;
 mod http;
 mod lan9118;
 mod stack;
-mod tee;
 
-use core::net::Ipv4Addr;
 use core::ptr::addr_of_mut;
 
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{ExceptionFrame, entry, exception};
-use cortex_m_semihosting::{debug, hprintln};
-use smoltcp::iface::{Config as IfaceConfig, Interface};
-use smoltcp::wire::{HardwareAddress, IpCidr};
-use vrrp_core::net::{Buffers, Event, Resources, Stack, virtual_mac};
+use cortex_m_semihosting::debug;
+use defmt::{info, warn};
+use defmt_semihosting as _;
+use vrrp_core::net::{Buffers, Event, SocketResources, Stack, virtual_mac};
 use vrrp_core::wire::Version;
-use vrrp_core::{Config, Instant, State};
+use vrrp_core::{Config, State};
 
 use crate::args::MAX_VIPS;
 use crate::lan9118::Lan9118;
-use crate::tee::{CoreDevice, ServiceDevice, SideQueue};
 
 /// LAN9118 register block on the AN385/AN386 images.
 const LAN9118_BASE: usize = 0x4020_0000;
 /// The core clock that drives SysTick.
 const CPU_HZ: u32 = 25_000_000;
 const TICK_HZ: u32 = 1000;
+/// The core's VRRP raw socket and the HTTP responder's TCP sockets, in one set.
+const SOCKETS: usize = 1 + http::SOCKETS;
 
-static mut CORE_RESOURCES: Resources<'static> = Resources::new();
+static mut CORE_RESOURCES: SocketResources<'static, SOCKETS> = SocketResources::new();
 static mut CORE_BUFFERS: Buffers = Buffers::new();
 static mut HTTP_BUFFERS: http::Buffers = http::Buffers::new();
-static mut HTTP_SOCKETS: http::Storage = http::Storage::new();
-static mut SIDE: SideQueue = SideQueue::new();
 
-/// `[seconds.millis] message`, in integers: float formatting would cost 4 KiB of flash.
-macro_rules! log {
-    ($now:expr, $($arg:tt)*) => {{
-        let ms = ($now).as_millis();
-        hprintln!("[{:>6}.{:03}] {}", ms / 1000, ms % 1000, format_args!($($arg)*))
+defmt::timestamp!("{=u64:us}", clock::uptime_us());
+
+/// Logs at error level and ends the emulation with a failure status.
+macro_rules! fatal {
+    ($($arg:tt)*) => {{
+        defmt::error!($($arg)*);
+        exit_failure()
     }};
 }
 
-fn fatal(what: core::fmt::Arguments) -> ! {
-    hprintln!("fatal: {}", what);
+fn exit_failure() -> ! {
     debug::exit(debug::EXIT_FAILURE);
     loop {
         cortex_m::asm::wfi();
     }
 }
 
-fn smol(now: Instant) -> smoltcp::time::Instant {
-    smoltcp::time::Instant::from_micros(now.as_micros() as i64)
-}
-
-fn log_event(now: Instant, event: Event) {
+fn log_event(event: Event) {
     match event {
-        Event::StateChange { from, to, reason } => {
-            log!(now, "state {} -> {} ({})", from, to, reason)
+        Event::StateChange { from, to, reason } => info!("state {} -> {} ({})", from, to, reason),
+        Event::Announced { frames } => info!("announced the VIPs ({=u16} frames)", frames),
+        Event::Dropped { reason } => warn!("advert dropped: {}", reason),
+        Event::AddressMismatch { source } => warn!("address list mismatch from {}", source),
+        Event::TxDropped => warn!("advert not sent: transmit queue full"),
+        // Only a driver that called `set_unicast_delegate` is handed these; this image leaves
+        // unicast adverts (to configured peers) to the core's raw socket, so one arriving here
+        // means that changed without a sender being written.
+        Event::UnicastAdvert { priority, dst } => {
+            warn!(
+                "unicast advert to {} (priority {=u8}) not sent",
+                dst, priority
+            )
         }
-        Event::Announced { frames } => log!(now, "announced the VIPs ({} frames)", frames),
-        Event::Dropped { reason } => log!(now, "advert dropped: {:?}", reason),
-        Event::AddressMismatch { source } => log!(now, "address list mismatch from {}", source),
-        Event::TxDropped => log!(now, "advert not sent: transmit queue full"),
-        Event::AdvertSent { .. }
-        | Event::AdvertReceived { .. }
-        | Event::UnicastAdvert { .. }
-        | Event::NotAccepted => {}
+        Event::AdvertSent { .. } | Event::AdvertReceived { .. } | Event::NotAccepted => {}
     }
 }
 
@@ -95,7 +94,7 @@ fn config(a: &args::Args) -> Config<MAX_VIPS> {
     for &vip in &a.vips {
         c = match c.with_vip(vip) {
             Ok(c) => c,
-            Err(e) => fatal(format_args!("{e}")),
+            Err(e) => fatal!("VIP {}: {}", vip, e),
         };
     }
     c
@@ -107,19 +106,19 @@ fn main() -> ! {
     let mut line = [0u8; 256];
     let args = match args::parse(args::cmdline(&mut line)) {
         Ok(a) => a,
-        Err(word) => fatal(format_args!("bad argument {word:?}")),
+        Err(word) => fatal!("bad argument {=str}", word),
     };
     let mac = virtual_mac(args.vrid);
     // SAFETY: the AN386 image maps a LAN9118 here, and only this driver touches it.
     let mut nic = match unsafe { Lan9118::new(LAN9118_BASE, mac.0) } {
         Ok(nic) => nic,
-        Err(e) => fatal(format_args!("LAN9118: {e:?}")),
+        Err(e) => fatal!("LAN9118: {}", e),
     };
     // SAFETY: this is an AN386 image.
     let mut clock = unsafe { clock::Clock::new() };
 
     let Some(mut cp) = cortex_m::Peripherals::take() else {
-        fatal(format_args!("core peripherals taken twice"));
+        fatal!("core peripherals taken twice");
     };
     cp.SYST.set_clock_source(SystClkSource::Core);
     cp.SYST.set_reload(CPU_HZ / TICK_HZ - 1);
@@ -128,48 +127,24 @@ fn main() -> ! {
     cp.SYST.enable_counter();
 
     // SAFETY: main runs once and never returns; these statics are borrowed only here.
-    let (resources, buffers, http_buffers, http_sockets, side) = unsafe {
+    let (resources, buffers, http_buffers) = unsafe {
         (
             &mut *addr_of_mut!(CORE_RESOURCES),
             &mut *addr_of_mut!(CORE_BUFFERS),
             &mut *addr_of_mut!(HTTP_BUFFERS),
-            &mut *addr_of_mut!(HTTP_SOCKETS),
-            &mut *addr_of_mut!(SIDE),
         )
     };
-    let vips: heapless::Vec<Ipv4Addr, MAX_VIPS> = args.vips.clone();
-    let mut overflow = 0u32;
     let now = clock.now();
-    let mut stack = {
-        let mut dev = CoreDevice {
-            nic: &mut nic,
-            side,
-            vips: &vips,
-            overflow: &mut overflow,
-        };
-        match Stack::new(config(&args), &mut dev, resources, buffers, now) {
-            Ok(s) => s,
-            Err(e) => fatal(format_args!("config: {e}")),
-        }
+    let mut stack = match Stack::new(config(&args), &mut nic, resources, buffers, now) {
+        Ok(s) => s,
+        Err(e) => fatal!("config: {}", e),
     };
-    let mut service = {
-        let mut dev = ServiceDevice {
-            nic: &mut nic,
-            side,
-        };
-        Interface::new(
-            IfaceConfig::new(HardwareAddress::Ethernet(mac)),
-            &mut dev,
-            smol(now),
-        )
-    };
-    let (mut http, mut sockets) = http::Http::new(http_buffers, http_sockets, &args.body);
+    let mut http = http::Http::new(http_buffers, stack.sockets_mut(), &args.body);
 
     let (id, mac_cr) = nic.identify();
-    log!(
-        now,
-        "vrrp-firmware: VRID {} priority {} VRRPv{} interval {} ms primary {} VIPs {:?} \
-         MAC {} (LAN9118 id {:#010x}, MAC_CR {:#x})",
+    info!(
+        "vrrp-firmware: VRID {=u8} priority {=u8} VRRPv{=u8} interval {=u16} ms primary {} VIPs \
+         {} MAC {} (LAN9118 id {=u32:#x}, MAC_CR {=u32:#x})",
         args.vrid,
         args.priority,
         args.version,
@@ -180,75 +155,42 @@ fn main() -> ! {
         id,
         mac_cr
     );
-    log!(
-        now,
-        "RAM: core Stack {} B (VirtualRouter {} B) + raw socket buffers {} B; service \
-         interface {} B, HTTP {} B, side queue {} B, NIC buffers {} B",
+    info!(
+        "RAM: core Stack {=usize} B (VirtualRouter {=usize} B) + socket table {=usize} B + raw \
+         socket buffers {=usize} B; HTTP buffers {=usize} B, NIC buffers {=usize} B",
         core::mem::size_of_val(&stack),
         core::mem::size_of_val(stack.router()),
-        core::mem::size_of::<Buffers>() + core::mem::size_of::<Resources>(),
-        core::mem::size_of_val(&service),
-        core::mem::size_of::<http::Buffers>() + core::mem::size_of::<http::Storage>(),
-        core::mem::size_of::<SideQueue>(),
+        core::mem::size_of::<SocketResources<'static, SOCKETS>>(),
+        core::mem::size_of::<Buffers>(),
+        core::mem::size_of::<http::Buffers>(),
         core::mem::size_of_val(&nic)
     );
     stack.startup(now);
 
-    let mut claimed = false;
+    let mut serving = false;
     loop {
         let now = clock.now();
-        {
-            let mut dev = CoreDevice {
-                nic: &mut nic,
-                side,
-                vips: &vips,
-                overflow: &mut overflow,
-            };
-            stack.poll(now, &mut dev, &mut |e| log_event(now, e));
-        }
-        // The service answers on the VIPs exactly while the core claims them.
+        stack.poll(now, &mut nic, &mut log_event);
         let active = stack.router().state() == State::Active;
-        if active != claimed {
-            claimed = active;
-            let prefix = args.prefix;
-            service.update_ip_addrs(|addrs| {
-                addrs.clear();
-                if active {
-                    for vip in &vips {
-                        let _ = addrs.push(IpCidr::new((*vip).into(), prefix));
-                    }
-                }
-            });
+        if active != serving {
+            serving = active;
             if !active {
-                http.abort_all(&mut sockets);
+                // The VIPs moved away: these connections' peers now talk to another router.
+                http.abort_all(stack.sockets_mut());
             }
             let c = nic.counters;
             let (used, room) = stack::high_water();
-            log!(
-                now,
-                "http served {} | nic rx {} (errors {}) tx {} (errors {}, full {}) | side \
-                 overflow {} | stack used {} of {} B",
-                http.served,
-                c.rx,
-                c.rx_errors,
-                c.tx,
-                c.tx_errors,
-                c.tx_full,
-                overflow,
-                used,
-                room
+            info!(
+                "http served {=u32} | nic rx {=u32} (errors {=u32}) tx {=u32} (errors {=u32}, \
+                 full {=u32}) | stack used {=usize} of {=usize} B",
+                http.served, c.rx, c.rx_errors, c.tx, c.tx_errors, c.tx_full, used, room
             );
         }
-        {
-            let mut dev = ServiceDevice {
-                nic: &mut nic,
-                side,
-            };
-            service.poll(smol(now), &mut dev, &mut sockets);
-            http.serve(&mut sockets);
-            service.poll(smol(now), &mut dev, &mut sockets);
+        if http.serve(stack.sockets_mut()) {
+            // Send the responses now rather than at the next tick.
+            stack.poll(now, &mut nic, &mut log_event);
         }
-        if !nic.rx_pending() && side.is_empty() {
+        if !nic.rx_pending() {
             cortex_m::asm::wfi();
         }
     }
@@ -261,10 +203,14 @@ fn SysTick() {
 
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    fatal(format_args!("hard fault at pc {:#010x}", frame.pc()))
+    fatal!("hard fault at pc {=u32:#x}", frame.pc())
 }
 
+/// The location only: the message would need `core::fmt`, which this image otherwise does without.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    fatal(format_args!("{info}"))
+    match info.location() {
+        Some(l) => fatal!("panic at {=str}:{=u32}", l.file(), l.line()),
+        None => fatal!("panic"),
+    }
 }

@@ -16,8 +16,13 @@
 //!
 //! The test builds the firmware itself (`cargo build --release` in firmware/, target
 //! thumbv7em-none-eabihf) and uses the `vrrpd` and `vrrp-sim` binaries of its own target
-//! directory, building them if missing.
+//! directory, building them if missing. The firmware logs defmt frames over semihosting, which
+//! QEMU writes to its standard output, kept as `<label>.log` in the artifacts (QEMU's own messages
+//! in `<label>.stderr.log`); `defmt-print` (`cargo install --locked defmt-print`) decodes them with
+//! the ELF's format strings into `<label>.log.txt`, and the firmware's state is read from those
+//! decoded lines.
 
+use std::cell::RefCell;
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -34,6 +39,9 @@ use vrrp_tests::{VIP, unix_now, wait_until};
 
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
 const QEMU: &str = "qemu-system-arm";
+const DEFMT_PRINT: &str = "defmt-print";
+/// Timestamp (`{=u64:us}`: seconds with µs), level, message.
+const LOG_FORMAT: &str = "{t} {L} {s}";
 const FW_TARGET: &str = "thumbv7em-none-eabihf";
 const INTERVAL: Duration = Duration::from_millis(100);
 /// A generous bound for every step that waits on the protocol (elections are sub-second).
@@ -75,7 +83,9 @@ fn cargo() -> Command {
     // Flags meant for the workspace's host build would reach the bare-metal one too.
     c.env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET");
+        .env_remove("CARGO_BUILD_TARGET")
+        // The firmware's .cargo/config.toml sets the level whose lines the test reads.
+        .env_remove("DEFMT_LOG");
     c
 }
 
@@ -89,7 +99,7 @@ fn run_ok(mut c: Command, what: &str) {
     );
 }
 
-/// QEMU, the bare-metal target and what every e2e test with keepalived needs.
+/// QEMU, defmt-print, the bare-metal target and what every e2e test with keepalived needs.
 fn check_prerequisites() -> Result<(), String> {
     let mut missing = Vec::new();
     if let Err(e) = prereq::check(&[Need::Keepalived]) {
@@ -98,6 +108,12 @@ fn check_prerequisites() -> Result<(), String> {
     if Command::new(QEMU).arg("--version").output().is_err() {
         missing.push(format!(
             "{QEMU} not found (apt-get install qemu-system-arm)"
+        ));
+    }
+    if Command::new(DEFMT_PRINT).arg("--version").output().is_err() {
+        missing.push(format!(
+            "{DEFMT_PRINT} not found, needed to decode the firmware's log (cargo install \
+             --locked defmt-print)"
         ));
     }
     let libdir = Command::new("rustc")
@@ -154,6 +170,16 @@ fn host_binaries(target: &Path, profile: &str) -> PathBuf {
 /// The firmware in QEMU, in r1's namespace.
 struct Firmware {
     proc: ProcId,
+    elf: PathBuf,
+    /// The raw defmt stream: QEMU's standard output.
+    defmt: PathBuf,
+    /// Its decoded lines so far.
+    decoded: PathBuf,
+    /// QEMU's own messages.
+    stderr: PathBuf,
+    /// Bytes of `defmt` last decoded and their lines: the state is polled every few ms, the
+    /// stream grows a few times a second.
+    cache: RefCell<(u64, String)>,
 }
 
 impl Firmware {
@@ -199,7 +225,7 @@ impl Firmware {
             .map(|v| format!(",arg=vip={v}"))
             .collect();
         let semihosting = format!(
-            "enable=on,target=native,arg=vrrp-firmware,arg=vrid={},arg=prio={},arg=version={},\
+            "enable=on,target=native,chardev=defmt,arg=vrrp-firmware,arg=vrid={},arg=prio={},arg=version={},\
              arg=interval_ms={},arg=ip={ip},arg=prefix=24,arg=preempt={},arg=body=Firmware{}",
             params.vrid,
             params.priority,
@@ -208,12 +234,21 @@ impl Firmware {
             params.preempt,
             vips.concat()
         );
-        let elf = elf.display().to_string();
+        let elf_arg = elf.display().to_string();
+        let stderr = lab.artifacts.join(format!("{label}.stderr.log"));
+        let stderr = stderr.display().to_string();
+        // QEMU's standard output carries the defmt stream alone (its log file is the stream):
+        // its own messages go to a file of their own. `exec` keeps QEMU the process that the lab
+        // signals and waits for.
         let proc = lab.spawn(
             "r1",
             label,
-            QEMU,
+            "sh",
             &[
+                "-c",
+                "exec \"$@\" 2>\"$0\"",
+                &stderr,
+                QEMU,
                 "-M",
                 "mps2-an386",
                 "-display",
@@ -222,44 +257,98 @@ impl Firmware {
                 "none",
                 "-serial",
                 "null",
+                "-chardev",
+                "stdio,id=defmt,signal=off",
                 "-semihosting-config",
                 &semihosting,
                 "-kernel",
-                &elf,
+                &elf_arg,
                 "-nic",
                 "tap,ifname=tap0,script=no,downscript=no,model=lan9118",
             ],
         );
-        let fw = Firmware { proc };
+        let fw = Firmware {
+            proc,
+            elf: elf.to_path_buf(),
+            defmt: lab.log_path(proc),
+            decoded: lab.artifacts.join(format!("{label}.log.txt")),
+            stderr: PathBuf::from(&stderr),
+            cache: RefCell::new((0, String::new())),
+        };
         wait_until(SETTLE, || {
             fw.assert_running(lab);
-            fw.state(lab).is_some()
+            fw.state().is_some()
         })
-        .unwrap_or_else(|e| panic!("firmware did not start ({e}): {}", lab.log(proc)));
+        .unwrap_or_else(|e| {
+            panic!(
+                "firmware did not start ({e}); its log:\n{}\nQEMU's:\n{}",
+                fw.log(),
+                fw.qemu_messages()
+            )
+        });
         fw
     }
 
     fn assert_running(&self, lab: &Lab) {
         assert!(
             lab.is_running(self.proc),
-            "QEMU exited; its log:\n{}",
-            lab.log(self.proc)
+            "QEMU exited; the firmware's log:\n{}\nQEMU's:\n{}",
+            self.log(),
+            self.qemu_messages()
         );
     }
 
+    fn qemu_messages(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// The firmware's log so far, decoded by `defmt-print` (a frame still being written is
+    /// left for the next call); also kept in the artifacts.
+    fn log(&self) -> String {
+        let len = fs::metadata(&self.defmt).map_or(0, |m| m.len());
+        let mut cache = self.cache.borrow_mut();
+        if cache.0 != len {
+            let input = fs::File::open(&self.defmt)
+                .unwrap_or_else(|e| panic!("{}: {e}", self.defmt.display()));
+            let out = Command::new(DEFMT_PRINT)
+                .arg("-e")
+                .arg(&self.elf)
+                .args(["--log-format", LOG_FORMAT])
+                .stdin(input)
+                .output()
+                .unwrap_or_else(|e| panic!("{DEFMT_PRINT}: {e}"));
+            assert!(
+                out.status.success(),
+                "{DEFMT_PRINT} on {}: {}\n{}",
+                self.defmt.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            fs::write(&self.decoded, &text)
+                .unwrap_or_else(|e| panic!("write {}: {e}", self.decoded.display()));
+            *cache = (len, text);
+        }
+        cache.1.clone()
+    }
+
     /// The state of the last `state A -> B (reason)` line of the firmware's log.
-    fn state(&self, lab: &Lab) -> Option<String> {
-        let log = lab.log(self.proc);
-        log.lines()
-            .rev()
-            .find_map(|l| l.split_once("] state ").map(|(_, s)| s.to_string()))
-            .and_then(|s| s.split_whitespace().nth(2).map(str::to_string))
+    fn state(&self) -> Option<String> {
+        state_of(&self.log())
     }
 
     fn is(&self, lab: &Lab, state: &str) -> bool {
         self.assert_running(lab);
-        self.state(lab).as_deref() == Some(state)
+        self.state().as_deref() == Some(state)
     }
+}
+
+/// The state of the last `<t> INFO  state A -> B (reason)` line of a decoded log.
+fn state_of(log: &str) -> Option<String> {
+    log.lines()
+        .rev()
+        .find_map(|l| l.split_once(" state ").map(|(_, s)| s.to_string()))
+        .and_then(|s| s.split_whitespace().nth(2).map(str::to_string))
 }
 
 /// Adverts per source address in `[from, to)`.
@@ -501,6 +590,8 @@ fn firmware_in_qemu_fails_over_with_vrrpd_and_keepalived() {
     // are paused.
     let p_fw_low = base.with_priority(20);
     lab.stop(fw.proc);
+    // The whole log of the first run, into the artifacts.
+    fw.log();
     let t_b = unix_now();
     let cap = Capture::start(&lab);
     let fw = Firmware::start(&lab, &elf, "qemu-fw-20", &p_fw_low);
@@ -558,4 +649,14 @@ fn firmware_in_qemu_fails_over_with_vrrpd_and_keepalived() {
         "measure.txt",
         &format!("{line}\nREPLAY phase A\n{report_a}\nREPLAY phase B\n{report_b}\n"),
     );
+}
+
+#[test]
+fn state_of_reads_the_last_decoded_state_line() {
+    let log = "0.001000 INFO  vrrp-firmware: VRID 10 priority 200\n\
+               0.002000 INFO  state Initialize -> Backup (Startup)\n\
+               0.305000 INFO  state Backup -> Active (ActiveDown)\n\
+               0.305100 INFO  http served 0 | nic rx 3\n";
+    assert_eq!(state_of(log).as_deref(), Some("Active"));
+    assert_eq!(state_of("0.001000 INFO  vrrp-firmware: VRID 10\n"), None);
 }
