@@ -253,18 +253,11 @@ impl Demo {
         Some(demo)
     }
 
-    /// `docker/demo ARGS` for this project (its name, image and port in the environment).
+    /// `docker/demo ARGS` for this project (its name, image and ports in the environment).
     pub fn wrapper(&self, args: &[&str]) -> Output {
         let mut c = Command::new(repo().join("docker/demo"));
-        c.args(args)
-            .env("COMPOSE_PROJECT_NAME", &self.project)
-            .env("VRRP_DEMO_BASE", &self.base)
-            .env("VRRP_DEMO_IMAGE", &self.image)
-            .env("VRRP_DEMO_PORT", self.port.to_string())
-            .env("VRRP_DEMO_STATUS_MASTER", self.status_ports.0.to_string())
-            .env("VRRP_DEMO_STATUS_BACKUP", self.status_ports.1.to_string())
-            .stdin(Stdio::null());
-        c.output().expect("run docker/demo")
+        c.args(args).env("COMPOSE_PROJECT_NAME", &self.project);
+        self.demo_env(&mut c).output().expect("run docker/demo")
     }
 
     /// The compose command with this project's name, file and environment.
@@ -275,14 +268,19 @@ impl Demo {
             .arg(&self.project)
             .arg("-f")
             .arg(compose_file())
-            .args(args)
-            .env("VRRP_DEMO_BASE", &self.base)
+            .args(args);
+        self.demo_env(&mut c);
+        c
+    }
+
+    /// The variables compose.yaml reads, for this project; no stdin.
+    fn demo_env<'c>(&self, c: &'c mut Command) -> &'c mut Command {
+        c.env("VRRP_DEMO_BASE", &self.base)
             .env("VRRP_DEMO_IMAGE", &self.image)
             .env("VRRP_DEMO_PORT", self.port.to_string())
             .env("VRRP_DEMO_STATUS_MASTER", self.status_ports.0.to_string())
             .env("VRRP_DEMO_STATUS_BACKUP", self.status_ports.1.to_string())
-            .stdin(Stdio::null());
-        c
+            .stdin(Stdio::null())
     }
 
     /// Runs a compose command, panicking with its output on failure.
@@ -349,15 +347,8 @@ impl Demo {
     /// The VRRP state vrrpd reports in `service` (`vrrpd status --json`), or None when it does
     /// not answer (paused, stopped, restarting).
     pub fn vrrp_state(&self, service: &str) -> Option<String> {
-        let id = self.container(service);
-        let out = Command::new("docker")
-            .args(["exec", &id, "/usr/local/bin/vrrpd", "status", "--json"])
-            .output()
-            .ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        json_str_field(&String::from_utf8_lossy(&out.stdout), "state")
+        let status = self.status_json(service)?;
+        status["routers"][0]["state"].as_str().map(str::to_owned)
     }
 
     /// `vrrpd status --json` in `service`, or None when it does not answer.
@@ -660,18 +651,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port on 127.0.0.1")
-}
-
-/// The first `"key": "value"` string field of a JSON text (the tests' only JSON need).
-fn json_str_field(json: &str, key: &str) -> Option<String> {
-    let pat = format!("\"{key}\"");
-    let rest = &json[json.find(&pat)? + pat.len()..];
-    let rest = rest
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start()
-        .strip_prefix('"')?;
-    Some(rest[..rest.find('"')?].to_string())
 }
 
 /// HTTP/1.0 GET / on 127.0.0.1:port: (status, body).
