@@ -16,10 +16,11 @@ cd "$(dirname "$0")/.."
 
 # What the end-to-end tests start or inspect: nginx and keepalived / FRR peers, captures
 # (tcpdump, tshark), load (wrk), the firmware (QEMU), the Docker demo's offline base image
-# (debootstrap), the fast path (nft), namespaces and processes (iproute2, procps, psmisc).
+# (debootstrap), the fast path (nft), the systemd unit (systemd-analyze), namespaces and
+# processes (iproute2, procps, psmisc).
 PACKAGES=(
   iproute2 procps psmisc iputils-ping curl
-  nginx-light keepalived frr tcpdump tshark wrk qemu-system-arm debootstrap nftables
+  nginx-light keepalived frr tcpdump tshark wrk qemu-system-arm debootstrap nftables systemd
 )
 
 deps=1 run=1

@@ -142,6 +142,9 @@ pub async fn run_command(
         return CommandOutcome::SpawnFailed("empty command".into());
     };
     let mut cmd = Command::new(program);
+    for var in crate::daemon::systemd::ENV {
+        cmd.env_remove(var);
+    }
     cmd.args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())

@@ -723,3 +723,106 @@ fn vrrpd_runs_realtime_with_locked_memory() {
     assert!(locked_kb > 0, "VmLck 0 kB");
     assert_eq!(p["errors"].as_array().map(Vec::len), Some(0), "{p}");
 }
+
+/// Under systemd (`Type=notify`, `WatchdogSec=`): vrrpd sends READY=1 once its router has
+/// started, WATCHDOG=1 from its event loop at half the period, and STOPPING=1 on SIGTERM. The
+/// notify socket is the test's own, as systemd's would be.
+#[test]
+fn vrrpd_speaks_systemds_notify_protocol() {
+    use std::os::unix::net::UnixDatagram;
+    /// A datagram from vrrpd and when it came.
+    type Note = (std::time::Instant, String);
+    if !require(&[Need::Vrrpd]) {
+        return;
+    }
+    let lab = Lab::new("vrrpd_speaks_systemds_notify_protocol", 1);
+    let params = VrrpParams::v3(10, 200, Duration::from_millis(100));
+    let conf = lab.write_artifact("vrrpd-r1.toml", &vrrpd_config_toml(&params));
+    // A socket path must fit in 108 bytes: not under the artifacts directory.
+    let path = std::env::temp_dir().join(format!("vrrpd-notify-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let sock = UnixDatagram::bind(&path).expect("bind the notify socket");
+    struct Unlink(std::path::PathBuf);
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _unlink = Unlink(path.clone());
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let bin = vrrp_tests::router::vrrpd_bin().display().to_string();
+    // systemd sets WATCHDOG_PID to the service's pid: the shell's, which exec keeps.
+    let id = lab.spawn(
+        "r1",
+        "vrrpd-r1",
+        "sh",
+        &[
+            "-c",
+            "export WATCHDOG_PID=$$; exec \"$@\"",
+            "sh",
+            "env",
+            &format!("NOTIFY_SOCKET={}", path.display()),
+            "WATCHDOG_USEC=200000",
+            &bin,
+            "run",
+            "--config",
+            &conf.display().to_string(),
+        ],
+    );
+    let mut messages: Vec<Note> = Vec::new();
+    let mut buf = [0u8; 512];
+    let mut read_until =
+        |messages: &mut Vec<Note>, done: &dyn Fn(&[Note]) -> bool, within: Duration| {
+            let end = std::time::Instant::now() + within;
+            while !done(messages) && std::time::Instant::now() < end {
+                if let Ok(n) = sock.recv(&mut buf) {
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    messages.push((std::time::Instant::now(), text));
+                }
+            }
+            done(messages)
+        };
+    let has =
+        |what: &'static str| move |m: &[Note]| m.iter().any(|(_, t)| t.lines().any(|l| l == what));
+    assert!(
+        read_until(&mut messages, &has("READY=1"), Duration::from_secs(15)),
+        "no READY=1: {messages:?}\n{}",
+        lab.log(id)
+    );
+    let ready_at = messages
+        .iter()
+        .find(|(_, t)| t.contains("READY=1"))
+        .unwrap()
+        .0;
+    let v = status(&lab, "r1");
+    // Started: out of Initialize (Backup, until Active_Down_Interval passes).
+    assert_ne!(v["routers"][0]["state"], "Initialize", "{v}");
+    // A second of watchdog pings at half of 200 ms.
+    let count = |m: &[Note]| {
+        m.iter()
+            .filter(|(t, s)| *t >= ready_at && s.lines().any(|l| l == "WATCHDOG=1"))
+            .count()
+    };
+    read_until(
+        &mut messages,
+        &|m| ready_at.elapsed() > Duration::from_secs(1) && !m.is_empty(),
+        Duration::from_secs(2),
+    );
+    let pings = count(&messages);
+    println!("MEASURE systemd watchdog_pings_in_1s={pings} (every 100 ms expected)");
+    assert!(
+        (5..=15).contains(&pings),
+        "{pings} WATCHDOG=1 in a second: {messages:?}"
+    );
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(lab.pid(id)),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM");
+    assert!(
+        read_until(&mut messages, &has("STOPPING=1"), Duration::from_secs(5)),
+        "no STOPPING=1 after SIGTERM: {messages:?}"
+    );
+}

@@ -10,6 +10,7 @@ mod events;
 mod reload;
 mod router;
 mod supervise;
+pub mod systemd;
 mod takeover;
 pub mod timer;
 
@@ -30,6 +31,7 @@ use crate::hooks::Hooks;
 use crate::status::{self, Snapshot, StatusHandle};
 use router::{Event, Router, Table};
 use supervise::{Supervised, wait_child};
+use systemd::Systemd;
 use timer::{Clock, Timer};
 
 /// A wake-up this much later than the deadline the loop slept towards is reported as a freeze
@@ -84,6 +86,7 @@ struct Daemon {
     timer: Timer,
     /// Events drained from the stacks, tagged with their VRID, until [`Daemon::handle_events`].
     events: Vec<(u8, Event)>,
+    systemd: Systemd,
 }
 
 /// How long the first verdict of every check can take: `max(rise, fall)` probes, the last one
@@ -163,6 +166,7 @@ impl Daemon {
             startup_deadline: None,
             timer,
             events: Vec::new(),
+            systemd: Systemd::from_env(clock.now()),
         };
         if let Some(sv) = daemon.cfg.supervise.clone() {
             match Supervised::spawn(&sv) {
@@ -196,6 +200,7 @@ impl Daemon {
                 .min()
                 .unwrap_or(now + vrrp_core::Duration::from_secs(1));
             let wake = self.startup_deadline.map_or(deadline, |d| d.min(deadline));
+            let wake = self.systemd.next_wake().map_or(wake, |w| w.min(wake));
             let clock = self.clock;
             let Some(datapath) = self.datapath.as_mut() else {
                 return Ok(());
@@ -237,7 +242,18 @@ impl Daemon {
             // (every advert interval) skips the extra reads.
             self.after_wake(wake, received);
             self.poll();
+            self.notify_systemd();
         }
+    }
+
+    /// READY=1 once every router has started, WATCHDOG=1 when due: from the loop, so that
+    /// systemd's watchdog sees the loop turn, not merely the process exist.
+    fn notify_systemd(&mut self) {
+        if !self.systemd.is_ready() && self.routers.iter().all(|r| r.started) {
+            let status = format!("{} virtual router(s) started", self.routers.len());
+            self.systemd.ready(&status);
+        }
+        self.systemd.poll(self.clock.now());
     }
 
     /// Whatever woke the loop, what was read goes to the routers before any timer runs. After
@@ -364,6 +380,7 @@ impl Daemon {
     /// SIGTERM path: priority-0 adverts (a Backup takes over after Skew_Time), hooks finished,
     /// VIPs off `lo`, the uplink's layout restored.
     async fn stop(&mut self) {
+        self.systemd.stopping();
         let now = self.clock.now();
         if let Some(datapath) = self.datapath.as_mut() {
             for r in &mut self.routers {

@@ -19,9 +19,12 @@ pub(super) struct Supervised {
 impl Supervised {
     pub fn spawn(cfg: &SuperviseConfig) -> Result<Supervised, RunError> {
         let name = cfg.command[0].clone();
-        let child = tokio::process::Command::new(&cfg.command[0])
-            .args(&cfg.command[1..])
-            .kill_on_drop(true)
+        let mut cmd = tokio::process::Command::new(&cfg.command[0]);
+        cmd.args(&cfg.command[1..]).kill_on_drop(true);
+        for var in super::systemd::ENV {
+            cmd.env_remove(var);
+        }
+        let child = cmd
             .spawn()
             .map_err(|e| RunError::Setup(format!("supervise.command {name}: {e}")))?;
         info!(process = %name, pid = child.id(), "started supervised process");
