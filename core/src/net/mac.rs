@@ -107,17 +107,17 @@ impl<'f, T: TxToken> Device for OneFrame<'f, T> {
     }
 }
 
-/// The device the binding transmits through while the interface has the node's MAC: a frame
-/// carrying an advert of family `A` leaves with the virtual MAC as its source.
+/// The device the binding transmits through: with `virtual_mac` (the interface has the node's
+/// MAC), a frame carrying an advert of family `A` leaves with the virtual MAC as its source.
 pub(crate) struct AdvertSource<'d, D: ?Sized, A> {
     pub inner: &'d mut D,
-    pub virtual_mac: EthernetAddress,
+    pub virtual_mac: Option<EthernetAddress>,
     pub family: PhantomData<A>,
 }
 
 pub(crate) struct AdvertTx<T, A> {
     inner: T,
-    virtual_mac: EthernetAddress,
+    virtual_mac: Option<EthernetAddress>,
     family: PhantomData<A>,
 }
 
@@ -129,7 +129,8 @@ impl<T: TxToken, A: NetAddress> TxToken for AdvertTx<T, A> {
         let mac = self.virtual_mac;
         self.inner.consume(len, |buf| {
             let r = f(buf);
-            if A::carries_advert(buf)
+            if let Some(mac) = mac
+                && A::carries_advert(buf)
                 && let Ok(mut eth) = EthernetFrame::new_checked(&mut *buf)
             {
                 eth.set_src_addr(mac);

@@ -420,15 +420,11 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
 
     fn egress<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) {
         let ts = smol_instant(now);
-        let Some(macs) = self.macs else {
-            while self.iface.poll_egress(ts, device, &mut self.sockets)
-                != smoltcp::iface::PollResult::None
-            {}
-            return;
-        };
+        // One wrapper whether or not it rewrites: a second instance of smoltcp's egress for
+        // the bare device would cost a firmware some 2 KB of text.
         let mut device = AdvertSource::<D, A> {
             inner: device,
-            virtual_mac: macs.virtual_mac,
+            virtual_mac: self.macs.map(|m| m.virtual_mac),
             family: PhantomData,
         };
         while self.iface.poll_egress(ts, &mut device, &mut self.sockets)
