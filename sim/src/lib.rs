@@ -16,6 +16,7 @@ pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod swarm;
+pub mod switch;
 pub mod time;
 pub mod timeline;
 pub mod world;

@@ -4,7 +4,8 @@ use bumpalo::Bump;
 
 use crate::expect;
 use crate::scenario::Scenario;
-use crate::world::{Entry, Options, Sim};
+use crate::time::fmt;
+use crate::world::{Entry, Kind, Options, Sim};
 
 /// The outcome of one scenario run.
 pub struct Outcome {
@@ -40,11 +41,22 @@ pub fn run(scenario: &Scenario, seed: u64, pcap: bool) -> Outcome {
     }
     sim.run_until(scenario.duration);
     let names: Vec<String> = scenario.nodes.iter().map(|n| n.name.clone()).collect();
-    let checks = scenario
+    let mut checks: Vec<Result<String, String>> = scenario
         .expects
         .iter()
         .map(|e| expect::check(e, &sim.log, &names, scenario.duration))
         .collect();
+    // Implied in every scenario: the switch keeps the virtual MAC at the only Active's port.
+    for e in &sim.log {
+        if let Kind::Misdirected { vrid, port } = e.kind {
+            checks.push(Err(format!(
+                "vrid {vrid}: at {} the switch sends frames for the virtual MAC to {}'s port while {} is the only Active",
+                fmt(e.at),
+                names.get(port).map_or("the outside hosts", String::as_str),
+                names[e.node]
+            )));
+        }
+    }
     Outcome {
         queue_drops: (0..sim.node_count()).map(|n| sim.queue_drops(n)).collect(),
         frames: sim.frames,

@@ -10,6 +10,10 @@
 //!    line must take over exactly one Active_Down_Interval (by its own drifting clock) after the
 //!    last advert it heard, and the old Active must win its VRIDs back once it returns.
 //!
+//! Invariant on the switch, all along: while exactly one router of a VRID is Active and the
+//! segment is whole (no fault in force or in flight, every carrier up), a client's frame to the
+//! VIP (to the virtual MAC) reaches that router once its advert has taught the switch.
+//!
 //! Invariant on adverts, all along: a router never sends more than one advert per VRID in the
 //! instant it is thawed, and never more than two (one periodic plus one RFC 9568 §6.4.3
 //! immediate reply) in any window shorter than its advertisement interval.
@@ -653,6 +657,18 @@ pub fn run_plan(plan: Plan, pcap: bool) -> Outcome {
 /// The invariants over a finished run's timeline (public so that tests can feed it a doctored one).
 pub fn check(plan: &Plan, log: &[Entry], violations: &mut Vec<String>) {
     let names: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+    // All along: a client's frame to the VIP reaches the only Active while the segment is
+    // whole (the world logs when the switch would send it elsewhere).
+    for e in log {
+        if let Kind::Misdirected { vrid, port } = e.kind {
+            violations.push(format!(
+                "vrid {vrid}: at {} the switch sends frames for the virtual MAC to {}'s port while {} is the only Active",
+                fmt(e.at),
+                names.get(port).copied().unwrap_or("the outside hosts"),
+                names[e.node]
+            ));
+        }
+    }
     for &vrid in &plan.vrids {
         // Never two Actives once converged.
         for (from, to, who) in

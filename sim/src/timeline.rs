@@ -39,6 +39,12 @@ pub fn render(log: &[Entry], names: &[String], adverts: bool) -> Vec<String> {
                 i += n;
                 continue;
             }
+            Kind::Misdirected { vrid, port } => lines.push(format!(
+                "{:>11} {:<6} frames to the virtual MAC go to {}'s port while it is the only Active",
+                fmt(e.at),
+                format!("{}/{vrid}", names[e.node]),
+                names.get(*port).map_or("the outside hosts", String::as_str)
+            )),
             Kind::Priority { vrid, from, to } => lines.push(format!(
                 "{:>11} {:<6} priority {from} -> {to} (tracking)",
                 fmt(e.at),

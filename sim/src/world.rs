@@ -6,6 +6,12 @@
 //! there; apply every event due at that instant; poll every router that has frames waiting or a
 //! timer due, in node order; put the frames they sent on the wire. Nothing happens between
 //! events, so an hour of 10 ms adverts costs what its frames cost.
+//!
+//! The segment is a learning switch ([`crate::switch`]): each node has one port, hosts outside
+//! the routers ([`Sim::send_at`]) share one more, and every node sends from its own MAC
+//! ([`node_mac`]). After every instant the world checks what clients rely on: while exactly one
+//! router of a VRID is Active and the segment is whole, a frame to the virtual MAC reaches that
+//! router once its advert has taught the switch ([`Kind::Misdirected`] when it would not).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -13,6 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 
 use bumpalo::Bump;
+use smoltcp::wire::EthernetAddress;
 use vrrp_core::net::{Buffers, Event, Resources};
 pub use vrrp_core::track::Effect;
 use vrrp_core::track::{Tracked, effective_priority};
@@ -24,6 +31,7 @@ use crate::link::{Fault, Faults, Scope};
 use crate::neighbor::NeighborCache;
 use crate::pcap::Recorder;
 use crate::rng::Rng;
+use crate::switch::{AGEING, Forward, Switch};
 use crate::time::{Clock, Micros};
 
 /// VIPs (and peers) per virtual router in the simulator.
@@ -107,6 +115,12 @@ fn new_stack<'b>(
 
 /// The link every node has: its port on the simulated segment, which carries the adverts.
 pub const LAN: &str = "lan";
+
+/// The MAC of node `i`'s network card: 02:00:00:00:00:11 for the first node (whose address is
+/// 192.0.2.11 in most scenarios), locally administered.
+pub fn node_mac(i: usize) -> [u8; 6] {
+    [0x02, 0, 0, 0, 0, 0x11u8.wrapping_add(i as u8)]
+}
 
 /// One simulated host: a name, an address, a clock, and one virtual router per VRID it serves.
 #[derive(Debug, Clone)]
@@ -238,6 +252,14 @@ pub enum Kind {
         from: u8,
         to: u8,
     },
+    /// The entry's node is the only Active of `vrid`, running, the segment is whole, and the
+    /// switch had learned the virtual MAC at its port; now the switch sends frames for the
+    /// virtual MAC out of `port` (another node's, or the outside hosts' when it equals the node
+    /// count): the VIP is black-holed. Logged when it starts.
+    Misdirected {
+        vrid: Vrid,
+        port: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -296,6 +318,8 @@ enum Pending {
     Deliver {
         node: usize,
         frame: Frame,
+        /// Sent while a fault rule was in force: the segment is not whole until it lands.
+        faulted: bool,
     },
     Action(Action),
     /// A frame from a host outside the routers ([`Sim::send_at`]).
@@ -352,6 +376,16 @@ pub struct Sim<'b> {
     pub frames: u64,
     /// A listening client, if [`Sim::listen`] placed one.
     client: Option<NeighborCache>,
+    switch: Switch,
+    /// Frames in flight that were sent under a fault rule.
+    faulted_in_flight: usize,
+    /// Every virtual router on the segment, with its virtual MAC.
+    virtual_macs: Vec<(Vrid, [u8; 6])>,
+    /// Those whose frames are misdirected now (see [`Kind::Misdirected`]).
+    misdirected: Vec<Vrid>,
+    /// (VRID, its only Active) once the switch has learned the virtual MAC at that Active's
+    /// port, while the segment stays whole.
+    settled: Vec<(Vrid, usize)>,
 }
 
 impl<'b> Sim<'b> {
@@ -372,6 +406,11 @@ impl<'b> Sim<'b> {
             scratch_events: Vec::new(),
             frames: 0,
             client: None,
+            switch: Switch::new(AGEING),
+            faulted_in_flight: 0,
+            virtual_macs: Vec::new(),
+            misdirected: Vec::new(),
+            settled: Vec::new(),
         };
         for (i, spec) in specs.into_iter().enumerate() {
             let vrs = spec
@@ -393,6 +432,11 @@ impl<'b> Sim<'b> {
                         .collect(),
                 })
                 .collect();
+            for c in &spec.routers {
+                if !sim.virtual_macs.iter().any(|(v, _)| *v == Vrid::of(c)) {
+                    sim.virtual_macs.push((Vrid::of(c), c.virtual_mac()));
+                }
+            }
             sim.schedule(spec.start, Action::Start(i));
             sim.nodes.push(Node {
                 clock: Clock {
@@ -478,6 +522,15 @@ impl<'b> Sim<'b> {
         self.client = Some(cache);
     }
 
+    /// The port the switch sends a frame to `mac` out of now: a node's index, the node count
+    /// for the hosts outside the routers, `None` if it floods the frame (unknown or aged out).
+    pub fn port_of(&self, mac: [u8; 6]) -> Option<usize> {
+        match self.switch.lookup(self.now, EthernetAddress(mac)) {
+            Forward::Port(p) => Some(p),
+            Forward::Flood => None,
+        }
+    }
+
     /// The listening client's cache.
     pub fn client(&self) -> Option<&NeighborCache> {
         self.client.as_ref()
@@ -518,14 +571,81 @@ impl<'b> Sim<'b> {
             while self.queue.peek().is_some_and(|q| q.0.at <= self.now) {
                 let Reverse(q) = self.queue.pop().expect("peeked");
                 match q.what {
-                    Pending::Deliver { node, frame } => self.deliver(node, frame),
+                    Pending::Deliver {
+                        node,
+                        frame,
+                        faulted,
+                    } => {
+                        self.faulted_in_flight -= usize::from(faulted);
+                        self.deliver(node, frame)
+                    }
                     Pending::Action(a) => self.apply(a),
                     Pending::Outside(frame) => self.outside_frame(frame),
                 }
             }
             self.poll_due();
+            self.check_forwarding();
         }
         self.now = self.now.max(until);
+    }
+
+    /// No fault rule in force, none of its frames still in flight, every carrier up.
+    fn whole(&self) -> bool {
+        self.faults.is_empty()
+            && self.faulted_in_flight == 0
+            && self.nodes.iter().all(|n| n.carrier)
+    }
+
+    /// Logs [`Kind::Misdirected`] for each VRID whose frames start going astray.
+    ///
+    /// The check starts once the switch has learned the virtual MAC at the only Active's port
+    /// (its next advert does it): right after a split brain heals, the loser's last advert may
+    /// still hold the entry until then, as it would on any real switch.
+    fn check_forwarding(&mut self) {
+        if !self.whole() {
+            self.settled.clear();
+            self.misdirected.clear();
+            return;
+        }
+        for k in 0..self.virtual_macs.len() {
+            let (vrid, mac) = self.virtual_macs[k];
+            let mut actives =
+                (0..self.nodes.len()).filter(|&n| self.state(n, vrid) == Some(State::Active));
+            // A frozen Active sends nothing that could keep the switch's entry: until it
+            // thaws, where frames for it go is not the binding's doing.
+            let only = match (actives.next(), actives.next()) {
+                (Some(n), None) if self.nodes[n].status == Status::Running => Some(n),
+                _ => None,
+            };
+            let Some(active) = only else {
+                self.settled.retain(|(v, _)| *v != vrid);
+                self.misdirected.retain(|v| *v != vrid);
+                continue;
+            };
+            match self.port_of(mac) {
+                Some(port) if port == active => {
+                    if !self.settled.contains(&(vrid, active)) {
+                        self.settled.retain(|(v, _)| *v != vrid);
+                        self.settled.push((vrid, active));
+                    }
+                    self.misdirected.retain(|v| *v != vrid);
+                }
+                Some(port)
+                    if self.settled.contains(&(vrid, active))
+                        && !self.misdirected.contains(&vrid) =>
+                {
+                    self.misdirected.push(vrid);
+                    self.log.push(Entry {
+                        at: self.now,
+                        node: active,
+                        kind: Kind::Misdirected { vrid, port },
+                    });
+                }
+                Some(_) => {}
+                // Flooded: it reaches the Active too.
+                None => self.misdirected.retain(|v| *v != vrid),
+            }
+        }
     }
 
     fn deliver(&mut self, node: usize, frame: Frame) {
@@ -715,6 +835,9 @@ impl<'b> Sim<'b> {
             // The node's only stack, as on firmware: it answers ARP for the node's address and
             // receives the unicast adverts sent to it.
             stack.set_own_primary(true);
+            stack
+                .set_node_mac(EthernetAddress(node_mac(i)))
+                .expect("node MACs are unicast");
             // A fresh process forgets what `priority` set, but reads the carriers before it
             // starts, as vrrpd does: a router whose fault link is down starts as a Backup that
             // never takes over.
@@ -825,8 +948,12 @@ impl<'b> Sim<'b> {
         if let Some(c) = self.client.as_mut() {
             c.observe(self.now, &frame);
         }
+        let outside = self.nodes.len();
+        let forward = self.switch.forward(self.now, outside, &frame);
         for to in 0..self.nodes.len() {
-            self.deliver(to, frame.clone());
+            if forward == Forward::Flood || forward == Forward::Port(to) {
+                self.deliver(to, frame.clone());
+            }
         }
     }
 
@@ -842,19 +969,23 @@ impl<'b> Sim<'b> {
         if let Some(c) = self.client.as_mut() {
             c.observe(self.now, frame);
         }
+        let forward = self.switch.forward(self.now, from, frame);
+        let faulted = !self.faults.is_empty();
         let frame: Frame = Rc::from(frame);
         let mut delays = std::mem::take(&mut self.scratch_delays);
         for to in 0..self.nodes.len() {
-            if to == from {
+            if to == from || !(forward == Forward::Flood || forward == Forward::Port(to)) {
                 continue;
             }
             self.faults.deliveries(from, to, &mut delays);
             for &d in &delays {
+                self.faulted_in_flight += usize::from(faulted);
                 self.push(
                     self.now + d,
                     Pending::Deliver {
                         node: to,
                         frame: frame.clone(),
+                        faulted,
                     },
                 );
             }

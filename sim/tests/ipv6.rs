@@ -12,7 +12,7 @@ use smoltcp::wire::{
     NdiscNeighborFlags, NdiscRepr,
 };
 use vrrp_sim::scenario::Scenario;
-use vrrp_sim::world::{FrameKind, Kind, Vrid};
+use vrrp_sim::world::{FrameKind, Kind, Vrid, node_mac};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
@@ -39,10 +39,20 @@ fn the_capture_holds_rfc9568_ipv6_frames() {
     for f in &frames {
         let eth = EthernetFrame::new_checked(&f.data[..]).unwrap();
         assert_eq!(eth.ethertype(), EthernetProtocol::Ipv6, "IPv6 only");
-        // Both routers send from the one virtual MAC of vrid 10 over IPv6.
-        assert_eq!(eth.src_addr().0, VMAC);
         let ip = Ipv6Packet::new_checked(eth.payload()).unwrap();
         let ip_repr = Ipv6Repr::parse(&ip).unwrap();
+        let src = eth.src_addr().0;
+        // Adverts and NAs leave from the one virtual MAC of vrid 10 over IPv6, the rest (MLD
+        // reports) from each node's own MAC.
+        let vmac = matches!(
+            (ip_repr.next_header, ip.payload().first()),
+            (IpProtocol::Unknown(112), _) | (IpProtocol::Icmpv6, Some(136))
+        );
+        if vmac {
+            assert_eq!(src, VMAC);
+        } else {
+            assert!(src == node_mac(0) || src == node_mac(1), "{src:02x?}");
+        }
         match ip_repr.next_header {
             IpProtocol::Unknown(112) => {
                 assert_eq!(eth.dst_addr().0, [0x33, 0x33, 0, 0, 0, 0x12]);

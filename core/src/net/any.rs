@@ -6,8 +6,9 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use smoltcp::phy::Device;
+use smoltcp::wire::EthernetAddress;
 
-use super::{Event, RawBuffers, SocketResources, Stack};
+use super::{Event, NotUnicast, RawBuffers, SocketResources, Stack};
 use crate::wire::{Auth, ChecksumMode, DropReason, Version, virtual_mac_octets};
 use crate::{Config, ConfigError, Duration, Garp, Instant, State, Stats, Takeover, VirtualRouter};
 
@@ -195,6 +196,11 @@ impl<const N: usize> AnyStack<'_, N> {
 
     pub fn set_own_primary(&mut self, own: bool) {
         either!(self, s => s.set_own_primary(own))
+    }
+
+    /// [`Stack::set_node_mac`].
+    pub fn set_node_mac(&mut self, mac: EthernetAddress) -> Result<(), NotUnicast> {
+        either!(self, s => s.set_node_mac(mac))
     }
 
     pub fn startup(&mut self, now: Instant) {

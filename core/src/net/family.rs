@@ -1,5 +1,5 @@
 //! The smoltcp side of each address family: IP header, receive-side parsing, announcements
-//! and the frames the accept filter looks at.
+//! and the frames the binding looks at before smoltcp does.
 
 use core::net::Ipv4Addr;
 #[cfg(feature = "ipv6")]
@@ -7,8 +7,8 @@ use core::net::Ipv6Addr;
 
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
-    ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress, IpProtocol,
-    IpVersion, Ipv4Packet, Ipv4Repr,
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress,
+    IpProtocol, IpVersion, Ipv4Packet, Ipv4Repr,
 };
 #[cfg(feature = "ipv6")]
 use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Ipv6Packet, Ipv6Repr, NdiscRepr};
@@ -16,7 +16,7 @@ use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Ipv6Packet, Ipv6Repr, NdiscRepr
 use super::announce;
 use crate::wire::{Address, DropReason, IP_PROTOCOL, VRRP_TTL};
 
-/// What [`AcceptFilter`](super::AcceptFilter) does with a frame.
+/// What [`Stack::poll_ingress`](super::Stack::poll_ingress) does with a received frame.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
     Pass,
@@ -57,10 +57,19 @@ pub trait NetAddress: Address + Into<IpAddress> {
     #[doc(hidden)]
     fn announce(buf: &mut [u8], mac: EthernetAddress, vip: Self);
 
-    /// What the accept filter does with `frame`; `refuse`: drop traffic to the VIPs.
+    /// What the binding does with a received `frame`; `refuse`: drop traffic to the VIPs.
     #[doc(hidden)]
     #[allow(private_interfaces)]
     fn inspect(frame: &[u8], vips: &[Self], refuse: bool) -> Verdict;
+
+    /// `frame` asks who holds one of `vips` (an ARP request, a Neighbor Solicitation): its
+    /// answer names the virtual MAC.
+    #[doc(hidden)]
+    fn asks_for(frame: &[u8], vips: &[Self]) -> bool;
+
+    /// `frame` carries a VRRP advert of this family.
+    #[doc(hidden)]
+    fn carries_advert(frame: &[u8]) -> bool;
 }
 
 impl NetAddress for Ipv4Addr {
@@ -129,6 +138,29 @@ impl NetAddress for Ipv4Addr {
             }
             _ => Verdict::Pass,
         }
+    }
+
+    fn asks_for(frame: &[u8], vips: &[Self]) -> bool {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return false;
+        };
+        eth.ethertype() == EthernetProtocol::Arp
+            && matches!(
+                ArpPacket::new_checked(eth.payload()).and_then(|p| ArpRepr::parse(&p)),
+                Ok(ArpRepr::EthernetIpv4 {
+                    operation: ArpOperation::Request,
+                    target_protocol_addr,
+                    ..
+                }) if vips.contains(&target_protocol_addr)
+            )
+    }
+
+    fn carries_advert(frame: &[u8]) -> bool {
+        EthernetFrame::new_checked(frame).is_ok_and(|eth| {
+            eth.ethertype() == EthernetProtocol::Ipv4
+                && Ipv4Packet::new_checked(eth.payload())
+                    .is_ok_and(|ip| ip.next_header() == IpProtocol::Unknown(IP_PROTOCOL))
+        })
     }
 }
 
@@ -203,5 +235,31 @@ impl NetAddress for Ipv6Addr {
             _ if refuse && vips.contains(&ip.dst_addr()) => Verdict::Refuse,
             _ => Verdict::Pass,
         }
+    }
+
+    fn asks_for(frame: &[u8], vips: &[Self]) -> bool {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return false;
+        };
+        if eth.ethertype() != EthernetProtocol::Ipv6 {
+            return false;
+        }
+        let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
+            return false;
+        };
+        ip.next_header() == IpProtocol::Icmpv6
+            && matches!(
+                Icmpv6Packet::new_checked(ip.payload()).map(|icmp| NdiscRepr::parse(&icmp)),
+                Ok(Ok(NdiscRepr::NeighborSolicit { target_addr, .. }))
+                    if vips.contains(&target_addr)
+            )
+    }
+
+    fn carries_advert(frame: &[u8]) -> bool {
+        EthernetFrame::new_checked(frame).is_ok_and(|eth| {
+            eth.ethertype() == EthernetProtocol::Ipv6
+                && Ipv6Packet::new_checked(eth.payload())
+                    .is_ok_and(|ip| ip.next_header() == IpProtocol::Unknown(IP_PROTOCOL))
+        })
     }
 }

@@ -1,10 +1,12 @@
 //! The smoltcp binding: one [`VirtualRouter`] on one `smoltcp::iface::Interface` over any
 //! `smoltcp::phy::Device`.
 //!
-//! The interface's hardware address is the virtual MAC (00:00:5e:00:01:VRID for IPv4,
-//! 00:00:5e:00:02:VRID for IPv6), adverts travel through a raw socket for IP protocol 112, and
-//! the VIPs are interface addresses only while the router is Active, so smoltcp itself answers
-//! ARP or Neighbor Solicitations for them, with the virtual MAC, exactly then.
+//! Adverts travel through a raw socket for IP protocol 112, and the VIPs are interface
+//! addresses only while the router is Active, so smoltcp itself answers ARP or Neighbor
+//! Solicitations for them exactly then. The virtual MAC (00:00:5e:00:01:VRID for IPv4,
+//! 00:00:5e:00:02:VRID for IPv6) is the source of the adverts and of those answers; once the
+//! driver names the node's own MAC ([`Stack::set_node_mac`]) every other frame leaves with that
+//! one (see `mac`).
 //! This is the only module that names smoltcp types: the state machine stays on `core::net`
 //! addresses so that an adapter for another smoltcp version (embassy-net) remains possible.
 
@@ -12,12 +14,13 @@ mod announce;
 #[cfg(feature = "ipv6")]
 mod any;
 mod family;
+mod mac;
 
-use core::cell::Cell;
+use core::marker::PhantomData;
 use core::net::Ipv4Addr;
 
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
-use smoltcp::phy::{Device, DeviceCapabilities, RxToken, TxToken};
+use smoltcp::phy::{Device, RxToken, TxToken};
 use smoltcp::socket::raw;
 use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpProtocol};
@@ -28,6 +31,7 @@ use crate::router::{Action, Reason, State, Takeover, VirtualRouter};
 use crate::wire::{self, Address, DropReason};
 
 use family::{Received, Verdict};
+use mac::{AdvertSource, Macs, OneFrame};
 
 pub use announce::gratuitous_arp;
 #[cfg(feature = "ipv6")]
@@ -194,7 +198,14 @@ pub struct Stack<'a, const N: usize, A: NetAddress = Ipv4Addr> {
     unicast_delegate: bool,
     /// Why the router last took over on its own (see [`Stack::last_takeover`]).
     takeover: Option<Takeover<A>>,
+    /// Set by [`Stack::set_node_mac`]; until then the interface has the virtual MAC alone.
+    macs: Option<Macs>,
 }
+
+/// [`Stack::set_node_mac`] refused a MAC that is not unicast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NotUnicast;
 
 /// Addresses a smoltcp interface holds in this build (`iface-max-addr-count-8`).
 pub const MAX_INTERFACE_ADDRS: usize = 8;
@@ -245,6 +256,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             own_primary: false,
             unicast_delegate: false,
             takeover: None,
+            macs: None,
         })
     }
 
@@ -255,6 +267,26 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
     pub fn set_own_primary(&mut self, own: bool) {
         self.own_primary = own;
         self.refresh_addrs();
+    }
+
+    /// The node's own MAC (its NIC's), the source of every frame but the Active's adverts and
+    /// its answers and announcements for the VIPs, which keep the virtual MAC (RFC 9568 §7.3).
+    /// The stack then receives frames sent to either MAC.
+    ///
+    /// Call it before [`startup`](Self::startup) on any segment with a learning switch. Until
+    /// it is called every frame leaves with the virtual MAC, a Backup's ARP and membership
+    /// reports included, and each of those moves the switch's entry for the virtual MAC to the
+    /// Backup's port: the VIP's traffic goes there and is dropped while the Active is healthy.
+    pub fn set_node_mac(&mut self, mac: EthernetAddress) -> Result<(), NotUnicast> {
+        if !mac.is_unicast() {
+            return Err(NotUnicast);
+        }
+        self.macs = Some(Macs {
+            node: mac,
+            virtual_mac: virtual_mac_of::<A>(self.router.config().vrid),
+        });
+        self.iface.set_hardware_addr(HardwareAddress::Ethernet(mac));
+        Ok(())
     }
 
     /// Hands unicast adverts (to configured peers) to the driver as [`Event::UnicastAdvert`]
@@ -352,21 +384,34 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
     ) {
         let ts = smol_instant(now);
         self.iface.poll_maintenance(ts);
+        let caps = device.capabilities();
+        // The binding reads each frame itself, so that it can set the interface's address for
+        // that frame before smoltcp processes it (see `mac`).
         loop {
-            let mut filtered = AcceptFilter {
-                inner: &mut *device,
-                vips: &self.router.config().vips,
-                refuse: self.router.state() == State::Active && !self.router.accepts_any(),
-                refused: Cell::new(0),
-            };
-            let result = self
-                .iface
-                .poll_ingress_single(ts, &mut filtered, &mut self.sockets);
-            for _ in 0..filtered.refused.get() {
-                on_event(Event::NotAccepted);
-            }
-            if result == smoltcp::iface::PollIngressSingleResult::None {
+            let Some((rx, tx)) = device.receive(ts) else {
                 break;
+            };
+            let refuse = self.router.state() == State::Active && !self.router.accepts_any();
+            let vips = &self.router.config().vips;
+            let (iface, sockets, macs) = (&mut self.iface, &mut self.sockets, self.macs);
+            let meta = rx.meta();
+            let verdict = rx.consume(|frame| {
+                let verdict = A::inspect(frame, vips, refuse);
+                if verdict == Verdict::Pass {
+                    if let Some(m) = macs {
+                        let mac = m.for_frame(frame, vips);
+                        iface.set_hardware_addr(HardwareAddress::Ethernet(mac));
+                    }
+                    let mut one = OneFrame::new(frame, meta, tx, caps.clone());
+                    iface.poll_ingress_single(ts, &mut one, sockets);
+                    if let Some(m) = macs {
+                        iface.set_hardware_addr(HardwareAddress::Ethernet(m.node));
+                    }
+                }
+                verdict
+            });
+            if verdict == Verdict::Refuse {
+                on_event(Event::NotAccepted);
             }
             self.receive_adverts(now, on_event);
             self.apply_actions(now, device, on_event);
@@ -375,7 +420,14 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
 
     fn egress<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) {
         let ts = smol_instant(now);
-        while self.iface.poll_egress(ts, device, &mut self.sockets)
+        // One wrapper whether or not it rewrites: a second instance of smoltcp's egress for
+        // the bare device would cost a firmware some 2 KB of text.
+        let mut device = AdvertSource::<D, A> {
+            inner: device,
+            virtual_mac: self.macs.map(|m| m.virtual_mac),
+            family: PhantomData,
+        };
+        while self.iface.poll_egress(ts, &mut device, &mut self.sockets)
             != smoltcp::iface::PollResult::None
         {}
     }
@@ -665,73 +717,4 @@ pub fn parse_ipv4_advert(
     mode: wire::ChecksumMode,
 ) -> Result<(Ipv4Addr, u8, wire::Repr<'_>), DropReason> {
     parse_advert(packet, mode)
-}
-
-/// What smoltcp must not see: [`NetAddress::inspect`] decides per family.
-struct AcceptFilter<'d, 'v, D: Device + ?Sized, A> {
-    inner: &'d mut D,
-    vips: &'v [A],
-    refuse: bool,
-    refused: Cell<u16>,
-}
-
-impl<D: Device + ?Sized, A: NetAddress> Device for AcceptFilter<'_, '_, D, A> {
-    type RxToken<'t>
-        = FilteredRx<'t, D::RxToken<'t>, A>
-    where
-        Self: 't;
-    type TxToken<'t>
-        = D::TxToken<'t>
-    where
-        Self: 't;
-
-    fn receive(&mut self, ts: SmolInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        let (rx, tx) = self.inner.receive(ts)?;
-        let rx = FilteredRx {
-            inner: rx,
-            vips: self.vips,
-            refuse: self.refuse,
-            refused: &self.refused,
-        };
-        Some((rx, tx))
-    }
-
-    fn transmit(&mut self, ts: SmolInstant) -> Option<Self::TxToken<'_>> {
-        self.inner.transmit(ts)
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        self.inner.capabilities()
-    }
-}
-
-struct FilteredRx<'t, T, A> {
-    inner: T,
-    vips: &'t [A],
-    refuse: bool,
-    refused: &'t Cell<u16>,
-}
-
-impl<T: RxToken, A: NetAddress> RxToken for FilteredRx<'_, T, A> {
-    fn consume<R, F>(self, f: F) -> R
-    where
-        F: FnOnce(&[u8]) -> R,
-    {
-        let FilteredRx {
-            inner,
-            vips,
-            refuse,
-            refused,
-        } = self;
-        inner.consume(|frame| match A::inspect(frame, vips, refuse) {
-            Verdict::Pass => f(frame),
-            verdict => {
-                if verdict == Verdict::Refuse {
-                    refused.set(refused.get().saturating_add(1));
-                }
-                // smoltcp drops a frame too short to be Ethernet without a trace.
-                f(&[])
-            }
-        })
-    }
 }

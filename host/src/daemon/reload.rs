@@ -64,7 +64,8 @@ impl Daemon {
             r.stack
                 .shutdown(now, &mut dp.transmitter(), &mut |e| events.push((vrid, e)));
             let primary = r.stack.primary();
-            match Router::new(rc.clone(), primary, &mut dp.transmitter(), now) {
+            let node_mac = dp.node_mac();
+            match Router::new(rc.clone(), primary, node_mac, &mut dp.transmitter(), now) {
                 Ok(mut fresh) => {
                     fresh.stack.startup(now);
                     fresh.started = true;

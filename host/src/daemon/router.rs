@@ -49,6 +49,7 @@ impl Router {
     pub fn new(
         cfg: RouterConfig,
         primary: IpAddr,
+        node_mac: [u8; 6],
         tx: &mut TxDevice<'_>,
         now: Instant,
     ) -> Result<Router, RunError> {
@@ -59,6 +60,12 @@ impl Router {
         // Unicast adverts leave through the kernel (see `DataPath::transmit_unicast`), multicast
         // ones through the TAP.
         stack.set_unicast_delegate(true);
+        // A Backup's membership reports must not move a switch's entry for the virtual MAC.
+        stack
+            .set_node_mac(smoltcp::wire::EthernetAddress(node_mac))
+            .map_err(|_| {
+                RunError::Setup(format!("the bridge's MAC {node_mac:02x?} is not unicast"))
+            })?;
         Ok(Router {
             cfg,
             stack,
@@ -72,7 +79,8 @@ impl Router {
     pub fn start(rc: &RouterConfig, dp: &mut DataPath, now: Instant) -> Result<Router, RunError> {
         check_peers(dp.addresses(), rc)?;
         let primary = primary_address(dp, rc)?;
-        Router::new(rc.clone(), primary, &mut dp.transmitter(), now)
+        let node_mac = dp.node_mac();
+        Router::new(rc.clone(), primary, node_mac, &mut dp.transmitter(), now)
     }
 
     pub fn vrid(&self) -> u8 {

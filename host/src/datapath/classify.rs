@@ -9,8 +9,8 @@
 use std::net::IpAddr;
 
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol, IpProtocol,
-    Ipv4Packet, Ipv6Address, Ipv6ExtHeader, Ipv6Packet,
+    ArpOperation, ArpPacket, EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6Address,
+    Ipv6Packet,
 };
 
 /// What the daemon decides for one received frame.
@@ -29,9 +29,6 @@ pub enum Verdict {
 
 /// Router Solicitation ..= Redirect: Neighbor Discovery (RFC 4861 §4).
 const NDISC_TYPES: std::ops::RangeInclusive<u8> = 133..=137;
-/// MLDv1 report, MLDv2 report (RFC 2710, RFC 3810).
-const MLD_REPORTS: [u8; 2] = [131, 143];
-
 /// Decides what happens to one untagged Ethernet frame. `serves(dst_mac, dst_ip)` says whether
 /// unicast to `dst_ip` arriving at `dst_mac` is VIP traffic to relay.
 pub fn classify(frame: &[u8], mut serves: impl FnMut([u8; 6], IpAddr) -> bool) -> Verdict {
@@ -145,50 +142,6 @@ pub fn target(frame: &[u8]) -> Target {
             _ => Target::All,
         },
         _ => Target::All,
-    }
-}
-
-/// Whether `frame` is a multicast membership report: IGMP, or an MLD report (after at most a
-/// Hop-by-Hop header). Short or malformed frames are not.
-pub fn is_membership_report(frame: &[u8]) -> bool {
-    let Ok(eth) = EthernetFrame::new_checked(frame) else {
-        return false;
-    };
-    match eth.ethertype() {
-        EthernetProtocol::Ipv4 => Ipv4Packet::new_checked(eth.payload())
-            .is_ok_and(|ip| ip.version() == 4 && ip.next_header() == IpProtocol::Igmp),
-        EthernetProtocol::Ipv6 => {
-            let Some(ip) = Ipv6Packet::new_checked(eth.payload())
-                .ok()
-                .filter(|p| p.version() == 6)
-            else {
-                return false;
-            };
-            let (mut next, mut payload) = (ip.next_header(), ip.payload());
-            if next == IpProtocol::HopByHop {
-                let Ok(hbh) = Ipv6ExtHeader::new_checked(payload) else {
-                    return false;
-                };
-                next = hbh.next_header();
-                // The extension's length counts 8-octet units after the first 8.
-                let skip = (usize::from(hbh.header_len()) + 1) * 8;
-                payload = payload.get(skip..).unwrap_or_default();
-            }
-            next == IpProtocol::Icmpv6 && payload.first().is_some_and(|t| MLD_REPORTS.contains(t))
-        }
-        _ => false,
-    }
-}
-
-/// Gives a membership report the source MAC `mac`; leaves every other frame alone. smoltcp sends
-/// reports from its interface's MAC whatever the router's state, and a Backup's report from the
-/// virtual MAC would move a switch's entry for it away from the Active (seen: MLD reports on an
-/// IPv6 Backup's step-down black-holed VIP traffic until the Active's next announcement). The
-/// membership is the node's, so its own MAC is the right source.
-pub fn report_from(frame: &mut [u8], mac: [u8; 6]) {
-    if is_membership_report(frame) {
-        let mut eth = EthernetFrame::new_unchecked(frame);
-        eth.set_src_addr(EthernetAddress(mac));
     }
 }
 

@@ -184,7 +184,7 @@ impl DataPath {
             source,
         };
         let mtu = layout::uplink_mtu(uplink).await.map_err(uplink_err)?;
-        let mut tap = Tap::open(&tap_name, mtu as usize, tap::DEFAULT_BATCH).map_err(|source| {
+        let tap = Tap::open(&tap_name, mtu as usize, tap::DEFAULT_BATCH).map_err(|source| {
             DataPathError::Tap {
                 name: tap_name.clone(),
                 source,
@@ -192,7 +192,6 @@ impl DataPath {
         })?;
         let layout = Layout::apply(&spec).await.map_err(DataPathError::Layout)?;
         info!(%uplink, %bridge, tap = %tap.name(), "bridged the uplink with the TAP");
-        tap.set_report_mac(layout.bridge_mac());
         let fastpath = match mode {
             DatapathMode::Relay => {
                 info!("data path: VIP traffic through the user-space relay (configured)");
@@ -289,6 +288,12 @@ impl DataPath {
     /// The TAP's frame counters since start.
     pub fn tap_counters(&self) -> tap::TapCounters {
         self.tap.counters()
+    }
+
+    /// The node's own MAC (the bridge's, which the uplink's address moved to): the source of
+    /// every frame a router sends but its adverts and its answers for the VIPs.
+    pub fn node_mac(&self) -> [u8; 6] {
+        self.layout.bridge_mac()
     }
 
     /// The device routers transmit through outside [`DataPath::ingest`].

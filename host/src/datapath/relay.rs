@@ -110,7 +110,6 @@ pub fn on_lo(vip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datapath::classify::{is_membership_report, report_from};
 
     fn virtual_mac(vrid: u8) -> [u8; 6] {
         virtual_mac_octets::<Ipv4Addr>(vrid)
@@ -317,50 +316,6 @@ mod tests {
 
     /// An MLDv2 report for ff02::12 as smoltcp sends it: Hop-by-Hop with a Router Alert, then
     /// ICMPv6 type 143.
-    fn mld_report() -> Vec<u8> {
-        let mut f = Vec::new();
-        f.extend_from_slice(&[0x33, 0x33, 0, 0, 0, 0x16]);
-        f.extend_from_slice(&virtual_mac_for(7, VIP6.into()));
-        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 36, 0 /* Hop-by-Hop */, 1]);
-        f.extend_from_slice(&Ipv6Addr::UNSPECIFIED.octets());
-        f.extend_from_slice(&"ff02::16".parse::<Ipv6Addr>().unwrap().octets());
-        f.extend_from_slice(&[58, 0, 5, 2, 0, 0, 1, 0]);
-        f.extend_from_slice(&[143, 0, 0, 0, 0, 0, 0, 1]);
-        f.extend_from_slice(&[4, 0, 0, 0]);
-        f.extend_from_slice(&"ff02::12".parse::<Ipv6Addr>().unwrap().octets());
-        f
-    }
-
-    #[test]
-    fn membership_reports_take_the_nodes_mac_and_nothing_else_does() {
-        let mut mld = mld_report();
-        report_from(&mut mld, BRIDGE);
-        assert_eq!(mld[6..12], BRIDGE);
-        let mut igmp = syn_to_vip();
-        igmp[14 + 9] = 2; // IGMP
-        report_from(&mut igmp, BRIDGE);
-        assert_eq!(igmp[6..12], BRIDGE);
-        // Adverts, NAs and ordinary traffic keep their source (the virtual MAC for adverts).
-        let vmac6 = virtual_mac_for(7, VIP6.into());
-        for (nh, b) in [(112, 0x31), (58, 136), (58, 128), (6, 0)] {
-            let mut f = v6_frame(vmac6, VIP6, nh, b);
-            f[6..12].copy_from_slice(&vmac6);
-            report_from(&mut f, BRIDGE);
-            assert_eq!(f[6..12], vmac6, "next header {nh}, byte {b}");
-        }
-        let mut syn = syn_to_vip();
-        let before = syn.clone();
-        report_from(&mut syn, BRIDGE);
-        assert_eq!(syn, before);
-        // Truncations never panic and never count as reports unless whole enough.
-        let full = mld_report();
-        for len in 0..full.len() {
-            let mut f = full[..len].to_vec();
-            report_from(&mut f, BRIDGE);
-        }
-        assert!(!is_membership_report(&full[..40 + 14]));
-    }
-
     #[test]
     fn malformed_ipv6_is_dropped_without_panicking() {
         let f = v6_frame(virtual_mac_for(7, VIP6.into()), VIP6, 6, 0);

@@ -26,7 +26,7 @@ use smoltcp::time::Instant;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use super::classify::{Verdict, report_from};
+use super::classify::Verdict;
 use crate::ratelimit::Kind;
 
 /// Frames read per batch unless the caller asks otherwise.
@@ -123,8 +123,6 @@ struct Writer {
     scratch: Box<[u8]>,
     counters: TapCounters,
     name: String,
-    /// The node's own MAC, for multicast membership reports (see [`Tap::set_report_mac`]).
-    report_mac: Option<[u8; 6]>,
 }
 
 impl Writer {
@@ -217,21 +215,10 @@ impl Tap {
                 scratch: vec![0; frame_cap].into_boxed_slice(),
                 counters: TapCounters::default(),
                 name: actual,
-                report_mac: None,
             },
             mtu,
             drained: false,
         })
-    }
-
-    /// Multicast membership reports (IGMP, MLD) that smoltcp sends leave with `mac` as their
-    /// source instead of the virtual MAC. smoltcp sends them from its interface's MAC whatever
-    /// the router's state, and a Backup's report from the virtual MAC would move a switch's
-    /// entry for it away from the Active (seen: MLD reports on an IPv6 Backup's step-down
-    /// black-holed VIP traffic until the Active's next announcement). The membership is the
-    /// node's, so its own MAC is the right source, and snooping switches keep forwarding.
-    pub fn set_report_mac(&mut self, mac: [u8; 6]) {
-        self.writer.report_mac = Some(mac);
     }
 
     /// The interface name the kernel gave the TAP.
@@ -536,9 +523,6 @@ impl phy::TxToken for TapTxToken<'_> {
         let w = self.writer;
         if len <= w.scratch.len() {
             let r = f(&mut w.scratch[..len]);
-            if let Some(mac) = w.report_mac {
-                report_from(&mut w.scratch[..len], mac);
-            }
             // Same accounting as `Writer::write`, without borrowing the scratch twice.
             match write_fd(w.fd.get_ref(), &w.scratch[..len]) {
                 Ok(()) => w.counters.tx_frames += 1,
