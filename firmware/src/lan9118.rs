@@ -44,6 +44,9 @@ const MAC_CR_TXEN: u32 = 1 << 3;
 /// Pass all multicast: 224.0.0.18 (01:00:5e:00:00:12) must reach the VRRP socket, and a
 /// router has no other multicast to filter out.
 const MAC_CR_MCPAS: u32 = 1 << 19;
+/// Promiscuous: the controller's address filter holds one unicast MAC, the board's own, and
+/// frames for the virtual MAC must come in too. The core's binding drops what is for neither.
+const MAC_CR_PRMS: u32 = 1 << 18;
 const MAC_CR_FDPX: u32 = 1 << 20;
 
 /// RX status word: error summary, and the frame length (FCS included).
@@ -158,7 +161,7 @@ impl Lan9118 {
         // Full duplex: the PHY of the emulated chip (and a switch port) always is.
         regs.mac_write(
             MAC_CR,
-            MAC_CR_RXEN | MAC_CR_TXEN | MAC_CR_MCPAS | MAC_CR_FDPX,
+            MAC_CR_RXEN | MAC_CR_TXEN | MAC_CR_MCPAS | MAC_CR_PRMS | MAC_CR_FDPX,
         );
         regs.write(TX_CFG, TX_CFG_TX_ON);
         Ok(Lan9118 {

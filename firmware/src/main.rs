@@ -23,6 +23,7 @@ use cortex_m_rt::{ExceptionFrame, entry, exception};
 use cortex_m_semihosting::debug;
 use defmt::{info, warn};
 use defmt_semihosting as _;
+use smoltcp::wire::EthernetAddress;
 use vrrp_core::net::{Buffers, Event, SocketResources, Stack, virtual_mac};
 use vrrp_core::wire::Version;
 use vrrp_core::{Config, State};
@@ -108,7 +109,11 @@ fn main() -> ! {
         Ok(a) => a,
         Err(word) => fatal!("bad argument {=str}", word),
     };
-    let mac = virtual_mac(args.vrid);
+    // The board's own MAC, the source of all but the Active's own frames (a Backup's ARP and
+    // IGMP from the virtual MAC would move a learning switch's entry for it away from the
+    // Active): locally administered, from the primary address, unique on the segment.
+    let [a, b, c, d] = args.primary.octets();
+    let mac = EthernetAddress([0x02, 0x00, a, b, c, d]);
     // SAFETY: the AN386 image maps a LAN9118 here, and only this driver touches it.
     let mut nic = match unsafe { Lan9118::new(LAN9118_BASE, mac.0) } {
         Ok(nic) => nic,
@@ -139,12 +144,15 @@ fn main() -> ! {
         Ok(s) => s,
         Err(e) => fatal!("config: {}", e),
     };
+    if stack.set_node_mac(mac).is_err() {
+        fatal!("node MAC {} is not unicast", mac);
+    }
     let mut http = http::Http::new(http_buffers, stack.sockets_mut(), &args.body);
 
     let (id, mac_cr) = nic.identify();
     info!(
         "vrrp-firmware: VRID {=u8} priority {=u8} VRRPv{=u8} interval {=u16} ms primary {} VIPs \
-         {} MAC {} (LAN9118 id {=u32:#x}, MAC_CR {=u32:#x})",
+         {} MAC {} virtual MAC {} (LAN9118 id {=u32:#x}, MAC_CR {=u32:#x})",
         args.vrid,
         args.priority,
         args.version,
@@ -152,6 +160,7 @@ fn main() -> ! {
         args.primary,
         args.vips.as_slice(),
         mac,
+        virtual_mac(args.vrid),
         id,
         mac_cr
     );

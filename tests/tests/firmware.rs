@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use vrrp_tests::capture::{Capture, Pcap, count_kinds};
+use vrrp_tests::capture::{Capture, Payload, Pcap, count_kinds};
 use vrrp_tests::lab::{Lab, ProcId};
 use vrrp_tests::nginx::Nginx;
 use vrrp_tests::prereq::{self, Need};
@@ -399,6 +399,37 @@ fn after_next_advert(cap: &Capture, node: &str, ip: Ipv4Addr) {
 }
 
 /// Stops the capture and keeps its files (and the events since `since`) under a phase prefix.
+/// The board sends from its own MAC (02:00 + its IPv4 address) except its adverts and what it
+/// sends for the VIP as the Active, which carry the virtual MAC: a learning switch then keeps
+/// the virtual MAC on the Active's port. Its start-up as a Backup (IGMP join) is in the capture.
+fn board_frames_use_the_right_mac(from_board: &Pcap, ip: Ipv4Addr, vrid: u8) {
+    let [a, b, c, d] = ip.octets();
+    let own = [0x02, 0x00, a, b, c, d];
+    let vmac = [0x00, 0x00, 0x5e, 0x00, 0x01, vrid];
+    let mut from_own = 0;
+    for f in &from_board.frames {
+        if f.src_mac == own {
+            from_own += 1;
+            continue;
+        }
+        // The Active answers what was sent to the virtual MAC from it too (its HTTP for the
+        // VIP); a Backup's IGMP or ARP requests from it would be the bug.
+        let for_the_vip = match &f.payload {
+            Payload::Vrrp(_) => true,
+            Payload::Arp(arp) => arp.sender_ip == VIP,
+            Payload::Ipv4 { src, .. } => *src == VIP,
+            _ => false,
+        };
+        assert!(
+            f.src_mac == vmac && for_the_vip,
+            "a frame from {:02x?} that is neither an advert nor the VIP's: {f:?}",
+            f.src_mac
+        );
+    }
+    println!("MEASURE firmware frames_from_own_mac={from_own}");
+    assert!(from_own > 0, "nothing from the board's own MAC {own:02x?}");
+}
+
 fn finish_phase(
     lab: &Lab,
     cap: &Capture,
@@ -536,6 +567,7 @@ fn firmware_in_qemu_fails_over_with_vrrpd_and_keepalived() {
         lab.artifacts.display()
     );
     let (bridge_a, from_fw_a, pcap_a, events_a) = finish_phase(&lab, &cap, "phase-a", t_a);
+    board_frames_use_the_right_mac(&from_fw_a, fw_ip, p_fw.vrid);
 
     let silence = bridge_a
         .takeover_silence(fw_ip, vrrpd_ip, t_pause)
