@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -45,11 +45,9 @@ pub struct LineWriter {
 
 impl Write for LineWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self.tx.try_send(Msg::Line(buf.to_vec())) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        // Full (the thread is behind) or disconnected (it ended): the line is lost, and counted.
+        if self.tx.try_send(Msg::Line(buf.to_vec())).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         Ok(buf.len())
     }

@@ -107,6 +107,8 @@ pub enum Kind {
     TapOversized,
     UnicastSend,
     UnicastRecv,
+    /// A READY / WATCHDOG / STOPPING datagram to systemd (not per router: VRID 0).
+    SystemdNotify,
 }
 
 impl Kind {
@@ -120,6 +122,7 @@ impl Kind {
             Kind::TapOversized => "frame longer than the TAP MTU not sent",
             Kind::UnicastSend => "unicast advert not sent",
             Kind::UnicastRecv => "unicast advert socket",
+            Kind::SystemdNotify => "systemd notification not sent",
         }
     }
 }

@@ -405,7 +405,7 @@ fn after_next_advert(cap: &Capture, node: &str, ip: Ipv4Addr) {
 fn board_frames_use_the_right_mac(from_board: &Pcap, ip: Ipv4Addr, vrid: u8) {
     let [a, b, c, d] = ip.octets();
     let own = [0x02, 0x00, a, b, c, d];
-    let vmac = [0x00, 0x00, 0x5e, 0x00, 0x01, vrid];
+    let vmac = vrrp_tests::fastpath::virtual_mac(vrid);
     let mut from_own = 0;
     for f in &from_board.frames {
         if f.src_mac == own {

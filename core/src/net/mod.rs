@@ -398,13 +398,15 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             let verdict = rx.consume(|frame| {
                 let verdict = A::inspect(frame, vips, refuse);
                 if verdict == Verdict::Pass {
-                    if let Some(m) = macs {
-                        let mac = m.for_frame(frame, vips);
-                        iface.set_hardware_addr(HardwareAddress::Ethernet(mac));
+                    // The interface keeps the node's MAC; the virtual one is lent only for the
+                    // frames that need it, so most frames cost no address change.
+                    let lent = macs.filter(|m| m.for_frame(frame, vips) == m.virtual_mac);
+                    if let Some(m) = lent {
+                        iface.set_hardware_addr(HardwareAddress::Ethernet(m.virtual_mac));
                     }
                     let mut one = OneFrame::new(frame, meta, tx, caps.clone());
                     iface.poll_ingress_single(ts, &mut one, sockets);
-                    if let Some(m) = macs {
+                    if let Some(m) = lent {
                         iface.set_hardware_addr(HardwareAddress::Ethernet(m.node));
                     }
                 }

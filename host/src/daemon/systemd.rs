@@ -7,7 +7,8 @@
 use vrrp_core::{Duration, Instant};
 
 use sd_notify::NotifyState;
-use tracing::warn;
+
+use crate::ratelimit::Kind;
 
 /// The variables systemd hands to its service and that processes vrrpd starts (nginx, hooks)
 /// must not inherit: they would speak for vrrpd.
@@ -75,8 +76,15 @@ impl Systemd {
         }
         // Leaving the environment as it is: unsetting it would race the logger thread's reads
         // of it; the processes vrrpd starts get it removed instead (see ENV).
+        // The watchdog sends twice a period for as long as vrrpd runs: a socket that refuses
+        // them is logged once, then summarised.
         if let Err(e) = sd_notify::notify(false, state) {
-            warn!("systemd notification ({}) failed: {e}", state[0]);
+            crate::warn_limited!(
+                Kind::SystemdNotify,
+                0,
+                "systemd notification ({}) failed: {e}",
+                state[0]
+            );
         }
     }
 }
