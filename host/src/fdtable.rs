@@ -83,6 +83,16 @@ pub fn drop_sockets_and_devices() -> io::Result<()> {
     Ok(())
 }
 
+/// Gives the calling thread a private copy of the descriptor table, closing nothing: what the
+/// process opens from now on, on another thread, is not in it.
+pub fn unshare() -> io::Result<()> {
+    // SAFETY: unshare(2) takes no pointers; CLONE_FILES affects the calling thread only.
+    if unsafe { libc::unshare(libc::CLONE_FILES) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Whether the calling thread's descriptor table holds `fd` (an `fcntl(F_GETFD)` probe).
 pub fn holds(fd: RawFd) -> bool {
     // SAFETY: F_GETFD reads the descriptor's flags; an unknown descriptor is EBADF.

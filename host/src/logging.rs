@@ -97,6 +97,13 @@ fn non_blocking<W: Write + Send + 'static>(
     let thread = std::thread::Builder::new()
         .name("vrrpd-log".into())
         .spawn(move || {
+            // The daemon's signals are the services thread's: its handlers write to
+            // descriptors this thread no longer has.
+            let _ = nix::sys::signal::pthread_sigmask(
+                nix::sys::signal::SigmaskHow::SIG_BLOCK,
+                Some(&nix::sys::signal::SigSet::all()),
+                None,
+            );
             let _ = ready_tx.send(crate::fdtable::keep_only(&[0, 1, 2, out_fd]));
             while let Ok(msg) = rx.recv() {
                 let mut stop = false;

@@ -96,6 +96,9 @@ pub struct RouterStatus {
     /// every reason present. Adverts for a VRID this daemon does not run are in
     /// [`Snapshot::unmatched_drops`], never here.
     pub drops: BTreeMap<String, u64>,
+    /// The sum of `drops` when they were last copied: they are copied again only when it moves.
+    #[serde(skip)]
+    pub drops_total: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -213,6 +216,7 @@ impl Snapshot {
                     adverts_received: 0,
                     address_mismatches: 0,
                     drops: zero_drops(),
+                    drops_total: 0,
                 })
                 .collect(),
             checks: config
@@ -303,7 +307,16 @@ impl RouterStatus {
         self.adverts_sent = stats.adverts_sent.into();
         self.adverts_received = stats.adverts_received.into();
         self.address_mismatches = stats.address_mismatches.into();
-        // Every turn of the event loop, for every router: no allocation once the keys exist.
+        // Every turn of the event loop, for every router: the map is looked up only when a
+        // counter moved, since keys are strings.
+        let total: u64 = DropReason::ALL
+            .iter()
+            .map(|&r| u64::from(stats.drops(r)))
+            .sum();
+        if total == self.drops_total && !self.drops.is_empty() {
+            return;
+        }
+        self.drops_total = total;
         for reason in DropReason::ALL {
             let n = stats.drops(reason).into();
             match self.drops.get_mut(reason.as_str()) {

@@ -1,14 +1,18 @@
 //! The event loop: the core's virtual routers over the [`DataPath`].
 //!
-//! One current-thread tokio runtime, one `select!` over signals, the data path's readiness,
-//! health changes, the supervised child and the earliest deadline of any router. Every turn ends
-//! with [`Daemon::poll`], which runs each router's timers and then acts on what the routers
+//! The main thread waits in one level-triggered `epoll_wait` ([`poller`]) over the data path's
+//! descriptors (the TAP, the unicast advert sockets), a `timerfd` at the earliest deadline of
+//! any router, and an `eventfd` through which the [`services`] thread (status server, health
+//! checks, hooks, the supervised service, signals) hands over what it has to say. Every turn
+//! ends with [`Daemon::poll`], which runs each router's timers and then acts on what the routers
 //! reported ([`events`]: the data path's VIP service, logs, hooks, status).
 
 mod error;
 mod events;
+mod poller;
 mod reload;
 mod router;
+mod services;
 mod supervise;
 pub mod systemd;
 mod takeover;
@@ -17,20 +21,21 @@ pub mod timer;
 use std::net::IpAddr;
 use std::time::Duration as StdDuration;
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 use vrrp_core::Instant;
 
 pub use error::{RunError, RunOptions};
 
-use crate::config::Config;
+use crate::config::{CheckConfig, Config};
 use crate::datapath::{DataPath, UnicastFamilies};
 use crate::health::{self, HealthChecks, HealthEvent, HealthTable};
 use crate::hooks::Hooks;
 use crate::status::{self, Snapshot, StatusHandle};
+use poller::{Poller, Ready};
 use router::{Event, Router, Table};
-use supervise::{Supervised, wait_child};
+use services::{Inbox, Notice, Notifier, Services};
+use supervise::{Supervised, Watched};
 use systemd::Systemd;
 use timer::{Clock, Timer};
 
@@ -38,34 +43,70 @@ use timer::{Clock, Timer};
 /// (SIGSTOP, `docker pause`, a stalled VM). Scheduling noise on a busy host stays far below it.
 const FREEZE_THRESHOLD: StdDuration = StdDuration::from_millis(100);
 
-/// A timer wake-up this late may have raced the data path's readiness (see the timer arm in
-/// `run`).
+/// A timer wake-up this late may have raced the data path's readiness (see `after_wake`).
 const LATE_WAKE: StdDuration = StdDuration::from_millis(2);
 
-/// Runs the daemon until SIGTERM / SIGINT, on its own current-thread runtime.
+/// TAP frames that come further apart than this are read one per wake-up (see
+/// [`DataPath::read_ready`]); closer ones, a burst, are read in batches.
+const SPARSE: vrrp_core::Duration = vrrp_core::Duration::from_millis(1);
+
+/// Runs the daemon until SIGTERM / SIGINT. The main thread runs the event loop; a current-thread
+/// runtime on it does the netlink work of starting and stopping the data path.
 pub fn run(cfg: Config, opts: RunOptions) -> Result<(), RunError> {
+    // Before any other thread starts: they inherit the mask, and only the services thread
+    // unblocks these signals.
+    services::block_signals()?;
     let rt = runtime()?;
-    rt.block_on(async move {
-        let mut daemon = Daemon::start(cfg, opts).await?;
-        let result = daemon.run().await;
-        daemon.stop().await;
-        result
-    })
+    let mut daemon = rt.block_on(Daemon::start(cfg, opts))?;
+    let result = daemon.run();
+    rt.block_on(daemon.stop());
+    result
 }
 
-/// The daemon's current-thread runtime.
+/// A current-thread runtime: the main thread's (netlink at start and stop) and the services
+/// thread's.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         // The blocking pool's threads (process checks' /proc scans, pidfile reads) must not
-        // keep the data path's descriptors open past the event loop thread: see
-        // crate::fdtable.
+        // keep the data path's descriptors open past the event loop thread (see
+        // crate::fdtable), nor take the signals that only the services thread handles.
         .on_thread_start(|| {
             if let Err(e) = crate::fdtable::drop_sockets_and_devices() {
                 tracing::warn!("a blocking-pool thread shares the event loop's descriptors: {e}");
             }
+            if let Err(e) = services::block_signals() {
+                tracing::warn!("a blocking-pool thread takes the daemon's signals: {e}");
+            }
         })
         .build()
+}
+
+/// Starts `checks` on the services thread; their changes reach the loop as [`Notice::Health`].
+fn spawn_checks(
+    services: &Services,
+    notifier: &Notifier,
+    checks: &[CheckConfig],
+    status: &StatusHandle,
+) -> Result<HealthChecks, services::Gone> {
+    let (checks, notifier, status) = (checks.to_vec(), notifier.clone(), status.clone());
+    services.run(move || {
+        let (tx, mut rx) = mpsc::channel::<HealthEvent>(64);
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                notifier.send(Notice::Health(ev));
+            }
+        });
+        let mut checks = health::spawn(&checks, tx);
+        checks.report_mode(&status);
+        checks
+    })
+}
+
+/// Starts the notify hooks on the services thread.
+fn spawn_hooks(services: &Services, cfg: &Config) -> Result<Hooks, services::Gone> {
+    let (notify, interface) = (cfg.notify.clone(), cfg.interface.clone());
+    services.run(move || Hooks::spawn(&notify, &interface))
 }
 
 struct Daemon {
@@ -77,16 +118,21 @@ struct Daemon {
     routers: Vec<Router>,
     health: HealthTable,
     _checks: HealthChecks,
-    health_rx: mpsc::Receiver<HealthEvent>,
     hooks: Option<Hooks>,
     status: StatusHandle,
-    child: Option<Supervised>,
+    child: Option<Watched>,
     /// Until then, routers wait for their tracked checks' first verdicts.
     startup_deadline: Option<Instant>,
     timer: Timer,
     /// Events drained from the stacks, tagged with their VRID, until [`Daemon::handle_events`].
     events: Vec<(u8, Event)>,
     systemd: Systemd,
+    /// When the TAP was last read, to tell sparse frames from a burst.
+    last_tap_read: Instant,
+    notifier: Notifier,
+    inbox: Inbox,
+    /// Dropped last: the tasks above live on its thread.
+    services: Services,
 }
 
 /// How long the first verdict of every check can take: `max(rise, fall)` probes, the last one
@@ -104,6 +150,23 @@ impl Daemon {
     async fn start(cfg: Config, opts: RunOptions) -> Result<Daemon, RunError> {
         // First, on the loop's own thread, so that MCL_FUTURE covers what follows.
         let process = crate::process::apply(&cfg.process);
+        // Before the data path opens anything: the services thread's copy of the descriptor
+        // table never holds the data path's descriptors, not even briefly.
+        let (notifier, inbox) = services::channel()?;
+        let services = Services::start(notifier.clone())?;
+        let gone = |e: services::Gone| RunError::Other(e.into());
+        let status = StatusHandle::new(Snapshot::new(&cfg));
+        status.update(|s| s.process = process);
+        let listen = cfg.status_listen;
+        let served = status.clone();
+        services
+            .block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                tokio::spawn(status::serve(listener, served));
+                Ok::<_, std::io::Error>(())
+            })
+            .map_err(gone)?
+            .map_err(|e| RunError::Setup(format!("status.listen {listen}: {e}")))?;
         let vips: Vec<IpAddr> = cfg.routers.iter().flat_map(|r| r.core.vips()).collect();
         let with_peers = |v6: bool| {
             cfg.routers
@@ -119,57 +182,51 @@ impl Daemon {
             .map_err(|e| RunError::Setup(e.to_string()))?;
         // From here on a failure must put the uplink back as it was.
         let clock = Clock::start();
-        let routers: Result<Vec<Router>, RunError> = cfg
-            .routers
-            .iter()
-            .map(|rc| Router::start(rc, &mut datapath, clock.now()))
-            .collect();
-        let started = match routers {
-            Ok(r) => tokio::net::TcpListener::bind(cfg.status_listen)
-                .await
-                .map(|l| (r, l))
-                .map_err(|e| RunError::Setup(format!("status.listen {}: {e}", cfg.status_listen))),
-            Err(e) => Err(e),
-        };
-        let (routers, listener) = match started {
+        let started = (|| {
+            let routers = cfg
+                .routers
+                .iter()
+                .map(|rc| Router::start(rc, &mut datapath, clock.now()))
+                .collect::<Result<Vec<Router>, RunError>>()?;
+            let checks = spawn_checks(&services, &notifier, &cfg.checks, &status).map_err(gone)?;
+            let hooks = spawn_hooks(&services, &cfg).map_err(gone)?;
+            Ok::<_, RunError>((routers, checks, hooks, Timer::new()?))
+        })();
+        let (routers, checks, hooks, timer) = match started {
             Ok(s) => s,
             Err(e) => {
                 datapath.shutdown().await;
                 return Err(e);
             }
         };
-        let status = StatusHandle::new(Snapshot::new(&cfg));
-        status.update(|s| s.process = process);
-        tokio::spawn(status::serve(listener, status.clone()));
-        let (tx, health_rx) = mpsc::channel(64);
-        let mut checks = health::spawn(&cfg.checks, tx);
-        checks.report_mode(&status);
-        let timer = match Timer::new() {
-            Ok(t) => t,
-            Err(e) => {
-                datapath.shutdown().await;
-                return Err(e.into());
-            }
-        };
         let mut daemon = Daemon {
             health: HealthTable::new(&cfg),
-            hooks: Some(Hooks::spawn(&cfg.notify, &cfg.interface)),
+            hooks: Some(hooks),
             cfg,
             opts,
             clock,
             datapath: Some(datapath),
             routers,
             _checks: checks,
-            health_rx,
             status,
             child: None,
             startup_deadline: None,
             timer,
             events: Vec::new(),
             systemd: Systemd::from_env(clock.now()),
+            last_tap_read: clock.now(),
+            notifier,
+            inbox,
+            services,
         };
         if let Some(sv) = daemon.cfg.supervise.clone() {
-            match Supervised::spawn(&sv) {
+            let notifier = daemon.notifier.clone();
+            let spawned = daemon
+                .services
+                .run(move || Supervised::spawn(&sv).map(|c| c.watch(notifier)))
+                .map_err(gone)
+                .and_then(|r| r);
+            match spawned {
                 Ok(c) => daemon.child = Some(c),
                 Err(e) => {
                     daemon.stop().await;
@@ -185,10 +242,13 @@ impl Daemon {
         Ok(daemon)
     }
 
-    async fn run(&mut self) -> Result<(), RunError> {
-        let mut sigterm = signal(SignalKind::terminate())?;
-        let mut sigint = signal(SignalKind::interrupt())?;
-        let mut sighup = signal(SignalKind::hangup())?;
+    fn run(&mut self) -> Result<(), RunError> {
+        let mut poller = {
+            let Some(dp) = self.datapath.as_ref() else {
+                return Ok(());
+            };
+            Poller::new(&self.timer, &self.inbox, &dp.sources())?
+        };
         // Whatever startup queued (an owner's advert) goes out before the first wait.
         self.poll();
         loop {
@@ -201,49 +261,56 @@ impl Daemon {
                 .unwrap_or(now + vrrp_core::Duration::from_secs(1));
             let wake = self.startup_deadline.map_or(deadline, |d| d.min(deadline));
             let wake = self.systemd.next_wake().map_or(wake, |w| w.min(wake));
-            let clock = self.clock;
-            let Some(datapath) = self.datapath.as_mut() else {
-                return Ok(());
-            };
-            let mut received = false;
-            tokio::select! {
-                biased;
-                _ = sigterm.recv() => {
-                    info!("SIGTERM: stepping down and exiting");
-                    return Ok(());
-                }
-                _ = sigint.recv() => {
-                    info!("SIGINT: stepping down and exiting");
-                    return Ok(());
-                }
-                _ = sighup.recv() => self.reload().await,
-                r = datapath.recv() => {
-                    r.map_err(|e| RunError::Other(e.into()))?;
-                    received = true;
-                }
-                Some(ev) = self.health_rx.recv() => self.health_changed(ev),
-                status = wait_child(&mut self.child) => {
-                    let name = self.child.take().map(|c| c.name).unwrap_or_default();
-                    tracing::error!(process = %name, %status, "supervised process exited: stepping down");
-                    return Err(RunError::Other(
-                        format!("supervised process {name} exited ({status})").into(),
-                    ));
-                }
-                r = self.timer.sleep_until(clock, wake) => {
-                    r.map_err(|e| RunError::Other(format!("timerfd: {e}").into()))?;
-                    if self.startup_deadline.is_some_and(|d| d <= self.clock.now()) {
-                        self.start_routers(true);
+            self.timer.arm(self.clock, wake)?;
+            let ready = poller.wait()?;
+            if ready.contains(Ready::NOTICES) {
+                for notice in self.inbox.drain().collect::<Vec<_>>() {
+                    match notice {
+                        Notice::Terminate(signal) => {
+                            info!("{signal}: stepping down and exiting");
+                            return Ok(());
+                        }
+                        Notice::Reload => self.reload(),
+                        Notice::Health(ev) => self.health_changed(ev),
+                        Notice::ChildExited(name, status) => {
+                            self.child = None;
+                            tracing::error!(process = %name, %status, "supervised process exited: stepping down");
+                            return Err(RunError::Other(
+                                format!("supervised process {name} exited ({status})").into(),
+                            ));
+                        }
                     }
                 }
             }
-            // After a freeze any branch can win the race (the timer, the TAP, the unicast
-            // socket), so look at every queue ourselves: what the others said while we slept
-            // must reach the routers before their overdue timers fire. A punctual wake-up
-            // (every advert interval) skips the extra reads.
+            let received = self.read(ready)?;
+            if self.startup_deadline.is_some_and(|d| d <= self.clock.now()) {
+                self.start_routers(true);
+            }
             self.after_wake(wake, received);
             self.poll();
             self.notify_systemd();
         }
+    }
+
+    /// Reads what the data path's readable descriptors hold; whether anything was readable.
+    fn read(&mut self, ready: Ready) -> Result<bool, RunError> {
+        let Some(dp) = self.datapath.as_mut() else {
+            return Ok(false);
+        };
+        let mut received = false;
+        for source in ready.sources() {
+            if source == crate::datapath::Source::Tap {
+                let now = self.clock.now();
+                let sparse = now - self.last_tap_read >= SPARSE;
+                self.last_tap_read = now;
+                dp.read_ready(source, sparse)
+            } else {
+                dp.read_ready(source, false)
+            }
+            .map_err(|e| RunError::Other(e.into()))?;
+            received = true;
+        }
+        Ok(received)
     }
 
     /// READY=1 once every router has started, WATCHDOG=1 when due: from the loop, so that
@@ -393,11 +460,15 @@ impl Daemon {
             }
         }
         self.handle_events();
-        if let Some(child) = self.child.take() {
-            child.terminate().await;
+        if let Some(child) = self.child.take()
+            && self.services.block_on(child.terminate()).is_err()
+        {
+            warn!("the supervised process could not be stopped: the services thread is gone");
         }
-        if let Some(h) = self.hooks.take() {
-            h.close().await;
+        if let Some(h) = self.hooks.take()
+            && self.services.block_on(h.close()).is_err()
+        {
+            warn!("the shutdown hooks did not run: the services thread is gone");
         }
         if let Some(datapath) = self.datapath.take() {
             datapath.shutdown().await;

@@ -1,19 +1,17 @@
 //! SIGHUP: the configuration re-read without a switchover where nothing changed.
 
-use tokio::sync::mpsc;
 use tracing::{Instrument, error, info, info_span, warn};
 
-use super::Daemon;
 use super::router::Router;
+use super::{Daemon, spawn_checks, spawn_hooks};
 use crate::config::Config;
-use crate::health::{self, HealthEvent, HealthTable};
-use crate::hooks::Hooks;
+use crate::health::{HealthEvent, HealthTable};
 
 impl Daemon {
     /// SIGHUP: re-read the config. Routers whose protocol parameters are unchanged keep running
     /// (no switchover); checks, hooks and tracking are replaced. A changed router restarts
     /// through Initialize, stepping down first if it was Active.
-    pub(super) async fn reload(&mut self) {
+    pub(super) fn reload(&mut self) {
         let new = match Config::load(&self.opts.config_path) {
             Ok(c) => c,
             Err(e) => {
@@ -87,18 +85,24 @@ impl Daemon {
                 });
             }
         }
-        self.health = health;
-        self._checks = {
-            let (tx, rx) = mpsc::channel(64);
-            self.health_rx = rx;
-            health::spawn(&new.checks, tx)
+        // The old checks stop when replaced; a verdict they sent meanwhile may still be in the
+        // inbox and is applied to a table that no longer tracks them, or carried over, as
+        // above, as the same check's.
+        let (checks, hooks) = match (
+            spawn_checks(&self.services, &self.notifier, &new.checks, &self.status),
+            spawn_hooks(&self.services, &new),
+        ) {
+            (Ok(c), Ok(h)) => (c, h),
+            _ => {
+                error!("reload refused: the services thread is gone");
+                return;
+            }
         };
-        self._checks.report_mode(&self.status);
-        if let Some(old) = self
-            .hooks
-            .replace(Hooks::spawn(&new.notify, &new.interface))
-        {
-            tokio::spawn(old.close().instrument(info_span!("old hooks")));
+        self.health = health;
+        self._checks = checks;
+        if let Some(old) = self.hooks.replace(hooks) {
+            self.services
+                .spawn(old.close().instrument(info_span!("old hooks")));
         }
         for r in &mut self.routers {
             let p = self.health.priority(&r.cfg);

@@ -7,7 +7,10 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tracing::{info, warn};
 
+use tokio::sync::oneshot;
+
 use super::RunError;
+use super::services::{Notice, Notifier};
 use crate::config::SuperviseConfig;
 
 pub(super) struct Supervised {
@@ -36,7 +39,7 @@ impl Supervised {
     }
 
     /// SIGTERM, then SIGKILL after the grace period.
-    pub async fn terminate(mut self) {
+    async fn terminate(mut self) {
         if let Some(pid) = self.child.id() {
             // Our own child's pid: it cannot have been reaped and reused because we hold the
             // `Child` and have not waited on it.
@@ -53,13 +56,40 @@ impl Supervised {
     }
 }
 
-/// Resolves when the supervised child exits; never, when there is none.
-pub(super) async fn wait_child(child: &mut Option<Supervised>) -> String {
-    match child {
-        Some(c) => match c.child.wait().await {
-            Ok(status) => status.to_string(),
-            Err(e) => format!("wait failed: {e}"),
-        },
-        None => std::future::pending().await,
+/// The supervised service as the event loop holds it; its watcher runs on the services thread.
+pub(super) struct Watched {
+    terminate: oneshot::Sender<()>,
+    done: oneshot::Receiver<()>,
+}
+
+impl Supervised {
+    /// Watches the child on the current runtime: its exit goes to `notifier`, and
+    /// [`Watched::terminate`] (or dropping the [`Watched`]) stops it.
+    pub fn watch(mut self, notifier: Notifier) -> Watched {
+        let (terminate, term_rx) = oneshot::channel();
+        let (done_tx, done) = oneshot::channel();
+        tokio::spawn(async move {
+            let exited = tokio::select! {
+                status = self.child.wait() => Some(match status {
+                    Ok(status) => status.to_string(),
+                    Err(e) => format!("wait failed: {e}"),
+                }),
+                _ = term_rx => None,
+            };
+            match exited {
+                Some(status) => notifier.send(Notice::ChildExited(self.name.clone(), status)),
+                None => self.terminate().await,
+            }
+            let _ = done_tx.send(());
+        });
+        Watched { terminate, done }
+    }
+}
+
+impl Watched {
+    /// SIGTERM, then SIGKILL after the grace period; resolves when the child is gone.
+    pub async fn terminate(self) {
+        let _ = self.terminate.send(());
+        let _ = self.done.await;
     }
 }

@@ -25,6 +25,7 @@ pub mod unicast;
 
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
+use std::os::fd::RawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -144,6 +145,14 @@ impl Mode {
             Mode::Relay => "relay",
         }
     }
+}
+
+/// What [`DataPath::read_ready`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Tap,
+    Unicast4,
+    Unicast6,
 }
 
 /// Interface names for the uplink's bridge and TAP (at most 15 bytes each).
@@ -428,6 +437,57 @@ impl DataPath {
             r = tap.recv_batch() => r.map(drop).map_err(|e| io::Error::new(e.kind(), format!("TAP {}: {e}", tap.name()))),
             r = recv_unicast(unicast, inbox) => r.map_err(|e| io::Error::new(e.kind(), format!("unicast advert socket: {e}"))),
             r = recv_unicast6(unicast6, inbox6) => r.map_err(|e| io::Error::new(e.kind(), format!("IPv6 unicast advert socket: {e}"))),
+        }
+    }
+
+    /// The descriptors the event loop waits on (readability, level-triggered), each with the
+    /// [`Source`] to pass to [`DataPath::read_ready`] when it is readable.
+    pub fn sources(&self) -> Vec<(Source, RawFd)> {
+        let mut v = vec![(Source::Tap, self.tap.as_raw_fd())];
+        if let Some(u) = &self.unicast {
+            v.push((Source::Unicast4, u.as_raw_fd()));
+        }
+        if let Some(u) = &self.unicast6 {
+            v.push((Source::Unicast6, u.as_raw_fd()));
+        }
+        v
+    }
+
+    /// Reads what `source` has queued without waiting, for the next [`DataPath::ingest`]. With
+    /// `sparse`, at most one TAP frame: a level-triggered wait wakes again at once for the rest,
+    /// and a node that hears one advert per interval saves the read that would find the queue
+    /// empty. An `Err` means the descriptor failed (e.g. the TAP's interface was deleted).
+    pub fn read_ready(&mut self, source: Source, sparse: bool) -> io::Result<()> {
+        match source {
+            Source::Tap => {
+                let r = if sparse {
+                    self.tap.try_recv_upto(1)
+                } else {
+                    self.tap.try_recv_batch()
+                };
+                r.map(drop)
+                    .map_err(|e| io::Error::new(e.kind(), format!("TAP {}: {e}", self.tap.name())))
+            }
+            Source::Unicast4 => match &mut self.unicast {
+                Some(u) => {
+                    let inbox = &mut self.inbox;
+                    u.try_recv_with(|p| inbox.push(p.to_vec()))
+                        .map(drop)
+                        .map_err(|e| {
+                            io::Error::new(e.kind(), format!("unicast advert socket: {e}"))
+                        })
+                }
+                None => Ok(()),
+            },
+            Source::Unicast6 => match &mut self.unicast6 {
+                Some(u) => {
+                    let inbox = &mut self.inbox6;
+                    u.try_recv_with(|m| inbox.push(m)).map(drop).map_err(|e| {
+                        io::Error::new(e.kind(), format!("IPv6 unicast advert socket: {e}"))
+                    })
+                }
+                None => Ok(()),
+            },
         }
     }
 

@@ -260,6 +260,7 @@ impl Tap {
                 &mut self.ring,
                 &mut self.writer.counters,
                 &self.writer.name,
+                usize::MAX,
             )?;
             self.drained = drained;
             if drained {
@@ -278,9 +279,31 @@ impl Tap {
             &mut self.ring,
             &mut self.writer.counters,
             &self.writer.name,
+            usize::MAX,
         )?;
         self.drained = drained;
         Ok(n)
+    }
+
+    /// Reads at most `limit` queued frames without waiting, and counts the queue as drained
+    /// even if frames are left: for a caller whose wait is level-triggered, which wakes again
+    /// at once for what is left. A daemon that hears one advert per interval then reads it
+    /// with one system call instead of two (the second would only find the queue empty).
+    pub fn try_recv_upto(&mut self, limit: usize) -> io::Result<usize> {
+        let (n, _) = read_batch(
+            self.writer.fd.get_ref(),
+            &mut self.ring,
+            &mut self.writer.counters,
+            &self.writer.name,
+            limit,
+        )?;
+        self.drained = true;
+        Ok(n)
+    }
+
+    /// The TAP's descriptor, for a caller's own readiness wait.
+    pub fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.writer.fd.get_ref().as_raw_fd()
     }
 
     /// Whether the kernel may hold frames the last read left (it stopped on a full ring or an
@@ -450,11 +473,12 @@ fn read_batch(
     ring: &mut Ring,
     counters: &mut TapCounters,
     name: &str,
+    limit: usize,
 ) -> io::Result<(usize, bool)> {
     let mut added = 0;
     // Bounds the loop even if every read fails without emptying the queue.
     let mut attempts = ring.bufs.len();
-    while !ring.is_full() && attempts > 0 {
+    while !ring.is_full() && attempts > 0 && added < limit {
         attempts -= 1;
         let slot = ring.slot(ring.len);
         let buf = &mut ring.bufs[slot];

@@ -90,6 +90,11 @@ impl UnicastSocket {
         Ok(())
     }
 
+    /// The socket's descriptor, for a caller's own readiness wait.
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.fd.get_ref().as_raw_fd()
+    }
+
     /// Hands every packet queued right now to `f`, without waiting.
     pub fn try_recv_with(&mut self, mut f: impl FnMut(&[u8])) -> io::Result<usize> {
         let fd = self.fd.get_ref().as_raw_fd();
@@ -230,6 +235,11 @@ impl Unicast6Socket {
                 return Ok(n);
             }
         }
+    }
+
+    /// The socket's descriptor, for a caller's own readiness wait.
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.fd.get_ref().as_raw_fd()
     }
 
     /// Hands every message queued right now to `f`, without waiting.
