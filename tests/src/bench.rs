@@ -717,12 +717,17 @@ pub fn footprint(
                 ]
             })
             .collect();
-        let t0: Vec<u64> = pids.iter().map(|(_, _, p)| ticks_of(p)).collect();
+        // Nanoseconds on the CPU, every thread: utime + stime count whole 10 ms ticks, too
+        // coarse for the few milliseconds a second that a speaker costs.
+        let t0: Vec<u64> = pids
+            .iter()
+            .map(|(_, _, p)| crate::bench_scale::cpu_ns_of(p))
+            .collect();
         let start = Instant::now();
         std::thread::sleep(Duration::from_secs_f64(secs));
         let wall = start.elapsed().as_secs_f64();
         for ((s, node, p), t0) in pids.iter().zip(t0) {
-            let dt = ticks_of(p).saturating_sub(t0) as f64 / clk_tck();
+            let dt = crate::bench_scale::cpu_ns_of(p).saturating_sub(t0) as f64 / 1e9;
             let f = Footprint {
                 procs: p.len(),
                 mem: mem_of(p),
@@ -758,7 +763,8 @@ pub fn footprint_markdown(res: &FootprintResults, interval: Duration, secs: f64)
         "Both speakers run at the same time, each in its own lab (r1 Active, priority 200; r2 Backup, \
          priority 100), I = {} ms, {secs:.0} s window after start-up. RSS figures are sums over the \
          speaker's processes (keepalived: parent + VRRP child); PSS divides shared pages among their \
-         users. CPU% is utime+stime over wall time, percent of one core.\n\n\
+         users. CPU% is the time on the CPU of all the speaker's threads (`/proc/PID/task/*/schedstat`, \
+         nanoseconds) over wall time, percent of one core.\n\n\
          | speaker | seat | procs | VmRSS (KiB) | VmHWM (KiB) | PSS (KiB) | CPU % | goal |\n\
          |---|---|---|---|---|---|---|---|\n",
         interval.as_millis()
@@ -792,7 +798,7 @@ pub fn footprint_markdown(res: &FootprintResults, interval: Duration, secs: f64)
             mmm(&f(|r| r.mem.rss_kb as f64), 0),
             mmm(&f(|r| r.mem.hwm_kb as f64), 0),
             mmm(&f(|r| r.mem.pss_kb as f64), 0),
-            mmm(&f(|r| r.cpu_pct), 2),
+            mmm(&f(|r| r.cpu_pct), 3),
         );
     }
     md

@@ -250,9 +250,11 @@ impl Daemon {
             Poller::new(&self.timer, &self.inbox, &dp.sources())?
         };
         // Whatever startup queued (an owner's advert) goes out before the first wait.
-        self.poll();
+        let mut now = self.clock.now();
+        self.poll(now);
         loop {
-            let now = self.clock.now();
+            // `now` is the last turn's: the deadlines are absolute, and one clock read per turn
+            // is all a turn needs.
             let deadline = self
                 .routers
                 .iter_mut()
@@ -282,25 +284,25 @@ impl Daemon {
                     }
                 }
             }
-            let received = self.read(ready)?;
-            if self.startup_deadline.is_some_and(|d| d <= self.clock.now()) {
+            now = self.clock.now();
+            let received = self.read(ready, now)?;
+            if self.startup_deadline.is_some_and(|d| d <= now) {
                 self.start_routers(true);
             }
-            self.after_wake(wake, received);
-            self.poll();
-            self.notify_systemd();
+            self.after_wake(wake, received, now);
+            self.poll(now);
+            self.notify_systemd(now);
         }
     }
 
     /// Reads what the data path's readable descriptors hold; whether anything was readable.
-    fn read(&mut self, ready: Ready) -> Result<bool, RunError> {
+    fn read(&mut self, ready: Ready, now: Instant) -> Result<bool, RunError> {
         let Some(dp) = self.datapath.as_mut() else {
             return Ok(false);
         };
         let mut received = false;
         for source in ready.sources() {
             if source == crate::datapath::Source::Tap {
-                let now = self.clock.now();
                 let sparse = now - self.last_tap_read >= SPARSE;
                 self.last_tap_read = now;
                 dp.read_ready(source, sparse)
@@ -315,12 +317,12 @@ impl Daemon {
 
     /// READY=1 once every router has started, WATCHDOG=1 when due: from the loop, so that
     /// systemd's watchdog sees the loop turn, not merely the process exist.
-    fn notify_systemd(&mut self) {
+    fn notify_systemd(&mut self, now: Instant) {
         if !self.systemd.is_ready() && self.routers.iter().all(|r| r.started) {
             let status = format!("{} virtual router(s) started", self.routers.len());
             self.systemd.ready(&status);
         }
-        self.systemd.poll(self.clock.now());
+        self.systemd.poll(now);
     }
 
     /// Whatever woke the loop, what was read goes to the routers before any timer runs. After
@@ -328,8 +330,8 @@ impl Daemon {
     /// queue is read here: what the others said while we slept must reach the routers before
     /// their overdue timers fire, and VIP traffic that waited through the freeze is stale. A
     /// punctual wake-up (every advert interval) skips the extra reads.
-    fn after_wake(&mut self, wake: Instant, received: bool) {
-        let late = self.note_freeze(wake);
+    fn after_wake(&mut self, wake: Instant, received: bool, now: Instant) {
+        let late = self.note_freeze(wake, now);
         if late >= LATE_WAKE
             && let Some(dp) = self.datapath.as_mut()
         {
@@ -338,13 +340,12 @@ impl Daemon {
         } else if !received {
             return;
         }
-        self.ingest();
+        self.ingest(now);
     }
 
     /// How late the wake-up for `deadline` is. A wake-up long after the deadline means the
     /// process did not run: it is reported as a freeze.
-    fn note_freeze(&self, deadline: Instant) -> StdDuration {
-        let now = self.clock.now();
+    fn note_freeze(&self, deadline: Instant, now: Instant) -> StdDuration {
         let late = StdDuration::from_micros(if now > deadline {
             (now - deadline).as_micros()
         } else {
@@ -361,8 +362,7 @@ impl Daemon {
     }
 
     /// Hands everything the data path read to the routers, before any timer is looked at.
-    fn ingest(&mut self) {
-        let now = self.clock.now();
+    fn ingest(&mut self, now: Instant) {
         let Some(datapath) = self.datapath.as_mut() else {
             return;
         };
@@ -429,8 +429,7 @@ impl Daemon {
     }
 
     /// Runs every router's timers and transmissions, then acts on what they reported.
-    fn poll(&mut self) {
-        let now = self.clock.now();
+    fn poll(&mut self, now: Instant) {
         let Some(datapath) = self.datapath.as_mut() else {
             return;
         };
