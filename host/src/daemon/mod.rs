@@ -157,12 +157,20 @@ impl Daemon {
         let gone = |e: services::Gone| RunError::Other(e.into());
         let status = StatusHandle::new(Snapshot::new(&cfg));
         status.update(|s| s.process = process);
+        // Bound now, so that a taken port fails the start before the uplink changes; served
+        // once the routers have started, as before there was a services thread: a status that
+        // answers means a daemon that runs.
         let listen = cfg.status_listen;
         let served = status.clone();
+        let (serve_tx, serve_rx) = tokio::sync::oneshot::channel::<()>();
         services
             .block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
-                tokio::spawn(status::serve(listener, served));
+                tokio::spawn(async move {
+                    if serve_rx.await.is_ok() {
+                        status::serve(listener, served).await;
+                    }
+                });
                 Ok::<_, std::io::Error>(())
             })
             .map_err(gone)?
@@ -239,6 +247,8 @@ impl Daemon {
                 + vrrp_core::Duration::from_micros(first_verdicts(&daemon.cfg).as_micros() as u64),
         );
         daemon.start_routers(false);
+        daemon.poll(daemon.clock.now());
+        let _ = serve_tx.send(());
         Ok(daemon)
     }
 
@@ -249,9 +259,8 @@ impl Daemon {
             };
             Poller::new(&self.timer, &self.inbox, &dp.sources())?
         };
-        // Whatever startup queued (an owner's advert) goes out before the first wait.
+        // Whatever startup queued (an owner's advert) went out in `start`.
         let mut now = self.clock.now();
-        self.poll(now);
         loop {
             // `now` is the last turn's: the deadlines are absolute, and one clock read per turn
             // is all a turn needs.
