@@ -153,7 +153,11 @@ pub fn admit(kind: Kind, vrid: u8) -> bool {
 /// Logs the summaries of the windows that ended: the event loop calls it every turn, so that
 /// the count of a flood that stopped is not held back until the next occurrence.
 pub fn flush() {
-    limiter().flush(Instant::now(), summarise);
+    let mut limiter = limiter();
+    // Runs every loop turn: no clock read while nothing was ever limited.
+    if !limiter.slots.is_empty() {
+        limiter.flush(Instant::now(), summarise);
+    }
 }
 
 fn summarise((kind, vrid): Key, count: u64, over: Duration) {

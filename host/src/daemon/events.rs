@@ -22,7 +22,9 @@ impl Daemon {
     /// status and the hooks hear of transitions; then the status takes every router's counters.
     pub(super) fn handle_events(&mut self) {
         let datapath = &mut self.datapath;
-        for (vrid, event) in std::mem::take(&mut self.events) {
+        // Taken and given back, so the vector keeps its capacity: no allocation per turn.
+        let mut taken = std::mem::take(&mut self.events);
+        for (vrid, event) in taken.drain(..) {
             let Some(r) = self.routers.iter().find(|r| r.vrid() == vrid) else {
                 continue;
             };
@@ -100,6 +102,7 @@ impl Daemon {
                 Event::NotAccepted => {}
             }
         }
+        self.events = taken;
         if let Some(dp) = self.datapath.as_mut() {
             dp.flush_renewals();
         }
