@@ -75,7 +75,7 @@ fn advert(frame: &[u8]) -> Option<(IpAddress, u8)> {
         }
         _ => return None,
     };
-    Some((dst, body[3]))
+    Some((dst, body[2]))
 }
 
 /// The address an ARP request or Neighbor Solicitation asks for.
@@ -128,7 +128,11 @@ fn adverts_to<A: NetAddress>(seg: &Segment<A>, node: usize, dst: A) -> Vec<(Inst
     seg.wire
         .iter()
         .filter(|s| s.node == node)
-        .filter_map(|s| advert(&s.frame).filter(|(d, _)| *d == dst).map(|(_, p)| (s.at, p)))
+        .filter_map(|s| {
+            advert(&s.frame)
+                .filter(|(d, _)| *d == dst)
+                .map(|(_, p)| (s.at, p))
+        })
         .collect()
 }
 
@@ -136,11 +140,7 @@ fn adverts_to<A: NetAddress>(seg: &Segment<A>, node: usize, dst: A) -> Vec<(Inst
 /// its takeover and every 100 ms after it, while it asks for .11 once a second: r3 stays
 /// Backup throughout. With one FIFO raw socket and smoltcp's neighbour cache, the advert to r3
 /// waited behind the unanswered ARP for .11 and r3 took over too (20 ms after r2).
-fn a_peer_that_never_answers_holds_nobody<A: NetAddress>(
-    addr: fn(u8) -> A,
-    vip: A,
-    prefix: u8,
-) {
+fn a_peer_that_never_answers_holds_nobody<A: NetAddress>(addr: fn(u8) -> A, vip: A, prefix: u8) {
     let mut seg = segment(addr, vip, prefix, &[(12, 100), (13, 50)], &[11, 12, 13]);
     seg.start_all();
     seg.run_until(Instant::from_secs(5));
@@ -154,8 +154,15 @@ fn a_peer_that_never_answers_holds_nobody<A: NetAddress>(
     let expected: Vec<_> = (0..47)
         .map(|k| (takeover + Duration::from_millis(100 * k), 100))
         .collect();
-    assert_eq!(to_r3, expected, "one advert per interval to r3, from the takeover on");
-    assert_eq!(adverts_to(&seg, 0, addr(11)), [], "nothing to a peer never resolved");
+    assert_eq!(
+        to_r3, expected,
+        "one advert per interval to r3, from the takeover on"
+    );
+    assert_eq!(
+        adverts_to(&seg, 0, addr(11)),
+        [],
+        "nothing to a peer never resolved"
+    );
     // One solicitation per second for the missing peer, not one per advert.
     let asked: Vec<Instant> = seg
         .wire
@@ -163,9 +170,7 @@ fn a_peer_that_never_answers_holds_nobody<A: NetAddress>(
         .filter(|s| s.node == 0 && solicited(&s.frame) == Some(addr(11).into()))
         .map(|s| s.at)
         .collect();
-    let expected: Vec<_> = (0..5)
-        .map(|k| takeover + Duration::from_secs(k))
-        .collect();
+    let expected: Vec<_> = (0..5).map(|k| takeover + Duration::from_secs(k)).collect();
     assert_eq!(asked, expected);
 }
 
@@ -198,18 +203,22 @@ fn a_takeover_keeps_the_peers_it_knows<A: NetAddress>(addr: fn(u8) -> A, vip: A,
 
     let takeover = last + Duration::from_micros(360_937);
     assert_eq!(takeovers(&seg, 1), [takeover]);
-    assert!(
-        seg.nodes[1].events.iter().any(|(t, e)| *t == takeover
-            && matches!(
-                e,
-                Event::StateChange {
-                    reason: Reason::ActiveDown,
-                    ..
-                }
-            ))
+    assert!(seg.nodes[1].events.iter().any(|(t, e)| *t == takeover
+        && matches!(
+            e,
+            Event::StateChange {
+                reason: Reason::ActiveDown,
+                ..
+            }
+        )));
+    assert_eq!(
+        adverts_to(&seg, 1, addr(13)).first(),
+        Some(&(takeover, 100))
     );
-    assert_eq!(adverts_to(&seg, 1, addr(13)).first(), Some(&(takeover, 100)));
-    assert_eq!(adverts_to(&seg, 1, addr(11)).first(), Some(&(takeover, 100)));
+    assert_eq!(
+        adverts_to(&seg, 1, addr(11)).first(),
+        Some(&(takeover, 100))
+    );
     let asked = seg
         .wire
         .iter()
