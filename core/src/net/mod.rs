@@ -448,7 +448,12 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             {
                 continue;
             }
+            let src = received.as_ref().ok().map(|r| r.src);
             handle_received(&mut self.router, now, received, on_event);
+            let peers = &self.router.config().peers;
+            if let Some(i) = src.and_then(|s| peers.iter().position(|p| *p == s)) {
+                self.peers[i].heard();
+            }
         }
     }
 
@@ -495,7 +500,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
                 }
                 Action::ClaimVips => self.set_claimed(true),
                 Action::ReleaseVips => {
-                    self.peers.iter_mut().for_each(Peer::drop_held);
+                    self.peers.iter_mut().for_each(Peer::stand_down);
                     self.set_claimed(false);
                 }
                 Action::Announce { count } => {

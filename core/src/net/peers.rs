@@ -12,7 +12,9 @@ use smoltcp::wire::EthernetAddress;
 use crate::{Duration, Instant};
 
 /// How long an unanswered request for a peer stands before the next advert asks again: what
-/// smoltcp and Linux wait before they retransmit one.
+/// smoltcp and Linux wait before they retransmit one. Two events end it sooner, because an
+/// answer is likely then: an advert from the peer itself ([`Peer::heard`]), and a new Active
+/// period ([`Peer::stand_down`]).
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy)]
@@ -61,9 +63,20 @@ impl Peer {
         self.held.take()
     }
 
-    /// The router left Active: an advert still held would claim a mastership it no longer has.
-    pub fn drop_held(&mut self) {
+    /// An advert from the peer arrived: it is up and reaches us, so an unknown one is asked
+    /// again at the next advert (say, the reply to this one) instead of a second after a
+    /// request that a fault may have lost.
+    pub fn heard(&mut self) {
+        if self.mac.is_none() {
+            self.asked = None;
+        }
+    }
+
+    /// The router left Active: an advert still held would claim a mastership it no longer has,
+    /// and the next Active period asks for an unknown peer at once.
+    pub fn stand_down(&mut self) {
         self.held = None;
+        self.asked = None;
     }
 }
 
@@ -90,10 +103,24 @@ mod tests {
     }
 
     #[test]
-    fn leaving_active_drops_the_held_advert() {
+    fn hearing_an_unknown_peer_asks_again_at_once() {
         let mut p = Peer::UNKNOWN;
-        p.advert(at(0), 100);
-        p.drop_held();
+        assert_eq!(p.advert(at(0), 100), Next::Solicit);
+        p.heard();
+        assert_eq!(p.advert(at(10), 100), Next::Solicit);
+        assert_eq!(p.advert(at(20), 100), Next::Wait);
+        p.learn(MAC);
+        p.heard();
+        assert_eq!(p.advert(at(30), 100), Next::Send(MAC));
+    }
+
+    #[test]
+    fn leaving_active_drops_the_held_advert_and_the_standing_request() {
+        let mut p = Peer::UNKNOWN;
+        assert_eq!(p.advert(at(0), 100), Next::Solicit);
+        p.stand_down();
+        assert_eq!(p.advert(at(10), 100), Next::Solicit);
+        p.stand_down();
         assert_eq!(p.learn(MAC), None);
     }
 }
