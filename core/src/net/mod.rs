@@ -36,7 +36,7 @@ use crate::wire::{self, Address, DropReason};
 
 use family::{Received, Verdict};
 use mac::{Macs, OneFrame};
-use peers::{Next, Peer};
+use peers::Peer;
 
 pub use announce::gratuitous_arp;
 #[cfg(feature = "ipv6")]
@@ -372,6 +372,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             self.takeover = Some(t);
         }
         self.apply_actions(now, device, on_event);
+        self.resolve_peers(now, device);
         self.egress(now, device);
     }
 
@@ -420,7 +421,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
                 on_event(Event::NotAccepted);
             }
             if let Some((addr, mac)) = heard {
-                self.learn(now, device, addr, mac, on_event);
+                self.learn(addr, mac);
             }
             self.receive_adverts(now, on_event);
             self.apply_actions(now, device, on_event);
@@ -466,6 +467,9 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         while let Some(action) = self.router.poll_action() {
             match action {
                 Action::StateChange { from, to, reason } => {
+                    if to == State::Active {
+                        self.peers.iter_mut().for_each(Peer::retry_now);
+                    }
                     on_event(Event::StateChange { from, to, reason })
                 }
                 Action::SendAdvert { priority } => {
@@ -478,6 +482,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
                         on_event(advert_event(sent, priority));
                         continue;
                     }
+                    let retry = Some(peers::retry(config.adver_interval));
                     for i in 0..config.peers.len() {
                         let dst = self.router.config().peers[i];
                         // A peer list shared by all nodes names this one too: skip it.
@@ -488,21 +493,16 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
                             on_event(Event::UnicastAdvert { priority, dst });
                             continue;
                         }
-                        match self.peers[i].advert(now, priority) {
-                            Next::Send(mac) => {
-                                let sent = self.send_advert(now, device, priority, dst, mac);
-                                on_event(advert_event(sent, priority));
-                            }
-                            Next::Solicit => self.solicit(now, device, dst),
-                            Next::Wait => {}
+                        if let Some(mac) = self.peers[i].mac {
+                            let sent = self.send_advert(now, device, priority, dst, mac);
+                            on_event(advert_event(sent, priority));
+                        } else if self.peers[i].ask(now, retry) {
+                            self.solicit(now, device, dst);
                         }
                     }
                 }
                 Action::ClaimVips => self.set_claimed(true),
-                Action::ReleaseVips => {
-                    self.peers.iter_mut().for_each(Peer::stand_down);
-                    self.set_claimed(false);
-                }
+                Action::ReleaseVips => self.set_claimed(false),
                 Action::Announce { count } => {
                     let frames = self.announce(now, device, count);
                     on_event(Event::Announced { frames });
@@ -571,25 +571,27 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         }
     }
 
-    /// `frame` told us where `addr` is: if it is a peer, remember it, and send the advert that
-    /// waited for it.
-    fn learn<D: Device + ?Sized>(
-        &mut self,
-        now: Instant,
-        device: &mut D,
-        addr: A,
-        mac: EthernetAddress,
-        on_event: &mut impl FnMut(Event<A>),
-    ) {
-        let Some(i) = self.router.config().peers.iter().position(|p| *p == addr) else {
-            return;
-        };
-        if !mac.is_unicast() {
+    /// A frame told us where `addr` is: remember it if it is a peer.
+    fn learn(&mut self, addr: A, mac: EthernetAddress) {
+        let peers = &self.router.config().peers;
+        if let Some(i) = peers.iter().position(|p| *p == addr)
+            && mac.is_unicast()
+        {
+            self.peers[i].learn(mac);
+        }
+    }
+
+    /// Asks for the peers not asked for yet: all of them once the router has started, one
+    /// that has just been heard again. (The driver's own kernel does it for a delegate.)
+    fn resolve_peers<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) {
+        let config = self.router.config();
+        if self.unicast_delegate || self.router.state() == State::Initialize {
             return;
         }
-        if let Some(priority) = self.peers[i].learn(mac) {
-            let sent = self.send_advert(now, device, priority, addr, mac);
-            on_event(advert_event(sent, priority));
+        for (i, &peer) in config.peers.iter().enumerate() {
+            if peer != config.primary && self.peers[i].ask(now, None) {
+                self.solicit(now, device, peer);
+            }
         }
     }
 

@@ -1,81 +1,75 @@
 //! What the binding knows of each unicast peer: its MAC, learned from the peer's own ARP or
-//! Neighbor Discovery frames, and the advert waiting for it while it is unknown.
+//! Neighbor Discovery frames, and when it last asked for it.
 //!
 //! Each peer is resolved on its own, so that one that never answers holds nobody else's adverts.
 //! smoltcp cannot do that for a raw socket: its transmit queue is FIFO, and its neighbour cache
 //! goes silent for a second after any unanswered request, whichever neighbour comes next. Nor
 //! does a takeover forget the peers: smoltcp flushes its cache whenever the interface's
 //! addresses change (the VIPs, claimed or released), but a peer's MAC does not depend on them.
+//!
+//! Peers are resolved ahead of need, so that a takeover's first advert leaves at once: a router
+//! asks for every peer when it starts, and learns the peers that start later from their own
+//! requests (broadcast, naming their sender). An advert due to a peer still unknown is not sent
+//! (nor held: it would leave late, next to the following one); it asks again.
 
 use smoltcp::wire::EthernetAddress;
 
 use crate::{Duration, Instant};
 
-/// How long an unanswered request for a peer stands before the next advert asks again: what
-/// smoltcp and Linux wait before they retransmit one. Two events end it sooner, because an
-/// answer is likely then: an advert from the peer itself ([`Peer::heard`]), and a new Active
-/// period ([`Peer::stand_down`]).
-pub(crate) const RETRY: Duration = Duration::from_secs(1);
+/// How long an unanswered request for a peer stands before an advert due to it asks again:
+/// what smoltcp and Linux wait before they retransmit one, or three Advertisement_Intervals if
+/// that is shorter. A Backup that hears nothing takes over after little more than three
+/// intervals, so a request lost to a fault that has healed since must be repeated within about
+/// as long, or two Actives that do not know each other stay so for a second.
+/// Two events end it sooner, because an answer is likely then: an advert from the peer itself
+/// ([`Peer::heard`]), and a new Active period ([`Peer::retry_now`]).
+pub(crate) fn retry(adver_interval_cs: u16) -> Duration {
+    Duration::from_micros(u64::from(adver_interval_cs) * 30_000).min(Duration::from_secs(1))
+}
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Peer {
-    mac: Option<EthernetAddress>,
-    /// The priority of the latest advert due while the MAC was unknown: it leaves as soon as
-    /// the answer comes (as a kernel queues a packet behind ARP), and a newer one replaces it.
-    held: Option<u8>,
-    /// When the last ARP request or Neighbor Solicitation for the peer left.
+    pub mac: Option<EthernetAddress>,
+    /// When the last ARP request or Neighbor Solicitation for the peer left; `None`: ask at
+    /// the end of the next poll.
     asked: Option<Instant>,
-}
-
-/// What to do for an advert to one peer.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Next {
-    Send(EthernetAddress),
-    /// Held; ask who has the peer's address.
-    Solicit,
-    /// Held; the last request is still standing.
-    Wait,
 }
 
 impl Peer {
     pub const UNKNOWN: Peer = Peer {
         mac: None,
-        held: None,
         asked: None,
     };
 
-    /// An advert with `priority` is due at `now`.
-    pub fn advert(&mut self, now: Instant, priority: u8) -> Next {
-        if let Some(mac) = self.mac {
-            return Next::Send(mac);
+    /// Whether to ask for the peer at `now`: it is unknown and no request is standing (with
+    /// `retry`, an advert is due to it and the last request is that old; without, it has not
+    /// been asked for at all).
+    pub fn ask(&mut self, now: Instant, retry: Option<Duration>) -> bool {
+        let ask = self.mac.is_none()
+            && match (self.asked, retry) {
+                (None, _) => true,
+                (Some(t), Some(retry)) => now >= t + retry,
+                (Some(_), None) => false,
+            };
+        if ask {
+            self.asked = Some(now);
         }
-        self.held = Some(priority);
-        if self.asked.is_some_and(|t| now < t + RETRY) {
-            return Next::Wait;
-        }
-        self.asked = Some(now);
-        Next::Solicit
+        ask
     }
 
-    /// The peer spoke from `mac`: the priority of the advert held for it, to send now.
-    pub fn learn(&mut self, mac: EthernetAddress) -> Option<u8> {
+    /// The peer spoke from `mac`.
+    pub fn learn(&mut self, mac: EthernetAddress) {
         self.mac = Some(mac);
-        self.held.take()
     }
 
-    /// An advert from the peer arrived: it is up and reaches us, so an unknown one is asked
-    /// again at the next advert (say, the reply to this one) instead of a second after a
-    /// request that a fault may have lost.
+    /// An advert from the peer arrived: it is up and reaches us, so an unknown one is asked for
+    /// at once rather than a second after a request that a fault may have lost.
     pub fn heard(&mut self) {
-        if self.mac.is_none() {
-            self.asked = None;
-        }
+        self.retry_now();
     }
 
-    /// The router left Active: an advert still held would claim a mastership it no longer has,
-    /// and the next Active period asks for an unknown peer at once.
-    pub fn stand_down(&mut self) {
-        self.held = None;
+    /// Asks for an unknown peer at the next chance (the router has just become Active).
+    pub fn retry_now(&mut self) {
         self.asked = None;
     }
 }
@@ -91,36 +85,41 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_peer_is_asked_once_a_second_and_gets_the_latest_advert() {
+    fn an_unknown_peer_is_asked_once_then_again_while_adverts_are_due() {
         let mut p = Peer::UNKNOWN;
-        assert_eq!(p.advert(at(0), 100), Next::Solicit);
-        assert_eq!(p.advert(at(100), 100), Next::Wait);
-        assert_eq!(p.advert(at(999), 90), Next::Wait);
-        assert_eq!(p.advert(at(1000), 80), Next::Solicit);
-        assert_eq!(p.learn(MAC), Some(80));
-        assert_eq!(p.advert(at(1100), 80), Next::Send(MAC));
-        assert_eq!(p.learn(MAC), None, "nothing held once the MAC is known");
+        assert!(p.ask(at(0), None));
+        assert!(!p.ask(at(5000), None), "no background retries");
+        let second = Some(retry(100));
+        let mut p = Peer::UNKNOWN;
+        assert!(p.ask(at(0), second));
+        assert!(!p.ask(at(100), second));
+        assert!(!p.ask(at(999), second));
+        assert!(p.ask(at(1000), second));
+        p.learn(MAC);
+        assert!(!p.ask(at(3000), second));
+        assert_eq!(p.mac, Some(MAC));
     }
 
     #[test]
-    fn hearing_an_unknown_peer_asks_again_at_once() {
+    fn the_retry_is_a_second_or_three_intervals() {
+        assert_eq!(retry(100), Duration::from_secs(1));
+        assert_eq!(retry(1000), Duration::from_secs(1));
+        assert_eq!(retry(2), Duration::from_millis(60));
+        assert_eq!(retry(10), Duration::from_millis(300));
+    }
+
+    #[test]
+    fn hearing_an_unknown_peer_or_becoming_active_asks_again_at_once() {
         let mut p = Peer::UNKNOWN;
-        assert_eq!(p.advert(at(0), 100), Next::Solicit);
+        let second = Some(retry(100));
+        assert!(p.ask(at(0), second));
         p.heard();
-        assert_eq!(p.advert(at(10), 100), Next::Solicit);
-        assert_eq!(p.advert(at(20), 100), Next::Wait);
+        assert!(p.ask(at(10), None));
+        assert!(!p.ask(at(20), second));
+        p.retry_now();
+        assert!(p.ask(at(30), second));
         p.learn(MAC);
         p.heard();
-        assert_eq!(p.advert(at(30), 100), Next::Send(MAC));
-    }
-
-    #[test]
-    fn leaving_active_drops_the_held_advert_and_the_standing_request() {
-        let mut p = Peer::UNKNOWN;
-        assert_eq!(p.advert(at(0), 100), Next::Solicit);
-        p.stand_down();
-        assert_eq!(p.advert(at(10), 100), Next::Solicit);
-        p.stand_down();
-        assert_eq!(p.learn(MAC), None);
+        assert!(!p.ask(at(40), None), "a known peer is never asked for");
     }
 }
