@@ -199,7 +199,7 @@ fn a_takeover_keeps_the_peers_it_knows<A: NetAddress>(addr: fn(u8) -> A, vip: A,
     seg.start_all();
     seg.run_until(Instant::from_secs(2));
     assert_eq!(seg.state(0), State::Active);
-    let last = seg.wire.iter().filter(|s| s.node == 0).last().unwrap().at;
+    let last = seg.wire.iter().rfind(|s| s.node == 0).unwrap().at;
     seg.nodes[0].up = false;
     seg.run_until(Instant::from_secs(4));
 
