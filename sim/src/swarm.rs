@@ -58,9 +58,9 @@ pub struct Plan {
 }
 
 /// Unicast peer lists in the default draw. Off, so that the default swarm keeps the multicast
-/// seeds it always ran; `swarm --unicast` and the test `unicast_seeds_0_to_500_hold_every_invariant`
-/// run with it on. The decision is drawn either way, so turning it on changes nothing else a
-/// seed draws.
+/// seeds it always ran; `swarm --unicast` and the test
+/// `unicast_seeds_0_to_5000_hold_every_invariant` run with it on. The decision is drawn either
+/// way, so turning it on changes nothing else a seed draws.
 pub const DRAW_PEERS: bool = false;
 
 /// What a seed draws beyond the original feature set (IPv4, multicast, no tracking), from its

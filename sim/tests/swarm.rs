@@ -114,17 +114,18 @@ fn the_ci_range_draws_every_feature() {
     assert!((0..500).any(|s| Plan::draw_with(s, true).features.peers));
 }
 
-/// `swarm --unicast` over the same 500 seeds: every invariant holds with unicast peer lists, the
-/// exact takeover included, with dead, paused and partitioned peers
+/// `swarm --unicast` over seeds 0..5000: every invariant holds with unicast peer lists, the exact
+/// takeover included, with dead, paused and partitioned peers
 /// (scenarios/unicast-takeover-arp.vrrp is the case that used to fail). A seed that draws no
-/// peers runs exactly as in the multicast test above, so only those that draw them run here.
+/// peers runs exactly as without `--unicast` (for 0..500, the multicast test above), so only
+/// those that draw them run here: about one in ten, a few seconds in a debug build.
 #[test]
-fn unicast_seeds_0_to_500_hold_every_invariant() {
-    let plans: Vec<Plan> = (0..500)
+fn unicast_seeds_0_to_5000_hold_every_invariant() {
+    let plans: Vec<Plan> = (0..5000)
         .map(|s| Plan::draw_with(s, true))
         .filter(|p| p.features.peers)
         .collect();
-    assert!(plans.len() >= 40, "{} seeds drew peers", plans.len());
+    assert!(plans.len() >= 400, "{} seeds drew peers", plans.len());
     let failed: Vec<String> = plans
         .into_iter()
         .filter_map(|p| {
