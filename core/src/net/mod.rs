@@ -118,6 +118,8 @@ pub enum Event<A = Ipv4Addr> {
         to: State,
         reason: Reason,
     },
+    /// An advert left, one per destination. None for a unicast peer whose MAC is not known yet:
+    /// the binding asks for it instead.
     AdvertSent {
         priority: u8,
     },
