@@ -41,7 +41,7 @@ enum Command {
         /// Print each seed's plan and timeline.
         #[arg(long, short)]
         verbose: bool,
-        /// Also draw unicast peer lists (off by default: a known core issue, see README).
+        /// Also draw unicast peer lists (single IPv4 VRID seeds; see DRAW_PEERS in swarm.rs).
         #[arg(long)]
         unicast: bool,
     },

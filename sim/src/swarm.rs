@@ -57,10 +57,10 @@ pub struct Plan {
     pub features: Features,
 }
 
-/// Unicast peer lists in the default draw. Off: with peers, a takeover can leave two Actives
-/// for good (`scenarios/known-failures/unicast-takeover-arp.vrrp`, a core issue). The decision
-/// is still drawn, so turning this on changes nothing else a seed draws; `swarm --unicast` and
-/// the ignored test `unicast_seeds_hold_every_invariant` run with it on.
+/// Unicast peer lists in the default draw. Off, so that the default swarm keeps the multicast
+/// seeds it always ran; `swarm --unicast` and the test
+/// `unicast_seeds_0_to_5000_hold_every_invariant` run with it on. The decision is drawn either
+/// way, so turning it on changes nothing else a seed draws.
 pub const DRAW_PEERS: bool = false;
 
 /// What a seed draws beyond the original feature set (IPv4, multicast, no tracking), from its

@@ -125,10 +125,12 @@ fn the_capture_holds_rfc9568_ipv6_frames() {
         })
         .count();
     assert_eq!(na_entries, 26);
+    // The advert first, then the announcements (RFC 9568 §6.4.1), then smoltcp's report for
+    // the VIPs' solicited-node groups, all in the takeover's instant.
     let lines = vrrp_sim::timeline::render(&out.log, &out.names, false);
     for line in [
-        "   3.414062 r1/10v6 Backup -> Active (active_down) | sent mld, advert p150, na x2",
-        "  13.023437 r2/10v6 Backup -> Active (active_down) | sent mld, advert p100, na x2",
+        "   3.414062 r1/10v6 Backup -> Active (active_down) | sent advert p150, na x2, mld",
+        "  13.023437 r2/10v6 Backup -> Active (active_down) | sent advert p100, na x2, mld",
     ] {
         assert!(
             lines.iter().any(|l| l == line),

@@ -138,6 +138,12 @@ fn one_microsecond_off_fails() {
             "r2 vrid 10 takes over",
         ),
         (
+            "unicast-takeover-arp.vrrp",
+            "r2 takeover at 2.302343s",
+            "r2 takeover at 2.302344s",
+            "r2 vrid 10 takes over in 2.302344..2.302344: never",
+        ),
+        (
             "unicast-stranger.vrrp",
             "expect r1 drops peer 12",
             "expect r1 drops peer 11",

@@ -43,6 +43,14 @@ pub trait NetAddress: Address + Into<IpAddress> {
     /// Length of one announcement frame (gratuitous ARP or unsolicited NA).
     #[doc(hidden)]
     const ANNOUNCE_LEN: usize;
+    /// The Ethernet type and group address of multicast adverts (RFC 1112 §6.4, RFC 2464 §7).
+    #[doc(hidden)]
+    const ETHERTYPE: EthernetProtocol;
+    #[doc(hidden)]
+    const MULTICAST_MAC: EthernetAddress;
+    /// Length of the frame asking for a peer's MAC (ARP request or Neighbor Solicitation).
+    #[doc(hidden)]
+    const SOLICIT_LEN: usize;
 
     /// Writes the IP header of an advert of `payload_len` bytes into `buf`.
     #[doc(hidden)]
@@ -67,15 +75,25 @@ pub trait NetAddress: Address + Into<IpAddress> {
     #[doc(hidden)]
     fn asks_for(frame: &[u8], vips: &[Self]) -> bool;
 
-    /// `frame` carries a VRRP advert of this family.
+    /// Writes the frame asking who holds `target`, from `src` at `mac` (exactly
+    /// [`Self::SOLICIT_LEN`] bytes).
     #[doc(hidden)]
-    fn carries_advert(frame: &[u8]) -> bool;
+    fn solicit(buf: &mut [u8], mac: EthernetAddress, src: Self, target: Self);
+
+    /// The address and MAC that `frame` says belong together, from the horse's mouth: the
+    /// sender of an ARP packet, the source of a Neighbor Solicitation or the target of a
+    /// Neighbor Advertisement with its link-layer address option.
+    #[doc(hidden)]
+    fn neighbor(frame: &[u8]) -> Option<(Self, EthernetAddress)>;
 }
 
 impl NetAddress for Ipv4Addr {
     const IP_VERSION: IpVersion = IpVersion::Ipv4;
     const HEADER_LEN: usize = 20;
     const ANNOUNCE_LEN: usize = announce::ARP_LEN;
+    const ETHERTYPE: EthernetProtocol = EthernetProtocol::Ipv4;
+    const MULTICAST_MAC: EthernetAddress = EthernetAddress([0x01, 0x00, 0x5e, 0, 0, 0x12]);
+    const SOLICIT_LEN: usize = announce::ARP_LEN;
 
     fn emit_header(src: Self, dst: Self, payload_len: usize, buf: &mut [u8]) {
         let ip = Ipv4Repr {
@@ -155,12 +173,23 @@ impl NetAddress for Ipv4Addr {
             )
     }
 
-    fn carries_advert(frame: &[u8]) -> bool {
-        EthernetFrame::new_checked(frame).is_ok_and(|eth| {
-            eth.ethertype() == EthernetProtocol::Ipv4
-                && Ipv4Packet::new_checked(eth.payload())
-                    .is_ok_and(|ip| ip.next_header() == IpProtocol::Unknown(IP_PROTOCOL))
-        })
+    fn solicit(buf: &mut [u8], mac: EthernetAddress, src: Self, target: Self) {
+        announce::arp_request(buf, mac, src, target);
+    }
+
+    fn neighbor(frame: &[u8]) -> Option<(Self, EthernetAddress)> {
+        let eth = EthernetFrame::new_checked(frame).ok()?;
+        if eth.ethertype() != EthernetProtocol::Arp {
+            return None;
+        }
+        match ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).ok()?).ok()? {
+            ArpRepr::EthernetIpv4 {
+                source_hardware_addr,
+                source_protocol_addr,
+                ..
+            } => Some((source_protocol_addr, source_hardware_addr)),
+            _ => None,
+        }
     }
 }
 
@@ -169,6 +198,9 @@ impl NetAddress for Ipv6Addr {
     const IP_VERSION: IpVersion = IpVersion::Ipv6;
     const HEADER_LEN: usize = 40;
     const ANNOUNCE_LEN: usize = announce::NA_LEN;
+    const ETHERTYPE: EthernetProtocol = EthernetProtocol::Ipv6;
+    const MULTICAST_MAC: EthernetAddress = EthernetAddress([0x33, 0x33, 0, 0, 0, 0x12]);
+    const SOLICIT_LEN: usize = announce::NS_LEN;
 
     fn emit_header(src: Self, dst: Self, payload_len: usize, buf: &mut [u8]) {
         let ip = Ipv6Repr {
@@ -255,11 +287,31 @@ impl NetAddress for Ipv6Addr {
             )
     }
 
-    fn carries_advert(frame: &[u8]) -> bool {
-        EthernetFrame::new_checked(frame).is_ok_and(|eth| {
-            eth.ethertype() == EthernetProtocol::Ipv6
-                && Ipv6Packet::new_checked(eth.payload())
-                    .is_ok_and(|ip| ip.next_header() == IpProtocol::Unknown(IP_PROTOCOL))
-        })
+    fn solicit(buf: &mut [u8], mac: EthernetAddress, src: Self, target: Self) {
+        announce::neighbor_solicit(buf, mac, src, target);
+    }
+
+    fn neighbor(frame: &[u8]) -> Option<(Self, EthernetAddress)> {
+        let eth = EthernetFrame::new_checked(frame).ok()?;
+        if eth.ethertype() != EthernetProtocol::Ipv6 {
+            return None;
+        }
+        let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+        if ip.next_header() != IpProtocol::Icmpv6 {
+            return None;
+        }
+        let (addr, lladdr) =
+            match NdiscRepr::parse(&Icmpv6Packet::new_checked(ip.payload()).ok()?).ok()? {
+                NdiscRepr::NeighborSolicit { lladdr, .. } => (ip.src_addr(), lladdr),
+                NdiscRepr::NeighborAdvert {
+                    target_addr,
+                    lladdr,
+                    ..
+                } => (target_addr, lladdr),
+                _ => return None,
+            };
+        // An option of another length is not an Ethernet address (from_bytes would panic).
+        let mac = <[u8; 6]>::try_from(lladdr?.as_bytes()).ok()?;
+        Some((addr, EthernetAddress(mac)))
     }
 }

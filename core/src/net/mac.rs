@@ -8,10 +8,8 @@
 //! sends and the only unicast destination it accepts. The binding keeps it at the node's MAC
 //! and lends it the virtual MAC for one received frame at a time: a frame sent to the virtual
 //! MAC, or an ARP request / Neighbor Solicitation for a VIP, so that smoltcp's answer names the
-//! virtual MAC. Adverts, which smoltcp sends from the node's MAC, get the virtual MAC as their
-//! Ethernet source on the way out ([`AdvertSource`]); announcements are written with it.
-
-use core::marker::PhantomData;
+//! virtual MAC. The binding writes the adverts and announcements itself, from the virtual MAC
+//! (see `peers`), so nothing smoltcp sends needs rewriting.
 
 use smoltcp::phy::{Device, DeviceCapabilities, PacketMeta, RxToken, TxToken};
 use smoltcp::time::Instant as SmolInstant;
@@ -104,78 +102,5 @@ impl<'f, T: TxToken> Device for OneFrame<'f, T> {
 
     fn capabilities(&self) -> DeviceCapabilities {
         self.caps.clone()
-    }
-}
-
-/// The device the binding transmits through: with `virtual_mac` (the interface has the node's
-/// MAC), a frame carrying an advert of family `A` leaves with the virtual MAC as its source.
-pub(crate) struct AdvertSource<'d, D: ?Sized, A> {
-    pub inner: &'d mut D,
-    pub virtual_mac: Option<EthernetAddress>,
-    pub family: PhantomData<A>,
-}
-
-pub(crate) struct AdvertTx<T, A> {
-    inner: T,
-    virtual_mac: Option<EthernetAddress>,
-    family: PhantomData<A>,
-}
-
-impl<T: TxToken, A: NetAddress> TxToken for AdvertTx<T, A> {
-    fn consume<R, F>(self, len: usize, f: F) -> R
-    where
-        F: FnOnce(&mut [u8]) -> R,
-    {
-        let mac = self.virtual_mac;
-        self.inner.consume(len, |buf| {
-            let r = f(buf);
-            if let Some(mac) = mac
-                && A::carries_advert(buf)
-                && let Ok(mut eth) = EthernetFrame::new_checked(&mut *buf)
-            {
-                eth.set_src_addr(mac);
-            }
-            r
-        })
-    }
-
-    fn set_meta(&mut self, meta: PacketMeta) {
-        self.inner.set_meta(meta);
-    }
-}
-
-impl<D: Device + ?Sized, A: NetAddress> Device for AdvertSource<'_, D, A> {
-    type RxToken<'a>
-        = D::RxToken<'a>
-    where
-        Self: 'a;
-    type TxToken<'a>
-        = AdvertTx<D::TxToken<'a>, A>
-    where
-        Self: 'a;
-
-    fn receive(&mut self, ts: SmolInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        let virtual_mac = self.virtual_mac;
-        self.inner.receive(ts).map(|(rx, tx)| {
-            let tx = AdvertTx {
-                inner: tx,
-                virtual_mac,
-                family: PhantomData,
-            };
-            (rx, tx)
-        })
-    }
-
-    fn transmit(&mut self, ts: SmolInstant) -> Option<Self::TxToken<'_>> {
-        let virtual_mac = self.virtual_mac;
-        self.inner.transmit(ts).map(|tx| AdvertTx {
-            inner: tx,
-            virtual_mac,
-            family: PhantomData,
-        })
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
-        self.inner.capabilities()
     }
 }

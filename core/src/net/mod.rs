@@ -1,9 +1,11 @@
 //! The smoltcp binding: one [`VirtualRouter`] on one `smoltcp::iface::Interface` over any
 //! `smoltcp::phy::Device`.
 //!
-//! Adverts travel through a raw socket for IP protocol 112, and the VIPs are interface
-//! addresses only while the router is Active, so smoltcp itself answers ARP or Neighbor
-//! Solicitations for them exactly then. The virtual MAC (00:00:5e:00:01:VRID for IPv4,
+//! Adverts arrive through a raw socket for IP protocol 112; the binding writes the frames of
+//! its own adverts itself and hands them to the device: to the VRRP group, or to each unicast
+//! peer at the MAC it learned from that peer's ARP or Neighbor Discovery (see `peers`). The VIPs
+//! are interface addresses only while the router is Active, so smoltcp itself answers ARP or
+//! Neighbor Solicitations for them exactly then. The virtual MAC (00:00:5e:00:01:VRID for IPv4,
 //! 00:00:5e:00:02:VRID for IPv6) is the source of the adverts and of those answers; once the
 //! driver names the node's own MAC ([`Stack::set_node_mac`]) every other frame leaves with that
 //! one (see `mac`).
@@ -15,15 +17,17 @@ mod announce;
 mod any;
 mod family;
 mod mac;
+mod peers;
 
-use core::marker::PhantomData;
 use core::net::Ipv4Addr;
 
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::phy::{Device, RxToken, TxToken};
 use smoltcp::socket::raw;
 use smoltcp::time::Instant as SmolInstant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, IpProtocol};
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetRepr, HardwareAddress, IpCidr, IpProtocol,
+};
 
 use crate::Instant;
 use crate::config::{Config, ConfigError};
@@ -31,7 +35,8 @@ use crate::router::{Action, Reason, State, Takeover, VirtualRouter};
 use crate::wire::{self, Address, DropReason};
 
 use family::{Received, Verdict};
-use mac::{AdvertSource, Macs, OneFrame};
+use mac::{Macs, OneFrame};
+use peers::Peer;
 
 pub use announce::gratuitous_arp;
 #[cfg(feature = "ipv6")]
@@ -43,24 +48,22 @@ pub use family::NetAddress;
 /// Largest IPv4 advertisement packet: 20 (IPv4) + 8 + 4 x 255 + 8 (v2 auth). An IPv6 router
 /// with as many addresses needs bigger buffers (see [`RawBuffers`]).
 const MAX_PACKET: usize = 20 + 8 + 4 * 255 + 8;
-/// Raw socket queue depth. Ingress is drained after every frame, so two suffice; egress holds
-/// the adverts of one event (at most two: a reply and a scheduled one).
+/// Raw socket receive queue depth. Ingress is drained after every frame, so two suffice.
 const QUEUE: usize = 4;
 
-/// Default payload bytes per direction: four IPv4 adverts of the largest size (255 addresses),
-/// or IPv6 ones with up to 62 addresses.
+/// Default payload bytes: four received IPv4 adverts of the largest size (255 addresses), or
+/// IPv6 ones with up to 62 addresses.
 pub const DEFAULT_PAYLOAD: usize = QUEUE * MAX_PACKET;
 
-/// Packet buffers of the raw socket (no allocation). Pair them with [`SocketResources`].
+/// Receive buffers of the raw socket (no allocation). Pair them with [`SocketResources`]. The
+/// socket sends nothing: the binding writes its adverts to the device itself.
 ///
-/// `PAYLOAD` is the bytes per direction. The default fits four adverts of any size; a router with
-/// `n` IPv4 VIPs needs `4 * (28 + 4 * n)` (e.g. `RawBuffers<128>` for one VIP), one with `n` IPv6
-/// VIPs `4 * (48 + 16 * n)`, which is what a RAM-tight board should use.
+/// `PAYLOAD` is the bytes of adverts the socket holds. The default fits four adverts of any
+/// size; a router with `n` IPv4 VIPs needs `4 * (28 + 4 * n)` (e.g. `RawBuffers<128>` for one
+/// VIP), one with `n` IPv6 VIPs `4 * (48 + 16 * n)`, which is what a RAM-tight board should use.
 pub struct RawBuffers<const PAYLOAD: usize> {
     rx_meta: [raw::PacketMetadata; QUEUE],
     rx_payload: [u8; PAYLOAD],
-    tx_meta: [raw::PacketMetadata; QUEUE],
-    tx_payload: [u8; PAYLOAD],
 }
 
 /// [`RawBuffers`] of the default size.
@@ -71,8 +74,6 @@ impl<const PAYLOAD: usize> RawBuffers<PAYLOAD> {
         RawBuffers {
             rx_meta: [raw::PacketMetadata::EMPTY; QUEUE],
             rx_payload: [0; PAYLOAD],
-            tx_meta: [raw::PacketMetadata::EMPTY; QUEUE],
-            tx_payload: [0; PAYLOAD],
         }
     }
 }
@@ -117,6 +118,8 @@ pub enum Event<A = Ipv4Addr> {
         to: State,
         reason: Reason,
     },
+    /// An advert left, one per destination. None for a unicast peer whose MAC is not known yet:
+    /// the binding asks for it instead.
     AdvertSent {
         priority: u8,
     },
@@ -200,6 +203,8 @@ pub struct Stack<'a, const N: usize, A: NetAddress = Ipv4Addr> {
     takeover: Option<Takeover<A>>,
     /// Set by [`Stack::set_node_mac`]; until then the interface has the virtual MAC alone.
     macs: Option<Macs>,
+    /// What the binding knows of each of `config.peers`, by index.
+    peers: [Peer; N],
 }
 
 /// [`Stack::set_node_mac`] refused a MAC that is not unicast.
@@ -236,14 +241,12 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         let RawBuffers {
             rx_meta,
             rx_payload,
-            tx_meta,
-            tx_payload,
         } = buffers;
         let socket = raw::Socket::new(
             Some(A::IP_VERSION),
             Some(IpProtocol::Unknown(wire::IP_PROTOCOL)),
             raw::PacketBuffer::new(&mut rx_meta[..], &mut rx_payload[..]),
-            raw::PacketBuffer::new(&mut tx_meta[..], &mut tx_payload[..]),
+            raw::PacketBuffer::new(&mut [][..], &mut [][..]),
         );
         let mut sockets = SocketSet::new(&mut resources.sockets[..]);
         let raw = sockets.add(socket);
@@ -257,6 +260,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             unicast_delegate: false,
             takeover: None,
             macs: None,
+            peers: [Peer::UNKNOWN; N],
         })
     }
 
@@ -370,6 +374,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             self.takeover = Some(t);
         }
         self.apply_actions(now, device, on_event);
+        self.resolve_peers(now, device);
         self.egress(now, device);
     }
 
@@ -392,10 +397,12 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
                 break;
             };
             let refuse = self.router.state() == State::Active && !self.router.accepts_any();
-            let vips = &self.router.config().vips;
+            let config = self.router.config();
+            let (vips, unicast) = (&config.vips, !config.peers.is_empty());
             let (iface, sockets, macs) = (&mut self.iface, &mut self.sockets, self.macs);
             let meta = rx.meta();
-            let verdict = rx.consume(|frame| {
+            let (verdict, heard) = rx.consume(|frame| {
+                let heard = if unicast { A::neighbor(frame) } else { None };
                 let verdict = A::inspect(frame, vips, refuse);
                 if verdict == Verdict::Pass {
                     // The interface keeps the node's MAC; the virtual one is lent only for the
@@ -410,10 +417,13 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
                         iface.set_hardware_addr(HardwareAddress::Ethernet(m.node));
                     }
                 }
-                verdict
+                (verdict, heard)
             });
             if verdict == Verdict::Refuse {
                 on_event(Event::NotAccepted);
+            }
+            if let Some((addr, mac)) = heard {
+                self.learn(addr, mac);
             }
             self.receive_adverts(now, on_event);
             self.apply_actions(now, device, on_event);
@@ -422,14 +432,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
 
     fn egress<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) {
         let ts = smol_instant(now);
-        // One wrapper whether or not it rewrites: a second instance of smoltcp's egress for
-        // the bare device would cost a firmware some 2 KB of text.
-        let mut device = AdvertSource::<D, A> {
-            inner: device,
-            virtual_mac: self.macs.map(|m| m.virtual_mac),
-            family: PhantomData,
-        };
-        while self.iface.poll_egress(ts, &mut device, &mut self.sockets)
+        while self.iface.poll_egress(ts, device, &mut self.sockets)
             != smoltcp::iface::PollResult::None
         {}
     }
@@ -448,7 +451,12 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             {
                 continue;
             }
+            let src = received.as_ref().ok().map(|r| r.src);
             handle_received(&mut self.router, now, received, on_event);
+            let peers = &self.router.config().peers;
+            if let Some(i) = src.and_then(|s| peers.iter().position(|p| *p == s)) {
+                self.peers[i].heard();
+            }
         }
     }
 
@@ -461,54 +469,43 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         while let Some(action) = self.router.poll_action() {
             match action {
                 Action::StateChange { from, to, reason } => {
+                    if to == State::Active {
+                        self.peers.iter_mut().for_each(Peer::retry_now);
+                    }
                     on_event(Event::StateChange { from, to, reason })
                 }
                 Action::SendAdvert { priority } => {
                     // Multicast, or unicast to every configured peer (never a silent fallback
                     // to multicast when peers are configured).
-                    let peers = self.router.config().peers.len();
-                    let primary = self.router.config().primary;
-                    if peers > 0 && self.unicast_delegate {
-                        // A peer list shared by all nodes names this one too: skip it.
-                        for &dst in self.router.config().peers.iter().filter(|p| **p != primary) {
-                            on_event(Event::UnicastAdvert { priority, dst });
-                        }
+                    let config = self.router.config();
+                    if config.peers.is_empty() {
+                        let sent =
+                            self.send_advert(now, device, priority, A::MULTICAST, A::MULTICAST_MAC);
+                        on_event(advert_event(sent, priority));
                         continue;
                     }
-                    for i in 0..peers.max(1) {
-                        if self.router.config().peers.get(i) == Some(&primary) {
+                    let retry = Some(peers::retry(config.adver_interval));
+                    for i in 0..config.peers.len() {
+                        let dst = self.router.config().peers[i];
+                        // A peer list shared by all nodes names this one too: skip it.
+                        if dst == self.router.config().primary {
                             continue;
                         }
-                        let dst = self
-                            .router
-                            .config()
-                            .peers
-                            .get(i)
-                            .copied()
-                            .unwrap_or(A::MULTICAST);
-                        let mut sent = self.queue_advert(priority, dst);
-                        if !sent {
-                            // The socket's queue is full of earlier adverts: send them first.
-                            self.egress(now, device);
-                            sent = self.queue_advert(priority, dst);
+                        if self.unicast_delegate {
+                            on_event(Event::UnicastAdvert { priority, dst });
+                            continue;
                         }
-                        if sent {
-                            on_event(Event::AdvertSent { priority });
-                        } else {
-                            on_event(Event::TxDropped);
+                        if let Some(mac) = self.peers[i].mac {
+                            let sent = self.send_advert(now, device, priority, dst, mac);
+                            on_event(advert_event(sent, priority));
+                        } else if self.peers[i].ask(now, retry) {
+                            self.solicit(now, device, dst);
                         }
                     }
                 }
                 Action::ClaimVips => self.set_claimed(true),
-                Action::ReleaseVips => {
-                    // A unicast priority-0 advert is routed through the VIPs' subnet: send it
-                    // while the interface still has an address there.
-                    self.egress(now, device);
-                    self.set_claimed(false);
-                }
+                Action::ReleaseVips => self.set_claimed(false),
                 Action::Announce { count } => {
-                    // The advert that made us Active must leave before the announcement.
-                    self.egress(now, device);
                     let frames = self.announce(now, device, count);
                     on_event(Event::Announced { frames });
                 }
@@ -538,14 +535,66 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         });
     }
 
-    fn queue_advert(&mut self, priority: u8, dst: A) -> bool {
-        let len = advert_len(&self.router);
-        let socket = self.sockets.get_mut::<raw::Socket>(self.raw);
-        let Ok(buf) = socket.send(len) else {
+    /// Writes the frame of an advert to `dst` at `mac`, from the virtual MAC (RFC 9568 §7.3);
+    /// false if the device had no transmit buffer.
+    fn send_advert<D: Device + ?Sized>(
+        &self,
+        now: Instant,
+        device: &mut D,
+        priority: u8,
+        dst: A,
+        mac: EthernetAddress,
+    ) -> bool {
+        let Some(token) = device.transmit(smol_instant(now)) else {
             return false;
         };
-        write_advert(&self.router, priority, dst, buf);
+        let eth = EthernetRepr {
+            src_addr: virtual_mac_of::<A>(self.router.config().vrid),
+            dst_addr: mac,
+            ethertype: A::ETHERTYPE,
+        };
+        let router = &self.router;
+        token.consume(eth.buffer_len() + advert_len(router), |buf| {
+            let mut frame = EthernetFrame::new_unchecked(buf);
+            eth.emit(&mut frame);
+            write_advert(router, priority, dst, frame.payload_mut());
+        });
         true
+    }
+
+    /// Asks who has the peer `target`, from the node's MAC: the answer must come to this node,
+    /// not to whichever router holds the virtual MAC.
+    fn solicit<D: Device + ?Sized>(&self, now: Instant, device: &mut D, target: A) {
+        let vrid = self.router.config().vrid;
+        let mac = self.macs.map_or(virtual_mac_of::<A>(vrid), |m| m.node);
+        if let Some(token) = device.transmit(smol_instant(now)) {
+            let src = self.router.config().primary;
+            token.consume(A::SOLICIT_LEN, |buf| A::solicit(buf, mac, src, target));
+        }
+    }
+
+    /// A frame told us where `addr` is: remember it if it is a peer.
+    fn learn(&mut self, addr: A, mac: EthernetAddress) {
+        let peers = &self.router.config().peers;
+        if let Some(i) = peers.iter().position(|p| *p == addr)
+            && mac.is_unicast()
+        {
+            self.peers[i].learn(mac);
+        }
+    }
+
+    /// Asks for the peers not asked for yet: all of them once the router has started, one
+    /// that has just been heard again. (The driver's own kernel does it for a delegate.)
+    fn resolve_peers<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) {
+        let config = self.router.config();
+        if self.unicast_delegate || self.router.state() == State::Initialize {
+            return;
+        }
+        for (i, &peer) in config.peers.iter().enumerate() {
+            if peer != config.primary && self.peers[i].ask(now, None) {
+                self.solicit(now, device, peer);
+            }
+        }
     }
 
     /// Writes the IP packet of an advert with `priority` to `dst` into `buf` and returns its
@@ -633,6 +682,14 @@ impl<'a, const N: usize> Stack<'a, N, Ipv4Addr> {
 impl<const N: usize, A: Address> VirtualRouter<N, A> {
     fn accepts_any(&self) -> bool {
         self.config().priority == 255 || self.config().accept_mode
+    }
+}
+
+fn advert_event<A>(sent: bool, priority: u8) -> Event<A> {
+    if sent {
+        Event::AdvertSent { priority }
+    } else {
+        Event::TxDropped
     }
 }
 
