@@ -427,7 +427,7 @@ fn infer(
 
 /// One router of a trace as the replay sees it in the seat: its state changes as inferred from
 /// the trace (module docs, step 3) and its freezes from an events file, in µs since the first
-/// frame. The plot draws these, so that a picture and a replay verdict never disagree.
+/// frame: what `replay` compares against (its `real` side), and what `vrrp-sim plot` draws.
 #[derive(Debug, Clone, Default)]
 pub struct Inferred {
     /// Changes to Active or Backup; before the first, the router is not Active.
