@@ -81,7 +81,10 @@ fn man_pages_and_completions_name_every_subcommand() {
             "vrrpd.8 does not list {s}"
         );
         let page = read(&dir.join(format!("man/vrrpd-{s}.8")));
-        assert!(page.contains(&format!(".TH vrrpd\\-{name} 8")), "vrrpd-{s}.8");
+        assert!(
+            page.contains(&format!(".TH vrrpd-{s} 8")),
+            "vrrpd-{s}.8"
+        );
         for f in ["vrrpd.bash", "_vrrpd", "vrrpd.fish"] {
             assert!(
                 read(&dir.join("completions").join(f)).contains(s.as_str()),
@@ -191,7 +194,10 @@ fn debian_package_ships_what_readme_promises() {
         .filter_map(|l| l.split_whitespace().last())
         .collect();
     for p in &promised {
-        assert!(paths.contains(&p.as_str()), "{p} not in the package:\n{listing}");
+        assert!(
+            paths.contains(&p.as_str()),
+            "{p} not in the package:\n{listing}"
+        );
     }
     for s in subcommands() {
         let page = format!("./usr/share/man/man8/vrrpd-{s}.8.gz");
@@ -247,7 +253,10 @@ fn debian_package_ships_what_readme_promises() {
     );
     for (packaged, source) in [
         ("etc/vrrpd/vrrpd.toml", "examples/vrrpd.toml"),
-        ("usr/lib/systemd/system/vrrpd.service", "systemd/vrrpd.service"),
+        (
+            "usr/lib/systemd/system/vrrpd.service",
+            "systemd/vrrpd.service",
+        ),
         (
             "usr/share/bash-completion/completions/vrrpd",
             "packaging/completions/vrrpd.bash",
