@@ -135,6 +135,10 @@ fn promised_by_readme() -> Vec<String> {
         .nth(1)
         .expect("README has an \"Install as a package\" section");
     let section = section.split("\n## ").next().unwrap();
+    assert!(
+        section.contains("apt install ./target/debian/vrrpd_"),
+        "README's section installs the package from where cargo deb writes it"
+    );
     let command = format!("RUSTFLAGS=\"{RUSTFLAGS}\" cargo {}", BUILD.join(" "));
     assert!(
         section.contains(&command),
