@@ -7,8 +7,9 @@
 #
 # As root it installs the Debian packages the end-to-end tests use (only when one is missing;
 # apt-get update first), the thumbv7em-none-eabihf target, cargo-nextest and defmt-print (the
-# firmware test decodes the firmware's defmt log with it). Without root it
-# installs nothing and runs every test anyway: those that need root, network namespaces, nginx,
+# firmware test decodes the firmware's defmt log with it) and cargo-deb (the Debian package's
+# test builds the package with it). Without root it installs nothing and runs every test
+# anyway: those that need root, network namespaces, nginx,
 # keepalived, FRR, QEMU or Docker print `skipped: <reason>` and pass (with CI=true they fail
 # instead). Then it runs the nextest suite and the doctests, which nextest does not run.
 set -euo pipefail
@@ -60,6 +61,8 @@ install_deps() {
   say "rust target and tools"
   rustup target add thumbv7em-none-eabihf
   command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+  # host/tests/packaging.rs builds the Debian package with it (README, "Install as a package").
+  command -v cargo-deb >/dev/null || cargo install --locked cargo-deb
   # tests/tests/firmware.rs decodes the firmware's defmt log with it: built once per machine,
   # where the defmt-decoder crate in vrrp-tests would be compiled again by every build of the
   # workspace.

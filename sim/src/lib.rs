@@ -11,6 +11,7 @@ pub mod expect;
 pub mod link;
 pub mod neighbor;
 pub mod pcap;
+pub mod plot;
 pub mod replay;
 pub mod rng;
 pub mod run;

@@ -28,6 +28,9 @@ enum Command {
         /// Leave out lines that only send a periodic advert.
         #[arg(long, short)]
         quiet: bool,
+        /// Draw the run's timeline (states, adverts, pauses) as an SVG file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Random topologies and fault schedules, one per seed, checked against invariants.
     Swarm {
@@ -52,6 +55,19 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 1000)]
         seeds: u64,
+    },
+    /// Draw a trace's timeline as SVG: a lane per router, its states as the replay infers them.
+    Plot {
+        trace: PathBuf,
+        #[arg(long, short)]
+        output: PathBuf,
+        /// pause/resume lines, as `replay --events` reads them: shaded on the paused router's
+        /// lane.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// The title above the lanes (default: the trace's file name).
+        #[arg(long)]
+        title: Option<String>,
     },
     /// Put our core in one router's seat of a real trace and compare what it does.
     Replay {
@@ -96,7 +112,14 @@ fn main() -> ExitCode {
             seed,
             pcap,
             quiet,
-        } => run(&file, seed, pcap.as_deref(), quiet),
+            plot,
+        } => run(&file, seed, pcap.as_deref(), quiet, plot.as_deref()),
+        Command::Plot {
+            trace,
+            output,
+            events,
+            title,
+        } => plot(&trace, &output, events.as_deref(), title),
         Command::Swarm {
             seeds,
             from,
@@ -175,6 +198,7 @@ fn run(
     seed: Option<u64>,
     pcap: Option<&std::path::Path>,
     quiet: bool,
+    plot: Option<&std::path::Path>,
 ) -> ExitCode {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
@@ -185,7 +209,7 @@ fn run(
         Err(e) => return fail(format_args!("{}: {e}", file.display())),
     };
     let seed = seed.unwrap_or(scenario.seed);
-    let out = vrrp_sim::run::run(&scenario, seed, pcap.is_some());
+    let out = vrrp_sim::run::run(&scenario, seed, pcap.is_some() || plot.is_some());
     println!("# {} seed {seed}", file.display());
     for line in timeline::render(&out.log, &out.names, !quiet) {
         println!("{line}");
@@ -194,6 +218,15 @@ fn run(
         && let Err(e) = std::fs::write(path, &out.pcap)
     {
         return fail(format_args!("{}: {e}", path.display()));
+    }
+    if let Some(path) = plot {
+        let title = format!("{} (seed {seed})", scenario.name);
+        let drawn = vrrp_sim::plot::from_run(&scenario, &out, &title)
+            .and_then(|tl| vrrp_sim::plot::svg(&tl))
+            .and_then(|svg| std::fs::write(path, svg).map_err(|e| e.to_string()));
+        if let Err(e) = drawn {
+            return fail(format_args!("{}: {e}", path.display()));
+        }
     }
     let mut failed = 0;
     for c in &out.checks {
@@ -214,6 +247,51 @@ fn run(
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn plot(
+    trace: &std::path::Path,
+    output: &std::path::Path,
+    events: Option<&std::path::Path>,
+    title: Option<String>,
+) -> ExitCode {
+    let events = match events.map(std::fs::read_to_string).transpose() {
+        Ok(e) => e,
+        Err(e) => return fail(format_args!("events: {e}")),
+    };
+    let frames = match std::fs::read(trace)
+        .map_err(|e| e.to_string())
+        .and_then(|b| vrrp_sim::pcap::read_trace(&b))
+    {
+        Ok(f) => f,
+        Err(e) => return fail(format_args!("{}: {e}", trace.display())),
+    };
+    let title = title.unwrap_or_else(|| {
+        trace
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+    });
+    let tl = match vrrp_sim::plot::from_trace(&frames, events.as_deref(), &title) {
+        Ok(t) => t,
+        Err(e) => return fail(format_args!("{}: {e}", trace.display())),
+    };
+    for n in &tl.notes {
+        eprintln!("vrrp-sim: {n}");
+    }
+    match vrrp_sim::plot::svg(&tl)
+        .and_then(|s| std::fs::write(output, s).map_err(|e| e.to_string()))
+    {
+        Ok(()) => {
+            println!(
+                "{}: {} lanes, {:.3} s",
+                output.display(),
+                tl.lanes.len(),
+                tl.end as f64 / 1e6
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format_args!("{}: {e}", output.display())),
     }
 }
 

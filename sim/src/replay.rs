@@ -340,7 +340,7 @@ fn timers_at(config: &RouterConfig, interval: u16) -> Option<(i64, i64)> {
 /// Parses the advert in an Ethernet frame with either checksum convention (v3 over IPv4 is
 /// summed with or without the pseudo-header depending on the sender); the bool says whether the
 /// RFC 9568 pseudo-header one verified.
-fn parse_any(frame: &[u8]) -> Option<(IpAddr, Repr<'_>, bool)> {
+pub(crate) fn parse_any(frame: &[u8]) -> Option<(IpAddr, Repr<'_>, bool)> {
     let ip = frame.get(14..)?;
     match frame.get(12..14)? {
         [0x08, 0x00] => parse_family::<Ipv4Addr>(ip),
@@ -423,6 +423,40 @@ fn infer(
         crossed = false;
     }
     out
+}
+
+/// One router of a trace as the replay sees it in the seat: its state changes as inferred from
+/// the trace (module docs, step 3) and its freezes from an events file, in µs since the first
+/// frame: what `replay` compares against (its `real` side), and what `vrrp-sim plot` draws.
+#[derive(Debug, Clone, Default)]
+pub struct Inferred {
+    /// Changes to Active or Backup; before the first, the router is not Active.
+    pub changes: Vec<(i64, State)>,
+    pub freezes: Vec<(i64, i64)>,
+}
+
+/// [`Inferred`] for the router advertising from `router` in virtual router `vrid`.
+pub fn infer_router(
+    frames: &[TraceFrame],
+    router: IpAddr,
+    vrid: u8,
+    events: Option<&str>,
+) -> Result<Inferred, String> {
+    let overrides = Overrides {
+        vrid: Some(vrid),
+        ..Overrides::default()
+    };
+    let (config, _) = seat_config(frames, router, &overrides)?;
+    let tr = read(frames, router, vrid);
+    let (_, adi) = timers_at(&config, config.adver_interval())
+        .ok_or_else(|| format!("{router}: no Active_Down_Interval"))?;
+    let freezes = match events {
+        Some(text) => seat_freezes(&tr, text, router, None, &mut Vec::new())?,
+        None => Vec::new(),
+    };
+    let interval = i64::from(config.adver_interval()) * 10_000;
+    let changes = infer(&tr, &freezes, adi, interval, router);
+    Ok(Inferred { changes, freezes })
 }
 
 /// The host in the events file whose adverts stop during every one of its pauses.
