@@ -19,6 +19,9 @@ use super::{
 pub(super) struct Validator<'a> {
     pub(super) src: Source<'a>,
     pub(super) tree: &'a DeTable<'a>,
+    /// Loading on the host that runs the file: users are looked up and `scripts.security`
+    /// looks at the programs. Off for a file checked elsewhere (the importer's output).
+    pub(super) host: bool,
 }
 
 impl Validator<'_> {
@@ -120,9 +123,10 @@ impl Validator<'_> {
             }
         }
 
+        let scripts = self.scripts(raw.scripts.as_ref())?;
         let mut checks = Vec::new();
         for (name, check) in &raw.check {
-            checks.push(self.check(name, check)?);
+            checks.push(self.check(name, check, &scripts)?);
         }
 
         if raw.vrrp.get_ref().is_empty() {
@@ -146,10 +150,10 @@ impl Validator<'_> {
         let notify = match raw.notify {
             None => Vec::new(),
             Some(n) => match n {
-                OneOrMany::One(one) => vec![self.notify(&one)?],
+                OneOrMany::One(one) => vec![self.notify(&one, &scripts)?],
                 OneOrMany::Many(many) => many
                     .iter()
-                    .map(|n| self.notify(n))
+                    .map(|n| self.notify(n, &scripts))
                     .collect::<Result<_, _>>()?,
             },
         };
@@ -177,6 +181,7 @@ impl Validator<'_> {
             supervise,
             sync_groups,
             process,
+            scripts,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod router;
+mod scripts;
 
 use std::path::Path;
 use std::time::Duration;
