@@ -7,6 +7,10 @@
 //!
 //! ```toml
 //! interface = "eth0"                   # the uplink (required)
+//! startup_delay = "0s"                 # default 0, at most 3600s: the routers start this long
+//!                                      # after vrrpd (the checks run meanwhile; a router then
+//!                                      # waits for its checks' first verdicts as always);
+//!                                      # keepalived's vrrp_startup_delay
 //!
 //! [status]
 //! listen = "127.0.0.1:9100"            # default; GET /status, /metrics, /healthz; at most 64
@@ -38,7 +42,10 @@
 //!                                      # the takeover and at each offset after it (up to 8,
 //!                                      # increasing, multiples of 10ms); the older form
 //!                                      # `repeats = 1, repeat_delay = "2s"` (evenly spaced)
-//!                                      # still loads
+//!                                      # still loads. `refresh = "60s"`: then a burst at
+//!                                      # every multiple of 60s after the takeover while
+//!                                      # Active (whole seconds; default "0s" = none;
+//!                                      # keepalived's garp_master_refresh)
 //! peers = ["192.0.2.12"]               # unicast peer list: adverts from others are dropped;
 //!                                      # IPv6: the peers' link-local addresses
 //! primary = "192.0.2.11"               # default: the interface's IPv4 address (IPv6: its
@@ -134,6 +141,9 @@ use validate::Validator;
 /// Capacity of the VIP list and of the peer list of one virtual router in this build.
 pub const MAX_ADDRS: usize = 8;
 
+/// Longest `startup_delay`: beyond it a value is more likely a unit mistake than a wish.
+pub const MAX_STARTUP_DELAY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Default status endpoint: loopback only, since it is unauthenticated.
 pub const DEFAULT_STATUS_LISTEN: &str = "127.0.0.1:9100";
 
@@ -195,6 +205,9 @@ pub struct Config {
     pub sync_groups: Vec<SyncGroup>,
     pub process: ProcessConfig,
     pub scripts: ScriptsConfig,
+    /// How long after start the virtual routers wait before they start (keepalived's
+    /// `vrrp_startup_delay`); the checks run meanwhile.
+    pub startup_delay: std::time::Duration,
 }
 
 impl Config {

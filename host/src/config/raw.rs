@@ -23,6 +23,7 @@ pub(super) struct RawFile {
     pub(super) supervise: Option<Spanned<RawSupervise>>,
     pub(super) process: Option<RawProcess>,
     pub(super) scripts: Option<RawScripts>,
+    pub(super) startup_delay: Option<Spanned<Dur>>,
     #[serde(default)]
     pub(super) sync_group: Vec<Spanned<RawSyncGroup>>,
 }
@@ -98,6 +99,8 @@ pub(super) struct RawGarp {
     /// The older form of `repeat_at`: this many bursts, `repeat_delay` apart.
     pub(super) repeats: Option<Spanned<i64>>,
     pub(super) repeat_delay: Option<Spanned<Dur>>,
+    /// A burst every this long while Active, after the schedule; 0 = never.
+    pub(super) refresh: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize)]

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::time::Duration;
 
 use toml::Spanned;
 use toml::de::DeTable;
@@ -10,7 +11,7 @@ use super::raw::*;
 use super::source::{Source, key_path_at};
 use super::{
     Config, ConfigError, DEFAULT_STATUS_LISTEN, DatapathMode, INTERFACE_NAME_RULE, Location,
-    LogConfig, LogFormat, RouterConfig, is_interface_name,
+    LogConfig, LogFormat, MAX_STARTUP_DELAY, RouterConfig, format_duration, is_interface_name,
 };
 
 /// Judges the raw schema against the text it came from, so that every error carries the line,
@@ -123,6 +124,21 @@ impl Validator<'_> {
             }
         }
 
+        let startup_delay = match &raw.startup_delay {
+            None => Duration::ZERO,
+            Some(d) if d.get_ref().0 > MAX_STARTUP_DELAY => {
+                return self.err(
+                    d.span(),
+                    format!(
+                        "{}: the startup delay is at most {}",
+                        format_duration(d.get_ref().0),
+                        format_duration(MAX_STARTUP_DELAY)
+                    ),
+                );
+            }
+            Some(d) => d.get_ref().0,
+        };
+
         let scripts = self.scripts(raw.scripts.as_ref())?;
         let mut checks = Vec::new();
         for (name, check) in &raw.check {
@@ -182,6 +198,7 @@ impl Validator<'_> {
             sync_groups,
             process,
             scripts,
+            startup_delay,
         })
     }
 }
