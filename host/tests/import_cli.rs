@@ -202,8 +202,14 @@ fn sync_group_with_group_trackers_translates_completely() {
 
 #[test]
 fn scripts_with_weight_fall_and_rise() {
-    let toml = convert("scripts.conf", &[("scripts.conf", 10), ("scripts.conf", 22)]);
-    assert!(toml.contains("\nuser = \"nobody\"\n"), "a script's user: {toml}");
+    let toml = convert(
+        "scripts.conf",
+        &[("scripts.conf", 10), ("scripts.conf", 22)],
+    );
+    assert!(
+        toml.contains("\nuser = \"nobody\"\n"),
+        "a script's user: {toml}"
+    );
 }
 
 #[test]
