@@ -105,7 +105,7 @@ impl Garp {
     /// or zero for none.
     pub fn with_refresh(mut self, every: Duration) -> Result<Garp, ConfigError> {
         let us = every.as_micros();
-        if us % 1_000_000 != 0 || us / 1_000_000 > u64::from(u16::MAX) {
+        if !us.is_multiple_of(1_000_000) || us / 1_000_000 > u64::from(u16::MAX) {
             return Err(ConfigError::GarpRefresh);
         }
         self.refresh_s = (us / 1_000_000) as u16;

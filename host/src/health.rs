@@ -12,6 +12,9 @@
 //! and polling at `interval` goes on, so the events only shorten the time to notice. A pidfile
 //! check is woken by the exit of its pid; it notices a new pid at its next poll.
 //!
+//! A command check runs as the user and group of its configuration
+//! ([`crate::config::ScriptsConfig`]: `nobody` by default when vrrpd is root), like the hooks.
+//!
 //! The daemon keeps a [`HealthTable`] and gives each router [`HealthTable::priority`], which
 //! applies [`effective_priority`]: an undecided check counts as down, so that a router never
 //! claims the VIP for a service that has not yet been seen healthy.
