@@ -201,7 +201,24 @@ fn security_names_the_script_itself() {
         )),
         "{shown}"
     );
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A link to a safe program, in a directory anyone can write: the link could be swapped.
+    let links = dir.path().join("links");
+    std::fs::create_dir(&links).unwrap();
+    std::fs::set_permissions(&links, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let link = links.join("true");
+    std::os::unix::fs::symlink("/bin/true", &link).unwrap();
+    let via_link = text.replace(&script.display().to_string(), &link.display().to_string());
+    load(&via_link).unwrap();
+    std::fs::set_permissions(&links, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let shown = load(&via_link).unwrap_err().to_string();
+    assert!(
+        shown.contains(&format!(
+            "{} (a directory above the program) is writable by others (mode 0777)",
+            links.display()
+        )),
+        "{shown}"
+    );
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     nix::unistd::chown(&script, Some(Uid::from_raw(65534)), None).unwrap();
     let shown = load(&text).unwrap_err().to_string();
     assert!(
