@@ -218,7 +218,7 @@ fn security_names_the_script_itself() {
         )),
         "{shown}"
     );
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     nix::unistd::chown(&script, Some(Uid::from_raw(65534)), None).unwrap();
     let shown = load(&text).unwrap_err().to_string();
     assert!(
