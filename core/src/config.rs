@@ -33,6 +33,12 @@ const _: () = assert!(GARP_REPEATS == 8);
 /// Only a takeover starts the schedule; an Active that stays Active (thawed after a freeze)
 /// never restarts it. Offsets are kept in centiseconds, the unit of Advertisement_Interval, so
 /// that the schedule costs 18 bytes of a router's state.
+///
+/// After the schedule, an Active can go on announcing every [`refresh`](Garp::refresh)
+/// (keepalived's `garp_master_refresh`; off by default): a burst at every whole multiple of the
+/// period after the takeover that falls after the last repeat, so that a neighbour whose entry
+/// expired, or a switch that forgot the port, learns the virtual MAC again without asking. A
+/// refresh slept through in a freeze goes out once at the thaw, and the period keeps its grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Garp {
@@ -40,6 +46,8 @@ pub struct Garp {
     pub burst: u8,
     repeats: u8,
     repeat_at: [u16; GARP_REPEATS],
+    /// The refresh period in whole seconds; 0 = off.
+    refresh_s: u16,
 }
 
 impl Garp {
@@ -59,6 +67,7 @@ impl Garp {
             burst,
             repeats: repeat_at.len() as u8,
             repeat_at: [0; GARP_REPEATS],
+            refresh_s: 0,
         };
         let mut after = 0;
         for (slot, t) in g.repeat_at.iter_mut().zip(repeat_at) {
@@ -92,6 +101,22 @@ impl Garp {
             .map(|&cs| Duration::from_micros(u64::from(cs) * 10_000))
     }
 
+    /// This schedule, then a burst every `every` while Active: whole seconds, 1 s..=65535 s,
+    /// or zero for none.
+    pub fn with_refresh(mut self, every: Duration) -> Result<Garp, ConfigError> {
+        let us = every.as_micros();
+        if !us.is_multiple_of(1_000_000) || us / 1_000_000 > u64::from(u16::MAX) {
+            return Err(ConfigError::GarpRefresh);
+        }
+        self.refresh_s = (us / 1_000_000) as u16;
+        Ok(self)
+    }
+
+    /// The period of the bursts after the schedule, if any.
+    pub fn refresh(&self) -> Option<Duration> {
+        (self.refresh_s != 0).then(|| Duration::from_secs(self.refresh_s.into()))
+    }
+
     /// The `k`-th offset of [`repeat_at`](Self::repeat_at).
     pub(crate) fn repeat(&self, k: u8) -> Option<Duration> {
         self.repeat_at().nth(k.into())
@@ -108,6 +133,7 @@ impl Default for Garp {
             burst: 1,
             repeats: Garp::DEFAULT_REPEAT_AT_MS.len() as u8,
             repeat_at,
+            refresh_s: 0,
         }
     }
 }
@@ -244,6 +270,7 @@ pub enum ConfigError {
     GarpBurst,
     GarpRepeats,
     GarpSchedule,
+    GarpRefresh,
     OwnerWithoutAddress,
     V2OverIpv6,
     PrimaryNotLinkLocal,
@@ -266,6 +293,9 @@ impl fmt::Display for ConfigError {
             ConfigError::GarpSchedule => {
                 "gratuitous ARP / NA repeat offsets must be strictly increasing multiples of 10 ms, \
                  10 ms..=655.35 s"
+            }
+            ConfigError::GarpRefresh => {
+                "the gratuitous ARP / NA refresh is whole seconds, 0..=65535 s"
             }
             ConfigError::V2OverIpv6 => "VRRPv2 has no IPv6: IPv6 virtual routers run version 3",
             ConfigError::PrimaryNotLinkLocal => {

@@ -667,8 +667,9 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
     }
 
     /// Arms the GARP timer for the next burst after `now` of the schedule that began at
-    /// `since` (the takeover). Bursts whose instant passed while the router was frozen are
-    /// skipped: overdue, they fired once.
+    /// `since` (the takeover), then for the next refresh on the grid of multiples of the
+    /// refresh period after `since`. Bursts whose instant passed while the router was frozen
+    /// are skipped: overdue, they fired once.
     fn schedule_garp(&mut self, since: Instant, now: Instant) {
         while let Some(offset) = self.config.garp.repeat(self.garp_next) {
             if since + offset > now {
@@ -677,10 +678,18 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
             }
             self.garp_next += 1;
         }
-        self.garp_timer = Timer::OFF;
+        self.garp_timer = match self.config.garp.refresh() {
+            Some(every) => {
+                let every = every.as_ticks();
+                let periods = (now - since).as_ticks() / every + 1;
+                Timer::at(since + Duration::from_ticks(every * periods))
+            }
+            None => Timer::OFF,
+        };
     }
 
     /// The offset of burst `k`; the takeover instant is the GARP timer's deadline minus it.
+    /// Past the schedule (a refresh) it is 0: the refresh's own instant is on the grid.
     fn garp_offset(&self, k: u8) -> Duration {
         self.config
             .garp

@@ -181,3 +181,100 @@ fn thaw_with_a_queued_rival_announces_once() {
         "{at_thaw:?}"
     );
 }
+
+/// `refresh`: after the schedule, a burst at every multiple of the period after the takeover
+/// (keepalived's `garp_master_refresh`); none at a multiple the schedule still covers.
+#[test]
+fn refresh_announces_every_period_after_the_schedule() {
+    let mut c = config(100, 12);
+    c.garp = Garp::default()
+        .with_refresh(Duration::from_secs(1))
+        .unwrap();
+    let mut seg = Segment::new(vec![c]);
+    seg.start_all();
+    seg.run_until(at(DOWN_100 + 4_500_000));
+    assert_eq!(
+        offsets_ms(&garps(&seg, 0), DOWN_100),
+        [0, 10, 30, 100, 300, 1000, 2000, 3000, 4000],
+        "the 1 s repeat stands for the first refresh"
+    );
+
+    let mut c = config(100, 12);
+    c.garp = Garp::new(2, &[ms(50)])
+        .unwrap()
+        .with_refresh(Duration::from_secs(3))
+        .unwrap();
+    let mut seg = Segment::new(vec![c]);
+    seg.start_all();
+    seg.run_until(at(DOWN_100 + 9_000_000));
+    assert_eq!(
+        offsets_ms(&garps(&seg, 0), DOWN_100),
+        [0, 0, 50, 50, 3000, 3000, 6000, 6000, 9000, 9000],
+        "each refresh is a whole burst"
+    );
+}
+
+/// The router itself reports the refresh as its next deadline (sans-IO: the caller sleeps
+/// until `poll_timeout`) and queues the announcement when it is handled; a freeze coalesces
+/// the refreshes it slept through into one, and the period keeps its grid; leaving Active ends
+/// them.
+#[test]
+fn refresh_deadlines_are_exact_and_survive_a_freeze() {
+    use vrrp_core::{Action, VirtualRouter};
+    // The primary is the VIP: an address owner, Active at startup.
+    let mut c = config(255, 1);
+    c.adver_interval = 4000; // 40 s: the refresh deadline comes first.
+    c.garp = Garp::new(1, &[])
+        .unwrap()
+        .with_refresh(Duration::from_secs(5))
+        .unwrap();
+    let mut r = VirtualRouter::<4>::new(c).unwrap();
+    let announces = |r: &mut VirtualRouter<4>| {
+        let mut n = 0;
+        while let Some(a) = r.poll_action() {
+            n += usize::from(matches!(a, Action::Announce { count: 1 }));
+        }
+        n
+    };
+    r.startup(at(1_000));
+    assert_eq!(r.state(), State::Active, "the address owner starts Active");
+    assert_eq!(announces(&mut r), 1);
+    assert_eq!(r.poll_timeout(), Some(at(5_001_000)));
+    r.handle_timeout(at(5_000_999));
+    assert_eq!(announces(&mut r), 0, "not before the deadline");
+    r.handle_timeout(at(5_001_000));
+    assert_eq!(announces(&mut r), 1);
+    assert_eq!(r.poll_timeout(), Some(at(10_001_000)));
+    // Frozen from 10 s to 27.5 s: one refresh at the thaw, the next back on the grid.
+    r.handle_timeout(at(27_500_000));
+    assert_eq!(announces(&mut r), 1);
+    assert_eq!(r.poll_timeout(), Some(at(30_001_000)));
+    r.set_priority(at(28_000_000), 0);
+    let _ = announces(&mut r);
+    assert_eq!(r.state(), State::Backup);
+    assert_eq!(r.poll_timeout(), None, "no refresh outside Active");
+}
+
+#[test]
+fn refresh_is_whole_seconds() {
+    let g = Garp::default();
+    assert_eq!(g.refresh(), None);
+    assert_eq!(
+        g.with_refresh(Duration::from_secs(0)).unwrap().refresh(),
+        None
+    );
+    assert_eq!(
+        g.with_refresh(Duration::from_secs(65_535))
+            .unwrap()
+            .refresh(),
+        Some(Duration::from_secs(65_535))
+    );
+    assert_eq!(
+        g.with_refresh(Duration::from_millis(1500)),
+        Err(ConfigError::GarpRefresh)
+    );
+    assert_eq!(
+        g.with_refresh(Duration::from_secs(65_536)),
+        Err(ConfigError::GarpRefresh)
+    );
+}

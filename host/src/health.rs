@@ -12,6 +12,9 @@
 //! and polling at `interval` goes on, so the events only shorten the time to notice. A pidfile
 //! check is woken by the exit of its pid; it notices a new pid at its next poll.
 //!
+//! A command check runs as the user and group of its configuration
+//! ([`crate::config::ScriptsConfig`]: `nobody` by default when vrrpd is root), like the hooks.
+//!
 //! The daemon keeps a [`HealthTable`] and gives each router [`HealthTable::priority`], which
 //! applies [`effective_priority`]: an undecided check counts as down, so that a router never
 //! claims the VIP for a service that has not yet been seen healthy.
@@ -410,10 +413,12 @@ pub async fn probe(kind: &CheckKind) -> Result<String, String> {
             find_process(kind).await.map(|pid| format!("pid {pid}"))
         }
         CheckKind::Interface { name } => interface_carrier(Path::new("/sys/class/net"), name),
-        CheckKind::Command { argv } => {
+        CheckKind::Command { argv, run_as } => {
             // The outer timeout drops this future; run_command's guard then kills the group.
             // Its own timeout is a backstop that never fires first.
-            let out = crate::hooks::run_command(argv, &[], Duration::from_secs(3600)).await;
+            let out =
+                crate::hooks::run_command(argv, &[], Duration::from_secs(3600), run_as.as_ref())
+                    .await;
             if out.success() {
                 Ok("exit status 0".into())
             } else {
@@ -1018,6 +1023,7 @@ mod tests {
     async fn command_checks() {
         let cmd = |s: &str| CheckKind::Command {
             argv: vec!["/bin/sh".into(), "-c".into(), s.into()],
+            run_as: None,
         };
         assert_eq!(probe(&cmd("exit 0")).await, Ok("exit status 0".into()));
         assert_eq!(
@@ -1040,6 +1046,41 @@ mod tests {
         assert!(
             crate::hooks::tests::dies(pid).await,
             "the command's child {pid} outlived the timeout"
+        );
+    }
+
+    /// A command check runs with the configured uid and gid and none of root's supplementary
+    /// groups.
+    #[tokio::test(flavor = "current_thread")]
+    async fn command_checks_run_as_their_user() {
+        if !nix::unistd::Uid::effective().is_root() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI runs as root: cannot skip"
+            );
+            println!("skipped: changing the uid of a command needs root");
+            return;
+        }
+        let as_user = |uid: u32, gid: u32| CheckKind::Command {
+            argv: vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                "echo \"$(id -u) $(id -g) $(id -G)\" >&2; exit 1".into(),
+            ],
+            run_as: Some(crate::config::RunAs {
+                user: uid.to_string(),
+                group: None,
+                ids: Some((uid, gid)),
+            }),
+        };
+        assert_eq!(
+            probe(&as_user(65534, 65533)).await,
+            Err("exit status 1: 65534 65533 65533".into())
+        );
+        // Root's own uid and gid: nothing to change.
+        assert_eq!(
+            probe(&as_user(0, 0)).await,
+            Err("exit status 1: 0 0 0".into())
         );
     }
 

@@ -17,7 +17,8 @@
 //! events in order, one at a time, so a hook always sees the transitions in the order they
 //! happened and the last one it runs is the current state. A hook that outlives its timeout is
 //! killed with its whole process group. stdin and stdout are `/dev/null`; the end of stderr is
-//! logged with the exit status when a hook fails.
+//! logged with the exit status when a hook fails. A hook runs as its `run_as` user and group
+//! (see [`crate::config::ScriptsConfig`]: `nobody` by default when vrrpd is root).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -25,14 +26,14 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::unistd::{Gid, Pid, Uid};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use vrrp_core::{Reason, State};
 
-use crate::config::NotifyConfig;
+use crate::config::{NotifyConfig, RunAs};
 
 /// A state change, as the daemon saw it in `Action::StateChange`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,11 +133,13 @@ impl Drop for GroupKill {
     }
 }
 
-/// Runs `argv` with `env` added, killing its process group after `timeout`.
+/// Runs `argv` with `env` added, as `run_as` (else as vrrpd), killing its process group after
+/// `timeout`.
 pub async fn run_command(
     argv: &[String],
     env: &[(&str, String)],
     timeout: Duration,
+    run_as: Option<&RunAs>,
 ) -> CommandOutcome {
     let Some((program, args)) = argv.split_first() else {
         return CommandOutcome::SpawnFailed("empty command".into());
@@ -154,6 +157,17 @@ pub async fn run_command(
         .process_group(0)
         // The runtime reaps what a timeout abandons.
         .kill_on_drop(true);
+    if let Some(r) = run_as {
+        let (uid, gid) = match r.ids() {
+            Ok(ids) => ids,
+            Err(e) => return CommandOutcome::SpawnFailed(format!("{program}: as {r}: {e}")),
+        };
+        if uid != Uid::effective().as_raw() || gid != Gid::effective().as_raw() {
+            // std sets the group, clears the supplementary groups (setgroups) and then sets
+            // the user: the command keeps none of root's groups.
+            cmd.uid(uid).gid(gid);
+        }
+    }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return CommandOutcome::SpawnFailed(format!("{program}: {e}")),
@@ -246,8 +260,13 @@ impl Hooks {
                 let shown = hook.command.join(" ");
                 while let Some(event) = rx.recv().await {
                     let started = tokio::time::Instant::now();
-                    let outcome =
-                        run_command(&hook.command, &event.env(&interface), hook.timeout).await;
+                    let outcome = run_command(
+                        &hook.command,
+                        &event.env(&interface),
+                        hook.timeout,
+                        hook.run_as.as_ref(),
+                    )
+                    .await;
                     let elapsed = started.elapsed();
                     if outcome.success() {
                         tracing::debug!(vrid = event.vrid, hook = %shown, ?elapsed, "notify hook done");
@@ -317,6 +336,7 @@ pub(crate) mod tests {
         NotifyConfig {
             command: vec!["/bin/sh".into(), "-c".into(), script.into()],
             timeout,
+            run_as: None,
         }
     }
 
@@ -469,6 +489,7 @@ pub(crate) mod tests {
             ],
             &env,
             t,
+            None,
         )
         .await;
         assert_eq!(
@@ -483,15 +504,20 @@ pub(crate) mod tests {
             &["/bin/sh".into(), "-c".into(), "kill -TERM $$".into()],
             &env,
             t,
+            None,
         )
         .await;
         assert!(
             matches!(out, CommandOutcome::Signaled { signal, .. } if signal == Signal::SIGTERM as i32),
             "{out}"
         );
-        let out = run_command(&["/nonexistent/hook".into()], &env, t).await;
+        let out = run_command(&["/nonexistent/hook".into()], &env, t, None).await;
         assert!(matches!(out, CommandOutcome::SpawnFailed(_)), "{out}");
-        assert!(run_command(&["/bin/true".into()], &env, t).await.success());
+        assert!(
+            run_command(&["/bin/true".into()], &env, t, None)
+                .await
+                .success()
+        );
     }
 
     #[test]

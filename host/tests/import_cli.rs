@@ -91,17 +91,41 @@ fn nginx_master_translates_completely() {
 }
 
 #[test]
-fn nginx_backup_lists_script_security_and_the_label() {
-    let toml = convert(
-        "nginx-backup.conf",
-        &[
-            ("nginx-backup.conf", 4),
-            ("nginx-backup.conf", 5),
-            ("nginx-backup.conf", 26),
-        ],
-    );
+fn nginx_backup_translates_script_security_and_lists_the_label() {
+    let toml = convert("nginx-backup.conf", &[("nginx-backup.conf", 26)]);
     assert!(toml.contains("preempt = false\n"), "{toml}");
     assert!(toml.contains("[[notify]]"), "{toml}");
+    assert!(
+        toml.contains("user = \"nobody\"\n# enable_script_security\nsecurity = true\n"),
+        "{toml}"
+    );
+}
+
+/// keepalived's periodic gratuitous ARP and startup delay translate, and with nothing else the
+/// import exits 0; a refresh count of its own is listed (exit 3).
+#[test]
+fn garp_refresh_and_startup_delay_translate() {
+    let toml = convert("garp-refresh.conf", &[]);
+    assert!(
+        toml.contains("# vrrp_startup_delay\nstartup_delay = \"2.5s\"\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("garp = { burst = 5, repeat_at = [\"5s\"], refresh = \"60s\" }\n"),
+        "the global default: {toml}"
+    );
+    assert!(
+        toml.contains("garp = { burst = 1, repeat_at = [], refresh = \"10s\" }\n"),
+        "the instance's own: {toml}"
+    );
+    assert!(
+        !toml.contains("[scripts]"),
+        "no command runs, no [scripts]: {toml}"
+    );
+    convert(
+        "garp-refresh-repeat.conf",
+        &[("garp-refresh-repeat.conf", 3)],
+    );
 }
 
 #[test]
@@ -178,13 +202,13 @@ fn sync_group_with_group_trackers_translates_completely() {
 
 #[test]
 fn scripts_with_weight_fall_and_rise() {
-    convert(
+    let toml = convert(
         "scripts.conf",
-        &[
-            ("scripts.conf", 10),
-            ("scripts.conf", 13),
-            ("scripts.conf", 22),
-        ],
+        &[("scripts.conf", 10), ("scripts.conf", 22)],
+    );
+    assert!(
+        toml.contains("\nuser = \"nobody\"\n"),
+        "a script's user: {toml}"
     );
 }
 

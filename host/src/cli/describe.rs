@@ -177,9 +177,15 @@ fn protocol(out: &mut String, core: &CoreConfig) {
         .repeat_at()
         .map(|t| format!("+{}", format_duration(std_duration(t))))
         .collect();
+    let refresh = garp.refresh().map_or(String::new(), |every| {
+        format!(
+            ", then every {} while Active",
+            format_duration(std_duration(every))
+        )
+    });
     let _ = writeln!(
         out,
-        "  {}  {} per VIP at the takeover{}",
+        "  {}  {} per VIP at the takeover{}{refresh}",
         if core.is_v6() {
             "unsolicited NA      "
         } else {
@@ -291,9 +297,12 @@ fn hooks(out: &mut String, c: &Config) {
     for hook in &c.notify {
         let _ = writeln!(
             out,
-            "  {:?}, killed after {}",
+            "  {:?}, killed after {}{}",
             hook.command,
-            format_duration(hook.timeout)
+            format_duration(hook.timeout),
+            hook.run_as
+                .as_ref()
+                .map_or(String::new(), |r| format!(", as {r}"))
         );
     }
     let _ = writeln!(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::raw::*;
+use super::scripts::{RunAs, ScriptsConfig};
 use super::validate::Validator;
 use super::{ConfigError, Effect, INTERFACE_NAME_RULE, format_duration};
 
@@ -36,8 +37,10 @@ pub enum CheckKind {
     ProcessPidfile {
         pidfile: PathBuf,
     },
+    /// `run_as`: the user and group it runs as (`None`: vrrpd's own).
     Command {
         argv: Vec<String>,
+        run_as: Option<RunAs>,
     },
     /// A network interface's carrier (`/sys/class/net/NAME/carrier`): the uplink losing its
     /// link leaves the bridge up through the TAP port, so only this notices.
@@ -78,7 +81,13 @@ impl fmt::Display for CheckKind {
             CheckKind::ProcessPidfile { pidfile } => {
                 write!(f, "process in pidfile {}", pidfile.display())
             }
-            CheckKind::Command { argv } => write!(f, "command {argv:?}"),
+            CheckKind::Command { argv, run_as } => {
+                write!(f, "command {argv:?}")?;
+                match run_as {
+                    Some(r) => write!(f, " as {r}"),
+                    None => Ok(()),
+                }
+            }
             CheckKind::Interface { name } => write!(f, "interface {name} has carrier"),
         }
     }
@@ -104,6 +113,7 @@ impl Validator<'_> {
         &self,
         name: &Spanned<String>,
         raw: &Spanned<RawCheck>,
+        scripts: &ScriptsConfig,
     ) -> Result<CheckConfig, ConfigError> {
         let table_span = raw.span();
         let raw = raw.get_ref();
@@ -119,7 +129,7 @@ impl Validator<'_> {
             );
         }
 
-        let kind = self.kind(raw, &table_span)?;
+        let kind = self.kind(raw, &table_span, scripts)?;
         let (interval, timeout) = self.timing(raw)?;
         let rise = match &raw.rise {
             None => 1,
@@ -142,7 +152,12 @@ impl Validator<'_> {
     }
 
     /// What the check probes, from `kind` and the keys that kind takes.
-    fn kind(&self, raw: &RawCheck, table_span: &Range<usize>) -> Result<CheckKind, ConfigError> {
+    fn kind(
+        &self,
+        raw: &RawCheck,
+        table_span: &Range<usize>,
+        scripts: &ScriptsConfig,
+    ) -> Result<CheckKind, ConfigError> {
         let kind_str = raw.kind.get_ref().as_str();
         self.kind_keys(raw, kind_str)?;
         let missing = |key: &str| {
@@ -213,8 +228,14 @@ impl Validator<'_> {
                         return self
                             .err(c.span(), "the command is an argv list and needs a program");
                     }
+                    self.command_safe(scripts, c)?;
                     CheckKind::Command {
                         argv: c.get_ref().clone(),
+                        run_as: self.command_user(
+                            scripts,
+                            raw.user.as_ref(),
+                            raw.group.as_ref(),
+                        )?,
                     }
                 }
             },
@@ -225,7 +246,7 @@ impl Validator<'_> {
     /// Refuses an unknown kind, and keys that only other kinds take: a key the kind ignores
     /// would be a silent no-op.
     fn kind_keys(&self, raw: &RawCheck, kind_str: &str) -> Result<(), ConfigError> {
-        let specific: [KindKey; 8] = [
+        let specific: [KindKey; 10] = [
             ("url", raw.url.as_ref().map(|v| v.span()), &["http"]),
             (
                 "expect_status",
@@ -250,6 +271,8 @@ impl Validator<'_> {
                 raw.interface.as_ref().map(|v| v.span()),
                 &["interface"],
             ),
+            ("user", raw.user.as_ref().map(|v| v.span()), &["command"]),
+            ("group", raw.group.as_ref().map(|v| v.span()), &["command"]),
         ];
         if !["http", "tcp", "process", "command", "interface"].contains(&kind_str) {
             return self.err(

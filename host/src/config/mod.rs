@@ -7,6 +7,10 @@
 //!
 //! ```toml
 //! interface = "eth0"                   # the uplink (required)
+//! startup_delay = "0s"                 # default 0, at most 3600s: the routers start this long
+//!                                      # after vrrpd (the checks run meanwhile; a router then
+//!                                      # waits for its checks' first verdicts as always);
+//!                                      # keepalived's vrrp_startup_delay
 //!
 //! [status]
 //! listen = "127.0.0.1:9100"            # default; GET /status, /metrics, /healthz; at most 64
@@ -38,7 +42,10 @@
 //!                                      # the takeover and at each offset after it (up to 8,
 //!                                      # increasing, multiples of 10ms); the older form
 //!                                      # `repeats = 1, repeat_delay = "2s"` (evenly spaced)
-//!                                      # still loads
+//!                                      # still loads. `refresh = "60s"`: then a burst at
+//!                                      # every multiple of 60s after the takeover while
+//!                                      # Active (whole seconds; default "0s" = none;
+//!                                      # keepalived's garp_master_refresh)
 //! peers = ["192.0.2.12"]               # unicast peer list: adverts from others are dropped;
 //!                                      # IPv6: the peers' link-local addresses
 //! primary = "192.0.2.11"               # default: the interface's IPv4 address (IPv6: its
@@ -54,6 +61,8 @@
 //! # name = "nginx" | pidfile = "/run/nginx.pid"   # process: exactly one of them
 //!                                      # process: also re-probed at once on kernel process events
 //! # command = ["/usr/local/bin/check"] # command: argv, exit 0 = up
+//! # user = "nobody"                    # command: who runs it (default: scripts.user)
+//! # group = "nogroup"                  # command: default: scripts.group, else the user's group
 //! # interface = "eth0"                 # interface: up while it has carrier
 //! interval = "100ms"                   # default "1s", at least 10ms
 //! timeout = "80ms"                     # default = interval, at most interval
@@ -65,6 +74,18 @@
 //! [[notify]]                           # or: notify = { command = [...], timeout = "5s" }
 //! command = ["/usr/local/bin/vrrp-notify"]
 //! timeout = "5s"                       # default 5s; the hook is killed after it
+//! # user = "root"                      # default: scripts.user; `group` as for checks
+//!
+//! [scripts]                            # who runs command checks and notify hooks
+//! user = "nobody"                      # default when vrrpd runs as root: "nobody" (keepalived's
+//!                                      # script_user); "root" keeps root. A vrrpd that is not
+//!                                      # root runs them as itself
+//! group = "nogroup"                    # default: the user's primary group; never any
+//!                                      # supplementary group
+//! security = false                     # default false; true: refuse to start when a command's
+//!                                      # program or a directory above it is not owned by root
+//!                                      # or is writable by group or others (keepalived's
+//!                                      # enable_script_security)
 //!
 //! [supervise]                          # optional: vrrpd runs nginx as its child
 //! command = ["/usr/sbin/nginx", "-g", "daemon off;"]
@@ -89,6 +110,7 @@ mod notify;
 mod process;
 mod raw;
 mod router;
+mod scripts;
 mod source;
 mod supervise;
 mod sync_group;
@@ -103,6 +125,7 @@ pub use model::{CoreConfig, Effect};
 pub use notify::NotifyConfig;
 pub use process::{ProcessConfig, REALTIME_PRIORITIES};
 pub use router::RouterConfig;
+pub use scripts::{DEFAULT_SCRIPT_USER, RunAs, ScriptsConfig, unsafe_path};
 pub use supervise::SuperviseConfig;
 pub use sync_group::SyncGroup;
 
@@ -117,6 +140,9 @@ use validate::Validator;
 
 /// Capacity of the VIP list and of the peer list of one virtual router in this build.
 pub const MAX_ADDRS: usize = 8;
+
+/// Longest `startup_delay`: beyond it a value is more likely a unit mistake than a wish.
+pub const MAX_STARTUP_DELAY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Default status endpoint: loopback only, since it is unauthenticated.
 pub const DEFAULT_STATUS_LISTEN: &str = "127.0.0.1:9100";
@@ -178,25 +204,36 @@ pub struct Config {
     pub supervise: Option<SuperviseConfig>,
     pub sync_groups: Vec<SyncGroup>,
     pub process: ProcessConfig,
+    pub scripts: ScriptsConfig,
+    /// How long after start the virtual routers wait before they start (keepalived's
+    /// `vrrp_startup_delay`); the checks run meanwhile.
+    pub startup_delay: std::time::Duration,
 }
 
 impl Config {
-    /// Reads and validates `path`.
+    /// Reads and validates `path` for this host: also looks up the users commands run as
+    /// and, with `scripts.security`, the ownership and modes of their programs.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigError::whole_file(path, format!("cannot read the config file: {e}"))
         })?;
-        Config::parse(&text, path)
+        Config::validate(&text, path, true)
     }
 
-    /// Validates `text`; `file` is only used in error messages.
+    /// Validates `text` without looking at the host's users and files; `file` is only used in
+    /// error messages.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        Config::validate(text, file, false)
+    }
+
+    fn validate(text: &str, file: &Path, host: bool) -> Result<Config, ConfigError> {
         let src = Source { text, file };
         let tree = DeTable::parse(text).map_err(|e| src.toml_error(&e, None))?;
         let raw: RawFile = toml::from_str(text).map_err(|e| src.toml_error(&e, Some(&tree)))?;
         Validator {
             src,
             tree: tree.get_ref(),
+            host,
         }
         .file(raw)
     }

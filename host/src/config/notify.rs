@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::ConfigError;
 use super::raw::*;
+use super::scripts::{RunAs, ScriptsConfig};
 use super::validate::Validator;
 
 pub(super) const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -13,16 +14,24 @@ pub(super) const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NotifyConfig {
     pub command: Vec<String>,
     pub timeout: Duration,
+    /// The user and group it runs as (`None`: vrrpd's own).
+    pub run_as: Option<RunAs>,
 }
 
 impl Validator<'_> {
-    pub(super) fn notify(&self, raw: &RawNotify) -> Result<NotifyConfig, ConfigError> {
+    pub(super) fn notify(
+        &self,
+        raw: &RawNotify,
+        scripts: &ScriptsConfig,
+    ) -> Result<NotifyConfig, ConfigError> {
         if raw.command.get_ref().is_empty() || raw.command.get_ref()[0].is_empty() {
             return self.err(
                 raw.command.span(),
                 "the command is an argv list and needs a program",
             );
         }
+        self.command_safe(scripts, &raw.command)?;
+        let run_as = self.command_user(scripts, raw.user.as_ref(), raw.group.as_ref())?;
         let timeout = raw
             .timeout
             .as_ref()
@@ -36,6 +45,7 @@ impl Validator<'_> {
         Ok(NotifyConfig {
             command: raw.command.get_ref().clone(),
             timeout,
+            run_as,
         })
     }
 }

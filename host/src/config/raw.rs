@@ -22,6 +22,8 @@ pub(super) struct RawFile {
     pub(super) notify: Option<OneOrMany<RawNotify>>,
     pub(super) supervise: Option<Spanned<RawSupervise>>,
     pub(super) process: Option<RawProcess>,
+    pub(super) scripts: Option<RawScripts>,
+    pub(super) startup_delay: Option<Spanned<Dur>>,
     #[serde(default)]
     pub(super) sync_group: Vec<Spanned<RawSyncGroup>>,
 }
@@ -45,6 +47,14 @@ pub(super) struct RawSupervise {
 pub(super) struct RawProcess {
     pub(super) realtime_priority: Option<Spanned<i64>>,
     pub(super) lock_memory: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScripts {
+    pub(super) user: Option<Spanned<String>>,
+    pub(super) group: Option<Spanned<String>>,
+    pub(super) security: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +99,8 @@ pub(super) struct RawGarp {
     /// The older form of `repeat_at`: this many bursts, `repeat_delay` apart.
     pub(super) repeats: Option<Spanned<i64>>,
     pub(super) repeat_delay: Option<Spanned<Dur>>,
+    /// A burst every this long while Active, after the schedule; 0 = never.
+    pub(super) refresh: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +114,8 @@ pub(super) struct RawCheck {
     pub(super) name: Option<Spanned<String>>,
     pub(super) pidfile: Option<Spanned<String>>,
     pub(super) command: Option<Spanned<Vec<String>>>,
+    pub(super) user: Option<Spanned<String>>,
+    pub(super) group: Option<Spanned<String>>,
     pub(super) interface: Option<Spanned<String>>,
     pub(super) interval: Option<Spanned<Dur>>,
     pub(super) timeout: Option<Spanned<Dur>>,
@@ -115,6 +129,8 @@ pub(super) struct RawCheck {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNotify {
     pub(super) command: Spanned<Vec<String>>,
+    pub(super) user: Option<Spanned<String>>,
+    pub(super) group: Option<Spanned<String>>,
     pub(super) timeout: Option<Spanned<Dur>>,
 }
 

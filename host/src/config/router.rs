@@ -318,7 +318,22 @@ impl Validator<'_> {
         let Some(g) = &raw.garp else {
             return Ok(vrrp_core::Garp::default());
         };
-        let g = g.get_ref();
+        let schedule = self.garp_schedule(g.get_ref())?;
+        let Some(every) = &g.get_ref().refresh else {
+            return Ok(schedule);
+        };
+        schedule
+            .with_refresh(embassy(every.get_ref().0))
+            .or_else(|e| {
+                self.err(
+                    every.span(),
+                    format!("{}: {e}", format_duration(every.get_ref().0)),
+                )
+            })
+    }
+
+    /// The takeover's announcements: `burst`, `repeat_at` or its older form.
+    fn garp_schedule(&self, g: &RawGarp) -> Result<vrrp_core::Garp, ConfigError> {
         let mut schedule = vrrp_core::Garp::default();
         if let Some(b) = &g.burst {
             schedule.burst = self.int(b, 1..256, "garp.burst")?;
@@ -612,9 +627,8 @@ fn core_error_span(
         | vrrp_core::ConfigError::PrefixLen => raw.vips.span(),
         vrrp_core::ConfigError::GarpBurst
         | vrrp_core::ConfigError::GarpRepeats
-        | vrrp_core::ConfigError::GarpSchedule => {
-            raw.garp.as_ref().map_or(table_span, |g| g.span())
-        }
+        | vrrp_core::ConfigError::GarpSchedule
+        | vrrp_core::ConfigError::GarpRefresh => raw.garp.as_ref().map_or(table_span, |g| g.span()),
         vrrp_core::ConfigError::OwnerWithoutAddress
         | vrrp_core::ConfigError::PrimaryNotLinkLocal => raw
             .primary

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::time::Duration;
 
 use toml::Spanned;
 use toml::de::DeTable;
@@ -10,7 +11,7 @@ use super::raw::*;
 use super::source::{Source, key_path_at};
 use super::{
     Config, ConfigError, DEFAULT_STATUS_LISTEN, DatapathMode, INTERFACE_NAME_RULE, Location,
-    LogConfig, LogFormat, RouterConfig, is_interface_name,
+    LogConfig, LogFormat, MAX_STARTUP_DELAY, RouterConfig, format_duration, is_interface_name,
 };
 
 /// Judges the raw schema against the text it came from, so that every error carries the line,
@@ -19,6 +20,9 @@ use super::{
 pub(super) struct Validator<'a> {
     pub(super) src: Source<'a>,
     pub(super) tree: &'a DeTable<'a>,
+    /// Loading on the host that runs the file: users are looked up and `scripts.security`
+    /// looks at the programs. Off for a file checked elsewhere (the importer's output).
+    pub(super) host: bool,
 }
 
 impl Validator<'_> {
@@ -120,9 +124,25 @@ impl Validator<'_> {
             }
         }
 
+        let startup_delay = match &raw.startup_delay {
+            None => Duration::ZERO,
+            Some(d) if d.get_ref().0 > MAX_STARTUP_DELAY => {
+                return self.err(
+                    d.span(),
+                    format!(
+                        "{}: the startup delay is at most {}",
+                        format_duration(d.get_ref().0),
+                        format_duration(MAX_STARTUP_DELAY)
+                    ),
+                );
+            }
+            Some(d) => d.get_ref().0,
+        };
+
+        let scripts = self.scripts(raw.scripts.as_ref())?;
         let mut checks = Vec::new();
         for (name, check) in &raw.check {
-            checks.push(self.check(name, check)?);
+            checks.push(self.check(name, check, &scripts)?);
         }
 
         if raw.vrrp.get_ref().is_empty() {
@@ -146,10 +166,10 @@ impl Validator<'_> {
         let notify = match raw.notify {
             None => Vec::new(),
             Some(n) => match n {
-                OneOrMany::One(one) => vec![self.notify(&one)?],
+                OneOrMany::One(one) => vec![self.notify(&one, &scripts)?],
                 OneOrMany::Many(many) => many
                     .iter()
-                    .map(|n| self.notify(n))
+                    .map(|n| self.notify(n, &scripts))
                     .collect::<Result<_, _>>()?,
             },
         };
@@ -177,6 +197,8 @@ impl Validator<'_> {
             supervise,
             sync_groups,
             process,
+            scripts,
+            startup_delay,
         })
     }
 }

@@ -123,6 +123,8 @@ struct Daemon {
     child: Option<Watched>,
     /// Until then, routers wait for their tracked checks' first verdicts.
     startup_deadline: Option<Instant>,
+    /// `startup_delay`: no router starts before then.
+    delay_until: Option<Instant>,
     timer: Timer,
     /// Events drained from the stacks, tagged with their VRID, until [`Daemon::handle_events`].
     events: Vec<(u8, Event)>,
@@ -219,6 +221,7 @@ impl Daemon {
             status,
             child: None,
             startup_deadline: None,
+            delay_until: None,
             timer,
             events: Vec::new(),
             systemd: Systemd::from_env(clock.now()),
@@ -242,10 +245,14 @@ impl Daemon {
                 }
             }
         }
-        daemon.startup_deadline = Some(
-            daemon.clock.now()
-                + vrrp_core::Duration::from_micros(first_verdicts(&daemon.cfg).as_micros() as u64),
-        );
+        let now = daemon.clock.now();
+        let delay = daemon.cfg.startup_delay;
+        let micros = |d: StdDuration| vrrp_core::Duration::from_micros(d.as_micros() as u64);
+        daemon.delay_until = (!delay.is_zero()).then(|| now + micros(delay));
+        if !delay.is_zero() {
+            info!(startup_delay = ?delay, "the virtual routers start after the startup delay");
+        }
+        daemon.startup_deadline = Some(now + micros(first_verdicts(&daemon.cfg).max(delay)));
         daemon.start_routers(false);
         daemon.poll(daemon.clock.now());
         let _ = serve_tx.send(());
@@ -271,6 +278,7 @@ impl Daemon {
                 .min()
                 .unwrap_or(now + vrrp_core::Duration::from_secs(1));
             let wake = self.startup_deadline.map_or(deadline, |d| d.min(deadline));
+            let wake = self.delay_until.map_or(wake, |d| d.min(wake));
             let wake = self.systemd.next_wake().map_or(wake, |w| w.min(wake));
             self.timer.arm(self.clock, wake)?;
             let ready = poller.wait()?;
@@ -297,6 +305,8 @@ impl Daemon {
             let received = self.read(ready, now)?;
             if self.startup_deadline.is_some_and(|d| d <= now) {
                 self.start_routers(true);
+            } else if self.delay_until.is_some_and(|d| d <= now) {
+                self.start_routers(false);
             }
             self.after_wake(wake, received, now);
             self.poll(now);
@@ -388,6 +398,10 @@ impl Daemon {
     /// start with its weights applied and flip the VIP to the backup and back at every start.
     fn start_routers(&mut self, force: bool) {
         let now = self.clock.now();
+        if self.delay_until.is_some_and(|d| now < d) {
+            return;
+        }
+        self.delay_until = None;
         for r in self.routers.iter_mut().filter(|r| !r.started) {
             let undecided: Vec<&String> = r
                 .cfg

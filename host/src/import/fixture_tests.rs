@@ -7,6 +7,13 @@ use std::time::Duration;
 use super::tests::{MINIMAL, accepted, refused, run_hook};
 use super::*;
 use crate::config::{CheckKind, Config, Effect};
+fn command_argv(kind: &CheckKind) -> Vec<String> {
+    match kind {
+        CheckKind::Command { argv, .. } => argv.clone(),
+        other => panic!("not a command check: {other}"),
+    }
+}
+
 fn fixture_dir() -> String {
     format!("{}/tests/keepalived/", env!("CARGO_MANIFEST_DIR"))
 }
@@ -151,8 +158,21 @@ fault = true
 #[test]
 fn nginx_backup_facts() {
     let (imp, cfg, lines) = import_fixture("nginx-backup.conf");
-    assert_eq!(lines, at("nginx-backup.conf", &[4, 5, 26]));
-    assert!(imp.untranslated[2].why.contains("label eth0:vip"));
+    assert_eq!(lines, at("nginx-backup.conf", &[26]));
+    assert!(imp.untranslated[0].why.contains("label eth0:vip"));
+    // script_user and enable_script_security: the hooks run as that user, after the check.
+    assert!(cfg.scripts.security);
+    let user = cfg.scripts.run_as.as_ref().unwrap();
+    assert_eq!(
+        (user.user.as_str(), user.group.as_deref()),
+        ("nobody", None)
+    );
+    assert_eq!(cfg.notify[0].run_as.as_ref(), Some(user));
+    assert!(
+        imp.toml.contains("\n[scripts]\n# script_user\nuser = \"nobody\"\n# enable_script_security\nsecurity = true\n"),
+        "{}",
+        imp.toml
+    );
     let r = &cfg.routers[0];
     assert_eq!(
         (r.vrid(), r.core.priority(), r.core.preempt()),
@@ -278,7 +298,18 @@ fn multi_instance_facts() {
 #[test]
 fn scripts_facts() {
     let (imp, cfg, lines) = import_fixture("scripts.conf");
-    assert_eq!(lines, at("scripts.conf", &[10, 13, 22]));
+    assert_eq!(lines, at("scripts.conf", &[10, 22]));
+    // No script_user: keepalived runs the scripts as root, and so does the translation; a
+    // vrrp_script's own `user` stays its own.
+    let root = cfg.scripts.run_as.as_ref().unwrap();
+    assert_eq!(root.user, "root");
+    assert!(!cfg.scripts.security);
+    let run_as = |name: &str| match &cfg.check(name).unwrap().kind {
+        CheckKind::Command { run_as, .. } => run_as.as_ref().unwrap().user.clone(),
+        other => panic!("{other}"),
+    };
+    assert_eq!(run_as("chk_upstream_weight_minus_40"), "nobody");
+    assert_eq!(run_as("chk_maint"), "root");
     let names: Vec<&str> = cfg.checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         names,
@@ -302,14 +333,12 @@ fn scripts_facts() {
     );
     let up = cfg.check("chk_upstream_weight_minus_40").unwrap();
     assert_eq!(
-        up.kind,
-        CheckKind::Command {
-            argv: vec![
-                "/etc/keepalived/check_upstream.sh".into(),
-                "--timeout".into(),
-                "2".into()
-            ]
-        }
+        command_argv(&up.kind),
+        vec![
+            "/etc/keepalived/check_upstream.sh".to_owned(),
+            "--timeout".to_owned(),
+            "2".to_owned()
+        ]
     );
     assert_eq!(
         (up.interval, up.timeout, up.rise, up.fall, up.effect),
@@ -328,25 +357,21 @@ fn scripts_facts() {
         "keepalived's default weight is 0"
     );
     assert_eq!(
-        maint.kind,
-        CheckKind::Command {
-            argv: vec![
-                "test".into(),
-                "!".into(),
-                "-e".into(),
-                "/etc/keepalived/maintenance".into()
-            ]
-        }
+        command_argv(&maint.kind),
+        vec![
+            "test".to_owned(),
+            "!".to_owned(),
+            "-e".to_owned(),
+            "/etc/keepalived/maintenance".to_owned()
+        ]
     );
     assert_eq!(
-        cfg.check("chk_legacy").unwrap().kind,
-        CheckKind::Command {
-            argv: vec![
-                "/bin/sh".into(),
-                "-c".into(),
-                "pidof nginx || exit 1".into()
-            ]
-        }
+        command_argv(&cfg.check("chk_legacy").unwrap().kind),
+        vec![
+            "/bin/sh".to_owned(),
+            "-c".to_owned(),
+            "pidof nginx || exit 1".to_owned()
+        ]
     );
     assert!(
         imp.toml
@@ -669,4 +694,22 @@ fn include_cycle_is_an_error() {
     assert!(e.message.contains("includes itself"), "{e}");
     assert_eq!(e.position, Some((9, 9)));
     assert!(e.file.ends_with("b.conf"), "{e}");
+}
+
+#[test]
+fn garp_refresh_facts() {
+    let (_, cfg, lines) = import_fixture("garp-refresh.conf");
+    assert!(lines.is_empty(), "{lines:?}");
+    assert_eq!(cfg.startup_delay, Duration::from_millis(2500));
+    let refresh = |i: usize| cfg.routers[i].core.garp().refresh();
+    assert_eq!(refresh(0), Some(vrrp_core::Duration::from_secs(60)));
+    assert_eq!(refresh(1), Some(vrrp_core::Duration::from_secs(10)));
+    assert_eq!(cfg.routers[1].core.garp().burst, 1);
+    let (imp, _, lines) = import_fixture("garp-refresh-repeat.conf");
+    assert_eq!(lines, at("garp-refresh-repeat.conf", &[3]));
+    assert!(
+        imp.untranslated[0].why.contains("`garp.burst`"),
+        "{}",
+        imp.untranslated[0]
+    );
 }

@@ -28,6 +28,8 @@ pub(super) struct Script {
     pub(super) weight: i32,
     pub(super) rise: u32,
     pub(super) fall: u32,
+    /// `user USER [GROUP]`: who runs the command.
+    pub(super) user: Option<(String, Option<String>)>,
 }
 
 /// What a check probes.
@@ -114,6 +116,8 @@ pub(super) struct Router {
     pub(super) message_only: bool,
     pub(super) auth_pass: Option<String>,
     pub(super) garp: (u8, u8, Duration),
+    /// `garp_master_refresh`; zero: none.
+    pub(super) garp_refresh: Duration,
     pub(super) peers: Vec<IpAddr>,
     pub(super) primary: Option<IpAddr>,
     pub(super) track: Vec<String>,
@@ -121,7 +125,7 @@ pub(super) struct Router {
     pub(super) comments: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Globals {
     pub(super) version: u8,
     /// Where `vrrp_version` sets `version`.
@@ -135,4 +139,12 @@ pub(super) struct Globals {
     pub(super) rt_priority: Option<u8>,
     /// `vrrp_no_swap`: `[process] lock_memory`.
     pub(super) no_swap: bool,
+    /// `vrrp_garp_master_refresh`: every instance's default `garp_master_refresh`.
+    pub(super) garp_refresh: Duration,
+    /// `vrrp_startup_delay`: `startup_delay`.
+    pub(super) startup_delay: Option<Duration>,
+    /// `script_user USER [GROUP]`: `[scripts] user`, `group`.
+    pub(super) script_user: Option<(String, Option<String>)>,
+    /// `enable_script_security`: `[scripts] security`.
+    pub(super) script_security: bool,
 }

@@ -64,7 +64,20 @@ pub(super) fn render(
     let mut out = String::new();
     header(&mut out, source, untranslated, notes);
     let _ = writeln!(out, "\ninterface = {}", q(&routers[0].interface));
+    if let Some(d) = globals.startup_delay {
+        let _ = writeln!(
+            out,
+            "# vrrp_startup_delay\nstartup_delay = {}",
+            q(&format_duration(d))
+        );
+    }
     process(&mut out, globals);
+    let commands = checks
+        .values()
+        .any(|c| matches!(&c.origin, Origin::Script(s) if matches!(s.probe, Probe::Command(_))))
+        || routers.iter().any(|r| r.notify.is_some())
+        || groups.iter().any(|g| g.notify.is_some());
+    scripts(&mut out, globals, commands);
     for r in routers {
         router(&mut out, r);
     }
@@ -102,6 +115,30 @@ fn process(out: &mut String, g: &Globals) {
     }
     if g.no_swap {
         out.push_str("# vrrp_no_swap\nlock_memory = true\n");
+    }
+}
+
+/// Who runs the commands: keepalived's `script_user`, else root as keepalived does, and
+/// `enable_script_security`.
+fn scripts(out: &mut String, g: &Globals, commands: bool) {
+    if g.script_user.is_none() && !g.script_security && !commands {
+        return;
+    }
+    out.push_str("\n[scripts]\n");
+    match &g.script_user {
+        Some((user, group)) => {
+            out.push_str("# script_user\n");
+            let _ = writeln!(out, "user = {}", q(user));
+            if let Some(group) = group {
+                let _ = writeln!(out, "group = {}", q(group));
+            }
+        }
+        None => out.push_str(
+            "# keepalived runs scripts as root when script_user is not set (as keepalived_script\n# where that user exists); vrrpd would run them as \"nobody\"\nuser = \"root\"\n",
+        ),
+    }
+    if g.script_security {
+        out.push_str("# enable_script_security\nsecurity = true\n");
     }
 }
 
@@ -162,9 +199,14 @@ fn router(out: &mut String, r: &Router) {
         })
         .into_iter()
         .collect();
+    let refresh = if r.garp_refresh.is_zero() {
+        String::new()
+    } else {
+        format!(", refresh = {}", q(&format_duration(r.garp_refresh)))
+    };
     let _ = writeln!(
         out,
-        "garp = {{ burst = {}, repeat_at = {} }}",
+        "garp = {{ burst = {}, repeat_at = {}{refresh} }}",
         r.garp.0,
         list(&second)
     );
@@ -245,7 +287,19 @@ fn script_check(out: &mut String, c: &Check, s: &Script) {
         }
         Probe::Command(argv) => {
             let _ = writeln!(out, "kind = \"command\"\ncommand = {}", list(argv));
+            if let Some((user, group)) = &s.user {
+                let _ = writeln!(out, "user = {}", q(user));
+                if let Some(group) = group {
+                    let _ = writeln!(out, "group = {}", q(group));
+                }
+            }
         }
+    }
+    if let (Some((user, _)), false) = (&s.user, matches!(s.probe, Probe::Command(_))) {
+        comment(
+            out,
+            &format!("user {user}: vrrpd probes this itself, no command runs"),
+        );
     }
     let _ = writeln!(out, "interval = {}", q(&format_duration(s.interval)));
     if let Some(t) = s.timeout {

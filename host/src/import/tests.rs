@@ -696,3 +696,38 @@ fn every_mistake_is_reported_in_one_run() {
         errors.render()
     );
 }
+
+#[test]
+fn mistakes_in_the_new_globals_are_errors() {
+    let cases = [
+        (
+            "vrrp_garp_master_refresh 1.5",
+            "global_defs.vrrp_garp_master_refresh",
+        ),
+        (
+            "vrrp_garp_master_refresh 70000",
+            "global_defs.vrrp_garp_master_refresh",
+        ),
+        ("vrrp_startup_delay 4000", "global_defs.vrrp_startup_delay"),
+        ("vrrp_startup_delay soon", "global_defs.vrrp_startup_delay"),
+        ("script_user", "global_defs.script_user"),
+        ("script_user a b c", "global_defs.script_user"),
+    ];
+    for (line, key) in cases {
+        let e = refused(&format!("global_defs {{\n    {line}\n}}\n{MINIMAL}"));
+        assert_eq!(e.key, key, "{line}: {e}");
+        assert_eq!(e.position.map(|p| p.0), Some(2), "{line}: {e}");
+    }
+    // A script user with its group, and security switched off explicitly.
+    let (imp, cfg) = accepted(&format!(
+        "global_defs {{\n    script_user www-data www-data\n    enable_script_security off\n}}\n{MINIMAL}"
+    ));
+    assert!(imp.untranslated.is_empty());
+    assert!(!cfg.scripts.security);
+    assert!(
+        imp.toml
+            .contains("user = \"www-data\"\ngroup = \"www-data\"\n"),
+        "{}",
+        imp.toml
+    );
+}

@@ -55,12 +55,7 @@ fn checks_of_each_kind() {
         "kind = \"command\"\ncommand = [\"/bin/true\"]\nweight = 0",
     ))
     .unwrap();
-    assert_eq!(
-        c.checks[0].kind,
-        CheckKind::Command {
-            argv: vec!["/bin/true".into()]
-        }
-    );
+    assert_eq!(command_argv(&c.checks[0].kind), ["/bin/true"]);
 }
 
 #[test]
@@ -254,4 +249,11 @@ fn interface_check() {
         "check.c.interface",
         "applies to kind",
     );
+}
+
+pub(super) fn command_argv(kind: &CheckKind) -> &[String] {
+    match kind {
+        CheckKind::Command { argv, .. } => argv,
+        other => panic!("not a command check: {other}"),
+    }
 }

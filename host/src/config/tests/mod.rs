@@ -2,6 +2,7 @@
 
 mod check;
 mod router;
+mod scripts;
 
 use std::path::Path;
 use std::time::Duration;
@@ -99,6 +100,28 @@ fn notify_as_one_inline_table() {
     .unwrap();
     assert_eq!(c.notify.len(), 1);
     assert_eq!(c.notify[0].timeout, DEFAULT_HOOK_TIMEOUT);
+}
+
+#[test]
+fn startup_delay() {
+    assert_eq!(
+        parse(&router_with("")).unwrap().startup_delay,
+        Duration::ZERO
+    );
+    let c = parse(&format!("{HEAD}startup_delay = \"2.5s\"\n{ROUTER}")).unwrap();
+    assert_eq!(c.startup_delay, Duration::from_millis(2500));
+    refused(
+        &format!("{HEAD}startup_delay = \"61m\"\n{ROUTER}"),
+        2,
+        "startup_delay",
+        "3660s: the startup delay is at most 3600s",
+    );
+    refused(
+        &format!("{HEAD}startup_delay = 5\n{ROUTER}"),
+        2,
+        "startup_delay",
+        "expected a duration string",
+    );
 }
 
 #[test]

@@ -109,6 +109,21 @@ fn garp_schedules() {
     );
     assert!(garp("repeat_delay = \"5s\"").repeat_at().eq([ms(5000)]));
     assert_eq!(garp("repeats = 0").repeat_at().len(), 0);
+    // keepalived's garp_master_refresh: off by default, whole seconds, with either form.
+    assert_eq!(garp("burst = 2").refresh(), None);
+    assert_eq!(garp("refresh = \"0s\"").refresh(), None);
+    let g = garp("refresh = \"60s\"");
+    assert_eq!(g.refresh(), Some(vrrp_core::Duration::from_secs(60)));
+    assert!(g.repeat_at().eq(vrrp_core::Garp::default().repeat_at()));
+    let g = garp("repeats = 2, refresh = \"1m\"");
+    assert!(g.repeat_at().eq([ms(2000), ms(4000)]));
+    assert_eq!(g.refresh(), Some(vrrp_core::Duration::from_secs(60)));
+    refused(
+        &router_with("garp = { refresh = \"1500ms\" }\n"),
+        6,
+        "vrrp[0].garp.refresh",
+        "1.5s: the gratuitous ARP / NA refresh is whole seconds",
+    );
 }
 
 #[test]

@@ -51,6 +51,16 @@ impl Converter {
                     g.rt_priority = Some(self.int(s, &key, range, " (SCHED_RR)")? as u8);
                 }
                 "vrrp_no_swap" => g.no_swap = bool_arg(s.args()).unwrap_or(true),
+                "vrrp_garp_master_refresh" => g.garp_refresh = self.garp_refresh(s, &key)?,
+                // keepalived takes fractions of a second here.
+                "vrrp_startup_delay" => {
+                    let max = crate::config::MAX_STARTUP_DELAY.as_secs();
+                    g.startup_delay = Some(self.seconds(s, &key, 0..=max)?);
+                }
+                "script_user" => g.script_user = Some(self.user_group(s, &key)?),
+                "enable_script_security" => {
+                    g.script_security = bool_arg(s.args()).unwrap_or(true);
+                }
                 k => {
                     if let Some(why) = inert_global(k) {
                         notes.push(format!("{} ({}): {why}", s.text(), self.loc(s.pos())));

@@ -62,6 +62,7 @@ fn new_router(name: String, at: String, interface: String, g: &Globals) -> Route
         accept: !g.strict,
         message_only: g.checksum_as_v2,
         auth_pass: None,
+        garp_refresh: g.garp_refresh,
         garp: if g.min_garp {
             (1, 0, KEEPALIVED_GARP_DELAY)
         } else {
@@ -323,6 +324,7 @@ impl Converter {
             "preempt_delay" => r.preempt_delay = Some(self.seconds(s, &key, 0..=1000)?),
             "garp_master_delay" => set.garp_delay_set = Some(self.seconds(s, &key, 0..=655)?),
             "garp_master_repeat" => r.garp.0 = self.garp_repeat(s, &key)?,
+            "garp_master_refresh" => r.garp_refresh = self.garp_refresh(s, &key)?,
             "accept" => set.explicit_accept = Some(true),
             "no_accept" => set.explicit_accept = Some(false),
             "strict_mode" => {

@@ -18,11 +18,8 @@ pub(super) fn unsupported(key: &str) -> Option<&'static str> {
         | "smtp_server"
         | "smtp_connect_timeout"
         | "smtp_helo_name" => "vrrpd sends no e-mail: use a notify hook",
-        "garp_master_refresh"
-        | "garp_master_refresh_repeat"
-        | "vrrp_garp_master_refresh"
-        | "vrrp_garp_master_refresh_repeat" => {
-            "vrrpd sends no periodic gratuitous ARP while Active"
+        "garp_master_refresh_repeat" | "vrrp_garp_master_refresh_repeat" => {
+            "each refresh sends the takeover's burst (`garp.burst`, keepalived's garp_master_repeat), not a count of its own"
         }
         "garp_lower_prio_delay"
         | "garp_lower_prio_repeat"
@@ -47,10 +44,9 @@ pub(super) fn unsupported(key: &str) -> Option<&'static str> {
         | "vrrp_lower_prio_no_advert" => {
             "vrrpd follows RFC 9568 on lower and higher priority adverts"
         }
-        "script_user" | "enable_script_security" => {
-            "vrrpd runs checks and hooks as its own user, without keepalived's path checks"
+        "vrrp_delay_after_boot" => {
+            "vrrpd does not look at the uptime: set startup_delay for a delay at every start"
         }
-        "vrrp_startup_delay" | "vrrp_delay_after_boot" => "vrrpd starts its routers at once",
         "vrrp_iptables" | "vrrp_nftables" | "nftables" | "vrrp_ipsets" => {
             "vrrpd does not use a firewall: accept = false is enforced on its TAP"
         }

@@ -32,6 +32,7 @@ impl Converter {
             weight: 0,
             rise: 1,
             fall: 1,
+            user: None,
         };
         for st in stmt.block.iter().flatten() {
             let key = format!("{path}.{}", st.key());
@@ -54,10 +55,7 @@ impl Converter {
                 "weight" => s.weight = self.script_weight(st, &key)?,
                 "rise" => s.rise = self.int(st, &key, 1..=1000, "")? as u32,
                 "fall" => s.fall = self.int(st, &key, 1..=1000, "")? as u32,
-                "user" => self.list(
-                    st,
-                    "vrrpd runs checks as its own user: make the check work as that user",
-                ),
+                "user" => s.user = Some(self.user_group(st, &key)?),
                 "init_fail" => s.notes.push(
                     "init_fail: vrrpd counts every check as down until its first result anyway"
                         .into(),

@@ -109,4 +109,23 @@ impl Converter {
     pub(super) fn garp_repeat(&self, s: &Stmt, key: &str) -> Result<u8, ImportError> {
         Ok(self.int(s, key, 1..=255, "")? as u8)
     }
+
+    /// `garp_master_refresh N`: whole seconds (keepalived reads an integer), 0 = none.
+    pub(super) fn garp_refresh(&self, s: &Stmt, key: &str) -> Result<Duration, ImportError> {
+        Ok(Duration::from_secs(self.int(s, key, 0..=65535, "")? as u64))
+    }
+
+    /// `USER [GROUP]` of `script_user` and of a `vrrp_script`'s `user`.
+    pub(super) fn user_group(
+        &self,
+        s: &Stmt,
+        key: &str,
+    ) -> Result<(String, Option<String>), ImportError> {
+        match s.args() {
+            [] => Err(self.error(s.pos(), key, "a user name is missing")),
+            [u] => Ok((u.text.clone(), None)),
+            [u, g] => Ok((u.text.clone(), Some(g.text.clone()))),
+            [_, _, extra, ..] => Err(self.error(extra.pos, key, "a user and a group expected")),
+        }
+    }
 }
