@@ -9,19 +9,20 @@
 # apt-get update first), the thumbv7em-none-eabihf target, cargo-nextest and defmt-print (the
 # firmware test decodes the firmware's defmt log with it) and cargo-deb (the Debian package's
 # test builds the package with it). Without root it installs nothing and runs every test
-# anyway: those that need root, network namespaces, nginx,
-# keepalived, FRR, QEMU or Docker print `skipped: <reason>` and pass (with CI=true they fail
-# instead). Then it runs the nextest suite and the doctests, which nextest does not run.
+# anyway: those that need root, network namespaces, nginx, keepalived, FRR, QEMU, Chromium or
+# Docker print `skipped: <reason>` and pass (with CI=true they fail instead). Then it runs the
+# nextest suite and the doctests, which nextest does not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # What the end-to-end tests start or inspect: nginx and keepalived / FRR peers, captures
 # (tcpdump, tshark), load (wrk), the firmware (QEMU), the Docker demo's offline base image
-# (debootstrap), the fast path (nft), the systemd unit (systemd-analyze), namespaces and
-# processes (iproute2, procps, psmisc).
+# (debootstrap), the fast path (nft), the systemd unit (systemd-analyze), the status page
+# (chromium, headless), namespaces and processes (iproute2, procps, psmisc).
 PACKAGES=(
   iproute2 procps psmisc iputils-ping curl
   nginx-light keepalived frr tcpdump tshark wrk qemu-system-arm debootstrap nftables systemd
+  chromium
 )
 
 deps=1 run=1

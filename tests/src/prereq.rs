@@ -24,7 +24,12 @@ pub enum Need {
     Frr,
     /// Our daemon: the `vrrpd` binary (built with the workspace) and `/dev/net/tun`.
     Vrrpd,
+    /// Debian's `chromium` (run headless) and `curl` (reads its DevTools HTTP endpoint).
+    Chromium,
 }
+
+/// The browser the status page is tested in.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
 
 impl Need {
     /// What a speaker in a router seat needs.
@@ -88,6 +93,10 @@ fn check_one(n: Need) -> Result<(), String> {
             exists("/dev/net/tun")?;
             let bin = crate::router::vrrpd_bin();
             exists(&bin.display().to_string())
+        }
+        Need::Chromium => {
+            exists(CHROMIUM)?;
+            exists("/usr/bin/curl")
         }
         Need::Frr => {
             exists(crate::frr::ZEBRA)?;

@@ -315,6 +315,11 @@ impl<const N: usize> AnyStack<'_, N> {
         either!(self, s => s.router().config().primary.into())
     }
 
+    /// The source of the last advert heard from another router: on a Backup, the Active.
+    pub fn last_advert_source(&self) -> Option<IpAddr> {
+        either!(self, s => s.router().last_advert().map(|h| h.source.into()))
+    }
+
     /// Active_Down_Interval as this router computes it now (RFC 9568 §6.1).
     pub fn active_down_interval(&self) -> Duration {
         either!(self, s => s.router().active_down_interval())

@@ -127,6 +127,7 @@ impl Daemon {
                     let router = &r.stack;
                     rs.set_stats(router.stats());
                     rs.effective_priority = router.priority();
+                    rs.last_advert_from = router.last_advert_source();
                     // Runs once per loop turn (100 times a second at 10 ms): no allocation
                     // unless something changed.
                     let state = router.state().as_str();
