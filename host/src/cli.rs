@@ -1,4 +1,5 @@
-//! Command line: `vrrpd run | check | status`, and what `check` and `status` print.
+//! Command line: `vrrpd run | check | status | ctl | import-keepalived`, and what `check` and
+//! `status` print.
 //!
 //! Exit codes: 0 success; 1 a runtime failure (nothing listening for `status`, the daemon
 //! failed); 2 a configuration the daemon refuses (bad file, bad value, a host setting it cannot
@@ -60,6 +61,21 @@ pub enum Command {
         /// Take the endpoint from this file's `status.listen`.
         #[arg(short, long, value_name = "FILE")]
         config: Option<PathBuf>,
+    },
+    /// Drain this node or change a router's priority while the daemon runs (its control socket).
+    ///
+    /// Only root or vrrpd's own user may. What is set survives a reload (SIGHUP), not a restart.
+    /// Exit status: 0 done, 1 the daemon refused the request, 2 no daemon to ask (no socket,
+    /// permission denied).
+    Ctl {
+        /// The control socket [default: the daemon's, for this network namespace].
+        #[arg(long, value_name = "PATH", conflicts_with = "config", global = true)]
+        socket: Option<PathBuf>,
+        /// Take the socket from this file's `control.socket`.
+        #[arg(short, long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        request: CtlRequest,
     },
     /// Convert a keepalived.conf (the vrrp_instance / vrrp_script subset) into a vrrpd config.
     ///
@@ -154,6 +170,105 @@ fn connectable(listen: SocketAddr) -> SocketAddr {
     }
 }
 
+/// What `vrrpd ctl` asks.
+#[derive(Debug, Subcommand)]
+pub enum CtlRequest {
+    /// Priority 0: an Active steps down at once (a Backup takes over after Skew_Time), and the
+    /// router is never Active until undrained.
+    Drain {
+        /// Only this virtual router [default: all].
+        #[arg(long, value_name = "VRID")]
+        vrid: Option<u8>,
+    },
+    /// Back to the configured (or set) priority.
+    Undrain {
+        #[arg(long, value_name = "VRID")]
+        vrid: Option<u8>,
+    },
+    /// Run at N (1..=254) instead of the configured priority; checks still apply.
+    SetPriority {
+        #[arg(value_name = "N")]
+        priority: u8,
+        #[arg(long, value_name = "VRID")]
+        vrid: Option<u8>,
+    },
+    /// Forget what was drained or set.
+    Reset {
+        #[arg(long, value_name = "VRID")]
+        vrid: Option<u8>,
+    },
+    /// What is drained or set.
+    Show,
+}
+
+impl CtlRequest {
+    /// The protocol line for this request (see [`crate::control`]).
+    fn line(&self) -> String {
+        let with = |verb: String, vrid: &Option<u8>| match vrid {
+            Some(v) => format!("{verb} {v}"),
+            None => verb,
+        };
+        match self {
+            CtlRequest::Drain { vrid } => with("drain".into(), vrid),
+            CtlRequest::Undrain { vrid } => with("undrain".into(), vrid),
+            CtlRequest::SetPriority { priority, vrid } => {
+                with(format!("set-priority {priority}"), vrid)
+            }
+            CtlRequest::Reset { vrid } => with("reset".into(), vrid),
+            CtlRequest::Show => "show".into(),
+        }
+    }
+}
+
+/// `vrrpd ctl`: one request to the running daemon.
+fn ctl(socket: Option<PathBuf>, config: Option<PathBuf>, request: CtlRequest) -> ExitCode {
+    let req = match crate::control::Request::parse(&request.line()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vrrpd ctl: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let socket = match (socket, config) {
+        (Some(s), _) => s,
+        (None, Some(path)) => match load(&path) {
+            Ok(Config {
+                control_socket: Some(s),
+                ..
+            }) => s,
+            Ok(_) => match crate::control::default_socket() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("vrrpd ctl: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            Err(code) => return code,
+        },
+        (None, None) => match crate::control::default_socket() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("vrrpd ctl: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match crate::control::send(&socket, &req) {
+        Ok(reply) if reply.starts_with("ok") => {
+            println!("{reply}");
+            ExitCode::SUCCESS
+        }
+        Ok(reply) => {
+            eprintln!("vrrpd ctl: {reply}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("vrrpd ctl: {}: {e}", socket.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// Runs one command line; what `main` returns.
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
@@ -161,6 +276,11 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Status { json, addr, config } => status(json, addr, config),
         Command::ImportKeepalived { file, output } => crate::import::run(&file, output.as_deref()),
+        Command::Ctl {
+            socket,
+            config,
+            request,
+        } => ctl(socket, config, request),
     }
 }
 

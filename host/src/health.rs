@@ -150,8 +150,14 @@ impl HealthTable {
 
     /// [`effective_priority`] of `router` over the checks it tracks.
     pub fn priority(&self, router: &RouterConfig) -> u8 {
+        self.priority_over(router.core.priority(), router)
+    }
+
+    /// [`effective_priority`] of `router` over the checks it tracks, from `base` instead of its
+    /// configured priority (an operator's `vrrpd ctl set-priority`).
+    pub fn priority_over(&self, base: u8, router: &RouterConfig) -> u8 {
         effective_priority(
-            router.core.priority(),
+            base,
             router
                 .track
                 .iter()

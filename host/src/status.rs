@@ -122,8 +122,14 @@ pub struct RouterStatus {
     pub state: String,
     /// Configured priority.
     pub priority: u8,
-    /// Priority after health tracking; 0 while a fault check is down.
+    /// Priority after health tracking; 0 while a fault check is down or the router is drained.
     pub effective_priority: u8,
+    /// Drained by the operator (`vrrpd ctl drain`): priority 0 until undrained.
+    #[serde(default)]
+    pub drained: bool,
+    /// Set by the operator (`vrrpd ctl set-priority`) in place of `priority`.
+    #[serde(default)]
+    pub priority_override: Option<u8>,
     pub interval_ms: u64,
     pub vips: Vec<String>,
     pub primary: Option<String>,
@@ -259,6 +265,8 @@ impl Snapshot {
                     state: State::Initialize.as_str().to_owned(),
                     priority: r.core.priority(),
                     effective_priority: r.core.priority(),
+                    drained: false,
+                    priority_override: None,
                     interval_ms: r.interval().as_millis() as u64,
                     vips: r.core.vips().map(|v| v.to_string()).collect(),
                     primary: r.primary.map(|p| p.to_string()),
@@ -550,6 +558,14 @@ pub fn render_metrics(s: &Snapshot) -> String {
             &[("vrid", &r.vrid.to_string())],
             r.effective_priority.into(),
         );
+    }
+    m.family(
+        "vrrpd_router_drained",
+        "gauge",
+        "1 while the operator has drained the router (vrrpd ctl drain).",
+    );
+    for r in &s.routers {
+        m.sample(&[("vrid", &r.vrid.to_string())], r.drained.into());
     }
     m.family(
         "vrrpd_transitions_total",
@@ -905,6 +921,13 @@ pub fn render_human(s: &Snapshot) -> String {
             r.interval_ms,
             r.vips.join(", ")
         );
+        if r.drained || r.priority_override.is_some() {
+            let o = crate::control::Override {
+                drained: r.drained,
+                priority: r.priority_override,
+            };
+            let _ = writeln!(out, "  operator: {o} (vrrpd ctl)");
+        }
         if let Some(t) = &r.last_transition {
             let _ = writeln!(
                 out,

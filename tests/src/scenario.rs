@@ -536,6 +536,8 @@ pub fn report(lab: &Lab, m: &Measure) {
 pub struct StopMeasure {
     /// The scenario label.
     pub label: String,
+    /// How r1 stepped down: `sigterm`, `drain`.
+    pub what: String,
     /// r2's Skew_Time: the protocol's takeover delay after a priority-0 advert.
     pub skew_ms: f64,
     /// r1's priority-0 advert to r2's first advert.
@@ -545,11 +547,11 @@ pub struct StopMeasure {
 }
 
 impl StopMeasure {
-    /// `MEASURE <label>-sigterm skew_ms=... takeover_ms=... outage_ms=...`.
+    /// `MEASURE <label>-<what> skew_ms=... takeover_ms=... outage_ms=...`.
     pub fn line(&self) -> String {
         format!(
-            "MEASURE {}-sigterm skew_ms={:.3} takeover_ms={:.3} outage_ms={:.3}",
-            self.label, self.skew_ms, self.takeover_ms, self.outage_ms
+            "MEASURE {}-{} skew_ms={:.3} takeover_ms={:.3} outage_ms={:.3}",
+            self.label, self.what, self.skew_ms, self.takeover_ms, self.outage_ms
         )
     }
 }
@@ -558,12 +560,26 @@ impl StopMeasure {
 /// priority-0 advert, that r2 takes over within its skew time (bound: 1.5 x skew + 50 ms, and
 /// less than 3I+skew) and that the client then gets "Secondary". Prints the MEASURE line.
 pub fn sigterm_takeover(lab: &Lab, prober: &str, spec: &Failover) -> StopMeasure {
+    step_down_takeover(lab, prober, spec, "sigterm", |lab, routers| {
+        routers[0].stop(lab)
+    })
+}
+
+/// As [`sigterm_takeover`], with r1 stepping down by `step_down` (a SIGTERM, an operator's
+/// drain), recorded in the events file as `<what> r1 <unix>`.
+pub fn step_down_takeover(
+    lab: &Lab,
+    prober: &str,
+    spec: &Failover,
+    what: &str,
+    step_down: impl FnOnce(&Lab, &mut [Router]),
+) -> StopMeasure {
     let mut st = steady(lab, prober, spec);
     let skew = st.backup_params.skew();
     let adi = st.backup_params.active_down_interval();
     let t_stop = crate::unix_now();
-    lab.record_event(&format!("sigterm r1 {t_stop:.6}"));
-    st.routers[0].stop(lab);
+    lab.record_event(&format!("{what} r1 {t_stop:.6}"));
+    step_down(lab, &mut st.routers);
     wait_until(st.settle, || {
         st.probe.records(lab).count_body_since("Secondary", t_stop) >= 10
             && st
@@ -573,14 +589,14 @@ pub fn sigterm_takeover(lab: &Lab, prober: &str, spec: &Failover) -> StopMeasure
                 .len()
                 >= 3
     })
-    .expect("client gets Secondary after SIGTERM of r1's speaker");
+    .unwrap_or_else(|_| panic!("client gets Secondary after {what} of r1"));
     let probes = st.probe.stop(lab);
     let (_, ports) = st.cap.finish(lab);
     let prio0 = ports["r1"]
         .adverts()
         .find(|(t, _, a)| *t >= t_stop && a.priority == 0)
         .map(|(t, _, _)| t)
-        .expect("r1 sends a priority-0 advert on SIGTERM");
+        .unwrap_or_else(|| panic!("r1 sends a priority-0 advert on {what}"));
     let first_new = ports["r2"]
         .adverts()
         .find(|(t, _, a)| *t >= prio0 && a.priority > 0)
@@ -591,6 +607,7 @@ pub fn sigterm_takeover(lab: &Lab, prober: &str, spec: &Failover) -> StopMeasure
         .expect("client successes around the stop");
     let m = StopMeasure {
         label: spec.label.clone(),
+        what: what.to_owned(),
         skew_ms: skew.as_secs_f64() * 1000.0,
         takeover_ms: (first_new - prio0) * 1000.0,
         outage_ms: outage.ms(),

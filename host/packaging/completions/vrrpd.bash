@@ -19,6 +19,9 @@ _vrrpd() {
             vrrpd,check)
                 cmd="vrrpd__subcmd__check"
                 ;;
+            vrrpd,ctl)
+                cmd="vrrpd__subcmd__ctl"
+                ;;
             vrrpd,help)
                 cmd="vrrpd__subcmd__help"
                 ;;
@@ -31,8 +34,47 @@ _vrrpd() {
             vrrpd,status)
                 cmd="vrrpd__subcmd__status"
                 ;;
+            vrrpd__subcmd__ctl,drain)
+                cmd="vrrpd__subcmd__ctl__subcmd__drain"
+                ;;
+            vrrpd__subcmd__ctl,help)
+                cmd="vrrpd__subcmd__ctl__subcmd__help"
+                ;;
+            vrrpd__subcmd__ctl,reset)
+                cmd="vrrpd__subcmd__ctl__subcmd__reset"
+                ;;
+            vrrpd__subcmd__ctl,set-priority)
+                cmd="vrrpd__subcmd__ctl__subcmd__set__subcmd__priority"
+                ;;
+            vrrpd__subcmd__ctl,show)
+                cmd="vrrpd__subcmd__ctl__subcmd__show"
+                ;;
+            vrrpd__subcmd__ctl,undrain)
+                cmd="vrrpd__subcmd__ctl__subcmd__undrain"
+                ;;
+            vrrpd__subcmd__ctl__subcmd__help,drain)
+                cmd="vrrpd__subcmd__ctl__subcmd__help__subcmd__drain"
+                ;;
+            vrrpd__subcmd__ctl__subcmd__help,help)
+                cmd="vrrpd__subcmd__ctl__subcmd__help__subcmd__help"
+                ;;
+            vrrpd__subcmd__ctl__subcmd__help,reset)
+                cmd="vrrpd__subcmd__ctl__subcmd__help__subcmd__reset"
+                ;;
+            vrrpd__subcmd__ctl__subcmd__help,set-priority)
+                cmd="vrrpd__subcmd__ctl__subcmd__help__subcmd__set__subcmd__priority"
+                ;;
+            vrrpd__subcmd__ctl__subcmd__help,show)
+                cmd="vrrpd__subcmd__ctl__subcmd__help__subcmd__show"
+                ;;
+            vrrpd__subcmd__ctl__subcmd__help,undrain)
+                cmd="vrrpd__subcmd__ctl__subcmd__help__subcmd__undrain"
+                ;;
             vrrpd__subcmd__help,check)
                 cmd="vrrpd__subcmd__help__subcmd__check"
+                ;;
+            vrrpd__subcmd__help,ctl)
+                cmd="vrrpd__subcmd__help__subcmd__ctl"
                 ;;
             vrrpd__subcmd__help,help)
                 cmd="vrrpd__subcmd__help__subcmd__help"
@@ -46,6 +88,21 @@ _vrrpd() {
             vrrpd__subcmd__help,status)
                 cmd="vrrpd__subcmd__help__subcmd__status"
                 ;;
+            vrrpd__subcmd__help__subcmd__ctl,drain)
+                cmd="vrrpd__subcmd__help__subcmd__ctl__subcmd__drain"
+                ;;
+            vrrpd__subcmd__help__subcmd__ctl,reset)
+                cmd="vrrpd__subcmd__help__subcmd__ctl__subcmd__reset"
+                ;;
+            vrrpd__subcmd__help__subcmd__ctl,set-priority)
+                cmd="vrrpd__subcmd__help__subcmd__ctl__subcmd__set__subcmd__priority"
+                ;;
+            vrrpd__subcmd__help__subcmd__ctl,show)
+                cmd="vrrpd__subcmd__help__subcmd__ctl__subcmd__show"
+                ;;
+            vrrpd__subcmd__help__subcmd__ctl,undrain)
+                cmd="vrrpd__subcmd__help__subcmd__ctl__subcmd__undrain"
+                ;;
             *)
                 ;;
         esac
@@ -53,7 +110,7 @@ _vrrpd() {
 
     case "${cmd}" in
         vrrpd)
-            opts="-h -V --help --version run check status import-keepalived help"
+            opts="-h -V --help --version run check status ctl import-keepalived help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -88,8 +145,278 @@ _vrrpd() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vrrpd__subcmd__ctl)
+            opts="-c -h --socket --config --help drain undrain set-priority reset show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__drain)
+            opts="-c -h --vrid --socket --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --vrid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__help)
+            opts="drain undrain set-priority reset show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__help__subcmd__drain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__help__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__help__subcmd__set__subcmd__priority)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__help__subcmd__undrain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__reset)
+            opts="-c -h --vrid --socket --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --vrid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__set__subcmd__priority)
+            opts="-c -h --vrid --socket --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --vrid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__show)
+            opts="-c -h --socket --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__ctl__subcmd__undrain)
+            opts="-c -h --vrid --socket --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --vrid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vrrpd__subcmd__help)
-            opts="run check status import-keepalived help"
+            opts="run check status ctl import-keepalived help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -105,6 +432,90 @@ _vrrpd() {
         vrrpd__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__help__subcmd__ctl)
+            opts="drain undrain set-priority reset show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__help__subcmd__ctl__subcmd__drain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__help__subcmd__ctl__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__help__subcmd__ctl__subcmd__set__subcmd__priority)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__help__subcmd__ctl__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vrrpd__subcmd__help__subcmd__ctl__subcmd__undrain)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

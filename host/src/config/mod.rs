@@ -196,6 +196,8 @@ pub struct Config {
     pub interface: String,
     pub datapath: DatapathMode,
     pub status_listen: SocketAddr,
+    /// `[control] socket`: the `vrrpd ctl` socket; `None` for [`crate::control::default_socket`].
+    pub control_socket: Option<PathBuf>,
     pub log: LogConfig,
     pub routers: Vec<RouterConfig>,
     /// Sorted by name.

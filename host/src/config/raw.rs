@@ -15,6 +15,7 @@ pub(super) struct RawFile {
     pub(super) interface: Spanned<String>,
     pub(super) datapath: Option<Spanned<String>>,
     pub(super) status: Option<RawStatus>,
+    pub(super) control: Option<RawControl>,
     pub(super) log: Option<RawLog>,
     pub(super) vrrp: Spanned<Vec<Spanned<RawRouter>>>,
     #[serde(default)]
@@ -61,6 +62,12 @@ pub(super) struct RawScripts {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStatus {
     pub(super) listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawControl {
+    pub(super) socket: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

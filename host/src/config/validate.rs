@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use toml::Spanned;
@@ -83,6 +84,22 @@ impl Validator<'_> {
                     ),
                 )
             })?,
+        };
+
+        let control_socket = match raw.control.and_then(|c| c.socket) {
+            None => None,
+            Some(p) if p.get_ref().starts_with('/') && p.get_ref().len() < 108 => {
+                Some(PathBuf::from(p.get_ref()))
+            }
+            Some(p) => {
+                return self.err(
+                    p.span(),
+                    format!(
+                        "{:?} is not an absolute path of at most 107 bytes (a Unix socket's limit)",
+                        p.get_ref()
+                    ),
+                );
+            }
         };
 
         let datapath = match raw.datapath {
@@ -190,6 +207,7 @@ impl Validator<'_> {
             interface: interface.to_owned(),
             datapath,
             status_listen,
+            control_socket,
             log,
             routers,
             checks,

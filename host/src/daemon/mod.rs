@@ -7,6 +7,7 @@
 //! ends with [`Daemon::poll`], which runs each router's timers and then acts on what the routers
 //! reported ([`events`]: the data path's VIP service, logs, hooks, status).
 
+mod control;
 mod error;
 mod events;
 mod poller;
@@ -103,6 +104,18 @@ fn spawn_checks(
     })
 }
 
+/// The priority `r` runs at: what the operator set (`vrrpd ctl`), else its configured one,
+/// with its tracked checks applied; 0 while drained.
+fn priority_of(
+    health: &HealthTable,
+    overrides: &std::collections::BTreeMap<u8, crate::control::Override>,
+    r: &Router,
+) -> u8 {
+    let o = overrides.get(&r.vrid()).copied().unwrap_or_default();
+    o.base(r.cfg.core.priority())
+        .map_or(0, |base| health.priority_over(base, &r.cfg))
+}
+
 /// Starts the notify hooks on the services thread.
 fn spawn_hooks(services: &Services, cfg: &Config) -> Result<Hooks, services::Gone> {
     let (notify, interface) = (cfg.notify.clone(), cfg.interface.clone());
@@ -131,6 +144,8 @@ struct Daemon {
     systemd: Systemd,
     /// When the TAP was last read, to tell sparse frames from a burst.
     last_tap_read: Instant,
+    /// What the operator set with `vrrpd ctl`, by VRID; kept across reloads.
+    overrides: std::collections::BTreeMap<u8, crate::control::Override>,
     notifier: Notifier,
     inbox: Inbox,
     /// Dropped last: the tasks above live on its thread.
@@ -177,6 +192,22 @@ impl Daemon {
             })
             .map_err(gone)?
             .map_err(|e| RunError::Setup(format!("status.listen {listen}: {e}")))?;
+        let control = match &cfg.control_socket {
+            Some(p) => p.clone(),
+            None => crate::control::default_socket()
+                .map_err(|e| RunError::Setup(format!("control socket: {e}")))?,
+        };
+        let to = notifier.clone();
+        let shown = control.clone();
+        services
+            .block_on(async move {
+                let listener = crate::control::bind(&control)?;
+                let listener = tokio::net::UnixListener::from_std(listener)?;
+                tokio::spawn(services::serve_control(listener, to));
+                Ok::<_, std::io::Error>(())
+            })
+            .map_err(gone)?
+            .map_err(|e| RunError::Setup(format!("control socket {}: {e}", shown.display())))?;
         let vips: Vec<IpAddr> = cfg.routers.iter().flat_map(|r| r.core.vips()).collect();
         let with_peers = |v6: bool| {
             cfg.routers
@@ -226,6 +257,7 @@ impl Daemon {
             events: Vec::new(),
             systemd: Systemd::from_env(clock.now()),
             last_tap_read: clock.now(),
+            overrides: Default::default(),
             notifier,
             inbox,
             services,
@@ -290,6 +322,9 @@ impl Daemon {
                             return Ok(());
                         }
                         Notice::Reload => self.reload(),
+                        Notice::Control(req, reply) => {
+                            let _ = reply.send(self.control(req));
+                        }
                         Notice::Health(ev) => self.health_changed(ev),
                         Notice::ChildExited(name, status) => {
                             self.child = None;
@@ -415,7 +450,7 @@ impl Daemon {
             if !undecided.is_empty() {
                 warn!(vrid = r.vrid(), checks = ?undecided, "starting before these checks decided: they count as down");
             }
-            let p = self.health.priority(&r.cfg);
+            let p = priority_of(&self.health, &self.overrides, r);
             r.stack.set_priority(now, p);
             r.stack.startup(now);
             r.started = true;
@@ -438,7 +473,7 @@ impl Daemon {
         }
         let now = self.clock.now();
         for r in &mut self.routers {
-            let p = self.health.priority(&r.cfg);
+            let p = priority_of(&self.health, &self.overrides, r);
             if p != r.stack.priority() {
                 info!(
                     vrid = r.vrid(),

@@ -105,7 +105,7 @@ impl Daemon {
                 .spawn(old.close().instrument(info_span!("old hooks")));
         }
         for r in &mut self.routers {
-            let p = self.health.priority(&r.cfg);
+            let p = super::priority_of(&self.health, &self.overrides, r);
             r.stack.set_priority(now, p);
         }
         self.cfg = new;

@@ -44,6 +44,8 @@ pub(super) enum Notice {
     Health(HealthEvent),
     /// The supervised service exited: its name and exit status.
     ChildExited(String, String),
+    /// An operator's request (`vrrpd ctl`), and where its reply line goes.
+    Control(crate::control::Request, oneshot::Sender<String>),
 }
 
 /// The signals only the services thread takes.
@@ -250,6 +252,54 @@ impl Signals {
             to.send(notice);
         }
     }
+}
+
+/// Serves `vrrpd ctl` on `listener` (on the services thread): one request line, one reply
+/// line, from vrrpd's own user or root only.
+pub(super) async fn serve_control(listener: tokio::net::UnixListener, to: Notifier) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(control_connection(stream, to.clone()));
+    }
+}
+
+async fn control_connection(stream: tokio::net::UnixStream, to: Notifier) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let me = nix::unistd::geteuid().as_raw();
+    let reply = match stream.peer_cred() {
+        Ok(c) if c.uid() == 0 || c.uid() == me => None,
+        Ok(c) => {
+            tracing::warn!(uid = c.uid(), "control request refused: not vrrpd's user");
+            Some("error permission denied: only root or vrrpd's user may control it".to_owned())
+        }
+        Err(e) => Some(format!("error peer credentials: {e}")),
+    };
+    let (read, mut write) = stream.into_split();
+    let reply = match reply {
+        Some(r) => r,
+        None => {
+            let mut line = String::new();
+            // A request is one short line; more is not a request.
+            let mut reader = BufReader::new(read.take(512));
+            let read = reader.read_line(&mut line);
+            match tokio::time::timeout(std::time::Duration::from_secs(5), read).await {
+                Ok(Ok(_)) => match crate::control::Request::parse(&line) {
+                    Ok(req) => {
+                        let (tx, rx) = oneshot::channel();
+                        to.send(Notice::Control(req, tx));
+                        rx.await
+                            .unwrap_or_else(|_| "error the daemon is stopping".to_owned())
+                    }
+                    Err(e) => format!("error {e}"),
+                },
+                Ok(Err(e)) => format!("error reading the request: {e}"),
+                Err(_) => "error no request within 5 s".to_owned(),
+            }
+        }
+    };
+    let _ = write.write_all(format!("{reply}\n").as_bytes()).await;
 }
 
 #[cfg(test)]
