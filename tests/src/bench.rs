@@ -667,40 +667,48 @@ pub struct Footprint {
     pub cpu_pct: f64,
 }
 
-/// Results of [`footprint`]: (speaker, node) -> runs.
-pub type FootprintResults = BTreeMap<(&'static str, &'static str), Vec<Footprint>>;
+/// One seat of [`footprint`]: the speaker in it, the speaker in the other seat of its lab, and
+/// the seat (`r1` Active, `r2` Backup).
+pub type Seat = (&'static str, &'static str, &'static str);
 
-/// BENCHMARKS.md P5: every speaker of `speakers` in its own lab (r1 Active at priority 200, r2
-/// Backup at 100, I = `interval`), all running at the same time; CPU and memory of each seat over
-/// `secs`.
+/// Results of [`footprint`]: seat -> runs.
+pub type FootprintResults = BTreeMap<Seat, Vec<Footprint>>;
+
+/// BENCHMARKS.md P5: every pair of `pairs` (r1's speaker, r2's speaker) in its own lab (r1
+/// Active at priority 200, r2 Backup at 100, I = `interval`), all running at the same time; CPU
+/// and memory of each seat over `secs`.
 pub fn footprint(
     test: &str,
     prober: &str,
-    speakers: &[Speaker],
+    pairs: &[(Speaker, Speaker)],
     interval: Duration,
     secs: f64,
     runs: usize,
 ) -> FootprintResults {
     let mut res = FootprintResults::new();
     for i in 0..runs {
-        let labs: Vec<(Speaker, Lab)> = speakers
+        let labs: Vec<((Speaker, Speaker), Lab)> = pairs
             .iter()
-            .map(|&s| (s, Lab::new(&format!("{test}-{}-{i}", s.name()), 2)))
+            .map(|&(a, b)| {
+                let name = format!("{test}-{}-{}-{i}", a.name(), b.name());
+                ((a, b), Lab::new(&name, 2))
+            })
             .collect();
         let mut seats = Vec::new();
-        for (s, lab) in &labs {
+        for ((a, b), lab) in &labs {
             start_keepalive_nginx(lab, "r1", "Primary");
             let p = VrrpParams::v3(10, 200, interval);
-            let r1 = Router::start(lab, "r1", *s, &p);
-            let r2 = Router::start(lab, "r2", *s, &p.with_priority(100));
-            seats.push((*s, lab, r1, r2));
+            let r1 = Router::start(lab, "r1", *a, &p);
+            let r2 = Router::start(lab, "r2", *b, &p.with_priority(100));
+            seats.push(((*a, *b), lab, r1, r2));
         }
-        for (s, lab, r1, r2) in &seats {
+        for ((a, b), lab, r1, r2) in &seats {
             wait_until(Duration::from_secs(30), || {
                 assert!(
                     r1.is_running(lab) && r2.is_running(lab),
-                    "{} exited",
-                    s.name()
+                    "{} / {} exited",
+                    a.name(),
+                    b.name()
                 );
                 curl_like(lab, prober, VIP)
             })
@@ -708,12 +716,12 @@ pub fn footprint(
         }
         // Let start-up costs (config parsing, interface set-up) fall out of the window.
         std::thread::sleep(Duration::from_secs(1));
-        let pids: Vec<(Speaker, &'static str, Vec<i32>)> = seats
+        let pids: Vec<(Seat, Vec<i32>)> = seats
             .iter()
-            .flat_map(|(s, lab, r1, r2)| {
+            .flat_map(|((a, b), lab, r1, r2)| {
                 [
-                    (*s, "r1", speaker_pids(lab, r1)),
-                    (*s, "r2", speaker_pids(lab, r2)),
+                    ((a.name(), b.name(), "r1"), speaker_pids(lab, r1)),
+                    ((b.name(), a.name(), "r2"), speaker_pids(lab, r2)),
                 ]
             })
             .collect();
@@ -721,12 +729,12 @@ pub fn footprint(
         // coarse for the few milliseconds a second that a speaker costs.
         let t0: Vec<u64> = pids
             .iter()
-            .map(|(_, _, p)| crate::bench_scale::cpu_ns_of(p))
+            .map(|(_, p)| crate::bench_scale::cpu_ns_of(p))
             .collect();
         let start = Instant::now();
         std::thread::sleep(Duration::from_secs_f64(secs));
         let wall = start.elapsed().as_secs_f64();
-        for ((s, node, p), t0) in pids.iter().zip(t0) {
+        for (((s, peer, node), p), t0) in pids.iter().zip(t0) {
             let dt = crate::bench_scale::cpu_ns_of(p).saturating_sub(t0) as f64 / 1e9;
             let f = Footprint {
                 procs: p.len(),
@@ -734,9 +742,8 @@ pub fn footprint(
                 cpu_pct: dt / wall * 100.0,
             };
             append_measure(&format!(
-                "MEASURE footprint-{}-{node} run={i} interval_ms={} secs={wall:.1} procs={} \
-                 rss_kb={} hwm_kb={} pss_kb={} cpu_pct={:.3}",
-                s.name(),
+                "MEASURE footprint-{s}-{node} peer={peer} run={i} interval_ms={} secs={wall:.1} \
+                 procs={} rss_kb={} hwm_kb={} pss_kb={} cpu_pct={:.3}",
                 interval.as_millis(),
                 f.procs,
                 f.mem.rss_kb,
@@ -744,55 +751,61 @@ pub fn footprint(
                 f.mem.pss_kb,
                 f.cpu_pct
             ));
-            res.entry((s.name(), node)).or_default().push(f);
+            res.entry((*s, *peer, *node)).or_default().push(f);
         }
-        for (s, lab, r1, r2) in &seats {
+        for ((a, b), lab, r1, r2) in &seats {
             assert!(
                 r1.is_running(lab) && r2.is_running(lab),
-                "{} exited during the run",
-                s.name()
+                "{} / {} exited during the run",
+                a.name(),
+                b.name()
             );
         }
     }
     res
 }
 
-/// The BENCHMARKS.md P5 fragment.
+/// The BENCHMARKS.md P5 fragment: one row per seat, vrrpd's compared with keepalived's in the
+/// same seat of the keepalived pair.
 pub fn footprint_markdown(res: &FootprintResults, interval: Duration, secs: f64) -> String {
     let mut md = format!(
-        "Both speakers run at the same time, each in its own lab (r1 Active, priority 200; r2 Backup, \
-         priority 100), I = {} ms, {secs:.0} s window after start-up. RSS figures are sums over the \
-         speaker's processes (keepalived: parent + VRRP child); PSS divides shared pages among their \
-         users. CPU% is the time on the CPU of all the speaker's threads (`/proc/PID/task/*/schedstat`, \
-         nanoseconds) over wall time, percent of one core.\n\n\
-         | speaker | seat | procs | VmRSS (KiB) | VmHWM (KiB) | PSS (KiB) | CPU % | goal |\n\
-         |---|---|---|---|---|---|---|---|\n",
+        "The pairs run at the same time, each in its own lab (r1 Active, priority 200; r2 Backup, \
+         priority 100), I = {} ms, {secs:.0} s window after start-up. The peer is the speaker in \
+         the other seat: a sender's system time includes the receiving node's kernel path, which \
+         runs inline in the sender's write on one machine (veth), so a pair of vrrpd also charges \
+         vrrpd's Active for its Backup's bridge; the rows with a keepalived peer compare the \
+         daemons alone. RSS figures are sums over the speaker's processes (keepalived: parent + \
+         VRRP child); PSS divides shared pages among their users. CPU% is the time on the CPU of \
+         all the speaker's threads (`/proc/PID/task/*/schedstat`, nanoseconds) over wall time, \
+         percent of one core.\n\n\
+         | speaker | seat | peer | procs | VmRSS (KiB) | VmHWM (KiB) | PSS (KiB) | CPU % | goal |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
         interval.as_millis()
     );
-    for (&(s, node), runs) in res {
+    let cpu_of = |runs: &[Footprint]| median(&runs.iter().map(|r| r.cpu_pct).collect::<Vec<_>>());
+    for (&(s, peer, node), runs) in res {
         let f = |g: fn(&Footprint) -> f64| runs.iter().map(g).collect::<Vec<f64>>();
-        let cpu = median(&f(|r| r.cpu_pct));
+        let cpu = cpu_of(runs);
         let verdict = if s == "vrrpd" {
             let rss_ok = median(&f(|r| r.mem.hwm_kb as f64)) < 4096.0;
-            let ka = res
-                .get(&("keepalived", node))
-                .map(|k| median(&k.iter().map(|r| r.cpu_pct).collect::<Vec<_>>()));
-            let cpu_ok = ka.map(|k| cpu < k);
+            let ka = res.get(&("keepalived", "keepalived", node)).map(|k| cpu_of(k));
             format!(
                 "RSS < 4 MB: {}; CPU < keepalived's: {}",
                 if rss_ok { "met" } else { "**not met**" },
-                match cpu_ok {
-                    Some(true) => format!("met ({:.2}x)", cpu / ka.unwrap_or(f64::NAN)),
-                    Some(false) => format!("**not met** ({:.2}x)", cpu / ka.unwrap_or(f64::NAN)),
+                match ka {
+                    Some(k) if cpu < k => format!("met ({:.2}x)", cpu / k),
+                    Some(k) => format!("**not met** ({:.2}x)", cpu / k),
                     None => "no anchor".to_string(),
                 }
             )
-        } else {
+        } else if peer == "keepalived" {
             "anchor".to_string()
+        } else {
+            "-".to_string()
         };
         let _ = writeln!(
             md,
-            "| {s} | {node} ({}) | {} | {} | {} | {} | {} | {verdict} |",
+            "| {s} | {node} ({}) | {peer} | {} | {} | {} | {} | {} | {verdict} |",
             if node == "r1" { "Active" } else { "Backup" },
             runs[0].procs,
             mmm(&f(|r| r.mem.rss_kb as f64), 0),

@@ -1,5 +1,6 @@
 //! BENCHMARKS.md P5 (daemon footprint): vrrpd and keepalived at I = 10 ms, each pair in its own
-//! lab, both labs running at the same time; RSS and CPU% of every seat. Not part of the default
+//! lab (vrrpd / vrrpd, keepalived / keepalived, and vrrpd in either seat against keepalived), all
+//! labs running at the same time; RSS and CPU% of every seat. Not part of the default
 //! test run; `bench/run.sh P5` runs it (with the release vrrpd) and writes BENCHMARKS.md.
 //!
 //! | variable | effect (default) |
@@ -26,7 +27,12 @@ fn bench_footprint() {
     let res = footprint(
         "bench_footprint",
         PROBER,
-        &[Speaker::Keepalived, Speaker::Vrrpd],
+        &[
+            (Speaker::Keepalived, Speaker::Keepalived),
+            (Speaker::Vrrpd, Speaker::Vrrpd),
+            (Speaker::Vrrpd, Speaker::Keepalived),
+            (Speaker::Keepalived, Speaker::Vrrpd),
+        ],
         i,
         secs,
         runs(3),

@@ -85,11 +85,15 @@ fn bench_smoke_footprint() {
         return;
     }
     let i = Duration::from_millis(10);
-    let res = footprint("bench_smoke_footprint", PROBER, &BOTH, i, 3.0, 1);
-    for s in BOTH {
-        for node in ["r1", "r2"] {
+    let pairs = [
+        (Speaker::Keepalived, Speaker::Keepalived),
+        (Speaker::Vrrpd, Speaker::Keepalived),
+    ];
+    let res = footprint("bench_smoke_footprint", PROBER, &pairs, i, 3.0, 1);
+    for (a, b) in pairs {
+        for (s, peer, node) in [(a, b, "r1"), (b, a, "r2")] {
             let f = res
-                .get(&(s.name(), node))
+                .get(&(s.name(), peer.name(), node))
                 .unwrap_or_else(|| panic!("no footprint for {} {node}", s.name()));
             assert!(f[0].procs > 0 && f[0].mem.rss_kb > 0, "{f:?}");
         }
