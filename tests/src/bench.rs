@@ -788,7 +788,9 @@ pub fn footprint_markdown(res: &FootprintResults, interval: Duration, secs: f64)
         let cpu = cpu_of(runs);
         let verdict = if s == "vrrpd" {
             let rss_ok = median(&f(|r| r.mem.hwm_kb as f64)) < 4096.0;
-            let ka = res.get(&("keepalived", "keepalived", node)).map(|k| cpu_of(k));
+            let ka = res
+                .get(&("keepalived", "keepalived", node))
+                .map(|k| cpu_of(k));
             format!(
                 "RSS < 4 MB: {}; CPU < keepalived's: {}",
                 if rss_ok { "met" } else { "**not met**" },

@@ -61,6 +61,14 @@ fn header(out: &mut String, c: &Config) {
     );
     let _ = writeln!(
         out,
+        "vrrpd ctl on {} (root only)",
+        match &c.control_socket {
+            Some(p) => p.display().to_string(),
+            None => "/run/vrrpd/netns-<inode of this network namespace>/control.sock".into(),
+        }
+    );
+    let _ = writeln!(
+        out,
         "VIP traffic: {}",
         match c.datapath {
             DatapathMode::Auto => "kernel fast path (nftables), user-space relay if unavailable",

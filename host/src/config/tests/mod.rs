@@ -49,10 +49,23 @@ fn router_with(extra: &str) -> String {
 }
 
 #[test]
+fn control_socket_is_taken_as_written() {
+    let c = parse(&format!(
+        "{HEAD}[control]\nsocket = \"/run/vrrpd/ctl.sock\"\n{ROUTER}"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.control_socket.as_deref(),
+        Some(Path::new("/run/vrrpd/ctl.sock"))
+    );
+}
+
+#[test]
 fn minimal_config_gets_documented_defaults() {
     let c = parse(&router_with("")).unwrap();
     assert_eq!(c.interface, "eth0");
     assert_eq!(c.status_listen, DEFAULT_STATUS_LISTEN.parse().unwrap());
+    assert_eq!(c.control_socket, None);
     assert_eq!(c.log.format, LogFormat::Human);
     let r = &c.routers[0];
     assert_eq!(r.core.version(), Version::V3);
@@ -150,6 +163,21 @@ fn bad_top_level() {
         3,
         "status.listen",
         "not an IP:PORT",
+    );
+    refused(
+        &format!("{HEAD}[control]\nsocket = \"run/ctl.sock\"\n{ROUTER}"),
+        3,
+        "control.socket",
+        "not an absolute path",
+    );
+    refused(
+        &format!(
+            "{HEAD}[control]\nsocket = \"/{}\"\n{ROUTER}",
+            "x".repeat(107)
+        ),
+        3,
+        "control.socket",
+        "at most 107 bytes",
     );
     refused(
         &format!("{HEAD}[status]\nlsten = \"127.0.0.1:1\"\n{ROUTER}"),
