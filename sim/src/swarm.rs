@@ -59,7 +59,7 @@ pub struct Plan {
 
 /// Unicast peer lists in the default draw. Off, so that the default swarm keeps the multicast
 /// seeds it always ran; `swarm --unicast` and the test
-/// `unicast_seeds_0_to_5000_hold_every_invariant` run with it on. The decision is drawn either
+/// `unicast_500_seeds_with_peers_hold_every_invariant` run with it on. The decision is drawn either
 /// way, so turning it on changes nothing else a seed draws.
 pub const DRAW_PEERS: bool = false;
 

@@ -118,14 +118,16 @@ fn the_ci_range_draws_every_feature() {
 /// takeover included, with dead, paused and partitioned peers
 /// (scenarios/unicast-takeover-arp.vrrp is the case that used to fail). A seed that draws no
 /// peers runs exactly as without `--unicast` (for 0..500, the multicast test above), so only
-/// those that draw them run here: about one in ten, a few seconds in a debug build.
+/// those that draw them run here: the first 500 such seeds (about one in ten draws peers), a
+/// few seconds in a debug build.
 #[test]
-fn unicast_seeds_0_to_5000_hold_every_invariant() {
-    let plans: Vec<Plan> = (0..5000)
+fn unicast_500_seeds_with_peers_hold_every_invariant() {
+    let plans: Vec<Plan> = (0..)
         .map(|s| Plan::draw_with(s, true))
         .filter(|p| p.features.peers)
+        .take(500)
         .collect();
-    assert!(plans.len() >= 400, "{} seeds drew peers", plans.len());
+    assert_eq!(plans.len(), 500);
     let failed: Vec<String> = plans
         .into_iter()
         .filter_map(|p| {
