@@ -114,7 +114,7 @@ fn the_ci_range_draws_every_feature() {
     assert!((0..500).any(|s| Plan::draw_with(s, true).features.peers));
 }
 
-/// `swarm --unicast` over seeds 0..5000: every invariant holds with unicast peer lists, the exact
+/// `swarm --unicast`: every invariant holds with unicast peer lists, the exact
 /// takeover included, with dead, paused and partitioned peers
 /// (scenarios/unicast-takeover-arp.vrrp is the case that used to fail). A seed that draws no
 /// peers runs exactly as without `--unicast` (for 0..500, the multicast test above), so only
