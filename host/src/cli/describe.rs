@@ -7,7 +7,7 @@ use vrrp_core::wire::{Auth, ChecksumMode, Version};
 use crate::config::{
     Config, CoreConfig, DatapathMode, Effect, LogFormat, RouterConfig, format_duration,
 };
-use crate::health::{Tracked, effective_priority};
+use crate::health::{Scale, Tracked, effective_priority};
 
 /// The `vrrpd check` report: routers with their RFC 9568 timers as the core computes them,
 /// checks and hooks.
@@ -225,6 +225,7 @@ fn timers(out: &mut String, core: &CoreConfig) {
 fn tracking(out: &mut String, c: &Config, r: &RouterConfig) {
     let mut worst_weight = 0i32;
     let mut fault = false;
+    let mut scaled = false;
     let mut parts = Vec::new();
     for name in &r.track {
         let Some(check) = c.check(name) else { continue };
@@ -238,6 +239,15 @@ fn tracking(out: &mut String, c: &Config, r: &RouterConfig) {
             Effect::Fault => {
                 parts.push(format!("{name} (fault)"));
                 fault = true;
+            }
+            Effect::Scaled(s) => {
+                let reverse = if s.reverse { " reversed" } else { "" };
+                parts.push(format!("{name} (number × {}{reverse})", s.weight));
+                if s.weight == 0 {
+                    fault = true;
+                } else {
+                    scaled = true;
+                }
             }
         }
     }
@@ -261,6 +271,12 @@ fn tracking(out: &mut String, c: &Config, r: &RouterConfig) {
             "  priority while a fault check is down        0 (steps down, never takes over)"
         );
     }
+    if scaled {
+        let _ = writeln!(
+            out,
+            "  file checks add their number × weight (1..=254 in all; -254 or less: 0, steps down)"
+        );
+    }
 }
 
 fn checks(out: &mut String, c: &Config) {
@@ -273,6 +289,19 @@ fn checks(out: &mut String, c: &Config) {
             Effect::Weight(w) if w < 0 => format!("weight {w} while down"),
             Effect::Weight(w) => format!("weight +{w} while up"),
             Effect::Fault => "fault (priority 0) while down".into(),
+            Effect::Scaled(s) => {
+                let _ = writeln!(
+                    out,
+                    "  {:<12} {}\n  {:<12} read every {}, timeout {}, {}",
+                    check.name,
+                    check.kind,
+                    "",
+                    format_duration(check.interval),
+                    format_duration(check.timeout),
+                    scaled_effect(s),
+                );
+                continue;
+            }
         };
         let _ = writeln!(
             out,
@@ -285,6 +314,19 @@ fn checks(out: &mut String, c: &Config) {
             check.rise,
             check.fall,
         );
+    }
+}
+
+/// keepalived's rule for a tracked file, in words.
+fn scaled_effect(s: Scale) -> String {
+    match (s.weight, s.reverse) {
+        (0, false) => "fault (priority 0) while the number is not 0".into(),
+        (0, true) => "fault (priority 0) while the number is 0".into(),
+        (w, reverse) => format!(
+            "adds the number × {}{} (at most +253; -254 or less: fault)",
+            w,
+            if reverse { " × -1 (reverse)" } else { "" }
+        ),
     }
 }
 
