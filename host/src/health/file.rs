@@ -265,3 +265,80 @@ mod tests {
         assert_eq!(effect_of(0, scale(0, false)), (true, "× 0 = +0".into()));
     }
 }
+
+/// The check as the daemon runs it: spawned from a configuration, its events applied to the
+/// [`HealthTable`](super::HealthTable) that gives the routers their priority.
+#[cfg(test)]
+mod daemon_tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use tokio::sync::mpsc;
+    use tokio::time::Instant;
+
+    use crate::config::Config;
+    use crate::health::{HealthEvent, HealthTable, spawn};
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn writing_the_file_changes_the_priority_at_the_next_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let drain = dir.path().join("drain");
+        let text = format!(
+            "interface = \"eth0\"\n\
+             [[vrrp]]\nvrid = 1\npriority = 150\nvips = [\"192.0.2.1\"]\ntrack = [\"drain\"]\n\
+             [[vrrp]]\nvrid = 2\npriority = 100\nvips = [\"192.0.2.2\"]\ntrack = [\"maint\"]\n\
+             [check.drain]\nkind = \"file\"\npath = \"{0}\"\nweight = -10\ninterval = \"100ms\"\n\
+             [check.maint]\nkind = \"file\"\npath = \"{0}\"\nweight = 0\ninterval = \"100ms\"\n",
+            drain.display()
+        );
+        let config = Config::parse(&text, Path::new("t.toml")).unwrap();
+        let mut table = HealthTable::new(&config);
+        let (r1, r2) = (&config.routers[0], &config.routers[1]);
+        assert_eq!(table.priority(r1), 150, "weighted, not read yet: nothing");
+        assert_eq!(table.priority(r2), 0, "weight 0, not read yet: a fault");
+
+        let start = Instant::now();
+        let (tx, mut rx) = mpsc::channel(16);
+        let _checks = spawn(&config.checks, tx);
+        // Each step: what to write (None: delete) at which virtual time, the time of the
+        // events the next read brings, and the priorities of the two routers then. 30 × -10 is
+        // -254 or less: a fault; 20 × -10 leaves 1, the least priority.
+        let steps: &[(u64, Option<&str>, u64, u8, u8)] = &[
+            (0, None, 0, 150, 100),
+            (250, Some("3\n"), 300, 120, 0),
+            (420, Some("-2"), 500, 170, 0),
+            (640, Some("0"), 700, 150, 100),
+            (710, Some("30"), 800, 0, 0),
+            (850, Some("drain"), 900, 150, 100),
+            (950, Some("20"), 1000, 1, 0),
+            (1020, None, 1100, 150, 100),
+        ];
+        let ms = Duration::from_millis;
+        for &(at, write, seen_at, p1, p2) in steps {
+            tokio::time::sleep_until(start + ms(at)).await;
+            match write {
+                Some(w) => std::fs::write(&drain, w).unwrap(),
+                None => {
+                    let _ = std::fs::remove_file(&drain);
+                }
+            }
+            let mut events: Vec<HealthEvent> = Vec::new();
+            for _ in 0..2 {
+                events.push(rx.recv().await.unwrap());
+                assert_eq!(start.elapsed(), ms(seen_at), "{events:?}");
+            }
+            for e in &events {
+                assert!(table.apply(e), "{e:?} changes the table");
+            }
+            assert_eq!(
+                (table.priority(r1), table.priority(r2)),
+                (p1, p2),
+                "after writing {write:?}: {events:?}"
+            );
+        }
+        assert!(
+            tokio::time::timeout(ms(500), rx.recv()).await.is_err(),
+            "no event while the file stays the same"
+        );
+    }
+}
