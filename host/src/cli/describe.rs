@@ -415,6 +415,26 @@ mod tests {
     }
 
     #[test]
+    fn check_report_describes_file_checks() {
+        let text = "interface = \"eth0\"\n\
+            [[vrrp]]\nvrid = 51\npriority = 150\nvips = [\"192.0.2.100\"]\ntrack = [\"drain\", \"stop\"]\n\
+            [check.drain]\nkind = \"file\"\npath = \"/run/vrrpd/drain\"\nweight = -50\n\
+            [check.stop]\nkind = \"file\"\npath = \"/run/vrrpd/stop\"\nweight = 0\nreverse = true\n";
+        let c = Config::parse(text, Path::new("t.toml")).unwrap();
+        let text = describe(&c);
+        for want in [
+            "tracks                drain (number × -50), stop (number × 0 reversed)",
+            "priority while a fault check is down        0",
+            "file checks add their number × weight",
+            "drain        number in /run/vrrpd/drain",
+            "read every 1s, timeout 1s, adds the number × -50 (at most +253; -254 or less: fault)",
+            "read every 1s, timeout 1s, fault (priority 0) while the number is 0",
+        ] {
+            assert!(text.contains(want), "{want:?} missing from:\n{text}");
+        }
+    }
+
+    #[test]
     fn check_report_shows_the_process_section() {
         let text = "interface = \"eth0\"\n[process]\nrealtime_priority = 20\nlock_memory = true\n\
             [[vrrp]]\nvrid = 51\npriority = 150\nvips = [\"192.0.2.100\"]\n";
