@@ -46,7 +46,7 @@ use crate::proc_events::{self, Mode, Notice, ProcEvent};
 mod file;
 use crate::status::StatusHandle;
 use file::run_file;
-pub use file::{Reading, read_number};
+use file::{Reading, read_number};
 
 /// Least time between two event-triggered probes of one check: a storm of exits or execs costs
 /// at most one `/proc` scan per check per this much, and leaves the runtime to other tasks.

@@ -336,6 +336,11 @@ mod daemon_tests {
                 "after writing {write:?}: {events:?}"
             );
         }
+        assert_eq!(
+            (table.value("drain"), table.state("drain")),
+            (Some(0), Some(true)),
+            "what a reload carries over"
+        );
         assert!(
             tokio::time::timeout(ms(500), rx.recv()).await.is_err(),
             "no event while the file stays the same"
