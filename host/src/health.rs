@@ -12,6 +12,14 @@
 //! and polling at `interval` goes on, so the events only shorten the time to notice. A pidfile
 //! check is woken by the exit of its pid; it notices a new pid at its next poll.
 //!
+//! A file check (keepalived's `track_file`) reads a number from a file at every `interval` and
+//! reports every change of it, without `rise`/`fall`: the number times the check's weight is
+//! what [`Scale::apply`] adds to the priority. It polls rather than watching with inotify: a
+//! read of a few bytes per interval costs nothing, works on every filesystem (inotify misses
+//! changes made on another NFS client, which keepalived refuses for that reason), and needs no
+//! watch on the directory to see the file created, deleted or renamed over. See [`read_number`]
+//! for what counts as which number.
+//!
 //! A command check runs as the user and group of its configuration
 //! ([`crate::config::ScriptsConfig`]: `nobody` by default when vrrpd is root), like the hooks.
 //!
@@ -32,9 +40,13 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::config::{CheckConfig, CheckKind, Config, RouterConfig};
+use crate::config::{CheckConfig, CheckKind, Config, Effect, RouterConfig};
 use crate::proc_events::{self, Mode, Notice, ProcEvent};
+
+mod file;
 use crate::status::StatusHandle;
+use file::run_file;
+use file::{Reading, read_number};
 
 /// Least time between two event-triggered probes of one check: a storm of exits or execs costs
 /// at most one `/proc` scan per check per this much, and leaves the runtime to other tasks.
@@ -51,6 +63,9 @@ pub struct HealthEvent {
     pub up: bool,
     /// What the last probe saw ("HTTP 200", "connect 127.0.0.1:80: Connection refused").
     pub detail: String,
+    /// The number a file check read (`None` for the other kinds). Its `up` is false while the
+    /// number is a fault.
+    pub value: Option<i64>,
 }
 
 /// rise/fall hysteresis.
@@ -105,12 +120,38 @@ impl Debounce {
     }
 }
 
-pub use vrrp_core::track::{Tracked, effective_priority};
+pub use vrrp_core::track::{Contribution, Scale, Scaled, Tracked, effective_priority};
 
 /// The daemon's view of every check, fed with [`HealthEvent`]s.
 #[derive(Debug, Clone)]
 pub struct HealthTable {
-    checks: BTreeMap<String, Tracked>,
+    checks: BTreeMap<String, Verdict>,
+}
+
+/// The last verdict on one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Verdict {
+    effect: Effect,
+    up: Option<bool>,
+    /// A file check's number.
+    value: Option<i64>,
+}
+
+impl Verdict {
+    fn contribution(self) -> Contribution {
+        match self.effect {
+            Effect::Scaled(scale) => Scaled {
+                scale,
+                value: self.value,
+            }
+            .into(),
+            effect => Tracked {
+                effect,
+                up: self.up,
+            }
+            .into(),
+        }
+    }
 }
 
 impl HealthTable {
@@ -123,9 +164,10 @@ impl HealthTable {
                 .map(|c| {
                     (
                         c.name.clone(),
-                        Tracked {
+                        Verdict {
                             effect: c.effect,
                             up: None,
+                            value: None,
                         },
                     )
                 })
@@ -133,11 +175,13 @@ impl HealthTable {
         }
     }
 
-    /// Records `event`; returns false if it changed nothing (unknown check, same state).
+    /// Records `event`; returns false if it changed nothing (unknown check, same state and
+    /// number).
     pub fn apply(&mut self, event: &HealthEvent) -> bool {
         match self.checks.get_mut(&event.check) {
-            Some(t) if t.up != Some(event.up) => {
+            Some(t) if t.up != Some(event.up) || t.value != event.value => {
                 t.up = Some(event.up);
+                t.value = event.value;
                 true
             }
             _ => false,
@@ -146,6 +190,11 @@ impl HealthTable {
 
     pub fn state(&self, check: &str) -> Option<bool> {
         self.checks.get(check).and_then(|t| t.up)
+    }
+
+    /// The last number a file check read.
+    pub fn value(&self, check: &str) -> Option<i64> {
+        self.checks.get(check).and_then(|t| t.value)
     }
 
     /// [`effective_priority`] of `router` over the checks it tracks.
@@ -161,7 +210,7 @@ impl HealthTable {
             router
                 .track
                 .iter()
-                .filter_map(|name| self.checks.get(name).copied()),
+                .filter_map(|name| self.checks.get(name).map(|v| v.contribution())),
         )
     }
 }
@@ -217,6 +266,9 @@ pub fn spawn(checks: &[CheckConfig], tx: mpsc::Sender<HealthEvent>) -> HealthChe
             let watch = ProcWatch::new(&c.kind, notices.subscribe());
             tokio::spawn(async move {
                 let kind = c.kind.clone();
+                if let (CheckKind::File { path }, Effect::Scaled(scale)) = (&kind, c.effect) {
+                    return run_file(&c, path.clone(), scale, tx).await;
+                }
                 match watch {
                     Some(w) => {
                         let probe = || async {
@@ -391,6 +443,7 @@ async fn run_watched<F, Fut>(
                 check: check.name.clone(),
                 up,
                 detail,
+                value: None,
             };
             if tx.send(event).await.is_err() {
                 return;
@@ -419,6 +472,14 @@ pub async fn probe(kind: &CheckKind) -> Result<String, String> {
             find_process(kind).await.map(|pid| format!("pid {pid}"))
         }
         CheckKind::Interface { name } => interface_carrier(Path::new("/sys/class/net"), name),
+        CheckKind::File { path } => {
+            let path = path.clone();
+            match tokio::task::spawn_blocking(move || read_number(&path)).await {
+                Ok(Reading::Number { value, note }) => Ok(format!("{value}{note}")),
+                Ok(Reading::Ignored(why)) => Err(why),
+                Err(e) => Err(format!("read failed: {e}")),
+            }
+        }
         CheckKind::Command { argv, run_as } => {
             // The outer timeout drops this future; run_command's guard then kills the group.
             // Its own timeout is a backstop that never fires first.
@@ -1300,6 +1361,7 @@ mod tests {
             check: check.into(),
             up,
             detail: String::new(),
+            value: None,
         };
         assert!(table.apply(&ev("disk", true)));
         assert_eq!(table.priority(r1), 90);
@@ -1332,6 +1394,7 @@ mod tests {
             check: "web".into(),
             up: true,
             detail: String::new(),
+            value: None,
         });
         assert_eq!(table.priority(owner), 254, "a weight never yields 255");
         assert_eq!(table.priority(r2), 120);

@@ -340,3 +340,32 @@ fn unreadable_input_exits_2_and_unwritable_output_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("cannot write"));
 }
+
+#[test]
+fn track_files() {
+    let toml = convert(
+        "track-file.conf",
+        &[
+            ("track-file.conf", 16),
+            ("track-file.conf", 20),
+            ("track-file.conf", 39),
+            ("track-file.conf", 40),
+        ],
+    );
+    assert!(
+        toml.contains("kind = \"file\"\npath = \"/run/keepalived/drain\"\nweight = -50\n"),
+        "{toml}"
+    );
+}
+
+#[test]
+fn track_file_mistakes_exit_2() {
+    let out = vrrpd(&["import-keepalived", &fixture("bad-track-file.conf")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("track_file drain.weight"), "{stderr}");
+    assert!(
+        stderr.contains("track_file nofile: has no `file`"),
+        "{stderr}"
+    );
+}

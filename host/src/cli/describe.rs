@@ -7,7 +7,7 @@ use vrrp_core::wire::{Auth, ChecksumMode, Version};
 use crate::config::{
     Config, CoreConfig, DatapathMode, Effect, LogFormat, RouterConfig, format_duration,
 };
-use crate::health::{Tracked, effective_priority};
+use crate::health::{Scale, Tracked, effective_priority};
 
 /// The `vrrpd check` report: routers with their RFC 9568 timers as the core computes them,
 /// checks and hooks.
@@ -233,6 +233,7 @@ fn timers(out: &mut String, core: &CoreConfig) {
 fn tracking(out: &mut String, c: &Config, r: &RouterConfig) {
     let mut worst_weight = 0i32;
     let mut fault = false;
+    let mut scaled = false;
     let mut parts = Vec::new();
     for name in &r.track {
         let Some(check) = c.check(name) else { continue };
@@ -246,6 +247,15 @@ fn tracking(out: &mut String, c: &Config, r: &RouterConfig) {
             Effect::Fault => {
                 parts.push(format!("{name} (fault)"));
                 fault = true;
+            }
+            Effect::Scaled(s) => {
+                let reverse = if s.reverse { " reversed" } else { "" };
+                parts.push(format!("{name} (number × {}{reverse})", s.weight));
+                if s.weight == 0 {
+                    fault = true;
+                } else {
+                    scaled = true;
+                }
             }
         }
     }
@@ -269,6 +279,12 @@ fn tracking(out: &mut String, c: &Config, r: &RouterConfig) {
             "  priority while a fault check is down        0 (steps down, never takes over)"
         );
     }
+    if scaled {
+        let _ = writeln!(
+            out,
+            "  file checks add their number × weight (1..=254 in all; -254 or less: 0, steps down)"
+        );
+    }
 }
 
 fn checks(out: &mut String, c: &Config) {
@@ -281,6 +297,19 @@ fn checks(out: &mut String, c: &Config) {
             Effect::Weight(w) if w < 0 => format!("weight {w} while down"),
             Effect::Weight(w) => format!("weight +{w} while up"),
             Effect::Fault => "fault (priority 0) while down".into(),
+            Effect::Scaled(s) => {
+                let _ = writeln!(
+                    out,
+                    "  {:<12} {}\n  {:<12} read every {}, timeout {}, {}",
+                    check.name,
+                    check.kind,
+                    "",
+                    format_duration(check.interval),
+                    format_duration(check.timeout),
+                    scaled_effect(s),
+                );
+                continue;
+            }
         };
         let _ = writeln!(
             out,
@@ -293,6 +322,19 @@ fn checks(out: &mut String, c: &Config) {
             check.rise,
             check.fall,
         );
+    }
+}
+
+/// keepalived's rule for a tracked file, in words.
+fn scaled_effect(s: Scale) -> String {
+    match (s.weight, s.reverse) {
+        (0, false) => "fault (priority 0) while the number is not 0".into(),
+        (0, true) => "fault (priority 0) while the number is 0".into(),
+        (w, reverse) => format!(
+            "adds the number × {}{} (at most +253; -254 or less: fault)",
+            w,
+            if reverse { " × -1 (reverse)" } else { "" }
+        ),
     }
 }
 
@@ -375,6 +417,26 @@ mod tests {
             "VIP traffic: kernel fast path (nftables), user-space relay if unavailable",
             "event loop thread: normal scheduling",
             "memory: not locked",
+        ] {
+            assert!(text.contains(want), "{want:?} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn check_report_describes_file_checks() {
+        let text = "interface = \"eth0\"\n\
+            [[vrrp]]\nvrid = 51\npriority = 150\nvips = [\"192.0.2.100\"]\ntrack = [\"drain\", \"stop\"]\n\
+            [check.drain]\nkind = \"file\"\npath = \"/run/vrrpd/drain\"\nweight = -50\n\
+            [check.stop]\nkind = \"file\"\npath = \"/run/vrrpd/stop\"\nweight = 0\nreverse = true\n";
+        let c = Config::parse(text, Path::new("t.toml")).unwrap();
+        let text = describe(&c);
+        for want in [
+            "tracks                drain (number × -50), stop (number × 0 reversed)",
+            "priority while a fault check is down        0",
+            "file checks add their number × weight",
+            "drain        number in /run/vrrpd/drain",
+            "read every 1s, timeout 1s, adds the number × -50 (at most +253; -254 or less: fault)",
+            "read every 1s, timeout 1s, fault (priority 0) while the number is 0",
         ] {
             assert!(text.contains(want), "{want:?} missing from:\n{text}");
         }

@@ -12,6 +12,7 @@ use super::raw::*;
 use super::scripts::{RunAs, ScriptsConfig};
 use super::validate::Validator;
 use super::{ConfigError, Effect, INTERFACE_NAME_RULE, format_duration};
+use vrrp_core::track::Scale;
 
 const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 const MIN_CHECK_INTERVAL: Duration = Duration::from_millis(10);
@@ -47,6 +48,11 @@ pub enum CheckKind {
     Interface {
         name: String,
     },
+    /// A number read from a file (keepalived's `track_file`), times the check's
+    /// [`Effect::Scaled`] weight.
+    File {
+        path: PathBuf,
+    },
 }
 
 impl CheckKind {
@@ -57,6 +63,7 @@ impl CheckKind {
             CheckKind::ProcessName { .. } | CheckKind::ProcessPidfile { .. } => "process",
             CheckKind::Command { .. } => "command",
             CheckKind::Interface { .. } => "interface",
+            CheckKind::File { .. } => "file",
         }
     }
 }
@@ -89,6 +96,7 @@ impl fmt::Display for CheckKind {
                 }
             }
             CheckKind::Interface { name } => write!(f, "interface {name} has carrier"),
+            CheckKind::File { path } => write!(f, "number in {}", path.display()),
         }
     }
 }
@@ -131,6 +139,14 @@ impl Validator<'_> {
 
         let kind = self.kind(raw, &table_span, scripts)?;
         let (interval, timeout) = self.timing(raw)?;
+        if let CheckKind::File { .. } = kind
+            && let Some(r) = raw.rise.as_ref().or(raw.fall.as_ref())
+        {
+            return self.err(
+                r.span(),
+                "a file check applies every number it reads: `rise` and `fall` do not apply",
+            );
+        }
         let rise = match &raw.rise {
             None => 1,
             Some(r) => self.int(r, 1..1001, "rise")?,
@@ -139,7 +155,10 @@ impl Validator<'_> {
             None => 1,
             Some(f) => self.int(f, 1..1001, "fall")?,
         };
-        let effect = self.effect(raw, table_span)?;
+        let effect = match kind {
+            CheckKind::File { .. } => self.scale(raw, table_span)?,
+            _ => self.effect(raw, table_span)?,
+        };
         Ok(CheckConfig {
             name: n.clone(),
             kind,
@@ -221,6 +240,17 @@ impl Validator<'_> {
                     CheckKind::Interface { name: name.clone() }
                 }
             },
+            "file" => match &raw.path {
+                None => missing("path")?,
+                Some(p) => {
+                    if !p.get_ref().starts_with('/') {
+                        return self.err(p.span(), "the path of a file check must be absolute");
+                    }
+                    CheckKind::File {
+                        path: PathBuf::from(p.get_ref()),
+                    }
+                }
+            },
             _ => match &raw.command {
                 None => missing("command")?,
                 Some(c) => {
@@ -246,7 +276,7 @@ impl Validator<'_> {
     /// Refuses an unknown kind, and keys that only other kinds take: a key the kind ignores
     /// would be a silent no-op.
     fn kind_keys(&self, raw: &RawCheck, kind_str: &str) -> Result<(), ConfigError> {
-        let specific: [KindKey; 10] = [
+        let specific: [KindKey; 12] = [
             ("url", raw.url.as_ref().map(|v| v.span()), &["http"]),
             (
                 "expect_status",
@@ -271,14 +301,16 @@ impl Validator<'_> {
                 raw.interface.as_ref().map(|v| v.span()),
                 &["interface"],
             ),
+            ("path", raw.path.as_ref().map(|v| v.span()), &["file"]),
+            ("reverse", raw.reverse.as_ref().map(|v| v.span()), &["file"]),
             ("user", raw.user.as_ref().map(|v| v.span()), &["command"]),
             ("group", raw.group.as_ref().map(|v| v.span()), &["command"]),
         ];
-        if !["http", "tcp", "process", "command", "interface"].contains(&kind_str) {
+        if !["http", "tcp", "process", "command", "interface", "file"].contains(&kind_str) {
             return self.err(
                 raw.kind.span(),
                 format!(
-                    "unknown check kind {kind_str:?}: expected \"http\", \"tcp\", \"process\", \"command\" or \"interface\""
+                    "unknown check kind {kind_str:?}: expected \"http\", \"tcp\", \"process\", \"command\", \"interface\" or \"file\""
                 ),
             );
         }
@@ -347,6 +379,26 @@ impl Validator<'_> {
             }
         };
         Ok(effect)
+    }
+
+    /// A file check's `weight` (required: 0 makes the number pass/fail) and `reverse`.
+    fn scale(&self, raw: &RawCheck, table_span: Range<usize>) -> Result<Effect, ConfigError> {
+        if let Some(f) = &raw.fault {
+            return self.err(
+                f.span(),
+                "a file check takes `weight` (0: any number but 0 is a fault), not `fault`",
+            );
+        }
+        let Some(w) = &raw.weight else {
+            return self.err(
+                table_span,
+                "set `weight`: the number in the file times the weight is added to the priority (0: any number but 0 is a fault)",
+            );
+        };
+        Ok(Effect::Scaled(Scale {
+            weight: self.int(w, -254..255, "weight")?,
+            reverse: raw.reverse.as_ref().is_some_and(|r| *r.get_ref()),
+        }))
     }
 
     pub(super) fn http(

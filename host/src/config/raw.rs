@@ -124,6 +124,8 @@ pub(super) struct RawCheck {
     pub(super) user: Option<Spanned<String>>,
     pub(super) group: Option<Spanned<String>>,
     pub(super) interface: Option<Spanned<String>>,
+    pub(super) path: Option<Spanned<String>>,
+    pub(super) reverse: Option<Spanned<bool>>,
     pub(super) interval: Option<Spanned<Dur>>,
     pub(super) timeout: Option<Spanned<Dur>>,
     pub(super) rise: Option<Spanned<i64>>,

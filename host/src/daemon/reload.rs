@@ -82,6 +82,7 @@ impl Daemon {
                     check: c.name.clone(),
                     up,
                     detail: "carried over the reload".into(),
+                    value: self.health.value(&c.name),
                 });
             }
         }

@@ -713,3 +713,112 @@ fn garp_refresh_facts() {
         imp.untranslated[0]
     );
 }
+
+#[test]
+fn track_file_facts() {
+    let (imp, cfg, lines) = import_fixture("track-file.conf");
+    assert_eq!(lines, at("track-file.conf", &[16, 20, 39, 40]));
+    assert!(imp.untranslated[0].why.contains("write 5 to it"));
+    assert!(imp.untranslated[3].why.contains("no track_file"));
+    assert!(
+        imp.toml.contains(
+            "# track_file unused (line 23) is tracked by no translated instance: keepalived does not read it either\n"
+        ),
+        "{}",
+        imp.toml
+    );
+    let (vi1, vi2) = (&cfg.routers[0], &cfg.routers[1]);
+    assert_eq!(
+        vi1.track,
+        ["drain", "maint", "boost_weight_20_noreverse", "link_eth0"]
+    );
+    assert_eq!(
+        vi2.track,
+        [
+            "drain_weight_minus_20",
+            "maint_reverse",
+            "boost",
+            "link_eth0"
+        ]
+    );
+    let scale = |name: &str| {
+        let c = cfg.check(name).unwrap();
+        let CheckKind::File { path } = &c.kind else {
+            panic!("{name}: {}", c.kind)
+        };
+        let Effect::Scaled(s) = c.effect else {
+            panic!("{name}: {:?}", c.effect)
+        };
+        (path.display().to_string(), s.weight, s.reverse)
+    };
+    let drain = "/run/keepalived/drain".to_owned();
+    let maint = "/run/keepalived/maint".to_owned();
+    let boost = "/var/lib/keepalived/boost".to_owned();
+    assert_eq!(scale("drain"), (drain.clone(), -50, false));
+    assert_eq!(
+        scale("drain_weight_minus_20"),
+        (drain, -20, false),
+        "the instance's weight"
+    );
+    assert_eq!(scale("maint"), (maint.clone(), 0, false));
+    assert_eq!(scale("maint_reverse"), (maint, 0, true));
+    assert_eq!(
+        scale("boost"),
+        (boost.clone(), 10, true),
+        "the file's weight and reverse"
+    );
+    assert_eq!(
+        scale("boost_weight_20_noreverse"),
+        (boost, 20, false),
+        "noreverse overrides the file's reverse"
+    );
+
+    // The priorities keepalived would give the instances, from the numbers in the files.
+    let mut table = crate::health::HealthTable::new(&cfg);
+    let set = |table: &mut crate::health::HealthTable, check: &str, value: i64| {
+        table.apply(&crate::health::HealthEvent {
+            check: check.into(),
+            up: true,
+            detail: String::new(),
+            value: Some(value),
+        });
+    };
+    set(&mut table, "link_eth0", 0);
+    for (check, value) in [
+        ("drain", 1),
+        ("drain_weight_minus_20", 1),
+        ("maint", 0),
+        ("maint_reverse", 0),
+        ("boost", 2),
+        ("boost_weight_20_noreverse", 2),
+    ] {
+        set(&mut table, check, value);
+    }
+    assert_eq!(table.priority(vi1), 150 - 50 + 40);
+    assert_eq!(table.priority(vi2), 0, "maint reversed: 0 is a fault");
+    set(&mut table, "maint_reverse", 1);
+    assert_eq!(table.priority(vi2), 100 - 20 - 20);
+    set(&mut table, "maint", 1);
+    assert_eq!(table.priority(vi1), 0, "maint: not 0 is a fault");
+}
+
+#[test]
+fn track_file_mistakes_are_errors() {
+    let errors = import_file(&fixture("bad-track-file.conf")).unwrap_err();
+    let found: Vec<_> = errors
+        .0
+        .iter()
+        .map(|e| (e.position, e.key.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some((3, 12)), "track_file drain.weight"),
+            (Some((6, 1)), "track_file nofile")
+        ],
+        "{}",
+        errors.render()
+    );
+    assert!(errors.0[0].message.contains("-254..=254"));
+    assert!(errors.0[1].message.contains("has no `file`"));
+}

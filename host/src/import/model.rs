@@ -1,5 +1,6 @@
 //! What the converter builds from keepalived statements before it renders them as TOML.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -32,10 +33,34 @@ pub(super) struct Script {
     pub(super) user: Option<(String, Option<String>)>,
 }
 
+/// A `track_file` (or its deprecated synonym `vrrp_track_file`) block.
+#[derive(Debug, Clone)]
+pub(super) struct TrackFile {
+    pub(super) name: String,
+    pub(super) pos: Pos,
+    pub(super) at: String,
+    pub(super) path: String,
+    /// The default of the trackers that name it: `weight N [reverse]`, 1 unless set.
+    pub(super) weight: i32,
+    pub(super) reverse: bool,
+    /// Why the check is what it is, as TOML comments.
+    pub(super) notes: Vec<String>,
+    /// Why it cannot be tracked (listed where it is defined), if it cannot.
+    pub(super) unusable: Option<String>,
+}
+
+/// What the trackers of instances and sync groups can name.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Trackable {
+    pub(super) scripts: BTreeMap<String, Script>,
+    pub(super) files: BTreeMap<String, TrackFile>,
+}
+
 /// What a check probes.
 #[derive(Debug, Clone)]
 pub(super) enum Origin {
     Script(Script),
+    File(TrackFile),
     /// A network interface's carrier; `notes` say where keepalived tracks it, as TOML comments.
     Interface {
         name: String,
@@ -48,6 +73,7 @@ impl Origin {
         match (self, other) {
             (Origin::Script(a), Origin::Script(b)) => a.name == b.name,
             (Origin::Interface { name: a, .. }, Origin::Interface { name: b, .. }) => a == b,
+            (Origin::File(a), Origin::File(b)) => a.name == b.name,
             _ => false,
         }
     }
@@ -58,6 +84,8 @@ pub(super) struct Check {
     pub(super) name: String,
     pub(super) origin: Origin,
     pub(super) weight: i32,
+    /// A file's `reverse` (false for the other trackers, which cannot reverse).
+    pub(super) reverse: bool,
 }
 
 /// What a tracker (`track_script` or `track_interface` entry) names.
@@ -65,6 +93,7 @@ pub(super) struct Check {
 pub(super) enum TrackKind {
     Script,
     Interface,
+    File,
 }
 
 /// The sync group an instance is a member of, known before the instances are translated.

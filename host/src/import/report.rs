@@ -98,6 +98,7 @@ pub(super) fn render(
             Origin::Interface { name, notes } => {
                 interface_check(&mut out, c, name, notes, link_interval);
             }
+            Origin::File(f) => file_check(&mut out, c, f),
         }
     }
     hooks(&mut out, routers, groups);
@@ -266,6 +267,37 @@ fn interface_check(
 }
 
 /// The `[check.NAME]` table of a `vrrp_script`.
+/// A `track_file`, with the weight and `reverse` of the trackers this check stands for.
+fn file_check(out: &mut String, c: &Check, f: &TrackFile) {
+    let _ = writeln!(out, "\n[check.{}]", c.name);
+    comment(
+        out,
+        &format!("track_file {} ({}): file {:?}", f.name, f.at, f.path),
+    );
+    for n in &f.notes {
+        comment(out, n);
+    }
+    comment(
+        out,
+        "keepalived reads the file when inotify reports a change; vrrpd reads it every second",
+    );
+    let _ = writeln!(out, "kind = \"file\"\npath = {}", q(&f.path));
+    if c.weight == 0 {
+        comment(
+            out,
+            if c.reverse {
+                "weight 0 reverse: keepalived puts the instance at FAULT while the number is 0; vrrpd gives it priority 0"
+            } else {
+                "weight 0: keepalived puts the instance at FAULT while the number is not 0; vrrpd gives it priority 0"
+            },
+        );
+    }
+    let _ = writeln!(out, "weight = {}", c.weight);
+    if c.reverse {
+        out.push_str("reverse = true\n");
+    }
+}
+
 fn script_check(out: &mut String, c: &Check, s: &Script) {
     let _ = writeln!(out, "\n[check.{}]", c.name);
     comment(

@@ -731,3 +731,38 @@ fn mistakes_in_the_new_globals_are_errors() {
         imp.toml
     );
 }
+
+#[test]
+fn track_files_of_sync_groups_and_their_members() {
+    let text = "track_file drain {\n file /run/drain\n weight -10\n}\ntrack_file stop {\n file /run/stop\n weight 0\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 10\n priority 150\n virtual_ipaddress {\n  192.0.2.10/24\n }\n track_file {\n  drain\n  stop\n }\n}\nvrrp_instance VI_2 {\n interface eth0\n virtual_router_id 20\n priority 150\n virtual_ipaddress {\n  198.51.100.10/24\n }\n}\nvrrp_sync_group VG {\n group {\n  VI_1\n  VI_2\n }\n track_file {\n  drain weight 0\n }\n}\n";
+    let (imp, cfg) = accepted(text);
+    // 17: a member's weighted track_file, which keepalived ignores without
+    // sync_group_tracking_weight; its weight 0 one stays.
+    assert_eq!(imp.untranslated_lines("keepalived.conf"), [17]);
+    assert!(
+        imp.untranslated[0]
+            .why
+            .contains("sync_group_tracking_weight")
+    );
+    assert_eq!(
+        cfg.routers[0].track,
+        ["stop", "link_eth0", "drain_weight_0"]
+    );
+    assert_eq!(
+        cfg.routers[1].track,
+        ["stop", "link_eth0", "drain_weight_0"],
+        "every member tracks the checks of all"
+    );
+
+    let e = refused("track_file a {\n file /x\n}\nvrrp_track_file a {\n file /y\n}\n");
+    assert_eq!(e.position, Some((4, 17)));
+    assert!(e.message.contains("already defined (line 1)"), "{e}");
+    let e = refused(&format!(
+        "track_file a {{\n file /x\n weight 5 sideways\n}}\n{MINIMAL}"
+    ));
+    assert!(e.message.contains("expected `reverse`"), "{e}");
+    let e = refused(&format!(
+        "track_file a {{\n file /x\n init_file 300\n}}\n{MINIMAL}"
+    ));
+    assert!(e.message.contains("init value"), "{e}");
+}

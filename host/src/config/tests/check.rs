@@ -257,3 +257,102 @@ pub(super) fn command_argv(kind: &CheckKind) -> &[String] {
         other => panic!("not a command check: {other}"),
     }
 }
+
+#[test]
+fn file_checks() {
+    let c = parse(&check(
+        "kind = \"file\"\npath = \"/run/vrrpd/drain\"\nweight = -50\ninterval = \"500ms\"",
+    ))
+    .unwrap();
+    let f = &c.checks[0];
+    assert_eq!(
+        f.kind,
+        CheckKind::File {
+            path: "/run/vrrpd/drain".into()
+        }
+    );
+    assert_eq!(
+        f.effect,
+        Effect::Scaled(vrrp_core::track::Scale {
+            weight: -50,
+            reverse: false
+        })
+    );
+    assert_eq!(f.interval, std::time::Duration::from_millis(500));
+
+    let c = parse(&check(
+        "kind = \"file\"\npath = \"/run/drain\"\nweight = 0\nreverse = true",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.checks[0].effect,
+        Effect::Scaled(vrrp_core::track::Scale {
+            weight: 0,
+            reverse: true
+        })
+    );
+}
+
+#[test]
+fn bad_file_checks() {
+    // The check table starts on line 7, its first key on line 8.
+    let cases: &[(&str, usize, &str, &str)] = &[
+        (
+            "kind = \"file\"\nweight = 1",
+            7,
+            "check.c",
+            "requires `path`",
+        ),
+        (
+            "kind = \"file\"\npath = \"run/drain\"\nweight = 1",
+            9,
+            "check.c.path",
+            "absolute",
+        ),
+        (
+            "kind = \"file\"\npath = \"/run/drain\"",
+            7,
+            "check.c",
+            "set `weight`",
+        ),
+        (
+            "kind = \"file\"\npath = \"/run/drain\"\nfault = true",
+            10,
+            "check.c.fault",
+            "not `fault`",
+        ),
+        (
+            "kind = \"file\"\npath = \"/run/drain\"\nweight = 255",
+            10,
+            "check.c.weight",
+            "-254..=254",
+        ),
+        (
+            "kind = \"file\"\npath = \"/run/drain\"\nweight = 1\nrise = 2",
+            11,
+            "check.c.rise",
+            "`rise` and `fall` do not apply",
+        ),
+        (
+            "kind = \"file\"\npath = \"/run/drain\"\nweight = 1\nfall = 2",
+            11,
+            "check.c.fall",
+            "`rise` and `fall` do not apply",
+        ),
+        (
+            "kind = \"tcp\"\naddr = \"127.0.0.1:1\"\nreverse = true\nweight = 1",
+            10,
+            "check.c.reverse",
+            "`reverse` applies to kind = \"file\", not \"tcp\"",
+        ),
+        (
+            "kind = \"command\"\ncommand = [\"/bin/true\"]\npath = \"/x\"\nweight = 1",
+            10,
+            "check.c.path",
+            "`path` applies to kind = \"file\"",
+        ),
+    ];
+    for (body, line, key, why) in cases {
+        refused(&check(body), *line, key, why);
+    }
+}

@@ -1,4 +1,5 @@
-//! `track_script` and `track_interface`: the checks a router tracks, and their weights.
+//! `track_script`, `track_interface` and `track_file`: the checks a router tracks, and their
+//! weights.
 
 use std::collections::BTreeMap;
 
@@ -10,11 +11,15 @@ use crate::import::model::*;
 use crate::import::parser::Stmt;
 
 impl Converter {
-    /// `weight N [reverse|noreverse]` after a tracker's name: the weight, if given, and whether
-    /// it is reversed.
-    fn tracker_weight(&self, t: &Stmt, key: &str) -> Result<(Option<i32>, bool), ImportError> {
+    /// `weight N [reverse|noreverse]` after a tracker's name: the weight, if given, and
+    /// `reverse` or `noreverse`, if given.
+    fn tracker_weight(
+        &self,
+        t: &Stmt,
+        key: &str,
+    ) -> Result<(Option<i32>, Option<bool>), ImportError> {
         match t.args() {
-            [] => Ok((None, false)),
+            [] => Ok((None, None)),
             [w, v, rest @ ..] if w.text == "weight" => {
                 let weight = match int_arg(&v.text) {
                     Some(n) if (-254..=254).contains(&n) => n as i32,
@@ -27,8 +32,9 @@ impl Converter {
                     }
                 };
                 match rest.first().map(|w| w.text.as_str()) {
-                    None | Some("noreverse") => Ok((Some(weight), false)),
-                    Some("reverse") => Ok((Some(weight), true)),
+                    None => Ok((Some(weight), None)),
+                    Some("noreverse") => Ok((Some(weight), Some(false))),
+                    Some("reverse") => Ok((Some(weight), Some(true))),
                     Some(_) => Err(self.error(rest[0].pos, key, "unexpected value")),
                 }
             }
@@ -36,23 +42,23 @@ impl Converter {
         }
     }
 
-    /// The entries of a `track_script` or `track_interface` block, each with the name of the
-    /// check (added to `checks`) that stands for it; entries that cannot be tracked are listed.
-    /// `member`: the sync group of the instance whose block this is.
+    /// The entries of a `track_script`, `track_interface` or `track_file` block, each with the
+    /// name of the check (added to `checks`) that stands for it; entries that cannot be tracked
+    /// are listed. `member`: the sync group of the instance whose block this is.
     pub(super) fn trackers(
         &mut self,
         s: &Stmt,
         kind: TrackKind,
-        scripts: &BTreeMap<String, Script>,
+        tracks: &Trackable,
         checks: &mut BTreeMap<String, Check>,
         key: &str,
         member: Option<&Membership>,
     ) -> Result<Vec<(Stmt, String)>, ImportError> {
         let mut out = Vec::new();
         for t in s.block.iter().flatten() {
-            let (origin, base, default_weight, what) = match kind {
+            let (origin, base, default_weight, default_reverse, what) = match kind {
                 TrackKind::Script => {
-                    let Some(script) = scripts.get(t.key()) else {
+                    let Some(script) = tracks.scripts.get(t.key()) else {
                         self.list(
                             t,
                             "no vrrp_script has this name: keepalived ignores it too, nothing is tracked",
@@ -63,7 +69,31 @@ impl Converter {
                         Origin::Script(script.clone()),
                         check_name(&script.name),
                         script.weight,
+                        false,
                         "script",
+                    )
+                }
+                TrackKind::File => {
+                    let Some(file) = tracks.files.get(t.key()) else {
+                        self.list(
+                            t,
+                            "no track_file has this name: keepalived ignores it too, nothing is tracked",
+                        );
+                        continue;
+                    };
+                    if let Some(why) = &file.unusable {
+                        self.list(
+                            t,
+                            format!("track_file {} ({}) {why}: not tracked", file.name, file.at),
+                        );
+                        continue;
+                    }
+                    (
+                        Origin::File(file.clone()),
+                        check_name(&file.name),
+                        file.weight,
+                        file.reverse,
+                        "file",
                     )
                 }
                 TrackKind::Interface => {
@@ -82,13 +112,15 @@ impl Converter {
                         },
                         format!("link_{}", check_name(iface)),
                         0,
+                        false,
                         "interface",
                     )
                 }
             };
             let (weight, reverse) = self.tracker_weight(t, key)?;
             let weight = weight.unwrap_or(default_weight);
-            if reverse {
+            let reverse = reverse.unwrap_or(default_reverse);
+            if reverse && kind != TrackKind::File {
                 self.list(
                     t,
                     format!(
@@ -112,7 +144,13 @@ impl Converter {
             }
             out.push((
                 t.clone(),
-                add_check(checks, &base, default_weight, origin, weight),
+                add_check(
+                    checks,
+                    &base,
+                    (default_weight, default_reverse),
+                    origin,
+                    (weight, reverse),
+                ),
             ));
         }
         Ok(out)
@@ -122,14 +160,14 @@ impl Converter {
 /// Why every router tracks the link of its interface.
 pub(super) const UPLINK_NOTE: &str = "keepalived puts an instance at FAULT while its `interface` has no link, unless it sets\ndont_track_primary. vrrpd's bridge stays up through its TAP port when the uplink loses its\nlink, so only this check notices";
 
-/// The name of the check standing for `origin` with `weight` (suffixed when the weight is not
-/// the tracked object's own), added to `checks` unless there already.
+/// The name of the check standing for `origin` with `weight` and `reverse` (suffixed when they
+/// are not the tracked object's own), added to `checks` unless there already.
 pub(super) fn add_check(
     checks: &mut BTreeMap<String, Check>,
     base: &str,
-    default_weight: i32,
+    (default_weight, default_reverse): (i32, bool),
     origin: Origin,
-    weight: i32,
+    (weight, reverse): (i32, bool),
 ) -> String {
     let mut name = if weight == default_weight {
         base.to_owned()
@@ -138,11 +176,13 @@ pub(super) fn add_check(
     } else {
         format!("{base}_weight_{weight}")
     };
+    if reverse != default_reverse {
+        name.push_str(if reverse { "_reverse" } else { "_noreverse" });
+    }
     // Names that differ only in characters vrrpd does not allow must stay apart.
-    while checks
-        .get(&name)
-        .is_some_and(|c| !c.origin.same_source(&origin) || c.weight != weight)
-    {
+    while checks.get(&name).is_some_and(|c| {
+        !c.origin.same_source(&origin) || c.weight != weight || c.reverse != reverse
+    }) {
         name.push('_');
     }
     match checks.get_mut(&name) {
@@ -164,6 +204,7 @@ pub(super) fn add_check(
                     name: name.clone(),
                     origin,
                     weight,
+                    reverse,
                 },
             );
         }

@@ -39,7 +39,7 @@ struct Settings<'s> {
 
 /// What an instance's trackers may refer to.
 struct Trackables<'a> {
-    scripts: &'a BTreeMap<String, Script>,
+    tracks: &'a Trackable,
     member: Option<&'a Membership>,
 }
 
@@ -86,7 +86,7 @@ impl Converter {
         &mut self,
         stmt: &Stmt,
         g: &Globals,
-        scripts: &BTreeMap<String, Script>,
+        tracks: &Trackable,
         checks: &mut BTreeMap<String, Check>,
         first: Option<&Router>,
         member: Option<&Membership>,
@@ -137,7 +137,7 @@ impl Converter {
             strict: g.strict,
             ..Settings::default()
         };
-        let trackables = Trackables { scripts, member };
+        let trackables = Trackables { tracks, member };
         // Every setting's mistake is reported; the instance is left out after the first.
         let mut failed = None;
         for &s in &body {
@@ -303,14 +303,14 @@ impl Converter {
             }
             // What they mean depends on the family, known once every address is read.
             "unicast_peer" => set.peer_stmts.push(s),
-            "track_script" | "track_interface" => {
-                let kind = if s.key() == "track_script" {
-                    TrackKind::Script
-                } else {
-                    TrackKind::Interface
+            "track_script" | "track_interface" | "track_file" => {
+                let kind = match s.key() {
+                    "track_script" => TrackKind::Script,
+                    "track_file" => TrackKind::File,
+                    _ => TrackKind::Interface,
                 };
                 let found =
-                    self.trackers(s, kind, trackables.scripts, checks, &key, trackables.member)?;
+                    self.trackers(s, kind, trackables.tracks, checks, &key, trackables.member)?;
                 for (t, name) in found {
                     if r.track.contains(&name) {
                         self.list(&t, "tracked twice: counted once");
@@ -489,12 +489,12 @@ fn track_uplink(checks: &mut BTreeMap<String, Check>, r: &mut Router) {
     let name = add_check(
         checks,
         &format!("link_{}", check_name(&r.interface)),
-        0,
+        (0, false),
         Origin::Interface {
             name: r.interface.clone(),
             notes: vec![UPLINK_NOTE.to_owned()],
         },
-        0,
+        (0, false),
     );
     if !r.track.contains(&name) {
         r.track.push(name);

@@ -3,7 +3,7 @@
 /// Keywords vrrpd has no equivalent for (yet), with the reason given in the listing.
 pub(super) fn unsupported(key: &str) -> Option<&'static str> {
     Some(match key {
-        "track_file" | "track_process" | "track_bfd" | "track_src_ip" => {
+        "track_process" | "track_bfd" | "track_src_ip" => {
             "vrrpd tracks only its [check.NAME] health checks"
         }
         "virtual_ipaddress_excluded" => {
@@ -60,9 +60,7 @@ pub(super) fn unsupported(key: &str) -> Option<&'static str> {
         "virtual_server" | "virtual_server_group" | "real_server" => {
             "LVS configuration: vrrpd does not drive IPVS"
         }
-        "vrrp_track_process" | "vrrp_track_file" | "bfd_instance" | "garp_group" => {
-            "vrrpd has no equivalent yet"
-        }
+        "vrrp_track_process" | "bfd_instance" | "garp_group" => "vrrpd has no equivalent yet",
         "static_ipaddress" | "static_routes" | "static_rules" | "linkbeat_interfaces" => {
             "vrrpd does not configure static addresses, routes or rules"
         }

@@ -9,6 +9,7 @@ mod keywords;
 mod notify;
 mod script;
 mod sync_group;
+mod track_file;
 mod values;
 
 use std::collections::BTreeMap;
@@ -75,7 +76,7 @@ impl Converter {
 struct TopLevel<'t> {
     globals: Globals,
     header_notes: Vec<String>,
-    scripts: BTreeMap<String, Script>,
+    tracks: Trackable,
     instances: Vec<&'t Stmt>,
     groups: Vec<&'t Stmt>,
 }
@@ -92,7 +93,7 @@ impl Converter {
         let TopLevel {
             globals,
             mut header_notes,
-            scripts,
+            tracks,
             instances,
             groups,
         } = match self.top_level(top) {
@@ -102,7 +103,7 @@ impl Converter {
         let membership = self.memberships(&groups);
         let mut checks: BTreeMap<String, Check> = BTreeMap::new();
         let (mut routers, dropped) =
-            match self.instances(&instances, &globals, &scripts, &mut checks, &membership) {
+            match self.instances(&instances, &globals, &tracks, &mut checks, &membership) {
                 Ok(x) => x,
                 Err(e) => return Err(self.fail(e)),
             };
@@ -110,7 +111,7 @@ impl Converter {
         for g in groups {
             match self.sync_group(
                 g,
-                &scripts,
+                &tracks,
                 &mut checks,
                 &mut routers,
                 &sync_groups,
@@ -133,7 +134,7 @@ impl Converter {
             );
             return Err(self.fail(e));
         }
-        for (name, s) in &scripts {
+        for (name, s) in &tracks.scripts {
             if !checks
                 .values()
                 .any(|c| matches!(&c.origin, Origin::Script(s) if &s.name == name))
@@ -141,6 +142,18 @@ impl Converter {
                 header_notes.push(format!(
                     "vrrp_script {name} ({}) is tracked by no translated instance: keepalived does not run it either",
                     self.loc(s.pos)
+                ));
+            }
+        }
+        for (name, f) in &tracks.files {
+            if f.unusable.is_none()
+                && !checks
+                    .values()
+                    .any(|c| matches!(&c.origin, Origin::File(f) if &f.name == name))
+            {
+                header_notes.push(format!(
+                    "track_file {name} ({}) is tracked by no translated instance: keepalived does not read it either",
+                    self.loc(f.pos)
                 ));
             }
         }
@@ -179,7 +192,7 @@ impl Converter {
                 script_security: false,
             },
             header_notes: Vec::new(),
-            scripts: BTreeMap::new(),
+            tracks: Trackable::default(),
             instances: Vec::new(),
             groups: Vec::new(),
         };
@@ -194,7 +207,7 @@ impl Converter {
                             continue;
                         }
                     };
-                    if let Some(old) = t.scripts.get(&s.name) {
+                    if let Some(old) = t.tracks.scripts.get(&s.name) {
                         let e = self.error(
                             stmt.args()[0].pos,
                             "vrrp_script",
@@ -207,7 +220,30 @@ impl Converter {
                         self.src.record(e);
                         continue;
                     }
-                    t.scripts.insert(s.name.clone(), s);
+                    t.tracks.scripts.insert(s.name.clone(), s);
+                }
+                "track_file" | "vrrp_track_file" => {
+                    let f = match self.track_file(stmt) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            self.src.record(e);
+                            continue;
+                        }
+                    };
+                    if let Some(old) = t.tracks.files.get(&f.name) {
+                        let e = self.error(
+                            stmt.args()[0].pos,
+                            stmt.key(),
+                            format!(
+                                "track_file {} is already defined ({})",
+                                f.name,
+                                self.loc(old.pos)
+                            ),
+                        );
+                        self.src.record(e);
+                        continue;
+                    }
+                    t.tracks.files.insert(f.name.clone(), f);
                 }
                 "vrrp_instance" => t.instances.push(stmt),
                 "vrrp_sync_group" => t.groups.push(stmt),
@@ -248,7 +284,7 @@ impl Converter {
         &mut self,
         instances: &[&Stmt],
         globals: &Globals,
-        scripts: &BTreeMap<String, Script>,
+        tracks: &Trackable,
         checks: &mut BTreeMap<String, Check>,
         membership: &BTreeMap<String, Membership>,
     ) -> Result<(Vec<Router>, Dropped), ImportError> {
@@ -258,7 +294,7 @@ impl Converter {
         for &stmt in instances {
             let name = stmt.args().first().map(|w| w.text.clone());
             let member = name.as_ref().and_then(|n| membership.get(n));
-            let r = match self.instance(stmt, globals, scripts, checks, routers.first(), member) {
+            let r = match self.instance(stmt, globals, tracks, checks, routers.first(), member) {
                 Ok(Ok(r)) => r,
                 Err(e) => {
                     // Reported; the other instances are still read, for their own mistakes.

@@ -16,7 +16,7 @@ impl Converter {
     pub(super) fn sync_group(
         &mut self,
         g: &Stmt,
-        scripts: &BTreeMap<String, Script>,
+        tracks: &Trackable,
         checks: &mut BTreeMap<String, Check>,
         routers: &mut [Router],
         done: &[Group],
@@ -72,13 +72,13 @@ impl Converter {
             let key = format!("{path}.{}", s.key());
             match s.key() {
                 "group" => {}
-                "track_script" | "track_interface" => {
-                    let kind = if s.key() == "track_script" {
-                        TrackKind::Script
-                    } else {
-                        TrackKind::Interface
+                "track_script" | "track_interface" | "track_file" => {
+                    let kind = match s.key() {
+                        "track_script" => TrackKind::Script,
+                        "track_file" => TrackKind::File,
+                        _ => TrackKind::Interface,
                     };
-                    let tracked = self.trackers(s, kind, scripts, checks, &key, None)?;
+                    let tracked = self.trackers(s, kind, tracks, checks, &key, None)?;
                     for (_, check) in &tracked {
                         for &i in &members {
                             if !routers[i].track.contains(check) {
