@@ -169,8 +169,10 @@ impl Daemon {
         let process = crate::process::apply(&cfg.process);
         // Before the data path opens anything: the services thread's copy of the descriptor
         // table never holds the data path's descriptors, not even briefly.
-        let (notifier, inbox) = services::channel()?;
-        let services = Services::start(notifier.clone())?;
+        let (notifier, inbox) = services::channel()
+            .map_err(|e| RunError::Setup(format!("the services thread's eventfd: {e}")))?;
+        let services = Services::start(notifier.clone())
+            .map_err(|e| RunError::Setup(format!("starting the services thread: {e}")))?;
         let gone = |e: services::Gone| RunError::Other(e.into());
         let status = StatusHandle::new(Snapshot::new(&cfg));
         status.update(|s| s.process = process);
