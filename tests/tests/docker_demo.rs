@@ -2,8 +2,8 @@
 //! vrrpd, one VIP, a proxy on localhost:8000.
 //!
 //! Every test builds what it needs (docker/build.sh: the base image from Debian packages, cached;
-//! a static vrrpd built with cargo), runs its own compose project and tears it down, also when it
-//! fails. Without a usable Docker engine (or not root) a test prints `skipped: <reason>`, unless
+//! a static vrrpd built with cargo; test 9 instead compiles vrrpd in the Dockerfile's build
+//! stage), runs its own compose project and tears it down, also when it fails. Without a usable Docker engine (or not root) a test prints `skipped: <reason>`, unless
 //! `CI` is set: then it fails.
 //!
 //! Figures are printed as `MEASURE docker <test> <key>=<value>`. The tests are numbered in the
@@ -14,7 +14,9 @@
 //! - `VRRP_DOCKER_CHAOS_CYCLES` (default 100: about 6 minutes here): fault
 //!   cycles of the chaos test;
 //! - `VRRP_DOCKER_CHAOS_SEED`: replay a chaos schedule (the seed is printed);
-//! - `VRRP_COMPOSE`: `docker-compose` or `docker compose`, instead of the first that works.
+//! - `VRRP_COMPOSE`: `docker-compose` or `docker compose`, instead of the first that works;
+//! - `VRRP_DOCKER_CRATES=network`: test 9's build stage fetches the crates from crates.io
+//!   instead of the vendored copy.
 
 mod docker_support;
 
