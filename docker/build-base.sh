@@ -3,6 +3,7 @@
 # debootstrap a minimal bookworm with nginx-light, then `docker import` it.
 #
 #   docker/build-base.sh            # prints the image tag on stdout (progress on stderr)
+#   docker/build-base.sh --mirror   # prints the Debian mirror it uses (for docker/rust-image.sh)
 #
 # The Debian mirror is read from this machine's apt sources (or $DEBIAN_MIRROR); it is never
 # written into the repository. The result is cached: the tag carries a hash of this script's
@@ -18,22 +19,6 @@ HASH_LABEL=org.vrrp.demo.base-inputs
 
 die() { echo "build-base.sh: error: $*" >&2; exit 1; }
 log() { echo "build-base.sh: $*" >&2; }
-
-command -v docker >/dev/null || die "docker not found"
-docker info >/dev/null 2>&1 || die "the Docker engine is not reachable (docker info failed)"
-ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
-
-self="${BASH_SOURCE[0]}"
-inputs=$(printf '%s\n%s\n%s\n' "$SUITE" "$PACKAGES" "$ARCH"; cat "$self")
-hash=$(printf '%s' "$inputs" | sha256sum | cut -c1-12)
-TAG="$REPO:$SUITE-$hash"
-
-if [ "$(docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "$TAG" 2>/dev/null)" = "$hash" ]; then
-  log "cached: $TAG"
-  docker tag "$TAG" "$REPO:$SUITE"
-  echo "$TAG"
-  exit 0
-fi
 
 # The mirror: $DEBIAN_MIRROR, else the first apt source that serves $SUITE.
 mirror_from_apt_sources() {
@@ -59,9 +44,31 @@ mirror_from_apt_sources() {
                     if ($(i + 1) == suite) { print $i; exit } }' "$f"
   done
 }
-MIRROR=${DEBIAN_MIRROR:-$(mirror_from_apt_sources | head -n1)}
-[ -n "$MIRROR" ] || die "no apt source for $SUITE in /etc/apt/sources.list{,.d/*}; set DEBIAN_MIRROR=URL"
+mirror() {
+  local m=${DEBIAN_MIRROR:-$(mirror_from_apt_sources | head -n1)}
+  [ -n "$m" ] || die "no apt source for $SUITE in /etc/apt/sources.list{,.d/*}; set DEBIAN_MIRROR=URL"
+  echo "$m"
+}
+if [ "${1:-}" = --mirror ]; then mirror; exit 0; fi
+[ $# = 0 ] || die "usage: build-base.sh [--mirror]"
 
+command -v docker >/dev/null || die "docker not found"
+docker info >/dev/null 2>&1 || die "the Docker engine is not reachable (docker info failed)"
+ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+
+self="${BASH_SOURCE[0]}"
+inputs=$(printf '%s\n%s\n%s\n' "$SUITE" "$PACKAGES" "$ARCH"; cat "$self")
+hash=$(printf '%s' "$inputs" | sha256sum | cut -c1-12)
+TAG="$REPO:$SUITE-$hash"
+
+if [ "$(docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "$TAG" 2>/dev/null)" = "$hash" ]; then
+  log "cached: $TAG"
+  docker tag "$TAG" "$REPO:$SUITE"
+  echo "$TAG"
+  exit 0
+fi
+
+MIRROR=$(mirror)
 [ "$(id -u)" = 0 ] || die "debootstrap needs root (run as root, or with sudo)"
 if ! command -v debootstrap >/dev/null; then
   log "installing debootstrap with apt-get"

@@ -2,16 +2,18 @@
 # Prepares everything `docker compose -f docker/compose.yaml up -d --build` needs, offline:
 #   1. the base image from Debian packages (docker/build-base.sh, cached between runs),
 #      unless VRRP_DEMO_BASE names a base image already (e.g. debian:bookworm-slim with a registry);
-#   2. a static vrrpd, built with cargo on this machine, copied stripped to docker/dist/vrrpd;
-#   3. docker/.env with VRRP_DEMO_BASE, which compose reads.
+#   2. a static vrrpd, built with cargo on this machine (docker/build-vrrpd.sh), copied stripped
+#      to docker/dist/vrrpd;
+#   3. docker/.env, which compose reads: the base image, and the Dockerfile's build stage set to
+#      take docker/dist/vrrpd (VRRP_DEMO_VRRPD=dist) on that base instead of building vrrpd in a
+#      Rust image (the default, which needs a registry).
 #
 #   docker/build.sh
 #
 # Environment: VRRP_DEMO_BASE (skip step 1), VRRPD_BIN (a static vrrpd to use instead of
-# building one), VRRPD_TARGET (see step 2), CARGO_TARGET_DIR (cargo's usual meaning).
+# building one), VRRPD_TARGET and CARGO_TARGET_DIR (docker/build-vrrpd.sh).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(dirname "$here")
 
 die() { echo "build.sh: error: $*" >&2; exit 1; }
 log() { echo "build.sh: $*" >&2; }
@@ -30,24 +32,7 @@ if [ -n "${VRRPD_BIN:-}" ]; then
   bin=$VRRPD_BIN
   [ -x "$bin" ] || die "VRRPD_BIN=$bin is not an executable file"
 else
-  command -v cargo >/dev/null || die "cargo not found: install Rust (rustup), or set VRRPD_BIN to a static vrrpd"
-  target_dir=${CARGO_TARGET_DIR:-$repo/target}
-  # Static, so that the image needs no library for it. Default: glibc with crt-static, which
-  # needs nothing beyond what any cargo build on Debian needs (libc6-dev's libc.a).
-  # VRRPD_TARGET=x86_64-unknown-linux-musl builds with musl instead (rustup target add).
-  target=${VRRPD_TARGET:-x86_64-unknown-linux-gnu}
-  case $target in
-    *-linux-gnu) export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" ;;
-    *-linux-musl)
-      has_target() { compgen -G "$(rustc --print target-libdir --target "$1" 2>/dev/null)/libstd-*.rlib" >/dev/null; }
-      has_target "$target" || rustup target add "$target" >&2 \
-        || die "the $target target is not installed and rustup could not add it" ;;
-    *) die "VRRPD_TARGET=$target: expected x86_64-unknown-linux-gnu or x86_64-unknown-linux-musl" ;;
-  esac
-  log "cargo build --release -p vrrp-host --target $target"
-  (cd "$repo" && cargo build --release --locked -p vrrp-host --target "$target" >&2) \
-    || die "cargo build of vrrpd failed"
-  bin=$target_dir/$target/release/vrrpd
+  bin=$("$here/build-vrrpd.sh") || die "no vrrpd (docker/build-vrrpd.sh failed)"
 fi
 is_static "$bin" || die "$bin is dynamically linked; the image has no libraries for it (build it static)"
 mkdir -p "$here/dist"
@@ -58,6 +43,7 @@ mv -f "$tmp" "$here/dist/vrrpd"
 log "docker/dist/vrrpd: $(du -h "$here/dist/vrrpd" | cut -f1), static, from $bin"
 
 # 3. compose's environment
-printf '# Written by docker/build.sh.\nVRRP_DEMO_BASE=%s\n' "$base" >"$here/.env"
-log "docker/.env: VRRP_DEMO_BASE=$base"
+printf '# Written by docker/build.sh.\nVRRP_DEMO_BASE=%s\nVRRP_DEMO_VRRPD=dist\nVRRP_DEMO_RUST_IMAGE=%s\n' \
+  "$base" "$base" >"$here/.env"
+log "docker/.env: VRRP_DEMO_BASE=$base VRRP_DEMO_VRRPD=dist VRRP_DEMO_RUST_IMAGE=$base"
 log "ready: docker compose -f docker/compose.yaml up -d --build"

@@ -2,8 +2,8 @@
 //! vrrpd, one VIP, a proxy on localhost:8000.
 //!
 //! Every test builds what it needs (docker/build.sh: the base image from Debian packages, cached;
-//! a static vrrpd built with cargo), runs its own compose project and tears it down, also when it
-//! fails. Without a usable Docker engine (or not root) a test prints `skipped: <reason>`, unless
+//! a static vrrpd built with cargo; test 9 instead compiles vrrpd in the Dockerfile's build
+//! stage), runs its own compose project and tears it down, also when it fails. Without a usable Docker engine (or not root) a test prints `skipped: <reason>`, unless
 //! `CI` is set: then it fails.
 //!
 //! Figures are printed as `MEASURE docker <test> <key>=<value>`. The tests are numbered in the
@@ -14,13 +14,15 @@
 //! - `VRRP_DOCKER_CHAOS_CYCLES` (default 100: about 6 minutes here): fault
 //!   cycles of the chaos test;
 //! - `VRRP_DOCKER_CHAOS_SEED`: replay a chaos schedule (the seed is printed);
-//! - `VRRP_COMPOSE`: `docker-compose` or `docker compose`, instead of the first that works.
+//! - `VRRP_COMPOSE`: `docker-compose` or `docker compose`, instead of the first that works;
+//! - `VRRP_DOCKER_CRATES=network`: test 9's build stage fetches the crates from crates.io
+//!   instead of the vendored copy.
 
 mod docker_support;
 
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -755,4 +757,168 @@ fn docker_8_demo_wrapper_up_pause_status_down() {
         (0, 0, 0),
         "containers, networks, images left by docker/demo down"
     );
+}
+
+/// Test 9: the Dockerfile's build stage, the one `docker compose up --build` alone uses where a
+/// registry is reachable: vrrpd compiled from source in a Rust image (`VRRP_DEMO_VRRPD=source`),
+/// without docker/build.sh. Here the image with cargo is the local one docker/rust-image.sh
+/// makes (`VRRP_DEMO_RUST_IMAGE`), and the crates come from docker/vendor/ (`cargo vendor`),
+/// unless `VRRP_DOCKER_CRATES=network`. The demo built this way must serve, be healthy and
+/// answer `vrrpd --version`; the cargo image, the build stage's images and the vendored crates
+/// are removed afterwards, also on failure.
+#[test]
+fn docker_9_build_stage_compiles_vrrpd() {
+    let test = "build_stage";
+    let Some(demo) = Demo::prepare_with(test, |teardown| source_build(test, teardown)) else {
+        return;
+    };
+    let t = Instant::now();
+    demo.compose_run(&["up", "-d", "--build"]);
+    measure(
+        test,
+        "compose_up_build_s",
+        format!("{:.1}", t.elapsed().as_secs_f64()),
+    );
+    demo.wait_converged(CONVERGE);
+    for service in [MASTER, BACKUP] {
+        vrrp_tests::wait_until(Duration::from_secs(20), || {
+            demo.state(service).health == "healthy"
+        })
+        .unwrap_or_else(|e| panic!("{service} not healthy: {:?} ({e})", demo.state(service)));
+    }
+    let out = run(Command::new("docker").args([
+        "run",
+        "--rm",
+        "--entrypoint",
+        "/usr/local/bin/vrrpd",
+        &demo.image,
+        "--version",
+    ]));
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        version.starts_with("vrrpd "),
+        "vrrpd --version: {version:?}"
+    );
+    println!("{}: {version}", demo.image);
+    let size =
+        run(Command::new("docker").args(["image", "inspect", "-f", "{{.Size}}", &demo.image]));
+    let size: f64 = String::from_utf8_lossy(&size.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
+    measure(test, "image_size_mb", format!("{:.1}", size / 1e6));
+}
+
+/// The build of test 9: the base image, the local cargo image and the vendored crates; returns
+/// compose's variables for a build from source.
+fn source_build(test: &str, teardown: &mut Teardown) -> Vec<(String, String)> {
+    let script = |name: &str| {
+        let out = run(Command::new(repo().join("docker").join(name)).stderr(Stdio::inherit()));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let base = script("build-base.sh");
+    let t = Instant::now();
+    let rust_image = script("rust-image.sh");
+    measure(
+        test,
+        "rust_image_s",
+        format!("{:.1}", t.elapsed().as_secs_f64()),
+    );
+    let image = rust_image.clone();
+    teardown.push(move || remove_with_descendants(&image));
+    if std::env::var("VRRP_DOCKER_CRATES").as_deref() == Ok("network") {
+        println!("{test}: crates from the network (VRRP_DOCKER_CRATES=network)");
+    } else {
+        vendor_crates(test, teardown);
+    }
+    [
+        ("VRRP_DEMO_BASE", base),
+        ("VRRP_DEMO_RUST_IMAGE", rust_image),
+        ("VRRP_DEMO_VRRPD", "source".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// `cargo vendor` into docker/vendor/crates with the cargo configuration the build stage uses
+/// when docker/vendor/ exists. A docker/vendor/ this test did not make is used as it is and kept.
+fn vendor_crates(test: &str, teardown: &mut Teardown) {
+    let dir = repo().join("docker/vendor");
+    let marker = dir.join(".made-by-docker-demo-test");
+    if dir.exists() && !marker.exists() {
+        println!("{test}: using the docker/vendor/ that is there");
+        return;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.clone();
+    teardown.push(move || {
+        let _ = std::fs::remove_dir_all(&d);
+    });
+    let t = Instant::now();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run(Command::new(cargo)
+        .current_dir(repo())
+        .args(["vendor", "--locked", "--quiet", "docker/vendor/crates"])
+        .stdout(Stdio::null()));
+    std::fs::write(&marker, "").expect("docker/vendor marker");
+    // Relative to the build stage's /src, where it is copied as .cargo/config.toml.
+    std::fs::write(
+        dir.join("config.toml"),
+        "[source.crates-io]\nreplace-with = \"vendored\"\n\n\
+         [source.vendored]\ndirectory = \"docker/vendor/crates\"\n",
+    )
+    .expect("docker/vendor/config.toml");
+    measure(
+        test,
+        "vendor_s",
+        format!("{:.1}", t.elapsed().as_secs_f64()),
+    );
+}
+
+/// Removes `image` and what was built on it: containers a failed build step left, and the
+/// build stage's untagged images (their history goes through `image`).
+fn remove_with_descendants(image: &str) {
+    let lines = |args: &[&str]| -> Vec<String> {
+        Command::new("docker")
+            .args(args)
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let Some(id) = lines(&["image", "inspect", "-f", "{{.Id}}", image])
+        .into_iter()
+        .next()
+    else {
+        return;
+    };
+    for c in lines(&["ps", "-aq", "--filter", &format!("ancestor={id}")]) {
+        let _ = Command::new("docker").args(["rm", "-f", &c]).output();
+    }
+    // Newest first: removing a stage's last image removes its untagged parents with it.
+    for candidate in lines(&[
+        "images",
+        "-aq",
+        "--no-trunc",
+        "--filter",
+        "label=org.vrrp-demo.stage=vrrpd",
+    ]) {
+        if lines(&["history", "-q", "--no-trunc", &candidate]).contains(&id) {
+            let _ = Command::new("docker").args(["rmi", &candidate]).output();
+        }
+    }
+    let out = Command::new("docker").args(["rmi", image]).output();
+    if let Ok(out) = out
+        && !out.status.success()
+    {
+        eprintln!(
+            "docker rmi {image}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //!
 //! Every [`Demo`] is its own compose project (`vrrpdt<pid>x<n>`) with its own image tag; dropping
 //! it (also while a test panics) runs `compose down --rmi all -v` and removes what is left:
-//! containers, the network, the image. The base image from docker/build-base.sh and the build
-//! cache of the Dockerfile's first stage stay: they are the cache between runs.
+//! containers, the network, the image, then whatever its build registered in its [`Teardown`].
+//! The base image from docker/build-base.sh and the build cache of the Dockerfile's first stages
+//! stay: they are the cache between runs.
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
@@ -145,10 +146,32 @@ pub struct Demo {
     /// Host ports of the master's and the backup's vrrpd status (compose publishes them).
     pub status_ports: (u16, u16),
     compose: Vec<String>,
-    base: String,
+    /// The compose variables of the build (`VRRP_DEMO_BASE`, `VRRP_DEMO_VRRPD`, ...).
+    build_env: Vec<(String, String)>,
     down: AtomicBool,
+    /// What the build made besides the project's image; dropped after [`Demo::down`].
+    _teardown: Teardown,
     // Last: released after the teardown. One demo at a time (fixed subnet and port).
     _exclusive: Exclusive,
+}
+
+/// Clean-up steps a build registers (remove an image, a directory); they run in reverse order
+/// on drop, also when the build or the test panics.
+#[derive(Default)]
+pub struct Teardown(Vec<Box<dyn FnOnce() + Send>>);
+
+impl Teardown {
+    pub fn push(&mut self, step: impl FnOnce() + Send + 'static) {
+        self.0.push(Box::new(step));
+    }
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        while let Some(step) = self.0.pop() {
+            step();
+        }
+    }
 }
 
 /// One demo at a time on this machine: a mutex between the tests of this process (cargo test
@@ -204,6 +227,32 @@ impl Demo {
     /// Everything [`Demo::up`] does before `compose up`: the build, a project name, a port.
     /// Dropping the result takes down whatever was started under that project.
     pub fn prepare(test: &str) -> Option<Demo> {
+        Demo::prepare_with(test, |_| {
+            run(Command::new(repo().join("docker/build.sh")).stderr(Stdio::inherit()));
+            // docker/build.sh's choices (base image, the prebuilt vrrpd), passed to compose
+            // explicitly rather than through the .env it also reads.
+            let env: Vec<(String, String)> = std::fs::read_to_string(repo().join("docker/.env"))
+                .expect("docker/build.sh writes docker/.env")
+                .lines()
+                .filter(|l| l.starts_with("VRRP_DEMO_"))
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert!(
+                env.iter().any(|(k, _)| k == "VRRP_DEMO_BASE"),
+                "VRRP_DEMO_BASE in docker/.env"
+            );
+            env
+        })
+    }
+
+    /// [`Demo::prepare`] with another build: `build` runs once this process holds the demo
+    /// lock and returns the compose variables of the build; what it registers in the
+    /// [`Teardown`] is undone after the project is down (or at once if `build` panics).
+    pub fn prepare_with(
+        test: &str,
+        build: impl FnOnce(&mut Teardown) -> Vec<(String, String)>,
+    ) -> Option<Demo> {
         let compose = match vrrp_tests::prereq::decide(
             prerequisites().map(|_| ()),
             vrrp_tests::prereq::is_ci(),
@@ -217,13 +266,8 @@ impl Demo {
         refuse_subnet_in_use();
 
         let t = Instant::now();
-        let build = run(Command::new(repo().join("docker/build.sh")).stderr(Stdio::inherit()));
-        drop(build);
-        let base = std::fs::read_to_string(repo().join("docker/.env"))
-            .expect("docker/build.sh writes docker/.env")
-            .lines()
-            .find_map(|l| l.strip_prefix("VRRP_DEMO_BASE=").map(str::to_string))
-            .expect("VRRP_DEMO_BASE in docker/.env");
+        let mut teardown = Teardown::default();
+        let build_env = build(&mut teardown);
         measure(
             test,
             "prepare_s",
@@ -239,8 +283,9 @@ impl Demo {
             port: pick_port(),
             status_ports: (free_port(), free_port()),
             compose,
-            base,
+            build_env,
             down: AtomicBool::new(false),
+            _teardown: teardown,
             _exclusive: exclusive,
         };
         println!(
@@ -275,7 +320,7 @@ impl Demo {
 
     /// The variables compose.yaml reads, for this project; no stdin.
     fn demo_env<'c>(&self, c: &'c mut Command) -> &'c mut Command {
-        c.env("VRRP_DEMO_BASE", &self.base)
+        c.envs(self.build_env.iter().map(|(k, v)| (k, v)))
             .env("VRRP_DEMO_IMAGE", &self.image)
             .env("VRRP_DEMO_PORT", self.port.to_string())
             .env("VRRP_DEMO_STATUS_MASTER", self.status_ports.0.to_string())
