@@ -453,13 +453,21 @@ impl Demo {
             {
                 return pid;
             }
-            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-                .unwrap_or_default();
-            todo.extend(
-                children
-                    .split_whitespace()
-                    .filter_map(|p| p.parse::<u32>().ok()),
-            );
+            // Every thread's children: vrrpd starts its supervised nginx from its services
+            // thread, not its main one.
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+                .into_iter()
+                .flatten()
+                .flatten();
+            for task in tasks {
+                let children =
+                    std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+                todo.extend(
+                    children
+                        .split_whitespace()
+                        .filter_map(|p| p.parse::<u32>().ok()),
+                );
+            }
         }
         panic!("no {comm} process in {service} (main process {root})");
     }
