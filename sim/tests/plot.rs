@@ -256,3 +256,53 @@ fn run_plot_of_a_graceful_stop() {
         .unwrap();
     assert!(at(x, 5.0, end));
 }
+
+/// README's failover picture is this test's drawing of the shared keepalived trace: the test
+/// draws it again and requires the committed file to be the same, so the picture cannot drift
+/// from the code. `VRRP_PLOT_WRITE=1` writes the drawing to the file instead (after a change to
+/// the plot). The trace is read where the repository keeps it, beside the project, not copied.
+#[test]
+fn readme_picture_is_the_drawing_of_the_shared_keepalived_trace() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let traces = root.join("../shared/traces");
+    let pcap = traces.join("keepalived-v3-1s-pause.pcap");
+    let Ok(bytes) = std::fs::read(&pcap) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} missing under CI",
+            pcap.display()
+        );
+        println!("skipped: {} not found (the shared traces)", pcap.display());
+        return;
+    };
+    let events = std::fs::read_to_string(traces.join("keepalived-v3-1s-pause.events.txt")).unwrap();
+    let frames = vrrp_sim::pcap::read_trace(&bytes).unwrap();
+    let tl = plot::from_trace(
+        &frames,
+        Some(&events),
+        "keepalived 2.2.7, advert_int 1: docker pause of the Active r1 for 6 s",
+    )
+    .unwrap();
+    // Two routers, and each is Active at some point: r1 before the pause, r2 during it.
+    assert_eq!(tl.lanes.len(), 2, "{:?}", tl.notes);
+    let svg = plot::svg(&tl).unwrap();
+    let active = hex(ACTIVE);
+    let elems = parse(&svg);
+    let spans = spans(&elems, tl.lanes.len());
+    for (i, lane) in spans.iter().enumerate() {
+        assert!(
+            lane.iter().any(|(_, _, c)| *c == active),
+            "lane {i} is never Active: {lane:?}"
+        );
+    }
+    let picture = root.join("docs/keepalived-failover.svg");
+    if std::env::var_os("VRRP_PLOT_WRITE").is_some() {
+        std::fs::write(&picture, &svg).unwrap();
+    }
+    let committed = std::fs::read_to_string(&picture).unwrap();
+    assert!(
+        committed == svg,
+        "{} is not what the plot draws now: rerun with VRRP_PLOT_WRITE=1",
+        picture.display()
+    );
+}
