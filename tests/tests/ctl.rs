@@ -69,7 +69,7 @@ fn vrrpd_ctl_drain_survives_a_reload_and_only_root_may_ask() {
     let p = VrrpParams::v3(10, 200, Duration::from_millis(100));
     let _n1 = Nginx::start(&lab, "r1", "Primary");
     let _n2 = Nginx::start(&lab, "r2", "Secondary");
-    let r1 = Router::vrrpd(&lab, "r1", &p, &vrrpd_config_toml(&p));
+    let mut r1 = Router::vrrpd(&lab, "r1", &p, &vrrpd_config_toml(&p));
     let p2 = p.with_priority(100);
     let _r2 = Router::vrrpd(&lab, "r2", &p2, &vrrpd_config_toml(&p2));
     let body = |b: &str| wait_client_body(&lab, PROBER, VIP, b, Duration::from_secs(20));
@@ -130,6 +130,12 @@ fn vrrpd_ctl_drain_survives_a_reload_and_only_root_may_ask() {
     body("Primary");
     assert_eq!(status(&lab, "r1")["routers"][0]["drained"], false);
 
+    // The default socket is per network namespace; a clean stop removes it.
+    let ns = lab.exec_ok("r1", "readlink", &["/proc/self/ns/net"]);
+    let inode = ns.trim().trim_start_matches("net:[").trim_end_matches(']');
+    let socket = std::path::PathBuf::from(format!("/run/vrrpd/netns-{inode}/control.sock"));
+    assert!(socket.exists(), "{} missing", socket.display());
+
     // A request the daemon refuses exits 1 and says why.
     let out = lab.exec(
         "r1",
@@ -142,4 +148,6 @@ fn vrrpd_ctl_drain_survives_a_reload_and_only_root_may_ask() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    r1.stop(&lab);
+    assert!(!socket.exists(), "{} left after SIGTERM", socket.display());
 }

@@ -146,6 +146,8 @@ struct Daemon {
     last_tap_read: Instant,
     /// What the operator set with `vrrpd ctl`, by VRID; kept across reloads.
     overrides: std::collections::BTreeMap<u8, crate::control::Override>,
+    /// The `vrrpd ctl` socket's file, removed at a clean stop.
+    control_path: std::path::PathBuf,
     notifier: Notifier,
     inbox: Inbox,
     /// Dropped last: the tasks above live on its thread.
@@ -201,6 +203,7 @@ impl Daemon {
         };
         let to = notifier.clone();
         let shown = control.clone();
+        let control_path = control.clone();
         services
             .block_on(async move {
                 let listener = crate::control::bind(&control)?;
@@ -260,6 +263,7 @@ impl Daemon {
             systemd: Systemd::from_env(clock.now()),
             last_tap_read: clock.now(),
             overrides: Default::default(),
+            control_path,
             notifier,
             inbox,
             services,
@@ -532,6 +536,9 @@ impl Daemon {
         if let Some(datapath) = self.datapath.take() {
             datapath.shutdown().await;
         }
+        // Nobody is left to answer on it; a killed vrrpd leaves it, and the next start
+        // replaces it.
+        let _ = std::fs::remove_file(&self.control_path);
         info!("stopped; interface layout restored");
     }
 }
