@@ -143,12 +143,7 @@ impl fmt::Display for Override {
 /// Where the socket is when the config names none: a directory per network namespace, as the
 /// data path's state, since several nodes of one host may share `/run` (the tests do).
 pub fn default_socket() -> io::Result<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    let ns = std::fs::metadata("/proc/self/ns/net")
-        .map_err(|e| io::Error::new(e.kind(), format!("/proc/self/ns/net: {e}")))?;
-    Ok(Path::new(crate::datapath::layout::DEFAULT_STATE_DIR)
-        .join(format!("netns-{}", ns.ino()))
-        .join("control.sock"))
+    Ok(crate::datapath::state_dir()?.join("control.sock"))
 }
 
 /// Binds the socket at `path`, owner-only: the directory is made 0700 if vrrpd creates it, a

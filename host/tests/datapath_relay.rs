@@ -38,35 +38,55 @@ impl Routers for ArpAnswerer<'_, '_> {
     fn unicast6(&mut self, _: Option<u8>, _: &Received6, _: &mut TxDevice<'_>) {}
 }
 
-/// Runs the daemon's data path (read, classify and relay, hand the rest to smoltcp) until
-/// `client` finishes. Returns the client's result.
+/// Runs the daemon's data path as its event loop does (wait on [`DataPath::sources`], read with
+/// [`DataPath::read_ready`], then ingest) until `client` finishes. Returns the client's result.
 async fn pump_while<T: Send + 'static>(
     dp: &mut DataPath,
     iface: &mut Interface,
     client: impl FnOnce() -> T + Send + 'static,
 ) -> T {
-    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::BorrowedFd;
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(client());
     });
     let start = std::time::Instant::now();
     let mut sockets_storage: [SocketStorage; 1] = Default::default();
     let mut sockets = SocketSet::new(&mut sockets_storage[..]);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = start + Duration::from_secs(20);
     loop {
-        tokio::select! {
-            r = dp.recv() => {
-                r.expect("data path read");
-                let now = smoltcp::time::Instant::from_millis(start.elapsed().as_millis() as i64);
-                dp.ingest(&mut ArpAnswerer {
-                    iface,
-                    sockets: &mut sockets,
-                    now,
-                });
-            }
-            r = &mut rx => return r.expect("client thread"),
-            _ = tokio::time::sleep_until(deadline) => panic!("client did not finish"),
+        if let Ok(r) = rx.try_recv() {
+            return r;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "client did not finish"
+        );
+        let sources = dp.sources();
+        // SAFETY: the data path owns these descriptors and outlives this poll.
+        let mut fds: Vec<PollFd<'_>> = sources
+            .iter()
+            .map(|&(_, fd)| PollFd::new(unsafe { BorrowedFd::borrow_raw(fd) }, PollFlags::POLLIN))
+            .collect();
+        // A short wait, so that the client's end is seen soon after it comes.
+        poll(&mut fds, PollTimeout::from(20u8)).expect("poll");
+        let ready: Vec<_> = sources
+            .iter()
+            .zip(&fds)
+            .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(&(source, _), _)| source)
+            .collect();
+        drop(fds);
+        for source in ready {
+            dp.read_ready(source, false).expect("data path read");
+        }
+        let now = smoltcp::time::Instant::from_millis(start.elapsed().as_millis() as i64);
+        dp.ingest(&mut ArpAnswerer {
+            iface,
+            sockets: &mut sockets,
+            now,
+        });
     }
 }
 

@@ -76,6 +76,16 @@ fn parse(svg: &str) -> Vec<Elem> {
 }
 
 /// The lane a y belongs to (the legend is above the first lane: `None`).
+/// The y of a polyline's first point.
+fn first_y(e: &Elem) -> i32 {
+    e.get("points")
+        .split([',', ' '])
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 fn lane_of(y: i32) -> Option<usize> {
     (y >= TOP).then(|| ((y - TOP) / LANE) as usize)
 }
@@ -171,16 +181,7 @@ fn trace_of_a_pause_failover() {
     let ticks: Vec<i32> = elems
         .iter()
         .filter(|e| e.tag == "polyline" && e.get("stroke") == hex(plot::ADVERT))
-        .filter(|e| {
-            let y: i32 = e
-                .get("points")
-                .split([',', ' '])
-                .nth(1)
-                .unwrap()
-                .parse()
-                .unwrap();
-            lane_of(y) == Some(1)
-        })
+        .filter(|e| lane_of(first_y(e)) == Some(1))
         .map(|e| e.get("points").split(',').next().unwrap().parse().unwrap())
         .collect();
     assert_eq!(ticks.len(), 3, "{ticks:?}");
@@ -188,16 +189,7 @@ fn trace_of_a_pause_failover() {
     let garps = elems
         .iter()
         .filter(|e| e.tag == "polygon" && e.get("fill") == hex(ANNOUNCE))
-        .filter(|e| {
-            let y: i32 = e
-                .get("points")
-                .split([',', ' '])
-                .nth(1)
-                .unwrap()
-                .parse()
-                .unwrap();
-            lane_of(y) == Some(1)
-        })
+        .filter(|e| lane_of(first_y(e)) == Some(1))
         .count();
     assert!(garps >= 1, "no gratuitous ARP on r2's lane");
 }
@@ -235,16 +227,7 @@ fn run_plot_of_a_graceful_stop() {
     let zero: Vec<&Elem> = elems
         .iter()
         .filter(|e| e.tag == "polyline" && e.get("stroke") == hex(plot::PRIORITY_ZERO))
-        .filter(|e| {
-            let y: i32 = e
-                .get("points")
-                .split([',', ' '])
-                .nth(1)
-                .unwrap()
-                .parse()
-                .unwrap();
-            lane_of(y).is_some()
-        })
+        .filter(|e| lane_of(first_y(e)).is_some())
         .collect();
     assert_eq!(zero.len(), 1);
     let x: i32 = zero[0]

@@ -879,18 +879,7 @@ fn vendor_crates(test: &str, teardown: &mut Teardown) {
 /// Removes `image` and what was built on it: containers a failed build step left, and the
 /// build stage's untagged images (their history goes through `image`).
 fn remove_with_descendants(image: &str) {
-    let lines = |args: &[&str]| -> Vec<String> {
-        Command::new("docker")
-            .args(args)
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .split_whitespace()
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let lines = docker_support::docker_words;
     let Some(id) = lines(&["image", "inspect", "-f", "{{.Id}}", image])
         .into_iter()
         .next()

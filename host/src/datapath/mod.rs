@@ -9,7 +9,7 @@
 //!
 //! [`DataPath::start`] makes the kernel settings ([`sysctl`]), opens the TAP ([`tap`]), bridges
 //! it with the uplink ([`layout`]) and puts the VIPs on `lo`; [`DataPath::shutdown`] undoes all
-//! of it. The event loop waits in [`DataPath::recv`], then hands what was read to the routers
+//! of it. The event loop waits on [`DataPath::sources`], reads with [`DataPath::read_ready`], then hands what was read to the routers
 //! with [`DataPath::ingest`]; on a router's state changes it calls [`DataPath::serve`] /
 //! [`DataPath::stop`]; routers transmit through [`DataPath::transmitter`] and
 //! [`DataPath::transmit_unicast`]. Nothing outside this module touches a socket or netlink for
@@ -164,7 +164,7 @@ pub fn names(uplink: &str) -> (String, String) {
 /// Where the layout's state file lives: one directory per network namespace, since `eth0` in one
 /// namespace is not `eth0` in another and `/run` may be shared between them (several nodes on one
 /// host, as in the tests; containers usually have their own `/run`).
-fn state_dir() -> io::Result<PathBuf> {
+pub fn state_dir() -> io::Result<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let ns = std::fs::metadata("/proc/self/ns/net")
         .map_err(|e| io::Error::new(e.kind(), format!("/proc/self/ns/net: {e}")))?;
@@ -422,24 +422,6 @@ impl DataPath {
             .collect();
     }
 
-    /// Waits until the TAP or a unicast socket has something, and reads what is queued.
-    /// Cancel-safe: whatever a read returned is kept for the next [`DataPath::ingest`].
-    pub async fn recv(&mut self) -> io::Result<()> {
-        let DataPath {
-            tap,
-            unicast,
-            unicast6,
-            inbox,
-            inbox6,
-            ..
-        } = self;
-        tokio::select! {
-            r = tap.recv_batch() => r.map(drop).map_err(|e| io::Error::new(e.kind(), format!("TAP {}: {e}", tap.name()))),
-            r = recv_unicast(unicast, inbox) => r.map_err(|e| io::Error::new(e.kind(), format!("unicast advert socket: {e}"))),
-            r = recv_unicast6(unicast6, inbox6) => r.map_err(|e| io::Error::new(e.kind(), format!("IPv6 unicast advert socket: {e}"))),
-        }
-    }
-
     /// The descriptors the event loop waits on (readability, level-triggered), each with the
     /// [`Source`] to pass to [`DataPath::read_ready`] when it is readable.
     pub fn sources(&self) -> Vec<(Source, RawFd)> {
@@ -640,27 +622,5 @@ impl DataPath {
         if let Err(e) = layout.restore().await {
             tracing::error!("restoring the interface layout: {e}");
         }
-    }
-}
-
-/// Reads what the IPv6 unicast socket has queued into `inbox`; never resolves without a socket.
-async fn recv_unicast6(
-    socket: &mut Option<Unicast6Socket>,
-    inbox: &mut Vec<Received6>,
-) -> io::Result<()> {
-    match socket {
-        Some(s) => s.recv_with(|m| inbox.push(m)).await.map(drop),
-        None => std::future::pending().await,
-    }
-}
-
-/// Reads what the unicast socket has queued into `inbox`; never resolves without a socket.
-async fn recv_unicast(
-    socket: &mut Option<UnicastSocket>,
-    inbox: &mut Vec<Vec<u8>>,
-) -> io::Result<()> {
-    match socket {
-        Some(s) => s.recv_with(|p| inbox.push(p.to_vec())).await.map(drop),
-        None => std::future::pending().await,
     }
 }

@@ -266,8 +266,7 @@ fn interface_check(
     }
 }
 
-/// The `[check.NAME]` table of a `vrrp_script`.
-/// A `track_file`, with the weight and `reverse` of the trackers this check stands for.
+/// The `[check.NAME]` table of a `track_file`, with the weight and `reverse` of the trackers this check stands for.
 fn file_check(out: &mut String, c: &Check, f: &TrackFile) {
     let _ = writeln!(out, "\n[check.{}]", c.name);
     comment(
@@ -298,6 +297,7 @@ fn file_check(out: &mut String, c: &Check, f: &TrackFile) {
     }
 }
 
+/// The `[check.NAME]` table of a `vrrp_script`.
 fn script_check(out: &mut String, c: &Check, s: &Script) {
     let _ = writeln!(out, "\n[check.{}]", c.name);
     comment(

@@ -72,6 +72,19 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// The whitespace-separated words `docker ARGS` prints (ids, names); none when it fails.
+pub fn docker_words(args: &[&str]) -> Vec<String> {
+    docker(args)
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn docker(args: &[&str]) -> Command {
     let mut c = Command::new("docker");
     c.args(args);
@@ -570,15 +583,7 @@ impl Demo {
 
     fn project_containers(&self) -> Vec<String> {
         let label = format!("label=com.docker.compose.project={}", self.project);
-        docker(&["ps", "-aq", "--filter", &label])
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .split_whitespace()
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default()
+        docker_words(&["ps", "-aq", "--filter", &label])
     }
 }
 
@@ -591,17 +596,7 @@ impl Drop for Demo {
 /// Removes what test runs that died without their teardown left (a test killed by a timeout
 /// gets no chance to drop its [`Demo`]): projects `vrrpdt<pid>x<n>` whose process is gone.
 fn remove_stale_projects() {
-    let list = |args: &[&str]| -> Vec<String> {
-        docker(args)
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .split_whitespace()
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let list = docker_words;
     let mut projects: Vec<String> = list(&[
         "ps",
         "-a",
@@ -646,16 +641,7 @@ fn remove_stale_projects() {
 /// What is left of a project after teardown: (containers, networks, images).
 pub fn project_leftovers(project: &str, image: &str) -> (usize, usize, usize) {
     let label = format!("label=com.docker.compose.project={project}");
-    let count = |args: &[&str]| {
-        docker(args)
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .split_whitespace()
-                    .count()
-            })
-            .unwrap_or(0)
-    };
+    let count = |args: &[&str]| docker_words(args).len();
     (
         count(&["ps", "-aq", "--filter", &label]),
         count(&["network", "ls", "-q", "--filter", &label]),

@@ -7,6 +7,7 @@ use super::Converter;
 use super::values::{int_arg, seconds_arg};
 use crate::config::format_duration;
 use crate::import::ImportError;
+use crate::import::lexer::Word;
 use crate::import::model::*;
 use crate::import::parser::Stmt;
 
@@ -88,22 +89,26 @@ impl Converter {
         Ok(s)
     }
 
-    /// `weight N [reverse|noreverse]` of a `vrrp_script`.
-    fn script_weight(&self, st: &Stmt, key: &str) -> Result<i32, ImportError> {
+    /// The `N` of a tracker's `weight N ...` (keepalived takes -254..=254), and the words after
+    /// it.
+    pub(super) fn weight_arg<'s>(
+        &self,
+        st: &'s Stmt,
+        key: &str,
+    ) -> Result<(i32, &'s [Word]), ImportError> {
         let (w, rest) = st
             .args()
             .split_first()
             .ok_or_else(|| self.error(st.pos(), key, "a value is missing"))?;
-        let weight = match int_arg(&w.text) {
-            Some(n) if (-254..=254).contains(&n) => n as i32,
-            _ => {
-                return Err(self.error(
-                    w.pos,
-                    key,
-                    format!("{:?}: a weight is -254..=254", w.text),
-                ));
-            }
-        };
+        match int_arg(&w.text) {
+            Some(n) if (-254..=254).contains(&n) => Ok((n as i32, rest)),
+            _ => Err(self.error(w.pos, key, format!("{:?}: a weight is -254..=254", w.text))),
+        }
+    }
+
+    /// `weight N [reverse|noreverse]` of a `vrrp_script`.
+    fn script_weight(&self, st: &Stmt, key: &str) -> Result<i32, ImportError> {
+        let (weight, rest) = self.weight_arg(st, key)?;
         match rest.first().map(|w| w.text.as_str()) {
             None | Some("noreverse") => {}
             Some("reverse") => {

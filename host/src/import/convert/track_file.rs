@@ -69,20 +69,7 @@ impl Converter {
     /// `weight N [reverse]` of a `track_file`: keepalived takes -254..=254 and no `noreverse`
     /// here.
     fn file_weight(&self, st: &Stmt, key: &str) -> Result<(i32, bool), ImportError> {
-        let (w, rest) = st
-            .args()
-            .split_first()
-            .ok_or_else(|| self.error(st.pos(), key, "a value is missing"))?;
-        let weight = match int_arg(&w.text) {
-            Some(n) if (-254..=254).contains(&n) => n as i32,
-            _ => {
-                return Err(self.error(
-                    w.pos,
-                    key,
-                    format!("{:?}: a weight is -254..=254", w.text),
-                ));
-            }
-        };
+        let (weight, rest) = self.weight_arg(st, key)?;
         match rest {
             [] => Ok((weight, false)),
             [r] if r.text == "reverse" => Ok((weight, true)),
