@@ -6,7 +6,7 @@
 //! `host/examples/vrrpd.toml`.
 //!
 //! ```toml
-//! interface = "eth0"                   # the uplink (required)
+//! interface = "eth0"                   # the uplink of every [[vrrp]] that names none (required)
 //! startup_delay = "0s"                 # default 0, at most 3600s: the routers start this long
 //!                                      # after vrrpd (the checks run meanwhile; a router then
 //!                                      # waits for its checks' first verdicts as always);
@@ -21,7 +21,10 @@
 //! level = "info"                       # tracing EnvFilter directive; RUST_LOG overrides
 //!
 //! [[vrrp]]                             # one table per virtual router, at least one
-//! vrid = 51                            # 1..=255, unique (required)
+//! vrid = 51                            # 1..=255, unique, across uplinks too (required)
+//! interface = "eth1"                   # default: the file's `interface`. Routers on several
+//!                                      # uplinks (at most 8) may share a sync group; each
+//!                                      # uplink gets its own bridge, TAP and fast path
 //! version = 3                          # 3 (default) | 2
 //! priority = 150                       # 1..=255 (required); 255 = address owner, needs `primary`
 //! interval = "100ms"                   # default "1s"; v3: multiple of 10ms, 10ms..=40.95s;
@@ -141,6 +144,10 @@ use validate::Validator;
 /// Capacity of the VIP list and of the peer list of one virtual router in this build.
 pub const MAX_ADDRS: usize = 8;
 
+/// Most uplinks one vrrpd serves: each is a bridge, a TAP and a table of the fast path, and
+/// the event loop's wait tags their descriptors in one word.
+pub const MAX_UPLINKS: usize = 8;
+
 /// Longest `startup_delay`: beyond it a value is more likely a unit mistake than a wish.
 pub const MAX_STARTUP_DELAY: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -238,6 +245,17 @@ impl Config {
             host,
         }
         .file(raw)
+    }
+
+    /// The uplinks the routers run on, each once, in the order the routers appear.
+    pub fn uplinks(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        for r in &self.routers {
+            if !v.contains(&r.interface.as_str()) {
+                v.push(&r.interface);
+            }
+        }
+        v
     }
 
     pub fn check(&self, name: &str) -> Option<&CheckConfig> {

@@ -81,6 +81,8 @@ pub(super) struct RawLog {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRouter {
     pub(super) vrid: Spanned<i64>,
+    /// The uplink this router runs on; default: the file's `interface`.
+    pub(super) interface: Option<Spanned<String>>,
     pub(super) version: Option<Spanned<i64>>,
     pub(super) priority: Spanned<i64>,
     pub(super) interval: Option<Spanned<Dur>>,

@@ -27,6 +27,8 @@ pub struct RouterConfig {
     pub primary: Option<IpAddr>,
     /// Names of the checks this router tracks, each one present in [`Config::checks`].
     pub track: Vec<String>,
+    /// The uplink it runs on: its own `interface`, else the file's.
+    pub interface: String,
     at: RouterLocations,
 }
 
@@ -88,10 +90,15 @@ impl Validator<'_> {
         &self,
         raw: &Spanned<RawRouter>,
         checks: &[CheckConfig],
+        uplink: &str,
     ) -> Result<RouterConfig, ConfigError> {
         let table_span = raw.span();
         let raw = raw.get_ref();
         let vrid: u8 = self.int(&raw.vrid, 1..256, "vrid")?;
+        let interface = match &raw.interface {
+            None => uplink.to_owned(),
+            Some(i) => self.interface_name(i)?,
+        };
         let version = self.version(raw)?;
         let priority: u8 = self.int(
             &raw.priority,
@@ -147,6 +154,7 @@ impl Validator<'_> {
             core,
             primary,
             track,
+            interface,
             at,
         };
         // The core has the last word on what the protocol can run; a mismatch between its rules

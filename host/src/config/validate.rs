@@ -12,7 +12,8 @@ use super::raw::*;
 use super::source::{Source, key_path_at};
 use super::{
     Config, ConfigError, DEFAULT_STATUS_LISTEN, DatapathMode, INTERFACE_NAME_RULE, Location,
-    LogConfig, LogFormat, MAX_STARTUP_DELAY, RouterConfig, format_duration, is_interface_name,
+    LogConfig, LogFormat, MAX_STARTUP_DELAY, MAX_UPLINKS, RouterConfig, format_duration,
+    is_interface_name,
 };
 
 /// Judges the raw schema against the text it came from, so that every error carries the line,
@@ -27,6 +28,21 @@ pub(super) struct Validator<'a> {
 }
 
 impl Validator<'_> {
+    /// A Linux interface name (`interface`, `vrrp[].interface`).
+    pub(super) fn interface_name(&self, v: &Spanned<String>) -> Result<String, ConfigError> {
+        let name = v.get_ref().trim();
+        if !is_interface_name(name) {
+            return self.err(
+                v.span(),
+                format!(
+                    "{:?} is not a Linux interface name ({INTERFACE_NAME_RULE})",
+                    v.get_ref()
+                ),
+            );
+        }
+        Ok(name.to_owned())
+    }
+
     pub(super) fn at(&self, span: Range<usize>) -> Location {
         let key = key_path_at(self.tree, &span);
         self.src.location(span, key)
@@ -62,16 +78,7 @@ impl Validator<'_> {
 
     /// The whole file: the top-level keys here, each table by its own method.
     pub(super) fn file(&self, raw: RawFile) -> Result<Config, ConfigError> {
-        let interface = raw.interface.get_ref().trim();
-        if !is_interface_name(interface) {
-            return self.err(
-                raw.interface.span(),
-                format!(
-                    "{:?} is not a Linux interface name ({INTERFACE_NAME_RULE})",
-                    raw.interface.get_ref()
-                ),
-            );
-        }
+        let interface = self.interface_name(&raw.interface)?;
 
         let status_listen = match raw.status.and_then(|s| s.listen) {
             None => DEFAULT_STATUS_LISTEN.parse().expect("valid default"),
@@ -169,13 +176,35 @@ impl Validator<'_> {
             );
         }
         let mut routers: Vec<RouterConfig> = Vec::new();
+        let mut uplinks: Vec<String> = Vec::new();
         for r in raw.vrrp.get_ref() {
-            let router = self.router(r, &checks)?;
-            if routers.iter().any(|o| o.vrid() == router.vrid()) {
-                return self.err(
-                    r.get_ref().vrid.span(),
-                    format!("VRID {} is configured twice", router.vrid()),
-                );
+            let router = self.router(r, &checks, &interface)?;
+            if let Some(o) = routers.iter().find(|o| o.vrid() == router.vrid()) {
+                let msg = if o.interface == router.interface {
+                    format!("VRID {} is configured twice", router.vrid())
+                } else {
+                    // The segments are different, so VRRP would allow it; but the control
+                    // socket, the status, the metrics and the sync groups name a router by
+                    // its VRID alone.
+                    format!(
+                        "VRID {} is configured twice (on {} and on {}): one vrrpd needs \
+                         distinct VRIDs across its uplinks",
+                        router.vrid(),
+                        o.interface,
+                        router.interface
+                    )
+                };
+                return self.err(r.get_ref().vrid.span(), msg);
+            }
+            if !uplinks.contains(&router.interface) {
+                if uplinks.len() == MAX_UPLINKS {
+                    let at = r.get_ref().interface.as_ref().map(|i| i.span());
+                    return self.err(
+                        at.unwrap_or_else(|| r.span()),
+                        format!("at most {MAX_UPLINKS} uplinks per vrrpd"),
+                    );
+                }
+                uplinks.push(router.interface.clone());
             }
             routers.push(router);
         }
@@ -204,7 +233,7 @@ impl Validator<'_> {
 
         Ok(Config {
             file: self.src.file.to_owned(),
-            interface: interface.to_owned(),
+            interface,
             datapath,
             status_listen,
             control_socket,

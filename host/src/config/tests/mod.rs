@@ -382,3 +382,45 @@ fn process_section() {
         "unknown field `nice`",
     );
 }
+
+#[test]
+fn routers_on_several_uplinks() {
+    let text = format!(
+        "{HEAD}[[vrrp]]\nvrid = 10\npriority = 100\nvips = [\"192.0.2.1\"]\n\
+             [[vrrp]]\nvrid = 20\ninterface = \"eth1\"\npriority = 100\nvips = [\"198.51.100.1\"]\n\
+             [[vrrp]]\nvrid = 30\ninterface = \"eth0\"\npriority = 100\nvips = [\"203.0.113.1\"]\n\
+             [[sync_group]]\nname = \"public-private\"\nvrids = [10, 20]\n"
+    );
+    let c = parse(&text).unwrap();
+    let on: Vec<&str> = c.routers.iter().map(|r| r.interface.as_str()).collect();
+    assert_eq!(on, ["eth0", "eth1", "eth0"]);
+    assert_eq!(c.uplinks(), ["eth0", "eth1"]);
+    // An old file: one uplink, every router on it.
+    assert_eq!(parse(&router_with("")).unwrap().uplinks(), ["eth0"]);
+    // The file's interface is only a default: no router on it, no uplink.
+    let elsewhere = parse(&router_with("interface = \"eth2\"\n")).unwrap();
+    assert_eq!(elsewhere.uplinks(), ["eth2"]);
+
+    refused(
+        &router_with("interface = \"eth:1\"\n"),
+        6,
+        "vrrp[0].interface",
+        "not a Linux interface name",
+    );
+    let twice = format!(
+        "{HEAD}{ROUTER}[[vrrp]]\nvrid = 51\ninterface = \"eth1\"\npriority = 100\nvips = [\"198.51.100.1\"]\n"
+    );
+    refused(
+        &twice,
+        7,
+        "vrrp[1].vrid",
+        "configured twice (on eth0 and on eth1): one vrrpd needs distinct VRIDs",
+    );
+    let mut many = HEAD.to_string();
+    for i in 1..=9 {
+        many.push_str(&format!(
+            "[[vrrp]]\nvrid = {i}\ninterface = \"eth{i}\"\npriority = 100\nvips = [\"192.0.2.{i}\"]\n"
+        ));
+    }
+    refused(&many, 44, "vrrp[8].interface", "at most 8 uplinks");
+}
