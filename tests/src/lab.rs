@@ -35,6 +35,23 @@ pub enum Family {
     Ipv6,
 }
 
+/// One of a node's interfaces: its link to one segment of the lab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The interface in the node's namespace: `eth0` on segment 0, `eth1` on segment 1.
+    pub dev: String,
+    /// Its IPv4 address (/24): `192.0.2.<octet>` on segment 0, `198.51.100.<octet>` on
+    /// segment 1, the same octet on both.
+    pub ip: Ipv4Addr,
+    /// Its MAC: `02:00:c0:00:02:<octet>` on segment 0, `02:00:c6:33:64:<octet>` on segment 1.
+    pub mac: [u8; 6],
+    /// The switch-side end of its veth pair: `p-<name>` on segment 0, `p1-<name>` on segment 1.
+    /// Taking it down takes the carrier of `dev` away, as pulling the cable would.
+    pub port: String,
+    /// The bridge of the segment in the switch namespace: `br0`, `br1`.
+    pub bridge: String,
+}
+
 /// One host on the segment: a router (`r1`, `r2`, `r3`) or the `client`.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -83,6 +100,7 @@ pub struct Lab {
     /// Private temporary directory (pid files, sockets, nginx temp paths). Always removed.
     pub tmp: PathBuf,
     family: Family,
+    segments: usize,
     nodes: Vec<Node>,
     namespaces: Mutex<Vec<String>>,
     procs: Mutex<Vec<Proc>>,
@@ -91,8 +109,11 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// Name of the bridge in the switch namespace.
+    /// Name of the bridge in the switch namespace (segment 0).
     pub const BRIDGE: &'static str = "br0";
+
+    /// Most segments a lab builds: `eth0` on 192.0.2.0/24 and `eth1` on 198.51.100.0/24.
+    pub const MAX_SEGMENTS: usize = 2;
 
     /// Builds the IPv4 segment with `routers` router namespaces (`r1` = .11, `r2` = .12,
     /// `r3` = .13) and a client (.100). Panics (after cleaning up) if any step fails.
@@ -104,7 +125,27 @@ impl Lab {
     /// `2001:db8::100` (client), and this returns once every node's link-local and global
     /// address is usable (not tentative).
     pub fn with_family(test: &str, routers: usize, family: Family) -> Lab {
+        Lab::build_lab(test, routers, family, 1)
+    }
+
+    /// An IPv4 lab as [`Lab::new`] with `segments` segments (1 or 2): the second is bridge `br1`
+    /// in the switch namespace and an `eth1` in every node, on 198.51.100.0/24 (see
+    /// [`Node::link`]), for routers with several uplinks. IPv6 is off on it as on `eth0`.
+    pub fn with_segments(test: &str, routers: usize, segments: usize) -> Lab {
+        Lab::build_lab(test, routers, Family::Ipv4, segments)
+    }
+
+    fn build_lab(test: &str, routers: usize, family: Family, segments: usize) -> Lab {
         assert!((1..=3).contains(&routers), "1 to 3 routers");
+        assert!(
+            (1..=Lab::MAX_SEGMENTS).contains(&segments),
+            "1 to {} segments",
+            Lab::MAX_SEGMENTS
+        );
+        assert!(
+            segments == 1 || family == Family::Ipv4,
+            "a second segment is IPv4 only"
+        );
         STALE_SWEEP.call_once(sweep_stale_namespaces);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let id = format!("{PREFIX}{}x{n}", std::process::id());
@@ -129,6 +170,7 @@ impl Lab {
             artifacts,
             tmp,
             family,
+            segments,
             nodes,
             namespaces: Mutex::new(Vec::new()),
             procs: Mutex::new(Vec::new()),
@@ -178,60 +220,33 @@ impl Lab {
         let sw = self.switch_ns.clone();
         let ipv6 = self.family == Family::Ipv6;
         self.add_ns(&sw, false, false);
-        run(
-            "ip",
-            &[
-                "-n",
-                &sw,
-                "link",
-                "add",
-                Self::BRIDGE,
-                "type",
-                "bridge",
-                "stp_state",
-                "0",
-                "forward_delay",
-                "0",
-                "mcast_snooping",
-                "0",
-            ],
-        );
-        run("ip", &["-n", &sw, "link", "set", Self::BRIDGE, "up"]);
-        for node in &self.nodes {
-            self.add_ns(&node.ns, ipv6, node.name.starts_with('r'));
-            let mac = mac_string(&node.mac);
-            run(
-                "ip",
-                &[
-                    "-n", &sw, "link", "add", &node.port, "type", "veth", "peer", "name", "eth0",
-                    "address", &mac, "netns", &node.ns,
-                ],
-            );
+        for seg in 0..self.segments {
+            let bridge = bridge_name(seg);
             run(
                 "ip",
                 &[
                     "-n",
                     &sw,
                     "link",
-                    "set",
-                    &node.port,
-                    "master",
-                    Self::BRIDGE,
-                    "up",
+                    "add",
+                    &bridge,
+                    "type",
+                    "bridge",
+                    "stp_state",
+                    "0",
+                    "forward_delay",
+                    "0",
+                    "mcast_snooping",
+                    "0",
                 ],
             );
-            let cidr = format!("{}/24", node.ip);
-            run("ip", &["-n", &node.ns, "addr", "add", &cidr, "dev", "eth0"]);
-            if ipv6 {
-                let cidr6 = format!("{}/64", node.ip6);
-                run(
-                    "ip",
-                    &[
-                        "-n", &node.ns, "addr", "add", &cidr6, "dev", "eth0", "nodad",
-                    ],
-                );
+            run("ip", &["-n", &sw, "link", "set", &bridge, "up"]);
+        }
+        for node in &self.nodes {
+            self.add_ns(&node.ns, ipv6, node.name.starts_with('r'));
+            for seg in 0..self.segments {
+                self.plug(node, seg);
             }
-            run("ip", &["-n", &node.ns, "link", "set", "eth0", "up"]);
         }
         if ipv6 {
             self.wait_ipv6_ready();
@@ -249,9 +264,52 @@ impl Lab {
             if ipv6 {
                 topo += &format!(" ip6={} link_local={}", node.ip6, node.link_local);
             }
+            for seg in 1..self.segments {
+                let l = node.link(seg);
+                topo += &format!(
+                    " {}: ip={} mac={} port={} bridge={}",
+                    l.dev,
+                    l.ip,
+                    mac_string(&l.mac),
+                    l.port,
+                    l.bridge
+                );
+            }
             topo += "\n";
         }
         self.write_artifact("topology.txt", &topo);
+    }
+
+    /// Connects `node` to segment `seg`: a veth from the segment's bridge to the node's
+    /// interface, with the segment's MAC and /24 address (and on `eth0` of an IPv6 lab the
+    /// node's IPv6 address), up.
+    fn plug(&self, node: &Node, seg: usize) {
+        let sw = &self.switch_ns;
+        let l = node.link(seg);
+        let mac = mac_string(&l.mac);
+        run(
+            "ip",
+            &[
+                "-n", sw, "link", "add", &l.port, "type", "veth", "peer", "name", &l.dev,
+                "address", &mac, "netns", &node.ns,
+            ],
+        );
+        run(
+            "ip",
+            &["-n", sw, "link", "set", &l.port, "master", &l.bridge, "up"],
+        );
+        let cidr = format!("{}/24", l.ip);
+        run("ip", &["-n", &node.ns, "addr", "add", &cidr, "dev", &l.dev]);
+        if seg == 0 && self.family == Family::Ipv6 {
+            let cidr6 = format!("{}/64", node.ip6);
+            run(
+                "ip",
+                &[
+                    "-n", &node.ns, "addr", "add", &cidr6, "dev", "eth0", "nodad",
+                ],
+            );
+        }
+        run("ip", &["-n", &node.ns, "link", "set", &l.dev, "up"]);
     }
 
     /// Waits until `eth0` of every node holds its link-local and global IPv6 address and no
@@ -280,6 +338,22 @@ impl Lab {
     /// The address families of this lab's segment.
     pub fn family(&self) -> Family {
         self.family
+    }
+
+    /// How many segments the lab has (1, or 2 from [`Lab::with_segments`]).
+    pub fn segments(&self) -> usize {
+        self.segments
+    }
+
+    /// The link of node `name` to segment `seg`; panics if the lab has no such segment.
+    pub fn link(&self, name: &str, seg: usize) -> Link {
+        assert!(
+            seg < self.segments,
+            "lab {} has {} segment(s), no segment {seg}",
+            self.id,
+            self.segments
+        );
+        self.node(name).link(seg)
     }
 
     /// All nodes (routers first, then the client).
@@ -314,9 +388,12 @@ impl Lab {
         }
     }
 
-    /// Which node owns this MAC (by `eth0` address), if any.
+    /// Which node owns this MAC (the MAC of its `eth0`, or of its `eth1` in a lab with two
+    /// segments), if any.
     pub fn node_by_mac(&self, mac: &[u8; 6]) -> Option<&Node> {
-        self.nodes.iter().find(|n| &n.mac == mac)
+        self.nodes
+            .iter()
+            .find(|n| (0..self.segments).any(|seg| &n.link(seg).mac == mac))
     }
 
     /// Runs `cmd args` in the namespace of `node` (`sw` for the switch) to completion.
@@ -535,9 +612,24 @@ impl Lab {
     /// Which node the client currently resolves `ip` to (its ARP or, for IPv6, neighbour
     /// discovery entry): the node's name, else the MAC (e.g. a virtual MAC).
     pub fn client_neigh_owner(&self, ip: impl Into<IpAddr>) -> Option<String> {
-        let ip = ip.into();
+        self.neigh_owner(ip.into(), None)
+    }
+
+    /// Like [`Lab::client_arp_owner`] for the client's entry on interface `dev` (`eth1` for
+    /// segment 1). An entry that is not `REACHABLE`, `STALE`, `DELAY` or `PROBE` (e.g. `FAILED`,
+    /// `INCOMPLETE`) names no MAC and gives None.
+    pub fn client_arp_owner_on(&self, dev: &str, vip: Ipv4Addr) -> Option<String> {
+        self.neigh_owner(vip.into(), Some(dev))
+    }
+
+    fn neigh_owner(&self, ip: IpAddr, dev: Option<&str>) -> Option<String> {
         let fam = if ip.is_ipv4() { "-4" } else { "-6" };
-        let out = self.exec("client", "ip", &[fam, "neigh", "show", &ip.to_string()]);
+        let ip = ip.to_string();
+        let mut args = vec![fam, "neigh", "show", ip.as_str()];
+        if let Some(dev) = dev {
+            args.extend_from_slice(&["dev", dev]);
+        }
+        let out = self.exec("client", "ip", &args);
         let s = String::from_utf8_lossy(&out.stdout);
         let mac = s.split_whitespace().skip_while(|w| *w != "lladdr").nth(1)?;
         let mac = parse_mac(mac)?;
@@ -621,6 +713,35 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.teardown();
     }
+}
+
+impl Node {
+    /// Its link to segment `seg` (0: `eth0`, 1: `eth1`). Whether the lab has that segment is
+    /// [`Lab::segments`]; [`Lab::link`] checks it.
+    pub fn link(&self, seg: usize) -> Link {
+        let octet = self.ip.octets()[3];
+        let (ip, mac, port) = match seg {
+            0 => (self.ip, self.mac, self.port.clone()),
+            1 => (
+                Ipv4Addr::new(198, 51, 100, octet),
+                [0x02, 0x00, 0xc6, 0x33, 0x64, octet],
+                format!("p1-{}", self.name),
+            ),
+            _ => panic!("no segment {seg}: at most {}", Lab::MAX_SEGMENTS),
+        };
+        Link {
+            dev: format!("eth{seg}"),
+            ip,
+            mac,
+            port,
+            bridge: bridge_name(seg),
+        }
+    }
+}
+
+/// The bridge of segment `seg` in the switch namespace: `br0` ([`Lab::BRIDGE`]), `br1`.
+fn bridge_name(seg: usize) -> String {
+    format!("br{seg}")
 }
 
 fn node(id: &str, name: &str, octet: u8) -> Node {
@@ -810,6 +931,22 @@ mod tests {
             node("x", "client", 100).ip6,
             "2001:db8::100".parse::<Ipv6Addr>().unwrap()
         );
+    }
+
+    #[test]
+    fn second_segment_addresses() {
+        let n = node("x", "r2", 12);
+        assert_eq!(n.link(0).dev, "eth0");
+        assert_eq!(n.link(0).ip, n.ip);
+        assert_eq!(n.link(0).mac, n.mac);
+        assert_eq!(n.link(0).bridge, Lab::BRIDGE);
+        let l = n.link(1);
+        assert_eq!(l.dev, "eth1");
+        assert_eq!(l.ip, Ipv4Addr::new(198, 51, 100, 12));
+        assert_eq!(mac_string(&l.mac), "02:00:c6:33:64:0c");
+        assert_eq!((l.port.as_str(), l.bridge.as_str()), ("p1-r2", "br1"));
+        // Veth names are at most 15 bytes (IFNAMSIZ - 1).
+        assert!(node("x", "client", 100).link(1).port.len() <= 15);
     }
 
     #[test]

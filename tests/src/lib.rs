@@ -2,7 +2,8 @@
 //!
 //! A [`Lab`] is one isolated Ethernet segment: a "switch" namespace holding a Linux bridge, router
 //! namespaces `r1`, `r2` (optionally `r3`) and a `client` namespace, all on 192.0.2.0/24, and in
-//! an IPv6 lab ([`lab::Family::Ipv6`]) on 2001:db8::/64 as well. Every process the lab spawns is
+//! an IPv6 lab ([`lab::Family::Ipv6`]) on 2001:db8::/64 as well. A lab may have a second segment
+//! (bridge `br1`, `eth1` in every node, 198.51.100.0/24: [`Lab::with_segments`]). Every process the lab spawns is
 //! tracked and killed, and every namespace deleted, when the lab is dropped (also when the test
 //! panics).
 //!
@@ -17,6 +18,8 @@
 //! - [`probe`]: the HTTP prober in the client namespace and its analysis.
 //! - [`scenario`]: the pause / resume failover scenario and its measurements.
 //! - [`prereq`]: skip / fail logic for missing prerequisites.
+//! - [`uplinks`]: one speaker on both segments of a two-segment lab ([`Lab::with_segments`]),
+//!   its two virtual routers in a sync group.
 
 pub mod bench;
 pub mod bench_pause;
@@ -32,6 +35,7 @@ pub mod prereq;
 pub mod probe;
 pub mod router;
 pub mod scenario;
+pub mod uplinks;
 
 pub use lab::{Family, Lab, Node};
 

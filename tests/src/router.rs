@@ -191,16 +191,41 @@ impl Router {
     /// file.
     pub fn keepalived(lab: &Lab, node: &str, params: &VrrpParams) -> Router {
         let n = lab.node(node);
+        Router::keepalived_with(lab, node, params, |fifo, notify| {
+            keepalived::config(params, n, fifo, notify)
+        })
+    }
+
+    /// keepalived in `node` with one instance per `(params, interface)`, all in sync group
+    /// `group` ([`keepalived::config_uplinks`]). [`Router::params`] are the first instance's; ask
+    /// for each with [`Router::state_of`].
+    pub fn keepalived_uplinks(
+        lab: &Lab,
+        node: &str,
+        instances: &[(VrrpParams, String)],
+        group: &str,
+    ) -> Router {
+        let n = lab.node(node);
+        let first = &instances.first().expect("at least one instance").0;
+        Router::keepalived_with(lab, node, first, |fifo, notify| {
+            keepalived::config_uplinks(instances, group, n, fifo, notify)
+        })
+    }
+
+    /// keepalived in `node` with the config `config(fifo, notify)` makes.
+    fn keepalived_with(
+        lab: &Lab,
+        node: &str,
+        params: &VrrpParams,
+        config: impl FnOnce(&Path, &Path) -> String,
+    ) -> Router {
         let run_dir = lab.tmp_dir(&format!("keepalived-{node}"));
         let state_file = lab.artifacts.join(format!("keepalived-{node}.state"));
         let notify = run_dir.join("notify.sh");
         let fifo = run_dir.join("notify.fifo");
         fs::write(&notify, keepalived::notify_script(&state_file)).expect("write notify");
         fs::set_permissions(&notify, fs::Permissions::from_mode(0o755)).expect("chmod notify");
-        let conf = lab.write_artifact(
-            &format!("keepalived-{node}.conf"),
-            &keepalived::config(params, n, &fifo, &notify),
-        );
+        let conf = lab.write_artifact(&format!("keepalived-{node}.conf"), &config(&fifo, &notify));
         let args = keepalived::args(&conf, &run_dir);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let id = lab.spawn(
@@ -273,17 +298,19 @@ impl Router {
 
     /// The speaker's own idea of its state.
     pub fn state(&self, lab: &Lab) -> State {
+        self.state_of(lab, self.params.vrid)
+    }
+
+    /// The speaker's own idea of the state of its virtual router `vrid` (a speaker may run
+    /// several: [`Router::keepalived_uplinks`], a vrrpd config with several `[[vrrp]]`).
+    pub fn state_of(&self, lab: &Lab, vrid: u8) -> State {
         match self.speaker {
             Speaker::Keepalived => {
                 let Some(f) = &self.state_file else {
                     return State::Unknown;
                 };
                 let text = fs::read_to_string(f).unwrap_or_default();
-                match text
-                    .lines()
-                    .last()
-                    .and_then(|l| l.split_whitespace().nth(1))
-                {
+                match keepalived::last_state(&text, vrid) {
                     Some("MASTER") => State::Active,
                     Some("BACKUP") => State::Backup,
                     Some("FAULT") | Some("STOP") => State::Fault,
@@ -291,10 +318,11 @@ impl Router {
                     Some(_) => State::Unknown,
                 }
             }
-            Speaker::Frr => self.frr.as_ref().map_or(State::Unknown, |f| {
-                f.state(lab, self.params.vrid, self.params.family())
-            }),
-            Speaker::Vrrpd => vrrpd_state(lab, &self.node, self.params.vrid),
+            Speaker::Frr => self
+                .frr
+                .as_ref()
+                .map_or(State::Unknown, |f| f.state(lab, vrid, self.params.family())),
+            Speaker::Vrrpd => vrrpd_state(lab, &self.node, vrid),
         }
     }
 

@@ -4,7 +4,8 @@
 //! `<start unix s> <end unix s> ok <body>` or `<start> <end> err <reason>`
 //!
 //! Bounded: stops after `--count` requests or `--duration-ms`, whichever comes first. Refuses any
-//! target outside 192.0.2.0/24 and 2001:db8::/32 (the test segment's documentation prefixes). `--once` makes one request, prints the body and
+//! target outside 192.0.2.0/24, 198.51.100.0/24 (a lab's second segment) and 2001:db8::/32 (the
+//! test segments' documentation prefixes). `--once` makes one request, prints the body and
 //! exits 0 on success, 1 otherwise.
 
 use std::io::{Read, Write};
@@ -24,7 +25,7 @@ struct Opts {
 }
 
 const USAGE: &str = "usage: prober [--once] [--port P] [--interval-ms N] [--timeout-ms N] \
-                     [--duration-ms N] [--count N] 192.0.2.X|2001:db8::X";
+                     [--duration-ms N] [--count N] 192.0.2.X|198.51.100.X|2001:db8::X";
 
 fn parse() -> Result<Opts, String> {
     let mut o = Opts {
@@ -60,12 +61,12 @@ fn parse() -> Result<Opts, String> {
     }
     o.target = target.ok_or(USAGE)?;
     let allowed = match o.target {
-        IpAddr::V4(a) => a.octets()[..3] == [192, 0, 2],
+        IpAddr::V4(a) => matches!(a.octets()[..3], [192, 0, 2] | [198, 51, 100]),
         IpAddr::V6(a) => a.segments()[..2] == [0x2001, 0x0db8],
     };
     if !allowed {
         return Err(format!(
-            "{}: only 192.0.2.0/24 and 2001:db8::/32 are allowed",
+            "{}: only 192.0.2.0/24, 198.51.100.0/24 and 2001:db8::/32 are allowed",
             o.target
         ));
     }

@@ -1,0 +1,328 @@
+//! One speaker on two uplinks against another: VRID 51 on `eth0`, VRID 52 on `eth1`, one sync
+//! group, vrrpd facing keepalived in either seat (and keepalived in both, the harness's
+//! baseline). Whatever fails, both VIPs move together: at the end of every phase the client gets
+//! both from the same node, and that node's speaker calls itself Active for both.
+//!
+//! Who serves a VIP is told by nginx's body (each router serves its own name), as in the other
+//! failover tests: a vrrpd Active answers ARP with the virtual MAC, which names no node. The
+//! client's ARP entries are in the log. Timing goes to the log (`UPLINKS` lines), not into tight
+//! asserts: the bounds are generous.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use vrrp_tests::capture::TCPDUMP;
+use vrrp_tests::lab::{Lab, ProcId};
+use vrrp_tests::nginx::Nginx;
+use vrrp_tests::prereq::{Need, require};
+use vrrp_tests::probe::client_get;
+use vrrp_tests::router::{Router, Speaker, State, try_status};
+use vrrp_tests::uplinks::{self, UPLINKS};
+use vrrp_tests::wait_until;
+
+const PROBER: &str = env!("CARGO_BIN_EXE_prober");
+
+/// Priorities of the seats: r1 outranks r2 on both uplinks.
+const PRIORITIES: [u8; 2] = [150, 100];
+
+/// The bound of a takeover (3 x 100 ms + skew is about 0.36 s).
+const TAKEOVER: Duration = Duration::from_secs(2);
+
+/// The bound of a take-back by preemption, and of a link check noticing the carrier (every
+/// 100 ms).
+const TAKEBACK: Duration = Duration::from_secs(5);
+
+/// The bound of the start: both speakers up, the first Active elected.
+const START: Duration = Duration::from_secs(20);
+
+/// Two routers, each one speaker on both uplinks, nginx in each serving the node's name, and
+/// tcpdump on both bridges (for the artifacts).
+struct Pair<'a> {
+    lab: &'a Lab,
+    routers: [Router; 2],
+    _nginx: [Nginx; 2],
+    _tcpdump: Vec<ProcId>,
+}
+
+impl<'a> Pair<'a> {
+    fn start(lab: &'a Lab, seats: [Speaker; 2]) -> Pair<'a> {
+        let tcpdump = capture_bridges(lab);
+        let nginx = ["r1", "r2"].map(|n| Nginx::start(lab, n, n));
+        let routers = [0, 1].map(|i| {
+            let node = format!("r{}", i + 1);
+            uplinks::start(lab, &node, seats[i], PRIORITIES[i])
+        });
+        Pair {
+            lab,
+            routers,
+            _nginx: nginx,
+            _tcpdump: tcpdump,
+        }
+    }
+
+    fn router(&self, node: &str) -> &Router {
+        self.routers
+            .iter()
+            .find(|r| r.node == node)
+            .unwrap_or_else(|| panic!("no router {node}"))
+    }
+
+    fn states(&self, node: &str) -> [State; 2] {
+        UPLINKS.map(|u| self.router(node).state_of(self.lab, u.vrid))
+    }
+
+    /// Waits until the client gets both VIPs from `owner`, whose speaker calls itself Active for
+    /// both, and the other router (unless `frozen`: it cannot answer) is Active for neither.
+    /// Logs when each VIP reached `owner`, from now; returns how long the whole took.
+    fn wait_owner(&self, owner: &str, phase: &str, frozen: bool, within: Duration) -> Duration {
+        let other = if owner == "r1" { "r2" } else { "r1" };
+        let start = Instant::now();
+        let mut reached: [Option<Duration>; 2] = [None, None];
+        let settled = wait_until(within, || {
+            let served = UPLINKS.map(|u| served_by(self.lab, u.vip));
+            for (i, s) in served.iter().enumerate() {
+                if s.as_deref() == Some(owner) && reached[i].is_none() {
+                    reached[i] = Some(start.elapsed());
+                }
+            }
+            served.iter().all(|s| s.as_deref() == Some(owner))
+                && self.states(owner).iter().all(|s| *s == State::Active)
+                && (frozen || self.states(other).iter().all(|s| *s != State::Active))
+        });
+        let took = settled.unwrap_or_else(|e| {
+            panic!(
+                "{phase}: both VIPs not at {owner}: {e}\n{}",
+                self.report(frozen.then_some(other))
+            )
+        });
+        // Once more, after the whole condition held: both are still at the owner.
+        for u in &UPLINKS {
+            assert_eq!(
+                served_by(self.lab, u.vip).as_deref(),
+                Some(owner),
+                "{phase}: {} left {owner} again\n{}",
+                u.vip,
+                self.report(frozen.then_some(other))
+            );
+        }
+        let when = |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.0}", ms(d)));
+        eprintln!(
+            "UPLINKS {} {phase}: at {owner}: {} after {} ms, {} after {} ms, settled after {:.0} ms \
+             (ARP {})",
+            self.lab.test,
+            UPLINKS[0].vip,
+            when(reached[0]),
+            UPLINKS[1].vip,
+            when(reached[1]),
+            ms(took),
+            arp_entries(self.lab)
+        );
+        took
+    }
+
+    /// What every party says: the client's view of each VIP, the speakers' states (not those of
+    /// `skip`, which is frozen), the ARP entries and where the artifacts are.
+    fn report(&self, skip: Option<&str>) -> String {
+        let mut s = String::new();
+        for u in &UPLINKS {
+            let got = client_get(self.lab, PROBER, u.vip, Duration::from_millis(300));
+            let _ = writeln!(s, "client GET {}: {got:?}", u.vip);
+        }
+        for r in &self.routers {
+            if Some(r.node.as_str()) == skip {
+                continue;
+            }
+            let _ = writeln!(
+                s,
+                "{} ({}): {:?}",
+                r.node,
+                r.speaker.name(),
+                self.states(&r.node)
+            );
+            if r.speaker == Speaker::Vrrpd {
+                let _ = writeln!(s, "{} status: {:#?}", r.node, try_status(self.lab, &r.node));
+            }
+        }
+        let _ = writeln!(s, "ARP: {}", arp_entries(self.lab));
+        let _ = write!(s, "artifacts: {}", self.lab.artifacts.display());
+        s
+    }
+}
+
+/// The node whose nginx answered a GET of `vip` from the client, if any did within 300 ms.
+fn served_by(lab: &Lab, vip: Ipv4Addr) -> Option<String> {
+    client_get(lab, PROBER, vip, Duration::from_millis(300)).ok()
+}
+
+/// The client's ARP entry of each VIP on its segment: a node's name or a (virtual) MAC.
+fn arp_entries(lab: &Lab) -> String {
+    UPLINKS
+        .iter()
+        .map(|u| {
+            let owner = lab.client_arp_owner_on(u.dev, u.vip);
+            format!("{}={}", u.vip, owner.as_deref().unwrap_or("none"))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// tcpdump on both bridges, into `br0.pcap` and `br1.pcap`: what happened, for a failure's
+/// artifacts.
+fn capture_bridges(lab: &Lab) -> Vec<ProcId> {
+    let ids: Vec<ProcId> = (0..lab.segments())
+        .map(|seg| {
+            let bridge = format!("br{seg}");
+            let out = lab.artifacts.join(format!("{bridge}.pcap"));
+            let out = out.display().to_string();
+            lab.spawn_opts(
+                "sw",
+                &format!("tcpdump-{bridge}"),
+                TCPDUMP,
+                &[
+                    "-i",
+                    &bridge,
+                    "-n",
+                    "--immediate-mode",
+                    "-U",
+                    "-Z",
+                    "root",
+                    "-w",
+                    &out,
+                ],
+                true,
+            )
+        })
+        .collect();
+    for &id in &ids {
+        wait_until(Duration::from_secs(10), || {
+            assert!(lab.is_running(id), "tcpdump exited: {}", lab.log(id));
+            lab.log(id).contains("listening on")
+        })
+        .expect("tcpdump listening");
+    }
+    ids
+}
+
+/// vrrpd in `node` reports each router on its own uplink: VRID 51 on `eth0`, 52 on `eth1`.
+fn assert_status_interfaces(lab: &Lab, node: &str) {
+    let status = try_status(lab, node).unwrap_or_else(|| panic!("vrrpd in {node}: no status"));
+    let routers = status["routers"].as_array().cloned().unwrap_or_default();
+    for u in &UPLINKS {
+        let r = routers
+            .iter()
+            .find(|r| r["vrid"].as_u64() == Some(u64::from(u.vrid)))
+            .unwrap_or_else(|| panic!("no VRID {} in {status:#}", u.vrid));
+        assert_eq!(
+            r["interface"].as_str(),
+            Some(u.dev),
+            "VRID {}'s interface in {status:#}",
+            u.vrid
+        );
+    }
+}
+
+fn needs(seats: [Speaker; 2]) -> Vec<Need> {
+    let mut n: Vec<Need> = seats.iter().map(|&s| Need::speaker(s)).collect();
+    n.dedup();
+    n
+}
+
+/// The pair started, r1 (priority 150) serving both VIPs; a vrrpd reports each router's
+/// interface.
+fn started(lab: &Lab, seats: [Speaker; 2]) -> Pair<'_> {
+    let pair = Pair::start(lab, seats);
+    pair.wait_owner("r1", "start", false, START);
+    check_vrrpd_interfaces(&pair);
+    pair
+}
+
+/// Freezing r1's namespace (every process SIGSTOPped, its speaker too, as `docker pause`) gives
+/// both VIPs to r2 within [`TAKEOVER`]; resuming gives both back to r1.
+fn pause_resume(lab: &Lab, pair: &Pair) {
+    lab.pause("r1");
+    pair.wait_owner("r2", "r1 paused", true, TAKEOVER);
+    lab.resume("r1");
+    pair.wait_owner("r1", "r1 resumed", false, TAKEBACK);
+    check_vrrpd_interfaces(pair);
+}
+
+/// The switch port of r1's `eth1` going down (the cable pulled: `eth1` loses its carrier) gives
+/// both VIPs to r2, the `eth0` one by the sync group; the port coming back gives both back to r1.
+fn link_down_up(lab: &Lab, pair: &Pair) {
+    let port = lab.link("r1", 1).port;
+    lab.exec_ok("sw", "ip", &["link", "set", &port, "down"]);
+    lab.record_event(&format!("link-down r1 eth1 {:.6}", vrrp_tests::unix_now()));
+    pair.wait_owner("r2", "r1 eth1 down", false, TAKEOVER);
+    lab.exec_ok("sw", "ip", &["link", "set", &port, "up"]);
+    lab.record_event(&format!("link-up r1 eth1 {:.6}", vrrp_tests::unix_now()));
+    pair.wait_owner("r1", "r1 eth1 up", false, TAKEBACK);
+    check_vrrpd_interfaces(pair);
+}
+
+fn check_vrrpd_interfaces(pair: &Pair) {
+    for r in pair.routers.iter().filter(|r| r.speaker == Speaker::Vrrpd) {
+        assert_status_interfaces(pair.lab, &r.node);
+    }
+}
+
+/// The harness on keepalived alone: both failures move both VIPs (keepalived watches its
+/// interfaces by itself, and its `vrrp_sync_group` moves the group).
+#[test]
+fn uplinks_keepalived_pair_baseline() {
+    let seats = [Speaker::Keepalived, Speaker::Keepalived];
+    if !require(&needs(seats)) {
+        return;
+    }
+    let lab = Lab::with_segments("uplinks_keepalived_pair_baseline", 2, 2);
+    let pair = started(&lab, seats);
+    pause_resume(&lab, &pair);
+    link_down_up(&lab, &pair);
+}
+
+/// vrrpd Active on both uplinks, keepalived Backup: a frozen vrrpd loses both VIPs, and takes
+/// both back.
+#[test]
+fn uplinks_vrrpd_active_pause_moves_both_vips() {
+    let seats = [Speaker::Vrrpd, Speaker::Keepalived];
+    if !require(&needs(seats)) {
+        return;
+    }
+    let lab = Lab::with_segments("uplinks_vrrpd_active_pause_moves_both_vips", 2, 2);
+    let pair = started(&lab, seats);
+    pause_resume(&lab, &pair);
+}
+
+/// vrrpd Active on both uplinks, keepalived Backup: vrrpd losing `eth1`'s link gives up the
+/// `eth0` VIP too (the sync group), and takes both back with the link.
+#[test]
+fn uplinks_vrrpd_active_link_down_moves_both_vips() {
+    let seats = [Speaker::Vrrpd, Speaker::Keepalived];
+    if !require(&needs(seats)) {
+        return;
+    }
+    let lab = Lab::with_segments("uplinks_vrrpd_active_link_down_moves_both_vips", 2, 2);
+    let pair = started(&lab, seats);
+    link_down_up(&lab, &pair);
+}
+
+/// keepalived Active on both uplinks, vrrpd Backup: a frozen keepalived gives both VIPs to
+/// vrrpd, which hands both back when keepalived resumes.
+#[test]
+fn uplinks_vrrpd_backup_takes_both_when_keepalived_pauses() {
+    let seats = [Speaker::Keepalived, Speaker::Vrrpd];
+    if !require(&needs(seats)) {
+        return;
+    }
+    let lab = Lab::with_segments(
+        "uplinks_vrrpd_backup_takes_both_when_keepalived_pauses",
+        2,
+        2,
+    );
+    let pair = started(&lab, seats);
+    pause_resume(&lab, &pair);
+}
