@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use vrrp_tests::capture::{Capture, Payload};
-use vrrp_tests::lab::{Family, Lab, proc_state};
+use vrrp_tests::lab::{Family, Lab, mac_string, proc_state};
 use vrrp_tests::nginx::Nginx;
 use vrrp_tests::prereq::require;
 use vrrp_tests::probe::client_get;
@@ -127,6 +127,83 @@ fn ipv6_lab_serves_each_router_and_tears_down() {
     drop(lab);
     for ns in &namespaces {
         assert!(!ns_exists(ns), "namespace {ns} left behind");
+    }
+}
+
+/// A lab with two segments: every node on both, with the second segment's addresses and MACs,
+/// no IPv6 on either; the client reaches each router on either segment and resolves it to that
+/// segment's MAC; the cable pull (switch port down) takes the router's carrier; nothing is left
+/// after the drop.
+#[test]
+fn two_segment_lab_serves_each_router_on_both_and_tears_down() {
+    if !require(&[]) {
+        return;
+    }
+    let lab = Lab::with_segments(
+        "two_segment_lab_serves_each_router_on_both_and_tears_down",
+        2,
+        2,
+    );
+    assert_eq!(lab.segments(), 2);
+    let bodies = ["one", "two"];
+    let _nginx: Vec<Nginx> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| Nginx::start(&lab, &format!("r{}", i + 1), body))
+        .collect();
+    for n in lab.nodes() {
+        let l = lab.link(&n.name, 1);
+        let show = lab.exec_ok(&n.name, "ip", &["-o", "link", "show", "dev", "eth1"]);
+        assert!(
+            show.contains(&format!("link/ether {} ", mac_string(&l.mac))),
+            "{}: {show}",
+            n.name
+        );
+        assert!(lab.has_addr(&n.name, l.ip), "{}: no {}", n.name, l.ip);
+        assert_ne!(l.mac, n.mac);
+        let v6 = lab.exec_ok(&n.name, "ip", &["-6", "-o", "addr", "show"]);
+        assert!(v6.trim().is_empty(), "{} has IPv6: {v6}", n.name);
+    }
+    for (i, body) in bodies.iter().enumerate() {
+        let r = format!("r{}", i + 1);
+        let l = lab.link(&r, 1);
+        let got = client_get(&lab, PROBER, l.ip, Duration::from_secs(2));
+        assert_eq!(got.as_deref(), Ok(*body), "GET {}", l.ip);
+        assert_eq!(
+            lab.client_arp_owner_on("eth1", l.ip).as_deref(),
+            Some(r.as_str())
+        );
+        // The entry is on eth1: asking on eth0 finds none.
+        assert_eq!(lab.client_arp_owner_on("eth0", l.ip), None);
+    }
+    let carrier = || lab.exec_ok("r1", "cat", &["/sys/class/net/eth1/carrier"]);
+    assert_eq!(carrier().trim(), "1");
+    let port = lab.link("r1", 1).port;
+    lab.exec_ok("sw", "ip", &["link", "set", &port, "down"]);
+    assert_eq!(carrier().trim(), "0");
+    lab.exec_ok("sw", "ip", &["link", "set", &port, "up"]);
+    wait_until(Duration::from_secs(2), || carrier().trim() == "1").expect("carrier back");
+    let namespaces: Vec<String> = lab
+        .nodes()
+        .iter()
+        .map(|n| n.ns.clone())
+        .chain([lab.switch_ns.clone()])
+        .collect();
+    drop(lab);
+    for ns in &namespaces {
+        assert!(!ns_exists(ns), "namespace {ns} left behind");
+    }
+    // The veths died with their namespaces: none of the lab's ports is left in the host's.
+    let host_links = Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    let host_links = String::from_utf8_lossy(&host_links.stdout);
+    for port in ["p-r1", "p1-r1", "p-client", "p1-client"] {
+        assert!(
+            !host_links.contains(&format!(": {port}@")),
+            "{port} left in the host"
+        );
     }
 }
 
@@ -258,9 +335,10 @@ fn capture_attributes_frames_to_their_sender() {
 
 #[test]
 fn prober_stays_on_the_test_segment() {
-    // No root needed: the prober refuses before sending anything.
+    // No root needed: the prober refuses before sending anything. 198.51.100.0/24 is a lab's
+    // second segment; 203.0.113.0/24 is a documentation prefix no lab uses.
     for target in [
-        "198.51.100.1",
+        "203.0.113.1",
         "8.8.8.8",
         "127.0.0.1",
         "::1",
