@@ -87,13 +87,14 @@ struct Proc {
     exited: bool,
 }
 
-/// One isolated segment: switch namespace with bridge `br0`, routers, client. See the crate docs.
+/// One isolated segment: switch namespace with bridge `br0`, routers, client (and optionally a
+/// second segment, bridge `br1`: [`Lab::with_segments`]). See the crate docs.
 pub struct Lab {
     /// Test name (used for the artifacts directory).
     pub test: String,
     /// Unique id of this lab: `vrrpt<pid>x<counter>`.
     pub id: String,
-    /// The switch namespace, holding bridge [`Lab::BRIDGE`].
+    /// The switch namespace, holding bridge [`Lab::BRIDGE`] (and `br1` for a second segment).
     pub switch_ns: String,
     /// Where pcaps, logs, configs and the events file go. Kept when the test fails.
     pub artifacts: PathBuf,
