@@ -19,11 +19,11 @@ impl Daemon {
                 return;
             }
         };
-        if new.interface != self.cfg.interface
+        if new.uplinks() != self.cfg.uplinks()
             || new.status_listen != self.cfg.status_listen
             || new.datapath != self.cfg.datapath
         {
-            error!("reload refused: interface, datapath and status.listen need a restart");
+            error!("reload refused: the uplinks, datapath and status.listen need a restart");
             return;
         }
         if new.supervise != self.cfg.supervise {
@@ -32,10 +32,20 @@ impl Daemon {
         if new.process != self.cfg.process {
             warn!("reload: process changes take effect at the next restart");
         }
-        let old_vrids: Vec<u8> = self.routers.iter().map(|r| r.vrid()).collect();
-        let new_vrids: Vec<u8> = new.routers.iter().map(|r| r.vrid()).collect();
+        let old_vrids: Vec<(u8, &str)> = self
+            .routers
+            .iter()
+            .map(|r| (r.vrid(), r.cfg.interface.as_str()))
+            .collect();
+        let new_vrids: Vec<(u8, &str)> = new
+            .routers
+            .iter()
+            .map(|r| (r.vrid(), r.interface.as_str()))
+            .collect();
         if old_vrids != new_vrids {
-            error!("reload refused: adding or removing virtual routers needs a restart");
+            error!(
+                "reload refused: adding or removing virtual routers, or moving one to another uplink, needs a restart"
+            );
             return;
         }
         let now = self.clock.now();
@@ -56,14 +66,22 @@ impl Daemon {
             );
             let events = &mut self.events;
             let vrid = r.vrid();
-            let Some(dp) = self.datapath.as_mut() else {
+            let Some(dp) = self.uplinks.get_mut(r.uplink).map(|u| &mut u.dp) else {
                 return;
             };
             r.stack
                 .shutdown(now, &mut dp.transmitter(), &mut |e| events.push((vrid, e)));
             let primary = r.stack.primary();
             let node_mac = dp.node_mac();
-            match Router::new(rc.clone(), primary, node_mac, &mut dp.transmitter(), now) {
+            let uplink = r.uplink;
+            match Router::new(
+                rc.clone(),
+                primary,
+                node_mac,
+                uplink,
+                &mut dp.transmitter(),
+                now,
+            ) {
                 Ok(mut fresh) => {
                     fresh.stack.startup(now);
                     fresh.started = true;
