@@ -127,6 +127,9 @@ pub struct RouterStatus {
     /// Its uplink.
     #[serde(default)]
     pub interface: String,
+    /// The `[[sync_group]]` it moves with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_group: Option<String>,
     /// VRRP version, 2 or 3.
     pub version: u8,
     /// `Initialize`, `Backup` or `Active` ([`State::as_str`]).
@@ -276,6 +279,11 @@ impl Snapshot {
                 .map(|r| RouterStatus {
                     vrid: r.vrid(),
                     interface: r.interface.clone(),
+                    sync_group: config
+                        .sync_groups
+                        .iter()
+                        .find(|g| g.vrids.contains(&r.vrid()))
+                        .map(|g| g.name.clone()),
                     version: r.core.version().number(),
                     state: State::Initialize.as_str().to_owned(),
                     priority: r.core.priority(),
@@ -1007,6 +1015,9 @@ pub fn render_human(s: &Snapshot) -> String {
             r.interval_ms,
             r.vips.join(", ")
         );
+        if let Some(g) = &r.sync_group {
+            let _ = writeln!(out, "  sync group: {g}");
+        }
         if r.drained || r.priority_override.is_some() {
             let o = crate::control::Override {
                 drained: r.drained,
@@ -1208,6 +1219,7 @@ mod tests {
         // Two uplinks: the totals are their sums.
         s.uplinks = vec![uplink("eth0", 1), uplink("eth1", 1)];
         s.routers[1].interface = "eth1".into();
+        s.routers[1].sync_group = Some("edge".into());
         s.sum_uplinks();
         let m = parse_exposition(&render_metrics(&s));
         let get = |k: &str| *m.get(k).unwrap_or_else(|| panic!("missing {k}"));
@@ -1273,6 +1285,7 @@ mod tests {
         );
         assert!(human.contains("on eth0, eth1, up"), "{human}");
         assert!(human.contains("\nVRID 52 on eth1 (v2)"), "{human}");
+        assert!(human.contains("\n  sync group: edge\n"), "{human}");
         // One uplink on the relay: the total says so, each uplink its own.
         s.uplinks[1].mode = "relay".into();
         s.sum_uplinks();
