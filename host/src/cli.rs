@@ -176,7 +176,7 @@ pub enum CtlRequest {
     /// Priority 0: an Active steps down at once (a Backup takes over after Skew_Time), and the
     /// router is never Active until undrained.
     Drain {
-        /// Only this virtual router [default: all].
+        /// Only this virtual router and the other members of its sync group [default: all].
         #[arg(long, value_name = "VRID")]
         vrid: Option<u8>,
     },

@@ -10,7 +10,7 @@
 //! | `VRRP_VRID`           | the virtual router ID, `1`..`255`                             |
 //! | `VRRP_REASON`         | `startup`, `address_owner`, `active_down`, `higher_priority`, `fault` or `shutdown` |
 //! | `VRRP_PRIORITY`       | the effective priority at the change (0 while a fault check is down) |
-//! | `VRRP_INTERFACE`      | the uplink interface                                          |
+//! | `VRRP_INTERFACE`      | the router's uplink interface                                 |
 //! | `VRRP_VIPS`           | the virtual addresses, separated by spaces                    |
 //!
 //! [`Hooks::notify`] never blocks and never fails: each hook has its own task that runs the
@@ -45,17 +45,19 @@ pub struct StateEvent {
     /// The effective priority at the change.
     pub priority: u8,
     pub vips: Vec<IpAddr>,
+    /// The router's uplink.
+    pub interface: String,
 }
 
 impl StateEvent {
-    fn env(&self, interface: &str) -> Vec<(&'static str, String)> {
+    fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("VRRP_STATE", self.to.as_str().to_owned()),
             ("VRRP_PREVIOUS_STATE", self.from.as_str().to_owned()),
             ("VRRP_VRID", self.vrid.to_string()),
             ("VRRP_REASON", self.reason.as_str().to_owned()),
             ("VRRP_PRIORITY", self.priority.to_string()),
-            ("VRRP_INTERFACE", interface.to_owned()),
+            ("VRRP_INTERFACE", self.interface.clone()),
             (
                 "VRRP_VIPS",
                 self.vips
@@ -239,14 +241,13 @@ pub struct Hooks {
 
 impl Hooks {
     /// Starts one worker task per hook. Must be called inside a tokio runtime.
-    pub fn spawn(hooks: &[NotifyConfig], interface: &str) -> Hooks {
-        Hooks::spawn_reporting(hooks, interface, None)
+    pub fn spawn(hooks: &[NotifyConfig]) -> Hooks {
+        Hooks::spawn_reporting(hooks, None)
     }
 
     /// As [`spawn`](Self::spawn), also sending a [`HookReport`] after every run.
     pub fn spawn_reporting(
         hooks: &[NotifyConfig],
-        interface: &str,
         reports: Option<mpsc::UnboundedSender<HookReport>>,
     ) -> Hooks {
         let mut queues = Vec::new();
@@ -254,7 +255,6 @@ impl Hooks {
         for hook in hooks {
             let (tx, mut rx) = mpsc::unbounded_channel::<StateEvent>();
             let hook = hook.clone();
-            let interface = interface.to_owned();
             let reports = reports.clone();
             workers.push(tokio::spawn(async move {
                 let shown = hook.command.join(" ");
@@ -262,7 +262,7 @@ impl Hooks {
                     let started = tokio::time::Instant::now();
                     let outcome = run_command(
                         &hook.command,
-                        &event.env(&interface),
+                        &event.env(),
                         hook.timeout,
                         hook.run_as.as_ref(),
                     )
@@ -329,6 +329,7 @@ pub(crate) mod tests {
                 Ipv4Addr::new(192, 0, 2, 100).into(),
                 Ipv4Addr::new(192, 0, 2, 101).into(),
             ],
+            interface: "eth0".into(),
         }
     }
 
@@ -386,7 +387,7 @@ pub(crate) mod tests {
         let out: PathBuf = dir.path().join("env");
         let hook = sh(&format!("env > {}", out.display()), Duration::from_secs(10));
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let hooks = Hooks::spawn_reporting(&[hook], "eth0", Some(tx));
+        let hooks = Hooks::spawn_reporting(&[hook], Some(tx));
         hooks.notify(&event(State::Active));
         let report = rx.recv().await.unwrap();
         assert!(report.outcome.success(), "{}", report.outcome);
@@ -416,7 +417,7 @@ pub(crate) mod tests {
             Duration::from_millis(300),
         );
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let hooks = Hooks::spawn_reporting(&[hook], "eth0", Some(tx));
+        let hooks = Hooks::spawn_reporting(&[hook], Some(tx));
 
         let before = Instant::now();
         for _ in 0..3 {
@@ -463,7 +464,7 @@ pub(crate) mod tests {
             Duration::from_secs(10),
         );
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let hooks = Hooks::spawn_reporting(&[hook], "eth0", Some(tx));
+        let hooks = Hooks::spawn_reporting(&[hook], Some(tx));
         hooks.notify(&event(State::Active));
         hooks.notify(&event(State::Backup));
         hooks.notify(&event(State::Initialize));

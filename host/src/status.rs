@@ -42,6 +42,7 @@ pub const RECENT: usize = 8;
 pub struct Snapshot {
     /// `vrrpd` version.
     pub version: String,
+    /// The first uplink (the only one of most daemons); every one is in `uplinks`.
     pub interface: String,
     /// Milliseconds since the handle was created; filled in when the snapshot is read.
     pub uptime_ms: u64,
@@ -57,8 +58,12 @@ pub struct Snapshot {
     /// for a VRID (of that address family, multicast or unicast) it does not run, `length` for
     /// one too short to name a VRID. They never count in a router's `drops`.
     pub unmatched_drops: BTreeMap<String, u64>,
-    /// How VIP traffic reaches the kernel and what the TAP saw.
+    /// How VIP traffic reaches the kernel and what the TAPs saw, over every uplink: `mode` is
+    /// `mixed` when the uplinks' modes differ.
     pub datapath: DatapathStatus,
+    /// The same for each uplink, in the order of the configuration, `interface` set.
+    #[serde(default)]
+    pub uplinks: Vec<DatapathStatus>,
     /// What `[process]` achieved: the event loop's scheduling, locked memory, refusals.
     #[serde(default)]
     pub process: crate::process::ProcessStatus,
@@ -97,6 +102,9 @@ pub struct Freeze {
 /// The data path's mode and frame counters.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DatapathStatus {
+    /// The uplink; empty in the sum over all of them ([`Snapshot::datapath`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub interface: String,
     /// `kernel` (the nftables fast path) or `relay` (user space); empty before start.
     pub mode: String,
     /// Frames read from the TAP. With the fast path, VIP traffic does not count here.
@@ -116,6 +124,12 @@ pub struct DatapathStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouterStatus {
     pub vrid: u8,
+    /// Its uplink.
+    #[serde(default)]
+    pub interface: String,
+    /// The `[[sync_group]]` it moves with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_group: Option<String>,
     /// VRRP version, 2 or 3.
     pub version: u8,
     /// `Initialize`, `Backup` or `Active` ([`State::as_str`]).
@@ -252,7 +266,10 @@ impl Snapshot {
     pub fn new(config: &crate::config::Config) -> Snapshot {
         Snapshot {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            interface: config.interface.clone(),
+            interface: config
+                .uplinks()
+                .first()
+                .map_or_else(|| config.interface.clone(), |u| (*u).to_owned()),
             uptime_ms: 0,
             last_freeze_ms: None,
             freezes: 0,
@@ -261,6 +278,12 @@ impl Snapshot {
                 .iter()
                 .map(|r| RouterStatus {
                     vrid: r.vrid(),
+                    interface: r.interface.clone(),
+                    sync_group: config
+                        .sync_groups
+                        .iter()
+                        .find(|g| g.vrids.contains(&r.vrid()))
+                        .map(|g| g.name.clone()),
                     version: r.core.version().number(),
                     state: State::Initialize.as_str().to_owned(),
                     priority: r.core.priority(),
@@ -298,10 +321,37 @@ impl Snapshot {
                 .collect(),
             unmatched_drops: zero_drops(),
             datapath: DatapathStatus::default(),
+            uplinks: config
+                .uplinks()
+                .iter()
+                .map(|u| DatapathStatus {
+                    interface: (*u).to_owned(),
+                    ..Default::default()
+                })
+                .collect(),
             process: Default::default(),
             recent_freezes: VecDeque::new(),
             clock: Uptime::default(),
         }
+    }
+
+    /// Sets `datapath` to the sum of `uplinks`.
+    pub fn sum_uplinks(&mut self) {
+        let d = &mut self.datapath;
+        let mode = match self.uplinks.split_first() {
+            None => "",
+            Some((first, rest)) if rest.iter().all(|u| u.mode == first.mode) => &first.mode,
+            Some(_) => "mixed",
+        };
+        if d.mode != mode {
+            d.mode = mode.to_owned();
+        }
+        let sum = |f: fn(&DatapathStatus) -> u64| self.uplinks.iter().map(f).sum();
+        d.tap_rx_frames = sum(|u| u.tap_rx_frames);
+        d.tap_tx_frames = sum(|u| u.tap_tx_frames);
+        d.relayed_frames = sum(|u| u.relayed_frames);
+        d.stale_frames = sum(|u| u.stale_frames);
+        d.fastpath_errors = sum(|u| u.fastpath_errors);
     }
 
     pub fn router_mut(&mut self, vrid: u8) -> Option<&mut RouterStatus> {
@@ -452,7 +502,7 @@ impl StatusHandle {
 // ---------------------------------------------------------------------------------------------
 // Prometheus text exposition.
 
-fn datapath_metrics(m: &mut Metrics, d: &DatapathStatus) {
+fn datapath_metrics(m: &mut Metrics, d: &DatapathStatus, uplinks: &[DatapathStatus]) {
     m.family(
         "vrrpd_datapath_mode",
         "gauge",
@@ -460,6 +510,19 @@ fn datapath_metrics(m: &mut Metrics, d: &DatapathStatus) {
     );
     for mode in ["kernel", "relay"] {
         m.sample(&[("mode", mode)], (d.mode == mode).into());
+    }
+    m.family(
+        "vrrpd_uplink_datapath_mode",
+        "gauge",
+        "1 for how VIP traffic reaches the kernel on each uplink: kernel or relay.",
+    );
+    for u in uplinks {
+        for mode in ["kernel", "relay"] {
+            m.sample(
+                &[("interface", &u.interface), ("mode", mode)],
+                (u.mode == mode).into(),
+            );
+        }
     }
     m.family(
         "vrrpd_tap_frames_total",
@@ -544,6 +607,17 @@ pub fn render_metrics(s: &Snapshot) -> String {
             m.sample(&[("vrid", &vrid), ("state", state.as_str())], on.into());
         }
     }
+    m.family(
+        "vrrpd_router_uplink",
+        "gauge",
+        "1 for the uplink interface each virtual router runs on.",
+    );
+    for r in &s.routers {
+        m.sample(
+            &[("vrid", &r.vrid.to_string()), ("interface", &r.interface)],
+            1,
+        );
+    }
     m.family("vrrpd_router_priority", "gauge", "Configured priority.");
     for r in &s.routers {
         m.sample(&[("vrid", &r.vrid.to_string())], r.priority.into());
@@ -621,7 +695,7 @@ pub fn render_metrics(s: &Snapshot) -> String {
     for (reason, n) in &s.unmatched_drops {
         m.sample(&[("reason", reason)], *n);
     }
-    datapath_metrics(&mut m, &s.datapath);
+    datapath_metrics(&mut m, &s.datapath, &s.uplinks);
     m.family(
         "vrrpd_check_up",
         "gauge",
@@ -874,7 +948,12 @@ pub fn render_human(s: &Snapshot) -> String {
         out,
         "vrrpd {} on {}, up {}",
         s.version,
-        s.interface,
+        if s.uplinks.is_empty() {
+            s.interface.clone()
+        } else {
+            let names: Vec<&str> = s.uplinks.iter().map(|u| u.interface.as_str()).collect();
+            names.join(", ")
+        },
         crate::config::format_duration(Duration::from_secs(s.uptime_ms / 1000))
     );
     let d = &s.datapath;
@@ -884,12 +963,22 @@ pub fn render_human(s: &Snapshot) -> String {
         match d.mode.as_str() {
             "kernel" => "kernel fast path",
             "relay" => "user-space relay",
+            "mixed" => "kernel fast path on some uplinks, user-space relay on others",
             _ => "not started",
         },
         d.tap_rx_frames,
         d.relayed_frames,
         d.stale_frames
     );
+    if s.uplinks.len() > 1 {
+        for u in &s.uplinks {
+            let _ = writeln!(
+                out,
+                "  {}: {} (TAP: {} frames in, {} relayed, {} stale)",
+                u.interface, u.mode, u.tap_rx_frames, u.relayed_frames, u.stale_frames
+            );
+        }
+    }
     if let Some(ms) = s.last_freeze_ms {
         let _ = writeln!(out, "last freeze: {ms} ms ({} freezes)", s.freezes);
     }
@@ -912,8 +1001,13 @@ pub fn render_human(s: &Snapshot) -> String {
     for r in &s.routers {
         let _ = writeln!(
             out,
-            "\nVRID {} (v{}): {}  priority {} (effective {})  interval {} ms  VIPs {}",
+            "\nVRID {}{} (v{}): {}  priority {} (effective {})  interval {} ms  VIPs {}",
             r.vrid,
+            if s.uplinks.len() > 1 {
+                format!(" on {}", r.interface)
+            } else {
+                String::new()
+            },
             r.version,
             r.state,
             r.priority,
@@ -921,6 +1015,9 @@ pub fn render_human(s: &Snapshot) -> String {
             r.interval_ms,
             r.vips.join(", ")
         );
+        if let Some(g) = &r.sync_group {
+            let _ = writeln!(out, "  sync group: {g}");
+        }
         if r.drained || r.priority_override.is_some() {
             let o = crate::control::Override {
                 drained: r.drained,
@@ -1110,14 +1207,20 @@ mod tests {
         s.record_check("quo-te", false, "refused \"x\"\n");
         s.record_freeze(Duration::from_millis(2500));
         s.count_unmatched_drop(DropReason::Vrid);
-        s.datapath = DatapathStatus {
+        let uplink = |name: &str, n: u64| DatapathStatus {
+            interface: name.into(),
             mode: "kernel".into(),
-            tap_rx_frames: 40,
-            tap_tx_frames: 30,
-            relayed_frames: 3,
-            stale_frames: 2,
-            fastpath_errors: 1,
+            tap_rx_frames: 20 * n,
+            tap_tx_frames: 15 * n,
+            relayed_frames: n + 1,
+            stale_frames: n,
+            fastpath_errors: n,
         };
+        // Two uplinks: the totals are their sums.
+        s.uplinks = vec![uplink("eth0", 1), uplink("eth1", 1)];
+        s.routers[1].interface = "eth1".into();
+        s.routers[1].sync_group = Some("edge".into());
+        s.sum_uplinks();
         let m = parse_exposition(&render_metrics(&s));
         let get = |k: &str| *m.get(k).unwrap_or_else(|| panic!("missing {k}"));
         assert_eq!(get(r#"vrrpd_router_state{vrid="51",state="Active"}"#), 1.0);
@@ -1160,13 +1263,48 @@ mod tests {
         assert_eq!(get(r#"vrrpd_datapath_mode{mode="relay"}"#), 0.0);
         assert_eq!(get(r#"vrrpd_tap_frames_total{direction="rx"}"#), 40.0);
         assert_eq!(get(r#"vrrpd_tap_frames_total{direction="tx"}"#), 30.0);
-        assert_eq!(get("vrrpd_relayed_frames_total"), 3.0);
+        assert_eq!(get("vrrpd_relayed_frames_total"), 4.0);
         assert_eq!(get("vrrpd_stale_frames_total"), 2.0);
-        assert_eq!(get("vrrpd_fastpath_errors_total"), 1.0);
+        assert_eq!(get("vrrpd_fastpath_errors_total"), 2.0);
+        assert_eq!(
+            get(r#"vrrpd_router_uplink{vrid="51",interface="eth0"}"#),
+            1.0
+        );
+        assert_eq!(
+            get(r#"vrrpd_router_uplink{vrid="52",interface="eth1"}"#),
+            1.0
+        );
+        assert_eq!(
+            get(r#"vrrpd_uplink_datapath_mode{interface="eth1",mode="kernel"}"#),
+            1.0
+        );
         let human = render_human(&s);
         assert!(
-            human.contains("VIP traffic: kernel fast path (TAP: 40 frames in, 3 relayed, 2 stale)"),
+            human.contains("VIP traffic: kernel fast path (TAP: 40 frames in, 4 relayed, 2 stale)"),
             "{human}"
+        );
+        assert!(human.contains("on eth0, eth1, up"), "{human}");
+        assert!(human.contains("\nVRID 52 on eth1 (v2)"), "{human}");
+        assert!(human.contains("\n  sync group: edge\n"), "{human}");
+        // One uplink on the relay: the total says so, each uplink its own.
+        s.uplinks[1].mode = "relay".into();
+        s.sum_uplinks();
+        let m = parse_exposition(&render_metrics(&s));
+        assert_eq!(m[r#"vrrpd_datapath_mode{mode="kernel"}"#], 0.0);
+        assert_eq!(m[r#"vrrpd_datapath_mode{mode="relay"}"#], 0.0);
+        assert_eq!(
+            m[r#"vrrpd_uplink_datapath_mode{interface="eth0",mode="kernel"}"#],
+            1.0
+        );
+        assert_eq!(
+            m[r#"vrrpd_uplink_datapath_mode{interface="eth1",mode="relay"}"#],
+            1.0
+        );
+        assert_eq!(s.datapath.mode, "mixed");
+        assert!(
+            render_human(&s).contains("kernel fast path on some uplinks"),
+            "{}",
+            render_human(&s)
         );
     }
 

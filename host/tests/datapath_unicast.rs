@@ -20,7 +20,7 @@ fn an_ipv4_advert_comes_back_with_the_header_we_wrote() {
     let ns = Netns::new(format!("vh2-uc4-{}", std::process::id()));
     let got = ns.run(|| {
         runtime().block_on(async {
-            let mut socket = UnicastSocket::open().expect("open");
+            let mut socket = UnicastSocket::open("lo").expect("open");
             // Version 4, 20-byte header, TTL 255, protocol 112; the kernel fills in the length,
             // ID and checksum.
             let mut packet = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 255, 112, 0, 0];

@@ -154,13 +154,13 @@ fn unicast_peers() {
 fn several_instances_sync_group_and_track_interface() {
     let toml = convert(
         "multi-instance.conf",
-        &[
-            ("multi-instance.conf", 23),
-            ("multi-instance.conf", 37),
-            ("multi-instance.conf", 41),
-        ],
+        &[("multi-instance.conf", 23), ("multi-instance.conf", 37)],
     );
-    assert_eq!(toml.matches("[[vrrp]]").count(), 2, "{toml}");
+    assert_eq!(toml.matches("[[vrrp]]").count(), 3, "{toml}");
+    assert!(
+        toml.contains("vrid = 53\ninterface = \"eth1\"\n"),
+        "VI_MGMT runs on its own uplink: {toml}"
+    );
     assert!(
         toml.contains("[[sync_group]]\n# vrrp_sync_group VG_NGINX (line 3)\n"),
         "{toml}"
@@ -174,6 +174,73 @@ fn several_instances_sync_group_and_track_interface() {
         "{toml}"
     );
     assert!(toml.contains("[ \"$VRRP_VRID\" = 51 ]"), "{toml}");
+}
+
+/// A sync group of a router on eth0 and one on eth1 translates completely, into one file that
+/// `vrrpd check` accepts.
+#[test]
+fn two_uplinks_translate_completely() {
+    let toml = convert("two-uplinks.conf", &[]);
+    assert!(toml.contains("\ninterface = \"eth0\"\n"), "{toml}");
+    assert!(
+        toml.contains("vrid = 51\nversion = 2\n"),
+        "the router on the file's interface names none: {toml}"
+    );
+    assert!(
+        toml.contains("vrid = 52\ninterface = \"eth1\"\nversion = 2\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("name = \"VG_1\"\nvrids = [51, 52]\n"),
+        "{toml}"
+    );
+    assert!(toml.contains("[check.link_eth0]\n"), "{toml}");
+    assert!(toml.contains("[check.link_eth1]\n"), "{toml}");
+}
+
+#[test]
+fn one_vrid_on_two_uplinks_exits_2_with_every_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("vrrpd.toml");
+    let name = "bad-uplinks-vrid.conf";
+    let out = vrrpd(&[
+        "import-keepalived",
+        &fixture(name),
+        "-o",
+        &out_path.display().to_string(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // Each error is followed by its source line and a caret.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("vrrpd: "))
+        .collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "vrrpd: {}:12:23: vrrp_instance VI_PRIVATE.virtual_router_id: VRID 51 is also used by vrrp_instance VI_PUBLIC (line 1) on eth0, and this instance is on eth1",
+            fixture(name)
+        )),
+        "{stderr}"
+    );
+    assert!(
+        lines[0].contains("one vrrpd needs distinct VRIDs across its uplinks"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "vrrpd: {}:22:14: vrrp_instance VI_MGMT.priority",
+            fixture(name)
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        lines[2],
+        format!("vrrpd: 2 errors in {}", fixture(name)),
+        "{stderr}"
+    );
+    assert!(!out_path.exists(), "nothing is written");
 }
 
 #[test]

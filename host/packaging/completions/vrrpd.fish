@@ -51,7 +51,7 @@ complete -c vrrpd -n "__fish_vrrpd_using_subcommand ctl; and not __fish_seen_sub
 complete -c vrrpd -n "__fish_vrrpd_using_subcommand ctl; and not __fish_seen_subcommand_from drain undrain set-priority reset show help" -f -a "reset" -d 'Forget what was drained or set'
 complete -c vrrpd -n "__fish_vrrpd_using_subcommand ctl; and not __fish_seen_subcommand_from drain undrain set-priority reset show help" -f -a "show" -d 'What is drained or set'
 complete -c vrrpd -n "__fish_vrrpd_using_subcommand ctl; and not __fish_seen_subcommand_from drain undrain set-priority reset show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vrrpd -n "__fish_vrrpd_using_subcommand ctl; and __fish_seen_subcommand_from drain" -l vrid -d 'Only this virtual router [default: all]' -r
+complete -c vrrpd -n "__fish_vrrpd_using_subcommand ctl; and __fish_seen_subcommand_from drain" -l vrid -d 'Only this virtual router and the other members of its sync group [default: all]' -r
 complete -c vrrpd -n "__fish_vrrpd_using_subcommand ctl; and __fish_seen_subcommand_from drain" -l socket -d 'The control socket [default: the daemon\'s, for this network namespace]' -r -F
 complete -c vrrpd -n "__fish_vrrpd_using_subcommand ctl; and __fish_seen_subcommand_from drain" -s c -l config -d 'Take the socket from this file\'s `control.socket`' -r -F
 complete -c vrrpd -n "__fish_vrrpd_using_subcommand ctl; and __fish_seen_subcommand_from drain" -s h -l help -d 'Print help'

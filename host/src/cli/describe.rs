@@ -50,8 +50,13 @@ fn header(out: &mut String, c: &Config) {
     let _ = writeln!(out, "{}: OK", c.file.display());
     let _ = writeln!(
         out,
-        "uplink {}; status on http://{}/status; logs {}, level {:?}",
-        c.interface,
+        "{} {}; status on http://{}/status; logs {}, level {:?}",
+        if c.uplinks().len() == 1 {
+            "uplink"
+        } else {
+            "uplinks"
+        },
+        c.uplinks().join(", "),
         c.status_listen,
         match c.log.format {
             LogFormat::Human => "human",
@@ -82,8 +87,13 @@ fn router(out: &mut String, c: &Config, r: &RouterConfig) {
     let core = &r.core;
     let _ = writeln!(
         out,
-        "\nVRID {}: VRRPv{}, priority {}{}, advert interval {}",
+        "\nVRID {}{}: VRRPv{}, priority {}{}, advert interval {}",
         core.vrid(),
+        if c.uplinks().len() > 1 {
+            format!(" on {}", r.interface)
+        } else {
+            String::new()
+        },
         core.version().number(),
         core.priority(),
         if core.priority() == 255 {
@@ -93,7 +103,7 @@ fn router(out: &mut String, c: &Config, r: &RouterConfig) {
         },
         format_duration(r.interval()),
     );
-    addresses(out, c, r);
+    addresses(out, r);
     protocol(out, core);
     timers(out, core);
     if !r.track.is_empty() {
@@ -102,7 +112,7 @@ fn router(out: &mut String, c: &Config, r: &RouterConfig) {
 }
 
 /// The VIPs, the virtual MAC and the address adverts come from.
-fn addresses(out: &mut String, c: &Config, r: &RouterConfig) {
+fn addresses(out: &mut String, r: &RouterConfig) {
     let core = &r.core;
     let vips: Vec<String> = core
         .vips()
@@ -125,7 +135,7 @@ fn addresses(out: &mut String, c: &Config, r: &RouterConfig) {
                 } else {
                     "IPv4"
                 };
-                format!("the {family} address of {} at start", c.interface)
+                format!("the {family} address of {} at start", r.interface)
             },
             |p| p.to_string()
         )
@@ -367,7 +377,19 @@ fn sync_groups(out: &mut String, c: &Config) {
     }
     let _ = writeln!(out, "\nsync groups (members share their tracked checks):");
     for g in &c.sync_groups {
-        let _ = writeln!(out, "  {}: VRIDs {:?}", g.name, g.vrids);
+        let mut on: Vec<&str> = Vec::new();
+        for r in c.routers.iter().filter(|r| g.vrids.contains(&r.vrid())) {
+            if !on.contains(&r.interface.as_str()) {
+                on.push(&r.interface);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  {}: VRIDs {:?} on {}",
+            g.name,
+            g.vrids,
+            on.join(", ")
+        );
     }
 }
 

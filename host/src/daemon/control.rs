@@ -5,7 +5,18 @@ use std::fmt::Write as _;
 use tracing::info;
 
 use super::{Daemon, priority_of};
+use crate::config::SyncGroup;
 use crate::control::{Action, Request};
+
+/// `vrid` and the other members of its sync group, if any: a request for one member applies to
+/// them all, since members move together (a drained public VIP must not leave its private twin
+/// behind).
+fn with_partners(vrid: u8, groups: &[SyncGroup]) -> Vec<u8> {
+    groups
+        .iter()
+        .find(|g| g.vrids.contains(&vrid))
+        .map_or_else(|| vec![vrid], |g| g.vrids.clone())
+}
 
 impl Daemon {
     /// Applies `req` and returns the reply line. A drain takes effect at once: an Active router
@@ -16,7 +27,8 @@ impl Daemon {
         {
             return format!("error no virtual router with VRID {v}");
         }
-        let chosen = |vrid: u8| req.vrid.is_none_or(|v| v == vrid);
+        let group = req.vrid.map(|v| with_partners(v, &self.cfg.sync_groups));
+        let chosen = |vrid: u8| group.as_ref().is_none_or(|g| g.contains(&vrid));
         if req.action != Action::Show {
             // All or nothing: check every router before changing any.
             let mut next = self.overrides.clone();
@@ -51,5 +63,22 @@ impl Daemon {
         // The step-down advert leaves now, not at the next timer.
         self.poll(now);
         reply
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_for_a_sync_group_member_applies_to_the_group() {
+        let groups = [SyncGroup {
+            name: "edge".into(),
+            vrids: vec![51, 52],
+        }];
+        assert_eq!(with_partners(52, &groups), [51, 52]);
+        assert_eq!(with_partners(51, &groups), [51, 52]);
+        assert_eq!(with_partners(60, &groups), [60]);
+        assert_eq!(with_partners(60, &[]), [60]);
     }
 }

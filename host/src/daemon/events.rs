@@ -21,13 +21,14 @@ impl Daemon {
     /// Acts on what the routers reported: the data path serves an Active router's VIPs, the
     /// status and the hooks hear of transitions; then the status takes every router's counters.
     pub(super) fn handle_events(&mut self) {
-        let datapath = &mut self.datapath;
+        let uplinks = &mut self.uplinks;
         // Taken and given back, so the vector keeps its capacity: no allocation per turn.
         let mut taken = std::mem::take(&mut self.events);
         for (vrid, event) in taken.drain(..) {
             let Some(r) = self.routers.iter().find(|r| r.vrid() == vrid) else {
                 continue;
             };
+            let dp = uplinks.get_mut(r.uplink).map(|u| &mut u.dp);
             // Events arrive every advert interval; a span per event would format and allocate
             // even when nothing is logged. The VRID goes into each line instead.
             match event {
@@ -39,7 +40,7 @@ impl Daemon {
                         priority = router.priority(),
                         "state change{}", takeover::suffix(takeover.as_ref())
                     );
-                    let Some(dp) = datapath.as_mut() else {
+                    let Some(dp) = dp else {
                         continue;
                     };
                     if to == State::Active && r.vips.iter().all(|v| router.accepts(*v)) {
@@ -67,6 +68,7 @@ impl Daemon {
                             reason,
                             priority: router.priority(),
                             vips: r.vips.clone(),
+                            interface: r.cfg.interface.clone(),
                         });
                     }
                 }
@@ -83,7 +85,7 @@ impl Daemon {
                     )
                 }
                 Event::UnicastAdvert { priority, dst } => {
-                    if let Some(dp) = datapath.as_mut() {
+                    if let Some(dp) = dp {
                         dp.transmit_unicast(vrid, dst, |buf| {
                             r.stack.write_advert(priority, dst, buf)
                         });
@@ -91,7 +93,7 @@ impl Daemon {
                 }
                 Event::AdvertSent { priority } => {
                     debug!(vrid, priority, "advert sent");
-                    if let Some(dp) = datapath.as_mut() {
+                    if let Some(dp) = dp {
                         dp.renew(vrid, lease(&r.stack));
                     }
                 }
@@ -103,24 +105,26 @@ impl Daemon {
             }
         }
         self.events = taken;
-        if let Some(dp) = self.datapath.as_mut() {
-            dp.flush_renewals();
+        for u in &mut self.uplinks {
+            u.dp.flush_renewals();
         }
         ratelimit::flush();
         let routers = &mut self.routers;
-        let datapath = self.datapath.as_ref();
+        let uplinks = &self.uplinks;
         self.status.update(|s| {
-            if let Some(dp) = datapath {
-                let c = dp.tap_counters();
-                let d = &mut s.datapath;
-                if d.mode != dp.mode().as_str() {
-                    d.mode = dp.mode().as_str().to_owned();
+            for (u, d) in uplinks.iter().zip(s.uplinks.iter_mut()) {
+                let c = u.dp.tap_counters();
+                if d.mode != u.dp.mode().as_str() {
+                    d.mode = u.dp.mode().as_str().to_owned();
                 }
                 d.tap_rx_frames = c.rx_frames;
                 d.tap_tx_frames = c.tx_frames;
                 d.relayed_frames = c.relayed;
                 d.stale_frames = c.stale;
-                d.fastpath_errors = dp.fastpath_errors();
+                d.fastpath_errors = u.dp.fastpath_errors();
+            }
+            if !uplinks.is_empty() {
+                s.sum_uplinks();
             }
             for r in routers.iter_mut() {
                 if let Some(rs) = s.router_mut(r.vrid()) {

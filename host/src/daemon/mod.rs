@@ -118,16 +118,59 @@ fn priority_of(
 
 /// Starts the notify hooks on the services thread.
 fn spawn_hooks(services: &Services, cfg: &Config) -> Result<Hooks, services::Gone> {
-    let (notify, interface) = (cfg.notify.clone(), cfg.interface.clone());
-    services.run(move || Hooks::spawn(&notify, &interface))
+    let notify = cfg.notify.clone();
+    services.run(move || Hooks::spawn(&notify))
+}
+
+/// One uplink: its data path, and when its TAP was last read, to tell sparse frames from a
+/// burst.
+struct Uplink {
+    name: String,
+    dp: DataPath,
+    last_tap_read: Instant,
+}
+
+/// Starts the data path of every uplink of `cfg`, each with the VIPs and unicast sockets of the
+/// routers on it. On failure the ones already started are put back.
+async fn start_uplinks(cfg: &Config, now: Instant) -> Result<Vec<Uplink>, RunError> {
+    let mut uplinks: Vec<Uplink> = Vec::new();
+    for name in cfg.uplinks() {
+        let routers = || cfg.routers.iter().filter(|r| r.interface == name);
+        let vips: Vec<IpAddr> = routers().flat_map(|r| r.core.vips()).collect();
+        let with_peers =
+            |v6: bool| routers().any(|r| r.core.is_v6() == v6 && r.core.peers().next().is_some());
+        let unicast = UnicastFamilies {
+            v4: with_peers(false),
+            v6: with_peers(true),
+        };
+        match DataPath::start(name, &vips, unicast, cfg.datapath).await {
+            Ok(dp) => uplinks.push(Uplink {
+                name: name.to_owned(),
+                dp,
+                last_tap_read: now,
+            }),
+            Err(e) => {
+                shutdown_uplinks(uplinks).await;
+                return Err(RunError::Setup(e.to_string()));
+            }
+        }
+    }
+    Ok(uplinks)
+}
+
+/// Puts every uplink back as it was, the last started first.
+async fn shutdown_uplinks(uplinks: Vec<Uplink>) {
+    for u in uplinks.into_iter().rev() {
+        u.dp.shutdown().await;
+    }
 }
 
 struct Daemon {
     cfg: Config,
     opts: RunOptions,
     clock: Clock,
-    /// Taken at shutdown.
-    datapath: Option<DataPath>,
+    /// In the order of [`Config::uplinks`]; a router's `uplink` indexes it. Taken at shutdown.
+    uplinks: Vec<Uplink>,
     routers: Vec<Router>,
     health: HealthTable,
     _checks: HealthChecks,
@@ -142,8 +185,6 @@ struct Daemon {
     /// Events drained from the stacks, tagged with their VRID, until [`Daemon::handle_events`].
     events: Vec<(u8, Event)>,
     systemd: Systemd,
-    /// When the TAP was last read, to tell sparse frames from a burst.
-    last_tap_read: Instant,
     /// What the operator set with `vrrpd ctl`, by VRID; kept across reloads.
     overrides: std::collections::BTreeMap<u8, crate::control::Override>,
     /// The `vrrpd ctl` socket's file, removed at a clean stop.
@@ -213,26 +254,20 @@ impl Daemon {
             })
             .map_err(gone)?
             .map_err(|e| RunError::Setup(format!("control socket {}: {e}", shown.display())))?;
-        let vips: Vec<IpAddr> = cfg.routers.iter().flat_map(|r| r.core.vips()).collect();
-        let with_peers = |v6: bool| {
-            cfg.routers
-                .iter()
-                .any(|r| r.core.is_v6() == v6 && r.core.peers().next().is_some())
-        };
-        let unicast = UnicastFamilies {
-            v4: with_peers(false),
-            v6: with_peers(true),
-        };
-        let mut datapath = DataPath::start(&cfg.interface, &vips, unicast, cfg.datapath)
-            .await
-            .map_err(|e| RunError::Setup(e.to_string()))?;
-        // From here on a failure must put the uplink back as it was.
         let clock = Clock::start();
+        let mut uplinks = start_uplinks(&cfg, clock.now()).await?;
+        // From here on a failure must put the uplinks back as they were.
         let started = (|| {
             let routers = cfg
                 .routers
                 .iter()
-                .map(|rc| Router::start(rc, &mut datapath, clock.now()))
+                .map(|rc| {
+                    let k = uplinks
+                        .iter()
+                        .position(|u| u.name == rc.interface)
+                        .expect("every router's uplink is started");
+                    Router::start(rc, &mut uplinks[k].dp, k, clock.now())
+                })
                 .collect::<Result<Vec<Router>, RunError>>()?;
             let checks = spawn_checks(&services, &notifier, &cfg.checks, &status).map_err(gone)?;
             let hooks = spawn_hooks(&services, &cfg).map_err(gone)?;
@@ -241,7 +276,7 @@ impl Daemon {
         let (routers, checks, hooks, timer) = match started {
             Ok(s) => s,
             Err(e) => {
-                datapath.shutdown().await;
+                shutdown_uplinks(uplinks).await;
                 return Err(e);
             }
         };
@@ -251,7 +286,7 @@ impl Daemon {
             cfg,
             opts,
             clock,
-            datapath: Some(datapath),
+            uplinks,
             routers,
             _checks: checks,
             status,
@@ -261,7 +296,6 @@ impl Daemon {
             timer,
             events: Vec::new(),
             systemd: Systemd::from_env(clock.now()),
-            last_tap_read: clock.now(),
             overrides: Default::default(),
             control_path,
             notifier,
@@ -298,12 +332,8 @@ impl Daemon {
     }
 
     fn run(&mut self) -> Result<(), RunError> {
-        let mut poller = {
-            let Some(dp) = self.datapath.as_ref() else {
-                return Ok(());
-            };
-            Poller::new(&self.timer, &self.inbox, &dp.sources())?
-        };
+        let sources: Vec<_> = self.uplinks.iter().map(|u| u.dp.sources()).collect();
+        let mut poller = Poller::new(&self.timer, &self.inbox, &sources)?;
         // Whatever startup queued (an owner's advert) went out in `start`.
         let mut now = self.clock.now();
         loop {
@@ -357,17 +387,17 @@ impl Daemon {
 
     /// Reads what the data path's readable descriptors hold; whether anything was readable.
     fn read(&mut self, ready: Ready, now: Instant) -> Result<bool, RunError> {
-        let Some(dp) = self.datapath.as_mut() else {
-            return Ok(false);
-        };
         let mut received = false;
-        for source in ready.sources() {
+        for (k, source) in ready.sources() {
+            let Some(u) = self.uplinks.get_mut(k) else {
+                continue;
+            };
             if source == crate::datapath::Source::Tap {
-                let sparse = now - self.last_tap_read >= SPARSE;
-                self.last_tap_read = now;
-                dp.read_ready(source, sparse)
+                let sparse = now - u.last_tap_read >= SPARSE;
+                u.last_tap_read = now;
+                u.dp.read_ready(source, sparse)
             } else {
-                dp.read_ready(source, false)
+                u.dp.read_ready(source, false)
             }
             .map_err(|e| RunError::Other(e.into()))?;
             received = true;
@@ -392,11 +422,11 @@ impl Daemon {
     /// punctual wake-up (every advert interval) skips the extra reads.
     fn after_wake(&mut self, wake: Instant, received: bool, now: Instant) {
         let late = self.note_freeze(wake, now);
-        if late >= LATE_WAKE
-            && let Some(dp) = self.datapath.as_mut()
-        {
-            dp.recv_now();
-            dp.discard_stale(late);
+        if late >= LATE_WAKE {
+            for u in &mut self.uplinks {
+                u.dp.recv_now();
+                u.dp.discard_stale(late);
+            }
         } else if !received {
             return;
         }
@@ -423,15 +453,15 @@ impl Daemon {
 
     /// Hands everything the data path read to the routers, before any timer is looked at.
     fn ingest(&mut self, now: Instant) {
-        let Some(datapath) = self.datapath.as_mut() else {
-            return;
-        };
-        datapath.ingest(&mut Table {
-            routers: &mut self.routers,
-            events: &mut self.events,
-            status: &self.status,
-            now,
-        });
+        for (k, u) in self.uplinks.iter_mut().enumerate() {
+            u.dp.ingest(&mut Table {
+                uplink: k,
+                routers: &mut self.routers,
+                events: &mut self.events,
+                status: &self.status,
+                now,
+            });
+        }
     }
 
     /// Starts the routers whose tracked checks have all given a first verdict, or all of them
@@ -494,13 +524,13 @@ impl Daemon {
 
     /// Runs every router's timers and transmissions, then acts on what they reported.
     fn poll(&mut self, now: Instant) {
-        let Some(datapath) = self.datapath.as_mut() else {
-            return;
-        };
         let events = &mut self.events;
         for r in self.routers.iter_mut() {
+            let Some(u) = self.uplinks.get_mut(r.uplink) else {
+                continue;
+            };
             let vrid = r.vrid();
-            r.stack.poll(now, &mut datapath.transmitter(), &mut |e| {
+            r.stack.poll(now, &mut u.dp.transmitter(), &mut |e| {
                 events.push((vrid, e))
             });
         }
@@ -512,15 +542,15 @@ impl Daemon {
     async fn stop(&mut self) {
         self.systemd.stopping();
         let now = self.clock.now();
-        if let Some(datapath) = self.datapath.as_mut() {
-            for r in &mut self.routers {
-                let events = &mut self.events;
-                let vrid = r.vrid();
-                r.stack
-                    .shutdown(now, &mut datapath.transmitter(), &mut |e| {
-                        events.push((vrid, e))
-                    });
-            }
+        for r in &mut self.routers {
+            let Some(u) = self.uplinks.get_mut(r.uplink) else {
+                continue;
+            };
+            let events = &mut self.events;
+            let vrid = r.vrid();
+            r.stack.shutdown(now, &mut u.dp.transmitter(), &mut |e| {
+                events.push((vrid, e))
+            });
         }
         self.handle_events();
         if let Some(child) = self.child.take()
@@ -533,13 +563,11 @@ impl Daemon {
         {
             warn!("the shutdown hooks did not run: the services thread is gone");
         }
-        if let Some(datapath) = self.datapath.take() {
-            datapath.shutdown().await;
-        }
+        shutdown_uplinks(std::mem::take(&mut self.uplinks)).await;
         // Nobody is left to answer on it; a killed vrrpd leaves it, and the next start
         // replaces it.
         let _ = std::fs::remove_file(&self.control_path);
-        info!("stopped; interface layout restored");
+        info!("stopped; interface layouts restored");
     }
 }
 

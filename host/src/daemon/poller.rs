@@ -13,70 +13,83 @@ use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTime
 
 use crate::datapath::Source;
 
-/// Which descriptors a wait found ready.
+/// Which descriptors a wait found ready: the timer, the notices, and three bits per uplink.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Ready(u8);
+pub(super) struct Ready(u32);
+
+/// The bits of uplink 0's sources; uplink `k`'s are these shifted by `3 * k`.
+const SOURCES: [(u32, Source); 3] = [
+    (1 << 2, Source::Tap),
+    (1 << 3, Source::Unicast4),
+    (1 << 4, Source::Unicast6),
+];
+
+const _: () = assert!(
+    2 + 3 * crate::config::MAX_UPLINKS <= 32,
+    "Ready has a bit per source"
+);
 
 impl Ready {
     pub const TIMER: Ready = Ready(1);
     pub const NOTICES: Ready = Ready(1 << 1);
-    const TAP: Ready = Ready(1 << 2);
-    const UNICAST4: Ready = Ready(1 << 3);
-    const UNICAST6: Ready = Ready(1 << 4);
 
     pub fn contains(self, other: Ready) -> bool {
         self.0 & other.0 == other.0
     }
 
-    /// The data path's ready sources, the TAP first.
-    pub fn sources(self) -> impl Iterator<Item = Source> {
-        [
-            (Ready::TAP, Source::Tap),
-            (Ready::UNICAST4, Source::Unicast4),
-            (Ready::UNICAST6, Source::Unicast6),
-        ]
-        .into_iter()
-        .filter(move |(r, _)| self.contains(*r))
-        .map(|(_, s)| s)
+    /// The data path's ready sources, each with its uplink's index: by uplink, the TAP first.
+    pub fn sources(self) -> impl Iterator<Item = (usize, Source)> {
+        (0..crate::config::MAX_UPLINKS)
+            .flat_map(|k| SOURCES.iter().map(move |&(bit, s)| (k, bit << (3 * k), s)))
+            .filter(move |&(_, bit, _)| self.0 & bit != 0)
+            .map(|(k, _, s)| (k, s))
     }
 
-    fn of(source: Source) -> Ready {
-        match source {
-            Source::Tap => Ready::TAP,
-            Source::Unicast4 => Ready::UNICAST4,
-            Source::Unicast6 => Ready::UNICAST6,
-        }
+    fn of(uplink: usize, source: Source) -> Ready {
+        let bit = SOURCES
+            .iter()
+            .find(|(_, s)| *s == source)
+            .map_or(0, |(b, _)| *b);
+        Ready(bit << (3 * uplink))
     }
 }
 
 pub(super) struct Poller {
     epoll: Epoll,
-    events: [EpollEvent; 8],
+    events: [EpollEvent; 32],
 }
 
 impl Poller {
-    /// Watches `timer`, `notices` and every data path source for readability (and errors: a
-    /// TAP whose interface was deleted polls as an error only, which the next read reports).
+    /// Watches `timer`, `notices` and every source of every uplink's data path (`sources[k]`
+    /// is uplink `k`'s) for readability (and errors: a TAP whose interface was deleted polls as
+    /// an error only, which the next read reports).
     pub fn new(
         timer: &impl AsFd,
         notices: &impl AsFd,
-        sources: &[(Source, RawFd)],
+        sources: &[Vec<(Source, RawFd)>],
     ) -> io::Result<Poller> {
+        if sources.len() > crate::config::MAX_UPLINKS {
+            return Err(io::Error::other(
+                "more uplinks than the wait can tell apart",
+            ));
+        }
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
         let watch = |fd: BorrowedFd<'_>, r: Ready| {
             epoll.add(fd, EpollEvent::new(EpollFlags::EPOLLIN, u64::from(r.0)))
         };
         watch(timer.as_fd(), Ready::TIMER)?;
         watch(notices.as_fd(), Ready::NOTICES)?;
-        for &(source, fd) in sources {
-            // SAFETY: the data path owns `fd` and outlives the poller (both belong to the
-            // daemon, and the poller only lives inside its loop).
-            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-            watch(fd, Ready::of(source))?;
+        for (k, uplink) in sources.iter().enumerate() {
+            for &(source, fd) in uplink {
+                // SAFETY: the data path owns `fd` and outlives the poller (both belong to the
+                // daemon, and the poller only lives inside its loop).
+                let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+                watch(fd, Ready::of(k, source))?;
+            }
         }
         Ok(Poller {
             epoll,
-            events: [EpollEvent::empty(); 8],
+            events: [EpollEvent::empty(); 32],
         })
     }
 
@@ -87,7 +100,7 @@ impl Poller {
                 Ok(n) => {
                     let ready = self.events[..n]
                         .iter()
-                        .fold(0u8, |acc, e| acc | e.data() as u8);
+                        .fold(0u32, |acc, e| acc | e.data() as u32);
                     if ready != 0 {
                         return Ok(Ready(ready));
                     }
@@ -111,12 +124,16 @@ mod tests {
         let notices = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
         let tap = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
         let u6 = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
+        let tap1 = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
         let mut p = Poller::new(
             &timer,
             &notices,
             &[
-                (Source::Tap, tap.as_raw_fd()),
-                (Source::Unicast6, u6.as_raw_fd()),
+                vec![
+                    (Source::Tap, tap.as_raw_fd()),
+                    (Source::Unicast6, u6.as_raw_fd()),
+                ],
+                vec![(Source::Tap, tap1.as_raw_fd())],
             ],
         )
         .unwrap();
@@ -125,13 +142,20 @@ mod tests {
         let r = p.wait().unwrap();
         assert_eq!(
             r.sources().collect::<Vec<_>>(),
-            [Source::Tap, Source::Unicast6]
+            [(0, Source::Tap), (0, Source::Unicast6)]
         );
         assert!(!r.contains(Ready::TIMER) && !r.contains(Ready::NOTICES));
         // Level-triggered: still ready, since nothing was read.
         assert_eq!(p.wait().unwrap(), r);
         tap.read().unwrap();
         u6.read().unwrap();
+        // The second uplink's TAP is told apart from the first's.
+        tap1.write(1).unwrap();
+        assert_eq!(
+            p.wait().unwrap().sources().collect::<Vec<_>>(),
+            [(1, Source::Tap)]
+        );
+        tap1.read().unwrap();
         timer.write(1).unwrap();
         let r = p.wait().unwrap();
         assert!(r.contains(Ready::TIMER));

@@ -7,6 +7,26 @@ use super::{Daemon, spawn_checks, spawn_hooks};
 use crate::config::Config;
 use crate::health::{HealthEvent, HealthTable};
 
+/// What in `new` a reload cannot apply to a daemon running `old`, if anything: the data path
+/// and the status server are built once, and the routers are matched one to one.
+fn refusal(old: &Config, new: &Config) -> Option<&'static str> {
+    let routers = |c: &Config| -> Vec<(u8, String)> {
+        c.routers
+            .iter()
+            .map(|r| (r.vrid(), r.interface.clone()))
+            .collect()
+    };
+    if new.uplinks() != old.uplinks() {
+        Some("adding, removing or reordering uplinks")
+    } else if new.status_listen != old.status_listen || new.datapath != old.datapath {
+        Some("changing datapath or status.listen")
+    } else if routers(new) != routers(old) {
+        Some("adding or removing virtual routers, or moving one to another uplink,")
+    } else {
+        None
+    }
+}
+
 impl Daemon {
     /// SIGHUP: re-read the config. Routers whose protocol parameters are unchanged keep running
     /// (no switchover); checks, hooks and tracking are replaced. A changed router restarts
@@ -19,11 +39,8 @@ impl Daemon {
                 return;
             }
         };
-        if new.interface != self.cfg.interface
-            || new.status_listen != self.cfg.status_listen
-            || new.datapath != self.cfg.datapath
-        {
-            error!("reload refused: interface, datapath and status.listen need a restart");
+        if let Some(why) = refusal(&self.cfg, &new) {
+            error!("reload refused: {why} needs a restart");
             return;
         }
         if new.supervise != self.cfg.supervise {
@@ -31,12 +48,6 @@ impl Daemon {
         }
         if new.process != self.cfg.process {
             warn!("reload: process changes take effect at the next restart");
-        }
-        let old_vrids: Vec<u8> = self.routers.iter().map(|r| r.vrid()).collect();
-        let new_vrids: Vec<u8> = new.routers.iter().map(|r| r.vrid()).collect();
-        if old_vrids != new_vrids {
-            error!("reload refused: adding or removing virtual routers needs a restart");
-            return;
         }
         let now = self.clock.now();
         for (r, rc) in self.routers.iter_mut().zip(&new.routers) {
@@ -56,14 +67,22 @@ impl Daemon {
             );
             let events = &mut self.events;
             let vrid = r.vrid();
-            let Some(dp) = self.datapath.as_mut() else {
+            let Some(dp) = self.uplinks.get_mut(r.uplink).map(|u| &mut u.dp) else {
                 return;
             };
             r.stack
                 .shutdown(now, &mut dp.transmitter(), &mut |e| events.push((vrid, e)));
             let primary = r.stack.primary();
             let node_mac = dp.node_mac();
-            match Router::new(rc.clone(), primary, node_mac, &mut dp.transmitter(), now) {
+            let uplink = r.uplink;
+            match Router::new(
+                rc.clone(),
+                primary,
+                node_mac,
+                uplink,
+                &mut dp.transmitter(),
+                now,
+            ) {
                 Ok(mut fresh) => {
                     fresh.stack.startup(now);
                     fresh.started = true;
@@ -112,5 +131,44 @@ impl Daemon {
         self.cfg = new;
         info!("configuration reloaded");
         self.handle_events();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(text: &str) -> Config {
+        Config::parse(text, std::path::Path::new("t.toml")).unwrap()
+    }
+
+    const TWO: &str = "interface = \"eth0\"\n\
+        [[vrrp]]\nvrid = 51\npriority = 100\nvips = [\"192.0.2.100\"]\n\
+        [[vrrp]]\nvrid = 52\ninterface = \"eth1\"\npriority = 100\nvips = [\"198.51.100.100\"]\n";
+
+    #[test]
+    fn a_reload_keeps_the_uplinks_and_the_routers_where_they_are() {
+        let old = cfg(TWO);
+        assert_eq!(
+            refusal(&old, &cfg(&TWO.replace("priority = 100", "priority = 90"))),
+            None
+        );
+        // Router 52 moved to eth0: eth1 is no uplink any more.
+        let moved = TWO.replace("interface = \"eth1\"\n", "");
+        assert_eq!(
+            refusal(&old, &cfg(&moved)),
+            Some("adding, removing or reordering uplinks")
+        );
+        // Router 52 moved to eth2.
+        let elsewhere = TWO.replace("\"eth1\"", "\"eth2\"");
+        assert!(refusal(&old, &cfg(&elsewhere)).is_some());
+        // Same uplinks, another router on one of them.
+        let other = "interface = \"eth0\"\n\
+            [[vrrp]]\nvrid = 51\npriority = 100\nvips = [\"192.0.2.100\"]\n\
+            [[vrrp]]\nvrid = 53\ninterface = \"eth1\"\npriority = 100\nvips = [\"198.51.100.100\"]\n";
+        assert_eq!(
+            refusal(&old, &cfg(other)),
+            Some("adding or removing virtual routers, or moving one to another uplink,")
+        );
     }
 }

@@ -43,6 +43,8 @@ pub(super) struct Router {
     pub started: bool,
     /// The status shows a new primary address (set by a reload that rebuilt the router).
     pub primary_changed: bool,
+    /// The index of its uplink in the daemon's list.
+    pub uplink: usize,
 }
 
 impl Router {
@@ -50,6 +52,7 @@ impl Router {
         cfg: RouterConfig,
         primary: IpAddr,
         node_mac: [u8; 6],
+        uplink: usize,
         tx: &mut TxDevice<'_>,
         now: Instant,
     ) -> Result<Router, RunError> {
@@ -72,15 +75,29 @@ impl Router {
             vips,
             started: false,
             primary_changed: true,
+            uplink,
         })
     }
 
-    /// Builds the router for `rc` on the node's addresses, checking that its peers are reachable.
-    pub fn start(rc: &RouterConfig, dp: &mut DataPath, now: Instant) -> Result<Router, RunError> {
+    /// Builds the router for `rc` on the node's addresses on its uplink `dp` (the daemon's
+    /// uplink number `uplink`), checking that its peers are reachable.
+    pub fn start(
+        rc: &RouterConfig,
+        dp: &mut DataPath,
+        uplink: usize,
+        now: Instant,
+    ) -> Result<Router, RunError> {
         check_peers(dp.addresses(), rc)?;
         let primary = primary_address(dp, rc)?;
         let node_mac = dp.node_mac();
-        Router::new(rc.clone(), primary, node_mac, &mut dp.transmitter(), now)
+        Router::new(
+            rc.clone(),
+            primary,
+            node_mac,
+            uplink,
+            &mut dp.transmitter(),
+            now,
+        )
     }
 
     pub fn vrid(&self) -> u8 {
@@ -88,9 +105,12 @@ impl Router {
     }
 }
 
-/// The routers as the data path sees them: frames go to every router, unicast adverts to the
-/// router of their VRID. Events are collected, tagged with their VRID, for the event loop.
+/// The routers of one uplink as its data path sees them: frames go to every router on the
+/// uplink, unicast adverts to the router of their VRID. Events are collected, tagged with their
+/// VRID, for the event loop.
 pub(super) struct Table<'a> {
+    /// The uplink whose data path this is; the routers on others are not there for it.
+    pub uplink: usize,
     pub routers: &'a mut [Router],
     pub events: &'a mut Vec<(u8, Event)>,
     pub status: &'a StatusHandle,
@@ -101,10 +121,11 @@ impl Table<'_> {
     /// The index of the router a unicast advert of `vrid` and family `v6` is for; an advert
     /// for none is counted as unmatched (see [`unmatched`]).
     fn router(&self, vrid: Option<u8>, v6: bool) -> Option<usize> {
+        let uplink = self.uplink;
         let i = vrid.and_then(|vrid| {
             self.routers
                 .iter()
-                .position(|r| r.vrid() == vrid && r.cfg.core.is_v6() == v6)
+                .position(|r| r.uplink == uplink && r.vrid() == vrid && r.cfg.core.is_v6() == v6)
         });
         if i.is_none() {
             self.status
@@ -126,7 +147,8 @@ fn unmatched(vrid: Option<u8>) -> DropReason {
 impl datapath::Routers for Table<'_> {
     fn frame(&mut self, target: Target, dev: &mut FrameDevice<'_>) {
         let mut handled = false;
-        for r in self.routers.iter_mut() {
+        let uplink = self.uplink;
+        for r in self.routers.iter_mut().filter(|r| r.uplink == uplink) {
             let ours = match target {
                 Target::Advert { v6, vrid } => r.vrid() == vrid && r.cfg.core.is_v6() == v6,
                 Target::Owner(ip) => r.vips.contains(&ip),

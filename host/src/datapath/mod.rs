@@ -276,7 +276,7 @@ impl DataPath {
             self.vips.push(vip);
         }
         if unicast.v4 {
-            self.unicast = Some(UnicastSocket::open().map_err(DataPathError::Unicast)?);
+            self.unicast = Some(UnicastSocket::open(bridge).map_err(DataPathError::Unicast)?);
         }
         if unicast.v6 {
             self.unicast6 = Some(Unicast6Socket::open(bridge).map_err(DataPathError::Unicast)?);

@@ -26,8 +26,11 @@ pub struct UnicastSocket {
 }
 
 impl UnicastSocket {
-    pub fn open() -> io::Result<UnicastSocket> {
+    /// Opens the socket on `bridge` (where the node's addresses live): with several uplinks,
+    /// each uplink's socket hears only the adverts that came in on its own link.
+    pub fn open(bridge: &str) -> io::Result<UnicastSocket> {
         let fd = raw_socket(AddressFamily::Inet)?;
+        setsockopt(&fd, sockopt::BindToDevice, &OsString::from(bridge))?;
         // We write the IP header (TTL 255, the router's primary as source); the kernel fills in
         // the length, ID and header checksum.
         let one: libc::c_int = 1;

@@ -257,16 +257,21 @@ fn unicast_facts() {
 #[test]
 fn multi_instance_facts() {
     let (imp, cfg, lines) = import_fixture("multi-instance.conf");
-    assert_eq!(lines, at("multi-instance.conf", &[23, 37, 41]));
+    assert_eq!(lines, at("multi-instance.conf", &[23, 37]));
     let why: Vec<&str> = imp.untranslated.iter().map(|u| u.why.as_str()).collect();
     assert!(
         why[0].contains("ignores the weighted trackers of a sync group's members"),
         "{why:?}"
     );
     assert!(why[1].contains("routes"), "{why:?}");
-    assert!(why[2].contains("interface eth1"), "{why:?}");
-    let vrids: Vec<u8> = cfg.routers.iter().map(|r| r.vrid()).collect();
-    assert_eq!(vrids, [51, 52]);
+    let on: Vec<(u8, &str)> = cfg
+        .routers
+        .iter()
+        .map(|r| (r.vrid(), r.interface.as_str()))
+        .collect();
+    assert_eq!(on, [(51, "eth0"), (52, "eth0"), (53, "eth1")]);
+    // VI_MGMT's own link is the check VI_PUBLIC's track_interface already made.
+    assert_eq!(cfg.routers[2].track, ["link_eth1"]);
     assert_eq!(
         cfg.sync_groups,
         [crate::config::SyncGroup {
@@ -275,7 +280,7 @@ fn multi_instance_facts() {
         }]
     );
     // VI_PUBLIC tracks eth1 (plain: fault); the group gives VI_PRIVATE the same checks.
-    for r in &cfg.routers {
+    for r in &cfg.routers[..2] {
         assert_eq!(r.track, ["link_eth1", "link_eth0"], "VRID {}", r.vrid());
     }
     assert_eq!(cfg.check("link_eth1").unwrap().effect, Effect::Fault);
@@ -293,6 +298,147 @@ fn multi_instance_facts() {
     );
     assert_eq!(cfg.routers[0].core.vips().count(), 2);
     assert_eq!(cfg.interface, "eth0");
+}
+
+/// Public and private VIPs on two uplinks, kept together by a sync group: one vrrpd, one
+/// file, the eth1 router naming its uplink.
+#[test]
+fn two_uplinks_exact() {
+    let (imp, cfg, lines) = import_fixture("two-uplinks.conf");
+    assert!(lines.is_empty(), "{lines:?}");
+    assert_eq!(
+        without_dir(&imp.toml),
+        r#"# vrrpd configuration converted from two-uplinks.conf by `vrrpd import-keepalived`.
+# Review it, then validate it with: vrrpd check --config FILE
+
+interface = "eth0"
+
+[[vrrp]]
+# vrrp_instance VI_PUBLIC (line 15)
+# state MASTER (line 16): vrrpd starts every router as Backup and the highest priority takes over; only priority 255 starts Active
+vrid = 51
+version = 2
+priority = 150
+interval = "1s"
+vips = ["192.0.2.10/24"]
+garp = { burst = 5, repeat_at = ["5s"] }
+track = ["chk_nginx", "link_eth0"]
+
+[[vrrp]]
+# vrrp_instance VI_PRIVATE (line 29)
+# state MASTER (line 30): vrrpd starts every router as Backup and the highest priority takes over; only priority 255 starts Active
+vrid = 52
+interface = "eth1"
+version = 2
+priority = 150
+interval = "1s"
+vips = ["198.51.100.10/24"]
+garp = { burst = 5, repeat_at = ["5s"] }
+track = ["chk_nginx", "link_eth1"]
+
+[[sync_group]]
+# vrrp_sync_group VG_1 (line 8)
+# keepalived moves the members between states together; vrrpd gives every member the
+# checks of all members, so that they fail over together. Both need the members in the same
+# priority order on every node.
+name = "VG_1"
+vrids = [51, 52]
+
+[check.chk_nginx]
+# vrrp_script chk_nginx (line 3): script "/usr/bin/killall -0 nginx"
+# `/usr/bin/killall -0 nginx` succeeds while a process named nginx runs: vrrpd checks that without forking
+kind = "process"
+name = "nginx"
+interval = "2s"
+# weight 0: keepalived puts the instance at FAULT while the script fails; vrrpd
+# gives it priority 0, so it steps down and never takes over
+fault = true
+
+[check.link_eth0]
+# keepalived puts an instance at FAULT while its `interface` has no link, unless it sets
+# dont_track_primary. vrrpd's bridge stays up through its TAP port when the uplink loses its
+# link, so only this check notices
+# keepalived hears of link changes from the kernel; vrrpd reads the carrier every interval
+kind = "interface"
+interface = "eth0"
+interval = "1s"
+# keepalived puts the instance at FAULT while eth0 has no link; vrrpd gives it
+# priority 0, so it steps down and never takes over
+fault = true
+
+[check.link_eth1]
+# keepalived puts an instance at FAULT while its `interface` has no link, unless it sets
+# dont_track_primary. vrrpd's bridge stays up through its TAP port when the uplink loses its
+# link, so only this check notices
+# keepalived hears of link changes from the kernel; vrrpd reads the carrier every interval
+kind = "interface"
+interface = "eth1"
+interval = "1s"
+# keepalived puts the instance at FAULT while eth1 has no link; vrrpd gives it
+# priority 0, so it steps down and never takes over
+fault = true
+"#
+    );
+    let on: Vec<(u8, &str)> = cfg
+        .routers
+        .iter()
+        .map(|r| (r.vrid(), r.interface.as_str()))
+        .collect();
+    assert_eq!(on, [(51, "eth0"), (52, "eth1")]);
+    assert_eq!(cfg.interface, "eth0");
+    assert_eq!(cfg.uplinks(), ["eth0", "eth1"]);
+    assert_eq!(
+        cfg.sync_groups,
+        [crate::config::SyncGroup {
+            name: "VG_1".into(),
+            vrids: vec![51, 52]
+        }]
+    );
+    assert_eq!(cfg.check("chk_nginx").unwrap().effect, Effect::Fault);
+    for link in ["eth0", "eth1"] {
+        let c = cfg.check(&format!("link_{link}")).unwrap();
+        assert_eq!(c.kind, CheckKind::Interface { name: link.into() });
+        assert_eq!(c.effect, Effect::Fault);
+    }
+}
+
+/// The same VRID on two interfaces, and a bad priority elsewhere: both in one run.
+#[test]
+fn uplinks_vrid_mistakes_are_errors() {
+    let errors = import_file(&fixture("bad-uplinks-vrid.conf")).unwrap_err();
+    let found: Vec<_> = errors
+        .0
+        .iter()
+        .map(|e| (e.position, e.key.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some((12, 23)), "vrrp_instance VI_PRIVATE.virtual_router_id"),
+            (Some((22, 14)), "vrrp_instance VI_MGMT.priority"),
+        ],
+        "{}",
+        errors.render()
+    );
+    assert!(
+        errors.0[0].message.contains(
+            "VRID 51 is also used by vrrp_instance VI_PUBLIC (line 1) on eth0, and this instance is on eth1"
+        ),
+        "{}",
+        errors.render()
+    );
+    assert!(
+        errors.0[0]
+            .message
+            .contains("one vrrpd needs distinct VRIDs across its uplinks"),
+        "{}",
+        errors.render()
+    );
+    assert!(
+        errors.0[1].message.contains("300 is out of range"),
+        "{}",
+        errors.render()
+    );
 }
 
 #[test]

@@ -79,7 +79,7 @@ pub(super) fn render(
         || groups.iter().any(|g| g.notify.is_some());
     scripts(&mut out, globals, commands);
     for r in routers {
-        router(&mut out, r);
+        router(&mut out, r, &routers[0].interface);
     }
     for g in groups {
         sync_group(&mut out, g);
@@ -164,14 +164,17 @@ fn header(out: &mut String, source: &str, untranslated: &[Untranslated], notes: 
     }
 }
 
-/// One `[[vrrp]]` table.
-fn router(out: &mut String, r: &Router) {
+/// One `[[vrrp]]` table; `uplink` is the file's `interface`, which a router on it need not name.
+fn router(out: &mut String, r: &Router, uplink: &str) {
     out.push_str("\n[[vrrp]]\n");
     comment(out, &format!("vrrp_instance {} ({})", r.name, r.at));
     for c in &r.comments {
         comment(out, c);
     }
     let _ = writeln!(out, "vrid = {}", r.vrid);
+    if r.interface != uplink {
+        let _ = writeln!(out, "interface = {}", q(&r.interface));
+    }
     let _ = writeln!(out, "version = {}", r.version);
     let _ = writeln!(out, "priority = {}", r.priority);
     let _ = writeln!(out, "interval = {}", q(&format_duration(r.interval)));

@@ -342,15 +342,148 @@ fn long_password_is_cut_to_eight_bytes() {
 }
 
 #[test]
-fn interfaces_other_than_the_first_are_listed() {
+fn instances_on_other_interfaces_run_on_those_uplinks() {
     let second = MINIMAL
         .replace("VI_1", "VI_2")
         .replace("eth0", "eth1")
         .replace("51", "52");
     let (imp, cfg) = accepted(&format!("{MINIMAL}{second}"));
-    assert_eq!(cfg.routers.len(), 1);
-    assert_eq!(imp.untranslated_lines("keepalived.conf"), [9]);
-    assert!(imp.untranslated[0].why.contains("second vrrpd"));
+    assert!(imp.untranslated.is_empty(), "{:?}", imp.untranslated);
+    assert_eq!(cfg.interface, "eth0", "the first instance's interface");
+    let on: Vec<(u8, &str)> = cfg
+        .routers
+        .iter()
+        .map(|r| (r.vrid(), r.interface.as_str()))
+        .collect();
+    assert_eq!(on, [(51, "eth0"), (52, "eth1")]);
+    // A router on the file's interface names none, as a single-uplink file always did.
+    assert!(
+        imp.toml.contains("vrid = 51\nversion = 2\n"),
+        "{}",
+        imp.toml
+    );
+    assert!(
+        imp.toml
+            .contains("vrid = 52\ninterface = \"eth1\"\nversion = 2\n"),
+        "{}",
+        imp.toml
+    );
+    // Each router tracks the link of its own uplink.
+    assert_eq!(cfg.routers[0].track, ["link_eth0"]);
+    assert_eq!(cfg.routers[1].track, ["link_eth1"]);
+    assert_eq!(
+        cfg.check("link_eth1").unwrap().kind,
+        CheckKind::Interface {
+            name: "eth1".into()
+        }
+    );
+    assert_eq!(cfg.check("link_eth1").unwrap().effect, Effect::Fault);
+}
+
+#[test]
+fn one_vrid_on_two_interfaces_is_an_error_reported_with_the_others() {
+    let on = |name: &str, iface: &str, vrid: &str| {
+        MINIMAL
+            .replace("VI_1", name)
+            .replace("eth0", iface)
+            .replace("51", vrid)
+    };
+    let text = format!(
+        "{}{}{}",
+        on("VI_A", "eth0", "51"),
+        on("VI_B", "eth1", "51"),
+        on("VI_C", "eth2", "53").replace("priority 150", "priority 0")
+    );
+    let errors = import_str(&text, Path::new("keepalived.conf")).unwrap_err();
+    let found: Vec<(Option<(usize, usize)>, &str)> = errors
+        .0
+        .iter()
+        .map(|e| (e.position, e.key.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some((11, 23)), "vrrp_instance VI_B.virtual_router_id"),
+            (Some((20, 14)), "vrrp_instance VI_C.priority"),
+        ],
+        "{}",
+        errors.render()
+    );
+    let why = &errors.0[0].message;
+    assert!(
+        why.contains("VRID 51 is also used by vrrp_instance VI_A (line 1) on eth0, and this instance is on eth1"),
+        "{why}"
+    );
+    assert!(
+        why.contains("one vrrpd needs distinct VRIDs across its uplinks"),
+        "{why}"
+    );
+
+    // On one interface it stays the error it was, whatever the family.
+    let e = refused(&format!(
+        "{}{}",
+        on("VI_A", "eth0", "51"),
+        on("VI_B", "eth0", "51")
+    ));
+    assert!(
+        e.message
+            .contains("on eth0: one VRID is one virtual router on a link"),
+        "{e}"
+    );
+    // Across interfaces the families do not matter: vrrpd's VRIDs are unique in the file.
+    let v6 = on("VI_6", "eth1", "51").replace("192.0.2.100/24", "fe80::51/64");
+    let e = refused(&format!("{}{v6}", on("VI_A", "eth0", "51")));
+    assert!(
+        e.message.contains("distinct VRIDs across its uplinks"),
+        "{e}"
+    );
+}
+
+#[test]
+fn more_uplinks_than_vrrpd_serves_is_an_error_per_instance() {
+    let mut text = String::new();
+    for i in 1..=10 {
+        text.push_str(
+            &MINIMAL
+                .replace("VI_1", &format!("VI_{i}"))
+                .replace("eth0", &format!("eth{i}"))
+                .replace("51", &i.to_string()),
+        );
+    }
+    // A ninth router on an uplink already served is fine.
+    let mut fine: String = text.split_inclusive("}\n}\n").take(8).collect();
+    fine.push_str(
+        &MINIMAL
+            .replace("VI_1", "VI_9")
+            .replace("eth0", "eth8")
+            .replace("51", "9"),
+    );
+    let (_, cfg) = accepted(&fine);
+    assert_eq!(cfg.uplinks().len(), crate::config::MAX_UPLINKS);
+    assert_eq!(cfg.routers.len(), 9);
+
+    let errors = import_str(&text, Path::new("keepalived.conf")).unwrap_err();
+    let found: Vec<(Option<(usize, usize)>, &str)> = errors
+        .0
+        .iter()
+        .map(|e| (e.position, e.key.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some((66, 15)), "vrrp_instance VI_9.interface"),
+            (Some((74, 15)), "vrrp_instance VI_10.interface"),
+        ],
+        "{}",
+        errors.render()
+    );
+    assert!(
+        errors.0[0].message.contains(
+            "eth9 would be one uplink too many: one vrrpd serves at most 8, and the instances before this one use eth1, eth2, eth3, eth4, eth5, eth6, eth7, eth8"
+        ),
+        "{}",
+        errors.render()
+    );
 }
 
 #[test]
@@ -538,12 +671,13 @@ fn sync_group_tracking_weight_keeps_member_weights() {
 
 #[test]
 fn sync_groups_that_cannot_be_expressed_are_listed() {
-    let eth1 = MINIMAL
+    // An IPv6 instance whose first address is not link-local is left out.
+    let global_first = MINIMAL
         .replace("VI_1", "VI_3")
-        .replace("eth0", "eth1")
-        .replace("51", "30");
+        .replace("51", "30")
+        .replace("192.0.2.100/24", "2001:db8::30/64");
     let (imp, cfg) = accepted(&format!(
-        "{TWO}{eth1}vrrp_sync_group G1 {{\n group {{\n  VI_1\n  VI_3\n }}\n notify_master /bin/true\n}}\n"
+        "{TWO}{global_first}vrrp_sync_group G1 {{\n group {{\n  VI_1\n  VI_3\n }}\n notify_master /bin/true\n}}\n"
     ));
     assert!(cfg.sync_groups.is_empty());
     assert!(
@@ -551,18 +685,21 @@ fn sync_groups_that_cannot_be_expressed_are_listed() {
         "the group's notify is not in the output"
     );
     let why: Vec<&str> = imp.untranslated.iter().map(|u| u.why.as_str()).collect();
-    // 16: chk_a, weighted in a member; 27: VI_3 on eth1; 35: the group, one member left;
-    // 38: VI_3 not translated.
+    // 16: chk_a, weighted in a member; 32: VI_3's first address; 35: the group, one member
+    // left; 38: VI_3 not translated.
     assert_eq!(
         imp.untranslated_lines("keepalived.conf"),
-        [16, 27, 35, 38],
+        [16, 32, 35, 38],
         "{why:#?}"
     );
     assert!(
         why[2].contains("1 of its instances translated (VI_1)"),
         "{why:?}"
     );
-    assert!(why[3].contains("on another interface"), "{why:?}");
+    assert!(
+        why[3].contains("has no link-local first address and not translated"),
+        "{why:?}"
+    );
 
     let (imp, cfg) = accepted(&format!(
         "{TWO}vrrp_sync_group G1 {{\n group {{ VI_1 VI_2 }}\n}}\nvrrp_sync_group G2 {{\n group {{ VI_2 VI_2 VI_1 }}\n}}\nvrrp_sync_group G1 {{\n group {{ VI_1 VI_2 }}\n}}\n"

@@ -135,7 +135,7 @@ impl Converter {
                     Some(d) if d.text == interface => {}
                     Some(d) => {
                         dropped = Some(format!(
-                            "on dev {}, not the instance's interface {}: vrrpd serves VIPs on its uplink only",
+                            "on dev {}, not the instance's interface {}: vrrpd serves a router's VIPs on that router's own uplink only",
                             d.text, interface
                         ))
                     }

@@ -88,7 +88,6 @@ impl Converter {
         g: &Globals,
         tracks: &Trackable,
         checks: &mut BTreeMap<String, Check>,
-        first: Option<&Router>,
         member: Option<&Membership>,
     ) -> Result<Result<Router, String>, ImportError> {
         let Some(name) = stmt.args().first() else {
@@ -98,7 +97,7 @@ impl Converter {
         let body: Vec<&Stmt> = stmt.block.iter().flatten().collect();
         let find = |k: &str| body.iter().rev().find(|s| s.key() == k).copied();
 
-        // The interface decides whether this instance belongs in this file at all.
+        // Every router runs on its instance's interface: vrrpd serves several uplinks.
         let Some(iface) = find("interface") else {
             return Err(self.error(
                 stmt.pos(),
@@ -119,18 +118,6 @@ impl Converter {
             ));
         }
         let interface = word.text.clone();
-        if let Some(first) = first
-            && first.interface != interface
-        {
-            self.list(
-                stmt,
-                format!(
-                    "on interface {interface}, not {}: one vrrpd serves one uplink; run a second vrrpd with its own configuration for {interface}",
-                    first.interface
-                ),
-            );
-            return Ok(Err("is on another interface".into()));
-        }
 
         let mut r = new_router(name.text.clone(), self.loc(stmt.pos()), interface, g);
         let mut set = Settings {

@@ -19,6 +19,7 @@ use super::model::*;
 use super::parser::{Sources, Stmt};
 use super::report::render;
 use super::{ImportError, Imported, Untranslated};
+use crate::config::MAX_UPLINKS;
 use keywords::unsupported;
 use sync_group::group_members;
 
@@ -81,8 +82,17 @@ struct TopLevel<'t> {
     groups: Vec<&'t Stmt>,
 }
 
-/// Where each VRID is taken: the instance, where it is, and whether it is IPv6.
-type VridUse = BTreeMap<u8, (String, String, bool)>;
+/// The translated instance that has a VRID.
+struct VridHolder {
+    name: String,
+    /// Where the instance is, as [`Converter::loc`] says it.
+    at: String,
+    interface: String,
+    v6: bool,
+}
+
+/// Where each VRID is taken.
+type VridUse = BTreeMap<u8, VridHolder>;
 
 /// Instances left out of the output, by name: where they are and why.
 type Dropped = BTreeMap<String, (String, String)>;
@@ -103,10 +113,7 @@ impl Converter {
         let membership = self.memberships(&groups);
         let mut checks: BTreeMap<String, Check> = BTreeMap::new();
         let (mut routers, dropped) =
-            match self.instances(&instances, &globals, &tracks, &mut checks, &membership) {
-                Ok(x) => x,
-                Err(e) => return Err(self.fail(e)),
-            };
+            self.instances(&instances, &globals, &tracks, &mut checks, &membership);
         let mut sync_groups: Vec<Group> = Vec::new();
         for g in groups {
             match self.sync_group(
@@ -279,7 +286,8 @@ impl Converter {
         membership
     }
 
-    /// Translates the instances in file order, with the ones left out and why.
+    /// Translates the instances in file order, with the ones left out and why. An instance
+    /// with a mistake is reported and left out; the others are still read, for their own.
     fn instances(
         &mut self,
         instances: &[&Stmt],
@@ -287,63 +295,91 @@ impl Converter {
         tracks: &Trackable,
         checks: &mut BTreeMap<String, Check>,
         membership: &BTreeMap<String, Membership>,
-    ) -> Result<(Vec<Router>, Dropped), ImportError> {
+    ) -> (Vec<Router>, Dropped) {
         let mut routers: Vec<Router> = Vec::new();
         let mut vrid_at = VridUse::new();
         let mut dropped = Dropped::new();
         for &stmt in instances {
             let name = stmt.args().first().map(|w| w.text.clone());
             let member = name.as_ref().and_then(|n| membership.get(n));
-            let r = match self.instance(stmt, globals, tracks, checks, routers.first(), member) {
-                Ok(Ok(r)) => r,
-                Err(e) => {
-                    // Reported; the other instances are still read, for their own mistakes.
-                    self.src.record(e);
-                    if let Some(n) = name {
-                        dropped.insert(n, (self.loc(stmt.pos()), "has errors".into()));
-                    }
+            let r = match self.instance(stmt, globals, tracks, checks, member) {
+                Ok(Ok(r)) => match self.vrid_taken(stmt, &r, &vrid_at) {
+                    Ok(None) => self.uplink_limit(stmt, &r, &routers).map(|()| Ok(r)),
+                    Ok(Some(why)) => Ok(Err(why)),
+                    Err(e) => Err(e),
+                },
+                other => other,
+            };
+            let why = match r {
+                Ok(Ok(r)) => {
+                    vrid_at.insert(
+                        r.vrid,
+                        VridHolder {
+                            name: r.name.clone(),
+                            at: self.loc(stmt.pos()),
+                            interface: r.interface.clone(),
+                            v6: r.is_v6(),
+                        },
+                    );
+                    routers.push(r);
                     continue;
                 }
-                Ok(Err(why)) => {
-                    if let Some(n) = name {
-                        dropped.insert(n, (self.loc(stmt.pos()), why));
-                    }
-                    continue;
+                Ok(Err(why)) => why,
+                Err(e) => {
+                    self.src.record(e);
+                    "has errors".into()
                 }
             };
-            if let Some(why) = self.vrid_taken(stmt, &r, &vrid_at)? {
-                if let Some(n) = name {
-                    dropped.insert(n, (self.loc(stmt.pos()), why));
-                }
-                continue;
+            if let Some(n) = name {
+                dropped.insert(n, (self.loc(stmt.pos()), why));
             }
-            vrid_at.insert(r.vrid, (r.name.clone(), self.loc(stmt.pos()), r.is_v6()));
-            routers.push(r);
         }
-        Ok((routers, dropped))
+        (routers, dropped)
     }
 
-    /// Whether `r`'s VRID is already used: an error within one family, the reason `r` is left
-    /// out when the other family has it.
+    /// Whether `r`'s VRID is already used: an error on one interface within one family, and
+    /// across interfaces; the reason `r` is left out when the other family has it on the same
+    /// interface.
     fn vrid_taken(
         &mut self,
         stmt: &Stmt,
         r: &Router,
         vrid_at: &VridUse,
     ) -> Result<Option<String>, ImportError> {
-        let Some((other, line, other_v6)) = vrid_at.get(&r.vrid) else {
+        let Some(other) = vrid_at.get(&r.vrid) else {
             return Ok(None);
         };
+        let VridHolder {
+            name: other_name,
+            at: line,
+            interface: other_interface,
+            v6: other_v6,
+        } = other;
         let vrid_stmt = stmt
             .block
             .iter()
             .flatten()
+            .rev()
             .find(|s| s.key() == "virtual_router_id");
+        let at = vrid_stmt.map_or(stmt.pos(), |s| s.args()[0].pos);
+        let key = format!("vrrp_instance {}.virtual_router_id", r.name);
+        if *other_interface != r.interface {
+            // Separate links, so keepalived runs both; but vrrpd's control socket, status,
+            // metrics and sync groups name a router by its VRID alone.
+            return Err(self.error(
+                at,
+                &key,
+                format!(
+                    "VRID {} is also used by vrrp_instance {other_name} ({line}) on {other_interface}, and this instance is on {}: keepalived runs both, one per link, but one vrrpd needs distinct VRIDs across its uplinks: give one of them another VRID on every node",
+                    r.vrid, r.interface
+                ),
+            ));
+        }
         if *other_v6 != r.is_v6() {
             // RFC 9568 §4: an IPv4 and an IPv6 virtual router are separate, and
             // keepalived runs both; vrrpd's configuration names a router by its VRID.
             let why = format!(
-                "VRID {} is also used by the {} vrrp_instance {other} ({line}): keepalived runs both, an IPv4 and an IPv6 virtual router being separate, but a VRID names one router in vrrpd's configuration: give one of them another VRID on every node",
+                "VRID {} is also used by the {} vrrp_instance {other_name} ({line}): keepalived runs both, an IPv4 and an IPv6 virtual router being separate, but a VRID names one router in vrrpd's configuration: give one of them another VRID on every node",
                 r.vrid,
                 if *other_v6 { "IPv6" } else { "IPv4" }
             );
@@ -355,13 +391,41 @@ impl Converter {
                 "shares its VRID with an instance of the other family".into(),
             ));
         }
-        let at = vrid_stmt.map_or(stmt.pos(), |s| s.args()[0].pos);
         Err(self.error(
             at,
-            &format!("vrrp_instance {}.virtual_router_id", r.name),
+            &key,
             format!(
-                "VRID {} is also used by vrrp_instance {other} ({line}) on {}: one VRID is one virtual router on a link",
+                "VRID {} is also used by vrrp_instance {other_name} ({line}) on {}: one VRID is one virtual router on a link",
                 r.vrid, r.interface
+            ),
+        ))
+    }
+
+    /// An error when `r` would take vrrpd past the uplinks it can serve.
+    fn uplink_limit(&self, stmt: &Stmt, r: &Router, routers: &[Router]) -> Result<(), ImportError> {
+        let mut uplinks: Vec<&str> = Vec::new();
+        for o in routers {
+            if !uplinks.contains(&o.interface.as_str()) {
+                uplinks.push(&o.interface);
+            }
+        }
+        if uplinks.len() < MAX_UPLINKS || uplinks.contains(&r.interface.as_str()) {
+            return Ok(());
+        }
+        let at = stmt
+            .block
+            .iter()
+            .flatten()
+            .rev()
+            .find(|s| s.key() == "interface")
+            .map_or(stmt.pos(), |s| s.args()[0].pos);
+        Err(self.error(
+            at,
+            &format!("vrrp_instance {}.interface", r.name),
+            format!(
+                "{} would be one uplink too many: one vrrpd serves at most {MAX_UPLINKS}, and the instances before this one use {}; run a second vrrpd with its own configuration for the instances on the other interfaces",
+                r.interface,
+                uplinks.join(", ")
             ),
         ))
     }

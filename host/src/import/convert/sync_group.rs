@@ -12,7 +12,8 @@ use crate::import::parser::Stmt;
 
 impl Converter {
     /// A `vrrp_sync_group` whose members are among `routers`; `done` are the groups before it,
-    /// `dropped` the instances left out (on another interface, say) with where they are and why.
+    /// `dropped` the instances left out (an IPv6 one without a link-local first address, say) with
+    /// where they are and why.
     pub(super) fn sync_group(
         &mut self,
         g: &Stmt,
