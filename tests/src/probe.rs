@@ -67,6 +67,18 @@ pub struct Prober {
 impl Prober {
     /// Starts the prober binary (`env!("CARGO_BIN_EXE_prober")` in a test) against `ip`.
     pub fn start(lab: &Lab, prober: &str, ip: impl Into<IpAddr>, opts: &ProbeOpts) -> Prober {
+        Prober::start_as(lab, "prober", prober, ip, opts)
+    }
+
+    /// Like [`Prober::start`], recording into `<artifacts>/<label>.log`: several probers run at
+    /// once under different labels.
+    pub fn start_as(
+        lab: &Lab,
+        label: &str,
+        prober: &str,
+        ip: impl Into<IpAddr>,
+        opts: &ProbeOpts,
+    ) -> Prober {
         let ip = ip.into();
         let (i, t, d) = (
             opts.interval.as_millis().to_string(),
@@ -75,7 +87,7 @@ impl Prober {
         );
         let proc = lab.spawn(
             "client",
-            "prober",
+            label,
             prober,
             &[
                 "--interval-ms",

@@ -5,21 +5,21 @@
 //!
 //! Who serves a VIP is told by nginx's body (each router serves its own name), as in the other
 //! failover tests: a vrrpd Active answers ARP with the virtual MAC, which names no node. The
-//! client's ARP entries are in the log. Timing goes to the log (`UPLINKS` lines), not into tight
-//! asserts: the bounds are generous.
+//! client's ARP entries are in the log. Timing goes to the log (`UPLINKS` lines, from a prober
+//! per VIP requesting every 10 ms), not into tight asserts: the bounds are generous.
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vrrp_tests::capture::TCPDUMP;
 use vrrp_tests::lab::{Lab, ProcId};
 use vrrp_tests::nginx::Nginx;
 use vrrp_tests::prereq::{Need, require};
-use vrrp_tests::probe::client_get;
+use vrrp_tests::probe::{ProbeOpts, Prober, client_get};
 use vrrp_tests::router::{Router, Speaker, State, try_status};
 use vrrp_tests::uplinks::{self, UPLINKS};
-use vrrp_tests::wait_until;
+use vrrp_tests::{unix_now, wait_for, wait_until};
 
 const PROBER: &str = env!("CARGO_BIN_EXE_prober");
 
@@ -36,11 +36,14 @@ const TAKEBACK: Duration = Duration::from_secs(5);
 /// The bound of the start: both speakers up, the first Active elected.
 const START: Duration = Duration::from_secs(20);
 
-/// Two routers, each one speaker on both uplinks, nginx in each serving the node's name, and
-/// tcpdump on both bridges (for the artifacts).
+/// Two routers, each one speaker on both uplinks, nginx in each serving the node's name, a
+/// prober per VIP in the client, and tcpdump on both bridges (for the artifacts).
 struct Pair<'a> {
     lab: &'a Lab,
     routers: [Router; 2],
+    probers: [Prober; 2],
+    /// When the speakers were started (Unix seconds).
+    started: f64,
     _nginx: [Nginx; 2],
     _tcpdump: Vec<ProcId>,
 }
@@ -49,6 +52,15 @@ impl<'a> Pair<'a> {
     fn start(lab: &'a Lab, seats: [Speaker; 2]) -> Pair<'a> {
         let tcpdump = capture_bridges(lab);
         let nginx = ["r1", "r2"].map(|n| Nginx::start(lab, n, n));
+        let opts = ProbeOpts {
+            interval: Duration::from_millis(10),
+            timeout: Duration::from_millis(100),
+            duration: Duration::from_secs(240),
+        };
+        let probers = UPLINKS.map(|u| {
+            Prober::start_as(lab, &format!("prober-vrid{}", u.vrid), PROBER, u.vip, &opts)
+        });
+        let started = unix_now();
         let routers = [0, 1].map(|i| {
             let node = format!("r{}", i + 1);
             uplinks::start(lab, &node, seats[i], PRIORITIES[i])
@@ -56,6 +68,8 @@ impl<'a> Pair<'a> {
         Pair {
             lab,
             routers,
+            probers,
+            started,
             _nginx: nginx,
             _tcpdump: tcpdump,
         }
@@ -74,19 +88,22 @@ impl<'a> Pair<'a> {
 
     /// Waits until the client gets both VIPs from `owner`, whose speaker calls itself Active for
     /// both, and the other router (unless `frozen`: it cannot answer) is Active for neither.
-    /// Logs when each VIP reached `owner`, from now; returns how long the whole took.
-    fn wait_owner(&self, owner: &str, phase: &str, frozen: bool, within: Duration) -> Duration {
+    /// Logs, from `since` (the Unix time of what changed): when each VIP's prober was first
+    /// served by `owner` and its longest gap without an answer, and when the whole held. Returns
+    /// how long the whole took from now.
+    fn wait_owner(
+        &self,
+        owner: &str,
+        phase: &str,
+        frozen: bool,
+        since: f64,
+        within: Duration,
+    ) -> Duration {
         let other = if owner == "r1" { "r2" } else { "r1" };
-        let start = Instant::now();
-        let mut reached: [Option<Duration>; 2] = [None, None];
         let settled = wait_until(within, || {
-            let served = UPLINKS.map(|u| served_by(self.lab, u.vip));
-            for (i, s) in served.iter().enumerate() {
-                if s.as_deref() == Some(owner) && reached[i].is_none() {
-                    reached[i] = Some(start.elapsed());
-                }
-            }
-            served.iter().all(|s| s.as_deref() == Some(owner))
+            UPLINKS
+                .iter()
+                .all(|u| served_by(self.lab, u.vip).as_deref() == Some(owner))
                 && self.states(owner).iter().all(|s| *s == State::Active)
                 && (frozen || self.states(other).iter().all(|s| *s != State::Active))
         });
@@ -96,6 +113,7 @@ impl<'a> Pair<'a> {
                 self.report(frozen.then_some(other))
             )
         });
+        let settled_at = unix_now();
         // Once more, after the whole condition held: both are still at the owner.
         for u in &UPLINKS {
             assert_eq!(
@@ -106,18 +124,37 @@ impl<'a> Pair<'a> {
                 self.report(frozen.then_some(other))
             );
         }
-        let when = |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.0}", ms(d)));
-        eprintln!(
-            "UPLINKS {} {phase}: at {owner}: {} after {} ms, {} after {} ms, settled after {:.0} ms \
-             (ARP {})",
-            self.lab.test,
-            UPLINKS[0].vip,
-            when(reached[0]),
-            UPLINKS[1].vip,
-            when(reached[1]),
-            ms(took),
+        let mut line = format!("UPLINKS {} {phase}: at {owner}:", self.lab.test);
+        for (u, prober) in UPLINKS.iter().zip(&self.probers) {
+            // The prober asks every 10 ms: its first answer from the owner is at most that far
+            // behind the client's.
+            let first = wait_for(Duration::from_secs(2), || {
+                prober
+                    .records(self.lab)
+                    .0
+                    .iter()
+                    .find(|p| p.start >= since && p.result.as_deref() == Ok(owner))
+                    .map(|p| p.end)
+            })
+            .unwrap_or_else(|_| panic!("{phase}: the prober of {} never got {owner}", u.vip));
+            let gap = prober
+                .records(self.lab)
+                .longest_gap(since, first.max(settled_at))
+                .map_or(0.0, |g| g.ms());
+            let _ = write!(
+                line,
+                " {} served after {:.0} ms (longest gap {gap:.0} ms),",
+                u.vip,
+                (first - since) * 1000.0
+            );
+        }
+        let _ = write!(
+            line,
+            " settled after {:.0} ms (ARP {})",
+            (settled_at - since) * 1000.0,
             arp_entries(self.lab)
         );
+        eprintln!("{line}");
         took
     }
 
@@ -165,10 +202,6 @@ fn arp_entries(lab: &Lab) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// tcpdump on both bridges, into `br0.pcap` and `br1.pcap`: what happened, for a failure's
@@ -236,7 +269,7 @@ fn needs(seats: [Speaker; 2]) -> Vec<Need> {
 /// interface.
 fn started(lab: &Lab, seats: [Speaker; 2]) -> Pair<'_> {
     let pair = Pair::start(lab, seats);
-    pair.wait_owner("r1", "start", false, START);
+    pair.wait_owner("r1", "start", false, pair.started, START);
     check_vrrpd_interfaces(&pair);
     pair
 }
@@ -244,10 +277,10 @@ fn started(lab: &Lab, seats: [Speaker; 2]) -> Pair<'_> {
 /// Freezing r1's namespace (every process SIGSTOPped, its speaker too, as `docker pause`) gives
 /// both VIPs to r2 within [`TAKEOVER`]; resuming gives both back to r1.
 fn pause_resume(lab: &Lab, pair: &Pair) {
-    lab.pause("r1");
-    pair.wait_owner("r2", "r1 paused", true, TAKEOVER);
-    lab.resume("r1");
-    pair.wait_owner("r1", "r1 resumed", false, TAKEBACK);
+    let t = lab.pause("r1");
+    pair.wait_owner("r2", "r1 paused", true, t, TAKEOVER);
+    let t = lab.resume("r1");
+    pair.wait_owner("r1", "r1 resumed", false, t, TAKEBACK);
     check_vrrpd_interfaces(pair);
 }
 
@@ -255,12 +288,14 @@ fn pause_resume(lab: &Lab, pair: &Pair) {
 /// both VIPs to r2, the `eth0` one by the sync group; the port coming back gives both back to r1.
 fn link_down_up(lab: &Lab, pair: &Pair) {
     let port = lab.link("r1", 1).port;
+    let t = unix_now();
     lab.exec_ok("sw", "ip", &["link", "set", &port, "down"]);
-    lab.record_event(&format!("link-down r1 eth1 {:.6}", vrrp_tests::unix_now()));
-    pair.wait_owner("r2", "r1 eth1 down", false, TAKEOVER);
+    lab.record_event(&format!("link-down r1 eth1 {t:.6}"));
+    pair.wait_owner("r2", "r1 eth1 down", false, t, TAKEOVER);
+    let t = unix_now();
     lab.exec_ok("sw", "ip", &["link", "set", &port, "up"]);
-    lab.record_event(&format!("link-up r1 eth1 {:.6}", vrrp_tests::unix_now()));
-    pair.wait_owner("r1", "r1 eth1 up", false, TAKEBACK);
+    lab.record_event(&format!("link-up r1 eth1 {t:.6}"));
+    pair.wait_owner("r1", "r1 eth1 up", false, t, TAKEBACK);
     check_vrrpd_interfaces(pair);
 }
 
