@@ -43,7 +43,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::config::{CheckConfig, CheckKind, Config, Effect, RouterConfig};
 use crate::proc_events::{self, Mode, Notice, ProcEvent};
 
-mod file;
+pub mod file;
 use crate::status::StatusHandle;
 use file::run_file;
 use file::{Reading, read_number};
@@ -266,7 +266,7 @@ pub fn spawn(checks: &[CheckConfig], tx: mpsc::Sender<HealthEvent>) -> HealthChe
             let watch = ProcWatch::new(&c.kind, notices.subscribe());
             tokio::spawn(async move {
                 let kind = c.kind.clone();
-                if let (CheckKind::File { path }, Effect::Scaled(scale)) = (&kind, c.effect) {
+                if let (CheckKind::File { path, .. }, Effect::Scaled(scale)) = (&kind, c.effect) {
                     return run_file(&c, path.clone(), scale, tx).await;
                 }
                 match watch {
@@ -472,7 +472,7 @@ pub async fn probe(kind: &CheckKind) -> Result<String, String> {
             find_process(kind).await.map(|pid| format!("pid {pid}"))
         }
         CheckKind::Interface { name } => interface_carrier(Path::new("/sys/class/net"), name),
-        CheckKind::File { path } => {
+        CheckKind::File { path, .. } => {
             let path = path.clone();
             match tokio::task::spawn_blocking(move || read_number(&path)).await {
                 Ok(Reading::Number { value, note }) => Ok(format!("{value}{note}")),

@@ -413,7 +413,6 @@ fn track_files() {
     let toml = convert(
         "track-file.conf",
         &[
-            ("track-file.conf", 16),
             ("track-file.conf", 20),
             ("track-file.conf", 39),
             ("track-file.conf", 40),

@@ -91,3 +91,43 @@ fn writing_the_drain_file_moves_the_vip_and_back() {
     .unwrap_or_else(|_| panic!("{:#?}", try_status(&lab, "r1")));
     assert_eq!(state("r1"), Some("Active".into()));
 }
+
+/// `init` / `overwrite` (keepalived's `init_file`): at start vrrpd writes the number to a
+/// missing file, and with `overwrite` over what an earlier maintenance left, before the first
+/// read, so the router starts with that number applied.
+#[test]
+fn init_writes_the_file_at_start() {
+    if !require(&[Need::Vrrpd]) {
+        return;
+    }
+    let lab = Lab::new("init_writes_the_file_at_start", 1);
+    let dir = lab.tmp_dir("drain");
+    let (left, missing) = (dir.join("left"), dir.join("missing"));
+    // An earlier run's maintenance left r1 drained; `overwrite` undrains it.
+    fs::write(&left, "1\n").unwrap();
+    let p = VrrpParams::v3(10, 150, Duration::from_millis(100));
+    let file_check = |name: &str, path: &std::path::Path, init: &str| {
+        format!(
+            "\n[check.{name}]\nkind = \"file\"\npath = \"{}\"\nweight = -20\ninterval = \"100ms\"\n{init}\n",
+            path.display()
+        )
+    };
+    let config = vrrpd_config_toml(&p)
+        + "track = [\"left\", \"missing\"]\n"
+        + &file_check("left", &left, "init = 0\noverwrite = true")
+        + &file_check("missing", &missing, "init = 2");
+    let r1 = Router::vrrpd(&lab, "r1", &p, &config);
+    // 150 - 0 x 20 (overwritten) - 2 x 20 (created) = 110.
+    wait_until(Duration::from_secs(20), || {
+        router_field(&lab, "r1", "effective_priority") == Some(110.into())
+    })
+    .unwrap_or_else(|_| {
+        panic!(
+            "r1 did not start at 110: {:#?}\n{}",
+            try_status(&lab, "r1"),
+            lab.log(r1.procs()[0])
+        )
+    });
+    assert_eq!(fs::read_to_string(&left).unwrap(), "0\n");
+    assert_eq!(fs::read_to_string(&missing).unwrap(), "2\n");
+}

@@ -52,7 +52,18 @@ pub enum CheckKind {
     /// [`Effect::Scaled`] weight.
     File {
         path: PathBuf,
+        /// What vrrpd writes to the file at start, if anything (keepalived's `init_file`).
+        init: Option<FileInit>,
     },
+}
+
+/// `init` / `overwrite` of a file check: the number written to the file when vrrpd starts,
+/// if the file is missing or always with `overwrite`, so that a node starts undrained (or
+/// drained) whatever an earlier run left. Not written again at a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileInit {
+    pub value: i64,
+    pub overwrite: bool,
 }
 
 impl CheckKind {
@@ -96,7 +107,14 @@ impl fmt::Display for CheckKind {
                 }
             }
             CheckKind::Interface { name } => write!(f, "interface {name} has carrier"),
-            CheckKind::File { path } => write!(f, "number in {}", path.display()),
+            CheckKind::File { path, init } => {
+                write!(f, "number in {}", path.display())?;
+                match init {
+                    Some(i) if i.overwrite => write!(f, " ({} written to it at start)", i.value),
+                    Some(i) => write!(f, " ({} written to it at start if missing)", i.value),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -248,6 +266,7 @@ impl Validator<'_> {
                     }
                     CheckKind::File {
                         path: PathBuf::from(p.get_ref()),
+                        init: self.file_init(raw)?,
                     }
                 }
             },
@@ -273,10 +292,26 @@ impl Validator<'_> {
         Ok(kind)
     }
 
+    /// `init` (-254..=254, as keepalived's `init_file`) and `overwrite`, which needs it.
+    fn file_init(&self, raw: &RawCheck) -> Result<Option<FileInit>, ConfigError> {
+        let overwrite = raw.overwrite.as_ref();
+        let Some(v) = &raw.init else {
+            return match overwrite {
+                Some(o) => self.err(o.span(), "`overwrite` needs `init`, the number to write"),
+                None => Ok(None),
+            };
+        };
+        let value: i64 = self.int(v, -254..255, "init")?;
+        Ok(Some(FileInit {
+            value,
+            overwrite: overwrite.is_some_and(|o| *o.get_ref()),
+        }))
+    }
+
     /// Refuses an unknown kind, and keys that only other kinds take: a key the kind ignores
     /// would be a silent no-op.
     fn kind_keys(&self, raw: &RawCheck, kind_str: &str) -> Result<(), ConfigError> {
-        let specific: [KindKey; 12] = [
+        let specific: [KindKey; 14] = [
             ("url", raw.url.as_ref().map(|v| v.span()), &["http"]),
             (
                 "expect_status",
@@ -303,6 +338,12 @@ impl Validator<'_> {
             ),
             ("path", raw.path.as_ref().map(|v| v.span()), &["file"]),
             ("reverse", raw.reverse.as_ref().map(|v| v.span()), &["file"]),
+            ("init", raw.init.as_ref().map(|v| v.span()), &["file"]),
+            (
+                "overwrite",
+                raw.overwrite.as_ref().map(|v| v.span()),
+                &["file"],
+            ),
             ("user", raw.user.as_ref().map(|v| v.span()), &["command"]),
             ("group", raw.group.as_ref().map(|v| v.span()), &["command"]),
         ];

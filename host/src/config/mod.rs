@@ -67,6 +67,10 @@
 //! # user = "nobody"                    # command: who runs it (default: scripts.user)
 //! # group = "nogroup"                  # command: default: scripts.group, else the user's group
 //! # interface = "eth0"                 # interface: up while it has carrier
+//! # path = "/run/vrrpd/drain"          # file: the number in it times `weight` (keepalived's
+//!                                      # track_file); `reverse = true` negates it
+//! # init = 0                           # file: written to a missing file at start (-254..=254);
+//! # overwrite = true                   # ... to any file (keepalived's init_file ... overwrite)
 //! interval = "100ms"                   # default "1s", at least 10ms
 //! timeout = "80ms"                     # default = interval, at most interval
 //! rise = 2                             # consecutive successes to go up (default 1)
@@ -121,7 +125,7 @@ mod sync_group;
 mod tests;
 mod validate;
 
-pub use check::{CheckConfig, CheckKind};
+pub use check::{CheckConfig, CheckKind, FileInit};
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, Location};
 pub use model::{CoreConfig, Effect};

@@ -128,6 +128,8 @@ pub(super) struct RawCheck {
     pub(super) interface: Option<Spanned<String>>,
     pub(super) path: Option<Spanned<String>>,
     pub(super) reverse: Option<Spanned<bool>>,
+    pub(super) init: Option<Spanned<i64>>,
+    pub(super) overwrite: Option<Spanned<bool>>,
     pub(super) interval: Option<Spanned<Dur>>,
     pub(super) timeout: Option<Spanned<Dur>>,
     pub(super) rise: Option<Spanned<i64>>,

@@ -269,6 +269,8 @@ impl Daemon {
                     Router::start(rc, &mut uplinks[k].dp, k, clock.now())
                 })
                 .collect::<Result<Vec<Router>, RunError>>()?;
+            // Once per start, before the first read; a reload leaves the files alone.
+            crate::health::file::init_files(&cfg.checks);
             let checks = spawn_checks(&services, &notifier, &cfg.checks, &status).map_err(gone)?;
             let hooks = spawn_hooks(&services, &cfg).map_err(gone)?;
             Ok::<_, RunError>((routers, checks, hooks, Timer::new()?))

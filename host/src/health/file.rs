@@ -34,6 +34,47 @@ pub enum Reading {
     Ignored(String),
 }
 
+/// Writes the `init` number of every file check that has one, at vrrpd's start (keepalived's
+/// `init_file`): to a missing file, or to any with `overwrite`. A file that cannot be written
+/// is logged and the check runs on: it reads a missing file as 0, and the VIP must not wait for
+/// a maintenance file.
+pub fn init_files(checks: &[CheckConfig]) {
+    for c in checks {
+        if let crate::config::CheckKind::File {
+            path,
+            init: Some(init),
+        } = &c.kind
+        {
+            match init_file(path, *init) {
+                Ok(true) => {
+                    tracing::info!(check = %c.name, path = %path.display(), value = init.value, "file check: wrote its initial number")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(check = %c.name, path = %path.display(), "file check: cannot write its initial number: {e}")
+                }
+            }
+        }
+    }
+}
+
+/// Writes `init.value` to `path` unless it exists and `init.overwrite` is off; whether it
+/// wrote. The number goes to a file next to it first and is renamed over it, so a reader
+/// never sees half of it.
+pub fn init_file(path: &Path, init: crate::config::FileInit) -> std::io::Result<bool> {
+    if !init.overwrite && std::fs::symlink_metadata(path).is_ok() {
+        return Ok(false);
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".vrrpd-init");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, format!("{}\n", init.value))?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    Ok(true)
+}
+
 /// Reads the number in `path` (see the module documentation).
 pub fn read_number(path: &Path) -> Reading {
     let zero = |why: String| Reading::Number {
@@ -204,6 +245,44 @@ mod tests {
         assert_eq!(strtol(b""), None);
         assert_eq!(strtol(b"99999999999999999999"), Some(None), "ERANGE");
         assert_eq!(strtol(b"-9223372036854775808"), Some(Some(i64::MIN)));
+    }
+
+    #[test]
+    fn the_initial_number_goes_to_a_missing_file_or_over_any_with_overwrite() {
+        use crate::config::FileInit;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("drain");
+        let keep = FileInit {
+            value: 5,
+            overwrite: false,
+        };
+        assert!(init_file(&path, keep).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "5\n");
+        std::fs::write(&path, "-3\n").unwrap();
+        assert!(!init_file(&path, keep).unwrap(), "an existing file is kept");
+        assert_eq!(
+            read_number(&path),
+            Reading::Number {
+                value: -3,
+                note: String::new()
+            }
+        );
+        let over = FileInit {
+            value: 0,
+            overwrite: true,
+        };
+        assert!(init_file(&path, over).unwrap());
+        assert_eq!(
+            read_number(&path),
+            Reading::Number {
+                value: 0,
+                note: String::new()
+            }
+        );
+        // Nothing left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A directory that does not exist: an error, not a panic.
+        assert!(init_file(&dir.path().join("no/such/dir"), keep).is_err());
     }
 
     #[test]

@@ -863,9 +863,14 @@ fn garp_refresh_facts() {
 #[test]
 fn track_file_facts() {
     let (imp, cfg, lines) = import_fixture("track-file.conf");
-    assert_eq!(lines, at("track-file.conf", &[16, 20, 39, 40]));
-    assert!(imp.untranslated[0].why.contains("write 5 to it"));
-    assert!(imp.untranslated[3].why.contains("no track_file"));
+    assert_eq!(lines, at("track-file.conf", &[20, 39, 40]));
+    assert!(imp.untranslated[2].why.contains("no track_file"));
+    assert!(
+        imp.toml
+            .contains("# init_file\ninit = 5\noverwrite = true\n"),
+        "{}",
+        imp.toml
+    );
     assert!(
         imp.toml.contains(
             "# track_file unused (line 23) is tracked by no translated instance: keepalived does not read it either\n"
@@ -889,7 +894,7 @@ fn track_file_facts() {
     );
     let scale = |name: &str| {
         let c = cfg.check(name).unwrap();
-        let CheckKind::File { path } = &c.kind else {
+        let CheckKind::File { path, .. } = &c.kind else {
             panic!("{name}: {}", c.kind)
         };
         let Effect::Scaled(s) = c.effect else {
@@ -897,6 +902,15 @@ fn track_file_facts() {
         };
         (path.display().to_string(), s.weight, s.reverse)
     };
+    let init = |name: &str| match &cfg.check(name).unwrap().kind {
+        CheckKind::File { init, .. } => init.map(|i| (i.value, i.overwrite)),
+        other => panic!("{name}: {other}"),
+    };
+    // `init_file` (drain) and `init_file 5 overwrite` (boost), in every check of their file.
+    assert_eq!(init("drain"), Some((0, false)));
+    assert_eq!(init("drain_weight_minus_20"), Some((0, false)));
+    assert_eq!(init("maint"), None);
+    assert_eq!(init("boost"), Some((5, true)));
     let drain = "/run/keepalived/drain".to_owned();
     let maint = "/run/keepalived/maint".to_owned();
     let boost = "/var/lib/keepalived/boost".to_owned();

@@ -47,6 +47,8 @@ pub(super) struct TrackFile {
     pub(super) notes: Vec<String>,
     /// Why it cannot be tracked (listed where it is defined), if it cannot.
     pub(super) unusable: Option<String>,
+    /// `init_file [VALUE] [overwrite]`: the value and `overwrite`.
+    pub(super) init: Option<(i64, bool)>,
 }
 
 /// What the trackers of instances and sync groups can name.

@@ -298,6 +298,13 @@ fn file_check(out: &mut String, c: &Check, f: &TrackFile) {
     if c.reverse {
         out.push_str("reverse = true\n");
     }
+    if let Some((value, overwrite)) = f.init {
+        out.push_str("# init_file\n");
+        let _ = writeln!(out, "init = {value}");
+        if overwrite {
+            out.push_str("overwrite = true\n");
+        }
+    }
 }
 
 /// The `[check.NAME]` table of a `vrrp_script`.

@@ -268,7 +268,8 @@ fn file_checks() {
     assert_eq!(
         f.kind,
         CheckKind::File {
-            path: "/run/vrrpd/drain".into()
+            path: "/run/vrrpd/drain".into(),
+            init: None,
         }
     );
     assert_eq!(
@@ -355,4 +356,46 @@ fn bad_file_checks() {
     for (body, line, key, why) in cases {
         refused(&check(body), *line, key, why);
     }
+}
+
+#[test]
+fn a_file_check_may_write_its_initial_number() {
+    let with = |init: &str| {
+        check(&format!(
+            "kind = \"file\"\npath = \"/run/drain\"\nweight = -10\n{init}"
+        ))
+    };
+    let init = |text: &str| match &parse(text).unwrap().checks[0].kind {
+        CheckKind::File { init, .. } => *init,
+        other => panic!("{other}"),
+    };
+    assert_eq!(init(&with("")), None);
+    assert_eq!(
+        init(&with("init = -3")),
+        Some(FileInit {
+            value: -3,
+            overwrite: false
+        })
+    );
+    assert_eq!(
+        init(&with("init = 0\noverwrite = true")),
+        Some(FileInit {
+            value: 0,
+            overwrite: true
+        })
+    );
+    // The check's keys start at line 8.
+    refused(&with("init = 255"), 11, "check.c.init", "-254..=254");
+    refused(
+        &with("overwrite = true"),
+        11,
+        "check.c.overwrite",
+        "`overwrite` needs `init`",
+    );
+    refused(
+        &check("kind = \"tcp\"\naddr = \"127.0.0.1:80\"\nfault = true\ninit = 0"),
+        11,
+        "check.c.init",
+        "applies to kind = \"file\"",
+    );
 }

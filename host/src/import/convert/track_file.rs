@@ -23,6 +23,7 @@ impl Converter {
             reverse: false,
             notes: Vec::new(),
             unusable: None,
+            init: None,
         };
         let mut file: Option<&Stmt> = None;
         let mut weight_set = false;
@@ -78,8 +79,8 @@ impl Converter {
     }
 
     /// `init_file [VALUE] [overwrite]`: keepalived writes VALUE (0 by default) to the file at
-    /// start when it is missing, or always with `overwrite`. vrrpd writes nothing; a missing
-    /// file counts as 0 for both, so only a 0 that overwrites nothing is the same.
+    /// start when it is missing, or always with `overwrite`; so does vrrpd's `init` /
+    /// `overwrite`.
     fn init_file(&mut self, st: &Stmt, key: &str, f: &mut TrackFile) -> Result<(), ImportError> {
         let mut value = 0;
         let mut overwrite = false;
@@ -101,21 +102,10 @@ impl Converter {
                 return Err(self.error(w.pos, key, "expected a value or `overwrite`"));
             }
         }
-        if value == 0 && !overwrite {
-            f.notes.push(format!(
-                "init_file ({}): keepalived writes 0 to a missing file at start; vrrpd writes nothing, and counts a missing file as 0 as well",
-                self.loc(st.pos())
-            ));
-        } else {
-            let how = if overwrite {
-                format!("write {value} to it before every start of vrrpd")
-            } else {
-                format!(
-                    "create it with {value} before vrrpd first starts (a missing file counts as 0)"
-                )
-            };
-            self.list(st, format!("vrrpd does not write the file: {how}"));
+        if f.init.is_some() {
+            return Err(self.error(st.pos(), key, "init_file is already set"));
         }
+        f.init = Some((value, overwrite));
         Ok(())
     }
 }
