@@ -49,7 +49,9 @@ struct Pair<'a> {
 }
 
 impl<'a> Pair<'a> {
-    fn start(lab: &'a Lab, seats: [Speaker; 2]) -> Pair<'a> {
+    /// With `unicast`, both seats are vrrpd and each sends its adverts to the other's address
+    /// on each segment.
+    fn start(lab: &'a Lab, seats: [Speaker; 2], unicast: bool) -> Pair<'a> {
         let tcpdump = capture_bridges(lab);
         let nginx = ["r1", "r2"].map(|n| Nginx::start(lab, n, n));
         let opts = ProbeOpts {
@@ -63,7 +65,13 @@ impl<'a> Pair<'a> {
         let started = unix_now();
         let routers = [0, 1].map(|i| {
             let node = format!("r{}", i + 1);
-            uplinks::start(lab, &node, seats[i], PRIORITIES[i])
+            if unicast {
+                assert_eq!(seats[i], Speaker::Vrrpd, "unicast pairs are vrrpd's");
+                let peer = lab.node(&format!("r{}", 2 - i)).ip.octets()[3];
+                uplinks::start_unicast(lab, &node, PRIORITIES[i], peer)
+            } else {
+                uplinks::start(lab, &node, seats[i], PRIORITIES[i])
+            }
         });
         Pair {
             lab,
@@ -268,7 +276,11 @@ fn needs(seats: [Speaker; 2]) -> Vec<Need> {
 /// The pair started, r1 (priority 150) serving both VIPs; a vrrpd reports each router's
 /// interface.
 fn started(lab: &Lab, seats: [Speaker; 2]) -> Pair<'_> {
-    let pair = Pair::start(lab, seats);
+    started_with(lab, seats, false)
+}
+
+fn started_with(lab: &Lab, seats: [Speaker; 2], unicast: bool) -> Pair<'_> {
+    let pair = Pair::start(lab, seats, unicast);
     pair.wait_owner("r1", "start", false, pair.started, START);
     check_vrrpd_interfaces(&pair);
     pair
@@ -360,4 +372,33 @@ fn uplinks_vrrpd_backup_takes_both_when_keepalived_pauses() {
     );
     let pair = started(&lab, seats);
     pause_resume(&lab, &pair);
+}
+
+/// Two vrrpd on two uplinks with unicast peers: the pause moves both VIPs and back, and each
+/// uplink's advert socket hears its own segment's adverts only (bound to its bridge): an
+/// advert of VRID 52 reaching the eth0 socket would count as an advert for no router.
+#[test]
+fn uplinks_vrrpd_pair_unicast_pause_moves_both_vips() {
+    let seats = [Speaker::Vrrpd, Speaker::Vrrpd];
+    if !require(&needs(seats)) {
+        return;
+    }
+    let lab = Lab::with_segments("uplinks_vrrpd_pair_unicast_pause_moves_both_vips", 2, 2);
+    let pair = started_with(&lab, seats, true);
+    pause_resume(&lab, &pair);
+    for node in ["r1", "r2"] {
+        let s = try_status(&lab, node).unwrap_or_else(|| panic!("vrrpd in {node}: no status"));
+        let unmatched: u64 = s["unmatched_drops"]
+            .as_object()
+            .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
+            .unwrap_or(0);
+        assert_eq!(unmatched, 0, "{node} dropped adverts for no router: {s:#}");
+        for r in s["routers"].as_array().cloned().unwrap_or_default() {
+            assert!(
+                r["adverts_received"].as_u64().unwrap_or(0) > 0,
+                "{node}: VRID {} heard no advert: {s:#}",
+                r["vrid"]
+            );
+        }
+    }
 }
