@@ -402,3 +402,33 @@ fn uplinks_vrrpd_pair_unicast_pause_moves_both_vips() {
         }
     }
 }
+
+/// A configuration naming an uplink the node lacks is refused with exit 2 naming it, before
+/// any uplink is touched: `eth0` is never bridged (no bridge appears in the node, and vrrpd
+/// does not log bridging it).
+#[test]
+fn uplinks_a_missing_uplink_is_refused_before_any_is_touched() {
+    if !require(&[Need::Vrrpd]) {
+        return;
+    }
+    let lab = Lab::new(
+        "uplinks_a_missing_uplink_is_refused_before_any_is_touched",
+        1,
+    );
+    let conf = lab.write_artifact(
+        "vrrpd.toml",
+        &uplinks::vrrpd_toml(150).replace("\"eth1\"", "\"eth9\""),
+    );
+    let bin = vrrp_tests::router::vrrpd_bin().display().to_string();
+    let out = lab.exec(
+        "r1",
+        &bin,
+        &["run", "--config", &conf.display().to_string()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("uplink eth9:"), "{stderr}");
+    assert!(!stderr.contains("bridged the uplink"), "{stderr}");
+    let bridges = lab.exec_ok("r1", "ip", &["-o", "link", "show", "type", "bridge"]);
+    assert!(bridges.trim().is_empty(), "{bridges}");
+}

@@ -133,6 +133,17 @@ struct Uplink {
 /// Starts the data path of every uplink of `cfg`, each with the VIPs and unicast sockets of the
 /// routers on it. On failure the ones already started are put back.
 async fn start_uplinks(cfg: &Config, now: Instant) -> Result<Vec<Uplink>, RunError> {
+    // Every uplink is looked up before the first is bridged: a missing eth1 must not cost
+    // eth0 a moment in and out of a bridge.
+    for name in cfg.uplinks() {
+        if let Err(source) = crate::datapath::layout::uplink_mtu(name).await {
+            let e = crate::datapath::DataPathError::Uplink {
+                uplink: name.to_owned(),
+                source,
+            };
+            return Err(RunError::Setup(e.to_string()));
+        }
+    }
     let mut uplinks: Vec<Uplink> = Vec::new();
     for name in cfg.uplinks() {
         let routers = || cfg.routers.iter().filter(|r| r.interface == name);
