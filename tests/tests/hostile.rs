@@ -135,11 +135,19 @@ fn vrrpd_flood_logs_a_summary_and_counts_every_advert() {
         (lines.len(), full as u64 + summarised)
     };
     let mut last = (0, 0, None);
+    // The counts must agree once vrrpd has read all it will read: right after its first frame
+    // the counter (1) and the log's first line (1) agree too, with the rest still queued. So
+    // the counter must also have stood still for a while.
+    let (mut seen, mut still_since) = (None, Instant::now());
     let agree = wait_until(Duration::from_secs(20), || {
         let c = counted(&lab);
         let (lines, total) = logged(&lab.log(id));
         last = (lines, total, c);
+        if c != seen {
+            (seen, still_since) = (c, Instant::now());
+        }
         c.is_some_and(|c| c > 0 && total == c)
+            && still_since.elapsed() >= Duration::from_millis(300)
     });
     let (lines, total, c) = last;
     let c = c.unwrap_or(0);
