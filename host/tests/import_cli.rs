@@ -181,21 +181,17 @@ fn several_instances_sync_group_and_track_interface() {
 #[test]
 fn two_uplinks_translate_completely() {
     let toml = convert("two-uplinks.conf", &[]);
-    assert!(toml.contains("\ninterface = \"eth0\"\n"), "{toml}");
-    assert!(
-        toml.contains("vrid = 51\nversion = 2\n"),
-        "the router on the file's interface names none: {toml}"
-    );
-    assert!(
-        toml.contains("vrid = 52\ninterface = \"eth1\"\nversion = 2\n"),
-        "{toml}"
-    );
-    assert!(
-        toml.contains("name = \"VG_1\"\nvrids = [51, 52]\n"),
-        "{toml}"
-    );
-    assert!(toml.contains("[check.link_eth0]\n"), "{toml}");
-    assert!(toml.contains("[check.link_eth1]\n"), "{toml}");
+    for want in [
+        "\ninterface = \"eth0\"\n",
+        // The router on the file's interface names none.
+        "vrid = 51\nversion = 2\n",
+        "vrid = 52\ninterface = \"eth1\"\nversion = 2\n",
+        "name = \"VG_1\"\nvrids = [51, 52]\n",
+        "[check.link_eth0]\n",
+        "[check.link_eth1]\n",
+    ] {
+        assert!(toml.contains(want), "{want:?} missing in\n{toml}");
+    }
 }
 
 #[test]

@@ -49,13 +49,7 @@ impl Capture {
             procs.push(start_tcpdump(lab, &node.port, &path, &label, true));
             ports.push((node.name.clone(), path));
         }
-        for &id in &procs {
-            wait_until(Duration::from_secs(10), || {
-                assert!(lab.is_running(id), "tcpdump exited: {}", lab.log(id));
-                lab.log(id).contains("listening on")
-            })
-            .expect("tcpdump listening");
-        }
+        wait_listening(lab, &procs);
         Capture {
             bridge,
             ports,
@@ -103,7 +97,20 @@ impl Capture {
     }
 }
 
-fn start_tcpdump(lab: &Lab, iface: &str, out: &Path, label: &str, inbound: bool) -> ProcId {
+/// Waits until each of the tcpdumps `procs` listens.
+pub fn wait_listening(lab: &Lab, procs: &[ProcId]) {
+    for &id in procs {
+        wait_until(Duration::from_secs(10), || {
+            assert!(lab.is_running(id), "tcpdump exited: {}", lab.log(id));
+            lab.log(id).contains("listening on")
+        })
+        .expect("tcpdump listening");
+    }
+}
+
+/// Starts tcpdump in the switch's namespace on `iface`, writing to `out` (only what the
+/// interface receives when `inbound`); see [`wait_listening`].
+pub fn start_tcpdump(lab: &Lab, iface: &str, out: &Path, label: &str, inbound: bool) -> ProcId {
     let out = out.display().to_string();
     // --immediate-mode: without it libpcap hands packets over in blocks (up to 1 s late), so the
     // file lags behind the wire and stopping tcpdump loses the last block.

@@ -20,6 +20,21 @@ fn ns_exists(ns: &str) -> bool {
     Path::new("/run/netns").join(ns).exists()
 }
 
+/// Every namespace of `lab`: its nodes' and the switch's.
+fn namespaces_of(lab: &Lab) -> Vec<String> {
+    lab.nodes()
+        .iter()
+        .map(|n| n.ns.clone())
+        .chain([lab.switch_ns.clone()])
+        .collect()
+}
+
+fn assert_gone(namespaces: &[String]) {
+    for ns in namespaces {
+        assert!(!ns_exists(ns), "namespace {ns} left behind");
+    }
+}
+
 fn pid_alive(pid: i32) -> bool {
     // A zombie is gone for our purposes (its parent reaps it).
     proc_state(pid).is_some_and(|s| s != 'Z')
@@ -46,12 +61,7 @@ fn topology_serves_each_router_and_tears_down() {
         let ip = lab.node(r).ip;
         assert_eq!(lab.client_arp_owner(ip).as_deref(), Some(r));
     }
-    let namespaces: Vec<String> = lab
-        .nodes()
-        .iter()
-        .map(|n| n.ns.clone())
-        .chain([lab.switch_ns.clone()])
-        .collect();
+    let namespaces = namespaces_of(&lab);
     let pids: Vec<i32> = lab.routers().flat_map(|n| lab.pids(&n.name)).collect();
     assert!(
         pids.len() >= 6,
@@ -60,9 +70,7 @@ fn topology_serves_each_router_and_tears_down() {
     let (tmp, artifacts) = (lab.tmp.clone(), lab.artifacts.clone());
     assert!(namespaces.iter().all(|ns| ns_exists(ns)));
     drop(lab);
-    for ns in &namespaces {
-        assert!(!ns_exists(ns), "namespace {ns} left behind");
-    }
+    assert_gone(&namespaces);
     for pid in pids {
         assert!(!pid_alive(pid), "process {pid} left behind");
     }
@@ -118,16 +126,9 @@ fn ipv6_lab_serves_each_router_and_tears_down() {
     // The switch has no IPv6 of its own: nothing it sends pollutes the captures.
     let sw = lab.exec_ok("sw", "ip", &["-6", "-o", "addr", "show"]);
     assert!(sw.trim().is_empty(), "switch has IPv6 addresses: {sw}");
-    let namespaces: Vec<String> = lab
-        .nodes()
-        .iter()
-        .map(|n| n.ns.clone())
-        .chain([lab.switch_ns.clone()])
-        .collect();
+    let namespaces = namespaces_of(&lab);
     drop(lab);
-    for ns in &namespaces {
-        assert!(!ns_exists(ns), "namespace {ns} left behind");
-    }
+    assert_gone(&namespaces);
 }
 
 /// A lab with two segments: every node on both, with the second segment's addresses and MACs,
@@ -183,16 +184,9 @@ fn two_segment_lab_serves_each_router_on_both_and_tears_down() {
     assert_eq!(carrier().trim(), "0");
     lab.exec_ok("sw", "ip", &["link", "set", &port, "up"]);
     wait_until(Duration::from_secs(2), || carrier().trim() == "1").expect("carrier back");
-    let namespaces: Vec<String> = lab
-        .nodes()
-        .iter()
-        .map(|n| n.ns.clone())
-        .chain([lab.switch_ns.clone()])
-        .collect();
+    let namespaces = namespaces_of(&lab);
     drop(lab);
-    for ns in &namespaces {
-        assert!(!ns_exists(ns), "namespace {ns} left behind");
-    }
+    assert_gone(&namespaces);
     // The veths died with their namespaces: none of the lab's ports is left in the host's.
     let host_links = Command::new("ip")
         .args(["-o", "link", "show"])

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use vrrp_tests::capture::TCPDUMP;
+use vrrp_tests::capture::{start_tcpdump, wait_listening};
 use vrrp_tests::lab::{Lab, ProcId};
 use vrrp_tests::nginx::Nginx;
 use vrrp_tests::prereq::{Need, require};
@@ -219,33 +219,10 @@ fn capture_bridges(lab: &Lab) -> Vec<ProcId> {
         .map(|seg| {
             let bridge = format!("br{seg}");
             let out = lab.artifacts.join(format!("{bridge}.pcap"));
-            let out = out.display().to_string();
-            lab.spawn_opts(
-                "sw",
-                &format!("tcpdump-{bridge}"),
-                TCPDUMP,
-                &[
-                    "-i",
-                    &bridge,
-                    "-n",
-                    "--immediate-mode",
-                    "-U",
-                    "-Z",
-                    "root",
-                    "-w",
-                    &out,
-                ],
-                true,
-            )
+            start_tcpdump(lab, &bridge, &out, &format!("tcpdump-{bridge}"), false)
         })
         .collect();
-    for &id in &ids {
-        wait_until(Duration::from_secs(10), || {
-            assert!(lab.is_running(id), "tcpdump exited: {}", lab.log(id));
-            lab.log(id).contains("listening on")
-        })
-        .expect("tcpdump listening");
-    }
+    wait_listening(lab, &ids);
     ids
 }
 

@@ -17,12 +17,8 @@ use crate::datapath::Source;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Ready(u32);
 
-/// The bits of uplink 0's sources; uplink `k`'s are these shifted by `3 * k`.
-const SOURCES: [(u32, Source); 3] = [
-    (1 << 2, Source::Tap),
-    (1 << 3, Source::Unicast4),
-    (1 << 4, Source::Unicast6),
-];
+/// An uplink's sources in the order of their bits: uplink `k`'s take bits `2 + 3k` on.
+const SOURCES: [Source; 3] = [Source::Tap, Source::Unicast4, Source::Unicast6];
 
 const _: () = assert!(
     2 + 3 * crate::config::MAX_UPLINKS <= 32,
@@ -38,19 +34,22 @@ impl Ready {
     }
 
     /// The data path's ready sources, each with its uplink's index: by uplink, the TAP first.
+    /// Walks the set bits only: it runs at every wake-up.
     pub fn sources(self) -> impl Iterator<Item = (usize, Source)> {
-        (0..crate::config::MAX_UPLINKS)
-            .flat_map(|k| SOURCES.iter().map(move |&(bit, s)| (k, bit << (3 * k), s)))
-            .filter(move |&(_, bit, _)| self.0 & bit != 0)
-            .map(|(k, _, s)| (k, s))
+        let mut bits = self.0 >> 2;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some((i / 3, SOURCES[i % 3]))
+        })
     }
 
     fn of(uplink: usize, source: Source) -> Ready {
-        let bit = SOURCES
-            .iter()
-            .find(|(_, s)| *s == source)
-            .map_or(0, |(b, _)| *b);
-        Ready(bit << (3 * uplink))
+        let i = SOURCES.iter().position(|s| *s == source).unwrap_or(0);
+        Ready(1 << (2 + 3 * uplink + i))
     }
 }
 

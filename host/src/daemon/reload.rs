@@ -72,17 +72,7 @@ impl Daemon {
             };
             r.stack
                 .shutdown(now, &mut dp.transmitter(), &mut |e| events.push((vrid, e)));
-            let primary = r.stack.primary();
-            let node_mac = dp.node_mac();
-            let uplink = r.uplink;
-            match Router::new(
-                rc.clone(),
-                primary,
-                node_mac,
-                uplink,
-                &mut dp.transmitter(),
-                now,
-            ) {
+            match Router::new(rc.clone(), r.stack.primary(), dp, r.uplink, now) {
                 Ok(mut fresh) => {
                     fresh.stack.startup(now);
                     fresh.started = true;

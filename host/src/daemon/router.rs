@@ -48,17 +48,18 @@ pub(super) struct Router {
 }
 
 impl Router {
+    /// A router for `cfg` sending from `primary` on `dp`, the daemon's uplink number `uplink`.
     pub fn new(
         cfg: RouterConfig,
         primary: IpAddr,
-        node_mac: [u8; 6],
+        dp: &mut DataPath,
         uplink: usize,
-        tx: &mut TxDevice<'_>,
         now: Instant,
     ) -> Result<Router, RunError> {
         let core = cfg.to_core(primary)?;
         let vips = core.vips().collect();
-        let mut stack = new_stack(core, tx, now)
+        let node_mac = dp.node_mac();
+        let mut stack = new_stack(core, &mut dp.transmitter(), now)
             .map_err(|e| RunError::Setup(format!("vrid {}: {e}", cfg.vrid())))?;
         // Unicast adverts leave through the kernel (see `DataPath::transmit_unicast`), multicast
         // ones through the TAP.
@@ -89,15 +90,7 @@ impl Router {
     ) -> Result<Router, RunError> {
         check_peers(dp.addresses(), rc)?;
         let primary = primary_address(dp, rc)?;
-        let node_mac = dp.node_mac();
-        Router::new(
-            rc.clone(),
-            primary,
-            node_mac,
-            uplink,
-            &mut dp.transmitter(),
-            now,
-        )
+        Router::new(rc.clone(), primary, dp, uplink, now)
     }
 
     pub fn vrid(&self) -> u8 {

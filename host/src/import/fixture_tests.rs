@@ -406,13 +406,8 @@ fault = true
 #[test]
 fn uplinks_vrid_mistakes_are_errors() {
     let errors = import_file(&fixture("bad-uplinks-vrid.conf")).unwrap_err();
-    let found: Vec<_> = errors
-        .0
-        .iter()
-        .map(|e| (e.position, e.key.as_str()))
-        .collect();
     assert_eq!(
-        found,
+        errors.places(),
         [
             (Some((12, 23)), "vrrp_instance VI_PRIVATE.virtual_router_id"),
             (Some((22, 14)), "vrrp_instance VI_MGMT.priority"),
@@ -965,13 +960,8 @@ fn track_file_facts() {
 #[test]
 fn track_file_mistakes_are_errors() {
     let errors = import_file(&fixture("bad-track-file.conf")).unwrap_err();
-    let found: Vec<_> = errors
-        .0
-        .iter()
-        .map(|e| (e.position, e.key.as_str()))
-        .collect();
     assert_eq!(
-        found,
+        errors.places(),
         [
             (Some((3, 12)), "track_file drain.weight"),
             (Some((6, 1)), "track_file nofile")

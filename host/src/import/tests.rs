@@ -17,6 +17,16 @@ impl Imported {
     }
 }
 
+impl ImportErrors {
+    /// Where each mistake is: its position and its key path, in the order reported.
+    pub(super) fn places(&self) -> Vec<(Option<(usize, usize)>, &str)> {
+        self.0
+            .iter()
+            .map(|e| (e.position, e.key.as_str()))
+            .collect()
+    }
+}
+
 fn conv(text: &str) -> Imported {
     import_str(text, Path::new("keepalived.conf")).unwrap_or_else(|e| panic!("{}", e.render()))
 }
@@ -395,13 +405,8 @@ fn one_vrid_on_two_interfaces_is_an_error_reported_with_the_others() {
         on("VI_C", "eth2", "53").replace("priority 150", "priority 0")
     );
     let errors = import_str(&text, Path::new("keepalived.conf")).unwrap_err();
-    let found: Vec<(Option<(usize, usize)>, &str)> = errors
-        .0
-        .iter()
-        .map(|e| (e.position, e.key.as_str()))
-        .collect();
     assert_eq!(
-        found,
+        errors.places(),
         [
             (Some((11, 23)), "vrrp_instance VI_B.virtual_router_id"),
             (Some((20, 14)), "vrrp_instance VI_C.priority"),
@@ -463,13 +468,8 @@ fn more_uplinks_than_vrrpd_serves_is_an_error_per_instance() {
     assert_eq!(cfg.routers.len(), 9);
 
     let errors = import_str(&text, Path::new("keepalived.conf")).unwrap_err();
-    let found: Vec<(Option<(usize, usize)>, &str)> = errors
-        .0
-        .iter()
-        .map(|e| (e.position, e.key.as_str()))
-        .collect();
     assert_eq!(
-        found,
+        errors.places(),
         [
             (Some((66, 15)), "vrrp_instance VI_9.interface"),
             (Some((74, 15)), "vrrp_instance VI_10.interface"),
