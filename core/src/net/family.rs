@@ -8,7 +8,7 @@ use core::net::Ipv6Addr;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, IpAddress,
-    IpProtocol, IpVersion, Ipv4Packet, Ipv4Repr,
+    IpCidr, IpProtocol, IpVersion, Ipv4Packet, Ipv4Repr,
 };
 #[cfg(feature = "ipv6")]
 use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Ipv6Packet, Ipv6Repr, NdiscRepr};
@@ -60,6 +60,27 @@ pub trait NetAddress: Address + Into<IpAddress> {
     #[doc(hidden)]
     #[allow(private_interfaces)]
     fn parse(packet: &[u8]) -> Result<Received<'_, Self>, DropReason>;
+
+    /// The advert in `frame` if it is the common case, a multicast advert as the group sends
+    /// it: to [`Self::MULTICAST_MAC`] and the group address, VRRP right after an IP header that
+    /// smoltcp accepts under `checksum`, from a unicast source. It is then exactly what smoltcp
+    /// would hand the raw socket (the fields of the header it re-emits, and the payload up to the
+    /// IP length), without the trip through smoltcp's ingress and the socket's buffer, which is
+    /// most of what a received advert costs. `None` for anything else (fragments, extension
+    /// headers, other destinations, malformed headers): that takes the trip, with smoltcp's
+    /// rules. The caller adds the one rule that needs the interface: a source that is the
+    /// directed broadcast of one of its subnets is refused ([`Self::is_directed_broadcast`]).
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn multicast_advert<'f>(
+        frame: &'f [u8],
+        checksum: &ChecksumCapabilities,
+    ) -> Option<Received<'f, Self>>;
+
+    /// `addr` is the broadcast address of one of the subnets in `cidrs` (smoltcp refuses IPv4
+    /// packets from it; IPv6 has no broadcast).
+    #[doc(hidden)]
+    fn is_directed_broadcast(cidrs: &[IpCidr], addr: Self) -> bool;
 
     /// Writes the frame announcing `vip` at `mac` (exactly [`Self::ANNOUNCE_LEN`] bytes).
     #[doc(hidden)]
@@ -123,6 +144,39 @@ impl NetAddress for Ipv4Addr {
             dst: ip.dst_addr(),
             hop_limit: ip.hop_limit(),
             body,
+        })
+    }
+
+    #[allow(private_interfaces)]
+    fn multicast_advert<'f>(
+        frame: &'f [u8],
+        checksum: &ChecksumCapabilities,
+    ) -> Option<Received<'f, Self>> {
+        let eth = EthernetFrame::new_checked(frame).ok()?;
+        if eth.dst_addr() != Self::MULTICAST_MAC || eth.ethertype() != Self::ETHERTYPE {
+            return None;
+        }
+        let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+        // Version, checksum as the device's capabilities say, no fragment.
+        let repr = Ipv4Repr::parse(&ip, checksum).ok()?;
+        let src = repr.src_addr;
+        let unicast = !(src.is_broadcast() || src.is_multicast() || src.is_unspecified());
+        (unicast
+            && repr.next_header == IpProtocol::Unknown(IP_PROTOCOL)
+            && repr.dst_addr == Self::MULTICAST)
+            .then(|| Received {
+                src,
+                dst: repr.dst_addr,
+                hop_limit: repr.hop_limit,
+                body: ip.payload(),
+            })
+    }
+
+    fn is_directed_broadcast(cidrs: &[IpCidr], addr: Self) -> bool {
+        cidrs.iter().any(|c| match c {
+            IpCidr::Ipv4(c) => c.broadcast() == Some(addr),
+            #[cfg(feature = "ipv6")]
+            IpCidr::Ipv6(_) => false,
         })
     }
 
@@ -229,6 +283,35 @@ impl NetAddress for Ipv6Addr {
             hop_limit: ip.hop_limit(),
             body,
         })
+    }
+
+    #[allow(private_interfaces)]
+    fn multicast_advert<'f>(
+        frame: &'f [u8],
+        _checksum: &ChecksumCapabilities,
+    ) -> Option<Received<'f, Self>> {
+        let eth = EthernetFrame::new_checked(frame).ok()?;
+        if eth.dst_addr() != Self::MULTICAST_MAC || eth.ethertype() != Self::ETHERTYPE {
+            return None;
+        }
+        let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+        let repr = Ipv6Repr::parse(&ip).ok()?;
+        let src = repr.src_addr;
+        // A hop-by-hop header in front of the message takes smoltcp's path.
+        (!src.is_multicast()
+            && !src.is_unspecified()
+            && repr.next_header == IpProtocol::Unknown(IP_PROTOCOL)
+            && repr.dst_addr == Self::MULTICAST)
+            .then(|| Received {
+                src,
+                dst: repr.dst_addr,
+                hop_limit: repr.hop_limit,
+                body: ip.payload(),
+            })
+    }
+
+    fn is_directed_broadcast(_: &[IpCidr], _: Self) -> bool {
+        false
     }
 
     fn announce(buf: &mut [u8], mac: EthernetAddress, vip: Self) {

@@ -397,11 +397,20 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
                 break;
             };
             let refuse = self.router.state() == State::Active && !self.router.accepts_any();
-            let config = self.router.config();
-            let (vips, unicast) = (&config.vips, !config.peers.is_empty());
+            let (router, peers) = (&mut self.router, &mut self.peers);
             let (iface, sockets, macs) = (&mut self.iface, &mut self.sockets, self.macs);
             let meta = rx.meta();
             let (verdict, heard) = rx.consume(|frame| {
+                // The periodic multicast advert, the frame a Backup reads every interval, goes
+                // to the router without smoltcp (see `NetAddress::multicast_advert`).
+                if let Some(advert) = A::multicast_advert(frame, &caps.checksum)
+                    && !A::is_directed_broadcast(iface.ip_addrs(), advert.src)
+                {
+                    take_advert(router, peers, now, Ok(advert), on_event);
+                    return (Verdict::Ignore, None);
+                }
+                let config = router.config();
+                let (vips, unicast) = (&config.vips, !config.peers.is_empty());
                 let heard = if unicast { A::neighbor(frame) } else { None };
                 let verdict = A::inspect(frame, vips, refuse);
                 if verdict == Verdict::Pass {
@@ -451,12 +460,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             {
                 continue;
             }
-            let src = received.as_ref().ok().map(|r| r.src);
-            handle_received(&mut self.router, now, received, on_event);
-            let peers = &self.router.config().peers;
-            if let Some(i) = src.and_then(|s| peers.iter().position(|p| *p == s)) {
-                self.peers[i].heard();
-            }
+            take_advert(&mut self.router, &mut self.peers, now, received, on_event);
         }
     }
 
@@ -713,6 +717,23 @@ fn write_advert<const N: usize, A: NetAddress>(
         &A::context(config.primary, dst),
         config.checksum,
     );
+}
+
+/// An advert received on the link, from smoltcp's raw socket or straight from its frame, to
+/// the router; a configured peer it came from has been heard.
+fn take_advert<const N: usize, A: NetAddress>(
+    router: &mut VirtualRouter<N, A>,
+    peers: &mut [Peer; N],
+    now: Instant,
+    received: Result<Received<'_, A>, DropReason>,
+    on_event: &mut impl FnMut(Event<A>),
+) {
+    let src = received.as_ref().ok().map(|r| r.src);
+    handle_received(router, now, received, on_event);
+    let configured = &router.config().peers;
+    if let Some(i) = src.and_then(|s| configured.iter().position(|p| *p == s)) {
+        peers[i].heard();
+    }
 }
 
 fn receive_advert<const N: usize, A: NetAddress>(
