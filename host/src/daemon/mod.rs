@@ -195,6 +195,8 @@ struct Daemon {
     timer: Timer,
     /// Events drained from the stacks, tagged with their VRID, until [`Daemon::handle_events`].
     events: Vec<(u8, Event)>,
+    /// When the routers' counters are next copied into the status; `None`: at the next turn.
+    counters_due: Option<Instant>,
     systemd: Systemd,
     /// What the operator set with `vrrpd ctl`, by VRID; kept across reloads.
     overrides: std::collections::BTreeMap<u8, crate::control::Override>,
@@ -308,6 +310,7 @@ impl Daemon {
             delay_until: None,
             timer,
             events: Vec::new(),
+            counters_due: None,
             systemd: Systemd::from_env(clock.now()),
             overrides: Default::default(),
             control_path,
@@ -364,6 +367,8 @@ impl Daemon {
             self.timer.arm(self.clock, wake)?;
             let ready = poller.wait()?;
             if ready.contains(Ready::NOTICES) {
+                // Whatever an operator or a check changed shows in the status at this turn.
+                self.counters_due = None;
                 for notice in self.inbox.drain().collect::<Vec<_>>() {
                     match notice {
                         Notice::Terminate(signal) => {
@@ -547,7 +552,7 @@ impl Daemon {
                 events.push((vrid, e))
             });
         }
-        self.handle_events();
+        self.handle_events(now);
     }
 
     /// SIGTERM path: priority-0 adverts (a Backup takes over after Skew_Time), hooks finished,
@@ -565,7 +570,8 @@ impl Daemon {
                 events.push((vrid, e))
             });
         }
-        self.handle_events();
+        self.counters_due = None;
+        self.handle_events(now);
         if let Some(child) = self.child.take()
             && self.services.block_on(child.terminate()).is_err()
         {

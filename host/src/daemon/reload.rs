@@ -120,7 +120,8 @@ impl Daemon {
         }
         self.cfg = new;
         info!("configuration reloaded");
-        self.handle_events();
+        self.counters_due = None;
+        self.handle_events(now);
     }
 }
 
