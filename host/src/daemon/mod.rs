@@ -350,6 +350,11 @@ impl Daemon {
     fn run(&mut self) -> Result<(), RunError> {
         let sources: Vec<_> = self.uplinks.iter().map(|u| u.dp.sources()).collect();
         let mut poller = Poller::new(&self.timer, &self.inbox, &sources)?;
+        if poller.takes_timeouts()
+            && let Err(e) = nix::sys::prctl::set_timerslack(1)
+        {
+            warn!("timer slack not set, wake-ups may come up to 50 us late: {e}");
+        }
         // Whatever startup queued (an owner's advert) went out in `start`.
         let mut now = self.clock.now();
         loop {
@@ -364,8 +369,13 @@ impl Daemon {
             let wake = self.startup_deadline.map_or(deadline, |d| d.min(deadline));
             let wake = self.delay_until.map_or(wake, |d| d.min(wake));
             let wake = self.systemd.next_wake().map_or(wake, |w| w.min(wake));
-            self.timer.arm(self.clock, wake)?;
-            let ready = poller.wait()?;
+            let timeout = if poller.takes_timeouts() {
+                self.clock.until(wake)
+            } else {
+                self.timer.arm(self.clock, wake)?;
+                StdDuration::ZERO
+            };
+            let ready = poller.wait(timeout)?;
             if ready.contains(Ready::NOTICES) {
                 // Whatever an operator or a check changed shows in the status at this turn.
                 self.counters_due = None;

@@ -40,6 +40,15 @@ impl Clock {
     fn to_monotonic_ns(self, t: Instant) -> u64 {
         self.origin_ns + t.as_micros() * 1_000
     }
+
+    /// How long from now until `deadline` (zero if it has passed), to the nanosecond: a wait's
+    /// timeout that ends where a timer armed at `deadline` would fire.
+    pub fn until(self, deadline: Instant) -> std::time::Duration {
+        std::time::Duration::from_nanos(
+            self.to_monotonic_ns(deadline)
+                .saturating_sub(monotonic_ns()),
+        )
+    }
 }
 
 /// A one-shot timer at an absolute instant of a [`Clock`]: a non-blocking `timerfd` that the
