@@ -108,6 +108,12 @@ pub trait NetAddress: Address + Into<IpAddress> {
     fn neighbor(frame: &[u8]) -> Option<(Self, EthernetAddress)>;
 }
 
+/// The payload of `frame` if it is sent to the group MAC of `A`'s adverts with `A`'s EtherType.
+fn group_payload<A: NetAddress>(frame: &[u8]) -> Option<&[u8]> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    (eth.dst_addr() == A::MULTICAST_MAC && eth.ethertype() == A::ETHERTYPE).then(|| eth.payload())
+}
+
 impl NetAddress for Ipv4Addr {
     const IP_VERSION: IpVersion = IpVersion::Ipv4;
     const HEADER_LEN: usize = 20;
@@ -152,11 +158,7 @@ impl NetAddress for Ipv4Addr {
         frame: &'f [u8],
         checksum: &ChecksumCapabilities,
     ) -> Option<Received<'f, Self>> {
-        let eth = EthernetFrame::new_checked(frame).ok()?;
-        if eth.dst_addr() != Self::MULTICAST_MAC || eth.ethertype() != Self::ETHERTYPE {
-            return None;
-        }
-        let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+        let ip = Ipv4Packet::new_checked(group_payload::<Self>(frame)?).ok()?;
         // Version, checksum as the device's capabilities say, no fragment.
         let repr = Ipv4Repr::parse(&ip, checksum).ok()?;
         let src = repr.src_addr;
@@ -290,11 +292,7 @@ impl NetAddress for Ipv6Addr {
         frame: &'f [u8],
         _checksum: &ChecksumCapabilities,
     ) -> Option<Received<'f, Self>> {
-        let eth = EthernetFrame::new_checked(frame).ok()?;
-        if eth.dst_addr() != Self::MULTICAST_MAC || eth.ethertype() != Self::ETHERTYPE {
-            return None;
-        }
-        let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+        let ip = Ipv6Packet::new_checked(group_payload::<Self>(frame)?).ok()?;
         let repr = Ipv6Repr::parse(&ip).ok()?;
         let src = repr.src_addr;
         // A hop-by-hop header in front of the message takes smoltcp's path.

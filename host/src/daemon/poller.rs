@@ -141,33 +141,21 @@ impl Poller {
     }
 
     /// Waits until at least one descriptor is ready or, if the kernel [takes
-    /// timeouts](Poller::takes_timeouts), until `timeout` has passed ([`Ready::TIMER`]).
+    /// timeouts](Poller::takes_timeouts), until `timeout` has passed ([`Ready::TIMER`]; without
+    /// them the timer the poller watches says it).
     pub fn wait(&mut self, timeout: Duration) -> io::Result<Ready> {
-        if !self.timeouts {
-            return self.wait_ready();
-        }
         loop {
-            match self.pwait2(Some(timeout)) {
-                Ok(0) => return Ok(Ready::TIMER),
-                Ok(n) => {
-                    let ready = self.events[..n]
-                        .iter()
-                        .fold(0u32, |acc, e| acc | e.data() as u32);
-                    if ready != 0 {
-                        return Ok(Ready(ready));
-                    }
+            let n = if self.timeouts {
+                match self.pwait2(Some(timeout)) {
+                    Ok(0) => return Ok(Ready::TIMER),
+                    // The caller works out the time left again.
+                    Err(Errno::EINTR) => return Ok(Ready::default()),
+                    n => n,
                 }
-                // The caller works out the time left again.
-                Err(Errno::EINTR) => return Ok(Ready::default()),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// Waits until at least one descriptor is ready (the timer included).
-    fn wait_ready(&mut self) -> io::Result<Ready> {
-        loop {
-            match self.epoll.wait(&mut self.events, EpollTimeout::NONE) {
+            } else {
+                self.epoll.wait(&mut self.events, EpollTimeout::NONE)
+            };
+            match n {
                 Ok(n) => {
                     let ready = self.events[..n]
                         .iter()
