@@ -516,3 +516,24 @@ fn ipv6_router_sans_io_reports_mismatch_with_the_ipv6_source() {
     );
     assert_eq!(r.stats().address_mismatches, 1);
 }
+
+/// The advert's way past smoltcp keeps smoltcp's rules for IPv6 too: a multicast source is no
+/// sender at all (never counted), a well-formed advert at another group MAC still arrives.
+#[test]
+fn ipv6_adverts_from_a_multicast_source_are_ignored_uncounted() {
+    let mut seg = Segment::new(vec![config(100, 12)]);
+    seg.start_all();
+    seg.run_until(at(DOWN_100));
+    assert_eq!(seg.state(0), State::Active);
+    seg.inject(advert("ff02::1".parse().unwrap(), 255, 200));
+    let stats = *seg.nodes[0].stack.router().stats();
+    assert_eq!(
+        (stats.adverts_received, stats.drops(DropReason::Source)),
+        (0, 0)
+    );
+    assert_eq!(seg.state(0), State::Active);
+    let mut frame = advert(ll(0x50), 255, 200);
+    frame[..6].copy_from_slice(&[0x33, 0x33, 0, 0, 0, 0x13]);
+    seg.inject(frame);
+    assert_eq!(seg.state(0), State::Backup);
+}
