@@ -19,9 +19,33 @@ fn lease(stack: &AnyStack) -> Duration {
 
 /// How far the counters in the status may lag behind the routers'. Copying them costs a lock
 /// and a pass over every router and uplink; at 10 ms adverts that was a tenth of a Backup's
-/// time in user space for figures nobody reads 100 times a second. Transitions, and anything
-/// an operator or a check changed, are copied at once (see `Daemon::counters_due`).
+/// time in user space for figures nobody reads 100 times a second. Transitions, anything an
+/// operator or a check changed, and the data path's exceptions (relayed or stale frames, fast
+/// path errors) are copied at once; a copy put off is made when due, by a wake-up of its own if
+/// no advert comes first (see `Daemon::counters_due`).
 const COUNTERS_LAG: vrrp_core::Duration = vrrp_core::Duration::from_millis(100);
+
+/// The data path's exception counters, summed over the uplinks: VIP frames that reached the
+/// TAP (relayed or stale) and fast path errors. They move rarely, and a reader wants them when
+/// they do.
+fn exceptions(uplinks: &[super::Uplink]) -> u64 {
+    uplinks
+        .iter()
+        .map(|u| {
+            let c = u.dp.tap_counters();
+            c.relayed + c.stale + u.dp.fastpath_errors()
+        })
+        .sum()
+}
+
+/// What the last copy of the counters into the status left behind.
+#[derive(Default)]
+pub(super) struct CountersCopied {
+    /// [`exceptions`] at that copy.
+    pub exceptions: u64,
+    /// A turn since then put its copy off: the loop wakes when it is due.
+    pub pending: bool,
+}
 
 impl Daemon {
     /// Acts on what the routers reported: the data path serves an Active router's VIPs, the
@@ -123,10 +147,17 @@ impl Daemon {
             u.dp.flush_renewals();
         }
         ratelimit::flush();
-        if self.counters_due.is_some_and(|due| now < due) {
+        let exceptions = exceptions(&self.uplinks);
+        if exceptions == self.counters.exceptions && self.counters_due.is_some_and(|due| now < due)
+        {
+            self.counters.pending = true;
             return;
         }
         self.counters_due = Some(now + COUNTERS_LAG);
+        self.counters = CountersCopied {
+            exceptions,
+            pending: false,
+        };
         let routers = &mut self.routers;
         let uplinks = &self.uplinks;
         self.status.update(|s| {

@@ -198,6 +198,7 @@ struct Daemon {
     events: Vec<(u8, Event)>,
     /// When the routers' counters are next copied into the status; `None`: at the next turn.
     counters_due: Option<Instant>,
+    counters: events::CountersCopied,
     systemd: Systemd,
     /// What the operator set with `vrrpd ctl`, by VRID; kept across reloads.
     overrides: std::collections::BTreeMap<u8, crate::control::Override>,
@@ -312,6 +313,7 @@ impl Daemon {
             timer,
             events: Vec::new(),
             counters_due: None,
+            counters: Default::default(),
             systemd: Systemd::from_env(clock.now()),
             overrides: Default::default(),
             control_path,
@@ -370,6 +372,10 @@ impl Daemon {
             let wake = self.startup_deadline.map_or(deadline, |d| d.min(deadline));
             let wake = self.delay_until.map_or(wake, |d| d.min(wake));
             let wake = self.systemd.next_wake().map_or(wake, |w| w.min(wake));
+            let wake = match self.counters_due {
+                Some(due) if self.counters.pending => due.min(wake),
+                _ => wake,
+            };
             let timeout = if poller.takes_timeouts() {
                 self.clock.until(wake)
             } else {
