@@ -24,6 +24,10 @@ fn lease(stack: &AnyStack) -> Duration {
 /// path errors) are copied at once; a copy put off is made when due, by a wake-up of its own if
 /// no advert comes first (see `Daemon::counters_due`).
 const COUNTERS_LAG: vrrp_core::Duration = vrrp_core::Duration::from_millis(100);
+/// How soon after a copy the next may be made. Half the lag, so that a loop turning every 100 ms
+/// (adverts at that interval) copies at every turn, whichever side of the bound its jitter
+/// falls, and never needs a wake-up of its own for it.
+const COUNTERS_EVERY: vrrp_core::Duration = vrrp_core::Duration::from_millis(50);
 
 /// The data path's exception counters, summed over the uplinks: VIP frames that reached the
 /// TAP (relayed or stale) and fast path errors. They move rarely, and a reader wants them when
@@ -43,8 +47,18 @@ fn exceptions(uplinks: &[super::Uplink]) -> u64 {
 pub(super) struct CountersCopied {
     /// [`exceptions`] at that copy.
     pub exceptions: u64,
-    /// A turn since then put its copy off: the loop wakes when it is due.
+    /// A turn since then put its copy off: the loop wakes for it at the latest when the lag
+    /// allows ([`CountersCopied::deadline`]).
     pub pending: bool,
+}
+
+impl CountersCopied {
+    /// When the loop must turn to copy what a turn put off, the next copy being allowed from
+    /// `due` on.
+    pub fn deadline(&self, due: Option<vrrp_core::Instant>) -> Option<vrrp_core::Instant> {
+        let due = due.filter(|_| self.pending)?;
+        Some(due + (COUNTERS_LAG - COUNTERS_EVERY))
+    }
 }
 
 impl Daemon {
@@ -153,7 +167,7 @@ impl Daemon {
             self.counters.pending = true;
             return;
         }
-        self.counters_due = Some(now + COUNTERS_LAG);
+        self.counters_due = Some(now + COUNTERS_EVERY);
         self.counters = CountersCopied {
             exceptions,
             pending: false,
@@ -194,5 +208,22 @@ impl Daemon {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vrrp_core::Instant;
+
+    #[test]
+    fn a_put_off_copy_is_due_within_the_lag_of_the_last() {
+        let last = Instant::from_micros(1_000_000);
+        let due = Some(last + COUNTERS_EVERY);
+        let mut c = CountersCopied::default();
+        assert_eq!(c.deadline(due), None, "nothing put off, no wake-up");
+        c.pending = true;
+        assert_eq!(c.deadline(due), Some(last + COUNTERS_LAG));
+        assert_eq!(c.deadline(None), None, "a copy at the next turn anyway");
     }
 }

@@ -372,10 +372,10 @@ impl Daemon {
             let wake = self.startup_deadline.map_or(deadline, |d| d.min(deadline));
             let wake = self.delay_until.map_or(wake, |d| d.min(wake));
             let wake = self.systemd.next_wake().map_or(wake, |w| w.min(wake));
-            let wake = match self.counters_due {
-                Some(due) if self.counters.pending => due.min(wake),
-                _ => wake,
-            };
+            let wake = self
+                .counters
+                .deadline(self.counters_due)
+                .map_or(wake, |d| d.min(wake));
             let timeout = if poller.takes_timeouts() {
                 self.clock.until(wake)
             } else {
