@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use smoltcp::wire::{EthernetAddress, Ipv4Packet};
 use vrrp_core::net::Event;
+use vrrp_core::wire::DropReason;
 use vrrp_core::{Instant, State};
 
 /// A lone router of priority 100 that has become Active (its VIP 192.0.2.1/24 is claimed).
@@ -37,8 +38,10 @@ fn edit_ip(mut frame: Vec<u8>, f: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     frame
 }
 
-/// (adverts received, events of any kind since start-up) after injecting `frame`.
-fn inject(seg: &mut Segment, frame: Vec<u8>) -> (u32, usize) {
+/// What injecting `frame` into a fresh lone Active does: adverts received, advert events
+/// (received or dropped), and the state after.
+fn outcome(frame: Vec<u8>) -> (u32, usize, State) {
+    let mut seg = active();
     let before = seg.nodes[0].events.len();
     seg.inject(frame);
     let heard = seg.nodes[0].stack.router().stats().adverts_received;
@@ -46,37 +49,35 @@ fn inject(seg: &mut Segment, frame: Vec<u8>) -> (u32, usize) {
         .iter()
         .filter(|(_, e)| matches!(e, Event::AdvertReceived { .. } | Event::Dropped { .. }))
         .count();
-    (heard, events)
+    (heard, events, seg.state(0))
 }
+
+/// Heard: the Active steps down for the higher priority.
+const HEARD: (u32, usize, State) = (1, 1, State::Backup);
+/// Never reached the router: not counted, no event, still Active.
+const UNHEARD: (u32, usize, State) = (0, 0, State::Active);
 
 #[test]
 fn a_well_formed_multicast_advert_reaches_the_router() {
-    let mut seg = active();
-    assert_eq!(inject(&mut seg, higher(50)), (1, 1));
-    assert_eq!(seg.state(0), State::Backup);
+    assert_eq!(outcome(higher(50)), HEARD);
 }
 
 #[test]
 fn a_bad_ip_header_checksum_is_dropped_before_the_router_and_not_counted() {
-    let mut seg = active();
     let mut frame = higher(50);
     frame[14 + 10] ^= 0xff;
-    assert_eq!(inject(&mut seg, frame), (0, 0));
-    assert_eq!(seg.state(0), State::Active);
+    assert_eq!(outcome(frame), UNHEARD);
 }
 
 #[test]
 fn a_fragment_is_dropped_before_the_router() {
-    let mut seg = active();
     // More fragments follow.
     let frame = edit_ip(higher(50), |f| f[14 + 6] |= 0x20);
-    assert_eq!(inject(&mut seg, frame), (0, 0));
-    assert_eq!(seg.state(0), State::Active);
+    assert_eq!(outcome(frame), UNHEARD);
 }
 
 #[test]
 fn ip_options_are_skipped_and_the_message_read_after_them() {
-    let mut seg = active();
     let frame = edit_ip(higher(50), |f| {
         // Four NOP options: the header grows to 24 bytes, the message follows them.
         f.splice(14 + 20..14 + 20, [1u8; 4]);
@@ -84,73 +85,61 @@ fn ip_options_are_skipped_and_the_message_read_after_them() {
         let total = u16::from_be_bytes([f[16], f[17]]) + 4;
         f[16..18].copy_from_slice(&total.to_be_bytes());
     });
-    assert_eq!(inject(&mut seg, frame), (1, 1));
-    assert_eq!(seg.state(0), State::Backup);
+    assert_eq!(outcome(frame), HEARD);
 }
 
 #[test]
 fn padding_after_the_ip_length_is_not_part_of_the_message() {
-    let mut seg = active();
     // Ethernet pads short frames; the VRRP checksum covers the IP payload alone.
     let mut frame = higher(50);
     frame.extend_from_slice(&[0; 8]);
-    assert_eq!(inject(&mut seg, frame), (1, 1));
-    assert_eq!(seg.state(0), State::Backup);
+    assert_eq!(outcome(frame), HEARD);
 }
 
 #[test]
 fn a_source_that_is_the_broadcast_of_a_claimed_subnet_is_ignored() {
-    let mut seg = active();
     // 192.0.2.255 is the broadcast address of the VIP's /24, which the Active holds.
-    assert_eq!(inject(&mut seg, higher(255)), (0, 0));
-    assert_eq!(seg.state(0), State::Active);
+    assert_eq!(outcome(higher(255)), UNHEARD);
 }
 
 #[test]
 fn a_multicast_source_is_ignored() {
-    let mut seg = active();
     let frame = edit_ip(higher(50), |f| {
         f[14 + 12..14 + 16].copy_from_slice(&[224, 0, 0, 5])
     });
-    assert_eq!(inject(&mut seg, frame), (0, 0));
-    assert_eq!(seg.state(0), State::Active);
+    assert_eq!(outcome(frame), UNHEARD);
 }
 
 #[test]
 fn an_advert_at_another_group_mac_is_still_heard() {
     // smoltcp takes any multicast MAC; the advert then takes its way, with the same outcome.
-    let mut seg = active();
     let mut frame = higher(50);
     frame[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0, 0, 0x13]);
-    assert_eq!(inject(&mut seg, frame), (1, 1));
-    assert_eq!(seg.state(0), State::Backup);
+    assert_eq!(outcome(frame), HEARD);
 }
 
 #[test]
 fn an_advert_to_another_nodes_mac_is_not_ours() {
-    let mut seg = active();
     let mut frame = higher(50);
     frame[..6].copy_from_slice(&EthernetAddress([0x02, 0, 0, 0, 0, 0x99]).0);
-    assert_eq!(inject(&mut seg, frame), (0, 0));
-    assert_eq!(seg.state(0), State::Active);
+    assert_eq!(outcome(frame), UNHEARD);
 }
 
 #[test]
 fn a_corrupt_message_is_counted_whichever_way_it_came() {
-    let mut seg = active();
     let frame = AdvertSpec {
         priority: 254,
         corrupt_checksum: true,
         ..AdvertSpec::default()
     }
     .frame();
-    assert_eq!(inject(&mut seg, frame), (0, 1));
-    assert_eq!(
-        seg.nodes[0]
-            .stack
-            .router()
-            .stats()
-            .drops(vrrp_core::wire::DropReason::Checksum),
-        1
-    );
+    assert_eq!(outcome(frame.clone()), (0, 1, State::Active));
+    let mut seg = active();
+    seg.inject(frame);
+    let drops = seg.nodes[0]
+        .stack
+        .router()
+        .stats()
+        .drops(DropReason::Checksum);
+    assert_eq!(drops, 1);
 }

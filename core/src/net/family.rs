@@ -114,6 +114,17 @@ fn group_payload<A: NetAddress>(frame: &[u8]) -> Option<&[u8]> {
     (eth.dst_addr() == A::MULTICAST_MAC && eth.ethertype() == A::ETHERTYPE).then(|| eth.payload())
 }
 
+/// `received` if it is a multicast advert from a unicast source: VRRP (`next_header`) to the
+/// group address.
+fn group_advert<A: NetAddress>(
+    received: Received<'_, A>,
+    unicast: bool,
+    next_header: IpProtocol,
+) -> Option<Received<'_, A>> {
+    (unicast && next_header == IpProtocol::Unknown(IP_PROTOCOL) && received.dst == A::MULTICAST)
+        .then_some(received)
+}
+
 impl NetAddress for Ipv4Addr {
     const IP_VERSION: IpVersion = IpVersion::Ipv4;
     const HEADER_LEN: usize = 20;
@@ -163,15 +174,13 @@ impl NetAddress for Ipv4Addr {
         let repr = Ipv4Repr::parse(&ip, checksum).ok()?;
         let src = repr.src_addr;
         let unicast = !(src.is_broadcast() || src.is_multicast() || src.is_unspecified());
-        (unicast
-            && repr.next_header == IpProtocol::Unknown(IP_PROTOCOL)
-            && repr.dst_addr == Self::MULTICAST)
-            .then(|| Received {
-                src,
-                dst: repr.dst_addr,
-                hop_limit: repr.hop_limit,
-                body: ip.payload(),
-            })
+        let received = Received {
+            src,
+            dst: repr.dst_addr,
+            hop_limit: repr.hop_limit,
+            body: ip.payload(),
+        };
+        group_advert(received, unicast, repr.next_header)
     }
 
     fn is_directed_broadcast(cidrs: &[IpCidr], addr: Self) -> bool {
@@ -295,17 +304,15 @@ impl NetAddress for Ipv6Addr {
         let ip = Ipv6Packet::new_checked(group_payload::<Self>(frame)?).ok()?;
         let repr = Ipv6Repr::parse(&ip).ok()?;
         let src = repr.src_addr;
+        let unicast = !src.is_multicast() && !src.is_unspecified();
+        let received = Received {
+            src,
+            dst: repr.dst_addr,
+            hop_limit: repr.hop_limit,
+            body: ip.payload(),
+        };
         // A hop-by-hop header in front of the message takes smoltcp's path.
-        (!src.is_multicast()
-            && !src.is_unspecified()
-            && repr.next_header == IpProtocol::Unknown(IP_PROTOCOL)
-            && repr.dst_addr == Self::MULTICAST)
-            .then(|| Received {
-                src,
-                dst: repr.dst_addr,
-                hop_limit: repr.hop_limit,
-                body: ip.payload(),
-            })
+        group_advert(received, unicast, repr.next_header)
     }
 
     fn is_directed_broadcast(_: &[IpCidr], _: Self) -> bool {

@@ -22,7 +22,7 @@ fn lease(stack: &AnyStack) -> Duration {
 /// time in user space for figures nobody reads 100 times a second. Transitions, anything an
 /// operator or a check changed, and the data path's exceptions (relayed or stale frames, fast
 /// path errors) are copied at once; a copy put off is made when due, by a wake-up of its own if
-/// no advert comes first (see `Daemon::counters_due`).
+/// no advert comes first (see [`CounterCopy`]).
 const COUNTERS_LAG: vrrp_core::Duration = vrrp_core::Duration::from_millis(100);
 /// How soon after a copy the next may be made. Half the lag, so that a loop turning every 100 ms
 /// (adverts at that interval) copies at every turn, whichever side of the bound its jitter
@@ -42,21 +42,41 @@ fn exceptions(uplinks: &[super::Uplink]) -> u64 {
         .sum()
 }
 
-/// What the last copy of the counters into the status left behind.
+/// When the routers' counters are copied into the status (see [`COUNTERS_LAG`]).
 #[derive(Default)]
-pub(super) struct CountersCopied {
-    /// [`exceptions`] at that copy.
-    pub exceptions: u64,
-    /// A turn since then put its copy off: the loop wakes for it at the latest when the lag
-    /// allows ([`CountersCopied::deadline`]).
-    pub pending: bool,
+pub(super) struct CounterCopy {
+    /// The next copy is allowed from then on; `None`: at the next turn, whatever else holds.
+    due: Option<vrrp_core::Instant>,
+    /// [`exceptions`] at the last copy.
+    exceptions: u64,
+    /// A turn since the last copy put its copy off.
+    pending: bool,
 }
 
-impl CountersCopied {
-    /// When the loop must turn to copy what a turn put off, the next copy being allowed from
-    /// `due` on.
-    pub fn deadline(&self, due: Option<vrrp_core::Instant>) -> Option<vrrp_core::Instant> {
-        let due = due.filter(|_| self.pending)?;
+impl CounterCopy {
+    /// The next turn copies, however soon.
+    pub fn force(&mut self) {
+        self.due = None;
+    }
+
+    /// Whether the turn at `now`, with the data path's [`exceptions`] at `exceptions`, copies;
+    /// if it does, the copy counts as made.
+    fn take(&mut self, now: vrrp_core::Instant, exceptions: u64) -> bool {
+        if exceptions == self.exceptions && self.due.is_some_and(|due| now < due) {
+            self.pending = true;
+            return false;
+        }
+        *self = CounterCopy {
+            due: Some(now + COUNTERS_EVERY),
+            exceptions,
+            pending: false,
+        };
+        true
+    }
+
+    /// When the loop must turn to make a copy a turn put off: [`COUNTERS_LAG`] after the last.
+    pub fn deadline(&self) -> Option<vrrp_core::Instant> {
+        let due = self.due.filter(|_| self.pending)?;
         Some(due + (COUNTERS_LAG - COUNTERS_EVERY))
     }
 }
@@ -71,7 +91,7 @@ impl Daemon {
             .iter()
             .any(|(_, e)| matches!(e, Event::StateChange { .. }))
         {
-            self.counters_due = None;
+            self.counters.force();
         }
         let uplinks = &mut self.uplinks;
         // Taken and given back, so the vector keeps its capacity: no allocation per turn.
@@ -161,17 +181,9 @@ impl Daemon {
             u.dp.flush_renewals();
         }
         ratelimit::flush();
-        let exceptions = exceptions(&self.uplinks);
-        if exceptions == self.counters.exceptions && self.counters_due.is_some_and(|due| now < due)
-        {
-            self.counters.pending = true;
+        if !self.counters.take(now, exceptions(&self.uplinks)) {
             return;
         }
-        self.counters_due = Some(now + COUNTERS_EVERY);
-        self.counters = CountersCopied {
-            exceptions,
-            pending: false,
-        };
         let routers = &mut self.routers;
         let uplinks = &self.uplinks;
         self.status.update(|s| {
@@ -216,14 +228,48 @@ mod tests {
     use super::*;
     use vrrp_core::Instant;
 
+    fn at(ms: u64) -> Instant {
+        Instant::from_micros(ms * 1_000)
+    }
+
     #[test]
-    fn a_put_off_copy_is_due_within_the_lag_of_the_last() {
-        let last = Instant::from_micros(1_000_000);
-        let due = Some(last + COUNTERS_EVERY);
-        let mut c = CountersCopied::default();
-        assert_eq!(c.deadline(due), None, "nothing put off, no wake-up");
-        c.pending = true;
-        assert_eq!(c.deadline(due), Some(last + COUNTERS_LAG));
-        assert_eq!(c.deadline(None), None, "a copy at the next turn anyway");
+    fn a_busy_loop_copies_every_50_ms_and_a_100_ms_one_at_every_turn() {
+        let mut c = CounterCopy::default();
+        assert!(c.take(at(0), 0), "the first turn copies");
+        // Adverts every 10 ms: copies at 50 and 100 ms only.
+        let copied: Vec<u64> = (1..=10)
+            .map(|i| i * 10)
+            .filter(|&t| c.take(at(t), 0))
+            .collect();
+        assert_eq!(copied, [50, 100]);
+        // Adverts every 100 ms, early or late by a millisecond: a copy at each, no wake-up.
+        for t in [199, 301, 400, 499] {
+            assert!(c.take(at(t), 0), "turn at {t} ms");
+            assert_eq!(c.deadline(), None);
+        }
+    }
+
+    #[test]
+    fn a_put_off_copy_gets_a_wake_up_within_the_lag() {
+        let mut c = CounterCopy::default();
+        assert!(c.take(at(1_000), 0));
+        assert_eq!(c.deadline(), None, "nothing put off, no wake-up");
+        assert!(!c.take(at(1_010), 0));
+        assert_eq!(c.deadline(), Some(at(1_100)));
+        assert!(c.take(at(1_100), 0));
+        assert_eq!(c.deadline(), None);
+    }
+
+    #[test]
+    fn exceptions_and_a_forced_copy_do_not_wait() {
+        let mut c = CounterCopy::default();
+        assert!(c.take(at(0), 0));
+        assert!(c.take(at(1), 2), "relayed frames show at once");
+        assert!(!c.take(at(2), 2));
+        c.force();
+        assert!(
+            c.take(at(3), 2),
+            "a transition or an operator's change shows at once"
+        );
     }
 }

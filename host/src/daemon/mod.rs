@@ -196,9 +196,8 @@ struct Daemon {
     timer: Timer,
     /// Events drained from the stacks, tagged with their VRID, until [`Daemon::handle_events`].
     events: Vec<(u8, Event)>,
-    /// When the routers' counters are next copied into the status; `None`: at the next turn.
-    counters_due: Option<Instant>,
-    counters: events::CountersCopied,
+    /// When the routers' counters are copied into the status.
+    counters: events::CounterCopy,
     systemd: Systemd,
     /// What the operator set with `vrrpd ctl`, by VRID; kept across reloads.
     overrides: std::collections::BTreeMap<u8, crate::control::Override>,
@@ -312,7 +311,6 @@ impl Daemon {
             delay_until: None,
             timer,
             events: Vec::new(),
-            counters_due: None,
             counters: Default::default(),
             systemd: Systemd::from_env(clock.now()),
             overrides: Default::default(),
@@ -372,10 +370,7 @@ impl Daemon {
             let wake = self.startup_deadline.map_or(deadline, |d| d.min(deadline));
             let wake = self.delay_until.map_or(wake, |d| d.min(wake));
             let wake = self.systemd.next_wake().map_or(wake, |w| w.min(wake));
-            let wake = self
-                .counters
-                .deadline(self.counters_due)
-                .map_or(wake, |d| d.min(wake));
+            let wake = self.counters.deadline().map_or(wake, |d| d.min(wake));
             let timeout = if poller.takes_timeouts() {
                 self.clock.until(wake)
             } else {
@@ -385,7 +380,7 @@ impl Daemon {
             let ready = poller.wait(timeout)?;
             if ready.contains(Ready::NOTICES) {
                 // Whatever an operator or a check changed shows in the status at this turn.
-                self.counters_due = None;
+                self.counters.force();
                 for notice in self.inbox.drain().collect::<Vec<_>>() {
                     match notice {
                         Notice::Terminate(signal) => {
@@ -587,7 +582,7 @@ impl Daemon {
                 events.push((vrid, e))
             });
         }
-        self.counters_due = None;
+        self.counters.force();
         self.handle_events(now);
         if let Some(child) = self.child.take()
             && self.services.block_on(child.terminate()).is_err()

@@ -120,7 +120,7 @@ impl Daemon {
         }
         self.cfg = new;
         info!("configuration reloaded");
-        self.counters_due = None;
+        self.counters.force();
         self.handle_events(now);
     }
 }
