@@ -3,7 +3,7 @@
 //! fence measured from the client's probes against the router's last advert.
 //!
 //! The daemon's side is `host/src/datapath/fastpath/`: while a router is Active, table
-//! `bridge vrrpd-vbr-<uplink>` diverts frames for its virtual MAC to the kernel as long as the
+//! `netdev vrrpd-vbr-<uplink>` diverts frames for its virtual MAC to the kernel as long as the
 //! MAC's element in set `alive` has not timed out, and each advert renews the element for one
 //! Active_Down_Interval (RFC 9568 §6.1).
 
@@ -18,6 +18,8 @@ pub use crate::router::{status, try_status};
 
 /// The fast path's table for uplink `eth0` (bridge `vbr-eth0`).
 pub const TABLE: &str = "vrrpd-vbr-eth0";
+/// The nftables family of the fast path's table (it hooks the uplink device).
+pub const FAMILY: &str = "netdev";
 
 /// The set of virtual MACs whose frames go to the kernel.
 pub const SET: &str = "alive";
@@ -141,13 +143,13 @@ pub fn parse_tables(json: &str) -> Vec<Table> {
 pub fn fastpath_table(lab: &Lab, node: &str) -> Option<Table> {
     tables(lab, node)
         .into_iter()
-        .find(|t| t.family == "bridge" && t.name == TABLE)
+        .find(|t| t.family == FAMILY && t.name == TABLE)
 }
 
 /// The MACs in set `alive` of `node` (elements that have not timed out), or None when there is
 /// no such set (no table).
 pub fn alive(lab: &Lab, node: &str) -> Option<Vec<[u8; 6]>> {
-    let out = lab.exec(node, "nft", &["-j", "list", "set", "bridge", TABLE, SET]);
+    let out = lab.exec(node, "nft", &["-j", "list", "set", FAMILY, TABLE, SET]);
     if !out.status.success() {
         return None;
     }
@@ -177,7 +179,7 @@ pub fn parse_alive(json: &str) -> Option<Vec<[u8; 6]>> {
 /// The timeout the kernel holds for `mac` in set `alive` of `node` (`nft list set`, in
 /// milliseconds as the kernel reports its jiffies), None if the element is not there.
 pub fn alive_timeout(lab: &Lab, node: &str, mac: [u8; 6]) -> Option<Duration> {
-    let out = lab.exec(node, "nft", &["list", "set", "bridge", TABLE, SET]);
+    let out = lab.exec(node, "nft", &["list", "set", FAMILY, TABLE, SET]);
     parse_element_timeout(&String::from_utf8_lossy(&out.stdout), mac)
 }
 
@@ -333,7 +335,7 @@ mod tests {
     #[test]
     fn element_timeout_from_a_listing() {
         // `nft list set` on kernel 6.18 (HZ=250) after `timeout 322ms`: whole jiffies.
-        let listing = "table bridge vrrpd-vbr-eth0 {\n\tset alive {\n\t\ttype ether_addr\n\
+        let listing = "table netdev vrrpd-vbr-eth0 {\n\tset alive {\n\t\ttype ether_addr\n\
                        \t\tflags timeout\n\t\telements = { 00:00:5e:00:01:0a timeout 320ms \
                        expires 304ms, 00:00:5e:00:01:14 timeout 1s expires 988ms }\n\t}\n}\n";
         assert_eq!(
@@ -351,20 +353,20 @@ mod tests {
     fn set_and_tables_from_nft_json() {
         // nft 1.0.6 `-j list set` with one element, and without.
         let one = r#"{"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
-            {"set": {"family": "bridge", "name": "alive", "table": "vrrpd-vbr-eth0",
+            {"set": {"family": "netdev", "name": "alive", "table": "vrrpd-vbr-eth0",
             "type": "ether_addr", "handle": 1, "flags": ["timeout"],
             "elem": [{"elem": {"val": "00:00:5e:00:01:0a", "timeout": 0, "expires": 0}}]}}]}"#;
         assert_eq!(parse_alive(one), Some(vec![virtual_mac(10)]));
         let none = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"set": {"family":
-            "bridge", "name": "alive", "table": "vrrpd-vbr-eth0", "type": "ether_addr"}}]}"#;
+            "netdev", "name": "alive", "table": "vrrpd-vbr-eth0", "type": "ether_addr"}}]}"#;
         assert_eq!(parse_alive(none), Some(vec![]));
         assert_eq!(parse_alive("{}"), None);
         let tables = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
-            {"table": {"family": "bridge", "name": "vrrpd-vbr-eth0", "handle": 7}}]}"#;
+            {"table": {"family": "netdev", "name": "vrrpd-vbr-eth0", "handle": 7}}]}"#;
         assert_eq!(
             parse_tables(tables),
             vec![Table {
-                family: "bridge".into(),
+                family: "netdev".into(),
                 name: TABLE.into(),
                 handle: 7
             }]

@@ -3,24 +3,24 @@
 //! While vrrpd is Active, frames from the LAN to the virtual MAC (00:00:5e:00:01:VRID for IPv4,
 //! 00:00:5e:00:02:VRID for IPv6) should reach the kernel, which serves the VIPs (they are local
 //! addresses on `lo`), without a detour through the TAP and user space. [`FastPath`] installs
-//! one nftables table of family `bridge` for the daemon's bridge:
+//! one nftables table of family `netdev` on the uplink (the bridge port that faces the LAN):
 //!
 //! ```text
-//! table bridge vrrpd-<bridge> {
+//! table netdev vrrpd-<bridge> {
 //!     flags owner
 //!     set alive { type ether_addr; flags dynamic,timeout; }
 //!     map leases4 { typeof @th,8,8 : verdict; }        # VRID -> jump v4-<VRID>
 //!     map leases6 { typeof @th,8,8 : verdict; }        # VRID -> jump v6-<VRID>
 //!     chain pre {
-//!         type filter hook prerouting priority -300; policy accept;
+//!         type filter hook ingress device <uplink> priority -300; policy accept;
 //!         ether type arp accept
 //!         ether type ip6 meta l4proto ipv6-icmp icmpv6 type 135-136 accept
-//!         iifname <uplink> ether daddr @alive ether daddr set <bridge MAC> meta pkttype set host
+//!         ether daddr @alive ether daddr set <bridge MAC>
 //!     }
 //!     chain lease {
-//!         type filter hook postrouting priority 0; policy accept;
-//!         oifname <uplink> ip protocol vrrp @th,8,8 vmap @leases4
-//!         oifname <uplink> ip6 nexthdr vrrp @th,8,8 vmap @leases6
+//!         type filter hook egress device <uplink> priority 0; policy accept;
+//!         ip protocol vrrp @th,8,8 vmap @leases4
+//!         ip6 nexthdr vrrp @th,8,8 vmap @leases6
 //!     }
 //!     chain v4-<VRID> {                                # one per served router
 //!         update @alive { <virtual MAC> timeout <Active_Down_Interval> }
@@ -28,21 +28,21 @@
 //! }
 //! ```
 //!
-//! A frame from the uplink to a MAC in `@alive` is rewritten to the bridge's own MAC and handed
-//! to the bridge's host stack; every other frame is bridged as before (to the TAP, where smoltcp
-//! is the virtual router). ARP and neighbour solicitations/advertisements stay with smoltcp even
-//! when unicast to the virtual MAC: a client's unicast ARP or NUD probe must be answered by the
-//! virtual router. The kernel leaves them unanswered (the VIP is not on the bridge), the
-//! client's entry fails, and it loses the VIP until it resolves it again. The `iifname` and
-//! `oifname` tests keep the table to its own bridge (a `bridge` family chain sees every bridge of
-//! the namespace, and one VRID's MAC may be in use on two LANs); `meta ibrname` would say that
-//! directly, but needs `nft_meta_bridge`, which some kernels lack.
+//! A frame from the LAN to a MAC in `@alive` is rewritten to the bridge's own MAC before the
+//! bridge sees it, so the bridge hands it to its host stack; every other frame is bridged as
+//! before (to the TAP, where smoltcp is the virtual router). ARP and neighbour
+//! solicitations/advertisements stay with smoltcp even when unicast to the virtual MAC: a
+//! client's unicast ARP or NUD probe must be answered by the virtual router. The kernel leaves
+//! them unanswered (the VIP is not on the bridge), the client's entry fails, and it loses the VIP
+//! until it resolves it again. Hooking the uplink device, not the bridge, keeps the table to its
+//! own LAN (one VRID's MAC may be in use on two), and its egress hook sees every advert that
+//! leaves, whichever way it was sent: from the TAP through the bridge (multicast) or from the
+//! host's raw socket (unicast).
 //!
 //! # The fence
 //! An element of `@alive` expires by itself, Active_Down_Interval (RFC 9568 §6.1) after it was
 //! last renewed, and what renews it is the router's own advert leaving on the uplink: the
-//! `lease` chain sends each advert (multicast from the TAP, or unicast from the host's raw
-//! socket) through the verdict map of its family to its router's chain, whose `update` restarts
+//! `lease` chain sends each advert through the verdict map of its family to its router's chain, whose `update` restarts
 //! the timeout, in the kernel, on the advert's way out. When vrrpd is frozen (`SIGSTOP`,
 //! `docker pause`), its adverts stop and the kernel stops answering for the VIPs on the same
 //! deadline the Backups take over on, with no process left to clean up. The table is owned by
@@ -85,7 +85,7 @@ use netlink_sys::{Socket, SocketAddr};
 use nix::sys::socket::{setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 
-use wire::{Base, Batch, CmpOp, MetaKey, NF_BR_POST_ROUTING, NF_BR_PRE_ROUTING, NFT_REG_1, Sent};
+use wire::{Base, Batch, CmpOp, MetaKey, NF_NETDEV_EGRESS, NF_NETDEV_INGRESS, NFT_REG_1, Sent};
 
 /// The set of virtual MACs whose frames go to the kernel.
 const SET: &str = "alive";
@@ -102,11 +102,11 @@ const LEASES: [(&str, u32, [u8; 2], u32); 2] = [
 ];
 /// The IP protocol number of VRRP.
 const VRRP: u8 = 112;
-/// `dstnat` of the bridge family (`NF_BR_PRI_NAT_DST_BRIDGED`), where destination MACs are
-/// rewritten: before any filtering a firewall may do on the bridge.
+/// Early on the uplink's way in: before any filtering a firewall may do there.
 const PRIORITY: i32 = -300;
-/// `PACKET_HOST` (`linux/if_packet.h`).
-const PACKET_HOST: u8 = 0;
+/// `ARPHRD_ETHER` as `meta iiftype` holds it (host order). nft writes this test before every
+/// `ether` match in a `netdev` table, and reads the rule back as `ether ...` only with it.
+const IIFTYPE_ETHER: [u8; 2] = 1u16.to_ne_bytes();
 /// Interface names are at most 15 bytes plus a NUL (`IFNAMSIZ`).
 const IFNAMSIZ: usize = 16;
 /// The kernel answers a batch before `send` returns; this only bounds a kernel that does not.
@@ -136,12 +136,13 @@ impl fmt::Debug for FastPath {
 
 impl FastPath {
     /// Installs the table of `bridge` (named `vrrpd-<bridge>`), diverting frames that come in on
-    /// the bridge port `uplink` for a virtual MAC in the set to `bridge_mac`. A table of that
+    /// the bridge port `uplink` for a virtual MAC in the set to `bridge_mac`, and renewing a
+    /// served router's lease from its adverts leaving on `uplink`. A table of that
     /// name that an earlier run left is replaced, in the same transaction; one that a live
     /// process owns is not (`PermissionDenied`). The set starts empty: nothing is diverted
     /// until [`FastPath::serve`].
     pub fn install(bridge: &str, uplink: &str, bridge_mac: [u8; 6]) -> io::Result<FastPath> {
-        let uplink_name = ifname(uplink)?;
+        ifname(uplink)?;
         let mut fp = FastPath::open(bridge)?;
         fp.transact(|b, table| {
             b.add_table(table, false, false);
@@ -151,14 +152,18 @@ impl FastPath {
             for (map, id, _, _) in LEASES {
                 b.add_byte_vmap(table, map, id);
             }
-            b.add_base_chain(table, CHAIN, NF_BR_PRE_ROUTING, PRIORITY);
+            b.add_base_chain(table, CHAIN, NF_NETDEV_INGRESS, uplink, PRIORITY);
             b.add_rule("add rule (ARP)", table, CHAIN, |e| {
-                e.payload_load(Base::Link, 12, 2, NFT_REG_1)
+                e.meta_load(MetaKey::IifType, NFT_REG_1)
+                    .cmp(CmpOp::Eq, NFT_REG_1, &IIFTYPE_ETHER)
+                    .payload_load(Base::Link, 12, 2, NFT_REG_1)
                     .cmp(CmpOp::Eq, NFT_REG_1, &[0x08, 0x06])
                     .accept();
             });
             b.add_rule("add rule (neighbour discovery)", table, CHAIN, |e| {
-                e.payload_load(Base::Link, 12, 2, NFT_REG_1)
+                e.meta_load(MetaKey::IifType, NFT_REG_1)
+                    .cmp(CmpOp::Eq, NFT_REG_1, &IIFTYPE_ETHER)
+                    .payload_load(Base::Link, 12, 2, NFT_REG_1)
                     .cmp(CmpOp::Eq, NFT_REG_1, &[0x86, 0xdd])
                     .meta_load(MetaKey::L4Proto, NFT_REG_1)
                     .cmp(CmpOp::Eq, NFT_REG_1, &[58])
@@ -167,17 +172,17 @@ impl FastPath {
                     .cmp(CmpOp::Lte, NFT_REG_1, &[136])
                     .accept();
             });
+            // The bridge then sees a frame for its own MAC: it marks it PACKET_HOST and hands
+            // it to the host's stack.
             b.add_rule("add rule (virtual MAC)", table, CHAIN, |e| {
-                e.meta_load(MetaKey::IifName, NFT_REG_1)
-                    .cmp(CmpOp::Eq, NFT_REG_1, &uplink_name)
+                e.meta_load(MetaKey::IifType, NFT_REG_1)
+                    .cmp(CmpOp::Eq, NFT_REG_1, &IIFTYPE_ETHER)
                     .payload_load(Base::Link, 0, 6, NFT_REG_1)
                     .lookup(SET, SET_ID, NFT_REG_1)
                     .immediate(NFT_REG_1, &bridge_mac)
-                    .payload_write(Base::Link, 0, 6, NFT_REG_1)
-                    .immediate(NFT_REG_1, &[PACKET_HOST])
-                    .meta_set(MetaKey::PktType, NFT_REG_1);
+                    .payload_write(Base::Link, 0, 6, NFT_REG_1);
             });
-            b.add_base_chain(table, LEASE_CHAIN, NF_BR_POST_ROUTING, 0);
+            b.add_base_chain(table, LEASE_CHAIN, NF_NETDEV_EGRESS, uplink, 0);
             for (map, id, ethertype, protocol_at) in LEASES {
                 b.add_rule(
                     "add rule (advert renews its lease)",
@@ -185,13 +190,11 @@ impl FastPath {
                     LEASE_CHAIN,
                     |e| {
                         // `meta protocol` and the IP header's protocol field, as nft writes
-                        // `ip protocol vrrp`: nft 1.0.6 aborts listing a bridge rule with
+                        // `ip protocol vrrp`: nft 1.0.6 aborts listing a rule with
                         // `meta l4proto` and `@th`, and `nft -j list tables` aborts on an
                         // EtherType loaded from the link header before a lookup (anyone's
                         // firewall tooling would). Adverts carry no IPv6 extension headers.
-                        e.meta_load(MetaKey::OifName, NFT_REG_1)
-                            .cmp(CmpOp::Eq, NFT_REG_1, &uplink_name)
-                            .meta_load(MetaKey::Protocol, NFT_REG_1)
+                        e.meta_load(MetaKey::Protocol, NFT_REG_1)
                             .cmp(CmpOp::Eq, NFT_REG_1, &ethertype)
                             .payload_load(Base::Network, protocol_at, 1, NFT_REG_1)
                             .cmp(CmpOp::Eq, NFT_REG_1, &[VRRP])
@@ -429,7 +432,7 @@ impl fmt::Display for NftError {
         let os = io::Error::from_raw_os_error(self.errno);
         write!(
             f,
-            "nf_tables, table bridge {}: {}: {os}",
+            "nf_tables, table netdev {}: {}: {os}",
             self.table, self.op
         )?;
         if let Some(detail) = &self.detail {

@@ -29,8 +29,9 @@ const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 const AF_UNSPEC: u8 = 0;
-/// `NFPROTO_BRIDGE`: every object of the fast path lives in a `bridge` family table.
-const NFPROTO_BRIDGE: u8 = 7;
+/// `NFPROTO_NETDEV`: every object of the fast path lives in a `netdev` family table, whose
+/// chains hook one device (the uplink) on its way in and out.
+const NFPROTO_NETDEV: u8 = 5;
 
 // enum nf_tables_msg_types
 const NFT_MSG_NEWTABLE: u16 = 0;
@@ -57,6 +58,7 @@ const NFTA_CHAIN_HOOK: u16 = 4;
 const NFTA_CHAIN_TYPE: u16 = 7;
 const NFTA_HOOK_HOOKNUM: u16 = 1;
 const NFTA_HOOK_PRIORITY: u16 = 2;
+const NFTA_HOOK_DEV: u16 = 3;
 
 const NFTA_RULE_TABLE: u16 = 1;
 const NFTA_RULE_CHAIN: u16 = 2;
@@ -122,7 +124,6 @@ const NFTA_PAYLOAD_SREG: u16 = 5;
 
 const NFTA_META_DREG: u16 = 1;
 const NFTA_META_KEY: u16 = 2;
-const NFTA_META_SREG: u16 = 3;
 
 const NFTA_DYNSET_SET_NAME: u16 = 1;
 const NFTA_DYNSET_OP: u16 = 3;
@@ -152,20 +153,17 @@ pub enum Base {
 pub enum MetaKey {
     /// The EtherType (`skb->protocol`, two bytes, network order).
     Protocol = 1,
-    /// The bridge port a frame came in on (`dev->name`, 16 bytes).
-    IifName = 6,
-    /// The bridge port a frame leaves on (16 bytes).
-    OifName = 7,
-    /// `skb->pkt_type`.
-    PktType = 19,
+    /// The receiving device's hardware type (`dev->type`, two bytes, host order).
+    IifType = 8,
     /// The layer-4 protocol number (one byte).
     L4Proto = 16,
 }
 
-/// `enum nf_inet_hooks` as the bridge family numbers them: `NF_BR_PRE_ROUTING`.
-pub const NF_BR_PRE_ROUTING: u32 = 0;
-/// `NF_BR_POST_ROUTING`: every frame leaving on a bridge port, forwarded or the host's own.
-pub const NF_BR_POST_ROUTING: u32 = 4;
+/// `NF_NETDEV_INGRESS`: every frame the device receives, before the bridge sees it.
+pub const NF_NETDEV_INGRESS: u32 = 0;
+/// `NF_NETDEV_EGRESS`: every frame the device sends: forwarded by the bridge, the host's own,
+/// or written to a packet socket bound to it.
+pub const NF_NETDEV_EGRESS: u32 = 1;
 
 /// A netlink attribute header plus `data`, padded to 4 bytes.
 fn put_attr(buf: &mut Vec<u8>, ty: u16, data: &[u8]) {
@@ -317,14 +315,6 @@ impl Exprs<'_> {
             put_u32(b, NFTA_META_KEY, key as u32);
         })
     }
-
-    /// `meta set`: the packet's `key` from `sreg`.
-    pub fn meta_set(&mut self, key: MetaKey, sreg: u32) -> &mut Self {
-        self.expr("meta", |b| {
-            put_u32(b, NFTA_META_KEY, key as u32);
-            put_u32(b, NFTA_META_SREG, sreg);
-        })
-    }
 }
 
 /// How many messages one batch can hold, between its begin and end markers.
@@ -428,7 +418,7 @@ impl<'a> Batch<'a> {
         self.ops[self.n] = what;
         self.n += 1;
         let ty = (NFNL_SUBSYS_NFTABLES << 8) | msg;
-        let start = self.header(ty, NLM_F_REQUEST | flags, NFPROTO_BRIDGE);
+        let start = self.header(ty, NLM_F_REQUEST | flags, NFPROTO_NETDEV);
         body(self.buf);
         self.finish_msg(start);
         self.last_start = Some(start);
@@ -559,8 +549,15 @@ impl<'a> Batch<'a> {
         });
     }
 
-    /// Creates a base chain of type `filter` on `hook` at `priority`, policy accept.
-    pub fn add_base_chain(&mut self, table: &str, chain: &str, hook: u32, priority: i32) {
+    /// Creates a base chain of type `filter` on `hook` of `device` at `priority`, policy accept.
+    pub fn add_base_chain(
+        &mut self,
+        table: &str,
+        chain: &str,
+        hook: u32,
+        device: &str,
+        priority: i32,
+    ) {
         self.op(
             "create chain",
             NFT_MSG_NEWCHAIN,
@@ -571,6 +568,7 @@ impl<'a> Batch<'a> {
                 nest(b, NFTA_CHAIN_HOOK, |b| {
                     put_u32(b, NFTA_HOOK_HOOKNUM, hook);
                     put_u32(b, NFTA_HOOK_PRIORITY, priority as u32);
+                    put_str(b, NFTA_HOOK_DEV, device);
                 });
                 put_str(b, NFTA_CHAIN_TYPE, "filter");
             },
@@ -725,7 +723,7 @@ fn parse_error(body: &[u8], flags: u16, seq: u32) -> Option<Ack<'_>> {
 mod tests {
     use super::*;
 
-    /// `nft add element bridge vrrpd alive { 00:00:5e:00:01:33 timeout 300ms }` as
+    /// `nft add element netdev vrrpd alive { 00:00:5e:00:01:33 timeout 300ms }` as
     /// `nft --debug=mnl` shows it (nftables 1.0.6), less the `NFTA_SET_ELEM_LIST_SET_ID` nft
     /// adds out of habit. The literal netlink headers are little-endian.
     #[test]
@@ -745,7 +743,7 @@ mod tests {
         #[rustfmt::skip]
         let elem: &[u8] = &[
             80, 0, 0, 0, 12, 10, 0x05, 0x04, 101, 0, 0, 0, 0, 0, 0, 0, // CREATE|ACK|REQUEST
-            7, 0, 0, 0, // NFPROTO_BRIDGE, v0, res_id 0
+            5, 0, 0, 0, // NFPROTO_NETDEV, v0, res_id 0
             10, 0, 1, 0, b'v', b'r', b'r', b'p', b'd', 0, 0, 0,
             10, 0, 2, 0, b'a', b'l', b'i', b'v', b'e', 0, 0, 0,
             36, 0, 3, 0x80, // NFTA_SET_ELEM_LIST_ELEMENTS
