@@ -107,6 +107,7 @@ pub enum Kind {
     TapOversized,
     UnicastSend,
     UnicastRecv,
+    UplinkSend,
     /// A READY / WATCHDOG / STOPPING datagram to systemd (not per router: VRID 0).
     SystemdNotify,
 }
@@ -122,6 +123,7 @@ impl Kind {
             Kind::TapOversized => "frame longer than the TAP MTU not sent",
             Kind::UnicastSend => "unicast advert not sent",
             Kind::UnicastRecv => "unicast advert socket",
+            Kind::UplinkSend => "advert not sent on the uplink, sent through the TAP",
             Kind::SystemdNotify => "systemd notification not sent",
         }
     }

@@ -111,6 +111,9 @@ pub struct DatapathStatus {
     pub tap_rx_frames: u64,
     /// Frames written into the TAP (adverts, announcements, ARP / ND answers).
     pub tap_tx_frames: u64,
+    /// Multicast adverts sent on the uplink directly, past the TAP and the bridge.
+    #[serde(default)]
+    pub uplink_tx_frames: u64,
     /// VIP frames relayed through user space.
     pub relayed_frames: u64,
     /// VIP frames that waited in the TAP through a freeze longer than Active_Down_Interval,
@@ -349,6 +352,7 @@ impl Snapshot {
         let sum = |f: fn(&DatapathStatus) -> u64| self.uplinks.iter().map(f).sum();
         d.tap_rx_frames = sum(|u| u.tap_rx_frames);
         d.tap_tx_frames = sum(|u| u.tap_tx_frames);
+        d.uplink_tx_frames = sum(|u| u.uplink_tx_frames);
         d.relayed_frames = sum(|u| u.relayed_frames);
         d.stale_frames = sum(|u| u.stale_frames);
         d.fastpath_errors = sum(|u| u.fastpath_errors);
@@ -532,6 +536,11 @@ fn datapath_metrics(m: &mut Metrics, d: &DatapathStatus, uplinks: &[DatapathStat
     m.sample(&[("direction", "rx")], d.tap_rx_frames);
     m.sample(&[("direction", "tx")], d.tap_tx_frames);
     for (name, help, value) in [
+        (
+            "vrrpd_uplink_tx_frames_total",
+            "Multicast adverts sent on the uplink directly, past the TAP and the bridge.",
+            d.uplink_tx_frames,
+        ),
         (
             "vrrpd_relayed_frames_total",
             "VIP frames relayed into the kernel through user space.",
@@ -1212,6 +1221,7 @@ mod tests {
             mode: "kernel".into(),
             tap_rx_frames: 20 * n,
             tap_tx_frames: 15 * n,
+            uplink_tx_frames: 12 * n,
             relayed_frames: n + 1,
             stale_frames: n,
             fastpath_errors: n,
@@ -1264,6 +1274,7 @@ mod tests {
         assert_eq!(get(r#"vrrpd_tap_frames_total{direction="rx"}"#), 40.0);
         assert_eq!(get(r#"vrrpd_tap_frames_total{direction="tx"}"#), 30.0);
         assert_eq!(get("vrrpd_relayed_frames_total"), 4.0);
+        assert_eq!(get("vrrpd_uplink_tx_frames_total"), 24.0);
         assert_eq!(get("vrrpd_stale_frames_total"), 2.0);
         assert_eq!(get("vrrpd_fastpath_errors_total"), 2.0);
         assert_eq!(

@@ -38,6 +38,8 @@ pub struct Datapath {
     pub tap_rx_frames: u64,
     /// Frames written into the TAP.
     pub tap_tx_frames: u64,
+    /// Multicast adverts sent on the uplink directly.
+    pub uplink_tx_frames: u64,
     /// VIP frames relayed through user space.
     pub relayed_frames: u64,
     /// VIP frames dropped after a freeze instead of relayed.
@@ -62,6 +64,7 @@ impl Datapath {
                 .to_owned(),
             tap_rx_frames: n("tap_rx_frames"),
             tap_tx_frames: n("tap_tx_frames"),
+            uplink_tx_frames: n("uplink_tx_frames"),
             relayed_frames: n("relayed_frames"),
             stale_frames: n("stale_frames"),
             fastpath_errors: n("fastpath_errors"),
@@ -255,6 +258,28 @@ pub fn icmp_echo(
     f.extend_from_slice(&[0x08, 0x00]);
     f.extend_from_slice(&ip);
     f.extend_from_slice(&icmp);
+    f
+}
+
+/// A unicast ARP request from `src_mac` / `sender` to `dst_mac` asking for `target`, as an
+/// Ethernet frame (the probe a client's neighbour cache sends to confirm an entry), for the
+/// `inject` binary.
+pub fn arp_request(
+    src_mac: [u8; 6],
+    dst_mac: [u8; 6],
+    sender: Ipv4Addr,
+    target: Ipv4Addr,
+) -> Vec<u8> {
+    let mut f = Vec::with_capacity(42);
+    f.extend_from_slice(&dst_mac);
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&[0x08, 0x06]);
+    // Ethernet, IPv4, 6 + 4 byte addresses, request.
+    f.extend_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    f.extend_from_slice(&src_mac);
+    f.extend_from_slice(&sender.octets());
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&target.octets());
     f
 }
 

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use vrrp_tests::capture::{Capture, Payload, Pcap, TCPDUMP};
 use vrrp_tests::fastpath::{
-    CURL, Datapath, Fence, TABLE, alive, alive_timeout, datapath, fastpath_table, icmp_echo,
-    metric, metrics, status, tables, transitions, try_status, virtual_mac,
+    CURL, Datapath, Fence, TABLE, alive, alive_timeout, arp_request, datapath, fastpath_table,
+    icmp_echo, metric, metrics, status, tables, transitions, try_status, virtual_mac,
 };
 use vrrp_tests::lab::{ProcId, proc_state};
 use vrrp_tests::nginx::Nginx;
@@ -201,15 +201,31 @@ fn fastpath_vip_traffic_stays_out_of_vrrpd_while_active() {
     wait_alive(&lab, "r1", Duration::from_secs(5));
 
     let before = datapath(&lab, "r1");
+    let started = Instant::now();
     assert_eq!(before.mode, "kernel", "{before:?}");
     let w = vrrp_tests::bench::wrk(&lab, VIP, 16, 2, false);
     let after = datapath(&lab, "r1");
+    let elapsed = started.elapsed();
     let tap_rx = after.tap_rx_frames - before.tap_rx_frames;
+    let tap_tx = after.tap_tx_frames - before.tap_tx_frames;
+    let uplink_tx = after.uplink_tx_frames - before.uplink_tx_frames;
     let relayed = after.relayed_frames - before.relayed_frames;
     println!(
         "MEASURE fastpath-wrk requests={} rps={:.0} p99_ms={:.3} errors={} tap_rx_frames={tap_rx} \
-         relayed_frames={relayed}",
+         relayed_frames={relayed} tap_tx_frames={tap_tx} uplink_tx_frames={uplink_tx}",
         w.requests, w.rps, w.p99_ms, w.errors
+    );
+    // The periodic adverts leave on the uplink's packet socket, not through the TAP (the
+    // status's counters lag up to 100 ms at each end: one advert either way). The TAP carries
+    // the rest: ARP answers to wrk's client and the like, a few in a run.
+    let adverts = (elapsed.as_millis() / p.advert_int.as_millis()) as u64;
+    assert!(
+        uplink_tx + 3 >= adverts,
+        "{uplink_tx} of about {adverts} adverts left on the uplink directly: {before:?} -> {after:?}"
+    );
+    assert!(
+        tap_tx * 2 < adverts,
+        "{tap_tx} frames went through the TAP in {elapsed:?} ({adverts} adverts): {before:?} -> {after:?}"
     );
     assert_eq!(after.mode, "kernel", "{after:?}");
     assert!(
@@ -351,6 +367,99 @@ fn fastpath_backup_takes_no_vip_traffic() {
     assert_eq!(r2.relayed_frames, relayed_before, "r2 relayed VIP frames");
     assert_eq!(r2.relayed_frames, 0, "r2 relayed VIP frames: {r2:?}");
     assert_eq!(alive(&lab, "r2"), Some(vec![]), "r2's set changed");
+}
+
+/// Test 2b: the Active's adverts leave on the uplink past the bridge, so the bridge never sees
+/// them; a frame from the virtual MAC arriving on the uplink (here the last advert of the Active
+/// it took over from, lower in priority) must not teach the bridge that the MAC lives out there.
+/// Right after such a frame, a client's unicast ARP probe for the VIP to the virtual MAC (what
+/// a neighbour cache sends to confirm an entry) still reaches smoltcp and is answered, and so is
+/// a second one a few adverts later. Without the bridge's pinned entry for the virtual MAC on
+/// the TAP both are dropped (the bridge does not send a frame back out of its port).
+#[test]
+fn fastpath_unicast_arp_is_answered_after_the_virtual_mac_came_in_on_the_uplink() {
+    if !ready(&[]) {
+        return;
+    }
+    let lab = Lab::new(
+        "fastpath_unicast_arp_is_answered_after_the_virtual_mac_came_in_on_the_uplink",
+        1,
+    );
+    let p = params();
+    let cap = Capture::start(&lab);
+    let r1 = Router::start(&lab, "r1", Speaker::Vrrpd, &p);
+    wait_until(Duration::from_secs(10), || {
+        r1.state(&lab) == vrrp_tests::router::State::Active
+    })
+    .expect("r1 becomes Active");
+    wait_alive(&lab, "r1", Duration::from_secs(5));
+    let adverts = |d: &Datapath| d.uplink_tx_frames;
+    let first = datapath(&lab, "r1");
+    wait_until(Duration::from_secs(5), || {
+        adverts(&datapath(&lab, "r1")) >= adverts(&first) + 3
+    })
+    .expect("r1's adverts do not leave on the uplink's packet socket");
+
+    let client = lab.client().clone();
+    let vmac = virtual_mac(VRID);
+    let old_active = vrrp_tests::craft::AdvertSpec::v3(
+        vmac,
+        std::net::Ipv4Addr::new(192, 0, 2, 99),
+        VRID,
+        50,
+        10,
+    )
+    .frame(vrrp_tests::craft::Fault::None);
+    let probe = arp_request(client.mac, vmac, client.ip, VIP);
+    let port = lab.node("r1").port.clone();
+    let inject = |frames: &[&[u8]]| {
+        let hex: Vec<String> = frames
+            .iter()
+            .map(|f| f.iter().map(|b| format!("{b:02x}")).collect())
+            .collect();
+        let mut args = vec!["--iface", port.as_str()];
+        args.extend(hex.iter().map(String::as_str));
+        lab.exec_ok("sw", INJECT, &args);
+    };
+    let answers_since = |t: f64| {
+        cap.from_node_now("r1")
+            .arps()
+            .filter(|(ts, src, a)| {
+                *ts >= t
+                    && *src == vmac
+                    && a.op == 2
+                    && a.sender_ip == VIP
+                    && a.target_mac == client.mac
+            })
+            .count()
+    };
+    for round in 0..2 {
+        let t = unix_now();
+        inject(&[&old_active, &probe]);
+        let took =
+            wait_until(Duration::from_secs(2), || answers_since(t) >= 1).unwrap_or_else(|e| {
+                panic!(
+                    "round {round}: the unicast ARP probe after a frame from the virtual MAC was \
+                     not answered: {e}; r1's bridge: {}",
+                    lab.exec_ok("r1", "bridge", &["fdb", "show", "br", "vbr-eth0"])
+                )
+            });
+        println!(
+            "MEASURE fastpath-arp-after-vmac round={round} answer_ms={:.1}",
+            took.as_secs_f64() * 1e3
+        );
+        // A few adverts (none of them through the bridge) before the next round.
+        let d = datapath(&lab, "r1");
+        wait_until(Duration::from_secs(5), || {
+            adverts(&datapath(&lab, "r1")) >= adverts(&d) + 3
+        })
+        .expect("r1 keeps advertising on the uplink");
+    }
+    assert_eq!(
+        r1.state(&lab),
+        vrrp_tests::router::State::Active,
+        "the lower-priority advert moved r1"
+    );
 }
 
 /// SIGSTOP to vrrpd alone, and waits until it is stopped; returns the time it was sent.

@@ -194,6 +194,7 @@ impl Daemon {
                 }
                 d.tap_rx_frames = c.rx_frames;
                 d.tap_tx_frames = c.tx_frames;
+                d.uplink_tx_frames = c.uplink_tx_frames;
                 d.relayed_frames = c.relayed;
                 d.stale_frames = c.stale;
                 d.fastpath_errors = u.dp.fastpath_errors();

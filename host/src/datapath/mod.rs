@@ -22,6 +22,7 @@ pub mod relay;
 pub mod sysctl;
 pub mod tap;
 pub mod unicast;
+pub mod uplink;
 
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
@@ -222,6 +223,13 @@ impl DataPath {
                 }
             },
         };
+        let mut tap = tap;
+        match uplink::UplinkTx::open(uplink, tap.name()) {
+            Ok(u) => tap.set_uplink(u),
+            Err(e) => {
+                warn!("data path: adverts go through the TAP: no packet socket on {uplink} ({e})")
+            }
+        }
         let mut dp = DataPath {
             fastpath,
             fastpath_errors: 0,

@@ -27,6 +27,7 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
 use super::classify::Verdict;
+use super::uplink::UplinkTx;
 use crate::ratelimit::Kind;
 
 /// Frames read per batch unless the caller asks otherwise.
@@ -61,6 +62,10 @@ pub struct TapCounters {
     pub rx_errors: u64,
     /// Frames written by smoltcp or [`Tap::send`].
     pub tx_frames: u64,
+    /// Multicast adverts sent on the uplink directly, past the TAP ([`super::uplink`]).
+    pub uplink_tx_frames: u64,
+    /// Adverts that could not leave on the uplink and went through the TAP instead.
+    pub uplink_tx_errors: u64,
     /// Writes that failed (the frame is lost).
     pub tx_errors: u64,
     /// Writes refused with `EAGAIN` (the frame is dropped, not retried).
@@ -123,6 +128,8 @@ struct Writer {
     scratch: Box<[u8]>,
     counters: TapCounters,
     name: String,
+    /// Where multicast adverts leave, if not through the TAP (see [`Tap::set_uplink`]).
+    uplink: Option<UplinkTx>,
 }
 
 impl Writer {
@@ -143,6 +150,38 @@ impl Writer {
             }
         }
         r
+    }
+
+    /// Sends the first `len` bytes of the scratch buffer on the uplink if they are a multicast
+    /// advert that may leave that way ([`super::uplink`]); false: the caller writes them into
+    /// the TAP.
+    fn send_on_uplink(&mut self, len: usize) -> bool {
+        let Some(up) = &mut self.uplink else {
+            return false;
+        };
+        let frame = &self.scratch[..len];
+        let sent = match up.takes(frame) {
+            Ok(false) => return false,
+            Ok(true) => up.send(frame),
+            Err(e) => {
+                tracing::warn!(tap = %self.name, error = %e,
+                    "the bridge refused a forwarding entry for a virtual MAC on the TAP: its adverts keep going through the TAP");
+                return false;
+            }
+        };
+        match sent {
+            Ok(()) => {
+                self.counters.uplink_tx_frames += 1;
+                true
+            }
+            Err(e) => {
+                self.counters.uplink_tx_errors += 1;
+                crate::warn_limited!(Kind::UplinkSend, 0, tap = %self.name,
+                    errors = self.counters.uplink_tx_errors, error = %e,
+                    "advert not sent on the uplink, sent through the TAP");
+                false
+            }
+        }
     }
 }
 
@@ -215,10 +254,17 @@ impl Tap {
                 scratch: vec![0; frame_cap].into_boxed_slice(),
                 counters: TapCounters::default(),
                 name: actual,
+                uplink: None,
             },
             mtu,
             drained: false,
         })
+    }
+
+    /// Multicast adverts that smoltcp sends leave on the uplink directly from now on (see
+    /// [`super::uplink`]).
+    pub fn set_uplink(&mut self, uplink: UplinkTx) {
+        self.writer.uplink = Some(uplink);
     }
 
     /// The interface name the kernel gave the TAP.
@@ -547,6 +593,9 @@ impl phy::TxToken for TapTxToken<'_> {
         let w = self.writer;
         if len <= w.scratch.len() {
             let r = f(&mut w.scratch[..len]);
+            if w.send_on_uplink(len) {
+                return r;
+            }
             // Same accounting as `Writer::write`, without borrowing the scratch twice.
             match write_fd(w.fd.get_ref(), &w.scratch[..len]) {
                 Ok(()) => w.counters.tx_frames += 1,
