@@ -35,7 +35,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::DatapathMode;
 use classify::Target;
-use fastpath::{FastPath, Lease};
+use fastpath::{Family, FastPath, Lease};
 use layout::{Addr, Layout, LayoutError, LayoutSpec};
 use relay::Relay;
 use tap::{FrameDevice, Tap, TxDevice};
@@ -211,6 +211,7 @@ impl DataPath {
                 Ok(fp) => {
                     info!(
                         table = fp.table(),
+                        family = fp.family().as_str(),
                         "data path: VIP traffic through the kernel fast path (nftables)"
                     );
                     Some(fp)
@@ -224,10 +225,20 @@ impl DataPath {
             },
         };
         let mut tap = tap;
-        match uplink::UplinkTx::open(uplink, tap.name()) {
-            Ok(u) => tap.set_uplink(u),
-            Err(e) => {
-                warn!("data path: adverts go through the TAP: no packet socket on {uplink} ({e})")
+        // A bridge table renews leases from adverts crossing the bridge: they must keep to it.
+        if fastpath
+            .as_ref()
+            .is_some_and(|f| f.family() == Family::Bridge)
+        {
+            info!(
+                "data path: adverts go through the TAP and the bridge, where they renew the fast path's leases"
+            );
+        } else {
+            match uplink::UplinkTx::open(uplink, tap.name()) {
+                Ok(u) => tap.set_uplink(u),
+                Err(e) => warn!(
+                    "data path: adverts go through the TAP: no packet socket on {uplink} ({e})"
+                ),
             }
         }
         let mut dp = DataPath {

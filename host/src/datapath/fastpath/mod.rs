@@ -36,14 +36,23 @@
 //! them unanswered (the VIP is not on the bridge), the client's entry fails, and it loses the VIP
 //! until it resolves it again. Hooking the uplink device, not the bridge, keeps the table to its
 //! own LAN (one VRID's MAC may be in use on two), and its egress hook sees every advert that
-//! leaves, whichever way it was sent: from the TAP through the bridge (multicast) or from the
-//! host's raw socket (unicast).
+//! leaves, whichever way it was sent: from a packet socket on the uplink (multicast, see
+//! [`super::uplink`]), from the TAP through the bridge, or from the host's raw socket
+//! (unicast).
+//!
+//! # Older kernels
+//! The `netdev` egress hook came with Linux 5.16. Where the kernel refuses it (or the `netdev`
+//! family), [`FastPath::install`] installs the same table in the `bridge` family instead: `pre`
+//! on the bridge's `prerouting` hook, matching `iifname <uplink>` and also setting `meta pkttype
+//! host` (inside the bridge the frame is already classified), and `lease` on its `postrouting`
+//! hook, matching `oifname <uplink>`. Its leases are renewed by adverts crossing the bridge, so
+//! with it multicast adverts keep going through the TAP.
 //!
 //! # The fence
 //! An element of `@alive` expires by itself, Active_Down_Interval (RFC 9568 §6.1) after it was
 //! last renewed, and what renews it is the router's own advert leaving on the uplink: the
-//! `lease` chain sends each advert through the verdict map of its family to its router's chain, whose `update` restarts
-//! the timeout, in the kernel, on the advert's way out. When vrrpd is frozen (`SIGSTOP`,
+//! `lease` chain sends each advert through the verdict map of its family to its router's
+//! chain, whose `update` restarts the timeout, in the kernel, on the advert's way out. When vrrpd is frozen (`SIGSTOP`,
 //! `docker pause`), its adverts stop and the kernel stops answering for the VIPs on the same
 //! deadline the Backups take over on, with no process left to clean up. The table is owned by
 //! the netlink socket (`NFT_TABLE_F_OWNER`): when vrrpd dies, the kernel deletes it at once.
@@ -85,7 +94,10 @@ use netlink_sys::{Socket, SocketAddr};
 use nix::sys::socket::{setsockopt, sockopt};
 use nix::sys::time::TimeVal;
 
-use wire::{Base, Batch, CmpOp, MetaKey, NF_NETDEV_EGRESS, NF_NETDEV_INGRESS, NFT_REG_1, Sent};
+use wire::{
+    Base, Batch, CmpOp, MetaKey, NF_BR_POST_ROUTING, NF_BR_PRE_ROUTING, NF_NETDEV_EGRESS,
+    NF_NETDEV_INGRESS, NFT_REG_1, Sent,
+};
 
 /// The set of virtual MACs whose frames go to the kernel.
 const SET: &str = "alive";
@@ -107,6 +119,8 @@ const PRIORITY: i32 = -300;
 /// `ARPHRD_ETHER` as `meta iiftype` holds it (host order). nft writes this test before every
 /// `ether` match in a `netdev` table, and reads the rule back as `ether ...` only with it.
 const IIFTYPE_ETHER: [u8; 2] = 1u16.to_ne_bytes();
+/// `PACKET_HOST` (`linux/if_packet.h`).
+const PACKET_HOST: u8 = 0;
 /// Interface names are at most 15 bytes plus a NUL (`IFNAMSIZ`).
 const IFNAMSIZ: usize = 16;
 /// The kernel answers a batch before `send` returns; this only bounds a kernel that does not.
@@ -120,6 +134,7 @@ const RX_LEN: usize = 8192;
 /// exactly as it does when vrrpd is killed.
 pub struct FastPath {
     sock: Socket,
+    family: Family,
     table: String,
     seq: u32,
     tx: Vec<u8>,
@@ -129,6 +144,7 @@ pub struct FastPath {
 impl fmt::Debug for FastPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FastPath")
+            .field("family", &self.family)
             .field("table", &self.table)
             .finish()
     }
@@ -142,8 +158,40 @@ impl FastPath {
     /// process owns is not (`PermissionDenied`). The set starts empty: nothing is diverted
     /// until [`FastPath::serve`].
     pub fn install(bridge: &str, uplink: &str, bridge_mac: [u8; 6]) -> io::Result<FastPath> {
-        ifname(uplink)?;
-        let mut fp = FastPath::open(bridge)?;
+        match FastPath::install_as(Family::Netdev, bridge, uplink, bridge_mac) {
+            Err(e) if kernel_lacks(&e) => {
+                FastPath::install_as(Family::Bridge, bridge, uplink, bridge_mac)
+                    .map_err(|b| io::Error::new(b.kind(), format!("{b}; as a netdev table: {e}")))
+            }
+            r => r,
+        }
+    }
+
+    /// [`FastPath::install`] as a table of `family`, with no fallback.
+    pub(crate) fn install_as(
+        family: Family,
+        bridge: &str,
+        uplink: &str,
+        bridge_mac: [u8; 6],
+    ) -> io::Result<FastPath> {
+        let uplink_name = ifname(uplink)?;
+        let mut fp = FastPath::open(bridge, family)?;
+        // A netdev chain hooks the uplink itself; a bridge chain sees every bridge of the
+        // namespace, so its rules name the uplink (one VRID's MAC may be in use on two LANs).
+        // `meta ibrname` would say that directly, but needs `nft_meta_bridge`, which some
+        // kernels lack.
+        let (device, pre_hook, lease_hook) = match family {
+            Family::Netdev => (Some(uplink), NF_NETDEV_INGRESS, NF_NETDEV_EGRESS),
+            Family::Bridge => (None, NF_BR_PRE_ROUTING, NF_BR_POST_ROUTING),
+        };
+        // nft writes `meta iiftype ether` before every `ether` match in a netdev table, and
+        // reads such a rule back as `ether ...` only with it.
+        let ether = |e: &mut wire::Exprs<'_>| {
+            if family == Family::Netdev {
+                e.meta_load(MetaKey::IifType, NFT_REG_1)
+                    .cmp(CmpOp::Eq, NFT_REG_1, &IIFTYPE_ETHER);
+            }
+        };
         fp.transact(|b, table| {
             b.add_table(table, false, false);
             b.del_table(table);
@@ -152,18 +200,16 @@ impl FastPath {
             for (map, id, _, _) in LEASES {
                 b.add_byte_vmap(table, map, id);
             }
-            b.add_base_chain(table, CHAIN, NF_NETDEV_INGRESS, uplink, PRIORITY);
+            b.add_base_chain(table, CHAIN, pre_hook, device, PRIORITY);
             b.add_rule("add rule (ARP)", table, CHAIN, |e| {
-                e.meta_load(MetaKey::IifType, NFT_REG_1)
-                    .cmp(CmpOp::Eq, NFT_REG_1, &IIFTYPE_ETHER)
-                    .payload_load(Base::Link, 12, 2, NFT_REG_1)
+                ether(e);
+                e.payload_load(Base::Link, 12, 2, NFT_REG_1)
                     .cmp(CmpOp::Eq, NFT_REG_1, &[0x08, 0x06])
                     .accept();
             });
             b.add_rule("add rule (neighbour discovery)", table, CHAIN, |e| {
-                e.meta_load(MetaKey::IifType, NFT_REG_1)
-                    .cmp(CmpOp::Eq, NFT_REG_1, &IIFTYPE_ETHER)
-                    .payload_load(Base::Link, 12, 2, NFT_REG_1)
+                ether(e);
+                e.payload_load(Base::Link, 12, 2, NFT_REG_1)
                     .cmp(CmpOp::Eq, NFT_REG_1, &[0x86, 0xdd])
                     .meta_load(MetaKey::L4Proto, NFT_REG_1)
                     .cmp(CmpOp::Eq, NFT_REG_1, &[58])
@@ -172,23 +218,40 @@ impl FastPath {
                     .cmp(CmpOp::Lte, NFT_REG_1, &[136])
                     .accept();
             });
-            // The bridge then sees a frame for its own MAC: it marks it PACKET_HOST and hands
-            // it to the host's stack.
             b.add_rule("add rule (virtual MAC)", table, CHAIN, |e| {
-                e.meta_load(MetaKey::IifType, NFT_REG_1)
-                    .cmp(CmpOp::Eq, NFT_REG_1, &IIFTYPE_ETHER)
-                    .payload_load(Base::Link, 0, 6, NFT_REG_1)
+                ether(e);
+                if family == Family::Bridge {
+                    e.meta_load(MetaKey::IifName, NFT_REG_1).cmp(
+                        CmpOp::Eq,
+                        NFT_REG_1,
+                        &uplink_name,
+                    );
+                }
+                e.payload_load(Base::Link, 0, 6, NFT_REG_1)
                     .lookup(SET, SET_ID, NFT_REG_1)
                     .immediate(NFT_REG_1, &bridge_mac)
                     .payload_write(Base::Link, 0, 6, NFT_REG_1);
+                // Before the bridge, the bridge itself marks a frame for its own MAC
+                // PACKET_HOST and hands it to the host's stack; inside it, that is ours to do.
+                if family == Family::Bridge {
+                    e.immediate(NFT_REG_1, &[PACKET_HOST])
+                        .meta_set(MetaKey::PktType, NFT_REG_1);
+                }
             });
-            b.add_base_chain(table, LEASE_CHAIN, NF_NETDEV_EGRESS, uplink, 0);
+            b.add_base_chain(table, LEASE_CHAIN, lease_hook, device, 0);
             for (map, id, ethertype, protocol_at) in LEASES {
                 b.add_rule(
                     "add rule (advert renews its lease)",
                     table,
                     LEASE_CHAIN,
                     |e| {
+                        if family == Family::Bridge {
+                            e.meta_load(MetaKey::OifName, NFT_REG_1).cmp(
+                                CmpOp::Eq,
+                                NFT_REG_1,
+                                &uplink_name,
+                            );
+                        }
                         // `meta protocol` and the IP header's protocol field, as nft writes
                         // `ip protocol vrrp`: nft 1.0.6 aborts listing a rule with
                         // `meta l4proto` and `@th`, and `nft -j list tables` aborts on an
@@ -273,12 +336,21 @@ impl FastPath {
     /// Deletes the table of `bridge` that an earlier run left, if any; true if there was one.
     /// A table owned by a live process (a frozen vrrpd) is `PermissionDenied`.
     pub fn remove_leftover(bridge: &str) -> io::Result<bool> {
-        let mut fp = FastPath::open(bridge)?;
-        match fp.transact(|b, table| b.del_table(table)) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
+        let mut found = false;
+        for family in [Family::Netdev, Family::Bridge] {
+            let mut fp = FastPath::open(bridge, family)?;
+            match fp.transact(|b, table| b.del_table(table)) {
+                Ok(()) => found = true,
+                Err(e) if e.kind() == io::ErrorKind::NotFound || kernel_lacks(&e) => {}
+                Err(e) => return Err(e),
+            }
         }
+        Ok(found)
+    }
+
+    /// Which kind of table it is.
+    pub fn family(&self) -> Family {
+        self.family
     }
 
     /// The table's name, `vrrpd-<bridge>`.
@@ -286,7 +358,7 @@ impl FastPath {
         &self.table
     }
 
-    fn open(bridge: &str) -> io::Result<FastPath> {
+    fn open(bridge: &str, family: Family) -> io::Result<FastPath> {
         ifname(bridge)?;
         let mut sock = Socket::new(wire::NETLINK_NETFILTER)?;
         sock.bind_auto()?;
@@ -297,6 +369,7 @@ impl FastPath {
         setsockopt(&sock, sockopt::ReceiveTimeout, &wait)?;
         Ok(FastPath {
             sock,
+            family,
             table: format!("vrrpd-{bridge}"),
             seq: 1,
             tx: Vec::with_capacity(1024),
@@ -306,7 +379,7 @@ impl FastPath {
 
     /// Sends one batch that `build` fills, and waits for the kernel's verdict on it.
     fn transact(&mut self, build: impl FnOnce(&mut Batch<'_>, &str)) -> io::Result<()> {
-        let mut batch = Batch::new(&mut self.tx, self.seq);
+        let mut batch = Batch::new(&mut self.tx, self.seq, self.family.nfproto());
         build(&mut batch, &self.table);
         let sent = batch.finish();
         self.seq = sent.end.wrapping_add(1);
@@ -345,6 +418,7 @@ impl FastPath {
                 }
                 if ack.errno != 0 && failure.is_none() {
                     failure = Some(NftError {
+                        family: self.family,
                         op: sent.op(ack.seq),
                         table: self.table.clone(),
                         errno: ack.errno,
@@ -362,6 +436,46 @@ impl FastPath {
             }
         }
     }
+}
+
+/// The kind of table: on the uplink device (`netdev`, Linux 5.16 and later, for the egress
+/// hook), or on the bridge (`bridge`, older kernels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Netdev,
+    Bridge,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Netdev => "netdev",
+            Family::Bridge => "bridge",
+        }
+    }
+
+    fn nfproto(self) -> u8 {
+        match self {
+            Family::Netdev => wire::NFPROTO_NETDEV,
+            Family::Bridge => wire::NFPROTO_BRIDGE,
+        }
+    }
+}
+
+/// Whether `e` says that the kernel lacks a table family or its hooks (as opposed to a table
+/// that a live process owns, or a missing privilege, which the other family would meet as
+/// well).
+fn kernel_lacks(e: &io::Error) -> bool {
+    let lacks = |errno| {
+        matches!(
+            errno,
+            libc::EOPNOTSUPP | libc::EAFNOSUPPORT | libc::ENOENT | libc::EINVAL
+        )
+    };
+    e.raw_os_error().is_some_and(lacks)
+        || e.get_ref()
+            .and_then(|i| i.downcast_ref::<NftError>())
+            .is_some_and(|n| lacks(n.errno))
 }
 
 /// A router whose VIP traffic the fast path serves: its virtual MAC, for how long after each of
@@ -421,6 +535,7 @@ fn ifname(name: &str) -> io::Result<[u8; IFNAMSIZ]> {
 /// The kernel refused a message of a batch (and with it the whole batch).
 #[derive(Debug)]
 struct NftError {
+    family: Family,
     op: &'static str,
     table: String,
     errno: i32,
@@ -432,8 +547,10 @@ impl fmt::Display for NftError {
         let os = io::Error::from_raw_os_error(self.errno);
         write!(
             f,
-            "nf_tables, table netdev {}: {}: {os}",
-            self.table, self.op
+            "nf_tables, table {} {}: {}: {os}",
+            self.family.as_str(),
+            self.table,
+            self.op
         )?;
         if let Some(detail) = &self.detail {
             write!(f, " ({detail})")?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::sched::{CloneFlags, setns};
 
-use super::{FastPath, Lease};
+use super::{Family, FastPath, Lease, kernel_lacks};
 
 const BRIDGE: &str = "vbr-t";
 const UPLINK: &str = "vu-t";
@@ -234,13 +234,23 @@ fn within(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
 
 #[test]
 fn fastpath_serves_the_vip_while_refreshed() {
+    fastpath_serves_the_vip_while_refreshed_as(Family::Netdev);
+}
+
+/// The same with the table older kernels get.
+#[test]
+fn fastpath_serves_the_vip_while_refreshed_bridge_family() {
+    fastpath_serves_the_vip_while_refreshed_as(Family::Bridge);
+}
+
+fn fastpath_serves_the_vip_while_refreshed_as(family: Family) {
     if !can_run() {
         return;
     }
-    let ns = Namespaces::new("serve", &["node", "client"]);
+    let ns = Namespaces::new(&format!("serve-{}", family.as_str()), &["node", "client"]);
     let bridge_mac = lan(&ns);
     ns.enter(NODE);
-    let mut fp = FastPath::install(BRIDGE, UPLINK, bridge_mac).expect("install");
+    let mut fp = FastPath::install_as(family, BRIDGE, UPLINK, bridge_mac).expect("install");
     assert_eq!(fp.table(), TABLE);
     assert!(tables(&ns).contains(TABLE), "{}", tables(&ns));
 
@@ -259,7 +269,12 @@ fn fastpath_serves_the_vip_while_refreshed() {
     assert!(answered, "not answered after a refresh");
 
     // (c) No further refresh: the element expires and the answers stop by themselves.
-    let set = || ns.must(NODE, &["nft", "list", "set", "netdev", TABLE, "alive"]);
+    let set = || {
+        ns.must(
+            NODE,
+            &["nft", "list", "set", family.as_str(), TABLE, "alive"],
+        )
+    };
     let gone = within(Duration::from_secs(3), || {
         !set().contains("00:00:5e:00:01:33")
     });
@@ -328,6 +343,10 @@ fn fastpath_leaves_no_table_behind() {
     assert!(FastPath::remove_leftover(BRIDGE).expect("remove_leftover"));
     assert!(!tables(&ns).contains(TABLE), "{}", tables(&ns));
     assert!(!FastPath::remove_leftover(BRIDGE).expect("remove_leftover"));
+    // So is the `bridge` family table of a vrrpd on an older kernel.
+    ns.must(NODE, &["nft", "add", "table", "bridge", TABLE]);
+    assert!(FastPath::remove_leftover(BRIDGE).expect("remove_leftover"));
+    assert!(!tables(&ns).contains(TABLE), "{}", tables(&ns));
 
     // install replaces one in the same transaction.
     ns.must(NODE, &["nft", "add", "table", "netdev", TABLE]);
@@ -349,14 +368,24 @@ fn fastpath_leaves_no_table_behind() {
 /// lease in the kernel; another router's adverts do not, and without adverts it runs out.
 #[test]
 fn fastpath_adverts_renew_the_lease() {
+    fastpath_adverts_renew_the_lease_as(Family::Netdev);
+}
+
+/// The same with the table older kernels get.
+#[test]
+fn fastpath_adverts_renew_the_lease_bridge_family() {
+    fastpath_adverts_renew_the_lease_as(Family::Bridge);
+}
+
+fn fastpath_adverts_renew_the_lease_as(family: Family) {
     if !can_run() {
         return;
     }
-    let ns = Namespaces::new("renew", &["node", "client"]);
+    let ns = Namespaces::new(&format!("renew-{}", family.as_str()), &["node", "client"]);
     let bridge_mac = lan(&ns);
     ns.enter(NODE);
-    let mut fp = FastPath::install(BRIDGE, UPLINK, bridge_mac).expect("install");
-    let listing = ns.must(NODE, &["nft", "list", "table", "netdev", TABLE]);
+    let mut fp = FastPath::install_as(family, BRIDGE, UPLINK, bridge_mac).expect("install");
+    let listing = ns.must(NODE, &["nft", "list", "table", family.as_str(), TABLE]);
     println!("{listing}");
     // Other tools list the namespace's tables too; nft 1.0.6 must not choke on ours.
     ns.must(NODE, &["nft", "-j", "list", "tables"]);
@@ -367,7 +396,10 @@ fn fastpath_adverts_renew_the_lease() {
     );
     let served = lease(Duration::from_millis(300));
     fp.serve(&served).expect("serve");
-    let chain = ns.must(NODE, &["nft", "list", "chain", "netdev", TABLE, "v4-51"]);
+    let chain = ns.must(
+        NODE,
+        &["nft", "list", "chain", family.as_str(), TABLE, "v4-51"],
+    );
     // nft 1.0.6 prints the immediate key as a number of the wrong type; the timeout it reads.
     assert!(
         chain.contains("update @alive {") && chain.contains("timeout 300ms }"),
@@ -385,7 +417,12 @@ fn fastpath_adverts_renew_the_lease() {
     assert!(ping(&ns, VIP, "0.2"), "not answered while adverts renew");
 
     // Only another router's adverts: the lease runs out 300 ms after the last of ours.
-    let set = || ns.must(NODE, &["nft", "list", "set", "netdev", TABLE, "alive"]);
+    let set = || {
+        ns.must(
+            NODE,
+            &["nft", "list", "set", family.as_str(), TABLE, "alive"],
+        )
+    };
     let mut gone = None;
     while last.elapsed() < Duration::from_secs(2) {
         send_advert(VRID + 1);
@@ -415,7 +452,7 @@ fn fastpath_adverts_renew_the_lease() {
         .expect("withdraw");
     send_advert(VRID);
     assert!(!set().contains("00:00:5e:00:01:33"), "{}", set());
-    let listing = ns.must(NODE, &["nft", "list", "table", "netdev", TABLE]);
+    let listing = ns.must(NODE, &["nft", "list", "table", family.as_str(), TABLE]);
     assert!(!listing.contains("v4-51"), "{listing}");
 
     // What a state change costs (nothing is sent to the kernel per advert).
@@ -442,7 +479,7 @@ fn fastpath_kernel_errors_are_clear() {
     let mut fp = FastPath::install(BRIDGE, UPLINK, [0x02, 0, 0, 0, 0, 1]).expect("install");
     ns.must(NODE, &["nft", "list", "tables"]);
     // Delete the table behind its back (as its owner would: through its own socket).
-    let mut other = FastPath::open(BRIDGE).expect("open");
+    let mut other = FastPath::open(BRIDGE, Family::Netdev).expect("open");
     let err = other
         .transact(|b, t| b.del_table(t))
         .expect_err("another socket deleted an owned table");
@@ -474,10 +511,23 @@ fn neighbour(ns: &Namespaces, addr: &str) -> String {
 /// in use becomes reachable only if the virtual router answers.
 #[test]
 fn fastpath_leaves_arp_and_nd_to_the_virtual_router() {
+    fastpath_leaves_arp_and_nd_to_the_virtual_router_as(Family::Netdev);
+}
+
+/// The same with the table older kernels get.
+#[test]
+fn fastpath_leaves_arp_and_nd_to_the_virtual_router_bridge_family() {
+    fastpath_leaves_arp_and_nd_to_the_virtual_router_as(Family::Bridge);
+}
+
+fn fastpath_leaves_arp_and_nd_to_the_virtual_router_as(family: Family) {
     if !can_run() {
         return;
     }
-    let ns = Namespaces::new("nd", &["node", "client", "router"]);
+    let ns = Namespaces::new(
+        &format!("nd-{}", family.as_str()),
+        &["node", "client", "router"],
+    );
     let bridge_mac = lan(&ns);
     let (n, c, r) = (ns.name(NODE), ns.name(CLIENT), ns.name(2));
     let vmac6 = [0x00, 0x00, 0x5e, 0x00, 0x02, 0x33];
@@ -508,7 +558,7 @@ fn fastpath_leaves_arp_and_nd_to_the_virtual_router() {
     let v6 = within(Duration::from_secs(5), || ping(&ns, "2001:db8::1", "1"));
     assert!(v6.is_some(), "the test LAN does not work over IPv6");
     ns.enter(NODE);
-    let mut fp = FastPath::install(BRIDGE, UPLINK, bridge_mac).expect("install");
+    let mut fp = FastPath::install_as(family, BRIDGE, UPLINK, bridge_mac).expect("install");
     fp.refresh(VMAC, Duration::from_secs(30)).expect("refresh");
     fp.refresh(vmac6, Duration::from_secs(30)).expect("refresh");
 
@@ -636,4 +686,33 @@ fn fastpath_fences_a_frozen_then_killed_daemon() {
         "the killed daemon's table stayed: {}",
         tables(&ns)
     );
+}
+
+/// Only a kernel that lacks the `netdev` family or its egress hook makes `install` fall back to
+/// a `bridge` table: a table that a live vrrpd owns, or a missing privilege, must not (the other
+/// family would give a second daemon a table of its own).
+#[test]
+fn fastpath_falls_back_only_where_the_kernel_lacks_the_netdev_hooks() {
+    let nft = |errno| {
+        std::io::Error::from(super::NftError {
+            family: Family::Netdev,
+            op: "create chain",
+            table: TABLE.into(),
+            errno,
+            detail: None,
+        })
+    };
+    for errno in [
+        libc::EOPNOTSUPP,
+        libc::EAFNOSUPPORT,
+        libc::ENOENT,
+        libc::EINVAL,
+    ] {
+        assert!(kernel_lacks(&nft(errno)), "{}", nft(errno));
+        assert!(kernel_lacks(&std::io::Error::from_raw_os_error(errno)));
+    }
+    for errno in [libc::EPERM, libc::EBUSY, libc::EEXIST, libc::ENOBUFS] {
+        assert!(!kernel_lacks(&nft(errno)), "{}", nft(errno));
+    }
+    assert!(!kernel_lacks(&std::io::Error::other("timed out")));
 }

@@ -29,9 +29,10 @@ const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 const AF_UNSPEC: u8 = 0;
-/// `NFPROTO_NETDEV`: every object of the fast path lives in a `netdev` family table, whose
-/// chains hook one device (the uplink) on its way in and out.
-const NFPROTO_NETDEV: u8 = 5;
+/// `NFPROTO_NETDEV`: a table whose chains hook one device (the uplink) on its way in and out.
+pub const NFPROTO_NETDEV: u8 = 5;
+/// `NFPROTO_BRIDGE`: a table whose chains see every frame crossing the namespace's bridges.
+pub const NFPROTO_BRIDGE: u8 = 7;
 
 // enum nf_tables_msg_types
 const NFT_MSG_NEWTABLE: u16 = 0;
@@ -124,6 +125,7 @@ const NFTA_PAYLOAD_SREG: u16 = 5;
 
 const NFTA_META_DREG: u16 = 1;
 const NFTA_META_KEY: u16 = 2;
+const NFTA_META_SREG: u16 = 3;
 
 const NFTA_DYNSET_SET_NAME: u16 = 1;
 const NFTA_DYNSET_OP: u16 = 3;
@@ -155,9 +157,20 @@ pub enum MetaKey {
     Protocol = 1,
     /// The receiving device's hardware type (`dev->type`, two bytes, host order).
     IifType = 8,
+    /// The bridge port a frame came in on (`dev->name`, 16 bytes).
+    IifName = 6,
+    /// The bridge port a frame leaves on (16 bytes).
+    OifName = 7,
+    /// `skb->pkt_type`.
+    PktType = 19,
     /// The layer-4 protocol number (one byte).
     L4Proto = 16,
 }
+
+/// `NF_BR_PRE_ROUTING`: every frame entering a bridge, before its forwarding decision.
+pub const NF_BR_PRE_ROUTING: u32 = 0;
+/// `NF_BR_POST_ROUTING`: every frame leaving on a bridge port, forwarded or the host's own.
+pub const NF_BR_POST_ROUTING: u32 = 4;
 
 /// `NF_NETDEV_INGRESS`: every frame the device receives, before the bridge sees it.
 pub const NF_NETDEV_INGRESS: u32 = 0;
@@ -309,6 +322,14 @@ impl Exprs<'_> {
     }
 
     /// `meta load`: the packet's `key` into `dreg`.
+    /// `meta set`: the packet's `key` from `sreg`.
+    pub fn meta_set(&mut self, key: MetaKey, sreg: u32) -> &mut Self {
+        self.expr("meta", |b| {
+            put_u32(b, NFTA_META_KEY, key as u32);
+            put_u32(b, NFTA_META_SREG, sreg);
+        })
+    }
+
     pub fn meta_load(&mut self, key: MetaKey, dreg: u32) -> &mut Self {
         self.expr("meta", |b| {
             put_u32(b, NFTA_META_DREG, dreg);
@@ -332,6 +353,8 @@ pub struct Batch<'a> {
     ops: [&'static str; MAX_OPS],
     n: usize,
     last_start: Option<usize>,
+    /// The `NFPROTO_*` of every message's table.
+    family: u8,
 }
 
 /// What `Batch::finish` tells about the batch it closed, to match the kernel's answers.
@@ -367,8 +390,9 @@ impl Sent {
 }
 
 impl<'a> Batch<'a> {
-    /// Clears `buf` and starts a batch whose begin marker has sequence number `seq`.
-    pub fn new(buf: &'a mut Vec<u8>, seq: u32) -> Self {
+    /// Clears `buf` and starts a batch whose begin marker has sequence number `seq`, on tables
+    /// of `family` (`NFPROTO_NETDEV` or `NFPROTO_BRIDGE`).
+    pub fn new(buf: &'a mut Vec<u8>, seq: u32, family: u8) -> Self {
         buf.clear();
         let mut batch = Batch {
             buf,
@@ -377,6 +401,7 @@ impl<'a> Batch<'a> {
             ops: [""; MAX_OPS],
             n: 0,
             last_start: None,
+            family,
         };
         let start = batch.header(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, AF_UNSPEC);
         batch.finish_msg(start);
@@ -418,7 +443,7 @@ impl<'a> Batch<'a> {
         self.ops[self.n] = what;
         self.n += 1;
         let ty = (NFNL_SUBSYS_NFTABLES << 8) | msg;
-        let start = self.header(ty, NLM_F_REQUEST | flags, NFPROTO_NETDEV);
+        let start = self.header(ty, NLM_F_REQUEST | flags, self.family);
         body(self.buf);
         self.finish_msg(start);
         self.last_start = Some(start);
@@ -549,13 +574,14 @@ impl<'a> Batch<'a> {
         });
     }
 
-    /// Creates a base chain of type `filter` on `hook` of `device` at `priority`, policy accept.
+    /// Creates a base chain of type `filter` on `hook` (of `device`, in a `netdev` table) at
+    /// `priority`, policy accept.
     pub fn add_base_chain(
         &mut self,
         table: &str,
         chain: &str,
         hook: u32,
-        device: &str,
+        device: Option<&str>,
         priority: i32,
     ) {
         self.op(
@@ -568,7 +594,9 @@ impl<'a> Batch<'a> {
                 nest(b, NFTA_CHAIN_HOOK, |b| {
                     put_u32(b, NFTA_HOOK_HOOKNUM, hook);
                     put_u32(b, NFTA_HOOK_PRIORITY, priority as u32);
-                    put_str(b, NFTA_HOOK_DEV, device);
+                    if let Some(device) = device {
+                        put_str(b, NFTA_HOOK_DEV, device);
+                    }
                 });
                 put_str(b, NFTA_CHAIN_TYPE, "filter");
             },
@@ -730,7 +758,7 @@ mod tests {
     #[cfg(target_endian = "little")]
     fn fastpath_set_element_bytes() {
         let mut buf = Vec::new();
-        let mut batch = Batch::new(&mut buf, 100);
+        let mut batch = Batch::new(&mut buf, 100, NFPROTO_NETDEV);
         batch.add_elem("vrrpd", "alive", &[0, 0, 0x5e, 0, 1, 0x33], Some(300));
         let sent = batch.finish();
         assert_eq!((sent.first, sent.acked, sent.end), (100, Some(101), 102));
@@ -763,7 +791,7 @@ mod tests {
     #[test]
     fn fastpath_only_the_last_message_asks_for_an_ack() {
         let mut buf = Vec::new();
-        let mut batch = Batch::new(&mut buf, u32::MAX);
+        let mut batch = Batch::new(&mut buf, u32::MAX, NFPROTO_NETDEV);
         batch.add_elem("t", "s", &[1; 6], None);
         batch.del_elem("t", "s", &[1; 6]);
         let sent = batch.finish();
