@@ -114,6 +114,9 @@ pub struct DatapathStatus {
     /// Multicast adverts sent on the uplink directly, past the TAP and the bridge.
     #[serde(default)]
     pub uplink_tx_frames: u64,
+    /// Adverts the uplink's packet socket failed to send (they went through the TAP instead).
+    #[serde(default)]
+    pub uplink_tx_errors: u64,
     /// VIP frames relayed through user space.
     pub relayed_frames: u64,
     /// VIP frames that waited in the TAP through a freeze longer than Active_Down_Interval,
@@ -353,6 +356,7 @@ impl Snapshot {
         d.tap_rx_frames = sum(|u| u.tap_rx_frames);
         d.tap_tx_frames = sum(|u| u.tap_tx_frames);
         d.uplink_tx_frames = sum(|u| u.uplink_tx_frames);
+        d.uplink_tx_errors = sum(|u| u.uplink_tx_errors);
         d.relayed_frames = sum(|u| u.relayed_frames);
         d.stale_frames = sum(|u| u.stale_frames);
         d.fastpath_errors = sum(|u| u.fastpath_errors);
@@ -540,6 +544,11 @@ fn datapath_metrics(m: &mut Metrics, d: &DatapathStatus, uplinks: &[DatapathStat
             "vrrpd_uplink_tx_frames_total",
             "Multicast adverts sent on the uplink directly, past the TAP and the bridge.",
             d.uplink_tx_frames,
+        ),
+        (
+            "vrrpd_uplink_tx_errors_total",
+            "Adverts the uplink's packet socket failed to send (they went through the TAP instead).",
+            d.uplink_tx_errors,
         ),
         (
             "vrrpd_relayed_frames_total",
@@ -1222,6 +1231,7 @@ mod tests {
             tap_rx_frames: 20 * n,
             tap_tx_frames: 15 * n,
             uplink_tx_frames: 12 * n,
+            uplink_tx_errors: 2 * n,
             relayed_frames: n + 1,
             stale_frames: n,
             fastpath_errors: n,
@@ -1275,6 +1285,7 @@ mod tests {
         assert_eq!(get(r#"vrrpd_tap_frames_total{direction="tx"}"#), 30.0);
         assert_eq!(get("vrrpd_relayed_frames_total"), 4.0);
         assert_eq!(get("vrrpd_uplink_tx_frames_total"), 24.0);
+        assert_eq!(get("vrrpd_uplink_tx_errors_total"), 4.0);
         assert_eq!(get("vrrpd_stale_frames_total"), 2.0);
         assert_eq!(get("vrrpd_fastpath_errors_total"), 2.0);
         assert_eq!(

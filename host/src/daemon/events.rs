@@ -30,14 +30,14 @@ const COUNTERS_LAG: vrrp_core::Duration = vrrp_core::Duration::from_millis(100);
 const COUNTERS_EVERY: vrrp_core::Duration = vrrp_core::Duration::from_millis(50);
 
 /// The data path's exception counters, summed over the uplinks: VIP frames that reached the
-/// TAP (relayed or stale) and fast path errors. They move rarely, and a reader wants them when
-/// they do.
+/// TAP (relayed or stale), adverts the uplink's packet socket failed to send, and fast path
+/// errors. They move rarely, and a reader wants them when they do.
 fn exceptions(uplinks: &[super::Uplink]) -> u64 {
     uplinks
         .iter()
         .map(|u| {
             let c = u.dp.tap_counters();
-            c.relayed + c.stale + u.dp.fastpath_errors()
+            c.relayed + c.stale + c.uplink_tx_errors + u.dp.fastpath_errors()
         })
         .sum()
 }
@@ -195,6 +195,7 @@ impl Daemon {
                 d.tap_rx_frames = c.rx_frames;
                 d.tap_tx_frames = c.tx_frames;
                 d.uplink_tx_frames = c.uplink_tx_frames;
+                d.uplink_tx_errors = c.uplink_tx_errors;
                 d.relayed_frames = c.relayed;
                 d.stale_frames = c.stale;
                 d.fastpath_errors = u.dp.fastpath_errors();
