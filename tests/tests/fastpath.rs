@@ -320,16 +320,8 @@ fn fastpath_backup_takes_no_vip_traffic() {
         .map(|seq| icmp_echo(client.mac, virtual_mac(VRID), client.ip, VIP, 0x7272, seq))
         .collect();
     let t = unix_now();
-    let inject_on = |node: &str| {
-        let port = lab.node(node).port.clone();
-        let hex: Vec<String> = frames
-            .iter()
-            .map(|f| f.iter().map(|b| format!("{b:02x}")).collect())
-            .collect();
-        let mut args = vec!["--iface", port.as_str()];
-        args.extend(hex.iter().map(String::as_str));
-        lab.exec_ok("sw", INJECT, &args);
-    };
+    let frames: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+    let inject_on = |node: &str| inject(&lab, node, &frames);
     let replies_from = |node: &str| {
         cap.from_node_now(node)
             .frames
@@ -411,16 +403,6 @@ fn fastpath_unicast_arp_is_answered_after_the_virtual_mac_came_in_on_the_uplink(
     )
     .frame(vrrp_tests::craft::Fault::None);
     let probe = arp_request(client.mac, vmac, client.ip, VIP);
-    let port = lab.node("r1").port.clone();
-    let inject = |frames: &[&[u8]]| {
-        let hex: Vec<String> = frames
-            .iter()
-            .map(|f| f.iter().map(|b| format!("{b:02x}")).collect())
-            .collect();
-        let mut args = vec!["--iface", port.as_str()];
-        args.extend(hex.iter().map(String::as_str));
-        lab.exec_ok("sw", INJECT, &args);
-    };
     let answers_since = |t: f64| {
         cap.from_node_now("r1")
             .arps()
@@ -435,7 +417,7 @@ fn fastpath_unicast_arp_is_answered_after_the_virtual_mac_came_in_on_the_uplink(
     };
     for round in 0..2 {
         let t = unix_now();
-        inject(&[&old_active, &probe]);
+        inject(&lab, "r1", &[&old_active, &probe]);
         let took =
             wait_until(Duration::from_secs(2), || answers_since(t) >= 1).unwrap_or_else(|e| {
                 panic!(
@@ -460,6 +442,18 @@ fn fastpath_unicast_arp_is_answered_after_the_virtual_mac_came_in_on_the_uplink(
         vrrp_tests::router::State::Active,
         "the lower-priority advert moved r1"
     );
+}
+
+/// Sends `frames` from the switch onto `node`'s port, in order.
+fn inject(lab: &Lab, node: &str, frames: &[&[u8]]) {
+    let port = lab.node(node).port.clone();
+    let hex: Vec<String> = frames
+        .iter()
+        .map(|f| f.iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    let mut args = vec!["--iface", port.as_str()];
+    args.extend(hex.iter().map(String::as_str));
+    lab.exec_ok("sw", INJECT, &args);
 }
 
 /// SIGSTOP to vrrpd alone, and waits until it is stopped; returns the time it was sent.
