@@ -3,7 +3,8 @@
 //!
 //! The deadline is the wait's own timeout, to the nanosecond (`epoll_pwait2`, Linux 5.11), so a
 //! turn of the loop makes no system call to re-arm a timer: a Backup's turn is the wait and one
-//! TAP read, an Active's the wait and one TAP write. The loop thread's timer slack is set to
+//! TAP read, an Active's the wait and one send of its advert (on the uplink's packet socket,
+//! see `datapath::uplink`). The loop thread's timer slack is set to
 //! 1 ns, or the kernel would let such a timeout run up to 50 µs late. On an older kernel the
 //! wait falls back to the `timerfd` (see [`super::timer`]), re-armed every turn.
 //!

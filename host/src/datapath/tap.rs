@@ -10,7 +10,8 @@
 //!    it (rewritten in place and written back into the TAP) or drops it;
 //! 3. [`Tap::for_each_stack_frame`] hands the frames left for the stack to the routers' smoltcp
 //!    interfaces; between reads, routers transmit through [`Tap::transmitter`], which receives
-//!    nothing, so no router's poll takes a frame that belongs to all of them.
+//!    nothing, so no router's poll takes a frame that belongs to all of them. A multicast advert
+//!    it is handed may leave on the uplink instead of the TAP ([`Tap::set_uplink`]).
 //!
 //! Nothing here panics on an I/O error: failures are counted in [`TapCounters`] and logged.
 
