@@ -5,7 +5,9 @@
 //! turn of the loop makes no system call to re-arm a timer: a Backup's turn is the wait and one
 //! TAP read, an Active's the wait and one send of its advert (on the uplink's packet socket,
 //! see `datapath::uplink`). The loop thread's timer slack is set to
-//! 1 ns, or the kernel would let such a timeout run up to 50 µs late. On an older kernel the
+//! 1 ns, or the kernel would let such a timeout run up to 50 µs late; a timeout above 100 ms
+//! also carries a slack the kernel derives from its length, so such a wait ends early on
+//! purpose and the rest is waited out (see `early`). On an older kernel the
 //! wait falls back to the `timerfd` (see [`super::timer`]), re-armed every turn.
 //!
 //! Level-triggered, so a descriptor that still holds something after a partial read (a TAP read
@@ -145,10 +147,15 @@ impl Poller {
     /// timeouts](Poller::takes_timeouts), until `timeout` has passed ([`Ready::TIMER`]; without
     /// them the timer the poller watches says it).
     pub fn wait(&mut self, timeout: Duration) -> io::Result<Ready> {
+        let start = std::time::Instant::now();
         loop {
             let n = if self.timeouts {
-                match self.pwait2(Some(timeout)) {
-                    Ok(0) => return Ok(Ready::TIMER),
+                let left = timeout.saturating_sub(start.elapsed());
+                let ask = early(left);
+                match self.pwait2(Some(ask)) {
+                    Ok(0) if ask == left => return Ok(Ready::TIMER),
+                    // Ended early on purpose: the rest is a short wait.
+                    Ok(0) => continue,
                     // The caller works out the time left again.
                     Err(Errno::EINTR) => return Ok(Ready::default()),
                     n => n,
@@ -169,6 +176,23 @@ impl Poller {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+/// Waits longer than this end early on purpose (see [`early`]).
+const LONG_WAIT: Duration = Duration::from_millis(100);
+
+/// What to ask of `epoll_pwait2` for a wait of `left`. The kernel gives an epoll timeout a
+/// slack of its own, 0.1 % of the timeout (0.5 % for a niced task, none for a real-time one),
+/// whatever the thread's timer slack, and on a quiet machine the wait ends at the end of it: a
+/// Backup's 3.6 s wait for its Master_Down_Interval at I = 1 s would end 3.6 ms late. A wait
+/// longer than [`LONG_WAIT`] (a slack above 100 µs) therefore ends 0.5 % early, and the rest,
+/// a wait of a few milliseconds whose slack is a few microseconds, follows.
+fn early(left: Duration) -> Duration {
+    if left > LONG_WAIT {
+        left - left / 200
+    } else {
+        left
     }
 }
 
@@ -252,5 +276,41 @@ mod tests {
         // A ready descriptor still ends a wait with a long timeout at once.
         notices.write(1).unwrap();
         assert!(p.wait(LONG).unwrap().contains(Ready::NOTICES));
+    }
+
+    #[test]
+    fn long_waits_end_early_by_more_than_the_kernel_slack_and_short_ones_do_not() {
+        assert_eq!(early(Duration::from_millis(10)), Duration::from_millis(10));
+        assert_eq!(early(LONG_WAIT), LONG_WAIT);
+        let long = Duration::from_millis(3_610);
+        // The kernel may end it up to 0.5 % (niced) after what was asked: still not late.
+        let asked = early(long);
+        assert!(asked + asked / 200 <= long, "{asked:?}");
+        // What is left after the first wait is short enough to take as is.
+        assert!(long - asked <= LONG_WAIT);
+        assert_eq!(early(long - asked), long - asked);
+    }
+
+    /// A Backup at I = 1 s waits 3.6 s for its Master_Down_Interval: the wait must end at its
+    /// deadline, not 0.1 % of it later (the kernel's slack for epoll timeouts).
+    #[test]
+    fn a_long_timeout_ends_the_wait_at_the_deadline_not_a_slack_later() {
+        let timer = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
+        let notices = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
+        let mut p = Poller::new(&timer, &notices, &[]).unwrap();
+        assert!(
+            p.takes_timeouts(),
+            "this kernel has no epoll_pwait2 (Linux 5.11)"
+        );
+        nix::sys::prctl::set_timerslack(1).unwrap();
+        let clock = super::super::timer::Clock::start();
+        let deadline = clock.now() + vrrp_core::Duration::from_millis(1_500);
+        let r = p.wait(clock.until(deadline)).unwrap();
+        let now = clock.now();
+        assert_eq!(r, Ready::TIMER);
+        assert!(now >= deadline, "woke early");
+        let late = (now - deadline).as_micros();
+        // The kernel's slack alone would make it 1,500 us late on a quiet machine.
+        assert!(late < 500, "{late} us late");
     }
 }
