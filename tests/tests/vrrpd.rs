@@ -581,6 +581,14 @@ fn vrrpd_sighup_reloads_without_a_switchover() {
     let proc = r1.procs()[0];
     let log = || lab.log(proc);
     let changes = |l: &str| l.matches("state change").count();
+    // The VIP answers as soon as r1 is Active; its log line is written by the logger thread a
+    // moment later. (No state change line names Active before the one that enters it.)
+    wait_until(Duration::from_secs(5), || {
+        log()
+            .lines()
+            .any(|l| l.contains("state change") && l.contains("Active"))
+    })
+    .expect("r1's transition to Active logged");
     let before = changes(&log());
 
     // Same protocol, one more check: reloaded in place.
