@@ -474,6 +474,13 @@ fn vrrpd_status_endpoint_survives_a_connection_flood() {
         .unwrap_or("?")
         .to_owned();
     let log = || lab.log(r1.procs()[0]) + &lab.log(r2.procs()[0]);
+    // The status shows r1 Active at once; the logger thread writes the line a moment later.
+    wait_until(Duration::from_secs(5), || {
+        lab.log(r1.procs()[0])
+            .lines()
+            .any(|l| l.contains("state change") && l.contains("Active"))
+    })
+    .expect("r1's transition to Active logged");
     let changes_before = log().matches("state change").count();
 
     // Only now: the daemons keep the descriptor limit they were started with, as under an
