@@ -249,16 +249,26 @@ mod tests {
         assert_eq!(r.sources().count(), 0);
     }
 
-    #[test]
-    fn a_timeout_ends_the_wait_at_the_deadline_to_the_microsecond() {
-        let timer = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
-        let notices = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
-        let mut p = Poller::new(&timer, &notices, &[]).unwrap();
+    fn eventfds() -> (EventFd, EventFd) {
+        let fd = || EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
+        (fd(), fd())
+    }
+
+    /// A poller that takes timeouts, on a thread whose timer slack is 1 ns (as the loop's).
+    fn timeout_poller<'a>(timer: &'a EventFd, notices: &'a EventFd) -> Poller {
+        let p = Poller::new(timer, notices, &[]).unwrap();
         assert!(
             p.takes_timeouts(),
             "this kernel has no epoll_pwait2 (Linux 5.11)"
         );
         nix::sys::prctl::set_timerslack(1).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_timeout_ends_the_wait_at_the_deadline_to_the_microsecond() {
+        let (timer, notices) = eventfds();
+        let mut p = timeout_poller(&timer, &notices);
         let clock = super::super::timer::Clock::start();
         let mut late = Vec::new();
         for i in 1..=31u64 {
@@ -295,14 +305,8 @@ mod tests {
     /// deadline, not 0.1 % of it later (the kernel's slack for epoll timeouts).
     #[test]
     fn a_long_timeout_ends_the_wait_at_the_deadline_not_a_slack_later() {
-        let timer = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
-        let notices = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
-        let mut p = Poller::new(&timer, &notices, &[]).unwrap();
-        assert!(
-            p.takes_timeouts(),
-            "this kernel has no epoll_pwait2 (Linux 5.11)"
-        );
-        nix::sys::prctl::set_timerslack(1).unwrap();
+        let (timer, notices) = eventfds();
+        let mut p = timeout_poller(&timer, &notices);
         let clock = super::super::timer::Clock::start();
         let deadline = clock.now() + vrrp_core::Duration::from_millis(1_500);
         let r = p.wait(clock.until(deadline)).unwrap();
