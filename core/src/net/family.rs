@@ -114,6 +114,24 @@ fn group_payload<A: NetAddress>(frame: &[u8]) -> Option<&[u8]> {
     (eth.dst_addr() == A::MULTICAST_MAC && eth.ethertype() == A::ETHERTYPE).then(|| eth.payload())
 }
 
+/// Whether `frame` is a VRRP advert to the group of its family: to the group MAC and address of
+/// IPv4 (224.0.0.18) or, with the `ipv6` feature, IPv6 (ff02::12), protocol 112 (RFC 9568 §5.1).
+/// Only the addressing is looked at, not the message: it is for a driver that routes the frames
+/// the binding hands its device, where the multicast adverts can take another way out than the
+/// rest (unicast adverts and everything else keep to the device).
+pub fn is_group_advert(frame: &[u8]) -> bool {
+    fn of<A: NetAddress>(frame: &[u8]) -> bool {
+        group_payload::<A>(frame)
+            .and_then(|packet| A::parse(packet).ok())
+            .is_some_and(|r| r.dst == A::MULTICAST)
+    }
+    #[cfg(feature = "ipv6")]
+    if of::<Ipv6Addr>(frame) {
+        return true;
+    }
+    of::<Ipv4Addr>(frame)
+}
+
 /// `received` if it is a multicast advert from a unicast source: VRRP (`next_header`) to the
 /// group address.
 fn group_advert<A: NetAddress>(

@@ -43,7 +43,7 @@ pub use announce::gratuitous_arp;
 pub use announce::unsolicited_na;
 #[cfg(feature = "ipv6")]
 pub use any::{AnyConfig, AnyStack};
-pub use family::NetAddress;
+pub use family::{NetAddress, is_group_advert};
 
 /// Largest IPv4 advertisement packet: 20 (IPv4) + 8 + 4 x 255 + 8 (v2 auth). An IPv6 router
 /// with as many addresses needs bigger buffers (see [`RawBuffers`]).

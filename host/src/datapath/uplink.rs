@@ -41,24 +41,6 @@ use nix::sys::time::TimeVal;
 /// The kernel answers before `send` returns; this only bounds a kernel that does not.
 const ACK_WAIT: Duration = Duration::from_secs(1);
 
-/// Whether `frame` is an advert to the VRRP multicast group: IPv4 to 224.0.0.18 or IPv6 to
-/// ff02::12 (with their group MACs), protocol / next header 112 (RFC 9568 §5.1). Unicast
-/// adverts go through the kernel's raw sockets, not through smoltcp's device.
-pub fn is_multicast_advert(frame: &[u8]) -> bool {
-    const V4: [u8; 6] = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12];
-    const V6: [u8; 6] = [0x33, 0x33, 0x00, 0x00, 0x00, 0x12];
-    match (frame.get(..6), frame.get(12..14)) {
-        (Some(dst), Some([0x08, 0x00])) if dst == V4 => {
-            frame.get(23) == Some(&112) && frame.get(30..34) == Some(&[224, 0, 0, 18])
-        }
-        (Some(dst), Some([0x86, 0xdd])) if dst == V6 => {
-            const GROUP: [u8; 16] = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12];
-            frame.get(20) == Some(&112) && frame.get(38..54) == Some(&GROUP)
-        }
-        _ => false,
-    }
-}
-
 /// What became of a virtual MAC's forwarding entry on the TAP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pin {
@@ -130,7 +112,7 @@ impl UplinkTx {
     /// virtual MAC) is pinned to the TAP, pinning it first if it is new. Otherwise the caller
     /// writes it into the TAP. `Err` (once per MAC): the kernel refused the pin.
     pub fn takes(&mut self, frame: &[u8]) -> io::Result<bool> {
-        if !is_multicast_advert(frame) {
+        if !vrrp_core::net::is_group_advert(frame) {
             return Ok(false);
         }
         let Some(src) = frame.get(6..12).and_then(|s| <[u8; 6]>::try_from(s).ok()) else {
@@ -202,55 +184,5 @@ impl UplinkTx {
                 at += len;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const V4: [u8; 6] = [0x01, 0x00, 0x5e, 0x00, 0x00, 0x12];
-    const V6: [u8; 6] = [0x33, 0x33, 0x00, 0x00, 0x00, 0x12];
-
-    /// A frame to `dst` of `ethertype` whose protocol byte at `at` is `proto` and whose IP
-    /// destination is the VRRP group of its family.
-    fn frame(dst: [u8; 6], ethertype: [u8; 2], at: usize, proto: u8) -> Vec<u8> {
-        let mut f = vec![0u8; 80];
-        f[..6].copy_from_slice(&dst);
-        f[6..12].copy_from_slice(&[0x00, 0x00, 0x5e, 0x00, 0x01, 0x07]);
-        f[12..14].copy_from_slice(&ethertype);
-        f[at] = proto;
-        f[30..34].copy_from_slice(&[224, 0, 0, 18]);
-        if ethertype == [0x86, 0xdd] {
-            f[30..34].fill(0);
-            f[38] = 0xff;
-            f[39] = 2;
-            f[53] = 0x12;
-        }
-        f
-    }
-
-    #[test]
-    fn only_multicast_adverts_leave_on_the_uplink() {
-        assert!(is_multicast_advert(&frame(V4, [0x08, 0x00], 23, 112)));
-        assert!(is_multicast_advert(&frame(V6, [0x86, 0xdd], 20, 112)));
-        // IGMP to the same group (a membership report), an ARP, a unicast frame.
-        assert!(!is_multicast_advert(&frame(V4, [0x08, 0x00], 23, 2)));
-        assert!(!is_multicast_advert(&frame(V4, [0x08, 0x06], 23, 112)));
-        let unicast = [0x02, 0, 0, 0, 0, 1];
-        assert!(!is_multicast_advert(&frame(unicast, [0x08, 0x00], 23, 112)));
-        // The group's MAC but another destination address (a forged or broken frame).
-        let mut other = frame(V4, [0x08, 0x00], 23, 112);
-        other[33] = 19;
-        assert!(!is_multicast_advert(&other));
-        let mut other6 = frame(V6, [0x86, 0xdd], 20, 112);
-        other6[53] = 0x13;
-        assert!(!is_multicast_advert(&other6));
-        // The IPv4 group's MAC with an IPv6 EtherType, and frames too short to tell.
-        assert!(!is_multicast_advert(&frame(V4, [0x86, 0xdd], 20, 112)));
-        assert!(!is_multicast_advert(&V4));
-        assert!(!is_multicast_advert(
-            &frame(V4, [0x08, 0x00], 23, 112)[..30]
-        ));
     }
 }
