@@ -15,7 +15,8 @@
 #   bench/run.sh --smoke all   # smoke size, into a temporary file (or $BENCHMARKS_MD)
 #
 # Options: --smoke, --no-build (use the binaries as built). Environment: CARGO_TARGET_DIR,
-# VRRPD_BIN (default: the release vrrpd this script builds), BENCHMARKS_MD (output file),
+# VRRPD_BIN (default: the release vrrpd this script builds), VRRPD_BIN_B (P5: a second vrrpd
+# build, measured in labs beside the first: an A/B of two builds in the same minutes), BENCHMARKS_MD (output file),
 # VRRP_BENCH_RUNS / _SECS / _CONNS / _INTERVALS_MS / _SETTLE_SECS / _SCALE_N / _SEED (see
 # tests/tests/bench_*.rs). Needs root; P10 needs Docker (it is not part of `all`: it takes
 # 10 minutes and loads every core).

@@ -674,20 +674,55 @@ pub type Seat = (&'static str, &'static str, &'static str);
 /// Results of [`footprint`]: seat -> runs.
 pub type FootprintResults = BTreeMap<Seat, Vec<Footprint>>;
 
+/// Who sits in a seat of [`footprint`]: a speaker, or a second build of vrrpd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contender {
+    Speaker(Speaker),
+    /// vrrpd from `$VRRPD_BIN_B` (another build), in labs that run beside the others, so that
+    /// two builds are compared in the same minutes on the same machine.
+    VrrpdB,
+}
+
+impl Contender {
+    pub fn name(self) -> &'static str {
+        match self {
+            Contender::Speaker(s) => s.name(),
+            Contender::VrrpdB => "vrrpd-B",
+        }
+    }
+
+    fn start(self, lab: &Lab, node: &str, params: &VrrpParams) -> Router {
+        match self {
+            Contender::Speaker(s) => Router::start(lab, node, s, params),
+            Contender::VrrpdB => {
+                let bin = std::env::var_os("VRRPD_BIN_B").expect("VRRPD_BIN_B names the B build");
+                let toml = crate::router::vrrpd_config_toml(params);
+                Router::vrrpd_from(lab, node, params, &toml, std::path::Path::new(&bin))
+            }
+        }
+    }
+}
+
+impl From<Speaker> for Contender {
+    fn from(s: Speaker) -> Contender {
+        Contender::Speaker(s)
+    }
+}
+
 /// BENCHMARKS.md P5: every pair of `pairs` (r1's speaker, r2's speaker) in its own lab (r1
 /// Active at priority 200, r2 Backup at 100, I = `interval`), all running at the same time; CPU
 /// and memory of each seat over `secs`.
 pub fn footprint(
     test: &str,
     prober: &str,
-    pairs: &[(Speaker, Speaker)],
+    pairs: &[(Contender, Contender)],
     interval: Duration,
     secs: f64,
     runs: usize,
 ) -> FootprintResults {
     let mut res = FootprintResults::new();
     for i in 0..runs {
-        let labs: Vec<((Speaker, Speaker), Lab)> = pairs
+        let labs: Vec<((Contender, Contender), Lab)> = pairs
             .iter()
             .map(|&(a, b)| {
                 let name = format!("{test}-{}-{}-{i}", a.name(), b.name());
@@ -698,8 +733,8 @@ pub fn footprint(
         for ((a, b), lab) in &labs {
             start_keepalive_nginx(lab, "r1", "Primary");
             let p = VrrpParams::v3(10, 200, interval);
-            let r1 = Router::start(lab, "r1", *a, &p);
-            let r2 = Router::start(lab, "r2", *b, &p.with_priority(100));
+            let r1 = a.start(lab, "r1", &p);
+            let r2 = b.start(lab, "r2", &p.with_priority(100));
             seats.push(((*a, *b), lab, r1, r2));
         }
         for ((a, b), lab, r1, r2) in &seats {
@@ -786,7 +821,7 @@ pub fn footprint_markdown(res: &FootprintResults, interval: Duration, secs: f64)
     for (&(s, peer, node), runs) in res {
         let f = |g: fn(&Footprint) -> f64| runs.iter().map(g).collect::<Vec<f64>>();
         let cpu = cpu_of(runs);
-        let verdict = if s == "vrrpd" {
+        let verdict = if s.starts_with("vrrpd") {
             let rss_ok = median(&f(|r| r.mem.hwm_kb as f64)) < 4096.0;
             let ka = res
                 .get(&("keepalived", "keepalived", node))

@@ -262,8 +262,19 @@ impl Router {
     /// test binary's target directory (`<target>/<profile>/vrrpd`, build it with
     /// `cargo build -p vrrp-host`). `params` only records what the config says.
     pub fn vrrpd(lab: &Lab, node: &str, params: &VrrpParams, config_toml: &str) -> Router {
+        Router::vrrpd_from(lab, node, params, config_toml, &vrrpd_bin())
+    }
+
+    /// [`Router::vrrpd`] with the binary `bin`: another build of vrrpd, to compare two builds
+    /// side by side in one run.
+    pub fn vrrpd_from(
+        lab: &Lab,
+        node: &str,
+        params: &VrrpParams,
+        config_toml: &str,
+        bin: &std::path::Path,
+    ) -> Router {
         let conf = lab.write_artifact(&format!("vrrpd-{node}.toml"), config_toml);
-        let bin = vrrpd_bin();
         assert!(
             bin.exists(),
             "vrrpd binary {} not found (set VRRPD_BIN or build -p vrrp-host)",

@@ -89,7 +89,8 @@ fn bench_smoke_footprint() {
         (Speaker::Keepalived, Speaker::Keepalived),
         (Speaker::Vrrpd, Speaker::Keepalived),
     ];
-    let res = footprint("bench_smoke_footprint", PROBER, &pairs, i, 3.0, 1);
+    let contenders = pairs.map(|(a, b)| (a.into(), b.into()));
+    let res = footprint("bench_smoke_footprint", PROBER, &contenders, i, 3.0, 1);
     for (a, b) in pairs {
         for (s, peer, node) in [(a, b, "r1"), (b, a, "r2")] {
             let f = res
