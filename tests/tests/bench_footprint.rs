@@ -11,7 +11,9 @@
 
 use std::time::Duration;
 
-use vrrp_tests::bench::{Contender, env_parse, footprint, footprint_markdown, runs, write_fragment};
+use vrrp_tests::bench::{
+    Contender, env_parse, footprint, footprint_markdown, runs, write_fragment,
+};
 use vrrp_tests::prereq::{Need, require};
 use vrrp_tests::router::Speaker;
 

@@ -15,6 +15,7 @@
 mod announce;
 #[cfg(feature = "ipv6")]
 mod any;
+mod due;
 mod family;
 mod mac;
 mod peers;
@@ -34,6 +35,7 @@ use crate::config::{Config, ConfigError};
 use crate::router::{Action, Reason, State, Takeover, VirtualRouter};
 use crate::wire::{self, Address, DropReason};
 
+use due::Due;
 use family::{Received, Verdict};
 use mac::{Macs, OneFrame};
 use peers::Peer;
@@ -205,6 +207,8 @@ pub struct Stack<'a, const N: usize, A: NetAddress = Ipv4Addr> {
     macs: Option<Macs>,
     /// What the binding knows of each of `config.peers`, by index.
     peers: [Peer; N],
+    /// Whether smoltcp's egress has work (see `due`).
+    due: Due,
 }
 
 /// [`Stack::set_node_mac`] refused a MAC that is not unicast.
@@ -261,6 +265,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             takeover: None,
             macs: None,
             peers: [Peer::UNKNOWN; N],
+            due: Due::new(),
         })
     }
 
@@ -290,6 +295,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             virtual_mac: virtual_mac_of::<A>(self.router.config().vrid),
         });
         self.iface.set_hardware_addr(HardwareAddress::Ethernet(mac));
+        self.due.touch();
         Ok(())
     }
 
@@ -305,6 +311,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
     /// The socket set, for sockets of the firmware's own next to the VRRP one (room comes from
     /// [`SocketResources`]' `SOCKETS`). [`poll`](Self::poll) services them all.
     pub fn sockets_mut(&mut self) -> &mut SocketSet<'a> {
+        self.due.touch();
         &mut self.sockets
     }
 
@@ -347,14 +354,20 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
 
     /// When [`poll`](Self::poll) next has work, if nothing arrives before.
     pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
-        let smol = self
-            .iface
-            .poll_at(smol_instant(now), &self.sockets)
-            .map(|t| Instant::from_micros(t.total_micros().max(0) as u64));
+        let smol = match self.due.known(now) {
+            Some(at) => at,
+            None => self.smol_poll_at(now),
+        };
         match (self.router.poll_timeout(), smol) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    fn smol_poll_at(&mut self, now: Instant) -> Option<Instant> {
+        self.iface
+            .poll_at(smol_instant(now), &self.sockets)
+            .map(|t| Instant::from_micros(t.total_micros().max(0) as u64))
     }
 
     /// Processes every frame the device has queued, one at a time so that each advert reaches
@@ -375,7 +388,9 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         }
         self.apply_actions(now, device, on_event);
         self.resolve_peers(now, device);
-        self.egress(now, device);
+        if self.due.is_due(now) {
+            self.egress(now, device);
+        }
     }
 
     /// Only the ingress half of [`poll`](Self::poll): every queued frame, no timers. A driver
@@ -388,7 +403,6 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         on_event: &mut impl FnMut(Event<A>),
     ) {
         let ts = smol_instant(now);
-        self.iface.poll_maintenance(ts);
         let caps = device.capabilities();
         // The binding reads each frame itself, so that it can set the interface's address for
         // that frame before smoltcp processes it (see `mac`).
@@ -399,6 +413,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             let refuse = self.router.state() == State::Active && !self.router.accepts_any();
             let (router, peers) = (&mut self.router, &mut self.peers);
             let (iface, sockets, macs) = (&mut self.iface, &mut self.sockets, self.macs);
+            let due = &mut self.due;
             let meta = rx.meta();
             let (verdict, heard) = rx.consume(|frame| {
                 // The periodic multicast advert, the frame a Backup reads every interval, goes
@@ -420,6 +435,8 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
                     if let Some(m) = lent {
                         iface.set_hardware_addr(HardwareAddress::Ethernet(m.virtual_mac));
                     }
+                    due.ingress(frame, now);
+                    iface.poll_maintenance(ts);
                     let mut one = OneFrame::new(frame, meta, tx, caps.clone());
                     iface.poll_ingress_single(ts, &mut one, sockets);
                     if let Some(m) = lent {
@@ -444,6 +461,8 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         while self.iface.poll_egress(ts, device, &mut self.sockets)
             != smoltcp::iface::PollResult::None
         {}
+        let at = self.smol_poll_at(now);
+        self.due.done(at);
     }
 
     fn receive_adverts(&mut self, now: Instant, on_event: &mut impl FnMut(Event<A>)) {
@@ -530,6 +549,7 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         let prefix = config.vip_prefix_len;
         let own = self.own_primary.then_some(config.primary);
         let vips = if self.claimed { &config.vips[..] } else { &[] };
+        self.due.touch();
         self.iface.update_ip_addrs(|addrs| {
             addrs.clear();
             // `new` refused more VIPs than leave room for the primary, so nothing is lost here.

@@ -1,0 +1,67 @@
+//! smoltcp's egress runs only when it has work (see `net::due`): at a turn that only heard an
+//! advert it is skipped. What it still has to send must leave all the same: the membership
+//! report that answers a query, after a delay that smoltcp's `poll_at` does not show.
+
+mod common;
+
+use common::*;
+use smoltcp::wire::{EthernetAddress, IgmpPacket, IgmpRepr, IgmpVersion, IpProtocol, Ipv4Address};
+use vrrp_core::{Duration, Instant, State};
+
+const QUERIER: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0xfe]);
+
+/// An IGMPv2 general query asking for reports within `max_resp`.
+fn general_query(max_resp: Duration) -> Vec<u8> {
+    let repr = IgmpRepr::MembershipQuery {
+        max_resp_time: smoltcp::time::Duration::from_millis(max_resp.as_millis()),
+        group_addr: Ipv4Address::UNSPECIFIED,
+        version: IgmpVersion::Version2,
+    };
+    let mut igmp = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut IgmpPacket::new_unchecked(&mut igmp[..]));
+    ipv4_frame(
+        QUERIER,
+        EthernetAddress([0x01, 0x00, 0x5e, 0, 0, 1]),
+        addr(254),
+        Ipv4Address::new(224, 0, 0, 1),
+        1,
+        IpProtocol::Igmp,
+        &igmp,
+    )
+}
+
+#[test]
+fn a_query_is_answered_after_its_delay_while_only_adverts_arrive() {
+    let mut seg = Segment::new(vec![config(200, 11), config(100, 12)]);
+    // As on a firmware: each owns its primary address, the source of its reports (a Backup
+    // without an address has none to send).
+    for (n, last) in seg.nodes.iter_mut().zip([11, 12]) {
+        n.stack.set_own_primary(true);
+        n.stack
+            .set_node_mac(EthernetAddress([0x02, 0, 0, 0, 0, last]))
+            .unwrap();
+    }
+    seg.start_all();
+    seg.run_until(Instant::from_secs(10));
+    assert_eq!((seg.state(0), seg.state(1)), (State::Active, State::Backup));
+    let asked = seg.now;
+    let before = seg.wire.len();
+    // One group each (224.0.0.18): smoltcp reports it after half the maximum response time.
+    seg.inject(general_query(Duration::from_secs(4)));
+    seg.run_for(Duration::from_secs(8));
+    for node in [0, 1] {
+        let reports: Vec<Instant> = seg.wire[before..]
+            .iter()
+            .filter(|s| s.node == node && matches!(decode(&s.frame), Decoded::Igmp))
+            .map(|s| s.at)
+            .collect();
+        assert_eq!(reports.len(), 1, "node {node}: reports at {reports:?}");
+        // Sent at the first poll after the delay: an advert interval (1 s) later at most.
+        let delay = reports[0] - asked;
+        assert!(
+            delay >= Duration::from_secs(2) && delay <= Duration::from_secs(3),
+            "node {node}: report {} ms after the query",
+            delay.as_millis()
+        );
+    }
+}
