@@ -10,6 +10,7 @@
 //! process-wide limiter on the monotonic clock, so that a call site needs no state of its own.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How often a line that keeps happening is summarised.
@@ -134,6 +135,10 @@ pub type Key = (Kind, u8);
 
 static LIMITER: Mutex<Limiter<Key>> = Mutex::new(Limiter::new(WINDOW));
 
+/// The limiter holds a window: [`flush`] has something to look at. Read without the lock at
+/// every loop turn, which on a quiet daemon is all that `flush` costs.
+static WINDOWS_OPEN: AtomicBool = AtomicBool::new(false);
+
 fn limiter() -> std::sync::MutexGuard<'static, Limiter<Key>> {
     LIMITER.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -142,7 +147,11 @@ fn limiter() -> std::sync::MutexGuard<'static, Limiter<Key>> {
 /// [`warn_limited!`](crate::warn_limited)). A suppressed one is counted; one that ends a window
 /// logs the window's summary here.
 pub fn admit(kind: Kind, vrid: u8) -> bool {
-    match limiter().admit((kind, vrid), Instant::now()) {
+    let mut limiter = limiter();
+    let verdict = limiter.admit((kind, vrid), Instant::now());
+    WINDOWS_OPEN.store(true, Ordering::Relaxed);
+    drop(limiter);
+    match verdict {
         Verdict::Log => true,
         Verdict::Suppressed => false,
         Verdict::Summary { count, over } => {
@@ -155,10 +164,15 @@ pub fn admit(kind: Kind, vrid: u8) -> bool {
 /// Logs the summaries of the windows that ended: the event loop calls it every turn, so that
 /// the count of a flood that stopped is not held back until the next occurrence.
 pub fn flush() {
+    // Set under the lock by `admit`, cleared under it here: a window opened after the load is
+    // flushed at the next turn.
+    if !WINDOWS_OPEN.load(Ordering::Relaxed) {
+        return;
+    }
     let mut limiter = limiter();
-    // Runs every loop turn: no clock read while nothing was ever limited.
-    if !limiter.slots.is_empty() {
-        limiter.flush(Instant::now(), summarise);
+    limiter.flush(Instant::now(), summarise);
+    if limiter.slots.is_empty() {
+        WINDOWS_OPEN.store(false, Ordering::Relaxed);
     }
 }
 

@@ -97,6 +97,20 @@ impl Daemon {
         // Taken and given back, so the vector keeps its capacity: no allocation per turn.
         let mut taken = std::mem::take(&mut self.events);
         for (vrid, event) in taken.drain(..) {
+            // A Backup's turn has one event, the advert it heard, whose line is DEBUG: no
+            // router to look up for it.
+            match event {
+                Event::AdvertReceived { source, priority } => {
+                    debug!(vrid, %source, priority, "advert received");
+                    continue;
+                }
+                Event::Dropped { reason } => {
+                    debug!(vrid, %reason, "advert dropped");
+                    continue;
+                }
+                Event::NotAccepted => continue,
+                _ => {}
+            }
             let Some(r) = self.routers.iter().find(|r| r.vrid() == vrid) else {
                 continue;
             };
@@ -144,7 +158,6 @@ impl Daemon {
                         });
                     }
                 }
-                Event::Dropped { reason } => debug!(vrid, %reason, "advert dropped"),
                 Event::AddressMismatch { source } => {
                     warn_limited!(Kind::AddressMismatch, vrid, vrid, %source, "advert lists other virtual addresses than ours")
                 }
@@ -169,11 +182,8 @@ impl Daemon {
                         dp.renew(vrid, lease(&r.stack));
                     }
                 }
-                Event::AdvertReceived { source, priority } => {
-                    debug!(vrid, %source, priority, "advert received")
-                }
                 Event::Announced { frames } => debug!(vrid, frames, "VIPs announced (GARP / NA)"),
-                Event::NotAccepted => {}
+                Event::AdvertReceived { .. } | Event::Dropped { .. } | Event::NotAccepted => {}
             }
         }
         self.events = taken;

@@ -370,12 +370,18 @@ impl DataPath {
 
     /// Sends the leases that changed in this turn of the event loop to the kernel.
     pub fn flush_renewals(&mut self) {
-        for lease in std::mem::take(&mut self.renewals) {
+        if self.renewals.is_empty() {
+            return;
+        }
+        // Taken and given back: the vector keeps its capacity, no allocation per advert.
+        let mut renewals = std::mem::take(&mut self.renewals);
+        for lease in renewals.drain(..) {
             if let Some(fp) = &mut self.fastpath {
                 let r = fp.renew_for(&lease);
                 self.note_fastpath(r);
             }
         }
+        self.renewals = renewals;
     }
 
     /// Router `vrid` left Active (or does not accept VIP traffic): its VIP traffic stops.
