@@ -451,7 +451,10 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
             if let Some((addr, mac)) = heard {
                 self.learn(addr, mac);
             }
-            self.receive_adverts(now, on_event);
+            // Only smoltcp's ingress fills the raw socket.
+            if verdict == Verdict::Pass {
+                self.receive_adverts(now, on_event);
+            }
             self.apply_actions(now, device, on_event);
         }
     }
