@@ -33,13 +33,10 @@ fn general_query(max_resp: Duration) -> Vec<u8> {
 #[test]
 fn a_query_is_answered_after_its_delay_while_only_adverts_arrive() {
     let mut seg = Segment::new(vec![config(200, 11), config(100, 12)]);
-    // As on a firmware: each owns its primary address, the source of its reports (a Backup
-    // without an address has none to send).
+    // Each owns its primary address, the source of its reports (a Backup without an address
+    // has none to send).
     for (n, last) in seg.nodes.iter_mut().zip([11, 12]) {
-        n.stack.set_own_primary(true);
-        n.stack
-            .set_node_mac(EthernetAddress([0x02, 0, 0, 0, 0, last]))
-            .unwrap();
+        n.as_firmware(last);
     }
     seg.start_all();
     seg.run_until(Instant::from_secs(10));

@@ -9,7 +9,7 @@ mod common;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use common::Segment;
-use smoltcp::wire::{EthernetAddress, EthernetFrame, EthernetProtocol};
+use smoltcp::wire::{EthernetFrame, EthernetProtocol};
 use vrrp_core::net::{NetAddress, is_group_advert};
 use vrrp_core::{Config, Instant, State};
 
@@ -57,10 +57,7 @@ fn sent<A: NetAddress>(addr: fn(u8) -> A, vip: A, prefix: u8, unicast: bool) -> 
         .collect();
     let mut seg = Segment::new(configs);
     for (n, &(last, _)) in seg.nodes.iter_mut().zip(routers) {
-        n.stack.set_own_primary(true);
-        n.stack
-            .set_node_mac(EthernetAddress([0x02, 0, 0, 0, 0, last]))
-            .unwrap();
+        n.as_firmware(last);
     }
     seg.start_all();
     seg.run_until(Instant::from_secs(2));

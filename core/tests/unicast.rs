@@ -8,8 +8,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use common::Segment;
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    Icmpv6Packet, IpAddress, IpProtocol, Ipv4Packet, Ipv6Packet, NdiscRepr,
+    ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, Icmpv6Packet, IpAddress,
+    IpProtocol, Ipv4Packet, Ipv6Packet, NdiscRepr,
 };
 use vrrp_core::net::{Event, NetAddress};
 use vrrp_core::{Config, Duration, Instant, Reason, State};
@@ -23,11 +23,6 @@ fn v4(last: u8) -> Ipv4Addr {
 
 fn v6(last: u8) -> Ipv6Addr {
     Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(last))
-}
-
-/// Node `last`'s own MAC.
-fn mac(last: u8) -> EthernetAddress {
-    EthernetAddress([0x02, 0, 0, 0, 0, last])
 }
 
 /// Routers `lasts` (priority from the table) with 100 ms adverts and the peer list `peers`,
@@ -53,8 +48,7 @@ fn segment<A: NetAddress>(
         .collect();
     let mut seg = Segment::new(configs);
     for (n, &(last, _)) in seg.nodes.iter_mut().zip(routers) {
-        n.stack.set_own_primary(true);
-        n.stack.set_node_mac(mac(last)).unwrap();
+        n.as_firmware(last);
     }
     seg
 }

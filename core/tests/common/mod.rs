@@ -98,6 +98,16 @@ impl<A: NetAddress> Node<A> {
         }
     }
 
+    /// As on a firmware: the node owns its primary address (it answers ARP for it and sends its
+    /// reports from it) and sends from its own MAC, 02:00:00:00:00:`last`, instead of the
+    /// virtual one.
+    pub fn as_firmware(&mut self, last: u8) {
+        self.stack.set_own_primary(true);
+        self.stack
+            .set_node_mac(smoltcp::wire::EthernetAddress([0x02, 0, 0, 0, 0, last]))
+            .unwrap();
+    }
+
     pub fn poll(&mut self, now: Instant) {
         let events = &mut self.events;
         self.stack
