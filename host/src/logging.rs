@@ -58,7 +58,7 @@ impl Write for LineWriter {
 }
 
 /// Keeps the logger thread; dropping it writes out the lines still queued (waiting at most
-/// [`FLUSH_WAIT`] for a slow reader).
+/// `FLUSH_WAIT`, a second, for a slow reader).
 #[must_use = "dropping the guard stops the logger thread"]
 pub struct LogGuard {
     tx: Sender<Msg>,

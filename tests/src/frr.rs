@@ -3,10 +3,10 @@
 //! What FRR needs (doc/user/vrrp.rst): a macvlan on `eth0` in bridge mode carrying the virtual MAC
 //! and the VIPs; vrrpd finds it by that MAC, keeps it up while Master and sets it `protodown`
 //! while Backup.
-//! - IPv4: `vrrp4-<ifindex of eth0>-<vrid>` with 00:00:5e:00:01:<vrid>. Because the VIP is then a
+//! - IPv4: `vrrp4-<ifindex of eth0>-<vrid>` with `00:00:5e:00:01:<vrid>`. Because the VIP is then a
 //!   local address of the namespace, `eth0` must not answer ARP for it: `arp_ignore=1` and
 //!   `arp_announce=2` on `eth0` (and `all`).
-//! - IPv6: `vrrp6-<ifindex>-<vrid>` with 00:00:5e:00:02:<vrid> and `addrgenmode random`: every
+//! - IPv6: `vrrp6-<ifindex>-<vrid>` with `00:00:5e:00:02:<vrid>` and `addrgenmode random`: every
 //!   router's macvlan has the same MAC, so the EUI-64 link-local would be the same on all of them,
 //!   and vrrpd sends its adverts from the macvlan's link-local (with the virtual MAC as Ethernet
 //!   source). The VIP is added with `nodad`. Neighbour discovery answers only for addresses of the

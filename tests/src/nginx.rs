@@ -1,5 +1,5 @@
 //! nginx (Debian nginx-light) in a router namespace, serving a fixed body on 0.0.0.0:80 (and
-//! [::]:80 in an IPv6 lab).
+//! `[::]:80` in an IPv6 lab).
 
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ pub fn config_with(prefix: &std::path::Path, body: &str, conns: Connections) -> 
     config_for(prefix, body, conns, Family::Ipv4)
 }
 
-/// [`config_with`] for a lab of `family`: an IPv6 lab also listens on [::]:80 (a namespace
+/// [`config_with`] for a lab of `family`: an IPv6 lab also listens on `[::]:80` (a namespace
 /// without IPv6 refuses that socket, so an IPv4 lab must not).
 pub fn config_for(
     prefix: &std::path::Path,

@@ -12,7 +12,7 @@ use smoltcp::wire::{
 /// Ethernet header + ARP for IPv4 (the device pads to the 60-byte minimum if it must).
 pub const ARP_LEN: usize = 14 + 28;
 
-/// Writes a broadcast ARP request announcing `vip` at `mac` into `buf` (at least [`ARP_LEN`]).
+/// Writes a broadcast ARP request announcing `vip` at `mac` into `buf` (at least 42 bytes, `ARP_LEN`).
 pub fn gratuitous_arp(buf: &mut [u8], mac: EthernetAddress, vip: Ipv4Addr) {
     arp_request(buf, mac, vip, vip);
 }
@@ -66,7 +66,7 @@ mod v6 {
     /// Ethernet + IPv6 + NS with the source link-layer address (the same sizes as an NA).
     pub const NS_LEN: usize = NA_LEN;
 
-    /// Writes an unsolicited NA for `vip` at `mac` into `buf` (at least [`NA_LEN`]): to
+    /// Writes an unsolicited NA for `vip` at `mac` into `buf` (at least 86 bytes, `NA_LEN`): to
     /// all-nodes, hop limit 255 (receivers drop ND with less, RFC 4861 §7.1.2), Router and
     /// Override set, Solicited clear, as RFC 9568 §6.4.1 lists. The source is the VIP itself,
     /// which the router holds from this moment, as a gratuitous ARP names the VIP as sender.

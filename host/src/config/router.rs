@@ -25,7 +25,7 @@ pub struct RouterConfig {
     pub core: CoreConfig,
     /// The configured `primary`, if any (of the VIPs' family).
     pub primary: Option<IpAddr>,
-    /// Names of the checks this router tracks, each one present in [`Config::checks`].
+    /// Names of the checks this router tracks, each one present in [`Config::checks`](super::Config::checks).
     pub track: Vec<String>,
     /// The uplink it runs on: its own `interface`, else the file's.
     pub interface: String,

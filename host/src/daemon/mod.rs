@@ -1,12 +1,12 @@
 //! The event loop: the core's virtual routers over the [`DataPath`].
 //!
-//! The main thread waits in one level-triggered epoll wait ([`poller`]) over the data path's
-//! descriptors (the TAP, the unicast advert sockets) and an `eventfd` through which the
-//! [`services`] thread (status server, health checks, hooks, the supervised service, signals)
+//! The main thread waits in one level-triggered epoll wait (the `poller` module) over the data
+//! path's descriptors (the TAP, the unicast advert sockets) and an `eventfd` through which the
+//! `services` thread (status server, health checks, hooks, the supervised service, signals)
 //! hands over what it has to say, until the earliest deadline of any router (the wait's
 //! timeout; a `timerfd` on kernels without `epoll_pwait2`). Every turn
-//! ends with [`Daemon::poll`], which runs each router's timers and then acts on what the routers
-//! reported ([`events`]: the data path's VIP service, logs, hooks, status).
+//! ends with `Daemon::poll`, which runs each router's timers and then acts on what the routers
+//! reported (the `events` module: the data path's VIP service, logs, hooks, status).
 
 mod control;
 mod error;
