@@ -1,7 +1,11 @@
 //! The status snapshot the daemon maintains and the HTTP endpoint that serves it.
 //!
 //! The daemon owns a [`StatusHandle`] and updates it after each batch of events
-//! (`handle.update(|s| ...)`); the server only reads it. Routes:
+//! (`handle.update(|s| ...)`); the server only reads it. The routers' counters move at every
+//! advert and are copied in only when someone asks: before it answers `/status` or
+//! `/metrics`, the server asks the event loop for a copy ([`StatusHandle::set_refresh`]) and
+//! waits for it, so that a reader sees them as they are and a daemon nobody reads copies
+//! nothing. Routes:
 //!
 //! - `GET /`: a live page for a browser ([`page`]), one self-contained HTML file whose script
 //!   renders `/status` every second;
@@ -16,7 +20,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -472,11 +476,30 @@ impl RouterStatus {
     }
 }
 
+/// Asks the event loop to copy its counters into the snapshot; the receiver resolves once it
+/// has (see [`StatusHandle::fresh`]).
+pub type Refresh = Box<dyn Fn() -> tokio::sync::oneshot::Receiver<()> + Send + Sync>;
+
+/// How long a reader waits for the event loop's copy before it is served the snapshot as it
+/// is. A loop that does not turn within it is stuck, and the counters it last copied (with the
+/// freezes it recorded) are the best there is.
+pub const REFRESH_WAIT: Duration = Duration::from_secs(1);
+
 /// Shared access to the snapshot: the daemon writes, the server reads. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StatusHandle {
     inner: Arc<Mutex<Snapshot>>,
     started: Instant,
+    refresh: Arc<OnceLock<Refresh>>,
+}
+
+impl std::fmt::Debug for StatusHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusHandle")
+            .field("started", &self.started)
+            .field("refresh", &self.refresh.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl StatusHandle {
@@ -486,7 +509,25 @@ impl StatusHandle {
         StatusHandle {
             inner: Arc::new(Mutex::new(snapshot)),
             started,
+            refresh: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Who copies the counters in on request (the event loop); set once. Without it,
+    /// [`fresh`](Self::fresh) is [`get`](Self::get).
+    pub fn set_refresh(&self, refresh: Refresh) {
+        if self.refresh.set(refresh).is_err() {
+            tracing::warn!("the status's refresh was set twice; the first one stays");
+        }
+    }
+
+    /// A copy taken after the event loop copied its counters in, or after [`REFRESH_WAIT`] if
+    /// it did not (a loop that is gone answers at once, by dropping the request).
+    pub async fn fresh(&self) -> Snapshot {
+        if let Some(refresh) = self.refresh.get() {
+            let _ = tokio::time::timeout(REFRESH_WAIT, refresh()).await;
+        }
+        self.get()
     }
 
     /// Applies `f` under the lock. Keep it short: the server waits on the same lock.
@@ -822,7 +863,7 @@ pub async fn serve(listener: TcpListener, handle: StatusHandle) {
         let task = tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let handle = handle.clone();
-                async move { Ok::<_, Infallible>(respond(&req, &handle)) }
+                async move { Ok::<_, Infallible>(respond(&req, &handle).await) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
@@ -837,7 +878,7 @@ pub async fn serve(listener: TcpListener, handle: StatusHandle) {
     }
 }
 
-fn respond(req: &Request<Incoming>, handle: &StatusHandle) -> Response<Full<Bytes>> {
+async fn respond(req: &Request<Incoming>, handle: &StatusHandle) -> Response<Full<Bytes>> {
     let reply = |status: StatusCode, content_type: &str, body: String| {
         Response::builder()
             .status(status)
@@ -859,14 +900,14 @@ fn respond(req: &Request<Incoming>, handle: &StatusHandle) -> Response<Full<Byte
             page::PAGE.into(),
         ),
         "/status" => {
-            let json = serde_json::to_string_pretty(&handle.get())
+            let json = serde_json::to_string_pretty(&handle.fresh().await)
                 .expect("the snapshot always serializes");
             reply(StatusCode::OK, "application/json", json + "\n")
         }
         "/metrics" => reply(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
-            render_metrics(&handle.get()),
+            render_metrics(&handle.fresh().await),
         ),
         "/healthz" => reply(StatusCode::OK, "text/plain", "ok\n".into()),
         _ => reply(
@@ -1402,6 +1443,63 @@ mod tests {
             .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
             .collect();
         (status, headers, body.to_owned())
+    }
+
+    /// A handle whose refresh plays the event loop: each request copies `received` adverts
+    /// into router 51 and answers.
+    fn refreshed_by_a_loop(received: u64) -> StatusHandle {
+        let handle = StatusHandle::new(snapshot());
+        let writes = handle.clone();
+        handle.set_refresh(Box::new(move || {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            writes.update(|s| s.router_mut(51).unwrap().adverts_received = received);
+            let _ = tx.send(());
+            rx
+        }));
+        handle
+    }
+
+    /// `/status` and `/metrics` ask the event loop for its counters before they answer: what
+    /// they show is the copy made for them, not whatever an earlier turn left.
+    #[tokio::test(flavor = "current_thread")]
+    async fn status_and_metrics_ask_the_loop_for_its_counters_first() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(serve(listener, refreshed_by_a_loop(4242)));
+        let (_, _, body) = raw_get(addr, "/status").await;
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["routers"][0]["adverts_received"], 4242, "{body}");
+        let (_, _, metrics) = raw_get(addr, "/metrics").await;
+        assert!(
+            metrics.contains(r#"vrrpd_adverts_received_total{vrid="51"} 4242"#),
+            "{metrics}"
+        );
+        server.abort();
+    }
+
+    /// A loop that does not answer costs a reader [`REFRESH_WAIT`], then the snapshot as it
+    /// is; one that is gone (the request dropped) costs nothing.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_loop_that_does_not_answer_delays_a_reader_by_the_wait_only() {
+        let stuck = StatusHandle::new(snapshot());
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let holds = held.clone();
+        stuck.set_refresh(Box::new(move || {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            holds.lock().unwrap().push(tx);
+            rx
+        }));
+        let t0 = tokio::time::Instant::now();
+        let s = stuck.fresh().await;
+        assert_eq!(t0.elapsed(), REFRESH_WAIT);
+        assert_eq!(s.routers[0].adverts_received, 0);
+        assert_eq!(held.lock().unwrap().len(), 1, "the loop was asked once");
+
+        let gone = StatusHandle::new(snapshot());
+        gone.set_refresh(Box::new(|| tokio::sync::oneshot::channel::<()>().1));
+        let t0 = tokio::time::Instant::now();
+        gone.fresh().await;
+        assert_eq!(t0.elapsed(), Duration::ZERO);
     }
 
     /// `GET /` is the page, as HTML, and carries no reference to anything outside it.

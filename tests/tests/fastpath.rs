@@ -215,9 +215,9 @@ fn fastpath_vip_traffic_stays_out_of_vrrpd_while_active() {
          relayed_frames={relayed} tap_tx_frames={tap_tx} uplink_tx_frames={uplink_tx}",
         w.requests, w.rps, w.p99_ms, w.errors
     );
-    // The periodic adverts leave on the uplink's packet socket, not through the TAP (the
-    // status's counters lag up to 100 ms at each end: one advert either way). The TAP carries
-    // the rest: ARP answers to wrk's client and the like, a few in a run.
+    // The periodic adverts leave on the uplink's packet socket, not through the TAP (counted
+    // from the first status read to the second: an advert either way at each end). The TAP
+    // carries the rest: ARP answers to wrk's client and the like, a few in a run.
     let adverts = (elapsed.as_millis() / p.advert_int.as_millis()) as u64;
     assert!(
         uplink_tx + 3 >= adverts,

@@ -17,67 +17,32 @@ fn lease(stack: &AnyStack) -> Duration {
     Duration::from_micros(stack.active_down_interval().as_micros())
 }
 
-/// How far the counters in the status may lag behind the routers'. Copying them costs a lock
-/// and a pass over every router and uplink; at 10 ms adverts that was a tenth of a Backup's
-/// time in user space for figures nobody reads 100 times a second. Transitions, anything an
-/// operator or a check changed, and the data path's exceptions (relayed or stale frames, fast
-/// path errors) are copied at once; a copy put off is made when due, by a wake-up of its own if
-/// no advert comes first (see [`CounterCopy`]).
-const COUNTERS_LAG: vrrp_core::Duration = vrrp_core::Duration::from_millis(100);
-/// How soon after a copy the next may be made. Half the lag, so that a loop turning every 100 ms
-/// (adverts at that interval) copies at every turn, whichever side of the bound its jitter
-/// falls, and never needs a wake-up of its own for it.
-const COUNTERS_EVERY: vrrp_core::Duration = vrrp_core::Duration::from_millis(50);
-
-/// The data path's exception counters, summed over the uplinks: VIP frames that reached the
-/// TAP (relayed or stale), adverts the uplink's packet socket failed to send, and fast path
-/// errors. They move rarely, and a reader wants them when they do.
-fn exceptions(uplinks: &[super::Uplink]) -> u64 {
-    uplinks
-        .iter()
-        .map(|u| {
-            let c = u.dp.tap_counters();
-            c.relayed + c.stale + c.uplink_tx_errors + u.dp.fastpath_errors()
-        })
-        .sum()
+/// When the routers' counters are copied into the status: when a reader asks (the status
+/// server sends a [`Refresh`](super::services::Notice::Refresh) before it answers), and at a
+/// transition, an operator's or a check's change, a reload and the stop, so that what those
+/// change shows with them. Never at a turn that only heard adverts: a copy is a lock and a pass
+/// over every router and uplink, at 10 ms adverts a tenth of a Backup's time in user space
+/// when it was made every 50 ms.
+pub(super) struct CounterCopy {
+    due: bool,
 }
 
-/// When the routers' counters are copied into the status (see [`COUNTERS_LAG`]).
-#[derive(Default)]
-pub(super) struct CounterCopy {
-    /// The next copy is allowed from then on; `None`: at the next turn, whatever else holds.
-    due: Option<vrrp_core::Instant>,
-    /// [`exceptions`] at the last copy.
-    exceptions: u64,
-    /// A turn since the last copy put its copy off.
-    pending: bool,
+impl Default for CounterCopy {
+    /// The first turn copies: the status starts with the routers as they started.
+    fn default() -> CounterCopy {
+        CounterCopy { due: true }
+    }
 }
 
 impl CounterCopy {
-    /// The next turn copies, however soon.
+    /// The next turn copies.
     pub fn force(&mut self) {
-        self.due = None;
+        self.due = true;
     }
 
-    /// Whether the turn at `now`, with the data path's [`exceptions`] at `exceptions`, copies;
-    /// if it does, the copy counts as made.
-    fn take(&mut self, now: vrrp_core::Instant, exceptions: u64) -> bool {
-        if exceptions == self.exceptions && self.due.is_some_and(|due| now < due) {
-            self.pending = true;
-            return false;
-        }
-        *self = CounterCopy {
-            due: Some(now + COUNTERS_EVERY),
-            exceptions,
-            pending: false,
-        };
-        true
-    }
-
-    /// When the loop must turn to make a copy a turn put off: [`COUNTERS_LAG`] after the last.
-    pub fn deadline(&self) -> Option<vrrp_core::Instant> {
-        let due = self.due.filter(|_| self.pending)?;
-        Some(due + (COUNTERS_LAG - COUNTERS_EVERY))
+    /// Whether this turn copies; if it does, the copy counts as made.
+    fn take(&mut self) -> bool {
+        std::mem::take(&mut self.due)
     }
 }
 
@@ -85,7 +50,7 @@ impl Daemon {
     /// Acts on what the routers reported: the data path serves an Active router's VIPs, the
     /// status and the hooks hear of transitions; then the status takes every router's counters
     /// when they are due or a router changed state.
-    pub(super) fn handle_events(&mut self, now: vrrp_core::Instant) {
+    pub(super) fn handle_events(&mut self) {
         if self
             .events
             .iter()
@@ -191,7 +156,7 @@ impl Daemon {
             u.dp.flush_renewals();
         }
         ratelimit::flush();
-        if !self.counters.take(now, exceptions(&self.uplinks)) {
+        if !self.counters.take() {
             return;
         }
         let routers = &mut self.routers;
@@ -232,56 +197,5 @@ impl Daemon {
                 }
             }
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use vrrp_core::Instant;
-
-    fn at(ms: u64) -> Instant {
-        Instant::from_micros(ms * 1_000)
-    }
-
-    #[test]
-    fn a_busy_loop_copies_every_50_ms_and_a_100_ms_one_at_every_turn() {
-        let mut c = CounterCopy::default();
-        assert!(c.take(at(0), 0), "the first turn copies");
-        // Adverts every 10 ms: copies at 50 and 100 ms only.
-        let copied: Vec<u64> = (1..=10)
-            .map(|i| i * 10)
-            .filter(|&t| c.take(at(t), 0))
-            .collect();
-        assert_eq!(copied, [50, 100]);
-        // Adverts every 100 ms, early or late by a millisecond: a copy at each, no wake-up.
-        for t in [199, 301, 400, 499] {
-            assert!(c.take(at(t), 0), "turn at {t} ms");
-            assert_eq!(c.deadline(), None);
-        }
-    }
-
-    #[test]
-    fn a_put_off_copy_gets_a_wake_up_within_the_lag() {
-        let mut c = CounterCopy::default();
-        assert!(c.take(at(1_000), 0));
-        assert_eq!(c.deadline(), None, "nothing put off, no wake-up");
-        assert!(!c.take(at(1_010), 0));
-        assert_eq!(c.deadline(), Some(at(1_100)));
-        assert!(c.take(at(1_100), 0));
-        assert_eq!(c.deadline(), None);
-    }
-
-    #[test]
-    fn exceptions_and_a_forced_copy_do_not_wait() {
-        let mut c = CounterCopy::default();
-        assert!(c.take(at(0), 0));
-        assert!(c.take(at(1), 2), "relayed frames show at once");
-        assert!(!c.take(at(2), 2));
-        c.force();
-        assert!(
-            c.take(at(3), 2),
-            "a transition or an operator's change shows at once"
-        );
     }
 }

@@ -198,6 +198,8 @@ struct Daemon {
     events: Vec<(u8, Event)>,
     /// When the routers' counters are copied into the status.
     counters: events::CounterCopy,
+    /// Readers of the status waiting for this turn's copy of the counters.
+    refreshes: Vec<tokio::sync::oneshot::Sender<()>>,
     systemd: Systemd,
     /// What the operator set with `vrrpd ctl`, by VRID; kept across reloads.
     overrides: std::collections::BTreeMap<u8, crate::control::Override>,
@@ -233,6 +235,12 @@ impl Daemon {
         let gone = |e: services::Gone| RunError::Other(e.into());
         let status = StatusHandle::new(Snapshot::new(&cfg));
         status.update(|s| s.process = process);
+        let asks = notifier.clone();
+        status.set_refresh(Box::new(move || {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            asks.send(Notice::Refresh(tx));
+            rx
+        }));
         // Bound now, so that a taken port fails the start before the uplink changes; served
         // once the routers have started, as before there was a services thread: a status that
         // answers means a daemon that runs.
@@ -312,6 +320,7 @@ impl Daemon {
             timer,
             events: Vec::new(),
             counters: Default::default(),
+            refreshes: Vec::new(),
             systemd: Systemd::from_env(clock.now()),
             overrides: Default::default(),
             control_path,
@@ -370,7 +379,6 @@ impl Daemon {
             let wake = self.startup_deadline.map_or(deadline, |d| d.min(deadline));
             let wake = self.delay_until.map_or(wake, |d| d.min(wake));
             let wake = self.systemd.next_wake().map_or(wake, |w| w.min(wake));
-            let wake = self.counters.deadline().map_or(wake, |d| d.min(wake));
             let timeout = if poller.takes_timeouts() {
                 self.clock.until(wake)
             } else {
@@ -391,6 +399,7 @@ impl Daemon {
                         Notice::Control(req, reply) => {
                             let _ = reply.send(self.control(req));
                         }
+                        Notice::Refresh(done) => self.refreshes.push(done),
                         Notice::Health(ev) => self.health_changed(ev),
                         Notice::ChildExited(name, status) => {
                             self.child = None;
@@ -411,6 +420,10 @@ impl Daemon {
             }
             self.after_wake(wake, received, now);
             self.poll(now);
+            // The copy was made in `poll`.
+            for done in self.refreshes.drain(..) {
+                let _ = done.send(());
+            }
             self.notify_systemd(now);
         }
     }
@@ -564,7 +577,7 @@ impl Daemon {
                 events.push((vrid, e))
             });
         }
-        self.handle_events(now);
+        self.handle_events();
     }
 
     /// SIGTERM path: priority-0 adverts (a Backup takes over after Skew_Time), hooks finished,
@@ -583,7 +596,7 @@ impl Daemon {
             });
         }
         self.counters.force();
-        self.handle_events(now);
+        self.handle_events();
         if let Some(child) = self.child.take()
             && self.services.block_on(child.terminate()).is_err()
         {

@@ -121,7 +121,7 @@ impl Daemon {
         self.cfg = new;
         info!("configuration reloaded");
         self.counters.force();
-        self.handle_events(now);
+        self.handle_events();
     }
 }
 

@@ -46,6 +46,9 @@ pub(super) enum Notice {
     ChildExited(String, String),
     /// An operator's request (`vrrpd ctl`), and where its reply line goes.
     Control(crate::control::Request, oneshot::Sender<String>),
+    /// The status server is about to answer: the routers' counters are to be copied into the
+    /// status, and the sender told once they are.
+    Refresh(oneshot::Sender<()>),
 }
 
 /// The signals only the services thread takes.
