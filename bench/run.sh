@@ -98,7 +98,7 @@ e2e() {
   local test=$1; shift
   local cmd="cargo test -p vrrp-tests --test $test -- --ignored --nocapture --test-threads=1"
   local env_desc
-  env_desc=$(env | grep -E '^VRRP_BENCH_' | sort | tr '\n' ' ' || true)
+  env_desc=$(env | grep -E '^(VRRP_BENCH_|VRRPD_BIN_B=)' | sort | tr '\n' ' ' || true)
   echo "== ${env_desc}VRRPD_BIN=$VRRPD_BIN $cmd" >&2
   rm -f "$work"/P*.md
   env VRRP_BENCH_MD_DIR="$work" VRRP_MEASURE_FILE="$work/measure.txt" \
