@@ -8,10 +8,10 @@ mod common;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use common::Segment;
+use common::firmware_segment;
 use smoltcp::wire::{EthernetFrame, EthernetProtocol};
 use vrrp_core::net::{NetAddress, is_group_advert};
-use vrrp_core::{Config, Instant, State};
+use vrrp_core::{Instant, State};
 
 fn v4(last: u8) -> Ipv4Addr {
     Ipv4Addr::new(192, 0, 2, last)
@@ -37,28 +37,11 @@ fn is_vrrp(frame: &[u8]) -> bool {
 /// Every frame router 11 sends while it becomes Active and holds the VIP for two seconds: on
 /// its own with multicast adverts, or with router 12 (lower priority) as its unicast peer.
 fn sent<A: NetAddress>(addr: fn(u8) -> A, vip: A, prefix: u8, unicast: bool) -> Vec<Vec<u8>> {
-    let routers: &[(u8, u8)] = if unicast {
-        &[(11, 100), (12, 50)]
+    let mut seg = if unicast {
+        firmware_segment(addr, vip, prefix, &[(11, 100), (12, 50)], &[11, 12])
     } else {
-        &[(11, 100)]
+        firmware_segment(addr, vip, prefix, &[(11, 100)], &[])
     };
-    let configs = routers
-        .iter()
-        .map(|&(last, priority)| {
-            let mut c: Config<4, A> = Config::new(10, priority, addr(last)).with_vip(vip).unwrap();
-            c.vip_prefix_len = prefix;
-            c.adver_interval = 10;
-            if unicast {
-                c.peers.push(addr(11)).unwrap();
-                c.peers.push(addr(12)).unwrap();
-            }
-            c
-        })
-        .collect();
-    let mut seg = Segment::new(configs);
-    for (n, &(last, _)) in seg.nodes.iter_mut().zip(routers) {
-        n.as_firmware(last);
-    }
     seg.start_all();
     seg.run_until(Instant::from_secs(2));
     assert_eq!(seg.state(0), State::Active);

@@ -6,13 +6,13 @@ mod common;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use common::Segment;
+use common::{Segment, firmware_segment};
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, Icmpv6Packet, IpAddress,
     IpProtocol, Ipv4Packet, Ipv6Packet, NdiscRepr,
 };
 use vrrp_core::net::{Event, NetAddress};
-use vrrp_core::{Config, Duration, Instant, Reason, State};
+use vrrp_core::{Duration, Instant, Reason, State};
 
 const V4_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 const V6_VIP: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
@@ -23,34 +23,6 @@ fn v4(last: u8) -> Ipv4Addr {
 
 fn v6(last: u8) -> Ipv6Addr {
     Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(last))
-}
-
-/// Routers `lasts` (priority from the table) with 100 ms adverts and the peer list `peers`,
-/// each owning its primary address and sending from its own MAC, as a firmware does.
-fn segment<A: NetAddress>(
-    addr: fn(u8) -> A,
-    vip: A,
-    prefix: u8,
-    routers: &[(u8, u8)],
-    peers: &[u8],
-) -> Segment<A> {
-    let configs = routers
-        .iter()
-        .map(|&(last, priority)| {
-            let mut c: Config<4, A> = Config::new(10, priority, addr(last)).with_vip(vip).unwrap();
-            c.vip_prefix_len = prefix;
-            c.adver_interval = 10;
-            for &p in peers {
-                c.peers.push(addr(p)).unwrap();
-            }
-            c
-        })
-        .collect();
-    let mut seg = Segment::new(configs);
-    for (n, &(last, _)) in seg.nodes.iter_mut().zip(routers) {
-        n.as_firmware(last);
-    }
-    seg
 }
 
 /// The destination and priority of a VRRP advert, either family.
@@ -135,7 +107,7 @@ fn adverts_to<A: NetAddress>(seg: &Segment<A>, node: usize, dst: A) -> Vec<(Inst
 /// over, then every three intervals (300 ms): r3 stays Backup throughout. With one FIFO raw socket and smoltcp's neighbour cache, the advert to r3
 /// waited behind the unanswered ARP for .11 and r3 took over too (20 ms after r2).
 fn a_peer_that_never_answers_holds_nobody<A: NetAddress>(addr: fn(u8) -> A, vip: A, prefix: u8) {
-    let mut seg = segment(addr, vip, prefix, &[(12, 100), (13, 50)], &[11, 12, 13]);
+    let mut seg = firmware_segment(addr, vip, prefix, &[(12, 100), (13, 50)], &[11, 12, 13]);
     seg.start_all();
     seg.run_until(Instant::from_secs(5));
 
@@ -183,7 +155,7 @@ fn ipv6_a_peer_that_never_answers_ns_holds_nobody() {
 /// The Active r1 dies. r2 claims the VIP and sends to r3 at once, from what it learned before:
 /// claiming the VIPs does not forget the peers (smoltcp flushes its own neighbour cache then).
 fn a_takeover_keeps_the_peers_it_knows<A: NetAddress>(addr: fn(u8) -> A, vip: A, prefix: u8) {
-    let mut seg = segment(
+    let mut seg = firmware_segment(
         addr,
         vip,
         prefix,

@@ -215,6 +215,34 @@ impl<A: NetAddress> Segment<A> {
     }
 }
 
+/// Routers `(last, priority)` of `routers` with 100 ms adverts and the peer list `peers`,
+/// each owning its primary address and sending from its own MAC, as a firmware does.
+pub fn firmware_segment<A: NetAddress>(
+    addr: fn(u8) -> A,
+    vip: A,
+    prefix: u8,
+    routers: &[(u8, u8)],
+    peers: &[u8],
+) -> Segment<A> {
+    let configs = routers
+        .iter()
+        .map(|&(last, priority)| {
+            let mut c: Config<4, A> = Config::new(10, priority, addr(last)).with_vip(vip).unwrap();
+            c.vip_prefix_len = prefix;
+            c.adver_interval = 10;
+            for &p in peers {
+                c.peers.push(addr(p)).unwrap();
+            }
+            c
+        })
+        .collect();
+    let mut seg = Segment::new(configs);
+    for (n, &(last, _)) in seg.nodes.iter_mut().zip(routers) {
+        n.as_firmware(last);
+    }
+    seg
+}
+
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
     EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr,

@@ -46,10 +46,20 @@ impl CounterCopy {
     }
 }
 
+/// Router `vrid` and the data path of its uplink.
+fn router_of<'a>(
+    routers: &'a [super::Router],
+    uplinks: &'a mut [super::Uplink],
+    vrid: u8,
+) -> Option<(&'a super::Router, Option<&'a mut crate::datapath::DataPath>)> {
+    let r = routers.iter().find(|r| r.vrid() == vrid)?;
+    Some((r, uplinks.get_mut(r.uplink).map(|u| &mut u.dp)))
+}
+
 impl Daemon {
     /// Acts on what the routers reported: the data path serves an Active router's VIPs, the
     /// status and the hooks hear of transitions; then the status takes every router's counters
-    /// when they are due or a router changed state.
+    /// if a copy is due (see [`CounterCopy`]).
     pub(super) fn handle_events(&mut self) {
         if self
             .events
@@ -58,32 +68,19 @@ impl Daemon {
         {
             self.counters.force();
         }
-        let uplinks = &mut self.uplinks;
+        let (routers, uplinks) = (&self.routers, &mut self.uplinks);
         // Taken and given back, so the vector keeps its capacity: no allocation per turn.
         let mut taken = std::mem::take(&mut self.events);
         for (vrid, event) in taken.drain(..) {
-            // A Backup's turn has one event, the advert it heard, whose line is DEBUG: no
-            // router to look up for it.
-            match event {
-                Event::AdvertReceived { source, priority } => {
-                    debug!(vrid, %source, priority, "advert received");
-                    continue;
-                }
-                Event::Dropped { reason } => {
-                    debug!(vrid, %reason, "advert dropped");
-                    continue;
-                }
-                Event::NotAccepted => continue,
-                _ => {}
-            }
-            let Some(r) = self.routers.iter().find(|r| r.vrid() == vrid) else {
-                continue;
-            };
-            let dp = uplinks.get_mut(r.uplink).map(|u| &mut u.dp);
             // Events arrive every advert interval; a span per event would format and allocate
-            // even when nothing is logged. The VRID goes into each line instead.
+            // even when nothing is logged. The VRID goes into each line instead. The router is
+            // looked up only by the events that act on it: a Backup's turn, one advert heard,
+            // logs at DEBUG and needs none.
             match event {
                 Event::StateChange { from, to, reason } => {
+                    let Some((r, dp)) = router_of(routers, uplinks, vrid) else {
+                        continue;
+                    };
                     let router = &r.stack;
                     let takeover = takeover::explain(router, reason);
                     info!(
@@ -135,7 +132,7 @@ impl Daemon {
                     )
                 }
                 Event::UnicastAdvert { priority, dst } => {
-                    if let Some(dp) = dp {
+                    if let Some((r, Some(dp))) = router_of(routers, uplinks, vrid) {
                         dp.transmit_unicast(vrid, dst, |buf| {
                             r.stack.write_advert(priority, dst, buf)
                         });
@@ -143,12 +140,16 @@ impl Daemon {
                 }
                 Event::AdvertSent { priority } => {
                     debug!(vrid, priority, "advert sent");
-                    if let Some(dp) = dp {
+                    if let Some((r, Some(dp))) = router_of(routers, uplinks, vrid) {
                         dp.renew(vrid, lease(&r.stack));
                     }
                 }
                 Event::Announced { frames } => debug!(vrid, frames, "VIPs announced (GARP / NA)"),
-                Event::AdvertReceived { .. } | Event::Dropped { .. } | Event::NotAccepted => {}
+                Event::AdvertReceived { source, priority } => {
+                    debug!(vrid, %source, priority, "advert received")
+                }
+                Event::Dropped { reason } => debug!(vrid, %reason, "advert dropped"),
+                Event::NotAccepted => {}
             }
         }
         self.events = taken;
