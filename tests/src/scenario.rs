@@ -688,6 +688,8 @@ pub struct HostileOutcome {
     pub fault: &'static str,
     /// Frames injected.
     pub injected: usize,
+    /// Of those, how many the bridge capture saw.
+    pub on_wire: usize,
     /// r1's adverts while injecting (until 3I+skew after the last injected frame).
     pub r1_adverts: usize,
     /// How many r1 should have sent in that time.
@@ -704,13 +706,14 @@ impl HostileOutcome {
         self.r2_adverts > 0 || self.client_secondary > 0 || self.r1_adverts + 2 < self.r1_expected
     }
 
-    /// `HOSTILE <label> <fault> injected=... r1_adverts=got/expected r2_adverts=... ...`.
+    /// `HOSTILE <label> <fault> injected=... on_wire=... r1_adverts=got/expected r2_adverts=... ...`.
     pub fn line(&self, label: &str) -> String {
         format!(
-            "HOSTILE {label} {} injected={} r1_adverts={}/{} r2_adverts={} client_secondary={} \
-             disturbed={}",
+            "HOSTILE {label} {} injected={} on_wire={} r1_adverts={}/{} r2_adverts={} \
+             client_secondary={} disturbed={}",
             self.fault,
             self.injected,
+            self.on_wire,
             self.r1_adverts,
             self.r1_expected,
             self.r2_adverts,
@@ -787,13 +790,18 @@ pub fn hostile_adverts(
             .iter()
             .filter(|f| f.ts >= t0 && f.src_mac == r3.mac)
             .count();
+        // A control that the malformed adverts were really on the wire, so that "not
+        // disturbed" means something. It allows a frame lost on the way: a frame the kernel
+        // drops between r3's port and the bridge (a full backlog on a loaded machine) reached
+        // neither the capture nor the routers, and nine adverts still test the rule.
         assert!(
-            seen >= rounds,
-            "{fault_name}: only {seen} injected frames on the wire"
+            seen + 1 >= rounds,
+            "{fault_name}: only {seen} of {injected} injected frames on the wire"
         );
         let o = HostileOutcome {
             fault: fault_name,
             injected,
+            on_wire: seen,
             r1_adverts: bridge.advert_times(r1_ip, t0, judge).len(),
             r1_expected: ((judge - t0) / i.as_secs_f64()) as usize,
             r2_adverts: bridge.advert_times(r2_ip, t0, judge).len(),
