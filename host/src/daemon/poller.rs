@@ -308,13 +308,20 @@ mod tests {
         let (timer, notices) = eventfds();
         let mut p = timeout_poller(&timer, &notices);
         let clock = super::super::timer::Clock::start();
-        let deadline = clock.now() + vrrp_core::Duration::from_millis(1_500);
-        let r = p.wait(clock.until(deadline)).unwrap();
-        let now = clock.now();
-        assert_eq!(r, Ready::TIMER);
-        assert!(now >= deadline, "woke early");
-        let late = (now - deadline).as_micros();
-        // The kernel's slack alone would make it 1,500 us late on a quiet machine.
-        assert!(late < 500, "{late} us late");
+        // The slack would make every wait 1,500 us late; a loaded machine (the whole suite
+        // running beside it) makes one late now and then. Up to three waits, one on time.
+        let mut lateness = Vec::new();
+        for _ in 0..3 {
+            let deadline = clock.now() + vrrp_core::Duration::from_millis(1_500);
+            let r = p.wait(clock.until(deadline)).unwrap();
+            let now = clock.now();
+            assert_eq!(r, Ready::TIMER);
+            assert!(now >= deadline, "woke early");
+            lateness.push((now - deadline).as_micros());
+            if lateness.last().is_some_and(|&late| late < 500) {
+                return;
+            }
+        }
+        panic!("every wait was late (us): {lateness:?}");
     }
 }
