@@ -19,6 +19,9 @@ use crate::{Duration, Instant};
 /// it (up to 65 535 ms; IGMPv2's is at most 25.5 s), with a margin.
 const REPORT_WINDOW: Duration = Duration::from_secs(66);
 
+/// IGMP type of a membership query, every version (RFC 2236 §2.1, RFC 9776 §4).
+const IGMP_QUERY: u8 = 0x11;
+
 /// ICMPv6 type of an MLD query (RFC 2710 §3.6).
 #[cfg(feature = "ipv6")]
 const MLD_QUERY: u8 = 130;
@@ -77,24 +80,33 @@ impl Due {
     }
 }
 
-/// An IGMP message of any type, or an IPv6 packet that is an MLD query or carries a hop-by-hop
-/// header (as MLD does, for its Router Alert): wider than the queries alone, which costs
-/// nothing but a few extra egress passes.
+/// An IGMP membership query (any version), or an MLD query, alone or behind the hop-by-hop
+/// header that carries MLD's Router Alert. Reports are not queries: every host's join sends
+/// some, and each would keep egress due for the whole window.
 fn is_membership_query(frame: &[u8]) -> bool {
     let Ok(eth) = EthernetFrame::new_checked(frame) else {
         return false;
     };
     match eth.ethertype() {
-        EthernetProtocol::Ipv4 => Ipv4Packet::new_checked(eth.payload())
-            .is_ok_and(|ip| ip.next_header() == IpProtocol::Igmp),
+        EthernetProtocol::Ipv4 => Ipv4Packet::new_checked(eth.payload()).is_ok_and(|ip| {
+            ip.next_header() == IpProtocol::Igmp && ip.payload().first() == Some(&IGMP_QUERY)
+        }),
         #[cfg(feature = "ipv6")]
-        EthernetProtocol::Ipv6 => {
-            Ipv6Packet::new_checked(eth.payload()).is_ok_and(|ip| match ip.next_header() {
-                IpProtocol::HopByHop => true,
-                IpProtocol::Icmpv6 => ip.payload().first() == Some(&MLD_QUERY),
+        EthernetProtocol::Ipv6 => Ipv6Packet::new_checked(eth.payload()).is_ok_and(|ip| {
+            let payload = ip.payload();
+            match ip.next_header() {
+                IpProtocol::Icmpv6 => payload.first() == Some(&MLD_QUERY),
+                // RFC 8200 §4.3: the next header, then the length in 8-octet units past the
+                // first 8.
+                IpProtocol::HopByHop => match payload {
+                    [next, len, ..] if IpProtocol::from(*next) == IpProtocol::Icmpv6 => {
+                        payload.get((usize::from(*len) + 1) * 8) == Some(&MLD_QUERY)
+                    }
+                    _ => false,
+                },
                 _ => false,
-            })
-        }
+            }
+        }),
         _ => false,
     }
 }
@@ -130,6 +142,13 @@ mod tests {
     fn igmp_and_mld_queries_are_told_from_other_frames() {
         const V4: [u8; 2] = [0x08, 0x00];
         assert!(is_membership_query(&frame(V4, 2, 0x11)));
+        // Reports: IGMPv1, v2, v3; a leave.
+        for report in [0x12, 0x16, 0x22, 0x17] {
+            assert!(
+                !is_membership_query(&frame(V4, 2, report)),
+                "type {report:#x}"
+            );
+        }
         assert!(!is_membership_query(&frame(V4, 112, 0x31)));
         assert!(!is_membership_query(&frame(V4, 1, 8)));
         assert!(!is_membership_query(&frame([0x08, 0x06], 2, 0x11)));
@@ -137,8 +156,20 @@ mod tests {
         #[cfg(feature = "ipv6")]
         {
             const V6: [u8; 2] = [0x86, 0xdd];
-            assert!(is_membership_query(&frame(V6, 0, 58)));
             assert!(is_membership_query(&frame(V6, 58, MLD_QUERY)));
+            // Behind a hop-by-hop header of 8 octets: a query, a report (MLDv1, 131).
+            let mut hop = frame(V6, 0, 58);
+            hop[62] = MLD_QUERY;
+            assert!(is_membership_query(&hop));
+            hop[62] = 131;
+            assert!(!is_membership_query(&hop));
+            // Of 16 octets.
+            hop[55] = 1;
+            hop[70] = MLD_QUERY;
+            assert!(is_membership_query(&hop));
+            // A payload that ends before the type.
+            hop[18..20].copy_from_slice(&16u16.to_be_bytes());
+            assert!(!is_membership_query(&hop));
             // A Neighbor Solicitation, a VRRP advert.
             assert!(!is_membership_query(&frame(V6, 58, 135)));
             assert!(!is_membership_query(&frame(V6, 112, 0x31)));
