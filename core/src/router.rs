@@ -647,6 +647,11 @@ impl<const N: usize, A: Address> VirtualRouter<N, A> {
         self.actions.pop_front()
     }
 
+    /// Whether [`poll_action`](Self::poll_action) has an action to hand out.
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
     fn become_active(&mut self, now: Instant, reason: Reason) {
         self.down_timer = Timer::OFF;
         self.replied = false;

@@ -5,30 +5,7 @@
 mod common;
 
 use common::*;
-use smoltcp::wire::{EthernetAddress, IgmpPacket, IgmpRepr, IgmpVersion, IpProtocol, Ipv4Address};
 use vrrp_core::{Duration, Instant, State};
-
-const QUERIER: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0xfe]);
-
-/// An IGMPv2 general query asking for reports within `max_resp`.
-fn general_query(max_resp: Duration) -> Vec<u8> {
-    let repr = IgmpRepr::MembershipQuery {
-        max_resp_time: smoltcp::time::Duration::from_millis(max_resp.as_millis()),
-        group_addr: Ipv4Address::UNSPECIFIED,
-        version: IgmpVersion::Version2,
-    };
-    let mut igmp = vec![0u8; repr.buffer_len()];
-    repr.emit(&mut IgmpPacket::new_unchecked(&mut igmp[..]));
-    ipv4_frame(
-        QUERIER,
-        EthernetAddress([0x01, 0x00, 0x5e, 0, 0, 1]),
-        addr(254),
-        Ipv4Address::new(224, 0, 0, 1),
-        1,
-        IpProtocol::Igmp,
-        &igmp,
-    )
-}
 
 #[test]
 fn a_query_is_answered_after_its_delay_while_only_adverts_arrive() {

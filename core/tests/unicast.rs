@@ -4,26 +4,13 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, Ipv6Addr};
-
-use common::{Segment, firmware_segment};
+use common::{Segment, VIP, VIP6, addr, addr6, firmware_segment};
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, Icmpv6Packet, IpAddress,
     IpProtocol, Ipv4Packet, Ipv6Packet, NdiscRepr,
 };
 use vrrp_core::net::{Event, NetAddress};
 use vrrp_core::{Duration, Instant, Reason, State};
-
-const V4_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-const V6_VIP: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
-
-fn v4(last: u8) -> Ipv4Addr {
-    Ipv4Addr::new(192, 0, 2, last)
-}
-
-fn v6(last: u8) -> Ipv6Addr {
-    Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(last))
-}
 
 /// The destination and priority of a VRRP advert, either family.
 fn advert(frame: &[u8]) -> Option<(IpAddress, u8)> {
@@ -144,12 +131,12 @@ fn a_peer_that_never_answers_holds_nobody<A: NetAddress>(addr: fn(u8) -> A, vip:
 
 #[test]
 fn ipv4_a_peer_that_never_answers_arp_holds_nobody() {
-    a_peer_that_never_answers_holds_nobody(v4, V4_VIP, 24);
+    a_peer_that_never_answers_holds_nobody(addr, VIP, 24);
 }
 
 #[test]
 fn ipv6_a_peer_that_never_answers_ns_holds_nobody() {
-    a_peer_that_never_answers_holds_nobody(v6, V6_VIP, 64);
+    a_peer_that_never_answers_holds_nobody(addr6, VIP6, 64);
 }
 
 /// The Active r1 dies. r2 claims the VIP and sends to r3 at once, from what it learned before:
@@ -198,10 +185,10 @@ fn a_takeover_keeps_the_peers_it_knows<A: NetAddress>(addr: fn(u8) -> A, vip: A,
 
 #[test]
 fn ipv4_a_takeover_keeps_the_peers_it_knows() {
-    a_takeover_keeps_the_peers_it_knows(v4, V4_VIP, 24);
+    a_takeover_keeps_the_peers_it_knows(addr, VIP, 24);
 }
 
 #[test]
 fn ipv6_a_takeover_keeps_the_peers_it_knows() {
-    a_takeover_keeps_the_peers_it_knows(v6, V6_VIP, 64);
+    a_takeover_keeps_the_peers_it_knows(addr6, VIP6, 64);
 }

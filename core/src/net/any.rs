@@ -215,6 +215,11 @@ impl<const N: usize> AnyStack<'_, N> {
         either!(self, s => s.poll_at(now))
     }
 
+    /// [`Stack::wants_poll`].
+    pub fn wants_poll(&self, now: Instant) -> bool {
+        either!(self, s => s.wants_poll(now))
+    }
+
     pub fn poll<D: Device + ?Sized>(
         &mut self,
         now: Instant,

@@ -364,6 +364,32 @@ impl<'a, const N: usize, A: NetAddress> Stack<'a, N, A> {
         }
     }
 
+    /// Whether [`poll`](Self::poll) has work at `now` besides the frames the device holds: a
+    /// timer due, an action queued (by [`startup`](Self::startup),
+    /// [`set_priority`](Self::set_priority)), smoltcp's egress due, a peer to ask for. A driver
+    /// that hands the stack its frames itself ([`poll_ingress`](Self::poll_ingress)) calls `poll`
+    /// only when this is true: a Backup's turn that only heard an advert then costs no poll.
+    /// Unlike [`poll_at`](Self::poll_at) it is true for as long as a membership report may be
+    /// pending, which `poll_at` does not show (see `due`).
+    pub fn wants_poll(&self, now: Instant) -> bool {
+        self.router.has_actions()
+            || self.router.poll_timeout().is_some_and(|t| t <= now)
+            || self.due.is_due(now)
+            || self.peers_unasked()
+    }
+
+    /// Whether [`resolve_peers`](Self::resolve_peers) would ask for a peer.
+    fn peers_unasked(&self) -> bool {
+        let config = self.router.config();
+        !self.unicast_delegate
+            && self.router.state() != State::Initialize
+            && config
+                .peers
+                .iter()
+                .zip(&self.peers)
+                .any(|(&addr, p)| addr != config.primary && p.unasked())
+    }
+
     fn smol_poll_at(&mut self, now: Instant) -> Option<Instant> {
         self.iface
             .poll_at(smol_instant(now), &self.sockets)

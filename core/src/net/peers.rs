@@ -57,6 +57,12 @@ impl Peer {
         ask
     }
 
+    /// Whether [`ask`](Self::ask) without a retry would ask at once (the peer is unknown and
+    /// was never asked for, or must be asked again).
+    pub fn unasked(&self) -> bool {
+        self.mac.is_none() && self.asked.is_none()
+    }
+
     /// The peer spoke from `mac`.
     pub fn learn(&mut self, mac: EthernetAddress) {
         self.mac = Some(mac);

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::time::Instant as SmolInstant;
@@ -60,6 +60,13 @@ pub fn addr(last: u8) -> Ipv4Addr {
     Ipv4Addr::new(192, 0, 2, last)
 }
 
+/// A link-local VIP, and the nodes' link-local addresses, for IPv6 segments.
+pub const VIP6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+
+pub fn addr6(last: u8) -> Ipv6Addr {
+    Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(last))
+}
+
 pub fn config(priority: u8, last: u8) -> Config<4> {
     let mut c = Config::new(10, priority, addr(last)).with_vip(VIP).unwrap();
     c.vip_prefix_len = 24;
@@ -81,6 +88,11 @@ pub struct Node<A: NetAddress = Ipv4Addr> {
     /// While frozen the node runs nothing; frames addressed to it queue in `dev.rx`.
     pub frozen: bool,
     pub up: bool,
+    /// Drives the stack as the Linux daemon does: its frames through `poll_ingress`, then
+    /// `poll` only when `wants_poll` says it has work.
+    pub lazy: bool,
+    /// Turns of a started router whose `poll` the lazy mode skipped.
+    pub skipped: usize,
 }
 
 impl<A: NetAddress> Node<A> {
@@ -95,6 +107,8 @@ impl<A: NetAddress> Node<A> {
             events: Vec::new(),
             frozen: false,
             up: true,
+            lazy: false,
+            skipped: 0,
         }
     }
 
@@ -110,8 +124,17 @@ impl<A: NetAddress> Node<A> {
 
     pub fn poll(&mut self, now: Instant) {
         let events = &mut self.events;
-        self.stack
-            .poll(now, &mut self.dev, &mut |e| events.push((now, e)));
+        let on_event = &mut |e| events.push((now, e));
+        if self.lazy {
+            self.stack.poll_ingress(now, &mut self.dev, on_event);
+            if !self.stack.wants_poll(now) {
+                if self.stack.router().state() != vrrp_core::State::Initialize {
+                    self.skipped += 1;
+                }
+                return;
+            }
+        }
+        self.stack.poll(now, &mut self.dev, on_event);
     }
 }
 
@@ -245,7 +268,8 @@ pub fn firmware_segment<A: NetAddress>(
 
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr,
+    EthernetRepr, Icmpv4Packet, Icmpv4Repr, IgmpPacket, IgmpRepr, IgmpVersion, IpProtocol,
+    Ipv4Address, Ipv4Packet, Ipv4Repr,
 };
 use vrrp_core::wire::{self, Addresses, Auth, ChecksumMode, IpContext, Version};
 
@@ -517,4 +541,26 @@ impl Segment {
             .map(|s| (s.at, decode(&s.frame)))
             .collect()
     }
+}
+
+pub const QUERIER: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0xfe]);
+
+/// An IGMPv2 general query asking for reports within `max_resp`.
+pub fn general_query(max_resp: Duration) -> Vec<u8> {
+    let repr = IgmpRepr::MembershipQuery {
+        max_resp_time: smoltcp::time::Duration::from_millis(max_resp.as_millis()),
+        group_addr: Ipv4Address::UNSPECIFIED,
+        version: IgmpVersion::Version2,
+    };
+    let mut igmp = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut IgmpPacket::new_unchecked(&mut igmp[..]));
+    ipv4_frame(
+        QUERIER,
+        EthernetAddress([0x01, 0x00, 0x5e, 0, 0, 1]),
+        addr(254),
+        Ipv4Address::new(224, 0, 0, 1),
+        1,
+        IpProtocol::Igmp,
+        &igmp,
+    )
 }

@@ -565,10 +565,15 @@ impl Daemon {
         }
     }
 
-    /// Runs every router's timers and transmissions, then acts on what they reported.
+    /// Runs the timers and transmissions of every router that has work, then acts on what
+    /// they reported. The data path hands the routers their frames (`ingest`), so a router
+    /// with none of its own to do (a Backup's turn that only heard an advert) is not polled.
     fn poll(&mut self, now: Instant) {
         let events = &mut self.events;
         for r in self.routers.iter_mut() {
+            if !r.stack.wants_poll(now) {
+                continue;
+            }
             let Some(u) = self.uplinks.get_mut(r.uplink) else {
                 continue;
             };
