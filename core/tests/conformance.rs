@@ -170,10 +170,7 @@ fn c07_shutdown_sends_priority_0() {
     seg.run_until(at(5_000_000));
     assert_eq!(seg.state(0), State::Active);
     let now = seg.now;
-    let node = &mut seg.nodes[0];
-    let events = &mut node.events;
-    node.stack
-        .shutdown(now, &mut node.dev, &mut |e| events.push((now, e)));
+    seg.nodes[0].shutdown(now);
     seg.settle();
     let last = seg.sent_by(0).pop().unwrap();
     assert!(matches!(last, (t, Decoded::Advert { priority: 0, .. }) if t == now));
@@ -801,10 +798,7 @@ fn c23_unicast_peers_get_unicast_adverts_and_strangers_are_dropped() {
     // The Active leaves: its priority-0 advert still goes out by unicast, and r2 takes over
     // after Skew_Time.
     let now = seg.now;
-    let node = &mut seg.nodes[0];
-    let events = &mut node.events;
-    node.stack
-        .shutdown(now, &mut node.dev, &mut |e| events.push((now, e)));
+    seg.nodes[0].shutdown(now);
     seg.settle();
     let last = seg.sent_by(0).pop().unwrap();
     assert!(matches!(last.1, Decoded::Advert { priority: 0, dst, .. } if dst == addr(12)));

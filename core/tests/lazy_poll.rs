@@ -76,22 +76,13 @@ fn life<A: NetAddress>(seg: &mut Segment<A>, extra: &[Vec<u8>]) {
     seg.run_for(Duration::from_millis(4500));
     seg.nodes[0].frozen = false;
     seg.run_for(Duration::from_secs(3));
-    let now = seg.now;
-    seg.nodes[1].stack.set_priority(now, 250);
-    seg.settle();
-    seg.run_for(Duration::from_secs(3));
-    let now = seg.now;
-    seg.nodes[1].stack.set_priority(now, 100);
-    seg.settle();
-    seg.run_for(Duration::from_secs(5));
-    let now = seg.now;
-    seg.nodes[0].stack.set_priority(now, 0);
-    seg.settle();
-    seg.run_for(Duration::from_secs(2));
-    let now = seg.now;
-    seg.nodes[0].stack.set_priority(now, 200);
-    seg.settle();
-    seg.run_for(Duration::from_secs(5));
+    // The Backup preempts and falls back; the Active is drained and restored.
+    for (node, priority, then) in [(1, 250, 3), (1, 100, 5), (0, 0, 2), (0, 200, 5)] {
+        let now = seg.now;
+        seg.nodes[node].stack.set_priority(now, priority);
+        seg.settle();
+        seg.run_for(Duration::from_secs(then));
+    }
     for frame in extra {
         between_turns(seg);
         seg.inject(frame.clone());
@@ -99,10 +90,7 @@ fn life<A: NetAddress>(seg: &mut Segment<A>, extra: &[Vec<u8>]) {
     }
     seg.run_for(Duration::from_secs(10));
     let now = seg.now;
-    let n = &mut seg.nodes[0];
-    let events = &mut n.events;
-    n.stack
-        .shutdown(now, &mut n.dev, &mut |e| events.push((now, e)));
+    seg.nodes[0].shutdown(now);
     seg.settle();
     seg.run_for(Duration::from_secs(5));
 }

@@ -122,6 +122,13 @@ impl<A: NetAddress> Node<A> {
             .unwrap();
     }
 
+    /// [`Stack::shutdown`] at `now`, its events kept with the others.
+    pub fn shutdown(&mut self, now: Instant) {
+        let events = &mut self.events;
+        self.stack
+            .shutdown(now, &mut self.dev, &mut |e| events.push((now, e)));
+    }
+
     pub fn poll(&mut self, now: Instant) {
         let events = &mut self.events;
         let on_event = &mut |e| events.push((now, e));
