@@ -38,6 +38,7 @@ pub fn steady(simulated: Micros, log_adverts: bool) -> Steady {
         Options {
             pcap: false,
             quiet_adverts: !log_adverts,
+            ..Options::default()
         },
     );
     let started = WallClock::now();

@@ -102,6 +102,8 @@ pub struct Outcome {
     pub violations: Vec<String>,
     pub simulated: Micros,
     pub frames: u64,
+    /// Calls of the routers' `poll`.
+    pub polls: u64,
     pub log: Vec<Entry>,
     pub names: Vec<String>,
     pub pcap: Vec<u8>,
@@ -595,17 +597,20 @@ pub fn run_seed(seed: u64, pcap: bool) -> Outcome {
 
 /// Runs a drawn plan and checks it.
 pub fn run_plan(plan: Plan, pcap: bool) -> Outcome {
-    let seed = plan.seed;
-    let arena = Bump::new();
-    let mut sim = Sim::new(
-        &arena,
-        plan.nodes.clone(),
-        seed,
+    run_plan_with(
+        plan,
         Options {
             pcap,
             ..Options::default()
         },
-    );
+    )
+}
+
+/// [`run_plan`] with the simulator's options.
+pub fn run_plan_with(plan: Plan, opts: Options) -> Outcome {
+    let seed = plan.seed;
+    let arena = Bump::new();
+    let mut sim = Sim::new(&arena, plan.nodes.clone(), seed, opts);
     for (at, a) in &plan.actions {
         sim.schedule(*at, a.clone());
     }
@@ -648,6 +653,7 @@ pub fn run_plan(plan: Plan, pcap: bool) -> Outcome {
         violations,
         simulated: plan.end,
         frames: sim.frames,
+        polls: sim.polls,
         names: plan.nodes.iter().map(|n| n.name.clone()).collect(),
         log,
         pcap: sim.take_pcap(),

@@ -357,6 +357,10 @@ pub struct Options {
     pub pcap: bool,
     /// Keep a timeline entry per advert sent (the checks need them; the bench does not).
     pub quiet_adverts: bool,
+    /// Drive each router as the Linux daemon does: its frames through `poll_ingress`, then
+    /// `poll` only when `wants_poll` says it has work. A run is the same either way, frame for
+    /// frame (the swarm tests compare them); the default polls at every turn, as a firmware does.
+    pub lazy_poll: bool,
 }
 
 /// A simulation run. `'b` is the arena the routers' socket buffers live in.
@@ -374,6 +378,8 @@ pub struct Sim<'b> {
     scratch_events: Vec<Event>,
     /// Frames put on the wire.
     pub frames: u64,
+    /// Calls of a router's `poll` (fewer with [`Options::lazy_poll`]).
+    pub polls: u64,
     /// A listening client, if [`Sim::listen`] placed one.
     client: Option<NeighborCache>,
     switch: Switch,
@@ -405,6 +411,7 @@ impl<'b> Sim<'b> {
             scratch_delays: Vec::new(),
             scratch_events: Vec::new(),
             frames: 0,
+            polls: 0,
             client: None,
             switch: Switch::new(AGEING),
             faulted_in_flight: 0,
@@ -878,7 +885,17 @@ impl<'b> Sim<'b> {
                 let vrid = vr.vrid;
                 let mut events = std::mem::take(&mut self.scratch_events);
                 if let Some(stack) = vr.stack.as_mut() {
-                    stack.poll(local, &mut vr.port, &mut keep(&mut events));
+                    let on_event = &mut keep(&mut events);
+                    if self.opts.lazy_poll {
+                        stack.poll_ingress(local, &mut vr.port, on_event);
+                        if stack.wants_poll(local) {
+                            stack.poll(local, &mut vr.port, on_event);
+                            self.polls += 1;
+                        }
+                    } else {
+                        stack.poll(local, &mut vr.port, on_event);
+                        self.polls += 1;
+                    }
                 }
                 self.scratch_events = events;
                 self.after_poll(i, k, vrid);

@@ -1,7 +1,7 @@
 //! The CI swarm range, and proof that the invariant checks can fail.
 
-use vrrp_sim::swarm::{Plan, check, run_range, run_seed};
-use vrrp_sim::world::{Entry, FrameKind, Kind};
+use vrrp_sim::swarm::{Plan, check, run_plan_with, run_range, run_seed};
+use vrrp_sim::world::{Entry, FrameKind, Kind, Options};
 
 /// At least 500 seeds in CI. The README shows 10,000 with the CLI.
 #[test]
@@ -21,6 +21,40 @@ fn seeds_0_to_500_hold_every_invariant() {
         .collect();
     assert!(report.is_empty(), "{}", report.join("\n"));
     assert_eq!(s.seeds, 500);
+}
+
+/// The daemon polls a router only when the core says it has work (`Stack::wants_poll`); the
+/// swarm's faults (loss, delay, duplicates, reordering, pauses, kills, restarts, clock drift,
+/// link loss, priority changes) must not find a run where that changes a single frame or
+/// timeline entry against polling at every turn.
+#[test]
+fn polling_only_when_the_core_has_work_changes_nothing_in_60_seeds() {
+    let mut skipped_some = false;
+    for seed in 0..60 {
+        let run = |lazy_poll: bool| {
+            run_plan_with(
+                Plan::draw(seed),
+                Options {
+                    pcap: true,
+                    lazy_poll,
+                    ..Options::default()
+                },
+            )
+        };
+        let (eager, lazy) = (run(false), run(true));
+        assert!(eager.pcap.len() > 1_000, "seed {seed}: no capture");
+        assert!(
+            eager.pcap == lazy.pcap,
+            "seed {seed}: the frames differ\n  {}",
+            vrrp_sim::swarm::repro(seed)
+        );
+        assert!(eager.log == lazy.log, "seed {seed}: the timelines differ");
+        skipped_some |= lazy.polls < eager.polls;
+    }
+    assert!(
+        skipped_some,
+        "the lazy runs polled as often as the eager ones"
+    );
 }
 
 fn clean(seed: u64) -> (Plan, Vec<Entry>) {
