@@ -19,7 +19,7 @@ use crate::{Duration, Instant};
 /// it (up to 65 535 ms; IGMPv2's is at most 25.5 s), with a margin.
 const REPORT_WINDOW: Duration = Duration::from_secs(66);
 
-/// IGMP type of a membership query, every version (RFC 2236 §2.1, RFC 9776 §4).
+/// IGMP type of a membership query, every version (RFC 2236 §2.1, RFC 3376 §4.1).
 const IGMP_QUERY: u8 = 0x11;
 
 /// ICMPv6 type of an MLD query (RFC 2710 §3.6).
