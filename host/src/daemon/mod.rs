@@ -233,6 +233,10 @@ impl Daemon {
         let services = Services::start(notifier.clone())
             .map_err(|e| RunError::Setup(format!("starting the services thread: {e}")))?;
         let gone = |e: services::Gone| RunError::Other(e.into());
+        // The status dates transitions and freezes from its own start, the routers their
+        // timers from the clock's: started together, the two figures of a takeover
+        // (`at_ms`, `deadline_ms`) share one zero.
+        let clock = Clock::start();
         let status = StatusHandle::new(Snapshot::new(&cfg));
         status.update(|s| s.process = process);
         let asks = notifier.clone();
@@ -276,7 +280,6 @@ impl Daemon {
             })
             .map_err(gone)?
             .map_err(|e| RunError::Setup(format!("control socket {}: {e}", shown.display())))?;
-        let clock = Clock::start();
         let mut uplinks = start_uplinks(&cfg, clock.now()).await?;
         // From here on a failure must put the uplinks back as they were.
         let started = (|| {
