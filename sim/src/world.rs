@@ -886,13 +886,11 @@ impl<'b> Sim<'b> {
                 let mut events = std::mem::take(&mut self.scratch_events);
                 if let Some(stack) = vr.stack.as_mut() {
                     let on_event = &mut keep(&mut events);
-                    if self.opts.lazy_poll {
+                    let lazy = self.opts.lazy_poll;
+                    if lazy {
                         stack.poll_ingress(local, &mut vr.port, on_event);
-                        if stack.wants_poll(local) {
-                            stack.poll(local, &mut vr.port, on_event);
-                            self.polls += 1;
-                        }
-                    } else {
+                    }
+                    if !lazy || stack.wants_poll(local) {
                         stack.poll(local, &mut vr.port, on_event);
                         self.polls += 1;
                     }
